@@ -1,0 +1,198 @@
+/**
+ * Runs one prompt through the Claude Code CLI (`claude -p ... --output-format stream-json
+ * --verbose`), emitting typed progress events as lines arrive, recording the raw stream,
+ * and returning an {@link ExecutionResult} or throwing a typed error.
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { classifyFailure, type KillReason } from '../claude/classify-failure.js';
+import { findClaudeBinary } from '../claude/find-claude-binary.js';
+import {
+  costOf,
+  parseStreamLine,
+  progressEventsOf,
+  tokensFromUsage,
+  type ClaudeProgressEvent,
+  type ResultLine,
+} from '../claude/stream-json.js';
+import { PermanentError } from '../errors.js';
+import type { ExecutionResult } from '../execution-result.js';
+import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
+
+/** Default model alias passed to `--model`. */
+export const DEFAULT_MODEL = 'sonnet';
+/** Default limit of one execution: 30 minutes. */
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** Default stall limit (no stdout line): 5 minutes. */
+export const DEFAULT_STALL_TIMEOUT_MS = 5 * 60_000;
+/** Default directory raw outputs are recorded under. */
+export const DEFAULT_STATE_DIR = 'agents';
+
+/** Prompts longer than this go through stdin: one argv string is capped at 128 KiB on Linux. */
+const MAX_PROMPT_ARG_BYTES = 100_000;
+
+/** One prompt to run through Claude Code. Plain JSON. */
+export interface ClaudeRunRequest {
+  prompt: string;
+  /** `--model`; default `sonnet`. */
+  model?: string;
+  /** Working directory of the agent; default the current directory. */
+  cwd?: string;
+  /** Variables set over `process.env`. */
+  env?: Record<string, string>;
+  /** `--resume <id>`: continue an earlier Claude session. */
+  resumeSessionId?: string;
+  /** `--max-turns`. */
+  maxTurns?: number;
+  /** `--append-system-prompt`. */
+  appendSystemPrompt?: string;
+  /** `--allowedTools`, joined with commas. */
+  allowedTools?: string[];
+  /** Adds `--dangerously-skip-permissions`. Default false. */
+  dangerouslySkipPermissions?: boolean;
+  /** Kill after this many ms in all (default 30 min; 0 = none). Reported as `TIMEOUT`, transient. */
+  timeoutMs?: number;
+  /** Kill when stdout is silent this long (default 5 min; 0 = none). Reported as `STALLED`, transient. */
+  stallTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL; default 5 s. */
+  killGraceMs?: number;
+  /** Where raw output is recorded; default `agents`. */
+  stateDir?: string;
+  /** The run (or session) directory under `stateDir`. Without it nothing is recorded. */
+  runId?: string;
+  /** The agent directory under the run; default `agent`. */
+  agentName?: string;
+  /** Explicit binary path; default `CLAUDE_CODE_PATH`, else `claude` on PATH. */
+  claudePath?: string;
+}
+
+/** Non-serializable companions of a request. */
+export interface RunHooks {
+  /** Cancels the run: the process tree is killed and the run rejects with `CANCELLED`. */
+  signal?: AbortSignal;
+  /** Called for every progress event, as it arrives. */
+  onEvent?: (event: ClaudeProgressEvent) => void;
+}
+
+/** Builds the CLI arguments of a request (exported for tests and for dry runs). */
+export function buildClaudeArgs(request: ClaudeRunRequest, promptViaStdin = false): string[] {
+  const args = promptViaStdin ? ['-p'] : ['-p', request.prompt];
+  args.push('--output-format', 'stream-json', '--verbose', '--model', request.model ?? DEFAULT_MODEL);
+  if (request.dangerouslySkipPermissions) args.push('--dangerously-skip-permissions');
+  if (request.resumeSessionId) args.push('--resume', request.resumeSessionId);
+  if (request.maxTurns !== undefined) args.push('--max-turns', String(request.maxTurns));
+  if (request.appendSystemPrompt) args.push('--append-system-prompt', request.appendSystemPrompt);
+  if (request.allowedTools && request.allowedTools.length > 0) args.push('--allowedTools', request.allowedTools.join(','));
+  return args;
+}
+
+/** Where a request's raw stream is recorded, or `null` when it has no run id. */
+export function rawOutputDir(request: Pick<ClaudeRunRequest, 'stateDir' | 'runId' | 'agentName' | 'cwd'>): string | null {
+  if (!request.runId) return null;
+  return resolve(request.stateDir ?? DEFAULT_STATE_DIR, request.runId, request.agentName ?? 'agent');
+}
+
+/**
+ * Runs one prompt to its end.
+ *
+ * @returns the result of a successful run.
+ * @throws TransientError (API overload/rate limit/5xx, network, `TIMEOUT`, `STALLED`) or
+ *   PermanentError (`AUTH_FAILED`, `INVALID_ARGUMENTS`, `BINARY_NOT_FOUND`, `AGENT_ERROR`,
+ *   `MAX_TURNS`, `CRASHED`) or CancelledError; each carries the partial `result`.
+ */
+export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks = {}): Promise<ExecutionResult> {
+  if (typeof request.prompt !== 'string' || request.prompt.trim() === '') {
+    throw new PermanentError('INVALID_ARGUMENTS', 'Claude Code request has an empty prompt');
+  }
+  const env = { ...process.env, ...request.env };
+  const binary = request.claudePath ?? findClaudeBinary(env, request.cwd);
+  const viaStdin = Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
+
+  const dir = rawOutputDir(request);
+  let raw: WriteStream | undefined;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    raw = createWriteStream(join(dir, 'raw_output.jsonl'));
+  }
+
+  let sessionId: string | null = request.resumeSessionId ?? null;
+  let resultLine: ResultLine | null = null;
+  let lastText = '';
+  let lastRetryStatus: number | null = null;
+  const emit = (event: ClaudeProgressEvent): void => {
+    try {
+      hooks.onEvent?.(event);
+    } catch {
+      // a listener's bug must not kill the agent
+    }
+  };
+
+  const outcome = await runSupervisedProcess({
+    file: binary,
+    args: buildClaudeArgs(request, viaStdin),
+    ...(request.cwd !== undefined && { cwd: request.cwd }),
+    ...(request.env !== undefined && { env: request.env }),
+    ...(viaStdin && { stdin: request.prompt }),
+    timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(hooks.signal !== undefined && { signal: hooks.signal }),
+    onLine: (text): KillReason | void => {
+      raw?.write(text + '\n');
+      const line = parseStreamLine(text);
+      if (!line) return;
+      // A resumed run may report a new session id: always keep the latest one seen.
+      if (typeof line.session_id === 'string') sessionId = line.session_id;
+      if (line.type === 'result') resultLine = line as ResultLine;
+      for (const event of progressEventsOf(line)) {
+        if (event.type === 'assistant_text') lastText = event.text;
+        if (event.type === 'api_retry') lastRetryStatus = event.errorStatus;
+        emit(event);
+      }
+      // The CLI would spend minutes retrying a permanent auth failure: stop it now.
+      if (line.type === 'system' && line.subtype === 'api_retry' && (lastRetryStatus === 401 || lastRetryStatus === 403)) {
+        return 'auth';
+      }
+    },
+  });
+  if (raw) await new Promise<void>((done) => raw.end(() => done()));
+
+  if (outcome.spawnError) {
+    const code = outcome.spawnError.code;
+    throw new PermanentError(
+      code === 'ENOENT' ? 'BINARY_NOT_FOUND' : 'CRASHED',
+      `Could not start Claude Code at ${binary}: ${outcome.spawnError.message}`,
+      { details: { binary, spawnError: code } },
+    );
+  }
+
+  const final = resultLine as ResultLine | null;
+  const result: ExecutionResult = {
+    success: false,
+    output: typeof final?.result === 'string' ? final.result : lastText,
+    sessionId: (typeof final?.session_id === 'string' ? final.session_id : null) ?? sessionId,
+    tokens: tokensFromUsage(final?.usage),
+    costUsd: final ? costOf(final) : 0,
+    durationMs: outcome.durationMs,
+    cliDurationMs: typeof final?.duration_ms === 'number' ? final.duration_ms : null,
+    numTurns: typeof final?.num_turns === 'number' ? final.num_turns : 0,
+    exitCode: outcome.exitCode,
+    stderrTail: outcome.stderrTail,
+  };
+  const failure = classifyFailure({
+    result: final,
+    killedBy: outcome.killedBy,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    stderrTail: outcome.stderrTail,
+    lastRetryStatus,
+    partial: result,
+    ...(outcome.limitMs !== undefined && { limitMs: outcome.limitMs }),
+  });
+  if (dir) writeFileSync(join(dir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
+  if (failure) throw failure;
+  result.success = true;
+  return result;
+}

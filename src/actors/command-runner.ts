@@ -1,0 +1,74 @@
+/**
+ * Runs a command task (`command: ["npm", "test"]`) with execa, never through a shell.
+ * Success is exit code 0; the output is stdout.
+ *
+ * @module
+ */
+import { CancelledError, PermanentError, TransientError } from '../errors.js';
+import { emptyTokens } from '../claude/stream-json.js';
+import type { ExecutionResult } from '../execution-result.js';
+import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
+
+/** A command to run. Plain JSON. */
+export interface CommandRunRequest {
+  /** The program and its arguments; no shell is involved, so no quoting or globbing. */
+  command: string[];
+  cwd?: string;
+  /** Variables set over `process.env`. */
+  env?: Record<string, string>;
+  /** Kill after this many ms (0 or undefined: no limit). Reported as `TIMEOUT`, transient. */
+  timeoutMs?: number;
+  killGraceMs?: number;
+}
+
+/** Largest stdout kept as a command's output (the tail is kept). */
+const MAX_OUTPUT_CHARS = 10 * 1024 * 1024;
+
+/** Runs the command to its end; resolves on exit 0, otherwise throws a typed error carrying the result. */
+export async function runCommand(request: CommandRunRequest, hooks: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+  const [file, ...args] = request.command;
+  if (!file) throw new PermanentError('INVALID_ARGUMENTS', 'Command task has an empty command');
+  const out: string[] = [];
+  let size = 0;
+  const outcome = await runSupervisedProcess({
+    file,
+    args,
+    ...(request.cwd !== undefined && { cwd: request.cwd }),
+    ...(request.env !== undefined && { env: request.env }),
+    ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
+    killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(hooks.signal !== undefined && { signal: hooks.signal }),
+    onLine: (line) => {
+      out.push(line);
+      size += line.length + 1;
+      while (size > MAX_OUTPUT_CHARS && out.length > 1) size -= out.shift()!.length + 1;
+    },
+  });
+  const result: ExecutionResult = {
+    success: false,
+    output: out.join('\n'),
+    sessionId: null,
+    tokens: emptyTokens(),
+    costUsd: 0,
+    durationMs: outcome.durationMs,
+    cliDurationMs: null,
+    numTurns: 0,
+    exitCode: outcome.exitCode,
+    stderrTail: outcome.stderrTail,
+  };
+  const facts = { exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: outcome.stderrTail, result };
+  const shown = request.command.join(' ');
+  if (outcome.spawnError) {
+    throw new PermanentError('COMMAND_FAILED', `Could not start command \`${shown}\`: ${outcome.spawnError.message}`, facts);
+  }
+  if (outcome.killedBy === 'abort') throw new CancelledError(`Command \`${shown}\` was cancelled`, facts);
+  if (outcome.killedBy === 'timeout') {
+    throw new TransientError('TIMEOUT', `Command \`${shown}\` timed out after ${outcome.limitMs} ms and was killed`, facts);
+  }
+  if (outcome.exitCode !== 0) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    throw new PermanentError('COMMAND_FAILED', `Command \`${shown}\` ${how}`, facts);
+  }
+  result.success = true;
+  return result;
+}

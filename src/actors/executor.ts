@@ -1,0 +1,66 @@
+/**
+ * The executor: the one side-effecting function a session invokes to run one request.
+ * The default runs Claude Code or a command; replay and tests provide others through
+ * `machine.provide({ actors: { executor: createExecutorActor(myExecutor) } })`.
+ *
+ * @module
+ */
+import { fromCallback, type EventObject } from 'xstate';
+import type { ClaudeProgressEvent } from '../claude/stream-json.js';
+import { serializeError, type SerializedError } from '../errors.js';
+import type { ExecutionResult } from '../execution-result.js';
+import { runClaudeCode, type ClaudeRunRequest } from './claude-code-runner.js';
+import { runCommand, type CommandRunRequest } from './command-runner.js';
+
+/** A request for one execution. Plain JSON, so it can sit in machine context and checkpoints. */
+export type ExecutionRequest = ({ kind: 'claude' } & ClaudeRunRequest) | ({ kind: 'command' } & CommandRunRequest);
+
+/** Companions of an execution that cannot be serialized. */
+export interface ExecutionHooks {
+  signal: AbortSignal;
+  onEvent: (event: ClaudeProgressEvent) => void;
+}
+
+/** Runs one request; resolves with the result or rejects with a typed error. */
+export type Executor = (request: ExecutionRequest, hooks: ExecutionHooks) => Promise<ExecutionResult>;
+
+/** Runs Claude Code requests through the CLI and command requests with execa. */
+export const defaultExecutor: Executor = (request, hooks) => {
+  if (request.kind === 'command') {
+    const { kind: _kind, ...command } = request;
+    return runCommand(command, { signal: hooks.signal });
+  }
+  const { kind: _kind, ...claude } = request;
+  return runClaudeCode(claude, hooks);
+};
+
+/** Events the executor actor sends back to the session that invoked it. */
+export type ExecutorEvent =
+  | { type: 'EXECUTOR.PROGRESS'; event: ClaudeProgressEvent }
+  | { type: 'EXECUTOR.DONE'; result: ExecutionResult }
+  | { type: 'EXECUTOR.FAILED'; error: SerializedError };
+
+/**
+ * Wraps an {@link Executor} as XState actor logic. Stopping the actor (the session left
+ * `running`, was cancelled or stopped) aborts the execution, which kills its process tree.
+ */
+export function createExecutorActor(executor: Executor = defaultExecutor) {
+  return fromCallback<EventObject, ExecutionRequest>(({ input, sendBack }) => {
+    const controller = new AbortController();
+    let live = true;
+    const send = (event: ExecutorEvent): void => {
+      if (live) sendBack(event);
+    };
+    executor(input, {
+      signal: controller.signal,
+      onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
+    }).then(
+      (result) => send({ type: 'EXECUTOR.DONE', result }),
+      (error: unknown) => send({ type: 'EXECUTOR.FAILED', error: serializeError(error) }),
+    );
+    return () => {
+      live = false;
+      controller.abort();
+    };
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Runs one subprocess with execa (never through a shell), streams its stdout line by line,
+ * and enforces an overall timeout, a stall timeout and an AbortSignal by killing the whole
+ * process tree.
+ *
+ * Why not execa's own `timeout`/`cancelSignal`: they signal only the direct child. Coding
+ * agents start shells, test runners and servers of their own, so the child runs in its own
+ * process group (`detached`) and we signal the group: SIGTERM, then SIGKILL after a grace period.
+ *
+ * @module
+ */
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import type { KillReason } from '../claude/classify-failure.js';
+
+/** What to run and how to supervise it. */
+export interface SupervisedProcessOptions {
+  file: string;
+  args: string[];
+  cwd?: string;
+  /** Variables set over `process.env`. */
+  env?: Record<string, string>;
+  /** Written to stdin, then stdin is closed. Default: no stdin. */
+  stdin?: string;
+  /** Kill the run after this many ms in all. `0` or undefined: no limit. */
+  timeoutMs?: number;
+  /** Kill the run when stdout has been silent this many ms. `0` or undefined: no limit. */
+  stallTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL. Default 5000 ms. */
+  killGraceMs?: number;
+  signal?: AbortSignal;
+  /** Called for every stdout line as it arrives; return a reason to kill the run at once. */
+  onLine?: (line: string) => KillReason | void;
+  /** How many characters of stderr to keep (the tail). Default 8192. */
+  stderrTailChars?: number;
+}
+
+/** How a supervised process ended. */
+export interface SupervisedOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string;
+  killedBy: KillReason | null;
+  /** The limit that fired, in ms, when `killedBy` is `timeout` or `stall`. */
+  limitMs?: number;
+  /** Set when the process could not be started at all (e.g. ENOENT, EACCES). */
+  spawnError?: { code: string; message: string };
+  /** Wall-clock duration measured by us. */
+  durationMs: number;
+}
+
+/** Default grace period between SIGTERM and SIGKILL. */
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+
+/** Runs the process to its end; never rejects (failures are described by the outcome). */
+export async function runSupervisedProcess(options: SupervisedProcessOptions): Promise<SupervisedOutcome> {
+  const started = performance.now();
+  const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const tailChars = options.stderrTailChars ?? 8192;
+  let stderrTail = '';
+  let killedBy: KillReason | null = null;
+  let limitMs: number | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  if (options.signal?.aborted) {
+    return { exitCode: null, signal: null, stderrTail: '', killedBy: 'abort', durationMs: 0 };
+  }
+
+  const subprocess = execa(options.file, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: true,
+    detached: true,
+    buffer: false,
+    reject: false,
+    stdin: options.stdin === undefined ? 'ignore' : 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const pid = subprocess.pid;
+
+  const killTree = (reason: KillReason, ms?: number): void => {
+    if (killedBy !== null) return;
+    killedBy = reason;
+    limitMs = ms;
+    signalGroup(pid, 'SIGTERM');
+    const force = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace);
+    force.unref();
+    timers.push(force);
+  };
+
+  if (options.stdin !== undefined && subprocess.stdin) {
+    subprocess.stdin.on('error', () => {
+      // the process may exit before reading its stdin; its exit code tells the story
+    });
+    subprocess.stdin.end(options.stdin);
+  }
+
+  let stallTimer: NodeJS.Timeout | undefined;
+  const stallMs = options.stallTimeoutMs ?? 0;
+  const armStall = (): void => {
+    if (stallMs <= 0) return;
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => killTree('stall', stallMs), stallMs);
+  };
+  armStall();
+  if (options.timeoutMs && options.timeoutMs > 0) {
+    const ms = options.timeoutMs;
+    timers.push(setTimeout(() => killTree('timeout', ms), ms));
+  }
+  const onAbort = (): void => killTree('abort');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  subprocess.stderr?.setEncoding('utf8');
+  subprocess.stderr?.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-tailChars);
+  });
+
+  const lines = subprocess.stdout ? createInterface({ input: subprocess.stdout, crlfDelay: Infinity }) : undefined;
+  lines?.on('line', (line) => {
+    armStall();
+    const verdict = options.onLine?.(line);
+    if (verdict) killTree(verdict);
+  });
+  const linesClosed = lines ? new Promise<void>((done) => lines.once('close', () => done())) : Promise.resolve();
+
+  const result = await subprocess;
+  await linesClosed;
+  if (stallTimer) clearTimeout(stallTimer);
+  for (const t of timers) clearTimeout(t);
+  options.signal?.removeEventListener('abort', onAbort);
+  if (killedBy !== null) {
+    // The leader is gone; make sure nothing it started outlives it.
+    signalGroup(pid, 'SIGKILL');
+  }
+
+  const outcome: SupervisedOutcome = {
+    exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
+    signal: result.signal ?? null,
+    stderrTail,
+    killedBy,
+    durationMs: Math.round(performance.now() - started),
+  };
+  if (limitMs !== undefined) outcome.limitMs = limitMs;
+  const code = (result as { code?: string }).code;
+  if (pid === undefined || (result.failed && code && /^E[A-Z]+$/.test(code) && outcome.exitCode === null && !killedBy)) {
+    outcome.spawnError = { code: code ?? 'ESPAWN', message: result.message ?? 'spawn failed' };
+  }
+  return outcome;
+}
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group has already exited
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * `AgentSession`: the session actor behind a small promise API, for users who do not want XState.
+ *
+ * @module
+ */
+import { createActor, type Actor, type Snapshot } from 'xstate';
+import { createExecutorActor, type Executor } from './actors/executor.js';
+import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
+import { AgentsSdkError, PermanentError, deserializeError } from './errors.js';
+import type { SessionEvent } from './events.js';
+import type { ExecutionResult } from './execution-result.js';
+import {
+  agentSessionMachine,
+  type AgentSessionContext,
+  type AgentSessionInput,
+  type AgentSessionState,
+} from './machines/agent-session.machine.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** Per-session settings (the seed's `context`). */
+export interface AgentSessionSettings {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Default model of every prompt (`sonnet`). */
+  model?: string;
+  /** Token budget (all kinds); a prompt once it is spent is refused with `TOKEN_BUDGET_EXCEEDED`. */
+  tokenBudget?: number | null;
+  /** Directory raw outputs are recorded under (`agents`). */
+  stateDir?: string;
+  /** Run directory under `stateDir` (default: the session id). */
+  runId?: string;
+  /** Defaults for `executeWithRetry`. */
+  retry?: Partial<RetryPolicy>;
+  /** Continue this Claude session on the first prompt. */
+  claudeSessionId?: string;
+}
+
+/** Options of {@link AgentSession}. */
+export interface AgentSessionOptions {
+  sessionId?: string;
+  agentName: string;
+  context?: AgentSessionSettings;
+  /** Replaces the default executor (Claude Code CLI / commands), e.g. for replay. */
+  executor?: Executor;
+  /** Restores a session from `getPersistedSnapshot()`. */
+  snapshot?: Snapshot<unknown>;
+}
+
+/** Options of one prompt. */
+export type ExecuteOptions = Omit<ClaudeRunRequest, 'prompt' | 'resumeSessionId'> & {
+  /** `false`: start a fresh Claude session instead of continuing this session's (default true). */
+  continueSession?: boolean;
+};
+
+/** Options of {@link AgentSession.executeWithRetry}. */
+export type ExecuteWithRetryOptions = ExecuteOptions & {
+  /** Attempts in all, the first included, like a task's `retry_count` (default 3). */
+  maxRetries?: number;
+  /** Growth of the backoff per retry (default 2). */
+  backoffFactor?: number;
+  /** First backoff cap in ms (default 2000). */
+  baseDelayMs?: number;
+  /** Largest backoff in ms (default 60000). */
+  maxDelayMs?: number;
+  jitter?: RetryPolicy['jitter'];
+};
+
+/**
+ * One agent: runs prompts through Claude Code one at a time, keeping the Claude session
+ * (`--resume`), tokens and cost across prompts.
+ *
+ * @example
+ * ```ts
+ * const session = new AgentSession({ agentName: 'planner', context: { cwd: repo } });
+ * const plan = await session.executeWithRetry('Plan the change', { model: 'opus' });
+ * const more = await session.execute('Now list the risks'); // continues the same Claude session
+ * ```
+ */
+export class AgentSession {
+  /** The underlying XState actor, for inspection and embedding. */
+  readonly actor: Actor<typeof agentSessionMachine>;
+
+  constructor(options: AgentSessionOptions) {
+    const machine = options.executor
+      ? agentSessionMachine.provide({ actors: { executor: createExecutorActor(options.executor) } })
+      : agentSessionMachine;
+    const ctx = options.context ?? {};
+    const input: AgentSessionInput = { agentName: options.agentName };
+    if (options.sessionId !== undefined) input.sessionId = options.sessionId;
+    if (ctx.cwd !== undefined) input.cwd = ctx.cwd;
+    if (ctx.env !== undefined) input.env = ctx.env;
+    if (ctx.model !== undefined) input.model = ctx.model;
+    if (ctx.tokenBudget !== undefined) input.tokenBudget = ctx.tokenBudget;
+    if (ctx.stateDir !== undefined) input.stateDir = ctx.stateDir;
+    if (ctx.runId !== undefined) input.runId = ctx.runId;
+    if (ctx.retry !== undefined) input.retry = ctx.retry;
+    if (ctx.claudeSessionId !== undefined) input.claudeSessionId = ctx.claudeSessionId;
+    this.actor = createActor(machine, options.snapshot ? { input, snapshot: options.snapshot } : { input });
+    this.actor.start();
+  }
+
+  /** `idle`, `running`, `retrying`, `completed` or `failed`. */
+  get status(): AgentSessionState {
+    return this.actor.getSnapshot().value as AgentSessionState;
+  }
+
+  /** The session's context (plain JSON). */
+  get context(): AgentSessionContext {
+    return this.actor.getSnapshot().context;
+  }
+
+  get sessionId(): string {
+    return this.context.sessionId;
+  }
+
+  /** The latest Claude session id: the next prompt continues it. */
+  get claudeSessionId(): string | null {
+    return this.context.claudeSessionId;
+  }
+
+  /** Runs one prompt, one attempt. Resolves with the result; rejects with a typed error. */
+  execute(prompt: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    return this.run(prompt, options, { maxAttempts: 1 });
+  }
+
+  /** Runs one prompt, retrying transient failures with exponential backoff. */
+  executeWithRetry(prompt: string, options: ExecuteWithRetryOptions = {}): Promise<ExecutionResult> {
+    const { maxRetries, backoffFactor, baseDelayMs, maxDelayMs, jitter, ...rest } = options;
+    const retry: Partial<RetryPolicy> = { maxAttempts: maxRetries ?? this.context.retry.maxAttempts };
+    if (backoffFactor !== undefined) retry.factor = backoffFactor;
+    if (baseDelayMs !== undefined) retry.baseDelayMs = baseDelayMs;
+    if (maxDelayMs !== undefined) retry.maxDelayMs = maxDelayMs;
+    if (jitter !== undefined) retry.jitter = jitter;
+    return this.run(prompt, rest, retry);
+  }
+
+  /** Subscribes to one event type; returns the unsubscribe function. */
+  on<T extends SessionEvent['type']>(type: T, handler: (event: Extract<SessionEvent, { type: T }>) => void): () => void {
+    const sub = this.actor.on(type, handler as (event: SessionEvent) => void);
+    return () => sub.unsubscribe();
+  }
+
+  /** Subscribes to every session event (lifecycle and progress); returns the unsubscribe function. */
+  onEvent(handler: (event: SessionEvent) => void): () => void {
+    const sub = this.actor.on('*', handler);
+    return () => sub.unsubscribe();
+  }
+
+  /** Cancels the running prompt: its process tree is killed and it rejects with `CANCELLED`. */
+  cancel(reason?: string): void {
+    this.actor.send(reason === undefined ? { type: 'CANCEL' } : { type: 'CANCEL', reason });
+  }
+
+  /** The persisted snapshot (plain JSON), to restore the session later. */
+  getPersistedSnapshot(): Snapshot<unknown> {
+    return this.actor.getPersistedSnapshot();
+  }
+
+  /** Stops the actor (a running prompt is killed). */
+  stop(): void {
+    this.actor.stop();
+  }
+
+  private run(prompt: string, options: ExecuteOptions, retry: Partial<RetryPolicy>): Promise<ExecutionResult> {
+    const state = this.status;
+    if (state === 'running' || state === 'retrying') {
+      return Promise.reject(
+        new PermanentError('SESSION_BUSY', `Session ${this.sessionId} (${this.context.agentName}) is already ${state}; wait for it before the next prompt`),
+      );
+    }
+    const { continueSession, ...request } = options;
+    const executionId = this.context.executionId + 1;
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      const sub = this.actor.subscribe((snapshot) => {
+        if (snapshot.context.executionId !== executionId) return;
+        if (snapshot.value === 'completed') {
+          sub.unsubscribe();
+          resolve(snapshot.context.lastResult!);
+        } else if (snapshot.value === 'failed') {
+          sub.unsubscribe();
+          reject(toError(snapshot.context.lastError));
+        }
+      });
+      this.actor.send({
+        type: 'EXECUTE',
+        request: { kind: 'claude', prompt, ...request },
+        retry,
+        ...(continueSession !== undefined && { continueSession }),
+      });
+    });
+  }
+}
+
+function toError(error: AgentSessionContext['lastError']): AgentsSdkError {
+  return error ? deserializeError(error) : new PermanentError('CRASHED', 'Session failed without an error');
+}

@@ -1,0 +1,180 @@
+/**
+ * Typed errors. Every error the runtime raises is an {@link AgentsSdkError} with a stable
+ * `code`; callers branch on `code` and `transient`, never on message text.
+ *
+ * @module
+ */
+
+import type { ExecutionResult } from './execution-result.js';
+
+/** Stable error codes. New codes may be added; existing ones never change meaning. */
+export type ErrorCode =
+  // transient: worth retrying
+  | 'API_OVERLOADED'
+  | 'RATE_LIMITED'
+  | 'API_ERROR'
+  | 'NETWORK_ERROR'
+  | 'TIMEOUT'
+  | 'STALLED'
+  // permanent: retrying cannot help
+  | 'AUTH_FAILED'
+  | 'BINARY_NOT_FOUND'
+  | 'INVALID_ARGUMENTS'
+  | 'AGENT_ERROR'
+  | 'MAX_TURNS'
+  | 'CRASHED'
+  | 'COMMAND_FAILED'
+  | 'CANCELLED'
+  | 'TOKEN_BUDGET_EXCEEDED'
+  | 'SESSION_BUSY'
+  | 'VALIDATION_ERROR'
+  | 'INVALID_KEY'
+  | 'NOT_FOUND'
+  | 'CORRUPT_STATE'
+  | 'LOCKED'
+  | 'UNSUPPORTED_SCHEMA'
+  | 'REPLAY_MISSING'
+  | 'BACKEND_UNAVAILABLE';
+
+/** Facts about a failed process run that an error may carry. */
+export interface ProcessFacts {
+  /** Exit code of the process, `null` if it was killed by a signal or never started. */
+  exitCode?: number | null;
+  /** Signal that ended the process, if any. */
+  signal?: string | null;
+  /** The last lines of the process's stderr. */
+  stderrTail?: string;
+  /** The HTTP status the Claude API answered, from the result line's `api_error_status`. */
+  apiErrorStatus?: number | null;
+}
+
+/** Options accepted by every {@link AgentsSdkError} constructor. */
+export interface AgentsSdkErrorOptions extends ProcessFacts {
+  cause?: unknown;
+  /** Free-form structured details (task id, file, field ...). */
+  details?: Record<string, unknown>;
+  /** What the failed execution did produce (tokens and cost are spent even when it fails). */
+  result?: ExecutionResult;
+}
+
+/** The JSON shape of an error, as stored in machine context, checkpoints and results. */
+export interface SerializedError {
+  name: string;
+  code: ErrorCode;
+  message: string;
+  transient: boolean;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string;
+  apiErrorStatus?: number | null;
+  details?: Record<string, unknown>;
+  result?: ExecutionResult;
+}
+
+/** Base class of every error raised by agents-sdk. */
+export class AgentsSdkError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Whether retrying the same work may succeed. */
+  readonly transient: boolean;
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+  readonly stderrTail?: string;
+  readonly apiErrorStatus?: number | null;
+  readonly details?: Record<string, unknown>;
+  /** What the failed execution did produce, when it ran at all. */
+  readonly result?: ExecutionResult;
+
+  constructor(code: ErrorCode, message: string, transient: boolean, options: AgentsSdkErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.transient = transient;
+    if (options.exitCode !== undefined) this.exitCode = options.exitCode;
+    if (options.signal !== undefined) this.signal = options.signal;
+    if (options.stderrTail !== undefined) this.stderrTail = options.stderrTail;
+    if (options.apiErrorStatus !== undefined) this.apiErrorStatus = options.apiErrorStatus;
+    if (options.details !== undefined) this.details = options.details;
+    if (options.result !== undefined) this.result = options.result;
+  }
+
+  /** Plain-JSON form, safe to put in machine context or a checkpoint. */
+  toJSON(): SerializedError {
+    const out: SerializedError = {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      transient: this.transient,
+    };
+    if (this.exitCode !== undefined) out.exitCode = this.exitCode;
+    if (this.signal !== undefined) out.signal = this.signal;
+    if (this.stderrTail !== undefined) out.stderrTail = this.stderrTail;
+    if (this.apiErrorStatus !== undefined) out.apiErrorStatus = this.apiErrorStatus;
+    if (this.details !== undefined) out.details = this.details;
+    if (this.result !== undefined) out.result = this.result;
+    return out;
+  }
+}
+
+/** A failure that may go away on its own: API overload (529), rate limit (429), 5xx, network, our timeouts. */
+export class TransientError extends AgentsSdkError {
+  constructor(code: ErrorCode, message: string, options: AgentsSdkErrorOptions = {}) {
+    super(code, message, true, options);
+  }
+}
+
+/** A failure that retrying cannot fix: auth, bad arguments, missing binary, an agent error, a crash. */
+export class PermanentError extends AgentsSdkError {
+  constructor(code: ErrorCode, message: string, options: AgentsSdkErrorOptions = {}) {
+    super(code, message, false, options);
+  }
+}
+
+/** The work was cancelled by the caller (AbortSignal, `cancel()`, SIGINT). Never retried. */
+export class CancelledError extends PermanentError {
+  constructor(message = 'Cancelled', options: AgentsSdkErrorOptions = {}) {
+    super('CANCELLED', message, options);
+  }
+}
+
+/** One problem found while validating input (a workflow spec, a key, a CLI argument). */
+export interface ValidationIssue {
+  /** Where: a file, a task id, a field path. */
+  path: string;
+  message: string;
+}
+
+/** Input was rejected before anything ran; `issues` lists every problem found. */
+export class ValidationError extends PermanentError {
+  readonly issues: ValidationIssue[];
+  constructor(message: string, issues: ValidationIssue[] = [], options: AgentsSdkErrorOptions = {}) {
+    super('VALIDATION_ERROR', message, { ...options, details: { ...options.details, issues } });
+    this.issues = issues;
+  }
+}
+
+/** Turns anything thrown into the plain JSON form used in context and results. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof AgentsSdkError) return error.toJSON();
+  if (isSerializedError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return { name: 'Error', code: 'CRASHED', message, transient: false };
+}
+
+/** Rebuilds a typed error from its JSON form (the reverse of {@link serializeError}). */
+export function deserializeError(error: SerializedError): AgentsSdkError {
+  const { name: _name, code, message, transient, ...facts } = error;
+  const options: AgentsSdkErrorOptions = { ...facts };
+  if (code === 'CANCELLED') return new CancelledError(message, options);
+  return transient ? new TransientError(code, message, options) : new PermanentError(code, message, options);
+}
+
+function isSerializedError(value: unknown): value is SerializedError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SerializedError).code === 'string' &&
+    typeof (value as SerializedError).message === 'string' &&
+    typeof (value as SerializedError).transient === 'boolean'
+  );
+}

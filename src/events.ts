@@ -1,0 +1,53 @@
+/**
+ * The catalogue of everything the runtime can say: one typed map, carried by mitt.
+ *
+ * Session events are emitted by every session actor (`actor.on(type, ...)`) and re-published
+ * by the orchestrator on its bus with the task id; workflow events come from the orchestrator.
+ *
+ * @module
+ */
+import mittDefault, { type Emitter, type EventType } from 'mitt';
+import type { ClaudeProgressEvent } from './claude/stream-json.js';
+import type { SerializedError } from './errors.js';
+import type { ExecutionResult } from './execution-result.js';
+
+/** Fields every session event carries. */
+export interface SessionEventBase {
+  /** The session's id (for orchestrated tasks, the task id). */
+  sessionId: string;
+  agentName: string;
+  /** Attempt number within the current execution, from 1. */
+  attempt: number;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** Lifecycle and progress events of one session, in the order they happen. */
+export type SessionEvent =
+  | (SessionEventBase & { type: 'session.started'; maxAttempts: number })
+  | (SessionEventBase & { type: 'session.progress'; progress: ClaudeProgressEvent })
+  | (SessionEventBase & { type: 'session.retrying'; error: SerializedError; delayMs: number })
+  | (SessionEventBase & { type: 'session.completed'; result: ExecutionResult })
+  | (SessionEventBase & { type: 'session.failed'; error: SerializedError });
+
+/** Lifecycle events of a workflow run (filled in by the orchestrator). */
+export type WorkflowEvent =
+  | { type: 'workflow.started'; workflowId: string; runId: string; at: number; taskIds: string[] }
+  | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; status: string }
+  | { type: 'task.skipped'; workflowId: string; runId: string; at: number; taskId: string; reason: string };
+
+/** Every event, keyed by its `type`: the mitt event map. */
+export type Events = {
+  [E in SessionEvent | WorkflowEvent as E['type']]: E;
+};
+
+/** A typed mitt emitter over {@link Events}. */
+export type EventBus = Emitter<Events>;
+
+// mitt's typings describe its CommonJS build; under NodeNext the ESM default export is the factory itself.
+const mitt = mittDefault as unknown as <E extends Record<EventType, unknown>>() => Emitter<E>;
+
+/** Creates an event bus. */
+export function createEventBus(): EventBus {
+  return mitt<Events>();
+}

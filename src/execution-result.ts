@@ -1,0 +1,28 @@
+/**
+ * The result of one execution (one Claude Code prompt or one command), the same shape for
+ * every kind of task so that sessions, the orchestrator and checkpoints treat them alike.
+ *
+ * @module
+ */
+import type { TokenUsage } from './claude/stream-json.js';
+
+/** Result of one execution. Plain JSON. */
+export interface ExecutionResult {
+  /** True when the execution succeeded. */
+  success: boolean;
+  /** The final text (`result` of the stream) or a command's stdout. */
+  output: string;
+  /** Claude session id (the latest one seen); `null` for commands. */
+  sessionId: string | null;
+  tokens: TokenUsage;
+  /** `total_cost_usd` of the result line. */
+  costUsd: number;
+  /** Wall-clock duration measured by us. */
+  durationMs: number;
+  /** `duration_ms` reported by the CLI, when it reported one. */
+  cliDurationMs: number | null;
+  numTurns: number;
+  exitCode: number | null;
+  /** The last few KiB of stderr. */
+  stderrTail: string;
+}
