@@ -1,0 +1,45 @@
+/**
+ * Runs the CLI in-process (for coverage and speed) or as a real process (dist/cli.js).
+ */
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { runCli } from '../../src/cli/run-cli.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `agents-sdk <argv>` in this process with the given env variables set for the call. */
+export async function cli(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  try {
+    const code = await runCli(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      isTTY: false,
+      ...(signal && { signal }),
+    });
+    return { code, stdout, stderr };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** The built CLI, as users run it. */
+export const CLI_BIN = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** Runs the built CLI as a real process. */
+export function cliProcess(argv: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
+  return execa(process.execPath, [CLI_BIN, ...argv], { reject: false, env: options.env, cwd: options.cwd, stdin: 'ignore' });
+}
