@@ -10,6 +10,7 @@ import mittDefault, { type Emitter, type EventType } from 'mitt';
 import type { ClaudeProgressEvent } from './claude/stream-json.js';
 import type { SerializedError } from './errors.js';
 import type { ExecutionResult } from './execution-result.js';
+import type { TaskRecord, WorkflowResult } from './workflow/workflow-result.js';
 
 /** Fields every session event carries. */
 export interface SessionEventBase {
@@ -30,15 +31,33 @@ export type SessionEvent =
   | (SessionEventBase & { type: 'session.completed'; result: ExecutionResult })
   | (SessionEventBase & { type: 'session.failed'; error: SerializedError });
 
-/** Lifecycle events of a workflow run (filled in by the orchestrator). */
+/** Fields every task event carries. */
+export interface TaskEventBase {
+  workflowId: string;
+  runId: string;
+  taskId: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** Lifecycle and progress of the tasks of a run (a task's session events, with the task id). */
+export type TaskEvent =
+  | (TaskEventBase & { type: 'task.started'; attempt: number; maxAttempts: number })
+  | (TaskEventBase & { type: 'task.progress'; attempt: number; progress: ClaudeProgressEvent })
+  | (TaskEventBase & { type: 'task.retrying'; attempt: number; error: SerializedError; delayMs: number })
+  | (TaskEventBase & { type: 'task.completed'; record: TaskRecord })
+  | (TaskEventBase & { type: 'task.failed'; record: TaskRecord })
+  | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })
+  | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord });
+
+/** Lifecycle of a whole run. */
 export type WorkflowEvent =
-  | { type: 'workflow.started'; workflowId: string; runId: string; at: number; taskIds: string[] }
-  | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; status: string }
-  | { type: 'task.skipped'; workflowId: string; runId: string; at: number; taskId: string; reason: string };
+  | { type: 'workflow.started'; workflowId: string; runId: string; at: number; taskIds: string[]; resumed: boolean }
+  | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; result: WorkflowResult };
 
 /** Every event, keyed by its `type`: the mitt event map. */
 export type Events = {
-  [E in SessionEvent | WorkflowEvent as E['type']]: E;
+  [E in SessionEvent | TaskEvent | WorkflowEvent as E['type']]: E;
 };
 
 /** A typed mitt emitter over {@link Events}. */

@@ -55,7 +55,16 @@ export {
 } from './actors/executor.js';
 export { runSupervisedProcess, type SupervisedProcessOptions, type SupervisedOutcome } from './actors/supervised-process.js';
 export { DEFAULT_RETRY_POLICY, retryPolicy, backoffDelay, type RetryPolicy } from './retry-policy.js';
-export { createEventBus, type Events, type EventBus, type SessionEvent, type WorkflowEvent } from './events.js';
+export {
+  createEventBus,
+  type Events,
+  type EventBus,
+  type SessionEvent,
+  type SessionEventBase,
+  type TaskEvent,
+  type TaskEventBase,
+  type WorkflowEvent,
+} from './events.js';
 export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,
@@ -73,3 +82,42 @@ export {
   type ExecuteOptions,
   type ExecuteWithRetryOptions,
 } from './agent-session.js';
+export {
+  agentTaskSchema,
+  commandTaskSchema,
+  workflowSpecSchema,
+  type AgentTask,
+  type CommandTask,
+  type Task,
+  type Workflow,
+  type WorkflowSpecInput,
+} from './workflow/spec.js';
+export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
+export { loadWorkflowFile, parseWorkflowText } from './workflow/load-workflow.js';
+export { renderTemplate, templateRefs, type TemplateRef, type TemplateValues } from './workflow/template.js';
+export { buildTaskGraph, type TaskGraph } from './workflow/ready-queue.js';
+export {
+  toTaskResult,
+  type TaskRecord,
+  type TaskResult,
+  type TaskStatus,
+  type WorkflowResult,
+  type WorkflowStatus,
+} from './workflow/workflow-result.js';
+export {
+  orchestratorMachine,
+  workflowResultOf,
+  CONTINUE_PROMPT,
+  ORCHESTRATOR_SCHEMA_VERSION,
+  type OrchestratorContext,
+  type OrchestratorEvent,
+  type OrchestratorInput,
+} from './machines/orchestrator.machine.js';
+export {
+  WorkflowOrchestrator,
+  createOrchestratorMachine,
+  type WorkflowOrchestratorOptions,
+  type RunWorkflowOptions,
+} from './workflow-orchestrator.js';
+export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
+export { ClaudeStreamCollector, type StreamOutcome } from './claude/stream-collector.js';

@@ -5,18 +5,10 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { classifyFailure, type KillReason } from '../claude/classify-failure.js';
+import { resolve } from 'node:path';
 import { findClaudeBinary } from '../claude/find-claude-binary.js';
-import {
-  costOf,
-  parseStreamLine,
-  progressEventsOf,
-  tokensFromUsage,
-  type ClaudeProgressEvent,
-  type ResultLine,
-} from '../claude/stream-json.js';
+import { ClaudeStreamCollector } from '../claude/stream-collector.js';
+import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import { PermanentError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
@@ -110,25 +102,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   const binary = request.claudePath ?? findClaudeBinary(env, request.cwd);
   const viaStdin = Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
-  const dir = rawOutputDir(request);
-  let raw: WriteStream | undefined;
-  if (dir) {
-    mkdirSync(dir, { recursive: true });
-    raw = createWriteStream(join(dir, 'raw_output.jsonl'));
-  }
-
-  let sessionId: string | null = request.resumeSessionId ?? null;
-  let resultLine: ResultLine | null = null;
-  let lastText = '';
-  let lastRetryStatus: number | null = null;
-  const emit = (event: ClaudeProgressEvent): void => {
-    try {
-      hooks.onEvent?.(event);
-    } catch {
-      // a listener's bug must not kill the agent
-    }
-  };
-
+  const collector = new ClaudeStreamCollector(rawOutputDir(request), request.resumeSessionId ?? null, hooks.onEvent);
   const outcome = await runSupervisedProcess({
     file: binary,
     args: buildClaudeArgs(request, viaStdin),
@@ -139,27 +113,10 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
-    onLine: (text): KillReason | void => {
-      raw?.write(text + '\n');
-      const line = parseStreamLine(text);
-      if (!line) return;
-      // A resumed run may report a new session id: always keep the latest one seen.
-      if (typeof line.session_id === 'string') sessionId = line.session_id;
-      if (line.type === 'result') resultLine = line as ResultLine;
-      for (const event of progressEventsOf(line)) {
-        if (event.type === 'assistant_text') lastText = event.text;
-        if (event.type === 'api_retry') lastRetryStatus = event.errorStatus;
-        emit(event);
-      }
-      // The CLI would spend minutes retrying a permanent auth failure: stop it now.
-      if (line.type === 'system' && line.subtype === 'api_retry' && (lastRetryStatus === 401 || lastRetryStatus === 403)) {
-        return 'auth';
-      }
-    },
+    onLine: (text) => collector.handleLine(text),
   });
-  if (raw) await new Promise<void>((done) => raw.end(() => done()));
-
   if (outcome.spawnError) {
+    await collector.finish(outcome).catch(() => undefined);
     const code = outcome.spawnError.code;
     throw new PermanentError(
       code === 'ENOENT' ? 'BINARY_NOT_FOUND' : 'CRASHED',
@@ -167,32 +124,5 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
       { details: { binary, spawnError: code } },
     );
   }
-
-  const final = resultLine as ResultLine | null;
-  const result: ExecutionResult = {
-    success: false,
-    output: typeof final?.result === 'string' ? final.result : lastText,
-    sessionId: (typeof final?.session_id === 'string' ? final.session_id : null) ?? sessionId,
-    tokens: tokensFromUsage(final?.usage),
-    costUsd: final ? costOf(final) : 0,
-    durationMs: outcome.durationMs,
-    cliDurationMs: typeof final?.duration_ms === 'number' ? final.duration_ms : null,
-    numTurns: typeof final?.num_turns === 'number' ? final.num_turns : 0,
-    exitCode: outcome.exitCode,
-    stderrTail: outcome.stderrTail,
-  };
-  const failure = classifyFailure({
-    result: final,
-    killedBy: outcome.killedBy,
-    exitCode: outcome.exitCode,
-    signal: outcome.signal,
-    stderrTail: outcome.stderrTail,
-    lastRetryStatus,
-    partial: result,
-    ...(outcome.limitMs !== undefined && { limitMs: outcome.limitMs }),
-  });
-  if (dir) writeFileSync(join(dir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
-  if (failure) throw failure;
-  result.success = true;
-  return result;
+  return collector.finish(outcome);
 }

@@ -1,0 +1,67 @@
+/**
+ * Replay: answers agent requests from recorded `raw_output.jsonl` streams instead of a live
+ * `claude`, through the same parsing, events and recording code, at the recorded pace
+ * (the result line's `duration_ms` spread over the lines) or faster.
+ *
+ * Recordings are looked up as `<dir>/<agentName>/raw_output.jsonl`; the orchestrator names
+ * each task's agent directory after the task id, so `--replay agents/<runId>` replays an
+ * earlier run. Command requests still run for real.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClaudeStreamCollector } from '../claude/stream-collector.js';
+import { parseStreamLine } from '../claude/stream-json.js';
+import { PermanentError } from '../errors.js';
+import { rawOutputDir } from './claude-code-runner.js';
+import { defaultExecutor, type Executor } from './executor.js';
+
+/** Options of {@link createReplayExecutor}. */
+export interface ReplayOptions {
+  /** 1 = recorded pace (default), 2 = twice as fast, 0 = no waiting at all. */
+  speed?: number;
+}
+
+/** The recording a request would be answered from. */
+export function recordingPath(dir: string, agentName: string): string {
+  return join(resolve(dir), agentName, 'raw_output.jsonl');
+}
+
+/** An executor that replays recordings from `dir`. */
+export function createReplayExecutor(dir: string, options: ReplayOptions = {}): Executor {
+  const speed = options.speed ?? 1;
+  return async (request, hooks) => {
+    if (request.kind === 'command') return defaultExecutor(request, hooks);
+    const agent = request.agentName ?? 'agent';
+    const file = recordingPath(dir, agent);
+    if (!existsSync(file)) {
+      throw new PermanentError('REPLAY_MISSING', `No recording for agent "${agent}" in ${resolve(dir)} (expected ${file})`, {
+        details: { file, agentName: agent },
+      });
+    }
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const result = lines.map(parseStreamLine).find((l) => l?.type === 'result');
+    const recordedMs = typeof result?.duration_ms === 'number' ? result.duration_ms : 0;
+    const gap = speed > 0 && lines.length > 0 ? recordedMs / speed / lines.length : 0;
+
+    const collector = new ClaudeStreamCollector(rawOutputDir(request), request.resumeSessionId ?? null, hooks.onEvent);
+    const started = performance.now();
+    let cancelled = false;
+    for (const line of lines) {
+      if (gap > 0) await sleep(gap, undefined, { signal: hooks.signal }).catch(() => undefined);
+      if (hooks.signal.aborted) {
+        cancelled = true;
+        break;
+      }
+      collector.handleLine(line);
+    }
+    return collector.finish({
+      exitCode: cancelled ? null : result?.is_error === true ? 1 : 0,
+      stderrTail: '',
+      killedBy: cancelled ? 'abort' : null,
+      durationMs: Math.round(performance.now() - started),
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Consumes the stdout lines of one Claude Code run: records them raw, parses them, emits
+ * progress events, and at the end turns what it saw into an {@link ExecutionResult} or a
+ * typed error. Shared by the live runner and replay, so both go through the same code.
+ *
+ * @module
+ */
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionResult } from '../execution-result.js';
+import { classifyFailure, type KillReason } from './classify-failure.js';
+import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, type ClaudeProgressEvent, type ResultLine } from './stream-json.js';
+
+/** How the producer of the lines ended. */
+export interface StreamOutcome {
+  exitCode: number | null;
+  signal?: string | null;
+  stderrTail: string;
+  killedBy: KillReason | null;
+  limitMs?: number;
+  durationMs: number;
+}
+
+/** Collects one run's stream. */
+export class ClaudeStreamCollector {
+  private raw: WriteStream | undefined;
+  private sessionId: string | null;
+  private resultLine: ResultLine | null = null;
+  private lastText = '';
+  private lastRetryStatus: number | null = null;
+
+  /**
+   * @param rawDir - where `raw_output.jsonl` / `raw_output.json` are written; `null`: nowhere.
+   * @param resumeSessionId - the session being continued, until the stream names one.
+   */
+  constructor(
+    private readonly rawDir: string | null,
+    resumeSessionId: string | null,
+    private readonly onEvent?: (event: ClaudeProgressEvent) => void,
+  ) {
+    this.sessionId = resumeSessionId;
+    if (rawDir) {
+      mkdirSync(rawDir, { recursive: true });
+      this.raw = createWriteStream(join(rawDir, 'raw_output.jsonl'));
+    }
+  }
+
+  /** Handles one stdout line; returns a reason when the run must be killed at once. */
+  handleLine(text: string): KillReason | void {
+    this.raw?.write(text + '\n');
+    const line = parseStreamLine(text);
+    if (!line) return;
+    // A resumed run may report a new session id: always keep the latest one seen.
+    if (typeof line.session_id === 'string') this.sessionId = line.session_id;
+    if (line.type === 'result') this.resultLine = line as ResultLine;
+    for (const event of progressEventsOf(line)) {
+      if (event.type === 'assistant_text') this.lastText = event.text;
+      if (event.type === 'api_retry') this.lastRetryStatus = event.errorStatus;
+      try {
+        this.onEvent?.(event);
+      } catch {
+        // a listener's bug must not kill the agent
+      }
+    }
+    // The CLI would spend minutes retrying a permanent auth failure: stop it now.
+    if (line.type === 'system' && line.subtype === 'api_retry' && (this.lastRetryStatus === 401 || this.lastRetryStatus === 403)) {
+      return 'auth';
+    }
+  }
+
+  /** Closes the raw file and returns the result, or throws the classified error (carrying the result). */
+  async finish(outcome: StreamOutcome): Promise<ExecutionResult> {
+    const raw = this.raw;
+    if (raw) await new Promise<void>((done) => raw.end(() => done()));
+    const final = this.resultLine;
+    const result: ExecutionResult = {
+      success: false,
+      output: typeof final?.result === 'string' ? final.result : this.lastText,
+      sessionId: (typeof final?.session_id === 'string' ? final.session_id : null) ?? this.sessionId,
+      tokens: tokensFromUsage(final?.usage),
+      costUsd: final ? costOf(final) : 0,
+      durationMs: outcome.durationMs,
+      cliDurationMs: typeof final?.duration_ms === 'number' ? final.duration_ms : null,
+      numTurns: typeof final?.num_turns === 'number' ? final.num_turns : 0,
+      exitCode: outcome.exitCode,
+      stderrTail: outcome.stderrTail,
+    };
+    if (this.rawDir) {
+      writeFileSync(join(this.rawDir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
+    }
+    const failure = classifyFailure({
+      result: final,
+      killedBy: outcome.killedBy,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal ?? null,
+      stderrTail: outcome.stderrTail,
+      lastRetryStatus: this.lastRetryStatus,
+      partial: result,
+      ...(outcome.limitMs !== undefined && { limitMs: outcome.limitMs }),
+    });
+    if (failure) throw failure;
+    result.success = true;
+    return result;
+  }
+}

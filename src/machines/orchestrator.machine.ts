@@ -1,0 +1,451 @@
+/**
+ * The workflow orchestrator: a parent machine that spawns one `agentSession` child per task
+ * the moment its last dependency completes, never more than `max_parallel` at once. There is
+ * no batch barrier: whenever a child ends, the next ready task (longest remaining critical
+ * path first, then declaration order) starts in the same step.
+ *
+ * Children are registered by name and spawned with the task id as actor id, so the snapshot
+ * stays persistable; each child is stopped (`stopChild`) as soon as its result is recorded,
+ * which keeps `children` small (a finished child left there makes every later spawn copy it:
+ * quadratic). Context is plain arrays and objects, updated in place by the assign actions so
+ * that a task's state change costs O(1), not a copy of the whole run.
+ *
+ * @module
+ */
+import { assign, enqueueActions, setup } from 'xstate';
+import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
+import type { ExecutionRequest } from '../actors/executor.js';
+import { addTokens, emptyTokens, type TokenUsage } from '../claude/stream-json.js';
+import type { TaskEvent, WorkflowEvent } from '../events.js';
+import type { RetryPolicy } from '../retry-policy.js';
+import { buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
+import type { Workflow } from '../workflow/spec.js';
+import { renderTemplate, type TemplateValues } from '../workflow/template.js';
+import { toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
+import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
+
+/** Version of the persisted orchestrator context. */
+export const ORCHESTRATOR_SCHEMA_VERSION = 1;
+
+/** Prompt sent when an interrupted agent task continues its Claude session on resume. */
+export const CONTINUE_PROMPT =
+  'You were interrupted before you finished. Continue the task from where you stopped; do not redo finished work.';
+
+/** What a run is started (or resumed) with. */
+export interface OrchestratorInput {
+  workflow: Workflow;
+  runId: string;
+  stateDir?: string;
+  /** Backoff of every task's retries (attempts come from each task's `retry_count`). */
+  retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
+  /** Records of an earlier process (resume): finished tasks are kept, others run again. */
+  records?: TaskRecord[];
+  /** Original start time of a resumed run (epoch ms). */
+  startedAt?: number;
+}
+
+/** Context of the orchestrator: plain JSON. */
+export interface OrchestratorContext {
+  schemaVersion: number;
+  workflowId: string;
+  runId: string;
+  stateDir: string;
+  workflow: Workflow;
+  graph: TaskGraph;
+  retry: Partial<RetryPolicy>;
+  records: TaskRecord[];
+  /** Unfinished dependencies per task. */
+  remaining: number[];
+  /** Heap of ready task indices. */
+  ready: number[];
+  running: number;
+  settled: number;
+  /** Task indices in completion order. */
+  finishedOrder: number[];
+  /** Why no new task may start, once that is so. */
+  halt: null | 'failed' | 'budget_exceeded' | 'cancelled';
+  anyFailed: boolean;
+  tokens: TokenUsage;
+  costUsd: number;
+  startedAt: number;
+  resumed: boolean;
+  /** Per-step scratch, always empty between events. */
+  toStart: number[];
+  toStop: string[];
+  outbox: Array<TaskEvent | WorkflowEvent>;
+}
+
+/** Events the orchestrator accepts. */
+export type OrchestratorEvent = SessionParentEvent | { type: 'CANCEL' };
+
+type Ctx = OrchestratorContext;
+
+function emptyRecord(taskId: string): TaskRecord {
+  return {
+    taskId,
+    status: 'pending',
+    attempts: 0,
+    output: null,
+    sessionId: null,
+    tokens: emptyTokens(),
+    costUsd: 0,
+    startedAt: null,
+    endedAt: null,
+    durationMs: null,
+    error: null,
+  };
+}
+
+type TaskEventFields<T extends TaskEvent['type']> = Omit<Extract<TaskEvent, { type: T }>, 'type' | 'workflowId' | 'runId' | 'taskId' | 'at'>;
+
+function taskEvent<T extends TaskEvent['type']>(ctx: Ctx, type: T, taskId: string, rest: TaskEventFields<T>): TaskEvent {
+  return { type, workflowId: ctx.workflowId, runId: ctx.runId, taskId, at: Date.now(), ...rest } as unknown as TaskEvent;
+}
+
+function isFinished(status: TaskRecord['status']): boolean {
+  return status === 'completed' || status === 'failed' || status === 'skipped' || status === 'cancelled';
+}
+
+/** Marks a task finished and releases its dependants. */
+function settle(ctx: Ctx, i: number): void {
+  ctx.settled += 1;
+  ctx.finishedOrder.push(i);
+  const record = ctx.records[i]!;
+  if (record.status !== 'completed') return;
+  for (const d of ctx.graph.dependants[i]!) {
+    ctx.remaining[d]! -= 1;
+    if (ctx.remaining[d] === 0 && ctx.records[d]!.status === 'pending') pushReady(ctx.ready, d, ctx.graph.priority);
+  }
+}
+
+function skip(ctx: Ctx, i: number, reason: string): void {
+  const record = ctx.records[i]!;
+  if (record.status !== 'pending') return;
+  record.status = 'skipped';
+  record.reason = reason;
+  record.endedAt = Date.now();
+  settle(ctx, i);
+  ctx.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
+}
+
+/** Skips every task that has not started (used when the run halts). */
+function skipAllPending(ctx: Ctx, reason: string): void {
+  ctx.ready.length = 0;
+  for (let i = 0; i < ctx.records.length; i++) skip(ctx, i, reason);
+}
+
+/** Skips the transitive dependants of a failed task (`on_failure: continue`). */
+function skipDependants(ctx: Ctx, failed: number): void {
+  const stack = [...ctx.graph.dependants[failed]!];
+  const why = `dependency "${ctx.records[failed]!.taskId}" failed`;
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (ctx.records[i]!.status !== 'pending') continue;
+    skip(ctx, i, why);
+    stack.push(...ctx.graph.dependants[i]!);
+  }
+}
+
+function templateValues(ctx: Ctx): TemplateValues {
+  return {
+    input: (name) => ctx.workflow.inputs[name],
+    task: (taskId, field) => {
+      const record = ctx.records[indexOfTask(ctx, taskId)];
+      return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
+    },
+  };
+}
+
+function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
+  const task = ctx.workflow.tasks[i]!;
+  const record = ctx.records[i]!;
+  const values = templateValues(ctx);
+  const timeoutMs = task.timeout !== undefined ? Math.round(task.timeout * 1000) : undefined;
+  let request: ExecutionRequest;
+  let claudeSessionId: string | null = null;
+  if (task.kind === 'command') {
+    request = {
+      kind: 'command',
+      command: task.command.map((a) => renderTemplate(a, values)),
+      ...(task.cwd !== undefined && { cwd: task.cwd }),
+      ...(task.env !== undefined && { env: task.env }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+    };
+  } else {
+    const continueInterrupted =
+      record.sessionId !== null && record.attempts > 0 && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
+    if (continueInterrupted) claudeSessionId = record.sessionId;
+    request = {
+      kind: 'claude',
+      prompt: continueInterrupted ? CONTINUE_PROMPT : renderTemplate(task.prompt, values),
+      model: task.model,
+      agentName: task.id,
+      ...(task.cwd !== undefined && { cwd: task.cwd }),
+      ...(task.env !== undefined && { env: task.env }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+      ...(task.max_turns !== undefined && { maxTurns: task.max_turns }),
+      ...(task.allowed_tools !== undefined && { allowedTools: task.allowed_tools }),
+      ...(task.append_system_prompt !== undefined && { appendSystemPrompt: task.append_system_prompt }),
+      ...(task.dangerously_skip_permissions !== undefined && { dangerouslySkipPermissions: task.dangerously_skip_permissions }),
+    };
+  }
+  const input: AgentSessionInput = {
+    sessionId: task.id,
+    agentName: task.kind === 'agent' ? task.agent ?? task.id : task.id,
+    runId: ctx.runId,
+    stateDir: ctx.stateDir,
+    notifyParent: true,
+    continueSession: claudeSessionId !== null,
+    claudeSessionId,
+    // Attempts already made by an earlier process count against retry_count.
+    retry: { ...ctx.retry, maxAttempts: Math.max(1, task.retry_count - record.attempts) },
+    execute: { request },
+  };
+  if (task.kind === 'agent') input.model = task.model;
+  return input;
+}
+
+/** The result of a finished (or halted) run. */
+export function workflowResultOf(ctx: Ctx, endedAt = Date.now()): WorkflowResult {
+  let status: WorkflowStatus = 'completed';
+  if (ctx.halt === 'cancelled') status = 'cancelled';
+  else if (ctx.halt === 'budget_exceeded') status = 'budget_exceeded';
+  else if (ctx.anyFailed) status = 'failed';
+  return {
+    workflowId: ctx.workflowId,
+    runId: ctx.runId,
+    status,
+    success: status === 'completed',
+    taskResults: ctx.finishedOrder.map((i) => toTaskResult(ctx.records[i]!)),
+    totalTimeMs: endedAt - ctx.startedAt,
+    tokens: ctx.tokens,
+    costUsd: ctx.costUsd,
+  };
+}
+
+function addSpend(ctx: Ctx, record: TaskRecord, tokens: TokenUsage, costUsd: number): void {
+  record.tokens = addTokens(record.tokens, tokens);
+  record.costUsd += costUsd;
+  ctx.tokens = addTokens(ctx.tokens, tokens);
+  ctx.costUsd += costUsd;
+}
+
+function finishTask(ctx: Ctx, i: number): void {
+  const record = ctx.records[i]!;
+  record.endedAt = Date.now();
+  record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
+  ctx.running -= 1;
+  ctx.toStop.push(record.taskId);
+  settle(ctx, i);
+}
+
+/** The orchestrator machine. Provide another `agentSession` (or its `executor`) through `machine.provide`. */
+export const orchestratorMachine = setup({
+  types: {
+    context: {} as OrchestratorContext,
+    input: {} as OrchestratorInput,
+    events: {} as OrchestratorEvent,
+    emitted: {} as TaskEvent | WorkflowEvent,
+    output: {} as WorkflowResult,
+  },
+  actors: {
+    agentSession: agentSessionMachine,
+  },
+  guards: {
+    settled: ({ context }) => context.settled === context.records.length && context.running === 0,
+  },
+  actions: {
+    applySessionEvent: assign(({ context: ctx, event }) => {
+      if (event.type !== 'SESSION.EVENT') return {};
+      const i = indexOfTask(ctx, event.childId);
+      if (i < 0) return {};
+      const record = ctx.records[i]!;
+      if (isFinished(record.status)) return {};
+      const e = event.event;
+      switch (e.type) {
+        case 'session.started':
+          record.status = 'running';
+          record.attempts += 1;
+          ctx.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
+          break;
+        case 'session.progress':
+          if ((e.progress.type === 'init' || e.progress.type === 'result') && e.progress.sessionId) record.sessionId = e.progress.sessionId;
+          ctx.outbox.push(taskEvent(ctx, 'task.progress', record.taskId, { attempt: record.attempts, progress: e.progress }));
+          break;
+        case 'session.retrying': {
+          record.status = 'retrying';
+          record.error = e.error;
+          const spent = e.error.result;
+          if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
+          ctx.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: record.attempts, error: e.error, delayMs: e.delayMs }));
+          break;
+        }
+        case 'session.completed': {
+          record.status = 'completed';
+          record.output = e.result.output;
+          record.sessionId = e.result.sessionId ?? record.sessionId;
+          record.error = null;
+          addSpend(ctx, record, e.result.tokens, e.result.costUsd);
+          finishTask(ctx, i);
+          ctx.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
+          checkBudget(ctx);
+          break;
+        }
+        case 'session.failed': {
+          record.status = 'failed';
+          record.error = e.error;
+          const spent = e.error.result;
+          if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
+          finishTask(ctx, i);
+          ctx.anyFailed = true;
+          ctx.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+          if (ctx.workflow.on_failure === 'stop') {
+            if (ctx.halt === null) ctx.halt = 'failed';
+            skipAllPending(ctx, `task "${record.taskId}" failed and on_failure is stop`);
+          } else {
+            skipDependants(ctx, i);
+          }
+          checkBudget(ctx);
+          break;
+        }
+      }
+      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed, tokens: ctx.tokens, costUsd: ctx.costUsd };
+    }),
+    startReady: assign(({ context: ctx }) => {
+      while (ctx.halt === null && ctx.running < ctx.workflow.max_parallel) {
+        const i = popReady(ctx.ready, ctx.graph.priority);
+        if (i === undefined) break;
+        const record = ctx.records[i]!;
+        record.status = 'running';
+        record.startedAt ??= Date.now();
+        ctx.running += 1;
+        ctx.toStart.push(i);
+      }
+      return { running: ctx.running };
+    }),
+    applyCancel: assign(({ context: ctx }) => {
+      if (ctx.halt !== 'cancelled') ctx.halt = 'cancelled';
+      for (let i = 0; i < ctx.records.length; i++) {
+        const record = ctx.records[i]!;
+        if (record.status === 'running' || record.status === 'retrying') {
+          record.status = 'cancelled';
+          record.error = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
+          finishTask(ctx, i);
+          ctx.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
+        }
+      }
+      skipAllPending(ctx, 'the run was cancelled');
+      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
+    }),
+    flush: enqueueActions(({ context: ctx, enqueue }) => {
+      for (const id of ctx.toStop) enqueue.stopChild(id);
+      for (const i of ctx.toStart) {
+        enqueue.spawnChild('agentSession', { id: ctx.records[i]!.taskId, input: sessionInput(ctx, i) });
+      }
+      for (const e of ctx.outbox) enqueue.emit(e);
+      ctx.toStop.length = 0;
+      ctx.toStart.length = 0;
+      ctx.outbox.length = 0;
+    }),
+    announceStart: enqueueActions(({ context: ctx, enqueue }) => {
+      enqueue.emit({
+        type: 'workflow.started',
+        workflowId: ctx.workflowId,
+        runId: ctx.runId,
+        at: Date.now(),
+        taskIds: ctx.records.map((r) => r.taskId),
+        resumed: ctx.resumed,
+      });
+    }),
+    announceFinish: enqueueActions(({ context: ctx, enqueue }) => {
+      enqueue.emit({ type: 'workflow.finished', workflowId: ctx.workflowId, runId: ctx.runId, at: Date.now(), result: workflowResultOf(ctx) });
+    }),
+  },
+}).createMachine({
+  id: 'orchestrator',
+  context: ({ input }) => initialContext(input),
+  initial: 'running',
+  states: {
+    running: {
+      entry: ['announceStart', 'startReady', 'flush'],
+      always: { guard: 'settled', target: 'finished' },
+      on: {
+        'SESSION.EVENT': { actions: ['applySessionEvent', 'startReady', 'flush'] },
+        CANCEL: { target: 'finished', actions: ['applyCancel', 'flush'] },
+      },
+    },
+    finished: {
+      type: 'final',
+      entry: 'announceFinish',
+    },
+  },
+  output: ({ context }) => workflowResultOf(context),
+});
+
+function checkBudget(ctx: Ctx): void {
+  const budget = ctx.workflow.budget_usd;
+  if (budget === undefined || ctx.halt !== null || ctx.costUsd < budget) return;
+  ctx.halt = 'budget_exceeded';
+  skipAllPending(ctx, `budget of $${budget} reached ($${ctx.costUsd.toFixed(4)} spent)`);
+}
+
+// Task ids are looked up on every child event: keep a plain id → index object per workflow.
+const indexCache = new WeakMap<Workflow, Record<string, number>>();
+function indexOfTask(ctx: Ctx, taskId: string): number {
+  let index = indexCache.get(ctx.workflow);
+  if (!index) {
+    index = Object.create(null) as Record<string, number>;
+    ctx.workflow.tasks.forEach((t, i) => (index![t.id] = i));
+    indexCache.set(ctx.workflow, index);
+  }
+  return index[taskId] ?? -1;
+}
+
+function initialContext(input: OrchestratorInput): OrchestratorContext {
+  const { workflow } = input;
+  const graph = buildTaskGraph(workflow.tasks);
+  const previous = new Map((input.records ?? []).map((r) => [r.taskId, r]));
+  const ctx: OrchestratorContext = {
+    schemaVersion: ORCHESTRATOR_SCHEMA_VERSION,
+    workflowId: workflow.id,
+    runId: input.runId,
+    stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
+    workflow,
+    graph,
+    retry: input.retry ?? {},
+    records: [],
+    remaining: [...graph.dependencyCount],
+    ready: [],
+    running: 0,
+    settled: 0,
+    finishedOrder: [],
+    halt: null,
+    anyFailed: false,
+    tokens: emptyTokens(),
+    costUsd: 0,
+    startedAt: input.startedAt ?? Date.now(),
+    resumed: input.records !== undefined,
+    toStart: [],
+    toStop: [],
+    outbox: [],
+  };
+  ctx.records = workflow.tasks.map((task) => {
+    const before = previous.get(task.id);
+    if (!before) return emptyRecord(task.id);
+    // Completed (and failed/skipped/cancelled) tasks are kept as they were; interrupted ones run again.
+    if (before.status === 'completed') return { ...before };
+    return { ...emptyRecord(task.id), attempts: before.attempts, sessionId: before.sessionId, tokens: before.tokens, costUsd: before.costUsd, startedAt: before.startedAt };
+  });
+  for (const record of ctx.records) {
+    ctx.tokens = addTokens(ctx.tokens, record.tokens);
+    ctx.costUsd += record.costUsd;
+  }
+  // Replay the completions of an earlier process so that dependants see them.
+  ctx.records.forEach((record, i) => {
+    if (record.status === 'completed') settle(ctx, i);
+  });
+  ctx.records.forEach((record, i) => {
+    if (record.status === 'pending' && ctx.remaining[i] === 0) pushReady(ctx.ready, i, graph.priority);
+  });
+  return ctx;
+}

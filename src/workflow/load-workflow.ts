@@ -1,0 +1,39 @@
+/**
+ * Reads a workflow file (YAML or JSON) and validates it.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ValidationError } from '../errors.js';
+import type { Workflow } from './spec.js';
+import { validateWorkflow, type ValidateOptions } from './validate-workflow.js';
+
+/** Parses the text of a workflow file; `.json` is parsed as JSON, anything else as YAML. */
+export function parseWorkflowText(text: string, file: string): unknown {
+  try {
+    return extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new ValidationError(`Cannot parse workflow file ${file}: ${(error as Error).message}`, [
+      { path: file, message: (error as Error).message },
+    ], { details: { file } });
+  }
+}
+
+/**
+ * Loads and validates a workflow file.
+ *
+ * @throws ValidationError for a missing file, a parse error or an invalid workflow (naming the file).
+ */
+export async function loadWorkflowFile(file: string, options: Omit<ValidateOptions, 'source'> = {}): Promise<Workflow> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ValidationError(`Cannot read workflow file ${file}: ${why}`, [{ path: file, message: why }], { details: { file } });
+  }
+  return validateWorkflow(parseWorkflowText(text, file), { ...options, source: file });
+}

@@ -1,0 +1,214 @@
+/**
+ * Validates a workflow before anything runs, reporting every problem at once with the task
+ * id and field: schema errors (zod), duplicate ids, unknown dependencies, cycles (named),
+ * template references that are not (transitive) dependencies, and missing inputs.
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { agentTaskSchema, commandTaskSchema, workflowSpecSchema, type Task, type Workflow } from './spec.js';
+import { templateRefs } from './template.js';
+
+/** Options of {@link validateWorkflow}. */
+export interface ValidateOptions {
+  /** Values for the workflow's inputs (`--input k=v`), over the spec's defaults. */
+  inputs?: Record<string, string>;
+  /** Where the spec came from (a file name), for messages. */
+  source?: string;
+}
+
+/**
+ * Checks a workflow spec and returns it normalized (defaults filled in).
+ *
+ * @throws ValidationError listing every problem found.
+ */
+export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): Workflow {
+  const issues: ValidationIssue[] = [];
+  const top = workflowSpecSchema.safeParse(spec);
+  const rawTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
+  if (!top.success) issues.push(...zodIssues(top.error, [], rawTasks));
+
+  const tasks: Task[] = [];
+  rawTasks.forEach((raw, index) => {
+    const task = parseTask(raw, index, issues);
+    if (task) tasks.push(task);
+  });
+
+  checkGraph(tasks, issues);
+  const inputs = resolveInputs(top.success ? top.data.inputs : undefined, options.inputs ?? {}, issues);
+  checkTemplates(tasks, inputs, issues);
+
+  if (issues.length > 0 || !top.success) {
+    const where = options.source ? ` in ${options.source}` : '';
+    throw new ValidationError(
+      `Invalid workflow${where}: ${issues.length} problem${issues.length === 1 ? '' : 's'}`,
+      issues,
+      { details: options.source ? { file: options.source } : {} },
+    );
+  }
+  const { tasks: _ignored, inputs: _declared, ...rest } = top.data;
+  return { ...rest, tasks, inputs } as Workflow;
+}
+
+function parseTask(raw: unknown, index: number, issues: ValidationIssue[]): Task | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: `tasks[${index}]`, message: 'must be an object with an id and a prompt or a command' });
+    return null;
+  }
+  const record = raw as Record<string, unknown>;
+  const name = taskLabel(record, index);
+  const hasPrompt = 'prompt' in record;
+  const hasCommand = 'command' in record;
+  if (hasPrompt === hasCommand) {
+    issues.push({
+      path: name,
+      message: hasPrompt ? 'has both `prompt` and `command`; a task is one or the other' : 'needs a `prompt` (agent task) or a `command` (command task)',
+    });
+    return null;
+  }
+  const parsed = hasPrompt ? agentTaskSchema.safeParse(record) : commandTaskSchema.safeParse(record);
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, [name]));
+    return null;
+  }
+  return { ...parsed.data, kind: hasPrompt ? 'agent' : 'command' } as Task;
+}
+
+function taskLabel(record: Record<string, unknown>, index: number): string {
+  return typeof record.id === 'string' && record.id !== '' ? `tasks.${record.id}` : `tasks[${index}]`;
+}
+
+function zodIssues(error: z.ZodError, prefix: string[], rawTasks: unknown[] = []): ValidationIssue[] {
+  return error.issues.flatMap((issue) => {
+    const path = [...issue.path];
+    // Task entries are checked one by one with their own schema.
+    if (prefix.length === 0 && path[0] === 'tasks' && path.length > 1) return [];
+    const parts = [...prefix];
+    for (const [i, key] of path.entries()) {
+      if (i === 1 && path[0] === 'tasks' && typeof key === 'number' && prefix.length === 0) {
+        parts.pop();
+        parts.push(taskLabel((rawTasks[key] ?? {}) as Record<string, unknown>, key));
+      } else parts.push(typeof key === 'number' ? `[${key}]` : String(key));
+    }
+    const at = parts.join('.').replace(/\.\[/g, '[') || '(workflow)';
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: at === '(workflow)' ? key : `${at}.${key}`, message: 'unknown field (a typo?)' }));
+    }
+    return [{ path: at, message: issue.message }];
+  });
+}
+
+function checkGraph(tasks: Task[], issues: ValidationIssue[]): void {
+  const byId = new Map<string, Task>();
+  for (const task of tasks) {
+    if (byId.has(task.id)) issues.push({ path: `tasks.${task.id}.id`, message: `duplicate task id "${task.id}"` });
+    else byId.set(task.id, task);
+  }
+  for (const task of tasks) {
+    for (const dep of task.depends_on) {
+      if (dep === task.id) issues.push({ path: `tasks.${task.id}.depends_on`, message: 'a task cannot depend on itself' });
+      else if (!byId.has(dep)) issues.push({ path: `tasks.${task.id}.depends_on`, message: `unknown task "${dep}"` });
+    }
+  }
+  for (const cycle of findCycles(tasks, byId)) {
+    issues.push({ path: `tasks.${cycle[0]}.depends_on`, message: `dependency cycle: ${cycle.join(' → ')}` });
+  }
+}
+
+/** Iterative DFS (no recursion: 10,000-task chains must not overflow the stack). */
+function findCycles(tasks: Task[], byId: Map<string, Task>): string[][] {
+  const WHITE = 0;
+  const GREY = 1;
+  const BLACK = 2;
+  const color = new Map<string, number>();
+  const cycles: string[][] = [];
+  for (const root of tasks) {
+    if ((color.get(root.id) ?? WHITE) !== WHITE) continue;
+    const stack: Array<{ id: string; next: number }> = [{ id: root.id, next: 0 }];
+    const path: string[] = [root.id];
+    color.set(root.id, GREY);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const deps = byId.get(frame.id)?.depends_on ?? [];
+      if (frame.next < deps.length) {
+        const dep = deps[frame.next++]!;
+        if (dep === frame.id || !byId.has(dep)) continue;
+        const c = color.get(dep) ?? WHITE;
+        if (c === GREY) {
+          const start = path.indexOf(dep);
+          cycles.push([...path.slice(start), dep]);
+        } else if (c === WHITE) {
+          color.set(dep, GREY);
+          stack.push({ id: dep, next: 0 });
+          path.push(dep);
+        }
+      } else {
+        color.set(frame.id, BLACK);
+        stack.pop();
+        path.pop();
+      }
+    }
+  }
+  return cycles;
+}
+
+function resolveInputs(
+  declared: Record<string, string | number | boolean | null> | undefined,
+  given: Record<string, string>,
+  issues: ValidationIssue[],
+): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(declared ?? {})) {
+    if (value !== null) inputs[name] = String(value);
+  }
+  for (const [name, value] of Object.entries(given)) {
+    if (declared && !(name in declared)) {
+      issues.push({ path: `inputs.${name}`, message: `not an input of this workflow (it declares: ${Object.keys(declared).join(', ') || 'none'})` });
+      continue;
+    }
+    inputs[name] = value;
+  }
+  for (const [name, value] of Object.entries(declared ?? {})) {
+    if (value === null && !(name in given)) {
+      issues.push({ path: `inputs.${name}`, message: `required input not given (--input ${name}=...)` });
+    }
+  }
+  return inputs;
+}
+
+function checkTemplates(tasks: Task[], inputs: Record<string, string>, issues: ValidationIssue[]): void {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  for (const task of tasks) {
+    const texts = task.kind === 'agent' ? [['prompt', task.prompt] as const] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
+    let ancestors: Set<string> | null = null;
+    for (const [field, text] of texts) {
+      for (const ref of templateRefs(text)) {
+        const path = `tasks.${task.id}.${field}`;
+        if (ref.kind === 'invalid') {
+          issues.push({ path, message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}})` });
+        } else if (ref.kind === 'input') {
+          if (!(ref.name in inputs)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
+        } else {
+          ancestors ??= ancestorsOf(task, byId);
+          if (!ancestors.has(ref.taskId)) {
+            const why = byId.has(ref.taskId) ? 'is not a (transitive) dependency of this task' : 'does not exist';
+            issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" ${why}` });
+          }
+        }
+      }
+    }
+  }
+}
+
+function ancestorsOf(task: Task, byId: Map<string, Task>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...task.depends_on];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(byId.get(id)?.depends_on ?? []));
+  }
+  return seen;
+}
