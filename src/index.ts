@@ -121,3 +121,6 @@ export {
 } from './workflow-orchestrator.js';
 export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
 export { ClaudeStreamCollector, type StreamOutcome } from './claude/stream-collector.js';
+export { ProgressView, summaryTable } from './cli/progress-view.js';
+export { runCli } from './cli/run-cli.js';
+export type { CliIO } from './cli/cli-support.js';

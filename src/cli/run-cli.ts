@@ -7,25 +7,27 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
+import { EXIT, intOption, parseOrThrow, reportError, type CliIO } from './cli-support.js';
 import type { SessionEvent } from '../events.js';
-
-/** Where the CLI writes, so that tests can run it in-process. */
-export interface CliIO {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  isTTY: boolean;
-  /** Aborted on SIGINT by the entry point. */
-  signal?: AbortSignal;
-}
-
-/** Exit codes of the CLI. */
-export const EXIT = { ok: 0, failed: 1, invalidInput: 2 } as const;
+import { runCommand, validateCommand } from './run-command.js';
 
 const HELP = `agents-sdk: orchestrated, checkpointed Claude Code agents
 
 Usage:
-  agents-sdk exec <prompt> [options]     run one prompt through an agent session
+  agents-sdk run <workflow.yaml|json> [options]   run a workflow
+  agents-sdk validate <workflow> [--input k=v]...  check a workflow without running it
+  agents-sdk exec <prompt> [options]              run one prompt through an agent session
   agents-sdk --help | --version
+
+run options:
+  --input <key=value>      a workflow input (repeatable)
+  --max-parallel <n>       override the workflow's max_parallel
+  --state-dir <dir>        where run state and raw outputs go (default: agents)
+  --replay <dir>           answer agent tasks from recorded raw_output.jsonl streams
+                           (<dir>/<task id>/raw_output.jsonl) instead of a live claude
+  --replay-speed <x>       1 = recorded pace (default), 10 = ten times faster, 0 = instant
+  --run-id <id>            the run id (default: generated)
+  --json                   print only the WorkflowResult as JSON on stdout
 
 exec options:
   --model <name>           model alias or id (default: sonnet)
@@ -62,46 +64,16 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         return EXIT.ok;
       case 'exec':
         return await execCommand(rest, io);
+      case 'run':
+        return await runCommand(rest, io);
+      case 'validate':
+        return await validateCommand(rest, io);
       default:
         throw new ValidationError(`Unknown command "${command}". Run \`agents-sdk --help\` for the list of commands.`);
     }
   } catch (error) {
     return reportError(error, io);
   }
-}
-
-/** Prints an error on stderr and returns its exit code: 2 for invalid input, else 1. */
-export function reportError(error: unknown, io: CliIO): number {
-  if (error instanceof ValidationError) {
-    io.stderr(`agents-sdk: ${error.message}\n`);
-    for (const issue of error.issues) io.stderr(`  - ${issue.path}: ${issue.message}\n`);
-    return EXIT.invalidInput;
-  }
-  if (error instanceof AgentsSdkError) {
-    io.stderr(`agents-sdk: ${error.code}: ${error.message}\n`);
-    return EXIT.failed;
-  }
-  io.stderr(`agents-sdk: ${error instanceof Error ? error.message : String(error)}\n`);
-  return EXIT.failed;
-}
-
-/** Runs an argument parser, turning its errors into {@link ValidationError}s that name the command. */
-export function parseOrThrow<T>(command: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new ValidationError(`${command}: ${(error as Error).message}`);
-  }
-}
-
-/** Parses a positive integer option, naming the option when it is not one. */
-export function intOption(name: string, value: string | undefined, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new ValidationError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
 }
 
 async function execCommand(args: string[], io: CliIO): Promise<number> {

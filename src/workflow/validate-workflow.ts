@@ -35,9 +35,11 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     if (task) tasks.push(task);
   });
 
-  checkGraph(tasks, issues);
-  const inputs = resolveInputs(top.success ? top.data.inputs : undefined, options.inputs ?? {}, issues);
-  checkTemplates(tasks, inputs, issues);
+  checkGraph(rawTasks.flatMap(graphNode), issues);
+  const declared = top.success ? top.data.inputs : undefined;
+  const inputs = resolveInputs(declared, options.inputs ?? {}, issues);
+  // A required input that was not given is reported once, not again at each use.
+  checkTemplates(tasks, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
 
   if (issues.length > 0 || !top.success) {
     const where = options.source ? ` in ${options.source}` : '';
@@ -99,8 +101,21 @@ function zodIssues(error: z.ZodError, prefix: string[], rawTasks: unknown[] = []
   });
 }
 
-function checkGraph(tasks: Task[], issues: ValidationIssue[]): void {
-  const byId = new Map<string, Task>();
+/** The id and dependencies of a task entry, even when other fields of it are invalid. */
+interface GraphNode {
+  id: string;
+  depends_on: string[];
+}
+
+function graphNode(raw: unknown): GraphNode[] {
+  const record = raw as Record<string, unknown> | null;
+  if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || record.id === '') return [];
+  const deps = Array.isArray(record.depends_on) ? record.depends_on.filter((d): d is string => typeof d === 'string') : [];
+  return [{ id: record.id, depends_on: deps }];
+}
+
+function checkGraph(tasks: GraphNode[], issues: ValidationIssue[]): void {
+  const byId = new Map<string, GraphNode>();
   for (const task of tasks) {
     if (byId.has(task.id)) issues.push({ path: `tasks.${task.id}.id`, message: `duplicate task id "${task.id}"` });
     else byId.set(task.id, task);
@@ -117,7 +132,7 @@ function checkGraph(tasks: Task[], issues: ValidationIssue[]): void {
 }
 
 /** Iterative DFS (no recursion: 10,000-task chains must not overflow the stack). */
-function findCycles(tasks: Task[], byId: Map<string, Task>): string[][] {
+function findCycles(tasks: GraphNode[], byId: Map<string, GraphNode>): string[][] {
   const WHITE = 0;
   const GREY = 1;
   const BLACK = 2;
@@ -177,7 +192,7 @@ function resolveInputs(
   return inputs;
 }
 
-function checkTemplates(tasks: Task[], inputs: Record<string, string>, issues: ValidationIssue[]): void {
+function checkTemplates(tasks: Task[], inputs: Set<string>, issues: ValidationIssue[]): void {
   const byId = new Map(tasks.map((t) => [t.id, t]));
   for (const task of tasks) {
     const texts = task.kind === 'agent' ? [['prompt', task.prompt] as const] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
@@ -188,7 +203,7 @@ function checkTemplates(tasks: Task[], inputs: Record<string, string>, issues: V
         if (ref.kind === 'invalid') {
           issues.push({ path, message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}})` });
         } else if (ref.kind === 'input') {
-          if (!(ref.name in inputs)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
+          if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
         } else {
           ancestors ??= ancestorsOf(task, byId);
           if (!ancestors.has(ref.taskId)) {

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * Writes the recordings that `examples/` replays (examples/recordings/<workflow>/<task>/raw_output.jsonl).
+ * Lines have the shape of real Claude Code 2.1.197 stream-json output (see test/fixtures/claude-samples);
+ * the content is a scripted, plausible session per task. Deterministic: re-running gives the same files.
+ *
+ *   node scripts/make-example-recordings.mjs
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'recordings');
+
+function uuid(seed) {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function session(workflow, task, { turns, text, durationMs, model = 'claude-sonnet-5' }) {
+  const sid = uuid(`${workflow}/${task}`);
+  const lines = [
+    {
+      type: 'system', subtype: 'init', cwd: '/home/user/project', session_id: sid,
+      tools: ['Task', 'Bash', 'Edit', 'Read', 'Write', 'WebFetch'], mcp_servers: [], model,
+      permissionMode: 'bypassPermissions', apiKeySource: 'ANTHROPIC_API_KEY', claude_code_version: '2.1.197',
+      uuid: uuid(`${workflow}/${task}/init`),
+    },
+  ];
+  let input = 0;
+  let output = 0;
+  turns.forEach(([tool, toolInput, toolOutput], i) => {
+    const id = `toolu_${createHash('md5').update(`${task}${i}`).digest('hex').slice(0, 20)}`;
+    input += 1800 + 400 * i;
+    output += 60;
+    lines.push({
+      type: 'assistant',
+      message: { id: `msg_${task}_${i}`, type: 'message', role: 'assistant', model, content: [{ type: 'tool_use', id, name: tool, input: toolInput }], stop_reason: null, usage: { input_tokens: 1800 + 400 * i, output_tokens: 60, cache_creation_input_tokens: 0, cache_read_input_tokens: 1200 } },
+      parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/a${i}`),
+    });
+    lines.push({
+      type: 'user',
+      message: { role: 'user', content: [{ tool_use_id: id, type: 'tool_result', content: toolOutput, is_error: false }] },
+      parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/u${i}`), tool_use_result: { stdout: toolOutput, stderr: '', interrupted: false, isImage: false },
+    });
+  });
+  output += Math.ceil(text.length / 4);
+  input += 2400;
+  lines.push({
+    type: 'assistant',
+    message: { id: `msg_${task}_final`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: null, usage: { input_tokens: 2400, output_tokens: Math.ceil(text.length / 4), cache_creation_input_tokens: 0, cache_read_input_tokens: 1200 } },
+    parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/final`),
+  });
+  const cacheRead = 1200 * (turns.length + 1);
+  const cost = Number(((input * 3 + output * 15 + cacheRead * 0.3) / 1e6).toFixed(6));
+  lines.push({
+    type: 'result', subtype: 'success', is_error: false, api_error_status: null, duration_ms: durationMs,
+    duration_api_ms: Math.round(durationMs * 0.8), num_turns: turns.length + 1, result: text, stop_reason: 'end_turn',
+    session_id: sid, total_cost_usd: cost,
+    usage: { input_tokens: input, cache_creation_input_tokens: 2048, cache_read_input_tokens: cacheRead, output_tokens: output },
+    permission_denials: [], terminal_reason: 'completed', uuid: uuid(`${task}/result`),
+  });
+  const dir = join(root, workflow, task);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'raw_output.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+}
+
+const PLAN = `## Plan: dark mode toggle
+1. Add a \`theme\` setting ('light' | 'dark' | 'system') to src/settings.ts, default 'system'.
+2. Add ThemeProvider in src/theme.tsx reading the setting and prefers-color-scheme.
+3. Add a toggle to src/components/SettingsPanel.tsx.
+4. Tests: settings default, provider follows system, toggle persists.`;
+
+for (const wf of ['plan-build', 'sdlc']) {
+  session(wf, 'plan', {
+    durationMs: 2400,
+    turns: [
+      ['Bash', { command: 'git ls-files src | head -50', description: 'List source files' }, 'src/settings.ts\nsrc/components/SettingsPanel.tsx\nsrc/app.tsx'],
+      ['Read', { file_path: '/home/user/project/src/settings.ts' }, "export interface Settings { locale: string }\nexport const defaults: Settings = { locale: 'en' };"],
+    ],
+    text: PLAN,
+  });
+  session(wf, 'build', {
+    durationMs: 3600,
+    turns: [
+      ['Edit', { file_path: '/home/user/project/src/settings.ts', old_string: 'locale: string }', new_string: "locale: string; theme: 'light' | 'dark' | 'system' }" }, 'The file src/settings.ts has been updated.'],
+      ['Write', { file_path: '/home/user/project/src/theme.tsx', content: '// ThemeProvider ...' }, 'File created successfully at: src/theme.tsx'],
+      ['Edit', { file_path: '/home/user/project/src/components/SettingsPanel.tsx', old_string: '</Panel>', new_string: '<ThemeToggle />\n</Panel>' }, 'The file src/components/SettingsPanel.tsx has been updated.'],
+      ['Bash', { command: 'npx tsc --noEmit', description: 'Typecheck' }, ''],
+    ],
+    text: 'Implemented the plan: theme setting (default system), ThemeProvider in src/theme.tsx, and a toggle in SettingsPanel. Typecheck passes.',
+  });
+}
+session('sdlc', 'test', {
+  durationMs: 3000,
+  turns: [
+    ['Write', { file_path: '/home/user/project/test/theme.test.tsx', content: '// 3 tests' }, 'File created successfully at: test/theme.test.tsx'],
+    ['Bash', { command: 'npm test -- theme', description: 'Run the new tests' }, ' ✓ test/theme.test.tsx (3 tests) 41ms\n Test Files  1 passed (1)\n      Tests  3 passed (3)'],
+  ],
+  text: 'Added 3 tests (settings default, provider follows the system, toggle persists); all pass.',
+});
+session('sdlc', 'review', {
+  durationMs: 2200,
+  model: 'claude-opus-4-8',
+  turns: [['Bash', { command: 'git diff --stat', description: 'Review the change' }, ' src/settings.ts | 2 +-\n src/theme.tsx | 48 ++++\n 2 files changed']],
+  text: 'Review: approve. One nit: ThemeProvider should clean up its matchMedia listener on unmount (src/theme.tsx:31).',
+});
+session('sdlc', 'document', {
+  durationMs: 1500,
+  model: 'claude-haiku-4-5-20251001',
+  turns: [['Edit', { file_path: '/home/user/project/README.md', old_string: '## Settings', new_string: '## Settings\n\n- `theme`: light, dark or system (default).' }, 'The file README.md has been updated.']],
+  text: 'Documented the theme setting in README.md (Settings section).',
+});
+console.log(`recordings written under ${root}`);

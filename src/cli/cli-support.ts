@@ -1,0 +1,52 @@
+/**
+ * What every CLI command shares: where it writes, exit codes, argument helpers, error reporting.
+ *
+ * @module
+ */
+import { AgentsSdkError, ValidationError } from '../errors.js';
+
+/** Where the CLI writes, so that tests can run it in-process. */
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTTY: boolean;
+  /** Aborted on SIGINT by the entry point. */
+  signal?: AbortSignal;
+}
+
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, failed: 1, invalidInput: 2 } as const;
+
+/** Prints an error on stderr and returns its exit code: 2 for invalid input, else 1. */
+export function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof ValidationError) {
+    io.stderr(`agents-sdk: ${error.message}\n`);
+    for (const issue of error.issues) io.stderr(`  - ${issue.path}: ${issue.message}\n`);
+    return EXIT.invalidInput;
+  }
+  if (error instanceof AgentsSdkError) {
+    io.stderr(`agents-sdk: ${error.code}: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  io.stderr(`agents-sdk: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.failed;
+}
+
+/** Runs an argument parser, turning its errors into {@link ValidationError}s that name the command. */
+export function parseOrThrow<T>(command: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ValidationError(`${command}: ${(error as Error).message}`);
+  }
+}
+
+/** Parses a positive integer option, naming the option when it is not one. */
+export function intOption(name: string, value: string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new ValidationError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  }
+  return n;
+}

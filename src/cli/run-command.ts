@@ -1,0 +1,114 @@
+/**
+ * `agents-sdk run <file>` and `agents-sdk validate <file>`.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { createReplayExecutor } from '../actors/replay-executor.js';
+import { ValidationError } from '../errors.js';
+import type { TaskEvent, WorkflowEvent } from '../events.js';
+import { loadWorkflowFile } from '../workflow/load-workflow.js';
+import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
+import type { WorkflowResult } from '../workflow/workflow-result.js';
+import { ProgressView, summaryTable } from './progress-view.js';
+import { EXIT, intOption, parseOrThrow, type CliIO } from './cli-support.js';
+
+/** Parses repeated `--input key=value` options. */
+export function parseInputs(values: string[] | undefined): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const pair of values ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ValidationError(`--input must be key=value, got "${pair}"`);
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return inputs;
+}
+
+/** `agents-sdk run`. */
+export async function runCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseOrThrow('run', () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        input: { type: 'string', multiple: true },
+        'max-parallel': { type: 'string' },
+        'state-dir': { type: 'string' },
+        replay: { type: 'string' },
+        'replay-speed': { type: 'string' },
+        'run-id': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    }),
+  );
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new ValidationError('run: expected exactly one workflow file, e.g. agents-sdk run examples/sdlc.yaml');
+  const maxParallel = intOption('max-parallel', values['max-parallel']);
+  const speed = values['replay-speed'] === undefined ? undefined : Number(values['replay-speed']);
+  if (speed !== undefined && !(speed >= 0)) throw new ValidationError(`--replay-speed must be a number >= 0, got "${values['replay-speed']}"`);
+  if (speed !== undefined && values.replay === undefined) throw new ValidationError('--replay-speed needs --replay <dir>');
+
+  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
+  if (maxParallel !== undefined) workflow.max_parallel = maxParallel;
+
+  const orchestrator = new WorkflowOrchestrator({
+    ...(values['state-dir'] !== undefined && { stateDir: values['state-dir'] }),
+    ...(values.replay !== undefined && { executor: createReplayExecutor(values.replay, speed === undefined ? {} : { speed }) }),
+  });
+  const stopProgress = showProgress(orchestrator, io, values.json === true);
+  const onAbort = (): void => {
+    io.stderr('\ninterrupted: cancelling the run (agents are being stopped)...\n');
+    void orchestrator.cancel();
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  let result: WorkflowResult;
+  try {
+    result = await orchestrator.runWorkflow(workflow, values['run-id'] !== undefined ? { runId: values['run-id'] } : {});
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    stopProgress();
+  }
+  io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result));
+  return result.success ? EXIT.ok : EXIT.failed;
+}
+
+/** Wires the progress view to the orchestrator's bus; returns a function that stops it. */
+function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): () => void {
+  const view = new ProgressView();
+  // With --json stdout carries only the result; progress goes to stderr as plain lines.
+  const live = io.isTTY && !json;
+  const handler = (_type: unknown, event: unknown): void => {
+    const line = view.apply(event as TaskEvent | WorkflowEvent);
+    if (!live && line) io.stderr(`${line}\n`);
+  };
+  orchestrator.events.on('*', handler);
+  let timer: NodeJS.Timeout | undefined;
+  if (live) {
+    timer = setInterval(() => io.stdout(view.redraw()), 200);
+    timer.unref();
+  }
+  return () => {
+    orchestrator.events.off('*', handler);
+    if (timer) {
+      clearInterval(timer);
+      io.stdout(view.redraw());
+    }
+  };
+}
+
+/** `agents-sdk validate`. */
+export async function validateCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseOrThrow('validate', () =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: { input: { type: 'string', multiple: true } } }),
+  );
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new ValidationError('validate: expected exactly one workflow file');
+  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
+  const agents = workflow.tasks.filter((t) => t.kind === 'agent').length;
+  io.stdout(
+    `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${workflow.tasks.length - agents} command), ` +
+      `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
+  );
+  return EXIT.ok;
+}

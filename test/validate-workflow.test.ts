@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ValidationError, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
+
+function issuesOf(spec: unknown, inputs?: Record<string, string>): ValidationIssue[] {
+  try {
+    validateWorkflow(spec, inputs ? { inputs } : {});
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ValidationError).issues;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+describe('validateWorkflow', () => {
+  it('fills in the defaults', () => {
+    const wf = validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'hi' }, { id: 'b', command: ['npm', 'test'], depends_on: ['a'] }] });
+    expect(wf.max_parallel).toBe(5);
+    expect(wf.on_failure).toBe('stop');
+    expect(wf.tasks[0]).toMatchObject({ kind: 'agent', model: 'sonnet', retry_count: 3, depends_on: [] });
+    expect(wf.tasks[1]).toMatchObject({ kind: 'command', command: ['npm', 'test'], retry_count: 3 });
+    // a validated workflow validates again unchanged
+    expect(validateWorkflow(wf)).toEqual(wf);
+  });
+
+  it('reports every problem at once, each with its task id and field', () => {
+    const issues = issuesOf({
+      id: 'w',
+      max_parallel: 0,
+      on_failur: 'stop',
+      tasks: [
+        { id: 'a', prompt: '   ' },
+        { id: 'a', prompt: 'dup' },
+        { id: 'b', prompt: 'x', command: ['ls'] },
+        { id: 'c' },
+        { id: 'd', prompt: 'x', depends_on: ['ghost'], retry_count: -1, modle: 'opus' },
+        { id: 'e', command: [] },
+        { id: 'f', prompt: 'x', timeout: 'soon' },
+        'not a task',
+      ],
+    });
+    const text = issues.map((i) => `${i.path}: ${i.message}`);
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'max_parallel: Too small: expected number to be >=1',
+        'on_failur: unknown field (a typo?)',
+        'tasks.a.prompt: must not be empty',
+        'tasks.a.id: duplicate task id "a"',
+        'tasks.b: has both `prompt` and `command`; a task is one or the other',
+        'tasks.c: needs a `prompt` (agent task) or a `command` (command task)',
+        'tasks.d.depends_on: unknown task "ghost"',
+        'tasks.d.modle: unknown field (a typo?)',
+        'tasks.e.command: must name a program',
+        'tasks[7]: must be an object with an id and a prompt or a command',
+      ]),
+    );
+    expect(text.some((t) => t.startsWith('tasks.d.retry_count:'))).toBe(true);
+    expect(text.some((t) => t.startsWith('tasks.f.timeout:'))).toBe(true);
+  });
+
+  it('names a dependency cycle', () => {
+    const issues = issuesOf({
+      id: 'w',
+      tasks: [
+        { id: 'a', prompt: 'x', depends_on: ['c'] },
+        { id: 'b', prompt: 'x', depends_on: ['a'] },
+        { id: 'c', prompt: 'x', depends_on: ['b'] },
+        { id: 'self', prompt: 'x', depends_on: ['self'] },
+      ],
+    });
+    expect(issues.map((i) => i.message)).toEqual(
+      expect.arrayContaining(['dependency cycle: a → c → b → a', 'a task cannot depend on itself']),
+    );
+  });
+
+  it('checks template references: transitive dependencies and given inputs only', () => {
+    const issues = issuesOf({
+      id: 'w',
+      tasks: [
+        { id: 'plan', prompt: 'x' },
+        { id: 'build', prompt: '{{tasks.plan.output}}', depends_on: ['plan'] },
+        { id: 'test', prompt: 'uses {{tasks.plan.output}} transitively', depends_on: ['build'] },
+        { id: 'doc', prompt: 'sibling {{tasks.build.output}} and {{inputs.missing}} and {{nonsense}}' },
+        { id: 'ghost', command: ['echo', '{{tasks.nowhere.session_id}}'] },
+      ],
+    });
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'tasks.doc.prompt: {{tasks.build.output}}: task "build" is not a (transitive) dependency of this task',
+      'tasks.doc.prompt: {{inputs.missing}} refers to input "missing", which was not given',
+      'tasks.doc.prompt: unknown placeholder {{nonsense}} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}})',
+      'tasks.ghost.command[1]: {{tasks.nowhere.session_id}}: task "nowhere" does not exist',
+    ]);
+  });
+
+  it('resolves inputs: defaults, given values, required ones, undeclared ones', () => {
+    const spec = { id: 'w', inputs: { feature: null, branch: 'main' }, tasks: [{ id: 'a', prompt: '{{inputs.feature}} on {{inputs.branch}}' }] };
+    expect(issuesOf(spec).map((i) => i.path)).toEqual(['inputs.feature']);
+    expect(validateWorkflow(spec, { inputs: { feature: 'search' } }).inputs).toEqual({ feature: 'search', branch: 'main' });
+    expect(issuesOf(spec, { feature: 'x', brnch: 'dev' })[0]).toMatchObject({ path: 'inputs.brnch' });
+    // without declared inputs any given input is usable
+    expect(validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: '{{inputs.x}}' }] }, { inputs: { x: '1' } }).inputs).toEqual({ x: '1' });
+  });
+
+  it('rejects hostile or malformed ids', () => {
+    for (const id of ['../x', '__proto__', '', 'a b', 'x'.repeat(200)]) {
+      expect(issuesOf({ id: 'w', tasks: [{ id, prompt: 'x' }] }).length).toBeGreaterThan(0);
+    }
+    expect(issuesOf({ id: 'w', tasks: [] })[0]!.message).toMatch(/at least one task/);
+    expect(issuesOf(null).length).toBeGreaterThan(0);
+  });
+
+  it('handles a 10,000-task chain without recursion limits', () => {
+    const tasks = Array.from({ length: 10_000 }, (_, i) => ({ id: `t${i}`, prompt: 'x', depends_on: i ? [`t${i - 1}`] : [] }));
+    expect(validateWorkflow({ id: 'chain', tasks }).tasks).toHaveLength(10_000);
+    tasks[0]!.depends_on = ['t9999'];
+    expect(issuesOf({ id: 'chain', tasks })[0]!.message).toMatch(/^dependency cycle: t0 → t9999 → t9998/);
+  });
+});
+
+describe('renderTemplate', () => {
+  it('replaces references and leaves everything else', () => {
+    const values = { input: (n: string) => ({ who: 'you' })[n], task: (id: string, f: string) => `${id}.${f}` };
+    expect(renderTemplate('hi {{ inputs.who }}, {{tasks.a.output}} {{tasks.a.session_id}} {{other}}', values)).toBe(
+      'hi you, a.output a.session_id {{other}}',
+    );
+  });
+});
+
+describe('loadWorkflowFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-wf-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads YAML and JSON', async () => {
+    writeFileSync(join(dir, 'w.yaml'), 'id: w\ntasks:\n  - id: a\n    prompt: hello\n');
+    writeFileSync(join(dir, 'w.json'), JSON.stringify({ id: 'w', tasks: [{ id: 'a', command: ['ls'] }] }));
+    expect((await loadWorkflowFile(join(dir, 'w.yaml'))).tasks[0]!.kind).toBe('agent');
+    expect((await loadWorkflowFile(join(dir, 'w.json'))).tasks[0]!.kind).toBe('command');
+  });
+
+  it('names the file on a missing file, a parse error or an invalid workflow', async () => {
+    await expect(loadWorkflowFile(join(dir, 'none.yaml'))).rejects.toThrow(/none\.yaml: no such file/);
+    writeFileSync(join(dir, 'bad.yaml'), 'id: w\ntasks: [\n');
+    await expect(loadWorkflowFile(join(dir, 'bad.yaml'))).rejects.toThrow(/Cannot parse workflow file .*bad\.yaml/);
+    writeFileSync(join(dir, 'bad.json'), '{"id": ');
+    await expect(loadWorkflowFile(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json/);
+    writeFileSync(join(dir, 'invalid.yaml'), 'id: w\ntasks:\n  - id: a\n');
+    await expect(loadWorkflowFile(join(dir, 'invalid.yaml'))).rejects.toThrow(/Invalid workflow in .*invalid\.yaml: 1 problem$/);
+  });
+});
