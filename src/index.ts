@@ -124,3 +124,15 @@ export { ClaudeStreamCollector, type StreamOutcome } from './claude/stream-colle
 export { ProgressView, summaryTable } from './cli/progress-view.js';
 export { runCli } from './cli/run-cli.js';
 export type { CliIO } from './cli/cli-support.js';
+export {
+  STATE_SCHEMA_VERSION,
+  summarizeRun,
+  foldRecords,
+  type StateBackend,
+  type RunCheckpoint,
+  type RunSummary,
+  type RunStatus,
+  type ReleaseLock,
+} from './persistence/state-backend.js';
+export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
+export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';

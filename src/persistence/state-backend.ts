@@ -1,0 +1,114 @@
+/**
+ * The `StateBackend` interface: where runs, their checkpoints and free-form state are kept.
+ * Two implementations: {@link JsonStateBackend} (lowdb, the default) and `SqliteStateBackend`.
+ *
+ * @module
+ */
+import type { Workflow } from '../workflow/spec.js';
+import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
+
+/** Version of every stored record's shape. A record from a newer version is refused. */
+export const STATE_SCHEMA_VERSION = 1;
+
+/** Status of a stored run: `running` until it finishes (or while its process is dead). */
+export type RunStatus = 'running' | WorkflowStatus;
+
+/**
+ * A run's checkpoint: the spec, the orchestrator's persisted snapshot and one plain record per
+ * task. Tasks change far more often than the rest, so they are saved on their own
+ * ({@link StateBackend.saveTaskRecords}) at O(1) cost and folded in by {@link StateBackend.loadRun}.
+ */
+export interface RunCheckpoint {
+  schemaVersion: number;
+  runId: string;
+  workflowId: string;
+  status: RunStatus;
+  /** The validated workflow the run executes. */
+  workflow: Workflow;
+  /** Epoch ms. */
+  startedAt: number;
+  updatedAt: number;
+  /** `getPersistedSnapshot()` of the orchestrator actor, when one was taken. */
+  snapshot?: unknown;
+  /** One record per task. */
+  records: TaskRecord[];
+  /** Set once the run has finished. */
+  result?: WorkflowResult;
+}
+
+/** One line of `agents-sdk list`. */
+export interface RunSummary {
+  runId: string;
+  workflowId: string;
+  status: RunStatus;
+  startedAt: number;
+  updatedAt: number;
+  tasksDone: number;
+  tasksTotal: number;
+  costUsd: number;
+}
+
+/** Releases a run lock. */
+export type ReleaseLock = () => Promise<void>;
+
+/** Where state lives. Keys and run ids are validated: nothing can reach outside the store. */
+export interface StateBackend {
+  /** Stores a JSON value under a key (`a/b` style keys nest). */
+  save(key: string, value: unknown): Promise<void>;
+  /** The value stored under a key, or `undefined`. */
+  load(key: string): Promise<unknown>;
+  /** Replaces a run's checkpoint (spec, snapshot, records). */
+  saveCheckpoint(runId: string, data: RunCheckpoint): Promise<void>;
+  /** The last checkpoint saved, without later task records folded in. */
+  loadCheckpoint(runId: string): Promise<RunCheckpoint | undefined>;
+  /** Saves task records of a run (O(1) per record, whatever the size of the run). */
+  saveTaskRecords(runId: string, records: TaskRecord[]): Promise<void>;
+  /** The run as of its last write: checkpoint with every later task record folded in. */
+  loadRun(runId: string): Promise<RunCheckpoint | undefined>;
+  /** Every stored run, newest first. */
+  listRuns(): Promise<RunSummary[]>;
+  /** Deletes a run and everything stored with it. */
+  deleteRun(runId: string): Promise<void>;
+  /**
+   * Takes the run's lock so that two processes cannot drive one run.
+   *
+   * @throws PermanentError `LOCKED` while another live process holds it.
+   */
+  lockRun(runId: string): Promise<ReleaseLock>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}
+
+/** A summary of a run from its (folded) checkpoint. */
+export function summarizeRun(run: RunCheckpoint): RunSummary {
+  let done = 0;
+  let cost = 0;
+  for (const r of run.records) {
+    if (r.status === 'completed') done += 1;
+    cost += r.costUsd;
+  }
+  return {
+    runId: run.runId,
+    workflowId: run.workflowId,
+    status: run.status,
+    startedAt: run.startedAt,
+    updatedAt: run.updatedAt,
+    tasksDone: done,
+    tasksTotal: run.records.length,
+    costUsd: run.result?.costUsd ?? cost,
+  };
+}
+
+/** Replaces records by task id (later ones win), keeping the checkpoint's order. */
+export function foldRecords(base: TaskRecord[], later: Iterable<TaskRecord>): TaskRecord[] {
+  const index = new Map(base.map((r, i) => [r.taskId, i]));
+  const out = base.slice();
+  for (const record of later) {
+    const i = index.get(record.taskId);
+    if (i === undefined) {
+      index.set(record.taskId, out.length);
+      out.push(record);
+    } else out[i] = record;
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * Validation of user-chosen keys and run ids: hostile input that must never reach outside
+ * the state directory.
+ *
+ * @module
+ */
+import { PermanentError } from '../errors.js';
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Longest key accepted (file systems cap a name at 255 bytes; `.json` and temp suffixes need room). */
+export const MAX_KEY_LENGTH = 200;
+
+/**
+ * Checks a key: `/`-separated segments of letters, digits, `_`, `.` and `-`, none empty,
+ * none `.` or `..`, no leading `/`, no NUL, at most {@link MAX_KEY_LENGTH} characters.
+ *
+ * @throws PermanentError `INVALID_KEY` naming the key and the rule it breaks.
+ */
+export function assertValidKey(key: string, what = 'key'): void {
+  const fail = (why: string): never => {
+    throw new PermanentError('INVALID_KEY', `Invalid ${what} ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)}: ${why}`, {
+      details: { key },
+    });
+  };
+  if (typeof key !== 'string' || key.length === 0) fail('it is empty');
+  if (key.length > MAX_KEY_LENGTH) fail(`it is longer than ${MAX_KEY_LENGTH} characters`);
+  if (key.includes('\0')) fail('it contains a NUL character');
+  if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) fail('it is an absolute path');
+  for (const segment of key.split('/')) {
+    if (segment === '') fail('it has an empty segment');
+    if (segment === '.' || segment === '..') fail('it reaches outside the state directory');
+    if (!SEGMENT.test(segment)) fail(`segment "${segment}" may use only letters, digits, _ . - (and not start with . or -)`);
+  }
+}
+
+/** Checks a run id: one key segment. */
+export function assertValidRunId(runId: string): void {
+  assertValidKey(runId, 'run id');
+  if (runId.includes('/')) {
+    throw new PermanentError('INVALID_KEY', `Invalid run id "${runId}": it may not contain "/"`, { details: { key: runId } });
+  }
+}

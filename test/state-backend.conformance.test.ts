@@ -1,0 +1,156 @@
+/**
+ * One contract, every backend: the same suite runs against each StateBackend.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentsSdkError, STATE_SCHEMA_VERSION, validateWorkflow, type RunCheckpoint, type StateBackend, type TaskRecord } from '../src/index.js';
+import { backendFactories } from './helpers/backends.js';
+
+function record(taskId: string, status: TaskRecord['status'] = 'completed', costUsd = 0.01): TaskRecord {
+  return {
+    taskId,
+    status,
+    attempts: 1,
+    output: `out-${taskId}`,
+    sessionId: null,
+    tokens: { input: 1, output: 2, cacheRead: 0, cacheCreation: 0 },
+    costUsd,
+    startedAt: 1,
+    endedAt: 2,
+    durationMs: 1,
+    error: null,
+  };
+}
+
+function checkpoint(runId: string, taskIds: string[], startedAt = Date.now()): RunCheckpoint {
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    runId,
+    workflowId: 'wf',
+    status: 'running',
+    workflow: validateWorkflow({ id: 'wf', tasks: taskIds.map((id) => ({ id, prompt: 'x' })) }),
+    startedAt,
+    updatedAt: startedAt,
+    records: taskIds.map((id) => record(id, 'pending', 0)),
+  };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
+  const e = await promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
+  expect(e).toBeInstanceOf(AgentsSdkError);
+  return e as AgentsSdkError;
+}
+
+describe.each(backendFactories())('StateBackend conformance: $name', ({ create, forgeLock, corrupt }) => {
+  let dir: string;
+  let backend: StateBackend;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agents-sdk-backend-'));
+    backend = await create(dir);
+  });
+  afterEach(async () => {
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('saves and loads values by key, nested keys included', async () => {
+    await backend.save('settings', { a: 1 });
+    await backend.save('adw/abc123', { issue: 7 });
+    expect(await backend.load('settings')).toEqual({ a: 1 });
+    expect(await backend.load('adw/abc123')).toEqual({ issue: 7 });
+    expect(await backend.load('missing')).toBeUndefined();
+    await backend.save('settings', [1, 2]);
+    expect(await backend.load('settings')).toEqual([1, 2]);
+  });
+
+  it('treats hostile keys safely: __proto__ is just a key, traversal and junk are refused with nothing written', async () => {
+    await backend.save('__proto__', { polluted: true });
+    expect(await backend.load('__proto__')).toEqual({ polluted: true });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const before = readdirSync(dir).sort();
+    for (const key of ['../x', 'a/../../x', '/etc/passwd', '', 'a//b', 'a\0b', 'x'.repeat(201), '.', 'a/./b', '.hidden']) {
+      const error = await errorOf(backend.save(key, 1));
+      expect(error.code).toBe('INVALID_KEY');
+      await errorOf(backend.load(key));
+    }
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect((await errorOf(backend.saveCheckpoint('../run', checkpoint('x', ['a'])))).code).toBe('INVALID_KEY');
+    expect((await errorOf(backend.loadRun('a/b'))).code).toBe('INVALID_KEY');
+    expect((await errorOf(backend.lockRun(''))).code).toBe('INVALID_KEY');
+  });
+
+  it('saves a checkpoint and folds later task records in, O(1) each', async () => {
+    await backend.saveCheckpoint('run1', checkpoint('run1', ['a', 'b', 'c']));
+    await backend.saveTaskRecords('run1', [record('a', 'running', 0)]);
+    await backend.saveTaskRecords('run1', [record('a'), record('b', 'running', 0)]);
+    const run = await backend.loadRun('run1');
+    expect(run!.records.map((r) => [r.taskId, r.status])).toEqual([
+      ['a', 'completed'],
+      ['b', 'running'],
+      ['c', 'pending'],
+    ]);
+    // the checkpoint alone does not have them
+    expect((await backend.loadCheckpoint('run1'))!.records[0]!.status).toBe('pending');
+    expect(await backend.loadRun('nope')).toBeUndefined();
+    expect(await backend.loadCheckpoint('nope')).toBeUndefined();
+  });
+
+  it('keeps every record across many writes (journal folds, a new checkpoint)', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `t${i}`);
+    await backend.saveCheckpoint('big', checkpoint('big', ids));
+    for (const id of ids) await backend.saveTaskRecords('big', [record(id, 'running', 0)]);
+    for (const id of ids) await backend.saveTaskRecords('big', [record(id)]);
+    const run = await backend.loadRun('big');
+    expect(run!.records).toHaveLength(600);
+    expect(run!.records.every((r) => r.status === 'completed')).toBe(true);
+    const final = { ...run!, status: 'completed' as const, snapshot: { value: 'finished' } };
+    await backend.saveCheckpoint('big', final);
+    await backend.saveTaskRecords('big', [record('t0', 'failed')]);
+    const again = await backend.loadRun('big');
+    expect(again!.snapshot).toEqual({ value: 'finished' });
+    expect(again!.records[0]!.status).toBe('failed');
+  });
+
+  it('lists runs newest first with their progress, and deletes a run', async () => {
+    await backend.saveCheckpoint('old', checkpoint('old', ['a', 'b'], 1000));
+    await backend.saveCheckpoint('new', checkpoint('new', ['a'], 2000));
+    await backend.saveTaskRecords('old', [record('a', 'completed', 0.5)]);
+    const runs = await backend.listRuns();
+    expect(runs.map((r) => r.runId)).toEqual(['new', 'old']);
+    expect(runs[1]).toMatchObject({ workflowId: 'wf', status: 'running', tasksDone: 1, tasksTotal: 2, costUsd: 0.5 });
+    await backend.deleteRun('old');
+    expect((await backend.listRuns()).map((r) => r.runId)).toEqual(['new']);
+    expect(await backend.loadRun('old')).toBeUndefined();
+  });
+
+  it('refuses a lock held by another live process, and takes over one left by a dead process', async () => {
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    const { hostname } = await import('node:os');
+    const live = { pid: process.ppid, host: hostname(), acquiredAt: Date.now() };
+    await forgeLock(dir, 'r', live);
+    const error = await errorOf(backend.lockRun('r'));
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toContain(`pid ${process.ppid}`);
+    await forgeLock(dir, 'r', { ...live, pid: 2 ** 22 + 12345 });
+    const release = await backend.lockRun('r');
+    await release();
+  });
+
+  it('reports a corrupt checkpoint with a clear error and overwrites nothing', async () => {
+    await backend.saveCheckpoint('bad', checkpoint('bad', ['a']));
+    const corrupted = await corrupt(dir, 'bad');
+    const error = await errorOf(backend.loadRun('bad'));
+    expect(error.code).toBe('CORRUPT_STATE');
+    expect(error.message).toContain(corrupted);
+    // still corrupt, still reported: nothing was rewritten behind our back
+    expect((await errorOf(backend.loadRun('bad'))).code).toBe('CORRUPT_STATE');
+  });
+});
+
