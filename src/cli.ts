@@ -27,6 +27,15 @@ if (isEntryPoint()) {
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort();
   });
+  let finished = false;
+  process.on('beforeExit', () => {
+    // The event loop drained while a command was still waiting: that is a bug, never a success.
+    if (!finished) {
+      process.stderr.write('agents-sdk: internal error: the command ended without a result\n');
+      process.exitCode = 1;
+      finished = true;
+    }
+  });
   runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -34,9 +43,11 @@ if (isEntryPoint()) {
     signal: interrupt.signal,
   }).then(
     (code) => {
+      finished = true;
       process.exitCode = code;
     },
     (error: unknown) => {
+      finished = true;
       process.stderr.write(`agents-sdk: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
       process.exitCode = 1;
     },

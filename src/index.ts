@@ -136,3 +136,6 @@ export {
 } from './persistence/state-backend.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
 export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';
+export { newRunId } from './run-id.js';
+export { RunCheckpointer, type RunView } from './persistence/run-checkpointer.js';
+export { SqliteStateBackend, type SqliteStateBackendOptions, type CheckpointInfo } from './persistence/sqlite-state-backend.js';

@@ -5,19 +5,29 @@
  * @module
  */
 import { createActor, toPromise, type Actor } from 'xstate';
-import { nanoid } from 'nanoid';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
+import { PermanentError } from './errors.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
+import { JsonStateBackend } from './persistence/json-state-backend.js';
+import { RunCheckpointer } from './persistence/run-checkpointer.js';
+import { STATE_SCHEMA_VERSION, type StateBackend } from './persistence/state-backend.js';
+import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, type OrchestratorInput } from './machines/orchestrator.machine.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
+import { newRunId } from './run-id.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
 export interface WorkflowOrchestratorOptions {
+  /**
+   * Where runs are checkpointed: default a {@link JsonStateBackend} in `stateDir`;
+   * `null`: nothing is persisted (and `resume` is unavailable).
+   */
+  stateBackend?: StateBackend | null;
   /** Where raw outputs (and, with the JSON backend, state) go; default `agents`. */
   stateDir?: string;
   /** Replaces the runner of every task (e.g. `createReplayExecutor(dir)`); default Claude Code / commands. */
@@ -32,7 +42,7 @@ export interface WorkflowOrchestratorOptions {
 export interface RunWorkflowOptions {
   /** Values of the workflow's `inputs`. */
   inputs?: Record<string, string>;
-  /** The run id; default a fresh nanoid. */
+  /** The run id; default a fresh 12-character id. */
   runId?: string;
 }
 
@@ -64,15 +74,24 @@ export function createOrchestratorMachine(executor: Executor = defaultExecutor) 
 export class WorkflowOrchestrator {
   /** Every lifecycle and progress event of every run. */
   readonly events: EventBus;
+  /** Where runs are checkpointed (`null`: nowhere). */
+  readonly stateBackend: StateBackend | null;
   private readonly stateDir: string;
   private readonly executor: Executor;
   private readonly retry: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   private readonly inflight = new Set<Promise<unknown>>();
 
-  constructor(options: WorkflowOrchestratorOptions = {}) {
+  /**
+   * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
+   * @param options - see {@link WorkflowOrchestratorOptions}.
+   */
+  constructor(stateBackend?: StateBackend | null | WorkflowOrchestratorOptions, options: WorkflowOrchestratorOptions = {}) {
+    if (stateBackend === null || isStateBackend(stateBackend)) options = { ...options, stateBackend };
+    else if (stateBackend !== undefined) options = { ...stateBackend, ...options };
     this.events = options.bus ?? createEventBus();
     this.stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+    this.stateBackend = options.stateBackend === undefined ? new JsonStateBackend(this.stateDir) : options.stateBackend;
     this.retry = options.retry ?? {};
     const executor = options.executor ?? defaultExecutor;
     // Track executions so that cancel() can wait until every process tree is gone.
@@ -94,7 +113,47 @@ export class WorkflowOrchestrator {
    */
   async runWorkflow(spec: WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
     const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
-    return this.start({ workflow, runId: options.runId ?? nanoid(), stateDir: this.stateDir, retry: this.retry });
+    const runId = options.runId ?? newRunId();
+    assertValidRunId(runId);
+    if (this.stateBackend && (await this.stateBackend.loadRun(runId))) {
+      throw new PermanentError('LOCKED', `Run ${runId} already exists; resume it (agents-sdk resume ${runId}) or choose another run id`, {
+        details: { runId },
+      });
+    }
+    return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry });
+  }
+
+  /**
+   * Resumes a run from its last checkpoint: completed tasks keep their results and never run
+   * again; tasks that were running when the process died run again with their attempts kept
+   * (from scratch, or continuing their Claude session with `resume_interrupted: continue`).
+   * A finished run is not run again: its stored result is returned.
+   *
+   * @throws PermanentError `NOT_FOUND` (unknown run), `UNSUPPORTED_SCHEMA` (a newer schema),
+   *   `LOCKED` (another process drives it), `CORRUPT_STATE` (a damaged checkpoint).
+   */
+  async resume(runId: string): Promise<WorkflowResult> {
+    assertValidRunId(runId);
+    const backend = this.stateBackend;
+    if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: nothing to resume');
+    const run = await backend.loadRun(runId);
+    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
+    if (typeof run.schemaVersion !== 'number' || run.schemaVersion > STATE_SCHEMA_VERSION) {
+      throw new PermanentError(
+        'UNSUPPORTED_SCHEMA',
+        `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,
+        { details: { runId, schemaVersion: run.schemaVersion } },
+      );
+    }
+    if (run.status !== 'running' && run.result) return run.result;
+    return this.start({
+      workflow: run.workflow,
+      runId,
+      stateDir: this.stateDir,
+      retry: this.retry,
+      records: run.records,
+      startedAt: run.startedAt,
+    });
   }
 
   /**
@@ -108,20 +167,44 @@ export class WorkflowOrchestrator {
 
   /** Starts the machine for a run and resolves with its output. */
   protected async start(input: OrchestratorInput): Promise<WorkflowResult> {
-    const actor = createActor(createOrchestratorMachine(this.executor), { input });
-    actor.on('*', (event) => {
-      try {
-        this.events.emit(event.type, event as Events[typeof event.type]);
-      } catch {
-        // a listener's bug must not break the run
-      }
-    });
-    this.active.add(actor);
+    const backend = this.stateBackend;
+    const release = backend ? await backend.lockRun(input.runId) : null;
     try {
-      actor.start();
-      return await toPromise(actor);
+      const actor = createActor(createOrchestratorMachine(this.executor), { input });
+      const context = () => actor.getSnapshot().context;
+      const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
+      const checkpointer = backend
+        ? new RunCheckpointer(backend, input.runId, input.workflow, context().startedAt, {
+            records: () => context().records,
+            recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
+            snapshot: () => actor.getPersistedSnapshot(),
+          })
+        : null;
+      actor.on('*', (event) => {
+        checkpointer?.onEvent(event);
+        try {
+          this.events.emit(event.type, event as Events[typeof event.type]);
+        } catch {
+          // a listener's bug must not break the run
+        }
+      });
+      await checkpointer?.begin();
+      this.active.add(actor);
+      let result: WorkflowResult;
+      try {
+        actor.start();
+        result = await toPromise(actor);
+      } finally {
+        this.active.delete(actor);
+      }
+      await checkpointer?.finish(result);
+      return result;
     } finally {
-      this.active.delete(actor);
+      await release?.();
     }
   }
+}
+
+function isStateBackend(value: unknown): value is StateBackend {
+  return typeof value === 'object' && value !== null && typeof (value as StateBackend).saveCheckpoint === 'function';
 }

@@ -17,6 +17,9 @@ export interface CliIO {
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2 } as const;
 
+/** Error codes that mean the input (a file, an id, a key) is at fault: exit code 2. */
+const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE']);
+
 /** Prints an error on stderr and returns its exit code: 2 for invalid input, else 1. */
 export function reportError(error: unknown, io: CliIO): number {
   if (error instanceof ValidationError) {
@@ -26,7 +29,7 @@ export function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof AgentsSdkError) {
     io.stderr(`agents-sdk: ${error.code}: ${error.message}\n`);
-    return EXIT.failed;
+    return INPUT_ERRORS.has(error.code) ? EXIT.invalidInput : EXIT.failed;
   }
   io.stderr(`agents-sdk: ${error instanceof Error ? error.message : String(error)}\n`);
   return EXIT.failed;

@@ -10,19 +10,27 @@ import { AgentsSdkError, ValidationError } from '../errors.js';
 import { EXIT, intOption, parseOrThrow, reportError, type CliIO } from './cli-support.js';
 import type { SessionEvent } from '../events.js';
 import { runCommand, validateCommand } from './run-command.js';
+import { listCommand, migrateCommand, resumeCommand, statusCommand } from './state-commands.js';
 
 const HELP = `agents-sdk: orchestrated, checkpointed Claude Code agents
 
 Usage:
   agents-sdk run <workflow.yaml|json> [options]   run a workflow
   agents-sdk validate <workflow> [--input k=v]...  check a workflow without running it
+  agents-sdk resume <run id>                      resume a run from its last checkpoint
+  agents-sdk list                                 list stored runs
+  agents-sdk status <run id>                      one row per task of a run
+  agents-sdk migrate --from <dir> [--dry-run]     import ADW state (<dir>/<id>/adw_state.json)
   agents-sdk exec <prompt> [options]              run one prompt through an agent session
   agents-sdk --help | --version
+
+state options (run, resume, list, status, migrate):
+  --state-dir <dir>        state directory (default: agents)
+  --backend json|sqlite    state backend (default: json; sqlite: <state-dir>/agents.sqlite)
 
 run options:
   --input <key=value>      a workflow input (repeatable)
   --max-parallel <n>       override the workflow's max_parallel
-  --state-dir <dir>        where run state and raw outputs go (default: agents)
   --replay <dir>           answer agent tasks from recorded raw_output.jsonl streams
                            (<dir>/<task id>/raw_output.jsonl) instead of a live claude
   --replay-speed <x>       1 = recorded pace (default), 10 = ten times faster, 0 = instant
@@ -68,6 +76,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         return await runCommand(rest, io);
       case 'validate':
         return await validateCommand(rest, io);
+      case 'resume':
+        return await resumeCommand(rest, io);
+      case 'list':
+        return await listCommand(rest, io);
+      case 'status':
+        return await statusCommand(rest, io);
+      case 'migrate':
+        return await migrateCommand(rest, io);
       default:
         throw new ValidationError(`Unknown command "${command}". Run \`agents-sdk --help\` for the list of commands.`);
     }

@@ -5,7 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { createReplayExecutor } from '../actors/replay-executor.js';
+import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { ValidationError } from '../errors.js';
+import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
@@ -39,6 +41,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         'replay-speed': { type: 'string' },
         'run-id': { type: 'string' },
         json: { type: 'boolean' },
+        backend: { type: 'string' },
       },
     }),
   );
@@ -52,11 +55,32 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
   if (maxParallel !== undefined) workflow.max_parallel = maxParallel;
 
-  const orchestrator = new WorkflowOrchestrator({
-    ...(values['state-dir'] !== undefined && { stateDir: values['state-dir'] }),
+  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
+  const backend = await openStateBackend(values.backend ?? 'json', stateDir);
+  const orchestrator = new WorkflowOrchestrator(backend, {
+    stateDir,
     ...(values.replay !== undefined && { executor: createReplayExecutor(values.replay, speed === undefined ? {} : { speed }) }),
   });
-  const stopProgress = showProgress(orchestrator, io, values.json === true);
+  try {
+    return await driveRun(orchestrator, io, values.json === true, (o) =>
+      o.runWorkflow(workflow, values['run-id'] !== undefined ? { runId: values['run-id'] } : {}),
+    );
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * Runs (or resumes) with live progress, Ctrl-C cancelling, and the summary or JSON at the end.
+ * Resolves with the exit code.
+ */
+export async function driveRun(
+  orchestrator: WorkflowOrchestrator,
+  io: CliIO,
+  json: boolean,
+  work: (orchestrator: WorkflowOrchestrator) => Promise<WorkflowResult>,
+): Promise<number> {
+  const stopProgress = showProgress(orchestrator, io, json);
   const onAbort = (): void => {
     io.stderr('\ninterrupted: cancelling the run (agents are being stopped)...\n');
     void orchestrator.cancel();
@@ -64,17 +88,17 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   io.signal?.addEventListener('abort', onAbort, { once: true });
   let result: WorkflowResult;
   try {
-    result = await orchestrator.runWorkflow(workflow, values['run-id'] !== undefined ? { runId: values['run-id'] } : {});
+    result = await work(orchestrator);
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     stopProgress();
   }
-  io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result));
+  io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result));
   return result.success ? EXIT.ok : EXIT.failed;
 }
 
 /** Wires the progress view to the orchestrator's bus; returns a function that stops it. */
-function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): () => void {
+export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): () => void {
   const view = new ProgressView();
   // With --json stdout carries only the result; progress goes to stderr as plain lines.
   const live = io.isTTY && !json;

@@ -252,7 +252,7 @@ export const orchestratorMachine = setup({
     agentSession: agentSessionMachine,
   },
   guards: {
-    settled: ({ context }) => context.settled === context.records.length && context.running === 0,
+    settled: ({ context }) => context.settled >= context.records.length && context.running === 0,
   },
   actions: {
     applySessionEvent: assign(({ context: ctx, event }) => {
@@ -432,20 +432,42 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   ctx.records = workflow.tasks.map((task) => {
     const before = previous.get(task.id);
     if (!before) return emptyRecord(task.id);
-    // Completed (and failed/skipped/cancelled) tasks are kept as they were; interrupted ones run again.
-    if (before.status === 'completed') return { ...before };
-    return { ...emptyRecord(task.id), attempts: before.attempts, sessionId: before.sessionId, tokens: before.tokens, costUsd: before.costUsd, startedAt: before.startedAt };
+    // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
+    if (before.status === 'completed' || before.status === 'failed') return { ...before };
+    return {
+      ...emptyRecord(task.id),
+      attempts: before.attempts,
+      sessionId: before.sessionId,
+      tokens: before.tokens,
+      costUsd: before.costUsd,
+      startedAt: before.startedAt,
+    };
   });
   for (const record of ctx.records) {
     ctx.tokens = addTokens(ctx.tokens, record.tokens);
     ctx.costUsd += record.costUsd;
   }
-  // Replay the completions of an earlier process so that dependants see them.
-  ctx.records.forEach((record, i) => {
-    if (record.status === 'completed') settle(ctx, i);
-  });
+  // Replay what an earlier process finished, in the order it finished, so that dependants
+  // see it and the failure policy applies again.
+  const finished = ctx.records
+    .map((record, i) => ({ record, i }))
+    .filter(({ record }) => record.status === 'completed' || record.status === 'failed')
+    .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
+  for (const { record, i } of finished) {
+    settle(ctx, i);
+    if (record.status === 'failed') {
+      ctx.anyFailed = true;
+      if (workflow.on_failure === 'stop') {
+        ctx.halt = 'failed';
+        skipAllPending(ctx, `task "${record.taskId}" failed and on_failure is stop`);
+      } else skipDependants(ctx, i);
+    }
+  }
+  // settle() queued some dependants already; rebuild the queue once so none is queued twice.
+  ctx.ready.length = 0;
   ctx.records.forEach((record, i) => {
     if (record.status === 'pending' && ctx.remaining[i] === 0) pushReady(ctx.ready, i, graph.priority);
   });
+  checkBudget(ctx);
   return ctx;
 }

@@ -3,8 +3,10 @@
  * needs (forge a lock owner, corrupt a checkpoint) done from outside, as another process would.
  */
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { JsonStateBackend, type StateBackend } from '../../src/index.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import { JsonStateBackend, SqliteStateBackend, type StateBackend } from '../../src/index.js';
 
 export interface LockOwnerLike {
   pid: number;
@@ -32,6 +34,48 @@ export const jsonBackend: BackendFactory = {
   },
 };
 
+/** better-sqlite3 is optional: where it is not installed or not built the suite runs without it. */
+function loadSqlite(): typeof BetterSqlite3 | null {
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    new Database(':memory:').close(); // loads the native module too
+    return Database;
+  } catch {
+    return null;
+  }
+}
+
+const Sqlite = loadSqlite();
+
+/** A second connection to the backend's file, as another process would open it. */
+function withDb(dir: string, work: (db: BetterSqlite3.Database) => void): void {
+  const db = new Sqlite!(join(dir, 'agents.sqlite'));
+  try {
+    work(db);
+  } finally {
+    db.close();
+  }
+}
+
+export const sqliteBackend: BackendFactory = {
+  name: 'SqliteStateBackend',
+  create: async (dir) => SqliteStateBackend.open(join(dir, 'agents.sqlite')),
+  forgeLock: async (dir, runId, owner) =>
+    withDb(dir, (db) => {
+      db.prepare('INSERT INTO locks (run_id, owner) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner').run(
+        runId,
+        JSON.stringify(owner),
+      );
+    }),
+  corrupt: async (dir, runId) => {
+    withDb(dir, (db) => {
+      db.prepare('UPDATE runs SET checkpoint = ? WHERE run_id = ?').run('{"schemaVersion": 1, "runId": "bad", "records": [', runId);
+      db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('{"schemaVersion": 1, "runId": "bad", "records": [', runId);
+    });
+    return join(dir, 'agents.sqlite');
+  },
+};
+
 export function backendFactories(): BackendFactory[] {
-  return [jsonBackend];
+  return Sqlite ? [jsonBackend, sqliteBackend] : [jsonBackend];
 }

@@ -1,0 +1,533 @@
+/**
+ * `SqliteStateBackend`: every value, run, checkpoint and lock in one SQLite database, written
+ * with better-sqlite3. better-sqlite3 is an optional (native) dependency: it is loaded only when
+ * a database is opened, so the rest of the package works where it is not installed or not built.
+ *
+ * Layout (one file, WAL mode, `PRAGMA user_version` = layout version):
+ * - `state(key, value, schema_version)`: `save(key)`
+ * - `runs(run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version)`: the
+ *   last checkpoint of each run, without its task records
+ * - `tasks(run_id, task_id, position, record)`: the current record of every task, one row each,
+ *   so saving a task record is one indexed upsert whatever the size of the run (about 34 µs)
+ * - `checkpoints(run_id, seq, name, created_at, data, schema_version)`: every checkpoint saved,
+ *   whole, as named history; the latest is what `loadCheckpoint` returns
+ * - `locks(run_id, owner)`: who drives a run
+ *
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { AgentsSdkError, PermanentError } from '../errors.js';
+import type { TaskRecord } from '../workflow/workflow-result.js';
+import { currentOwner, isOwnerAlive, type LockOwner } from './process-lock.js';
+import {
+  STATE_SCHEMA_VERSION,
+  summarizeRun,
+  type ReleaseLock,
+  type RunCheckpoint,
+  type RunSummary,
+  type StateBackend,
+} from './state-backend.js';
+import { assertValidKey, assertValidRunId } from './state-keys.js';
+
+type Driver = typeof BetterSqlite3;
+type Database = BetterSqlite3.Database;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Transaction<F extends (...args: any[]) => unknown> = BetterSqlite3.Transaction<F>;
+
+/** Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused. */
+const LAYOUT_VERSION = 1;
+
+const MEMORY = ':memory:';
+
+// WITHOUT ROWID: every lookup is by the primary key, so the key is the only index needed.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  schema_version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY,
+  workflow_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  checkpoint TEXT NOT NULL,
+  schema_version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at DESC);
+CREATE TABLE IF NOT EXISTS tasks (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY (run_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq),
+  UNIQUE (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS locks (
+  run_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Options of {@link SqliteStateBackend.open}. */
+export interface SqliteStateBackendOptions {
+  /** How long a write waits for another connection's write to finish, in ms (default 5000). */
+  busyTimeoutMs?: number;
+  /**
+   * `NORMAL` (default): in WAL mode a process crash loses nothing, a power loss may lose the last
+   * transactions (never corrupts). `FULL`: fsync every commit, slower.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Path of a `better_sqlite3.node` to load instead of the one better-sqlite3 finds itself (bundlers). */
+  nativeBinding?: string;
+}
+
+/** One named checkpoint of a run (see {@link SqliteStateBackend.listCheckpoints}). */
+export interface CheckpointInfo {
+  /** `checkpoint-<n>`, n counting from 1 per run. */
+  name: string;
+  /** Epoch ms at which it was saved. */
+  createdAt: number;
+}
+
+interface ValueRow {
+  value: string;
+  schema_version: number;
+}
+
+interface RunRow {
+  run_id: string;
+  updated_at: number;
+  checkpoint: string;
+  schema_version: number;
+}
+
+interface TaskRow {
+  task_id: string;
+  record: string;
+}
+
+interface CheckpointRow {
+  name: string;
+  data: string;
+  schema_version: number;
+}
+
+/**
+ * One SQLite database (default `agents/agents.sqlite`, or `:memory:`). Open it with
+ * {@link SqliteStateBackend.open}; one instance per process and file, any number of processes.
+ */
+export class SqliteStateBackend implements StateBackend {
+  /** Absolute path of the database file, or `:memory:`. */
+  readonly file: string;
+  private readonly db: Database;
+  private readonly driver: Driver;
+  private readonly driverOptions: BetterSqlite3.Options;
+  private readonly sql: Statements;
+  private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => void>;
+  private readonly writeTaskRecords: Transaction<(runId: string, records: TaskRecord[], texts: string[]) => void>;
+  private readonly takeLock: Transaction<(runId: string, owner: string) => void>;
+  private readonly readRunTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
+  private readonly removeRun: Transaction<(runId: string) => void>;
+
+  private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options) {
+    this.db = db;
+    this.file = file;
+    this.driver = driver;
+    this.driverOptions = driverOptions;
+    this.sql = statements(db);
+
+    // Writes that read first (next checkpoint number, the lock holder) start IMMEDIATE: a deferred
+    // transaction upgrading to a write fails at once with SQLITE_BUSY if another process wrote
+    // in between, instead of waiting for the busy timeout.
+    this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => {
+      const seq = (this.sql.lastSeq.get(runId)?.seq ?? 0) + 1;
+      this.sql.insertCheckpoint.run(runId, seq, `checkpoint-${seq}`, Date.now(), whole, STATE_SCHEMA_VERSION);
+      this.sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
+      // The checkpoint replaces the task records (as the JSON backend drops its journal).
+      this.sql.deleteTasks.run(runId);
+      data.records.forEach((r, i) => this.sql.insertTask.run(runId, r.taskId, i, records[i]!));
+    });
+
+    this.writeTaskRecords = db.transaction((runId: string, records: TaskRecord[], texts: string[]) => {
+      // Touching the run is also the existence check, in one statement.
+      if (this.sql.touchRun.run(Date.now(), runId).changes === 0) {
+        throw new PermanentError('NOT_FOUND', `Run ${runId} has no checkpoint yet: save one before its task records`, {
+          details: { runId, file: this.file },
+        });
+      }
+      records.forEach((r, i) => {
+        if (this.sql.updateTask.run(texts[i]!, runId, r.taskId).changes === 0) this.sql.appendTask.run(runId, r.taskId, texts[i]!, runId);
+      });
+    });
+
+    this.takeLock = db.transaction((runId: string, owner: string) => {
+      const row = this.sql.getLock.get(runId);
+      const holder = row ? parseOwner(row.owner) : null;
+      if (holder && isOwnerAlive(holder)) {
+        throw new PermanentError(
+          'LOCKED',
+          `Run ${runId} is being driven by another process (pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}); ` +
+            `wait for it to finish or stop it. Database: ${this.file}, table locks`,
+          { details: { runId, owner: holder, file: this.file } },
+        );
+      }
+      // No holder, or it died without releasing the lock (or left junk): take it over.
+      this.sql.putLock.run(runId, owner);
+    });
+
+    // A read transaction: the run row and its task rows from one snapshot, even while another
+    // process writes.
+    this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
+
+    this.removeRun = db.transaction((runId: string) => {
+      this.sql.deleteTasks.run(runId);
+      this.sql.deleteCheckpoints.run(runId);
+      this.sql.deleteRun.run(runId);
+      this.sql.deleteLock.run(runId);
+    });
+  }
+
+  /**
+   * Opens (creating it and its directory if missing) a database file, or `:memory:`.
+   *
+   * @throws PermanentError `BACKEND_UNAVAILABLE` when better-sqlite3 is not installed or not
+   *   built for this Node, or the file cannot be opened; `CORRUPT_STATE` when the file is not a
+   *   SQLite database; `UNSUPPORTED_SCHEMA` when it was written by a newer version.
+   */
+  static async open(file: string = 'agents/agents.sqlite', options: SqliteStateBackendOptions = {}): Promise<SqliteStateBackend> {
+    const driver = await loadDriver();
+    const path = file === MEMORY ? MEMORY : resolve(file);
+    if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
+    const driverOptions: BetterSqlite3.Options = { timeout: options.busyTimeoutMs ?? 5000 };
+    if (options.nativeBinding !== undefined) driverOptions.nativeBinding = options.nativeBinding;
+    let db: Database;
+    try {
+      db = new driver(path, driverOptions);
+    } catch (error) {
+      throw openError(error, path, driver);
+    }
+    try {
+      configure(db, path, options.synchronous ?? 'NORMAL');
+      return new SqliteStateBackend(db, path, driver, driverOptions);
+    } catch (error) {
+      db.close();
+      throw openError(error, path, driver, true);
+    }
+  }
+
+  async save(key: string, value: unknown): Promise<void> {
+    assertValidKey(key);
+    this.assertOpen();
+    const text = JSON.stringify(value) as string | undefined;
+    // `undefined` (or a function) has no JSON: storing it means "no value", as load then answers.
+    if (text === undefined) this.sql.deleteValue.run(key);
+    else this.sql.putValue.run(key, text, STATE_SCHEMA_VERSION);
+  }
+
+  async load(key: string): Promise<unknown> {
+    assertValidKey(key);
+    this.assertOpen();
+    const row = this.sql.getValue.get(key);
+    if (!row) return undefined;
+    const where = `key ${JSON.stringify(key)}`;
+    this.assertSchema(row.schema_version, 'state', where);
+    return this.parse(row.value, 'state', where);
+  }
+
+  async saveCheckpoint(runId: string, data: RunCheckpoint): Promise<void> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    const { records, ...head } = data;
+    this.writeCheckpoint.immediate(
+      runId,
+      data,
+      JSON.stringify(head),
+      JSON.stringify(data),
+      records.map((r) => JSON.stringify(r)),
+    );
+  }
+
+  /**
+   * The last checkpoint saved, without later task records folded in; or, given a `name` from
+   * {@link listCheckpoints}, that checkpoint.
+   */
+  async loadCheckpoint(runId: string, name?: string): Promise<RunCheckpoint | undefined> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    const row = name === undefined ? this.sql.latestCheckpoint.get(runId) : this.sql.namedCheckpoint.get(runId, name);
+    if (!row) return undefined;
+    const where = `run ${runId}, checkpoint ${row.name}`;
+    this.assertSchema(row.schema_version, 'checkpoints', where);
+    return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
+  }
+
+  /** The run's named checkpoints, oldest first (empty for an unknown run). */
+  async listCheckpoints(runId: string): Promise<CheckpointInfo[]> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    return this.sql.checkpointNames.all(runId).map((r) => ({ name: r.name, createdAt: r.created_at }));
+  }
+
+  /** Upserts each record (one indexed row write each); the run's `updatedAt` becomes now. */
+  async saveTaskRecords(runId: string, records: TaskRecord[]): Promise<void> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    if (records.length === 0) return;
+    this.writeTaskRecords.immediate(
+      runId,
+      records,
+      records.map((r) => JSON.stringify(r)),
+    );
+  }
+
+  async loadRun(runId: string): Promise<RunCheckpoint | undefined> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    return this.readRunTx.deferred(runId);
+  }
+
+  /** Every run, newest first; a run whose rows are corrupt is left out (`loadRun` reports it). */
+  async listRuns(): Promise<RunSummary[]> {
+    this.assertOpen();
+    const list = this.db.transaction(() => {
+      const runs: RunSummary[] = [];
+      for (const { run_id } of this.sql.runIds.all()) {
+        try {
+          const run = this.readRun(run_id);
+          if (run) runs.push(summarizeRun(run));
+        } catch (error) {
+          if (!(error instanceof AgentsSdkError) || (error.code !== 'CORRUPT_STATE' && error.code !== 'UNSUPPORTED_SCHEMA')) throw error;
+        }
+      }
+      return runs;
+    });
+    return list.deferred();
+  }
+
+  /** Deletes the run's rows from every table, its lock and named checkpoints included. */
+  async deleteRun(runId: string): Promise<void> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    this.removeRun.immediate(runId);
+  }
+
+  async lockRun(runId: string): Promise<ReleaseLock> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    const owner = JSON.stringify(currentOwner());
+    this.takeLock.immediate(runId, owner);
+    return async () => this.releaseLock(runId, owner);
+  }
+
+  /** Closes the database (idempotent). Later calls reject with `BACKEND_UNAVAILABLE`. */
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Deletes the lock row if it is still ours (a process that took it over keeps it). */
+  private releaseLock(runId: string, owner: string): void {
+    // Released after close(): a lock left behind would look alive to this very process (its pid
+    // is alive), so reopen the file for the delete. An in-memory database is gone with its lock.
+    if (!this.db.open && this.file === MEMORY) return;
+    const db = this.db.open ? this.db : new this.driver(this.file, this.driverOptions);
+    try {
+      db.prepare<[string, string]>('DELETE FROM locks WHERE run_id = ? AND owner = ?').run(runId, owner);
+    } finally {
+      if (db !== this.db) db.close();
+    }
+  }
+
+  /** The run row with its current task rows folded in, in checkpoint order. */
+  private readRun(runId: string): RunCheckpoint | undefined {
+    const row = this.sql.getRun.get(runId);
+    if (!row) return undefined;
+    const where = `run ${runId}`;
+    this.assertSchema(row.schema_version, 'runs', where);
+    const head = this.parseObject(row.checkpoint, 'runs', where);
+    const records = this.sql.tasks
+      .all(runId)
+      .map((t) => this.parseObject(t.record, 'tasks', `run ${runId}, task ${t.task_id}`) as unknown as TaskRecord);
+    return { ...(head as unknown as Omit<RunCheckpoint, 'records'>), updatedAt: row.updated_at, records };
+  }
+
+  private assertOpen(): void {
+    if (!this.db.open) {
+      throw new PermanentError('BACKEND_UNAVAILABLE', `The SQLite state database ${this.file} is closed`, { details: { file: this.file } });
+    }
+  }
+
+  private assertSchema(version: number, table: string, where: string): void {
+    if (version > STATE_SCHEMA_VERSION) {
+      throw new PermanentError(
+        'UNSUPPORTED_SCHEMA',
+        `${this.file}, table ${table}, ${where}: written with state schema ${version}, this version reads up to ${STATE_SCHEMA_VERSION}; upgrade agents-sdk`,
+        { details: { file: this.file, table, version } },
+      );
+    }
+  }
+
+  private parse(text: string, table: string, where: string): unknown {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw this.corrupt(table, where, (error as Error).message);
+    }
+  }
+
+  /** Parses a row that must hold a JSON object (a checkpoint, a task record). */
+  private parseObject(text: string, table: string, where: string): Record<string, unknown> {
+    const value = this.parse(text, table, where);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.corrupt(table, where, 'not a JSON object');
+    return value as Record<string, unknown>;
+  }
+
+  private corrupt(table: string, where: string, why: string): PermanentError {
+    return new PermanentError('CORRUPT_STATE', `Corrupt state in ${this.file}, table ${table}, ${where}: ${why}; nothing was changed`, {
+      details: { file: this.file, table, where },
+    });
+  }
+}
+
+/** Every statement, prepared once per connection. */
+function statements(db: Database) {
+  return {
+    getValue: db.prepare<[string], ValueRow>('SELECT value, schema_version FROM state WHERE key = ?'),
+    putValue: db.prepare<[string, string, number]>(
+      'INSERT INTO state (key, value, schema_version) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (key) DO UPDATE SET value = excluded.value, schema_version = excluded.schema_version',
+    ),
+    deleteValue: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
+    getRun: db.prepare<[string], RunRow>('SELECT run_id, updated_at, checkpoint, schema_version FROM runs WHERE run_id = ?'),
+    runIds: db.prepare<[], { run_id: string }>('SELECT run_id FROM runs ORDER BY started_at DESC, run_id'),
+    putRun: db.prepare<[string, string, string, number, number, string, number]>(
+      'INSERT INTO runs (run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (run_id) DO UPDATE SET workflow_id = excluded.workflow_id, status = excluded.status, ' +
+        'started_at = excluded.started_at, updated_at = excluded.updated_at, checkpoint = excluded.checkpoint, ' +
+        'schema_version = excluded.schema_version',
+    ),
+    touchRun: db.prepare<[number, string]>('UPDATE runs SET updated_at = max(updated_at, ?) WHERE run_id = ?'),
+    deleteRun: db.prepare<[string]>('DELETE FROM runs WHERE run_id = ?'),
+    tasks: db.prepare<[string], TaskRow>('SELECT task_id, record FROM tasks WHERE run_id = ? ORDER BY position'),
+    insertTask: db.prepare<[string, string, number, string]>(
+      // A task id twice in one checkpoint: the later record wins, at the first one's place.
+      'INSERT INTO tasks (run_id, task_id, position, record) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (run_id, task_id) DO UPDATE SET record = excluded.record',
+    ),
+    updateTask: db.prepare<[string, string, string]>('UPDATE tasks SET record = ? WHERE run_id = ? AND task_id = ?'),
+    // Only for a task the checkpoint did not have: max(position) scans the run, which is rare.
+    appendTask: db.prepare<[string, string, string, string]>(
+      'INSERT INTO tasks (run_id, task_id, position, record) ' +
+        'SELECT ?, ?, coalesce(max(position) + 1, 0), ? FROM tasks WHERE run_id = ?',
+    ),
+    deleteTasks: db.prepare<[string]>('DELETE FROM tasks WHERE run_id = ?'),
+    lastSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM checkpoints WHERE run_id = ?'),
+    insertCheckpoint: db.prepare<[string, number, string, number, string, number]>(
+      'INSERT INTO checkpoints (run_id, seq, name, created_at, data, schema_version) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    latestCheckpoint: db.prepare<[string], CheckpointRow>(
+      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1',
+    ),
+    namedCheckpoint: db.prepare<[string, string], CheckpointRow>(
+      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? AND name = ?',
+    ),
+    checkpointNames: db.prepare<[string], { name: string; created_at: number }>(
+      'SELECT name, created_at FROM checkpoints WHERE run_id = ? ORDER BY seq',
+    ),
+    deleteCheckpoints: db.prepare<[string]>('DELETE FROM checkpoints WHERE run_id = ?'),
+    getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
+    putLock: db.prepare<[string, string]>(
+      'INSERT INTO locks (run_id, owner) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner',
+    ),
+    deleteLock: db.prepare<[string]>('DELETE FROM locks WHERE run_id = ?'),
+  };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+/** Loads better-sqlite3 on first use, so that only users of this backend need it. */
+async function loadDriver(): Promise<Driver> {
+  try {
+    const mod = (await import('better-sqlite3')) as { default: Driver };
+    return mod.default;
+  } catch (error) {
+    throw unavailable(`better-sqlite3 could not be loaded (${(error as Error).message})`, error);
+  }
+}
+
+function unavailable(what: string, cause: unknown): PermanentError {
+  return new PermanentError(
+    'BACKEND_UNAVAILABLE',
+    `SqliteStateBackend needs the optional dependency better-sqlite3: ${what}. ` +
+      `Run \`npm install better-sqlite3\` (it builds a native module; \`npm rebuild better-sqlite3\` after changing Node versions), ` +
+      `or use JsonStateBackend.`,
+    { cause },
+  );
+}
+
+/** WAL, durability, and the tables, created once and versioned. */
+function configure(db: Database, file: string, synchronous: 'NORMAL' | 'FULL'): void {
+  // WAL: readers never block the writer, and a task record commit is one append to the log.
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > LAYOUT_VERSION) {
+    throw new PermanentError(
+      'UNSUPPORTED_SCHEMA',
+      `${file} has table layout ${version}, this version of agents-sdk reads up to ${LAYOUT_VERSION}; upgrade agents-sdk`,
+      { details: { file, version } },
+    );
+  }
+  if (version < LAYOUT_VERSION) {
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${LAYOUT_VERSION}`);
+    }).immediate();
+  }
+}
+
+/** Names what went wrong opening a database: the driver, the file, or its contents. */
+function openError(error: unknown, file: string, driver: Driver, opened = false): unknown {
+  if (error instanceof AgentsSdkError) return error;
+  if (error instanceof driver.SqliteError) {
+    if (error.code === 'SQLITE_NOTADB' || error.code === 'SQLITE_CORRUPT') {
+      return new PermanentError('CORRUPT_STATE', `Corrupt state database ${file}: ${error.message}; nothing was changed`, {
+        cause: error,
+        details: { file },
+      });
+    }
+    return new PermanentError('BACKEND_UNAVAILABLE', `Cannot open the SQLite state database ${file}: ${error.message} (${error.code})`, {
+      cause: error,
+      details: { file },
+    });
+  }
+  if (opened) return error;
+  // Anything else thrown by the constructor is the native module failing to load (not built,
+  // built for another Node): the JavaScript part of better-sqlite3 loads without it.
+  return unavailable(`its native module could not be loaded (${(error as Error).message})`, error);
+}
+
+/** The lock owner stored in a row, or `null` for junk (which is then taken over). */
+function parseOwner(text: string): LockOwner | null {
+  try {
+    const owner = JSON.parse(text) as Partial<LockOwner> | null;
+    if (owner && typeof owner.pid === 'number' && typeof owner.host === 'string' && typeof owner.acquiredAt === 'number') {
+      return owner as LockOwner;
+    }
+  } catch {
+    // junk: fall through
+  }
+  return null;
+}

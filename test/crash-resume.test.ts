@@ -1,0 +1,147 @@
+/**
+ * Crash tests through the real CLI and the fake `claude`: SIGKILL the orchestrator process at
+ * several points, resume, and check from the fake's own invocation log that every task
+ * completed exactly once across both processes.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONTINUE_PROMPT, JsonStateBackend, type WorkflowResult } from '../src/index.js';
+import { CLI_BIN } from './helpers/cli.js';
+import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+
+let world: FakeWorld;
+beforeEach(() => {
+  world = fakeWorld();
+});
+afterEach(() => world.cleanup());
+
+const TASKS = ['t1', 't2', 't3', 't4', 't5', 't6'];
+
+function writeSpec(extra = ''): string {
+  const lines = ['id: crashy', 'max_parallel: 1', extra, 'tasks:'];
+  TASKS.forEach((id, i) => {
+    lines.push(`  - id: ${id}`, `    prompt: "work on ${id} [[delay:250]]"`);
+    if (i > 0) lines.push(`    depends_on: [${TASKS[i - 1]}]`);
+  });
+  const file = join(world.root, 'crashy.yaml');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function cliEnv(): Record<string, string> {
+  return { ...world.env, FAKE_CLAUDE_EXIT_WITH_PARENT: '1' };
+}
+
+function startCli(args: string[]): ResultPromise {
+  return execa(process.execPath, [CLI_BIN, ...args, '--state-dir', world.stateDir], { env: cliEnv(), reject: false, stdin: 'ignore' });
+}
+
+async function completedInCheckpoint(runId: string): Promise<number> {
+  const backend = new JsonStateBackend(world.stateDir);
+  try {
+    const run = await backend.loadRun(runId).catch(() => undefined);
+    return run ? run.records.filter((r) => r.status === 'completed').length : 0;
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Completions per task, from the fake's log (invocations joined with completions by pid). */
+function completionsPerTask(): Record<string, number> {
+  const calls = world.invocations();
+  const promptOf = new Map(calls.filter((c) => c.prompt).map((c) => [c.pid, String(c.prompt)]));
+  const counts: Record<string, number> = {};
+  for (const c of calls.filter((c) => c.event === 'completed')) {
+    const task = /work on (\w+)/.exec(promptOf.get(c.pid) ?? '')?.[1] ?? '?';
+    counts[task] = (counts[task] ?? 0) + 1;
+  }
+  return counts;
+}
+
+async function crashAfter(runId: string, completed: number, spec: string): Promise<void> {
+  const child = startCli(['run', spec, '--run-id', runId, '--json']);
+  const until = Date.now() + 30_000;
+  while ((await completedInCheckpoint(runId)) < completed) {
+    if (Date.now() > until) throw new Error(`run never reached ${completed} completed tasks`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await child;
+}
+
+describe('crash and resume through the CLI', () => {
+  it.each([
+    ['after the first task', 1],
+    ['mid-run', 3],
+    ['before the last task', 5],
+  ])('SIGKILL %s, then resume: every task completed exactly once, one whole result', async (_label, completed) => {
+    const spec = writeSpec();
+    const runId = `crash-${completed}`;
+    await crashAfter(runId, completed, spec);
+
+    const status = await execa(process.execPath, [CLI_BIN, 'status', runId, '--state-dir', world.stateDir], { reject: false });
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toContain(`run ${runId} of workflow crashy: running`);
+
+    const resumed = await startCli(['resume', runId, '--json']);
+    expect(String(resumed.stderr)).not.toContain("agents-sdk:");
+    expect(resumed.exitCode).toBe(0);
+    const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
+    expect(result.status).toBe('completed');
+    expect(result.runId).toBe(runId);
+    expect(result.taskResults.map((t) => t.taskId)).toEqual(TASKS);
+    expect(result.taskResults.every((t) => t.status === 'completed')).toBe(true);
+    expect(completionsPerTask()).toEqual(Object.fromEntries(TASKS.map((t) => [t, 1])));
+    // tasks finished before the crash kept their results; none ran twice
+    const before = result.taskResults.slice(0, completed);
+    expect(before.every((t) => t.attempts === 1)).toBe(true);
+
+    // resuming a finished run prints its result and runs nothing
+    const calls = world.invocations().length;
+    const again = await startCli(['resume', runId, '--json']);
+    expect(again.exitCode).toBe(0);
+    expect(JSON.parse(String(again.stdout)).status).toBe('completed');
+    expect(String(again.stderr)).toContain('already finished');
+    expect(world.invocations()).toHaveLength(calls);
+  }, 90_000);
+
+  it('with resume_interrupted: continue, the interrupted agent continues its Claude session', async () => {
+    const file = join(world.root, 'long.yaml');
+    writeFileSync(
+      file,
+      ['id: long', 'resume_interrupted: continue', 'tasks:', '  - id: first', '    prompt: "first [[delay:100]]"', '  - id: long', '    depends_on: [first]', '    prompt: "long job [[delay:20000]]"', ''].join('\n'),
+    );
+    const child = startCli(['run', file, '--run-id', 'cont', '--json']);
+    // wait until the long task's Claude session id is checkpointed (from the stream's init line)
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const backend = new JsonStateBackend(world.stateDir);
+      const run = await backend.loadRun('cont').catch(() => undefined);
+      await backend.close();
+      if (run?.records.find((r) => r.taskId === 'long')?.sessionId) break;
+      if (Date.now() > until) throw new Error('no session id checkpointed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await child;
+    const longCall = world.invocations().find((c) => String(c.prompt).startsWith('long job'))!;
+    expect(await eventually(() => !isAlive(longCall.pid as number))).toBe(true);
+
+    const resumed = await startCli(['resume', 'cont', '--json']);
+    expect(resumed.exitCode).toBe(0);
+    const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
+    const long = result.taskResults.find((t) => t.taskId === 'long')!;
+    expect(long.status).toBe('completed');
+    expect(long.attempts).toBe(2);
+    const continued = world.invocations().filter((c) => c.prompt === CONTINUE_PROMPT);
+    expect(continued).toHaveLength(1);
+    expect(continued[0]!.resume).toBe(long.sessionId);
+    expect(continued[0]!.argv).toEqual(expect.arrayContaining(['--resume', long.sessionId]));
+    // the interrupted process never completed; the first task was not run again
+    const completedPids = world.invocations().filter((c) => c.event === 'completed').map((c) => c.pid);
+    expect(completedPids).not.toContain(longCall.pid);
+    expect(world.invocations().filter((c) => String(c.prompt).startsWith('first'))).toHaveLength(1);
+  }, 90_000);
+});

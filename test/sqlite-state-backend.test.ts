@@ -1,0 +1,285 @@
+/**
+ * What SqliteStateBackend does beyond the shared contract (test/state-backend.conformance.test.ts):
+ * `:memory:`, named checkpoints, WAL, its own failure modes.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  AgentsSdkError,
+  STATE_SCHEMA_VERSION,
+  SqliteStateBackend,
+  validateWorkflow,
+  type RunCheckpoint,
+  type TaskRecord,
+} from '../src/index.js';
+
+function record(taskId: string, status: TaskRecord['status'] = 'completed', costUsd = 0.01): TaskRecord {
+  return {
+    taskId,
+    status,
+    attempts: 1,
+    output: `out-${taskId}`,
+    sessionId: null,
+    tokens: { input: 1, output: 2, cacheRead: 0, cacheCreation: 0 },
+    costUsd,
+    startedAt: 1,
+    endedAt: 2,
+    durationMs: 1,
+    error: null,
+  };
+}
+
+function checkpoint(runId: string, taskIds: string[], startedAt = Date.now()): RunCheckpoint {
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    runId,
+    workflowId: 'wf',
+    status: 'running',
+    workflow: validateWorkflow({ id: 'wf', tasks: taskIds.map((id) => ({ id, prompt: 'x' })) }),
+    startedAt,
+    updatedAt: startedAt,
+    records: taskIds.map((id) => record(id, 'pending', 0)),
+  };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
+  const e = await promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
+  expect(e).toBeInstanceOf(AgentsSdkError);
+  return e as AgentsSdkError;
+}
+
+/** Runs SQL on the file through a second connection, as another process would. */
+function withDb<T>(file: string, work: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+let dir: string;
+let file: string;
+const open: SqliteStateBackend[] = [];
+async function openBackend(path = file): Promise<SqliteStateBackend> {
+  const backend = await SqliteStateBackend.open(path);
+  open.push(backend);
+  return backend;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agents-sdk-sqlite-'));
+  file = join(dir, 'agents.sqlite');
+});
+afterEach(async () => {
+  for (const backend of open.splice(0)) await backend.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SqliteStateBackend', () => {
+  it('works in :memory:, nothing written to disk', async () => {
+    const backend = await openBackend(':memory:');
+    expect(backend.file).toBe(':memory:');
+    await backend.save('__proto__', { polluted: true });
+    expect(await backend.load('__proto__')).toEqual({ polluted: true });
+    await backend.saveCheckpoint('m', checkpoint('m', ['a', 'b'], 5));
+    await backend.saveTaskRecords('m', [record('b', 'completed', 0.25), record('new', 'running', 0)]);
+    const run = await backend.loadRun('m');
+    expect(run!.records.map((r) => [r.taskId, r.status])).toEqual([
+      ['a', 'pending'],
+      ['b', 'completed'],
+      ['new', 'running'],
+    ]);
+    expect(await backend.listRuns()).toMatchObject([{ runId: 'm', tasksDone: 1, tasksTotal: 3, costUsd: 0.25 }]);
+    const release = await backend.lockRun('m');
+    expect((await errorOf(backend.lockRun('m'))).code).toBe('LOCKED');
+    await release();
+    await (await backend.lockRun('m'))();
+    await backend.deleteRun('m');
+    expect(await backend.loadRun('m')).toBeUndefined();
+    expect(existsSync(join(process.cwd(), ':memory:'))).toBe(false);
+  });
+
+  it('keeps every named checkpoint, loads the latest, and loadRun has the records saved since', async () => {
+    const backend = await openBackend();
+    expect(await backend.listCheckpoints('r')).toEqual([]);
+    const before = Date.now();
+    await backend.saveCheckpoint('r', checkpoint('r', ['a', 'b']));
+    await backend.saveTaskRecords('r', [record('a')]);
+    const run = await backend.loadRun('r');
+    await backend.saveCheckpoint('r', { ...run!, snapshot: { step: 2 } });
+    await backend.saveTaskRecords('r', [record('b', 'failed')]);
+
+    const names = await backend.listCheckpoints('r');
+    expect(names.map((c) => c.name)).toEqual(['checkpoint-1', 'checkpoint-2']);
+    expect(names[0]!.createdAt).toBeGreaterThanOrEqual(before);
+    expect(names[1]!.createdAt).toBeGreaterThanOrEqual(names[0]!.createdAt);
+
+    const latest = await backend.loadCheckpoint('r');
+    expect(latest!.snapshot).toEqual({ step: 2 });
+    expect(latest!.records.map((r) => r.status)).toEqual(['completed', 'pending']);
+    const first = await backend.loadCheckpoint('r', 'checkpoint-1');
+    expect(first!.snapshot).toBeUndefined();
+    expect(first!.records.map((r) => r.status)).toEqual(['pending', 'pending']);
+    expect(await backend.loadCheckpoint('r', 'checkpoint-9')).toBeUndefined();
+    expect((await backend.loadRun('r'))!.records.map((r) => r.status)).toEqual(['completed', 'failed']);
+
+    await backend.deleteRun('r');
+    expect(await backend.listCheckpoints('r')).toEqual([]);
+    expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM checkpoints').get())).toEqual({ n: 0 });
+  });
+
+  it('creates the directory, uses WAL, and keeps everything across a reopen', async () => {
+    const nested = join(dir, 'a', 'b', 'state.sqlite');
+    const backend = await openBackend(nested);
+    await backend.save('k', { v: 1 });
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    await backend.saveTaskRecords('r', [record('a')]);
+    await backend.close();
+    expect(withDb(nested, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+    const again = await openBackend(nested);
+    expect(await again.load('k')).toEqual({ v: 1 });
+    expect((await again.loadRun('r'))!.records[0]!.status).toBe('completed');
+  });
+
+  it('moves updatedAt on each task record, and stores undefined as no value', async () => {
+    const backend = await openBackend();
+    await backend.saveCheckpoint('r', checkpoint('r', ['a'], 1000));
+    await backend.saveTaskRecords('r', [record('a')]);
+    expect((await backend.loadRun('r'))!.updatedAt).toBeGreaterThan(1000);
+    expect((await backend.loadCheckpoint('r'))!.updatedAt).toBe(1000);
+    await backend.save('k', 1);
+    await backend.save('k', undefined);
+    expect(await backend.load('k')).toBeUndefined();
+  });
+
+  it('refuses task records of a run that has no checkpoint', async () => {
+    const backend = await openBackend();
+    expect((await errorOf(backend.saveTaskRecords('ghost', [record('a')]))).code).toBe('NOT_FOUND');
+    await backend.saveTaskRecords('ghost', []);
+    expect(await backend.loadRun('ghost')).toBeUndefined();
+  });
+
+  it('locks across connections; a release only deletes its own lock, even after close', async () => {
+    const one = await openBackend();
+    const two = await openBackend();
+    const release = await one.lockRun('r');
+    const error = await errorOf(two.lockRun('r'));
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toContain(`pid ${process.pid} on ${hostname()}`);
+    expect(error.message).toContain(file);
+
+    // a dead process's lock is taken over; the dead one's release must not free it
+    const dead = JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), acquiredAt: 1 });
+    withDb(file, (db) => db.prepare('UPDATE locks SET owner = ? WHERE run_id = ?').run(dead, 'r'));
+    const releaseTwo = await two.lockRun('r');
+    await release();
+    expect((await errorOf(one.lockRun('r'))).code).toBe('LOCKED');
+
+    // released after its backend was closed: still released
+    await two.close();
+    await releaseTwo();
+    await (await one.lockRun('r'))();
+    // junk in the lock row is taken over too
+    withDb(file, (db) => db.prepare('INSERT INTO locks (run_id, owner) VALUES (?, ?)').run('j', 'not json'));
+    await (await one.lockRun('j'))();
+    expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM locks').get())).toEqual({ n: 0 });
+  });
+
+  it('names the file, table and row of corrupt data; listRuns leaves a corrupt run out', async () => {
+    const backend = await openBackend();
+    await backend.saveCheckpoint('good', checkpoint('good', ['a'], 1));
+    await backend.saveCheckpoint('bad', checkpoint('bad', ['t1'], 2));
+    await backend.save('cfg', { a: 1 });
+    withDb(file, (db) => {
+      db.prepare('UPDATE tasks SET record = ? WHERE run_id = ?').run('{"taskId": "t1", ', 'bad');
+      db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('[1, 2]', 'bad');
+      db.prepare('UPDATE state SET value = ? WHERE key = ?').run('{nope', 'cfg');
+    });
+    const task = await errorOf(backend.loadRun('bad'));
+    expect(task.code).toBe('CORRUPT_STATE');
+    expect(task.message).toContain(file);
+    expect(task.message).toContain('table tasks, run bad, task t1');
+    const cp = await errorOf(backend.loadCheckpoint('bad'));
+    expect(cp.code).toBe('CORRUPT_STATE');
+    expect(cp.message).toContain('table checkpoints');
+    expect(cp.message).toContain('not a JSON object');
+    const value = await errorOf(backend.load('cfg'));
+    expect(value.code).toBe('CORRUPT_STATE');
+    expect(value.message).toContain('table state, key "cfg"');
+    expect((await backend.listRuns()).map((r) => r.runId)).toEqual(['good']);
+  });
+
+  it('refuses data written by a newer version', async () => {
+    const backend = await openBackend();
+    await backend.save('k', 1);
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    withDb(file, (db) => {
+      db.prepare('UPDATE state SET schema_version = ?').run(STATE_SCHEMA_VERSION + 1);
+      db.prepare('UPDATE runs SET schema_version = ?').run(STATE_SCHEMA_VERSION + 1);
+    });
+    expect((await errorOf(backend.load('k'))).code).toBe('UNSUPPORTED_SCHEMA');
+    expect((await errorOf(backend.loadRun('r'))).code).toBe('UNSUPPORTED_SCHEMA');
+    expect(await backend.listRuns()).toEqual([]);
+    await backend.close();
+    withDb(file, (db) => db.pragma('user_version = 99'));
+    const error = await errorOf(SqliteStateBackend.open(file));
+    expect(error.code).toBe('UNSUPPORTED_SCHEMA');
+    expect(error.message).toContain(file);
+  });
+
+  it('reports a file that is not a database, and a directory it cannot open', async () => {
+    writeFileSync(file, 'this is not sqlite, just text long enough to fill a header of one hundred bytes.'.repeat(4));
+    const notDb = await errorOf(SqliteStateBackend.open(file));
+    expect(notDb.code).toBe('CORRUPT_STATE');
+    expect(notDb.message).toContain(file);
+    const cannot = await errorOf(SqliteStateBackend.open(dir));
+    expect(cannot.code).toBe('BACKEND_UNAVAILABLE');
+    expect(cannot.message).toContain(dir);
+  });
+
+  it('rejects (never throws) on bad keys and once closed', async () => {
+    const backend = await openBackend();
+    const bad = backend.listCheckpoints('../x');
+    expect((await errorOf(bad)).code).toBe('INVALID_KEY');
+    expect((await errorOf(backend.loadCheckpoint('a/b'))).code).toBe('INVALID_KEY');
+    expect((await errorOf(backend.deleteRun('..'))).code).toBe('INVALID_KEY');
+    await backend.close();
+    await backend.close();
+    const closed = await errorOf(backend.load('k'));
+    expect(closed.code).toBe('BACKEND_UNAVAILABLE');
+    expect(closed.message).toContain('closed');
+    expect((await errorOf(backend.listRuns())).code).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('says how to install better-sqlite3 when its native module cannot be loaded', async () => {
+    const error = await errorOf(SqliteStateBackend.open(file, { nativeBinding: join(dir, 'missing.node') }));
+    expect(error.code).toBe('BACKEND_UNAVAILABLE');
+    expect(error.message).toContain('npm install better-sqlite3');
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('says how to install better-sqlite3 when the package is missing', async () => {
+    // only the third-party package is faked: the backend's own lazy import() meets the failure
+    vi.doMock('better-sqlite3', () => {
+      throw new Error("Cannot find package 'better-sqlite3'");
+    });
+    try {
+      const error = await errorOf(SqliteStateBackend.open(':memory:'));
+      expect(error.code).toBe('BACKEND_UNAVAILABLE');
+      expect(error.message).toContain('npm install better-sqlite3');
+      expect(error.message).toContain('could not be loaded');
+      expect(error.cause).toBeInstanceOf(Error);
+    } finally {
+      vi.doUnmock('better-sqlite3');
+    }
+  });
+});
