@@ -69,6 +69,7 @@ export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,
   type AgentSessionContext,
+  type SessionSettings,
   type AgentSessionInput,
   type AgentSessionEvent,
   type AgentSessionState,
@@ -110,6 +111,8 @@ export {
   CONTINUE_PROMPT,
   ORCHESTRATOR_SCHEMA_VERSION,
   type OrchestratorContext,
+  type RunInfo,
+  type StepScratch,
   type OrchestratorEvent,
   type OrchestratorInput,
 } from './machines/orchestrator.machine.js';

@@ -174,7 +174,7 @@ export class WorkflowOrchestrator {
       const context = () => actor.getSnapshot().context;
       const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
       const checkpointer = backend
-        ? new RunCheckpointer(backend, input.runId, input.workflow, context().startedAt, {
+        ? new RunCheckpointer(backend, input.runId, input.workflow, context().run.startedAt, {
             records: () => context().records,
             recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
             snapshot: () => actor.getPersistedSnapshot(),

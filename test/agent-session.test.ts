@@ -54,7 +54,7 @@ describe('AgentSession with the fake claude', () => {
     expect(s.context.costUsd).toBeCloseTo(result.costUsd);
     expect(world.invocations()[0]!.argv).toEqual(expect.arrayContaining(['--model', 'haiku']));
     // raw output lands under <stateDir>/<sessionId>/<agentName>/
-    expect(s.context.runId).toBe('sess-1');
+    expect(s.context.settings.runId).toBe('sess-1');
   });
 
   it('retries transient failures with exponential backoff, then succeeds', async () => {

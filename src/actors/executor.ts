@@ -48,6 +48,7 @@ export function createExecutorActor(executor: Executor = defaultExecutor) {
   return fromCallback<EventObject, ExecutionRequest>(({ input, sendBack }) => {
     const controller = new AbortController();
     let live = true;
+    let settled = false;
     const send = (event: ExecutorEvent): void => {
       if (live) sendBack(event);
     };
@@ -55,12 +56,19 @@ export function createExecutorActor(executor: Executor = defaultExecutor) {
       signal: controller.signal,
       onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
     }).then(
-      (result) => send({ type: 'EXECUTOR.DONE', result }),
-      (error: unknown) => send({ type: 'EXECUTOR.FAILED', error: serializeError(error) }),
+      (result) => {
+        settled = true;
+        send({ type: 'EXECUTOR.DONE', result });
+      },
+      (error: unknown) => {
+        settled = true;
+        send({ type: 'EXECUTOR.FAILED', error: serializeError(error) });
+      },
     );
     return () => {
       live = false;
-      controller.abort();
+      // Aborting builds a DOMException: only worth it while the execution still runs.
+      if (!settled) controller.abort();
     };
   });
 }

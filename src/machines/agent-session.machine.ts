@@ -53,16 +53,30 @@ export interface ExecutePayload {
   continueSession?: boolean;
 }
 
-/** Context of the session machine: plain JSON, persisted as is. */
-export interface AgentSessionContext {
-  schemaVersion: number;
-  sessionId: string;
-  agentName: string;
+/** How a session was set up: fixed for its life. */
+export interface SessionSettings {
+  /** Run directory for raw outputs (`<stateDir>/<runId>/<agentName>/`). */
   runId: string;
   stateDir: string;
   cwd: string | null;
   env: Record<string, string>;
   model: string;
+  /** Later prompts continue the Claude session of the previous one. */
+  continueSession: boolean;
+  /** Session events also go to the parent actor. */
+  notifyParent: boolean;
+}
+
+/**
+ * Context of the session machine: plain JSON, persisted as is. (Kept to 16 top-level keys:
+ * XState copies the context on every `assign`, and V8 turns a larger copy into a slow
+ * dictionary object.)
+ */
+export interface AgentSessionContext {
+  schemaVersion: number;
+  sessionId: string;
+  agentName: string;
+  settings: SessionSettings;
   tokenBudget: number | null;
   tokensUsed: number;
   tokens: TokenUsage;
@@ -79,8 +93,6 @@ export interface AgentSessionContext {
   lastResult: ExecutionResult | null;
   /** The latest Claude session id seen: later prompts `--resume` it. */
   claudeSessionId: string | null;
-  continueSession: boolean;
-  notifyParent: boolean;
 }
 
 /** Events the session accepts. */
@@ -104,9 +116,9 @@ function baseOf(context: AgentSessionContext) {
 function resolveRequest(context: AgentSessionContext, payload: ExecutePayload): ExecutionRequest {
   const request = payload.request;
   if (request.kind === 'command') return request;
-  const continueSession = payload.continueSession ?? context.continueSession;
+  const continueSession = payload.continueSession ?? context.settings.continueSession;
   const resume = request.kind === 'claude' ? request.resumeSessionId : undefined;
-  const out: ExecutionRequest = { ...request, kind: 'claude', model: request.model ?? context.model };
+  const out: ExecutionRequest = { ...request, kind: 'claude', model: request.model ?? context.settings.model };
   const resumeFrom = resume ?? (continueSession ? context.claudeSessionId : null);
   if (resumeFrom) out.resumeSessionId = resumeFrom;
   else delete out.resumeSessionId;
@@ -136,7 +148,7 @@ export const agentSessionMachine = setup({
   actions: {
     notify: enqueueActions(({ context, self, enqueue }, event: SessionEvent) => {
       enqueue.emit(event);
-      if (context.notifyParent) {
+      if (context.settings.notifyParent) {
         enqueue.sendParent({ type: 'SESSION.EVENT', childId: self.id, event } satisfies SessionParentEvent);
       }
     }),
@@ -208,11 +220,15 @@ export const agentSessionMachine = setup({
       schemaVersion: SESSION_SCHEMA_VERSION,
       sessionId,
       agentName: input.agentName,
-      runId: input.runId ?? sessionId,
-      stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
-      cwd: input.cwd ?? null,
-      env: input.env ?? {},
-      model: input.model ?? DEFAULT_MODEL,
+      settings: {
+        runId: input.runId ?? sessionId,
+        stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
+        cwd: input.cwd ?? null,
+        env: input.env ?? {},
+        model: input.model ?? DEFAULT_MODEL,
+        continueSession: input.continueSession ?? true,
+        notifyParent: input.notifyParent ?? false,
+      },
       tokenBudget: input.tokenBudget ?? null,
       tokensUsed: 0,
       tokens: emptyTokens(),
@@ -225,8 +241,6 @@ export const agentSessionMachine = setup({
       lastError: null,
       lastResult: null,
       claudeSessionId: input.claudeSessionId ?? null,
-      continueSession: input.continueSession ?? true,
-      notifyParent: input.notifyParent ?? false,
     };
     if (input.execute) {
       context.request = resolveRequest(context, input.execute);
@@ -256,16 +270,16 @@ export const agentSessionMachine = setup({
         input: ({ context }) => {
           const request = context.request!;
           if (request.kind === 'command') {
-            return { ...request, cwd: request.cwd ?? context.cwd ?? undefined, env: { ...context.env, ...request.env } };
+            return { ...request, cwd: request.cwd ?? context.settings.cwd ?? undefined, env: { ...context.settings.env, ...request.env } };
           }
           const out: ExecutionRequest = {
             ...request,
-            stateDir: request.stateDir ?? context.stateDir,
-            runId: request.runId ?? context.runId,
+            stateDir: request.stateDir ?? context.settings.stateDir,
+            runId: request.runId ?? context.settings.runId,
             agentName: request.agentName ?? context.agentName,
-            env: { ...context.env, ...request.env },
+            env: { ...context.settings.env, ...request.env },
           };
-          const cwd = request.cwd ?? context.cwd;
+          const cwd = request.cwd ?? context.settings.cwd;
           if (cwd) out.cwd = cwd;
           return out;
         },

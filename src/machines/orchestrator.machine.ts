@@ -44,15 +44,33 @@ export interface OrchestratorInput {
   startedAt?: number;
 }
 
-/** Context of the orchestrator: plain JSON. */
-export interface OrchestratorContext {
+/** What a run is, fixed for its life. */
+export interface RunInfo {
   schemaVersion: number;
   workflowId: string;
   runId: string;
   stateDir: string;
+  /** Epoch ms (of the first process, for a resumed run). */
+  startedAt: number;
+  resumed: boolean;
+  retry: Partial<RetryPolicy>;
+}
+
+/** Per-step scratch of the actions, always empty between events. */
+export interface StepScratch {
+  toStart: number[];
+  toStop: string[];
+  outbox: Array<TaskEvent | WorkflowEvent>;
+}
+
+/**
+ * Context of the orchestrator: plain JSON. (Kept to 16 top-level keys or fewer: XState
+ * copies the context on every `assign`, and V8 turns a larger copy into a slow dictionary object.)
+ */
+export interface OrchestratorContext {
+  run: RunInfo;
   workflow: Workflow;
   graph: TaskGraph;
-  retry: Partial<RetryPolicy>;
   records: TaskRecord[];
   /** Unfinished dependencies per task. */
   remaining: number[];
@@ -67,12 +85,7 @@ export interface OrchestratorContext {
   anyFailed: boolean;
   tokens: TokenUsage;
   costUsd: number;
-  startedAt: number;
-  resumed: boolean;
-  /** Per-step scratch, always empty between events. */
-  toStart: number[];
-  toStop: string[];
-  outbox: Array<TaskEvent | WorkflowEvent>;
+  step: StepScratch;
 }
 
 /** Events the orchestrator accepts. */
@@ -99,7 +112,7 @@ function emptyRecord(taskId: string): TaskRecord {
 type TaskEventFields<T extends TaskEvent['type']> = Omit<Extract<TaskEvent, { type: T }>, 'type' | 'workflowId' | 'runId' | 'taskId' | 'at'>;
 
 function taskEvent<T extends TaskEvent['type']>(ctx: Ctx, type: T, taskId: string, rest: TaskEventFields<T>): TaskEvent {
-  return { type, workflowId: ctx.workflowId, runId: ctx.runId, taskId, at: Date.now(), ...rest } as unknown as TaskEvent;
+  return { type, workflowId: ctx.run.workflowId, runId: ctx.run.runId, taskId, at: Date.now(), ...rest } as unknown as TaskEvent;
 }
 
 function isFinished(status: TaskRecord['status']): boolean {
@@ -125,7 +138,7 @@ function skip(ctx: Ctx, i: number, reason: string): void {
   record.reason = reason;
   record.endedAt = Date.now();
   settle(ctx, i);
-  ctx.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
+  ctx.step.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
 }
 
 /** Skips every task that has not started (used when the run halts). */
@@ -192,13 +205,13 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const input: AgentSessionInput = {
     sessionId: task.id,
     agentName: task.kind === 'agent' ? task.agent ?? task.id : task.id,
-    runId: ctx.runId,
-    stateDir: ctx.stateDir,
+    runId: ctx.run.runId,
+    stateDir: ctx.run.stateDir,
     notifyParent: true,
     continueSession: claudeSessionId !== null,
     claudeSessionId,
     // Attempts already made by an earlier process count against retry_count.
-    retry: { ...ctx.retry, maxAttempts: Math.max(1, task.retry_count - record.attempts) },
+    retry: { ...ctx.run.retry, maxAttempts: Math.max(1, task.retry_count - record.attempts) },
     execute: { request },
   };
   if (task.kind === 'agent') input.model = task.model;
@@ -212,12 +225,12 @@ export function workflowResultOf(ctx: Ctx, endedAt = Date.now()): WorkflowResult
   else if (ctx.halt === 'budget_exceeded') status = 'budget_exceeded';
   else if (ctx.anyFailed) status = 'failed';
   return {
-    workflowId: ctx.workflowId,
-    runId: ctx.runId,
+    workflowId: ctx.run.workflowId,
+    runId: ctx.run.runId,
     status,
     success: status === 'completed',
     taskResults: ctx.finishedOrder.map((i) => toTaskResult(ctx.records[i]!)),
-    totalTimeMs: endedAt - ctx.startedAt,
+    totalTimeMs: endedAt - ctx.run.startedAt,
     tokens: ctx.tokens,
     costUsd: ctx.costUsd,
   };
@@ -235,7 +248,7 @@ function finishTask(ctx: Ctx, i: number): void {
   record.endedAt = Date.now();
   record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
   ctx.running -= 1;
-  ctx.toStop.push(record.taskId);
+  ctx.step.toStop.push(record.taskId);
   settle(ctx, i);
 }
 
@@ -266,18 +279,18 @@ export const orchestratorMachine = setup({
         case 'session.started':
           record.status = 'running';
           record.attempts += 1;
-          ctx.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
           break;
         case 'session.progress':
           if ((e.progress.type === 'init' || e.progress.type === 'result') && e.progress.sessionId) record.sessionId = e.progress.sessionId;
-          ctx.outbox.push(taskEvent(ctx, 'task.progress', record.taskId, { attempt: record.attempts, progress: e.progress }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.progress', record.taskId, { attempt: record.attempts, progress: e.progress }));
           break;
         case 'session.retrying': {
           record.status = 'retrying';
           record.error = e.error;
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
-          ctx.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: record.attempts, error: e.error, delayMs: e.delayMs }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: record.attempts, error: e.error, delayMs: e.delayMs }));
           break;
         }
         case 'session.completed': {
@@ -287,8 +300,9 @@ export const orchestratorMachine = setup({
           record.error = null;
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
           finishTask(ctx, i);
-          ctx.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
           checkBudget(ctx);
+          startReadyTasks(ctx);
           break;
         }
         case 'session.failed': {
@@ -298,7 +312,7 @@ export const orchestratorMachine = setup({
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           finishTask(ctx, i);
           ctx.anyFailed = true;
-          ctx.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
           if (ctx.workflow.on_failure === 'stop') {
             if (ctx.halt === null) ctx.halt = 'failed';
             skipAllPending(ctx, `task "${record.taskId}" failed and on_failure is stop`);
@@ -306,21 +320,14 @@ export const orchestratorMachine = setup({
             skipDependants(ctx, i);
           }
           checkBudget(ctx);
+          startReadyTasks(ctx);
           break;
         }
       }
       return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed, tokens: ctx.tokens, costUsd: ctx.costUsd };
     }),
     startReady: assign(({ context: ctx }) => {
-      while (ctx.halt === null && ctx.running < ctx.workflow.max_parallel) {
-        const i = popReady(ctx.ready, ctx.graph.priority);
-        if (i === undefined) break;
-        const record = ctx.records[i]!;
-        record.status = 'running';
-        record.startedAt ??= Date.now();
-        ctx.running += 1;
-        ctx.toStart.push(i);
-      }
+      startReadyTasks(ctx);
       return { running: ctx.running };
     }),
     applyCancel: assign(({ context: ctx }) => {
@@ -331,34 +338,34 @@ export const orchestratorMachine = setup({
           record.status = 'cancelled';
           record.error = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
           finishTask(ctx, i);
-          ctx.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
         }
       }
       skipAllPending(ctx, 'the run was cancelled');
       return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
     }),
     flush: enqueueActions(({ context: ctx, enqueue }) => {
-      for (const id of ctx.toStop) enqueue.stopChild(id);
-      for (const i of ctx.toStart) {
+      for (const id of ctx.step.toStop) enqueue.stopChild(id);
+      for (const i of ctx.step.toStart) {
         enqueue.spawnChild('agentSession', { id: ctx.records[i]!.taskId, input: sessionInput(ctx, i) });
       }
-      for (const e of ctx.outbox) enqueue.emit(e);
-      ctx.toStop.length = 0;
-      ctx.toStart.length = 0;
-      ctx.outbox.length = 0;
+      for (const e of ctx.step.outbox) enqueue.emit(e);
+      ctx.step.toStop.length = 0;
+      ctx.step.toStart.length = 0;
+      ctx.step.outbox.length = 0;
     }),
     announceStart: enqueueActions(({ context: ctx, enqueue }) => {
       enqueue.emit({
         type: 'workflow.started',
-        workflowId: ctx.workflowId,
-        runId: ctx.runId,
+        workflowId: ctx.run.workflowId,
+        runId: ctx.run.runId,
         at: Date.now(),
         taskIds: ctx.records.map((r) => r.taskId),
-        resumed: ctx.resumed,
+        resumed: ctx.run.resumed,
       });
     }),
     announceFinish: enqueueActions(({ context: ctx, enqueue }) => {
-      enqueue.emit({ type: 'workflow.finished', workflowId: ctx.workflowId, runId: ctx.runId, at: Date.now(), result: workflowResultOf(ctx) });
+      enqueue.emit({ type: 'workflow.finished', workflowId: ctx.run.workflowId, runId: ctx.run.runId, at: Date.now(), result: workflowResultOf(ctx) });
     }),
   },
 }).createMachine({
@@ -370,7 +377,8 @@ export const orchestratorMachine = setup({
       entry: ['announceStart', 'startReady', 'flush'],
       always: { guard: 'settled', target: 'finished' },
       on: {
-        'SESSION.EVENT': { actions: ['applySessionEvent', 'startReady', 'flush'] },
+        // One assign per event (XState copies the context on each): a finished task starts the next ones inside it.
+        'SESSION.EVENT': { actions: ['applySessionEvent', 'flush'] },
         CANCEL: { target: 'finished', actions: ['applyCancel', 'flush'] },
       },
     },
@@ -381,6 +389,19 @@ export const orchestratorMachine = setup({
   },
   output: ({ context }) => workflowResultOf(context),
 });
+
+/** Takes ready tasks off the queue while slots are free and the run is not halted. */
+function startReadyTasks(ctx: Ctx): void {
+  while (ctx.halt === null && ctx.running < ctx.workflow.max_parallel) {
+    const i = popReady(ctx.ready, ctx.graph.priority);
+    if (i === undefined) break;
+    const record = ctx.records[i]!;
+    record.status = 'running';
+    record.startedAt ??= Date.now();
+    ctx.running += 1;
+    ctx.step.toStart.push(i);
+  }
+}
 
 function checkBudget(ctx: Ctx): void {
   const budget = ctx.workflow.budget_usd;
@@ -406,13 +427,17 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   const graph = buildTaskGraph(workflow.tasks);
   const previous = new Map((input.records ?? []).map((r) => [r.taskId, r]));
   const ctx: OrchestratorContext = {
-    schemaVersion: ORCHESTRATOR_SCHEMA_VERSION,
-    workflowId: workflow.id,
-    runId: input.runId,
-    stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
+    run: {
+      schemaVersion: ORCHESTRATOR_SCHEMA_VERSION,
+      workflowId: workflow.id,
+      runId: input.runId,
+      stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
+      startedAt: input.startedAt ?? Date.now(),
+      resumed: input.records !== undefined,
+      retry: input.retry ?? {},
+    },
     workflow,
     graph,
-    retry: input.retry ?? {},
     records: [],
     remaining: [...graph.dependencyCount],
     ready: [],
@@ -423,12 +448,9 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     anyFailed: false,
     tokens: emptyTokens(),
     costUsd: 0,
-    startedAt: input.startedAt ?? Date.now(),
-    resumed: input.records !== undefined,
-    toStart: [],
-    toStop: [],
-    outbox: [],
+    step: { toStart: [], toStop: [], outbox: [] },
   };
+
   ctx.records = workflow.tasks.map((task) => {
     const before = previous.get(task.id);
     if (!before) return emptyRecord(task.id);
