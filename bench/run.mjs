@@ -1,0 +1,458 @@
+/**
+ * Scheduling benchmark of the workflow orchestrator: `npm run bench`
+ * (= `npm run build && node --expose-gc bench/run.mjs`).
+ *
+ * Every figure is compared with a baseline measured in the same process: a minimal
+ * ready-queue scheduler on p-limit (bench/baseline.mjs) running the same graph with the same
+ * executor. The machine is shared and noisy, so targets are ratios, never absolute times, and
+ * the script always exits 0: it is a report, not a test.
+ *
+ *  1. Overhead per task, instant executor: 1,000 and 10,000 independent tasks, a 2,000-task
+ *     chain, a 100×100 layered DAG (each task depends on 3 tasks of the previous layer).
+ *     Targets: 10,000 independent within 1.5× of 1,000 per task; each case ≤ 5× the baseline.
+ *  2. Makespan efficiency (ideal / actual), 100 ms executor. Target ≥ 0.97.
+ *  3. Heap of the 10,000-task run (peak and retained), as a ratio to the baseline's.
+ *  4. Checkpoint cost per task on the JSON and SQLite backends (1,000 and 10,000 no-op tasks,
+ *     the same run with no backend as the baseline) and the resume time of a 10,000-task run
+ *     (bench/checkpoint.mjs). Targets: flat per-task cost (≤ 1.5× growth), resume < 2 s.
+ *
+ * The orchestrator runs with `stateBackend: null` (no checkpoints: the baseline writes none)
+ * when the build has a state backend; rows marked "+ JSON checkpointing" keep the default one.
+ * Informational rows (no target): per-task cost at max_parallel 8 and 256, checkpointing.
+ * Profiling helpers: bench/profile.mjs and bench/cpuprofile-summary.mjs.
+ *
+ * Environment: BENCH_RUNS (timed runs per overhead case, default 3; the baseline runs 3× as
+ * often since it is much cheaper), BENCH_CASE_BUDGET_S (stop repeating a case after this many
+ * seconds, default 25), BENCH_BUDGET_S (skip the informational rows past this, default 140),
+ * BENCH_MAX_PARALLEL (overhead cases, default 64).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { WorkflowOrchestrator, validateWorkflow } from '../dist/index.js';
+import { runBaseline } from './baseline.mjs';
+import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
+import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
+import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
+
+if (typeof global.gc !== 'function') {
+  console.error('bench/run.mjs needs --expose-gc (use `npm run bench`)');
+  process.exit(0);
+}
+
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const BASELINE_RUNS_PER_RUN = 3;
+const CASE_BUDGET_MS = Number(process.env.BENCH_CASE_BUDGET_S ?? 25) * 1000;
+/** Informational rows are skipped once this much of the run has gone (the build comes on top). */
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 140) * 1000;
+const MAX_PARALLEL = Number(process.env.BENCH_MAX_PARALLEL ?? 64);
+const SLEEP_MS = 100;
+const TARGET = { flat: 1.5, vsBaseline: 5, efficiency: 0.97 };
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agents-sdk-bench-'));
+const benchStart = performance.now();
+
+// ── helpers ────────────────────────────────────────────────────────────────────────────────
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const fmtInt = (n) => n.toLocaleString('en-US');
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+
+/** Lets pending timers/IO drain, then collects garbage (twice: weak refs, finalizers). */
+async function quiesce() {
+  await new Promise((r) => setImmediate(r));
+  global.gc();
+  global.gc();
+}
+
+/**
+ * `checkpoint: false` (the default here) passes `stateBackend: null`: pure scheduling, no state
+ * written (the baseline writes none either). `checkpoint: true` keeps the orchestrator's default
+ * backend (JSON files in `stateDir`), for the informational rows.
+ */
+function orchestratorRun(graph, maxParallel, executor, { checkpoint = false } = {}) {
+  const spec = toSpec(graph, maxParallel);
+  const options = checkpoint ? { stateDir, executor } : { stateDir, executor, stateBackend: null };
+  return () => new WorkflowOrchestrator(options).runWorkflow(spec);
+}
+
+/** True when this build of the orchestrator has a state backend (checkpointing) to switch. */
+const HAS_STATE_BACKEND = 'stateBackend' in new WorkflowOrchestrator({ stateDir, executor: instantExecutor, stateBackend: null });
+
+function baselineRun(graph, maxParallel, executor) {
+  return () => runBaseline(graph, maxParallel, executor);
+}
+
+/** Checks that a run completed every task and started none before its dependencies ended. */
+function check(name, graph, result) {
+  if (result.status !== 'completed') throw new Error(`${name}: run ended ${result.status}`);
+  if (result.taskResults.length !== graph.length) throw new Error(`${name}: ${result.taskResults.length} results for ${graph.length} tasks`);
+  const byId = new Map(result.taskResults.map((r) => [r.taskId, r]));
+  for (const t of graph) {
+    const r = byId.get(t.id);
+    if (!r || r.status !== 'completed') throw new Error(`${name}: task ${t.id} is ${r?.status ?? 'missing'}`);
+    const start = Date.parse(r.startedAt);
+    for (const d of t.deps) {
+      if (Date.parse(byId.get(d).endedAt) > start) throw new Error(`${name}: ${t.id} started before its dependency ${d} ended`);
+    }
+  }
+}
+
+async function timed(fn) {
+  await quiesce();
+  const t0 = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - t0, result };
+}
+
+/**
+ * Heap of one run: heapUsed after gc before it, the peak sampled by the executor every 10th
+ * call, and heapUsed after gc after it with the result still referenced. The sampling costs a
+ * few µs every 10 tasks, so the first timed orchestrator run of the 10,000-task case doubles as
+ * its heap run; the baseline (µs per task) gets a separate, untimed run.
+ */
+async function heapRun(makeRun) {
+  const sampler = heapSampling(instantExecutor, 10);
+  const run = makeRun(sampler.executor);
+  await quiesce();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const result = await run();
+  const ms = performance.now() - t0;
+  const peak = Math.max(sampler.peak(), process.memoryUsage().heapUsed);
+  await quiesce();
+  const after = process.memoryUsage().heapUsed;
+  const heap = { before, peak, after, peakDelta: peak - before, retainedDelta: after - before, tasks: result.taskResults.length };
+  return { ms, result, heap };
+}
+
+// ── 1. overhead ────────────────────────────────────────────────────────────────────────────
+
+// Groups of cases measured with interleaved runs (see measureOverheadGroup), with their budget.
+// `target: false` rows are informational (no PASS/MISS).
+const overheadGroups = [
+  {
+    budgetMs: 2 * CASE_BUDGET_MS,
+    cases: [
+      { name: '1,000 independent', graph: independent(1_000), target: true, perRound: 2 },
+      { name: '10,000 independent', graph: independent(10_000), target: true, heap: true },
+    ],
+  },
+  { budgetMs: CASE_BUDGET_MS, cases: [{ name: '2,000-task chain', graph: chain(2_000), target: true }] },
+  { budgetMs: CASE_BUDGET_MS, cases: [{ name: '100×100 layered DAG (fan-in 3)', graph: layered(100, 100, 3), target: true }] },
+];
+// Informational overhead groups (no target), interleaved like the others.
+const infoGroups = [
+  {
+    budgetMs: CASE_BUDGET_MS,
+    cases: [
+      { name: '1,000 independent, max_parallel 8', graph: independent(1_000), maxParallel: 8, target: false, runs: 2 },
+      { name: '1,000 independent, max_parallel 256', graph: independent(1_000), maxParallel: 256, target: false, runs: 2 },
+    ],
+  },
+  ...(HAS_STATE_BACKEND
+    ? [
+        {
+          budgetMs: CASE_BUDGET_MS,
+          cases: [{ name: '1,000 independent + JSON checkpointing', graph: independent(1_000), checkpoint: true, target: false, runs: 2 }],
+        },
+      ]
+    : []),
+];
+
+async function warmUp() {
+  // ~4,000 orchestrator tasks: per-task times settle after ~3,000 (JIT tiering).
+  const graphs = [independent(1_000), chain(200), layered(10, 10, 3)];
+  for (let round = 0; round < 3; round++) {
+    for (const g of graphs) {
+      await orchestratorRun(g, MAX_PARALLEL, instantExecutor)();
+      for (let i = 0; i < 5; i++) await baselineRun(g, MAX_PARALLEL, instantExecutor)();
+      validateWorkflow(toSpec(g, MAX_PARALLEL));
+    }
+  }
+}
+
+/**
+ * Measures a group of overhead cases with their runs interleaved (round r runs every case once),
+ * so that a load change on the shared machine hits all of them alike; the 1,000 and 10,000-task
+ * cases of the flatness target form one group. Each orchestrator run is followed by
+ * BASELINE_RUNS_PER_RUN baseline runs and one `validateWorkflow` of the same spec. Cases with
+ * `perRound` (cheap ones) run that many times per round. Stops after the round in which the
+ * group's budget ran out (one round at least).
+ */
+async function measureOverheadGroup(cases, budgetMs = CASE_BUDGET_MS) {
+  const state = cases.map((c) => ({
+    c,
+    maxParallel: c.maxParallel ?? MAX_PARALLEL,
+    spec: toSpec(c.graph, c.maxParallel ?? MAX_PARALLEL),
+    orch: [],
+    base: [],
+    validate: [],
+    heap: null,
+  }));
+  const rounds = Math.min(RUNS, ...cases.map((c) => c.runs ?? RUNS));
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    for (const st of state) {
+      const { c, maxParallel } = st;
+      for (let k = 0; k < (c.perRound ?? 1); k++) {
+        const first = st.orch.length === 0;
+        const o =
+          c.heap && first
+            ? await heapRun((executor) => orchestratorRun(c.graph, maxParallel, executor, { checkpoint: c.checkpoint }))
+            : await timed(orchestratorRun(c.graph, maxParallel, instantExecutor, { checkpoint: c.checkpoint }));
+        if (first) check(`orchestrator, ${c.name}`, c.graph, o.result);
+        if (o.heap) st.heap = { orch: o.heap, base: (await heapRun((executor) => baselineRun(c.graph, maxParallel, executor))).heap };
+        st.orch.push(o.ms);
+        for (let b = 0; b < BASELINE_RUNS_PER_RUN; b++) {
+          const r = await timed(baselineRun(c.graph, maxParallel, instantExecutor));
+          if (first && b === 0) check(`baseline, ${c.name}`, c.graph, r.result);
+          st.base.push(r.ms);
+        }
+        st.validate.push((await timed(() => validateWorkflow(st.spec))).ms);
+      }
+    }
+    if (performance.now() - started > budgetMs) break;
+  }
+  return state.map(({ c, maxParallel, orch, base, validate, heap }) => {
+    const n = c.graph.length;
+    const perTask = (ms) => (ms * 1000) / n;
+    return {
+      ...c,
+      n,
+      maxParallel,
+      heap,
+      edges: edgeCount(c.graph),
+      runs: orch.length,
+      orchUs: perTask(median(orch)),
+      validateUs: perTask(median(validate)),
+      baseUs: perTask(median(base)),
+      orchSpread: [perTask(Math.min(...orch)), perTask(Math.max(...orch))],
+    };
+  });
+}
+
+// ── 2. makespan ────────────────────────────────────────────────────────────────────────────
+
+const makespanCases = [
+  { name: '64 independent × 100 ms', graph: independent(64), maxParallel: 8, idealMs: 8 * SLEEP_MS, why: '64 / 8 slots = 8 waves' },
+  { name: '5×8 layered DAG (fan-in all 8)', graph: layered(5, 8, 'all'), maxParallel: 8, idealMs: 5 * SLEEP_MS, why: 'critical path 5' },
+  {
+    name: '4-chain declared after 12 independent',
+    graph: chainBehindIndependents(4, 12),
+    maxParallel: 4,
+    idealMs: 4 * SLEEP_MS,
+    why: 'max(path 4, 16/4 slots); FIFO needs 3+4 waves',
+  },
+];
+const infoMakespanCases = [
+  ...(HAS_STATE_BACKEND
+    ? [
+        {
+          name: '64 independent × 100 ms + JSON checkpointing',
+          graph: independent(64),
+          maxParallel: 8,
+          idealMs: 8 * SLEEP_MS,
+          why: 'as row 1, default state backend',
+          checkpoint: true,
+          target: false,
+        },
+      ]
+    : []),
+];
+const MAKESPAN_RUNS = 3;
+
+async function measureMakespan(c) {
+  const executor = sleepExecutor(SLEEP_MS);
+  const orch = [];
+  const base = [];
+  for (let run = 0; run < MAKESPAN_RUNS; run++) {
+    const o = await timed(orchestratorRun(c.graph, c.maxParallel, executor, { checkpoint: c.checkpoint }));
+    if (run === 0) check(`orchestrator, ${c.name}`, c.graph, o.result);
+    orch.push(o.ms);
+    const b = await timed(baselineRun(c.graph, c.maxParallel, executor));
+    if (run === 0) check(`baseline, ${c.name}`, c.graph, b.result);
+    base.push(b.ms);
+  }
+  const orchMs = median(orch);
+  const baseMs = median(base);
+  return { ...c, orchMs, baseMs, orchEff: c.idealMs / orchMs, baseEff: c.idealMs / baseMs };
+}
+
+// ── report ─────────────────────────────────────────────────────────────────────────────────
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function section(name, fn) {
+  process.stderr.write(`… ${name} (${((performance.now() - benchStart) / 1000).toFixed(0)} s)\n`);
+  try {
+    return await fn();
+  } catch (error) {
+    console.log(`\n**${name}: ERROR** ${error?.stack ?? error}\n`);
+    return null;
+  }
+}
+
+async function main() {
+  const pLimitVersion = JSON.parse(fs.readFileSync(new URL('../node_modules/p-limit/package.json', import.meta.url), 'utf8')).version;
+  console.log('# agents-sdk scheduling benchmark\n');
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model?.trim() ?? '?'}), load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
+      `baseline: p-limit ${pLimitVersion} ready-queue (bench/baseline.mjs), same process, same executor.`,
+  );
+  console.log(
+    `Overhead cases: instant executor, max_parallel ${MAX_PARALLEL}, median of up to ${RUNS} orchestrator runs (${2 * RUNS} for 1,000 tasks, interleaved with the 10,000-task runs) and ${BASELINE_RUNS_PER_RUN} baseline runs after each, gc before each run. ` +
+      `Times are end-to-end \`runWorkflow(spec)\` (validation included); "validate" is \`validateWorkflow(spec)\` alone.\n`,
+  );
+
+  await section('warm-up', warmUp);
+
+  const overhead = [];
+  for (const g of overheadGroups) {
+    const r = await section(`overhead: ${g.cases.map((c) => c.name).join(' + ')}`, () => measureOverheadGroup(g.cases, g.budgetMs));
+    if (r) overhead.push(...r);
+  }
+
+  const makespan = [];
+  for (const c of makespanCases) {
+    const r = await section(`makespan: ${c.name}`, () => measureMakespan(c));
+    if (r) makespan.push(r);
+  }
+
+  // Informational rows, while the time budget lasts.
+  const skipped = [];
+  for (const [name, measure, into] of [
+    ...infoGroups.map((g) => [g.cases.map((c) => c.name).join(' + '), () => measureOverheadGroup(g.cases, g.budgetMs), overhead]),
+    ...infoMakespanCases.map((c) => [c.name, async () => [await measureMakespan(c)], makespan]),
+  ]) {
+    if (performance.now() - benchStart > BUDGET_MS) {
+      skipped.push(name);
+      continue;
+    }
+    const r = await section(`info: ${name}`, measure);
+    if (r) into.push(...r);
+  }
+  const heap = overhead.find((r) => r.heap)?.heap ?? null;
+
+  // 1.
+  console.log('## 1. Scheduling overhead per task (instant executor)\n');
+  console.log(
+    table(
+      ['case', 'tasks', 'edges', 'max_parallel', 'runs', 'orchestrator µs/task', '(min–max)', 'of which validate µs/task', 'p-limit µs/task', 'orch / p-limit', `target ≤ ${TARGET.vsBaseline}×`],
+      overhead.map((r) => [
+        r.name,
+        fmtInt(r.n),
+        fmtInt(r.edges),
+        r.maxParallel,
+        r.runs,
+        fmt(r.orchUs),
+        `${fmt(r.orchSpread[0])}–${fmt(r.orchSpread[1])}`,
+        fmt(r.validateUs),
+        fmt(r.baseUs, 2),
+        `${fmt(r.orchUs / r.baseUs)}×`,
+        r.target ? verdict(r.orchUs / r.baseUs <= TARGET.vsBaseline) : 'info',
+      ]),
+    ),
+  );
+  const small = overhead.find((r) => r.name === '1,000 independent');
+  const large = overhead.find((r) => r.name === '10,000 independent');
+  console.log();
+  if (small && large) {
+    const flat = large.orchUs / small.orchUs;
+    console.log(
+      table(
+        ['flatness', 'orchestrator', 'p-limit (reference)', `target ≤ ${TARGET.flat}×`],
+        [['10,000 vs 1,000 independent, per-task ratio', `${fmt(flat, 2)}×`, `${fmt(large.baseUs / small.baseUs, 2)}×`, verdict(flat <= TARGET.flat)]],
+      ),
+    );
+  }
+  console.log(
+    '\nLayered DAG: task j of layer l depends on tasks j, j+1, j+50 (mod 100) of layer l-1. ' +
+      (HAS_STATE_BACKEND
+        ? 'Orchestrator rows run with `stateBackend: null` (no checkpoints, like the baseline) unless marked "+ JSON checkpointing". '
+        : '') +
+      '"info" rows have no target.',
+  );
+  const p8 = overhead.find((r) => r.maxParallel === 8);
+  const p256 = overhead.find((r) => r.maxParallel === 256);
+  if (p8 && p256) console.log(`Per-task cost at max_parallel 256 vs 8: orchestrator ${fmt(p256.orchUs / p8.orchUs, 2)}×, p-limit ${fmt(p256.baseUs / p8.baseUs, 2)}×.`);
+  if (skipped.length > 0) console.log(`Skipped for time (BENCH_BUDGET_S=${BUDGET_MS / 1000}): ${skipped.join('; ')}.`);
+
+  // 2.
+  console.log(`\n## 2. Makespan efficiency (ideal / actual, ${SLEEP_MS} ms executor, median of ${MAKESPAN_RUNS})\n`);
+  console.log(
+    table(
+      ['case', 'max_parallel', 'ideal ms', 'why', 'orchestrator ms', 'efficiency', 'p-limit ms', 'p-limit efficiency', `target ≥ ${TARGET.efficiency}`],
+      makespan.map((r) => [
+        r.name,
+        r.maxParallel,
+        r.idealMs,
+        r.why,
+        fmt(r.orchMs),
+        fmt(r.orchEff, 3),
+        fmt(r.baseMs),
+        fmt(r.baseEff, 3),
+        r.target === false ? 'info' : verdict(r.orchEff >= TARGET.efficiency),
+      ]),
+    ),
+  );
+
+  // 3.
+  if (heap) {
+    console.log('\n## 3. Heap, 10,000 independent tasks (instant executor, max_parallel ' + MAX_PARALLEL + ', one run each)\n');
+    console.log(
+      table(
+        ['scheduler', 'heapUsed before (after gc) MB', 'peak MB (sampled every 10th task)', 'peak − before MB', 'after run + gc, result held, − before MB'],
+        [
+          ['orchestrator', mb(heap.orch.before), mb(heap.orch.peak), mb(heap.orch.peakDelta), mb(heap.orch.retainedDelta)],
+          ['p-limit', mb(heap.base.before), mb(heap.base.peak), mb(heap.base.peakDelta), mb(heap.base.retainedDelta)],
+          [
+            'ratio orch / p-limit',
+            '',
+            '',
+            `${fmt(heap.orch.peakDelta / heap.base.peakDelta)}×`,
+            `${fmt(heap.orch.retainedDelta / heap.base.retainedDelta)}×`,
+          ],
+        ],
+      ),
+    );
+    console.log(
+      '\n(No target: for reference. The orchestrator figures come from the first timed run of the 10,000-task case, the baseline\'s from an extra untimed run; ' +
+        'the peak includes garbage not yet collected; "after" holds the WorkflowResult.)',
+    );
+  }
+
+  // summary
+  const verdicts = [
+    ...overhead.filter((r) => r.target).map((r) => r.orchUs / r.baseUs <= TARGET.vsBaseline),
+    ...(small && large ? [large.orchUs / small.orchUs <= TARGET.flat] : []),
+    ...makespan.filter((r) => r.target !== false).map((r) => r.orchEff >= TARGET.efficiency),
+  ];
+  // 4. Checkpoint cost (issue: checkpoints and resume)
+  const checkpoints = await checkpointBench();
+  printCheckpointTable(checkpoints);
+  for (const r of checkpoints) verdicts.push(r.growth <= 1.5, r.resumeMs < 2000);
+
+  const missed = verdicts.filter((v) => !v).length;
+  console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.log(`bench failed: ${error?.stack ?? error}`);
+} finally {
+  fs.rmSync(stateDir, { recursive: true, force: true });
+}
+process.exit(0);
