@@ -113,7 +113,7 @@ export class JsonStateBackend implements StateBackend {
     if (records.length === 0) return;
     return this.serial(async () => {
       const journal = await this.openJournal(runId);
-      await journal.handle.appendFile(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await journal.handle.appendFile(records.map((r) => JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, ...r })).join('\n') + '\n');
       await journal.handle.sync();
       journal.lines += records.length;
       for (const r of records) journal.pending.set(r.taskId, r);
@@ -236,8 +236,9 @@ export class JsonStateBackend implements StateBackend {
     const records: TaskRecord[] = [];
     for (const [i, line] of lines.entries()) {
       if (line.trim() === '') continue;
+      let parsed: TaskRecord & { schemaVersion?: number };
       try {
-        records.push(JSON.parse(line) as TaskRecord);
+        parsed = JSON.parse(line) as TaskRecord & { schemaVersion?: number };
       } catch {
         // A torn last line is what a crash mid-append leaves: the record before it is whole.
         if (i >= lines.length - 2) break;
@@ -245,6 +246,15 @@ export class JsonStateBackend implements StateBackend {
           details: { file, line: i + 1 },
         });
       }
+      const { schemaVersion, ...record } = parsed;
+      if (typeof schemaVersion === 'number' && schemaVersion > STATE_SCHEMA_VERSION) {
+        throw new PermanentError(
+          'UNSUPPORTED_SCHEMA',
+          `${file} line ${i + 1} was written with state schema version ${schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION})`,
+          { details: { file, schemaVersion } },
+        );
+      }
+      records.push(record);
     }
     return records;
   }
