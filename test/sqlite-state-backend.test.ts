@@ -11,39 +11,8 @@ import {
   AgentsSdkError,
   STATE_SCHEMA_VERSION,
   SqliteStateBackend,
-  validateWorkflow,
-  type RunCheckpoint,
-  type TaskRecord,
 } from '../src/index.js';
-
-function record(taskId: string, status: TaskRecord['status'] = 'completed', costUsd = 0.01): TaskRecord {
-  return {
-    taskId,
-    status,
-    attempts: 1,
-    output: `out-${taskId}`,
-    sessionId: null,
-    tokens: { input: 1, output: 2, cacheRead: 0, cacheCreation: 0 },
-    costUsd,
-    startedAt: 1,
-    endedAt: 2,
-    durationMs: 1,
-    error: null,
-  };
-}
-
-function checkpoint(runId: string, taskIds: string[], startedAt = Date.now()): RunCheckpoint {
-  return {
-    schemaVersion: STATE_SCHEMA_VERSION,
-    runId,
-    workflowId: 'wf',
-    status: 'running',
-    workflow: validateWorkflow({ id: 'wf', tasks: taskIds.map((id) => ({ id, prompt: 'x' })) }),
-    startedAt,
-    updatedAt: startedAt,
-    records: taskIds.map((id) => record(id, 'pending', 0)),
-  };
-}
+import { checkpoint, record } from './helpers/records.js';
 
 async function errorOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
   const e = await promise.then(

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { assign, emit, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { nanoid } from 'nanoid';
 import { createExecutorActor, type ExecutionRequest, type ExecutorEvent } from '../actors/executor.js';
 import { DEFAULT_MODEL, DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';

@@ -147,6 +147,14 @@ function skipAllPending(ctx: Ctx, reason: string): void {
   for (let i = 0; i < ctx.records.length; i++) skip(ctx, i, reason);
 }
 
+/** `on_failure: stop` halts the run; `continue` skips only the failed task's dependants. */
+function applyFailurePolicy(ctx: Ctx, failed: number): void {
+  if (ctx.workflow.on_failure === 'stop') {
+    if (ctx.halt === null) ctx.halt = 'failed';
+    skipAllPending(ctx, `task "${ctx.records[failed]!.taskId}" failed and on_failure is stop`);
+  } else skipDependants(ctx, failed);
+}
+
 /** Skips the transitive dependants of a failed task (`on_failure: continue`). */
 function skipDependants(ctx: Ctx, failed: number): void {
   const stack = [...ctx.graph.dependants[failed]!];
@@ -313,12 +321,7 @@ export const orchestratorMachine = setup({
           finishTask(ctx, i);
           ctx.anyFailed = true;
           ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
-          if (ctx.workflow.on_failure === 'stop') {
-            if (ctx.halt === null) ctx.halt = 'failed';
-            skipAllPending(ctx, `task "${record.taskId}" failed and on_failure is stop`);
-          } else {
-            skipDependants(ctx, i);
-          }
+          applyFailurePolicy(ctx, i);
           checkBudget(ctx);
           startReadyTasks(ctx);
           break;
@@ -479,10 +482,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     settle(ctx, i);
     if (record.status === 'failed') {
       ctx.anyFailed = true;
-      if (workflow.on_failure === 'stop') {
-        ctx.halt = 'failed';
-        skipAllPending(ctx, `task "${record.taskId}" failed and on_failure is stop`);
-      } else skipDependants(ctx, i);
+      applyFailurePolicy(ctx, i);
     }
   }
   // settle() queued some dependants already; rebuild the queue once so none is queued twice.
