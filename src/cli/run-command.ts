@@ -93,7 +93,7 @@ export async function driveRun(
     io.signal?.removeEventListener('abort', onAbort);
     stopProgress();
   }
-  io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result));
+  io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : `${io.isTTY ? '\n' : ''}${summaryTable(result)}`);
   return result.success ? EXIT.ok : EXIT.failed;
 }
 
