@@ -8,7 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AgentSession, AgentsSdkError, runClaudeCode, type ClaudeProgressEvent } from '../../src/index.js';
+import {
+  AgentSession,
+  AgentsSdkError,
+  JsonStateBackend,
+  WorkflowOrchestrator,
+  runClaudeCode,
+  type ClaudeProgressEvent,
+} from '../../src/index.js';
 import {
   MOCK_TEXT,
   realClaudeEnv,
@@ -154,6 +161,51 @@ describe('real claude CLI through the runner and the session actor', () => {
       expect(error).toBeInstanceOf(AgentsSdkError);
       expect((error as AgentsSdkError).code).toBe('MAX_TURNS');
       expect((error as AgentsSdkError).transient).toBe(false);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
+describe('real claude CLI through the orchestrator', () => {
+  let api: MockAnthropicApi;
+  let root: string;
+  beforeEach(async () => {
+    api = await startMockAnthropicApi();
+    root = mkdtempSync(join(tmpdir(), 'agents-sdk-real-wf-'));
+    mkdirSync(join(root, 'home'));
+    mkdirSync(join(root, 'repo'));
+  });
+  afterEach(async () => {
+    await api.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it(
+    'runs plan → build with the plan output templated into the build prompt, checkpointed',
+    async () => {
+      api.setHandler((req) => ({ text: req.lastUserText.includes('Build') ? 'BUILT' : 'THE PLAN' }));
+      const env = { ...realClaudeEnv(api, join(root, 'home')), CLAUDE_CODE_PATH: realClaudePath() };
+      const backend = new JsonStateBackend(join(root, 'agents'));
+      const orchestrator = new WorkflowOrchestrator(backend, { stateDir: join(root, 'agents') });
+      const result = await orchestrator.runWorkflow(
+        {
+          id: 'real',
+          tasks: [
+            { id: 'plan', prompt: 'Plan it', cwd: join(root, 'repo'), env },
+            { id: 'build', prompt: 'Build this: {{tasks.plan.output}}', depends_on: ['plan'], cwd: join(root, 'repo'), env },
+          ],
+        },
+        { runId: 'real-run' },
+      );
+      expect(result.status).toBe('completed');
+      expect(result.taskResults.map((t) => [t.taskId, t.output])).toEqual([
+        ['plan', 'THE PLAN'],
+        ['build', 'BUILT'],
+      ]);
+      expect(api.requests.at(-1)!.lastUserText).toContain('Build this: THE PLAN');
+      const stored = await backend.loadRun('real-run');
+      expect(stored!.records.every((r) => r.status === 'completed' && r.sessionId)).toBe(true);
+      await backend.close();
     },
     TEST_TIMEOUT,
   );
