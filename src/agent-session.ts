@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { createActor, type Actor, type Snapshot } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { createExecutorActor, type Executor } from './actors/executor.js';
 import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, deserializeError } from './errors.js';
@@ -44,6 +44,8 @@ export interface AgentSessionOptions {
   executor?: Executor;
   /** Restores a session from `getPersistedSnapshot()`. */
   snapshot?: Snapshot<unknown>;
+  /** XState inspection, e.g. `createSkyInspector().inspect` from `@statelyai/inspect`. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 /** Options of one prompt. */
@@ -95,7 +97,11 @@ export class AgentSession {
     if (ctx.runId !== undefined) input.runId = ctx.runId;
     if (ctx.retry !== undefined) input.retry = ctx.retry;
     if (ctx.claudeSessionId !== undefined) input.claudeSessionId = ctx.claudeSessionId;
-    this.actor = createActor(machine, options.snapshot ? { input, snapshot: options.snapshot } : { input });
+    this.actor = createActor(machine, {
+      input,
+      ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
+      ...(options.inspect !== undefined && { inspect: options.inspect }),
+    });
     this.actor.start();
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createActor, toPromise, type Actor } from 'xstate';
+import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { PermanentError } from './errors.js';
@@ -36,6 +36,11 @@ export interface WorkflowOrchestratorOptions {
   bus?: EventBus;
   /** Backoff of task retries; attempts come from each task's `retry_count`. */
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
+  /**
+   * XState inspection of every actor of a run (orchestrator, sessions, executors), e.g.
+   * `createSkyInspector().inspect` or `createWebSocketInspector().inspect` from `@statelyai/inspect`.
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 /** Options of one run. */
@@ -79,6 +84,7 @@ export class WorkflowOrchestrator {
   private readonly stateDir: string;
   private readonly executor: Executor;
   private readonly retry: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
+  private readonly inspect: WorkflowOrchestratorOptions['inspect'];
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -93,6 +99,7 @@ export class WorkflowOrchestrator {
     this.stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
     this.stateBackend = options.stateBackend === undefined ? new JsonStateBackend(this.stateDir) : options.stateBackend;
     this.retry = options.retry ?? {};
+    this.inspect = options.inspect;
     const executor = options.executor ?? defaultExecutor;
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
@@ -170,7 +177,7 @@ export class WorkflowOrchestrator {
     const backend = this.stateBackend;
     const release = backend ? await backend.lockRun(input.runId) : null;
     try {
-      const actor = createActor(createOrchestratorMachine(this.executor), { input });
+      const actor = createActor(createOrchestratorMachine(this.executor), this.inspect ? { input, inspect: this.inspect } : { input });
       const context = () => actor.getSnapshot().context;
       const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
       const checkpointer = backend
