@@ -134,7 +134,8 @@ export class WorkflowOrchestrator {
    * Resumes a run from its last checkpoint: completed tasks keep their results and never run
    * again; tasks that were running when the process died run again with their attempts kept
    * (from scratch, or continuing their Claude session with `resume_interrupted: continue`).
-   * A finished run is not run again: its stored result is returned.
+   * A cancelled run continues the same way. A finished run (completed, failed, over budget)
+   * is not run again: its stored result is returned.
    *
    * @throws PermanentError `NOT_FOUND` (unknown run), `UNSUPPORTED_SCHEMA` (a newer schema),
    *   `LOCKED` (another process drives it), `CORRUPT_STATE` (a damaged checkpoint).
@@ -152,7 +153,8 @@ export class WorkflowOrchestrator {
         { details: { runId, schemaVersion: run.schemaVersion } },
       );
     }
-    if (run.status !== 'running' && run.result) return run.result;
+    // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and over-budget ones are finished.
+    if (run.status !== 'running' && run.status !== 'cancelled' && run.result) return run.result;
     return this.start({
       workflow: run.workflow,
       runId,

@@ -198,3 +198,45 @@ describe('inspection', () => {
     expect(seen).toContain('@xstate.snapshot');
   });
 });
+
+describe('cancel, then resume', () => {
+  it('continues a cancelled run: finished tasks are kept, cancelled and skipped ones run', async () => {
+    const saved = process.env.CLAUDE_CODE_PATH;
+    process.env.CLAUDE_CODE_PATH = world.env.CLAUDE_CODE_PATH;
+    process.env.FAKE_CLAUDE_LOG = world.log;
+    try {
+      const spec = {
+        id: 'w',
+        tasks: [
+          { id: 'quick', prompt: 'quick [[reply:q]]' },
+          { id: 'slow', prompt: 'slow [[delay:1500]] [[reply:s]]', depends_on: ['quick'] },
+          { id: 'last', prompt: 'last [[reply:l]]', depends_on: ['slow'] },
+        ],
+      };
+      const first = new WorkflowOrchestrator({ stateDir: world.stateDir });
+      first.events.on('task.started', (e) => {
+        if (e.taskId === 'slow') setTimeout(() => void first.cancel(), 200);
+      });
+      const cancelled = await first.runWorkflow(spec, { runId: 'c1' });
+      expect(cancelled.status).toBe('cancelled');
+      expect(cancelled.taskResults.map((t) => [t.taskId, t.status])).toEqual([
+        ['quick', 'completed'],
+        ['slow', 'cancelled'],
+        ['last', 'skipped'],
+      ]);
+      const resumed = await new WorkflowOrchestrator({ stateDir: world.stateDir }).resume('c1');
+      expect(resumed.status).toBe('completed');
+      expect(resumed.taskResults.map((t) => [t.taskId, t.status, t.output])).toEqual([
+        ['quick', 'completed', 'q'],
+        ['slow', 'completed', 's'],
+        ['last', 'completed', 'l'],
+      ]);
+      expect(resumed.taskResults[1]!.attempts).toBe(2);
+      expect(world.invocations().filter((c) => String(c.prompt).startsWith('quick'))).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.CLAUDE_CODE_PATH;
+      else process.env.CLAUDE_CODE_PATH = saved;
+      delete process.env.FAKE_CLAUDE_LOG;
+    }
+  });
+});

@@ -42,7 +42,7 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
   const runId = oneRunId('resume', positionals);
   return withBackend(values, async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
-    if (stored && stored.status !== 'running' && stored.result) {
+    if (stored && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir });
