@@ -83,7 +83,7 @@ describe('crash and resume through the CLI', () => {
 
     const status = await execa(process.execPath, [CLI_BIN, 'status', runId, '--state-dir', world.stateDir], { reject: false });
     expect(status.exitCode).toBe(0);
-    expect(status.stdout).toContain(`run ${runId} of workflow crashy: running`);
+    expect(status.stdout).toContain(`run ${runId} of workflow crashy: interrupted (its process is gone: agents-sdk resume ${runId})`);
 
     const resumed = await startCli(['resume', runId, '--json']);
     expect(String(resumed.stderr)).not.toContain("agents-sdk:");

@@ -54,7 +54,8 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
 export async function listCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseOrThrow('list', () => parseArgs({ args, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }));
   return withBackend(values, async (backend) => {
-    const runs = await backend.listRuns();
+    const runs = [];
+    for (const run of await backend.listRuns()) runs.push({ ...run, status: await displayStatus(backend, run.runId, run.status) });
     if (values.json) {
       io.stdout(`${JSON.stringify(runs, null, 2)}\n`);
       return EXIT.ok;
@@ -82,11 +83,13 @@ export async function statusCommand(args: string[], io: CliIO): Promise<number> 
   return withBackend(values, async (backend) => {
     const run = await backend.loadRun(runId);
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
+    const status = await displayStatus(backend, runId, run.status);
     if (values.json) {
-      io.stdout(`${JSON.stringify({ runId: run.runId, workflowId: run.workflowId, status: run.status, records: run.records }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ runId: run.runId, workflowId: run.workflowId, status, records: run.records }, null, 2)}\n`);
       return EXIT.ok;
     }
-    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${run.status}, started ${iso(run.startedAt)}, updated ${iso(run.updatedAt)}\n\n`);
+    const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
+    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, updated ${iso(run.updatedAt)}\n\n`);
     io.stdout(
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
@@ -120,6 +123,21 @@ export async function migrateCommand(args: string[], io: CliIO): Promise<number>
     io.stdout(`${report.dryRun ? 'dry run: ' : ''}${report.imported.length} ${verb}, ${report.skipped.length} skipped\n`);
     return report.skipped.length > 0 ? EXIT.failed : EXIT.ok;
   });
+}
+
+/**
+ * `running` for a run that a live process drives; `interrupted (resume it)` for one whose
+ * process died: its lock can be taken (and is released at once).
+ */
+async function displayStatus(backend: StateBackend, runId: string, status: string): Promise<string> {
+  if (status !== 'running') return status;
+  try {
+    const release = await backend.lockRun(runId);
+    await release();
+    return 'interrupted';
+  } catch {
+    return 'running';
+  }
 }
 
 function iso(ms: number): string {
