@@ -6,7 +6,7 @@
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { createExecutorActor, type Executor } from './actors/executor.js';
 import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
-import { AgentsSdkError, PermanentError, deserializeError } from './errors.js';
+import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
 import type { SessionEvent } from './events.js';
 import type { ExecutionResult } from './execution-result.js';
 import {
@@ -81,6 +81,7 @@ export type ExecuteWithRetryOptions = ExecuteOptions & {
 export class AgentSession {
   /** The underlying XState actor, for inspection and embedding. */
   readonly actor: Actor<typeof agentSessionMachine>;
+  private stopped = false;
 
   constructor(options: AgentSessionOptions) {
     const machine = options.executor
@@ -103,6 +104,8 @@ export class AgentSession {
       ...(options.inspect !== undefined && { inspect: options.inspect }),
     });
     this.actor.start();
+    // A snapshot taken while waiting to retry has lost its timer: retry now.
+    if (options.snapshot && this.actor.getSnapshot().value === 'retrying') this.actor.send({ type: 'RETRY' });
   }
 
   /** `idle`, `running`, `retrying`, `completed` or `failed`. */
@@ -132,7 +135,7 @@ export class AgentSession {
   /** Runs one prompt, retrying transient failures with exponential backoff. */
   executeWithRetry(prompt: string, options: ExecuteWithRetryOptions = {}): Promise<ExecutionResult> {
     const { maxRetries, backoffFactor, baseDelayMs, maxDelayMs, jitter, ...rest } = options;
-    const retry: Partial<RetryPolicy> = { maxAttempts: maxRetries ?? this.context.retry.maxAttempts };
+    const retry: Partial<RetryPolicy> = { maxAttempts: maxRetries ?? this.context.settings.retry.maxAttempts };
     if (backoffFactor !== undefined) retry.factor = backoffFactor;
     if (baseDelayMs !== undefined) retry.baseDelayMs = baseDelayMs;
     if (maxDelayMs !== undefined) retry.maxDelayMs = maxDelayMs;
@@ -164,10 +167,12 @@ export class AgentSession {
 
   /** Stops the actor (a running prompt is killed). */
   stop(): void {
+    this.stopped = true;
     this.actor.stop();
   }
 
   private run(prompt: string, options: ExecuteOptions, retry: Partial<RetryPolicy>): Promise<ExecutionResult> {
+    if (this.stopped) return Promise.reject(new CancelledError(`Session ${this.sessionId} is stopped`));
     const state = this.status;
     if (state === 'running' || state === 'retrying') {
       return Promise.reject(
@@ -177,15 +182,20 @@ export class AgentSession {
     const { continueSession, ...request } = options;
     const executionId = this.context.executionId + 1;
     return new Promise<ExecutionResult>((resolve, reject) => {
-      const sub = this.actor.subscribe((snapshot) => {
-        if (snapshot.context.executionId !== executionId) return;
-        if (snapshot.value === 'completed') {
-          sub.unsubscribe();
-          resolve(snapshot.context.lastResult!);
-        } else if (snapshot.value === 'failed') {
-          sub.unsubscribe();
-          reject(toError(snapshot.context.lastError));
-        }
+      const sub = this.actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.context.executionId !== executionId) return;
+          if (snapshot.value === 'completed') {
+            sub.unsubscribe();
+            resolve(snapshot.context.lastResult!);
+          } else if (snapshot.value === 'failed') {
+            sub.unsubscribe();
+            reject(toError(snapshot.context.lastError));
+          }
+        },
+        // stop() while a prompt runs: its process is killed, the caller must not wait forever.
+        complete: () => reject(new CancelledError(`Session ${this.sessionId} was stopped`)),
+        error: (error) => reject(error),
       });
       this.actor.send({
         type: 'EXECUTE',

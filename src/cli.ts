@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { killAllProcessGroups } from './actors/supervised-process.js';
 import { runCli } from './cli/run-cli.js';
 
 /* c8 ignore start -- the process entry point is exercised by the spawned CLI tests */
@@ -22,11 +23,18 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   // First Ctrl-C cancels gracefully (agents' process trees are killed, state is saved);
   // a second one exits at once.
+  // SIGTERM and SIGHUP (kill, docker stop, a closed terminal) are treated the same way.
   const interrupt = new AbortController();
-  process.on('SIGINT', () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort();
-  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (interrupt.signal.aborted) {
+        // Agents run in their own process groups: kill them before leaving.
+        killAllProcessGroups();
+        process.exit(130);
+      }
+      interrupt.abort();
+    });
+  }
   let finished = false;
   process.on('beforeExit', () => {
     // The event loop drained while a command was still waiting: that is a bug, never a success.

@@ -53,7 +53,12 @@ export {
   type ExecutionHooks,
   type ExecutorEvent,
 } from './actors/executor.js';
-export { runSupervisedProcess, type SupervisedProcessOptions, type SupervisedOutcome } from './actors/supervised-process.js';
+export {
+  runSupervisedProcess,
+  killAllProcessGroups,
+  type SupervisedProcessOptions,
+  type SupervisedOutcome,
+} from './actors/supervised-process.js';
 export { DEFAULT_RETRY_POLICY, retryPolicy, backoffDelay, type RetryPolicy } from './retry-policy.js';
 export {
   createEventBus,

@@ -87,6 +87,7 @@ export class WorkflowOrchestrator {
   private readonly inspect: WorkflowOrchestratorOptions['inspect'];
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly starting = new Set<{ cancelled: boolean }>();
 
   /**
    * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
@@ -96,7 +97,9 @@ export class WorkflowOrchestrator {
     if (stateBackend === null || isStateBackend(stateBackend)) options = { ...options, stateBackend };
     else if (stateBackend !== undefined) options = { ...stateBackend, ...options };
     this.events = options.bus ?? createEventBus();
-    this.stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+    // Raw outputs sit beside the checkpoints: a JSON backend's directory is the default.
+    const backendDir = (options.stateBackend as { stateDir?: unknown } | null | undefined)?.stateDir;
+    this.stateDir = options.stateDir ?? (typeof backendDir === 'string' ? backendDir : DEFAULT_STATE_DIR);
     this.stateBackend = options.stateBackend === undefined ? new JsonStateBackend(this.stateDir) : options.stateBackend;
     this.retry = options.retry ?? {};
     this.inspect = options.inspect;
@@ -122,12 +125,14 @@ export class WorkflowOrchestrator {
     const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
-    if (this.stateBackend && (await this.stateBackend.loadRun(runId))) {
-      throw new PermanentError('LOCKED', `Run ${runId} already exists; resume it (agents-sdk resume ${runId}) or choose another run id`, {
-        details: { runId },
-      });
-    }
-    return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry });
+    return this.locked(runId, async (pending) => {
+      if (this.stateBackend && (await this.stateBackend.loadRun(runId))) {
+        throw new PermanentError('LOCKED', `Run ${runId} already exists; resume it (agents-sdk resume ${runId}) or choose another run id`, {
+          details: { runId },
+        });
+      }
+      return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending);
+    });
   }
 
   /**
@@ -144,24 +149,27 @@ export class WorkflowOrchestrator {
     assertValidRunId(runId);
     const backend = this.stateBackend;
     if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: nothing to resume');
-    const run = await backend.loadRun(runId);
-    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
-    if (typeof run.schemaVersion !== 'number' || run.schemaVersion > STATE_SCHEMA_VERSION) {
-      throw new PermanentError(
-        'UNSUPPORTED_SCHEMA',
-        `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,
-        { details: { runId, schemaVersion: run.schemaVersion } },
-      );
-    }
-    // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and over-budget ones are finished.
-    if (run.status !== 'running' && run.status !== 'cancelled' && run.result) return run.result;
-    return this.start({
-      workflow: run.workflow,
-      runId,
-      stateDir: this.stateDir,
-      retry: this.retry,
-      records: run.records,
-      startedAt: run.startedAt,
+    // Lock first, then read: another driver may finish the run in between.
+    return this.locked(runId, async (pending) => {
+      const run = await backend.loadRun(runId);
+      if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
+      if (typeof run.schemaVersion !== 'number' || run.schemaVersion > STATE_SCHEMA_VERSION) {
+        throw new PermanentError(
+          'UNSUPPORTED_SCHEMA',
+          `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,
+          { details: { runId, schemaVersion: run.schemaVersion } },
+        );
+      }
+      // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and over-budget ones are finished.
+      if (run.status !== 'running' && run.status !== 'cancelled' && run.result) return run.result;
+      return this.start({
+        workflow: run.workflow,
+        runId,
+        stateDir: this.stateDir,
+        retry: this.retry,
+        records: run.records,
+        startedAt: run.startedAt,
+      }, pending);
     });
   }
 
@@ -170,47 +178,66 @@ export class WorkflowOrchestrator {
    * ends `cancelled`. Resolves once every agent process has exited.
    */
   async cancel(): Promise<void> {
+    for (const pending of this.starting) pending.cancelled = true;
     for (const actor of this.active) actor.send({ type: 'CANCEL' });
     await Promise.allSettled([...this.inflight]);
   }
 
-  /** Starts the machine for a run and resolves with its output. */
-  protected async start(input: OrchestratorInput): Promise<WorkflowResult> {
-    const backend = this.stateBackend;
-    const release = backend ? await backend.lockRun(input.runId) : null;
+  /**
+   * Runs `work` holding the run's lock (when there is a backend). From the first moment, a
+   * `cancel()` is noted in `pending` so that it applies once the run starts.
+   */
+  private async locked<T>(runId: string, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
+    const pending = { cancelled: false };
+    this.starting.add(pending);
     try {
-      const actor = createActor(createOrchestratorMachine(this.executor), this.inspect ? { input, inspect: this.inspect } : { input });
-      const context = () => actor.getSnapshot().context;
-      const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
-      const checkpointer = backend
-        ? new RunCheckpointer(backend, input.runId, input.workflow, context().run.startedAt, {
-            records: () => context().records,
-            recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
-            snapshot: () => actor.getPersistedSnapshot(),
-          })
-        : null;
-      actor.on('*', (event) => {
-        checkpointer?.onEvent(event);
-        try {
-          this.events.emit(event.type, event as Events[typeof event.type]);
-        } catch {
-          // a listener's bug must not break the run
-        }
-      });
+      const release = this.stateBackend ? await this.stateBackend.lockRun(runId) : null;
+      try {
+        return await work(pending);
+      } finally {
+        await release?.();
+      }
+    } finally {
+      this.starting.delete(pending);
+    }
+  }
+
+  /** Starts the machine for a run (the caller holds its lock) and resolves with its output. */
+  protected async start(input: OrchestratorInput, pending: { cancelled: boolean }): Promise<WorkflowResult> {
+    const backend = this.stateBackend;
+    const actor = createActor(createOrchestratorMachine(this.executor), this.inspect ? { input, inspect: this.inspect } : { input });
+    const context = () => actor.getSnapshot().context;
+    const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
+    const checkpointer = backend
+      ? new RunCheckpointer(backend, input.runId, input.workflow, context().run.startedAt, {
+          records: () => context().records,
+          recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
+          snapshot: () => actor.getPersistedSnapshot(),
+        })
+      : null;
+    actor.on('*', (event) => {
+      checkpointer?.onEvent(event);
+      try {
+        this.events.emit(event.type, event as Events[typeof event.type]);
+      } catch {
+        // a listener's bug must not break the run
+      }
+    });
+    let result: WorkflowResult;
+    try {
       await checkpointer?.begin();
       this.active.add(actor);
-      let result: WorkflowResult;
-      try {
-        actor.start();
-        result = await toPromise(actor);
-      } finally {
-        this.active.delete(actor);
-      }
-      await checkpointer?.finish(result);
-      return result;
+      actor.start();
+      // A cancel() that arrived while the run was being set up applies now.
+      if (pending.cancelled) actor.send({ type: 'CANCEL' });
+      result = await toPromise(actor);
     } finally {
-      await release?.();
+      this.active.delete(actor);
     }
+    // Cancelled agents may still be dying: the lock is kept until every process has exited.
+    if (result.status === 'cancelled') await Promise.allSettled([...this.inflight]);
+    await checkpointer?.finish(result);
+    return result;
   }
 }
 

@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { assertValidRunId } from '../persistence/state-keys.js';
 import { findClaudeBinary } from '../claude/find-claude-binary.js';
 import { ClaudeStreamCollector } from '../claude/stream-collector.js';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
@@ -83,7 +85,18 @@ export function buildClaudeArgs(request: ClaudeRunRequest, promptViaStdin = fals
 /** Where a request's raw stream is recorded, or `null` when it has no run id. */
 export function rawOutputDir(request: Pick<ClaudeRunRequest, 'stateDir' | 'runId' | 'agentName' | 'cwd'>): string | null {
   if (!request.runId) return null;
+  // Both are path segments under the state directory: hostile values must not escape it.
+  assertValidRunId(request.runId);
+  assertValidRunId(request.agentName ?? 'agent');
   return resolve(request.stateDir ?? DEFAULT_STATE_DIR, request.runId, request.agentName ?? 'agent');
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -98,9 +111,15 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   if (typeof request.prompt !== 'string' || request.prompt.trim() === '') {
     throw new PermanentError('INVALID_ARGUMENTS', 'Claude Code request has an empty prompt');
   }
+  if (request.cwd !== undefined && !isDirectory(request.cwd)) {
+    throw new PermanentError('INVALID_ARGUMENTS', `Working directory ${request.cwd} does not exist (or is not a directory)`, {
+      details: { cwd: request.cwd },
+    });
+  }
   const env = { ...process.env, ...request.env };
   const binary = request.claudePath ?? findClaudeBinary(env, request.cwd);
-  const viaStdin = Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
+  // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
+  const viaStdin = request.prompt.startsWith('-') || Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
   const collector = new ClaudeStreamCollector(rawOutputDir(request), request.resumeSessionId ?? null, hooks.onEvent);
   const outcome = await runSupervisedProcess({

@@ -52,10 +52,15 @@ export function createExecutorActor(executor: Executor = defaultExecutor) {
     const send = (event: ExecutorEvent): void => {
       if (live) sendBack(event);
     };
-    executor(input, {
-      signal: controller.signal,
-      onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
-    }).then(
+    // Promise.resolve().then: an executor that throws instead of rejecting is a failure, not a crash.
+    Promise.resolve()
+      .then(() =>
+        executor(input, {
+          signal: controller.signal,
+          onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
+        }),
+      )
+      .then(
       (result) => {
         settled = true;
         send({ type: 'EXECUTOR.DONE', result });

@@ -78,6 +78,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     stderr: 'pipe',
   });
   const pid = subprocess.pid;
+  if (pid !== undefined) liveGroups.add(pid);
 
   const killTree = (reason: KillReason, ms?: number): void => {
     if (killedBy !== null) return;
@@ -126,6 +127,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
 
   const result = await subprocess;
   await linesClosed;
+  if (pid !== undefined) liveGroups.delete(pid);
   if (stallTimer) clearTimeout(stallTimer);
   for (const t of timers) clearTimeout(t);
   options.signal?.removeEventListener('abort', onAbort);
@@ -147,6 +149,20 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     outcome.spawnError = { code: code ?? 'ESPAWN', message: result.message ?? 'spawn failed' };
   }
   return outcome;
+}
+
+/** Process groups of the subprocesses still running (they are detached: nothing else ends them). */
+const liveGroups = new Set<number>();
+
+/**
+ * SIGKILLs every process group this process started that is still running: for a forced
+ * exit, which must not leave agents behind.
+ */
+export function killAllProcessGroups(): number {
+  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  const n = liveGroups.size;
+  liveGroups.clear();
+  return n;
 }
 
 /** Signals a whole process group; a group that is already gone is not an error. */

@@ -33,7 +33,7 @@ export interface FinishedProcess extends ProcessFacts {
 }
 
 const TRANSIENT_STATUS = /\b(429|5\d\d)\b/;
-const NETWORK = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|socket hang up|network error|fetch failed)\b/i;
+const NETWORK = /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|socket hang up|network error|fetch failed|Unable to connect to API|ConnectionRefused|FailedToOpenSocket)/i;
 const AUTH = /(\b401\b|\b403\b|invalid x-api-key|please run \/login|not logged in|authentication[_ ]failed|authentication_error)/i;
 
 /** Returns the error for a failed run, or `null` when the run succeeded. */
@@ -77,6 +77,7 @@ export function classifyFailure(p: FinishedProcess): AgentsSdkError | null {
     if (/\b529\b|overloaded/i.test(text)) return new TransientError('API_OVERLOADED', text, facts);
     if (/\b429\b|rate.?limit/i.test(text)) return new TransientError('RATE_LIMITED', text, facts);
     if (/API Error/i.test(text) && TRANSIENT_STATUS.test(text)) return new TransientError('API_ERROR', text, facts);
+    if (NETWORK.test(text)) return new TransientError('NETWORK_ERROR', `Network failure: ${text}`, facts);
     if (!result.is_error) {
       return new PermanentError('CRASHED', `Claude Code exited with code ${p.exitCode} after a successful result`, facts);
     }

@@ -34,14 +34,23 @@ export class ClaudeStreamCollector {
    * @param resumeSessionId - the session being continued, until the stream names one.
    */
   constructor(
-    private readonly rawDir: string | null,
+    private rawDir: string | null,
     resumeSessionId: string | null,
     private readonly onEvent?: (event: ClaudeProgressEvent) => void,
   ) {
     this.sessionId = resumeSessionId;
     if (rawDir) {
-      mkdirSync(rawDir, { recursive: true });
+      try {
+        mkdirSync(rawDir, { recursive: true });
+      } catch {
+        this.rawDir = null;
+        return;
+      }
       this.raw = createWriteStream(join(rawDir, 'raw_output.jsonl'));
+      // Recording is a side job: a full disk or a bad path must not take the agent down.
+      this.raw.on('error', () => {
+        this.raw = undefined;
+      });
     }
   }
 
@@ -71,7 +80,7 @@ export class ClaudeStreamCollector {
   /** Closes the raw file and returns the result, or throws the classified error (carrying the result). */
   async finish(outcome: StreamOutcome): Promise<ExecutionResult> {
     const raw = this.raw;
-    if (raw) await new Promise<void>((done) => raw.end(() => done()));
+    if (raw) await new Promise<void>((done) => raw.end(() => done())).catch(() => undefined);
     const final = this.resultLine;
     const result: ExecutionResult = {
       success: false,
@@ -86,7 +95,11 @@ export class ClaudeStreamCollector {
       stderrTail: outcome.stderrTail,
     };
     if (this.rawDir) {
-      writeFileSync(join(this.rawDir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
+      try {
+        writeFileSync(join(this.rawDir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
+      } catch {
+        // as above: recording never fails the execution
+      }
     }
     const failure = classifyFailure({
       result: final,

@@ -15,7 +15,7 @@ const HELP = `agents-sdk: orchestrated, checkpointed Claude Code agents
 Usage:
   agents-sdk run <workflow.yaml|json> [options]   run a workflow
   agents-sdk validate <workflow> [--input k=v]...  check a workflow without running it
-  agents-sdk resume <run id>                      resume a run from its last checkpoint
+  agents-sdk resume <run id> [--replay DIR]       resume a run from its last checkpoint
   agents-sdk list                                 list stored runs
   agents-sdk status <run id>                      one row per task of a run
   agents-sdk migrate --from <dir> [--dry-run]     import ADW state (<dir>/<id>/adw_state.json)

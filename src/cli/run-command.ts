@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { ValidationError } from '../errors.js';
@@ -24,6 +25,14 @@ export function parseInputs(values: string[] | undefined): Record<string, string
     inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return inputs;
+}
+
+/** The executor of `--replay DIR [--replay-speed X]`, or `undefined` without `--replay`. */
+export function replayExecutor(dir: string | undefined, speedText: string | undefined): Executor | undefined {
+  const speed = speedText === undefined ? undefined : Number(speedText);
+  if (speed !== undefined && !(speed >= 0)) throw new ValidationError(`--replay-speed must be a number >= 0, got "${speedText}"`);
+  if (speed !== undefined && dir === undefined) throw new ValidationError('--replay-speed needs --replay <dir>');
+  return dir === undefined ? undefined : createReplayExecutor(dir, speed === undefined ? {} : { speed });
 }
 
 /** `agents-sdk run`. */
@@ -48,9 +57,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new ValidationError('run: expected exactly one workflow file, e.g. agents-sdk run examples/sdlc.yaml');
   const maxParallel = intOption('max-parallel', values['max-parallel']);
-  const speed = values['replay-speed'] === undefined ? undefined : Number(values['replay-speed']);
-  if (speed !== undefined && !(speed >= 0)) throw new ValidationError(`--replay-speed must be a number >= 0, got "${values['replay-speed']}"`);
-  if (speed !== undefined && values.replay === undefined) throw new ValidationError('--replay-speed needs --replay <dir>');
+  const replay = replayExecutor(values.replay, values['replay-speed']);
 
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
   if (maxParallel !== undefined) workflow.max_parallel = maxParallel;
@@ -59,7 +66,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const backend = await openStateBackend(values.backend ?? 'json', stateDir);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
-    ...(values.replay !== undefined && { executor: createReplayExecutor(values.replay, speed === undefined ? {} : { speed }) }),
+    ...(replay && { executor: replay }),
   });
   try {
     return await driveRun(orchestrator, io, values.json === true, (o) =>

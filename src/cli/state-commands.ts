@@ -12,7 +12,7 @@ import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { StateBackend } from '../persistence/state-backend.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import { EXIT, parseOrThrow, type CliIO } from './cli-support.js';
-import { driveRun } from './run-command.js';
+import { driveRun, replayExecutor } from './run-command.js';
 
 const STATE_OPTIONS = {
   'state-dir': { type: 'string' },
@@ -37,15 +37,21 @@ function oneRunId(command: string, positionals: string[]): string {
 /** `agents-sdk resume <runId>`. */
 export async function resumeCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseOrThrow('resume', () =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }),
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' } },
+    }),
   );
   const runId = oneRunId('resume', positionals);
+  const replay = replayExecutor(values.replay, values['replay-speed']);
   return withBackend(values, async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
     if (stored && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
-    const orchestrator = new WorkflowOrchestrator(backend, { stateDir });
+    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
     return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId));
   });
 }

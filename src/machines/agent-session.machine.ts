@@ -9,7 +9,7 @@
  * @module
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { nanoid } from 'nanoid';
+import { newRunId } from '../run-id.js';
 import { createExecutorActor, type ExecutionRequest, type ExecutorEvent } from '../actors/executor.js';
 import { DEFAULT_MODEL, DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { addTokens, emptyTokens, totalTokens, type TokenUsage } from '../claude/stream-json.js';
@@ -65,6 +65,8 @@ export interface SessionSettings {
   continueSession: boolean;
   /** Session events also go to the parent actor. */
   notifyParent: boolean;
+  /** The session's own retry policy; each `EXECUTE` may override it for that execution only. */
+  retry: RetryPolicy;
 }
 
 /**
@@ -99,6 +101,7 @@ export interface AgentSessionContext {
 export type AgentSessionEvent =
   | ({ type: 'EXECUTE' } & ExecutePayload)
   | { type: 'CANCEL'; reason?: string }
+  | { type: 'RETRY' }
   | ExecutorEvent;
 
 /** The event a session sends its parent when `notifyParent` is set. */
@@ -156,7 +159,7 @@ export const agentSessionMachine = setup({
       if (event.type !== 'EXECUTE') return {};
       return {
         request: resolveRequest(context, event),
-        retry: retryPolicy({ ...context.retry, ...event.retry }),
+        retry: retryPolicy({ ...context.settings.retry, ...event.retry }),
         attempt: 0,
         executionId: context.executionId + 1,
         lastError: null,
@@ -215,7 +218,7 @@ export const agentSessionMachine = setup({
 }).createMachine({
   id: 'agentSession',
   context: ({ input }) => {
-    const sessionId = input.sessionId ?? nanoid();
+    const sessionId = input.sessionId ?? newRunId();
     const context: AgentSessionContext = {
       schemaVersion: SESSION_SCHEMA_VERSION,
       sessionId,
@@ -228,6 +231,7 @@ export const agentSessionMachine = setup({
         model: input.model ?? DEFAULT_MODEL,
         continueSession: input.continueSession ?? true,
         notifyParent: input.notifyParent ?? false,
+        retry: retryPolicy(input.retry),
       },
       tokenBudget: input.tokenBudget ?? null,
       tokensUsed: 0,
@@ -244,7 +248,7 @@ export const agentSessionMachine = setup({
     };
     if (input.execute) {
       context.request = resolveRequest(context, input.execute);
-      context.retry = retryPolicy({ ...context.retry, ...input.execute.retry });
+      context.retry = retryPolicy({ ...context.settings.retry, ...input.execute.retry });
       context.executionId = 1;
     }
     return context;
@@ -312,7 +316,11 @@ export const agentSessionMachine = setup({
     },
     retrying: {
       after: { backoff: 'running' },
-      on: { CANCEL: { target: 'failed', actions: 'recordCancel' } },
+      on: {
+        // A restored snapshot loses the pending delayed event: RETRY retries at once.
+        RETRY: 'running',
+        CANCEL: { target: 'failed', actions: 'recordCancel' },
+      },
     },
     completed: {
       entry: { type: 'notify', params: ({ context }) => ({ ...baseOf(context), type: 'session.completed', result: context.lastResult! }) },

@@ -409,6 +409,8 @@ function startReadyTasks(ctx: Ctx): void {
 function checkBudget(ctx: Ctx): void {
   const budget = ctx.workflow.budget_usd;
   if (budget === undefined || ctx.halt !== null || ctx.costUsd < budget) return;
+  // Nothing left to start: the run finishes as it is, not over budget.
+  if (ctx.settled + ctx.running >= ctx.records.length) return;
   ctx.halt = 'budget_exceeded';
   skipAllPending(ctx, `budget of $${budget} reached ($${ctx.costUsd.toFixed(4)} spent)`);
 }

@@ -74,10 +74,13 @@ export class JsonStateBackend implements StateBackend {
   async save(key: string, value: unknown): Promise<void> {
     assertValidKey(key);
     const file = join(this.stateDir, `${key}.json`);
-    await mkdir(join(file, '..'), { recursive: true });
-    const db = new Low<ValueFile>(new JSONFile(file), { schema_version: STATE_SCHEMA_VERSION, value: null });
-    db.data = { schema_version: STATE_SCHEMA_VERSION, value };
-    await db.write();
+    // One write at a time: lowdb writers of one file share its temp file.
+    await this.serial(async () => {
+      await mkdir(join(file, '..'), { recursive: true });
+      const db = new Low<ValueFile>(new JSONFile(file), { schema_version: STATE_SCHEMA_VERSION, value: null });
+      db.data = { schema_version: STATE_SCHEMA_VERSION, value };
+      await db.write();
+    });
   }
 
   async load(key: string): Promise<unknown> {
