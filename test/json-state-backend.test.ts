@@ -69,3 +69,13 @@ describe('JsonStateBackend specifics', () => {
     await expect(backend.saveTaskRecords('nope', [rec('a', 'running')])).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('JsonStateBackend locks', () => {
+  it('takes over an unreadable lock file', async () => {
+    await backend.saveCheckpoint('r', checkpoint(['a']));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'r', 'run.lock'), 'garbage');
+    const release = await backend.lockRun('r');
+    await release();
+  });
+});

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { mkdir, open, readFile, readdir, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -168,7 +168,7 @@ export class JsonStateBackend implements StateBackend {
     await mkdir(dir, { recursive: true });
     const file = join(dir, 'run.lock');
     const owner = currentOwner();
-    for (let tries = 0; tries < 2; tries++) {
+    for (let tries = 0; tries < 3; tries++) {
       try {
         await writeFile(file, JSON.stringify(owner), { flag: 'wx' });
         return async () => {
@@ -187,8 +187,23 @@ export class JsonStateBackend implements StateBackend {
             { details: { runId, owner: holder, file } },
           );
         }
-        // The holder died without releasing the lock: take it over.
-        await unlink(file).catch(() => undefined);
+        // The holder died without releasing the lock: take it over. Move it aside first (only
+        // one process's rename succeeds), then check that what moved is the dead holder's lock
+        // and not one a competitor wrote meanwhile; if it is not, put it back and give way.
+        const grave = `${file}.${process.pid}.${Date.now()}.stale`;
+        try {
+          await rename(file, grave);
+        } catch {
+          continue;
+        }
+        const moved = await readFile(grave, 'utf8').catch(() => '');
+        const sameHolder = holder === null ? !isParsableOwner(moved) : sameOwner(moved, holder);
+        if (!sameHolder) {
+          await link(grave, file).catch(() => undefined);
+          await unlink(grave).catch(() => undefined);
+          throw new PermanentError('LOCKED', `Run ${runId} was just taken by another process (lock file ${file})`, { details: { runId, file } });
+        }
+        await unlink(grave).catch(() => undefined);
       }
     }
     throw new PermanentError('LOCKED', `Could not take the lock of run ${runId} (${file})`, { details: { runId, file } });
@@ -291,6 +306,24 @@ export class JsonStateBackend implements StateBackend {
     await rm(this.journalPath(runId, journal.generation), { force: true });
     const handle = await open(this.journalPath(runId, next.journalGeneration), 'a');
     this.journals.set(runId, { generation: next.journalGeneration, handle, lines: 0, checkpoint: next, pending: new Map() });
+  }
+}
+
+function isParsableOwner(text: string): boolean {
+  try {
+    const owner = JSON.parse(text) as Partial<LockOwner>;
+    return typeof owner.pid === 'number';
+  } catch {
+    return false;
+  }
+}
+
+function sameOwner(text: string, holder: LockOwner): boolean {
+  try {
+    const owner = JSON.parse(text) as LockOwner;
+    return owner.pid === holder.pid && owner.host === holder.host && owner.acquiredAt === holder.acquiredAt && owner.token === holder.token;
+  } catch {
+    return false;
   }
 }
 
