@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import {
   AgentSession,
-  AgentsSdkError,
   TransientError,
   agentSessionMachine,
   backoffDelay,
@@ -12,6 +11,7 @@ import {
   type SessionEvent,
 } from '../src/index.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -25,17 +25,6 @@ function session(extra: { tokenBudget?: number } = {}): AgentSession {
     agentName: 'builder',
     context: { env: world.env, stateDir: world.stateDir, retry: { baseDelayMs: 50, jitter: 'none' }, ...extra },
   });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AgentsSdkError);
-  return error as AgentsSdkError;
 }
 
 describe('AgentSession with the fake claude', () => {

@@ -2,13 +2,13 @@ import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'n
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  AgentsSdkError,
   buildClaudeArgs,
   runClaudeCode,
   type ClaudeProgressEvent,
   type ClaudeRunRequest,
 } from '../src/index.js';
 import { FAKE_CLAUDE_DIR, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -18,16 +18,6 @@ afterEach(() => world.cleanup());
 
 function request(prompt: string, extra: Partial<ClaudeRunRequest> = {}): ClaudeRunRequest {
   return { prompt, env: world.env, stateDir: world.stateDir, runId: 'run-1', agentName: 'planner', ...extra };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentsSdkError);
-    return error as AgentsSdkError;
-  }
-  throw new Error('expected the run to fail');
 }
 
 describe('runClaudeCode against the fake claude', () => {

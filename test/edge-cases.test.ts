@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AgentSession,
-  AgentsSdkError,
   JsonStateBackend,
   ProgressView,
   STATE_SCHEMA_VERSION,
@@ -19,6 +18,7 @@ import {
 } from '../src/index.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { record } from './helpers/records.js';
+import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -26,33 +26,24 @@ beforeEach(() => {
 });
 afterEach(() => world.cleanup());
 
-async function failure(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  const error = await promise.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AgentsSdkError);
-  return error as AgentsSdkError;
-}
-
 describe('runCommand', () => {
   it('reports a timeout (transient), a cancel, a missing program and a signal', async () => {
     const hang = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
-    const timeout = await failure(runCommand({ command: hang, timeoutMs: 300, killGraceMs: 200 }));
+    const timeout = await failureOf(runCommand({ command: hang, timeoutMs: 300, killGraceMs: 200 }));
     expect([timeout.code, timeout.transient]).toEqual(['TIMEOUT', true]);
 
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
-    const cancelled = await failure(runCommand({ command: hang, killGraceMs: 200 }, { signal: controller.signal }));
+    const cancelled = await failureOf(runCommand({ command: hang, killGraceMs: 200 }, { signal: controller.signal }));
     expect(cancelled.code).toBe('CANCELLED');
 
-    const missing = await failure(runCommand({ command: [join(world.root, 'no-such-program')] }));
+    const missing = await failureOf(runCommand({ command: [join(world.root, 'no-such-program')] }));
     expect(missing.code).toBe('COMMAND_FAILED');
     expect(missing.message).toContain('Could not start');
 
-    const killed = await failure(runCommand({ command: [process.execPath, '-e', 'process.kill(process.pid, "SIGKILL")'] }));
+    const killed = await failureOf(runCommand({ command: [process.execPath, '-e', 'process.kill(process.pid, "SIGKILL")'] }));
     expect(killed.message).toContain('SIGKILL');
-    expect((await failure(runCommand({ command: [] }))).code).toBe('INVALID_ARGUMENTS');
+    expect((await failureOf(runCommand({ command: [] }))).code).toBe('INVALID_ARGUMENTS');
   });
 });
 
@@ -68,7 +59,7 @@ describe('replay', () => {
   it('replays a recorded failure as the same typed error', async () => {
     const dir = recording('a', [init, { type: 'result', subtype: 'success', is_error: true, api_error_status: 529, result: 'API Error: 529', session_id: 's-1', duration_ms: 10 }]);
     const replay = createReplayExecutor(dir, { speed: 0 });
-    const error = await failure(replay({ kind: 'claude', prompt: 'x', agentName: 'a' }, { signal: new AbortController().signal, onEvent: () => {} }));
+    const error = await failureOf(replay({ kind: 'claude', prompt: 'x', agentName: 'a' }, { signal: new AbortController().signal, onEvent: () => {} }));
     expect([error.code, error.transient]).toEqual(['API_OVERLOADED', true]);
   });
 
@@ -82,7 +73,7 @@ describe('replay', () => {
     });
     setTimeout(() => controller.abort(), 1200);
     const started = Date.now();
-    expect((await failure(run)).code).toBe('CANCELLED');
+    expect((await failureOf(run)).code).toBe('CANCELLED');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(seen).toEqual(['init']);
   });
@@ -158,7 +149,7 @@ describe('resume of a run that already had a failure', () => {
     const result = await o.runWorkflow({ id: 'plan-build', tasks: [{ id: 'plan', prompt: 'p' }] });
     expect(result.status).toBe('completed');
     expect(o.stateBackend).toBeNull();
-    expect((await failure(o.resume(result.runId))).code).toBe('NOT_FOUND');
+    expect((await failureOf(o.resume(result.runId))).code).toBe('NOT_FOUND');
   });
 });
 
@@ -171,7 +162,7 @@ describe('AgentSession options', () => {
     expect(delays).toEqual([30, 40]);
     const running = s.execute('[[hang]] wait');
     setTimeout(() => s.cancel(), 300);
-    expect((await failure(running)).message).toBe('Session was cancelled');
+    expect((await failureOf(running)).message).toBe('Session was cancelled');
     s.stop();
   });
 });

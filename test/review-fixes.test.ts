@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AgentSession,
-  AgentsSdkError,
   JsonStateBackend,
   TransientError,
   WorkflowOrchestrator,
@@ -18,21 +17,13 @@ import {
 } from '../src/index.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint } from './helpers/records.js';
+import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
 beforeEach(() => {
   world = fakeWorld();
 });
 afterEach(() => world.cleanup());
-
-async function failure(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  const error = await promise.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AgentsSdkError);
-  return error as AgentsSdkError;
-}
 
 const OK: ExecutionResult = {
   success: true,
@@ -71,8 +62,8 @@ describe('runner', () => {
   });
 
   it('refuses a missing working directory and names that escape the state directory', async () => {
-    expect((await failure(runClaudeCode({ prompt: 'x', env: world.env, cwd: join(world.root, 'nope') }))).code).toBe('INVALID_ARGUMENTS');
-    expect((await failure(runClaudeCode({ prompt: 'x', env: world.env, stateDir: world.stateDir, runId: 'r', agentName: '../../x' }))).code).toBe(
+    expect((await failureOf(runClaudeCode({ prompt: 'x', env: world.env, cwd: join(world.root, 'nope') }))).code).toBe('INVALID_ARGUMENTS');
+    expect((await failureOf(runClaudeCode({ prompt: 'x', env: world.env, stateDir: world.stateDir, runId: 'r', agentName: '../../x' }))).code).toBe(
       'INVALID_KEY',
     );
   });
@@ -81,7 +72,7 @@ describe('runner', () => {
 describe('AgentSession', () => {
   it("one call's retry settings do not carry into the next", async () => {
     const s = new AgentSession({ agentName: 'a', context: { env: world.env, retry: { baseDelayMs: 10, jitter: 'none' } } });
-    await failure(s.execute('[[transient:2]] first'));
+    await failureOf(s.execute('[[transient:2]] first'));
     const result = await s.executeWithRetry('[[transient:2]] second');
     expect(result.success).toBe(true);
     expect(s.context.attempt).toBe(3);
@@ -91,8 +82,8 @@ describe('AgentSession', () => {
     const s = new AgentSession({ agentName: 'a', context: { env: world.env } });
     const running = s.execute('[[hang]] x');
     setTimeout(() => s.stop(), 300);
-    expect((await failure(running)).code).toBe('CANCELLED');
-    expect((await failure(s.execute('after'))).code).toBe('CANCELLED');
+    expect((await failureOf(running)).code).toBe('CANCELLED');
+    expect((await failureOf(s.execute('after'))).code).toBe('CANCELLED');
   });
 
   it('turns an executor that throws into a failure, not a crash', async () => {
@@ -102,7 +93,7 @@ describe('AgentSession', () => {
         throw new TransientError('API_ERROR', 'thrown, not rejected');
       },
     });
-    expect((await failure(s.execute('x'))).message).toBe('thrown, not rejected');
+    expect((await failureOf(s.execute('x'))).message).toBe('thrown, not rejected');
   });
 
   it('a session restored while waiting to retry retries at once', async () => {

@@ -8,22 +8,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  AgentsSdkError,
   STATE_SCHEMA_VERSION,
   SqliteStateBackend,
 } from '../src/index.js';
 import { checkpoint, record } from './helpers/records.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  const e = await promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error,
-  );
-  expect(e).toBeInstanceOf(AgentsSdkError);
-  return e as AgentsSdkError;
-}
+import { failureOf } from './helpers/failure-of.js';
 
 /** Runs SQL on the file through a second connection, as another process would. */
 function withDb<T>(file: string, work: (db: Database.Database) => T): T {
@@ -79,7 +68,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     ]);
     expect(await backend.listRuns()).toMatchObject([{ runId: 'm', tasksDone: 1, tasksTotal: 3, costUsd: 0.25 }]);
     const release = await backend.lockRun('m');
-    expect((await errorOf(backend.lockRun('m'))).code).toBe('LOCKED');
+    expect((await failureOf(backend.lockRun('m'))).code).toBe('LOCKED');
     await release();
     await (await backend.lockRun('m'))();
     await backend.deleteRun('m');
@@ -142,7 +131,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
 
   it('refuses task records of a run that has no checkpoint', async () => {
     const backend = await openBackend();
-    expect((await errorOf(backend.saveTaskRecords('ghost', [record('a')]))).code).toBe('NOT_FOUND');
+    expect((await failureOf(backend.saveTaskRecords('ghost', [record('a')]))).code).toBe('NOT_FOUND');
     await backend.saveTaskRecords('ghost', []);
     expect(await backend.loadRun('ghost')).toBeUndefined();
   });
@@ -151,7 +140,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     const one = await openBackend();
     const two = await openBackend();
     const release = await one.lockRun('r');
-    const error = await errorOf(two.lockRun('r'));
+    const error = await failureOf(two.lockRun('r'));
     expect(error.code).toBe('LOCKED');
     expect(error.message).toContain(`pid ${process.pid} on ${hostname()}`);
     expect(error.message).toContain(file);
@@ -161,7 +150,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     withDb(file, (db) => db.prepare('UPDATE locks SET owner = ? WHERE run_id = ?').run(dead, 'r'));
     const releaseTwo = await two.lockRun('r');
     await release();
-    expect((await errorOf(one.lockRun('r'))).code).toBe('LOCKED');
+    expect((await failureOf(one.lockRun('r'))).code).toBe('LOCKED');
 
     // released after its backend was closed: still released
     await two.close();
@@ -183,15 +172,15 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
       db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('[1, 2]', 'bad');
       db.prepare('UPDATE state SET value = ? WHERE key = ?').run('{nope', 'cfg');
     });
-    const task = await errorOf(backend.loadRun('bad'));
+    const task = await failureOf(backend.loadRun('bad'));
     expect(task.code).toBe('CORRUPT_STATE');
     expect(task.message).toContain(file);
     expect(task.message).toContain('table tasks, run bad, task t1');
-    const cp = await errorOf(backend.loadCheckpoint('bad'));
+    const cp = await failureOf(backend.loadCheckpoint('bad'));
     expect(cp.code).toBe('CORRUPT_STATE');
     expect(cp.message).toContain('table checkpoints');
     expect(cp.message).toContain('not a JSON object');
-    const value = await errorOf(backend.load('cfg'));
+    const value = await failureOf(backend.load('cfg'));
     expect(value.code).toBe('CORRUPT_STATE');
     expect(value.message).toContain('table state, key "cfg"');
     expect((await backend.listRuns()).map((r) => r.runId)).toEqual(['good']);
@@ -205,22 +194,22 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
       db.prepare('UPDATE state SET schema_version = ?').run(STATE_SCHEMA_VERSION + 1);
       db.prepare('UPDATE runs SET schema_version = ?').run(STATE_SCHEMA_VERSION + 1);
     });
-    expect((await errorOf(backend.load('k'))).code).toBe('UNSUPPORTED_SCHEMA');
-    expect((await errorOf(backend.loadRun('r'))).code).toBe('UNSUPPORTED_SCHEMA');
+    expect((await failureOf(backend.load('k'))).code).toBe('UNSUPPORTED_SCHEMA');
+    expect((await failureOf(backend.loadRun('r'))).code).toBe('UNSUPPORTED_SCHEMA');
     expect(await backend.listRuns()).toEqual([]);
     await backend.close();
     withDb(file, (db) => db.pragma('user_version = 99'));
-    const error = await errorOf(SqliteStateBackend.open(file));
+    const error = await failureOf(SqliteStateBackend.open(file));
     expect(error.code).toBe('UNSUPPORTED_SCHEMA');
     expect(error.message).toContain(file);
   });
 
   it('reports a file that is not a database, and a directory it cannot open', async () => {
     writeFileSync(file, 'this is not sqlite, just text long enough to fill a header of one hundred bytes.'.repeat(4));
-    const notDb = await errorOf(SqliteStateBackend.open(file));
+    const notDb = await failureOf(SqliteStateBackend.open(file));
     expect(notDb.code).toBe('CORRUPT_STATE');
     expect(notDb.message).toContain(file);
-    const cannot = await errorOf(SqliteStateBackend.open(dir));
+    const cannot = await failureOf(SqliteStateBackend.open(dir));
     expect(cannot.code).toBe('BACKEND_UNAVAILABLE');
     expect(cannot.message).toContain(dir);
   });
@@ -228,19 +217,19 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
   it('rejects (never throws) on bad keys and once closed', async () => {
     const backend = await openBackend();
     const bad = backend.listCheckpoints('../x');
-    expect((await errorOf(bad)).code).toBe('INVALID_KEY');
-    expect((await errorOf(backend.loadCheckpoint('a/b'))).code).toBe('INVALID_KEY');
-    expect((await errorOf(backend.deleteRun('..'))).code).toBe('INVALID_KEY');
+    expect((await failureOf(bad)).code).toBe('INVALID_KEY');
+    expect((await failureOf(backend.loadCheckpoint('a/b'))).code).toBe('INVALID_KEY');
+    expect((await failureOf(backend.deleteRun('..'))).code).toBe('INVALID_KEY');
     await backend.close();
     await backend.close();
-    const closed = await errorOf(backend.load('k'));
+    const closed = await failureOf(backend.load('k'));
     expect(closed.code).toBe('BACKEND_UNAVAILABLE');
     expect(closed.message).toContain('closed');
-    expect((await errorOf(backend.listRuns())).code).toBe('BACKEND_UNAVAILABLE');
+    expect((await failureOf(backend.listRuns())).code).toBe('BACKEND_UNAVAILABLE');
   });
 
   it('says how to install better-sqlite3 when its native module cannot be loaded', async () => {
-    const error = await errorOf(SqliteStateBackend.open(file, { nativeBinding: join(dir, 'missing.node') }));
+    const error = await failureOf(SqliteStateBackend.open(file, { nativeBinding: join(dir, 'missing.node') }));
     expect(error.code).toBe('BACKEND_UNAVAILABLE');
     expect(error.message).toContain('npm install better-sqlite3');
     expect(error.cause).toBeInstanceOf(Error);
@@ -252,7 +241,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
       throw new Error("Cannot find package 'better-sqlite3'");
     });
     try {
-      const error = await errorOf(SqliteStateBackend.open(':memory:'));
+      const error = await failureOf(SqliteStateBackend.open(':memory:'));
       expect(error.code).toBe('BACKEND_UNAVAILABLE');
       expect(error.message).toContain('npm install better-sqlite3');
       expect(error.message).toContain('could not be loaded');

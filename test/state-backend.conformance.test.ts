@@ -5,20 +5,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentsSdkError, type StateBackend } from '../src/index.js';
+import type { StateBackend } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
 import { checkpoint, record } from './helpers/records.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<AgentsSdkError> {
-  const e = await promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error,
-  );
-  expect(e).toBeInstanceOf(AgentsSdkError);
-  return e as AgentsSdkError;
-}
+import { failureOf } from './helpers/failure-of.js';
 
 describe.each(backendFactories())('StateBackend conformance: $name', ({ create, forgeLock, corrupt }) => {
   let dir: string;
@@ -48,14 +38,14 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const before = readdirSync(dir).sort();
     for (const key of ['../x', 'a/../../x', '/etc/passwd', '', 'a//b', 'a\0b', 'x'.repeat(201), '.', 'a/./b', '.hidden']) {
-      const error = await errorOf(backend.save(key, 1));
+      const error = await failureOf(backend.save(key, 1));
       expect(error.code).toBe('INVALID_KEY');
-      await errorOf(backend.load(key));
+      await failureOf(backend.load(key));
     }
     expect(readdirSync(dir).sort()).toEqual(before);
-    expect((await errorOf(backend.saveCheckpoint('../run', checkpoint('x', ['a'])))).code).toBe('INVALID_KEY');
-    expect((await errorOf(backend.loadRun('a/b'))).code).toBe('INVALID_KEY');
-    expect((await errorOf(backend.lockRun(''))).code).toBe('INVALID_KEY');
+    expect((await failureOf(backend.saveCheckpoint('../run', checkpoint('x', ['a'])))).code).toBe('INVALID_KEY');
+    expect((await failureOf(backend.loadRun('a/b'))).code).toBe('INVALID_KEY');
+    expect((await failureOf(backend.lockRun(''))).code).toBe('INVALID_KEY');
   });
 
   it('saves a checkpoint and folds later task records in, O(1) each', async () => {
@@ -107,7 +97,7 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     const { hostname } = await import('node:os');
     const live = { pid: process.ppid, host: hostname(), acquiredAt: Date.now() };
     await forgeLock(dir, 'r', live);
-    const error = await errorOf(backend.lockRun('r'));
+    const error = await failureOf(backend.lockRun('r'));
     expect(error.code).toBe('LOCKED');
     expect(error.message).toContain(`pid ${process.ppid}`);
     await forgeLock(dir, 'r', { ...live, pid: 2 ** 22 + 12345 });
@@ -118,11 +108,11 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
   it('reports a corrupt checkpoint with a clear error and overwrites nothing', async () => {
     await backend.saveCheckpoint('bad', checkpoint('bad', ['a']));
     const corrupted = await corrupt(dir, 'bad');
-    const error = await errorOf(backend.loadRun('bad'));
+    const error = await failureOf(backend.loadRun('bad'));
     expect(error.code).toBe('CORRUPT_STATE');
     expect(error.message).toContain(corrupted);
     // still corrupt, still reported: nothing was rewritten behind our back
-    expect((await errorOf(backend.loadRun('bad'))).code).toBe('CORRUPT_STATE');
+    expect((await failureOf(backend.loadRun('bad'))).code).toBe('CORRUPT_STATE');
   });
 });
 
