@@ -88,6 +88,7 @@ export class WorkflowOrchestrator {
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly starting = new Set<{ cancelled: boolean }>();
+  private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
 
   /**
    * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
@@ -205,7 +206,9 @@ export class WorkflowOrchestrator {
   /** Starts the machine for a run (the caller holds its lock) and resolves with its output. */
   protected async start(input: OrchestratorInput, pending: { cancelled: boolean }): Promise<WorkflowResult> {
     const backend = this.stateBackend;
-    const actor = createActor(createOrchestratorMachine(this.executor), this.inspect ? { input, inspect: this.inspect } : { input });
+    // One machine per orchestrator: XState caches its transition tables per machine.
+    this.machine ??= createOrchestratorMachine(this.executor);
+    const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
     const context = () => actor.getSnapshot().context;
     const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
     const checkpointer = backend

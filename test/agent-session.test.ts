@@ -162,6 +162,19 @@ describe('AgentSession with the fake claude', () => {
   });
 });
 
+const OK_RESULT = {
+  success: true,
+  output: 'ok',
+  sessionId: null,
+  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
+  costUsd: 0,
+  durationMs: 0,
+  cliDurationMs: null,
+  numTurns: 0,
+  exitCode: 0,
+  stderrTail: '',
+};
+
 describe('agentSessionMachine (fake timers, provided executor)', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -213,6 +226,77 @@ describe('agentSessionMachine (fake timers, provided executor)', () => {
     actor.send({ type: 'CANCEL' });
     expect(actor.getSnapshot().value).toBe('failed');
     expect(actor.getSnapshot().context.lastError?.code).toBe('CANCELLED');
+  });
+
+  it('numbers the attempts 1, 2, 3 in its events and context', async () => {
+    vi.useFakeTimers();
+    const machine = agentSessionMachine.provide({
+      actors: {
+        executor: createExecutorActor(async () => {
+          throw new TransientError('API_OVERLOADED', 'busy');
+        }),
+      },
+    });
+    const actor = createActor(machine, { input: { agentName: 'a', retry: { maxAttempts: 3, baseDelayMs: 10, jitter: 'none' } } });
+    const seen: string[] = [];
+    actor.on('*', (e) => seen.push(`${e.type}#${e.attempt}`));
+    actor.start();
+    actor.send({ type: 'EXECUTE', request: { prompt: 'x' } });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(seen).toEqual([
+      'session.started#1',
+      'session.retrying#1',
+      'session.started#2',
+      'session.retrying#2',
+      'session.started#3',
+      'session.failed#3',
+    ]);
+    // A new execution counts from 1 again.
+    actor.send({ type: 'EXECUTE', request: { prompt: 'y' }, retry: { maxAttempts: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen.slice(6)).toEqual(['session.started#1', 'session.failed#1']);
+  });
+
+  it('gives an executor that looks at its signal after the session stopped an aborted one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let seen: AbortSignal | undefined;
+    const machine = agentSessionMachine.provide({
+      actors: {
+        executor: createExecutorActor(async (_request, hooks) => {
+          await gate;
+          seen = hooks.signal;
+          return { ...OK_RESULT };
+        }),
+      },
+    });
+    const actor = createActor(machine, { input: { agentName: 'a', execute: { request: { prompt: 'x' } } } }).start();
+    expect(actor.getSnapshot().value).toBe('running');
+    actor.send({ type: 'CANCEL' });
+    release();
+    await eventually(() => seen !== undefined);
+    expect(seen!.aborted).toBe(true);
+    expect(actor.getSnapshot().context.lastError?.code).toBe('CANCELLED');
+  });
+
+  it('aborts the signal of a running execution when cancelled', async () => {
+    let signal: AbortSignal | undefined;
+    const machine = agentSessionMachine.provide({
+      actors: {
+        executor: createExecutorActor(
+          (_request, hooks) =>
+            new Promise((_resolve, reject) => {
+              signal = hooks.signal;
+              signal.addEventListener('abort', () => reject(new Error('aborted')));
+            }),
+        ),
+      },
+    });
+    const actor = createActor(machine, { input: { agentName: 'a', execute: { request: { prompt: 'x' } } } }).start();
+    await eventually(() => signal !== undefined);
+    expect(signal!.aborted).toBe(false);
+    actor.send({ type: 'CANCEL' });
+    expect(signal!.aborted).toBe(true);
   });
 
   it('starts at once when created with a request, and runs commands too', async () => {

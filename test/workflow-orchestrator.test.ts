@@ -166,9 +166,21 @@ describe('WorkflowOrchestrator', () => {
   });
 
   it('retries a transient failure within a task and counts the attempts', async () => {
-    const result = await orchestrator().runWorkflow({ id: 'retry', tasks: [{ id: 'flaky', prompt: '[[transient:2]] flaky', retry_count: 3 }] });
+    const o = orchestrator();
+    const seen: string[] = [];
+    o.events.on('*', (type, e) => {
+      if ('attempt' in e) seen.push(`${type}#${e.attempt}${'maxAttempts' in e ? `/${e.maxAttempts}` : ''}`);
+    });
+    const result = await o.runWorkflow({ id: 'retry', tasks: [{ id: 'flaky', prompt: '[[transient:2]] flaky', retry_count: 3 }] });
     expect(result.status).toBe('completed');
     expect(result.taskResults[0]!.attempts).toBe(3);
+    expect(seen.filter((s) => !s.startsWith('task.progress'))).toEqual([
+      'task.started#1/3',
+      'task.retrying#1',
+      'task.started#2/3',
+      'task.retrying#2',
+      'task.started#3/3',
+    ]);
   });
 
   it('stops starting tasks once the budget is reached and ends budget_exceeded', async () => {

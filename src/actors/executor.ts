@@ -46,34 +46,38 @@ export type ExecutorEvent =
  */
 export function createExecutorActor(executor: Executor = defaultExecutor) {
   return fromCallback<EventObject, ExecutionRequest>(({ input, sendBack }) => {
-    const controller = new AbortController();
+    // Made on first use: most executions never look at their signal before they end.
+    let controller: AbortController | null = null;
     let live = true;
     let settled = false;
     const send = (event: ExecutorEvent): void => {
       if (live) sendBack(event);
     };
+    const hooks: ExecutionHooks = {
+      get signal() {
+        controller ??= new AbortController();
+        if (!live) controller.abort();
+        return controller.signal;
+      },
+      onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
+    };
     // Promise.resolve().then: an executor that throws instead of rejecting is a failure, not a crash.
     Promise.resolve()
-      .then(() =>
-        executor(input, {
-          signal: controller.signal,
-          onEvent: (event) => send({ type: 'EXECUTOR.PROGRESS', event }),
-        }),
-      )
+      .then(() => executor(input, hooks))
       .then(
-      (result) => {
-        settled = true;
-        send({ type: 'EXECUTOR.DONE', result });
-      },
-      (error: unknown) => {
-        settled = true;
-        send({ type: 'EXECUTOR.FAILED', error: serializeError(error) });
-      },
-    );
+        (result) => {
+          settled = true;
+          send({ type: 'EXECUTOR.DONE', result });
+        },
+        (error: unknown) => {
+          settled = true;
+          send({ type: 'EXECUTOR.FAILED', error: serializeError(error) });
+        },
+      );
     return () => {
       live = false;
       // Aborting builds a DOMException: only worth it while the execution still runs.
-      if (!settled) controller.abort();
+      if (!settled) controller?.abort();
     };
   });
 }

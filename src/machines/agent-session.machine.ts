@@ -38,7 +38,10 @@ export interface AgentSessionInput {
   claudeSessionId?: string | null;
   /** Later prompts continue the Claude session of the previous one (default true). */
   continueSession?: boolean;
-  /** Send every session event to the parent actor as `SESSION.EVENT` (set by the orchestrator). */
+  /**
+   * Send session events to the parent actor as `SESSION.EVENT` (set by the orchestrator): all
+   * but the first `session.started` of an execution, which the parent caused itself.
+   */
   notifyParent?: boolean;
   /** Start executing this at once. */
   execute?: ExecutePayload;
@@ -84,7 +87,7 @@ export interface AgentSessionContext {
   tokens: TokenUsage;
   costUsd: number;
   retry: RetryPolicy;
-  /** Attempt number within the current execution (0 before the first). */
+  /** Attempt number within the current execution (0 before the first), counted as it starts. */
   attempt: number;
   /** Increases by one with every `EXECUTE`, accepted or refused. */
   executionId: number;
@@ -128,6 +131,13 @@ function resolveRequest(context: AgentSessionContext, payload: ExecutePayload): 
   return out;
 }
 
+/** The session's environment under the request's own (no copy when either is empty). */
+function mergeEnv(base: Record<string, string>, own: Record<string, string> | undefined): Record<string, string> {
+  if (own === undefined) return base;
+  for (const _ in base) return { ...base, ...own };
+  return own;
+}
+
 /** The agent session machine. Provide another `executor` with `machine.provide` to replace the runner. */
 export const agentSessionMachine = setup({
   types: {
@@ -143,7 +153,8 @@ export const agentSessionMachine = setup({
     backoff: ({ context }) => context.nextDelayMs,
   },
   guards: {
-    hasPendingRequest: ({ context }) => context.request !== null && context.attempt === 0,
+    // `idle` is only ever the first state: a request there has not run yet.
+    hasPendingRequest: ({ context }) => context.request !== null,
     budgetExhausted: ({ context }) => context.tokenBudget !== null && context.tokensUsed >= context.tokenBudget,
     canRetry: ({ context, event }) =>
       event.type === 'EXECUTOR.FAILED' && event.error.transient && context.attempt < context.retry.maxAttempts,
@@ -151,7 +162,8 @@ export const agentSessionMachine = setup({
   actions: {
     notify: enqueueActions(({ context, self, enqueue }, event: SessionEvent) => {
       enqueue.emit(event);
-      if (context.settings.notifyParent) {
+      // The parent started the execution itself: it hears of retries, progress and the end.
+      if (context.settings.notifyParent && !(event.type === 'session.started' && event.attempt === 1)) {
         enqueue.sendParent({ type: 'SESSION.EVENT', childId: self.id, event } satisfies SessionParentEvent);
       }
     }),
@@ -160,7 +172,7 @@ export const agentSessionMachine = setup({
       return {
         request: resolveRequest(context, event),
         retry: retryPolicy({ ...context.settings.retry, ...event.retry }),
-        attempt: 0,
+        attempt: 1,
         executionId: context.executionId + 1,
         lastError: null,
       };
@@ -219,6 +231,7 @@ export const agentSessionMachine = setup({
   id: 'agentSession',
   context: ({ input }) => {
     const sessionId = input.sessionId ?? newRunId();
+    const retry = retryPolicy(input.retry);
     const context: AgentSessionContext = {
       schemaVersion: SESSION_SCHEMA_VERSION,
       sessionId,
@@ -231,13 +244,13 @@ export const agentSessionMachine = setup({
         model: input.model ?? DEFAULT_MODEL,
         continueSession: input.continueSession ?? true,
         notifyParent: input.notifyParent ?? false,
-        retry: retryPolicy(input.retry),
+        retry,
       },
       tokenBudget: input.tokenBudget ?? null,
       tokensUsed: 0,
       tokens: emptyTokens(),
       costUsd: 0,
-      retry: retryPolicy(input.retry),
+      retry,
       attempt: 0,
       executionId: 0,
       nextDelayMs: 0,
@@ -250,6 +263,7 @@ export const agentSessionMachine = setup({
       context.request = resolveRequest(context, input.execute);
       context.retry = retryPolicy({ ...context.settings.retry, ...input.execute.retry });
       context.executionId = 1;
+      context.attempt = 1;
     }
     return context;
   },
@@ -265,23 +279,22 @@ export const agentSessionMachine = setup({
       },
     },
     running: {
-      entry: [
-        'startAttempt',
-        { type: 'notify', params: ({ context }) => ({ ...baseOf(context), type: 'session.started', maxAttempts: context.retry.maxAttempts }) },
-      ],
+      // `attempt` is counted by the transitions into `running` (one assign less per attempt).
+      entry: { type: 'notify', params: ({ context }) => ({ ...baseOf(context), type: 'session.started', maxAttempts: context.retry.maxAttempts }) },
       invoke: {
         src: 'executor',
         input: ({ context }) => {
           const request = context.request!;
+          const env = mergeEnv(context.settings.env, request.env);
           if (request.kind === 'command') {
-            return { ...request, cwd: request.cwd ?? context.settings.cwd ?? undefined, env: { ...context.settings.env, ...request.env } };
+            return { ...request, cwd: request.cwd ?? context.settings.cwd ?? undefined, env };
           }
           const out: ExecutionRequest = {
             ...request,
             stateDir: request.stateDir ?? context.settings.stateDir,
             runId: request.runId ?? context.settings.runId,
             agentName: request.agentName ?? context.agentName,
-            env: { ...context.settings.env, ...request.env },
+            env,
           };
           const cwd = request.cwd ?? context.settings.cwd;
           if (cwd) out.cwd = cwd;
@@ -315,10 +328,10 @@ export const agentSessionMachine = setup({
       },
     },
     retrying: {
-      after: { backoff: 'running' },
+      after: { backoff: { target: 'running', actions: 'startAttempt' } },
       on: {
         // A restored snapshot loses the pending delayed event: RETRY retries at once.
-        RETRY: 'running',
+        RETRY: { target: 'running', actions: 'startAttempt' },
         CANCEL: { target: 'failed', actions: 'recordCancel' },
       },
     },

@@ -180,6 +180,8 @@ function templateValues(ctx: Ctx): TemplateValues {
 function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const task = ctx.workflow.tasks[i]!;
   const record = ctx.records[i]!;
+  // Attempts made before this spawn (by an earlier process, on resume): startReadyTasks counted this one.
+  const attemptsBefore = record.attempts - 1;
   const values = templateValues(ctx);
   const timeoutMs = task.timeout !== undefined ? Math.round(task.timeout * 1000) : undefined;
   let request: ExecutionRequest;
@@ -194,7 +196,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     };
   } else {
     const continueInterrupted =
-      record.sessionId !== null && record.attempts > 0 && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
+      record.sessionId !== null && attemptsBefore > 0 && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
     if (continueInterrupted) claudeSessionId = record.sessionId;
     request = {
       kind: 'claude',
@@ -219,7 +221,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     continueSession: claudeSessionId !== null,
     claudeSessionId,
     // Attempts already made by an earlier process count against retry_count.
-    retry: { ...ctx.run.retry, maxAttempts: Math.max(1, task.retry_count - record.attempts) },
+    retry: { ...ctx.run.retry, maxAttempts: Math.max(1, task.retry_count - attemptsBefore) },
     execute: { request },
   };
   if (task.kind === 'agent') input.model = task.model;
@@ -285,6 +287,7 @@ export const orchestratorMachine = setup({
       const e = event.event;
       switch (e.type) {
         case 'session.started':
+          // Only retries: the first attempt was counted when the task was spawned.
           record.status = 'running';
           record.attempts += 1;
           ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
@@ -401,8 +404,10 @@ function startReadyTasks(ctx: Ctx): void {
     const record = ctx.records[i]!;
     record.status = 'running';
     record.startedAt ??= Date.now();
+    record.attempts += 1;
     ctx.running += 1;
     ctx.step.toStart.push(i);
+    ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
   }
 }
 
