@@ -10,6 +10,9 @@
  *  1. Overhead per task, instant executor: 1,000 and 10,000 independent tasks, a 2,000-task
  *     chain, a 100×100 layered DAG (each task depends on 3 tasks of the previous layer).
  *     Targets: 10,000 independent within 1.5× of 1,000 per task; each case ≤ 5× the baseline.
+ *     Two more references run beside them (bench/xstate-floor.mjs): the XState floor (a parent
+ *     machine spawning and stopping one empty child machine per task: the design's cost before
+ *     any of our code) and a minimal XState scheduler (one child that invokes the executor).
  *  2. Makespan efficiency (ideal / actual), 100 ms executor. Target ≥ 0.97.
  *  3. Heap of the 10,000-task run (peak and retained), as a ratio to the baseline's.
  *  4. Checkpoint cost per task on the JSON and SQLite backends (1,000 and 10,000 no-op tasks,
@@ -32,6 +35,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WorkflowOrchestrator, validateWorkflow } from '../dist/index.js';
 import { runBaseline } from './baseline.mjs';
+import { runXStateFloor } from './xstate-floor.mjs';
 import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
@@ -174,6 +178,8 @@ async function warmUp() {
     for (const g of graphs) {
       await orchestratorRun(g, MAX_PARALLEL, instantExecutor)();
       for (let i = 0; i < 5; i++) await baselineRun(g, MAX_PARALLEL, instantExecutor)();
+      await runXStateFloor(g, MAX_PARALLEL, instantExecutor, 'empty');
+      await runXStateFloor(g, MAX_PARALLEL, instantExecutor, 'invoke');
       validateWorkflow(toSpec(g, MAX_PARALLEL));
     }
   }
@@ -194,6 +200,8 @@ async function measureOverheadGroup(cases, budgetMs = CASE_BUDGET_MS) {
     spec: toSpec(c.graph, c.maxParallel ?? MAX_PARALLEL),
     orch: [],
     base: [],
+    floor: [],
+    minimal: [],
     validate: [],
     heap: null,
   }));
@@ -217,11 +225,16 @@ async function measureOverheadGroup(cases, budgetMs = CASE_BUDGET_MS) {
           st.base.push(r.ms);
         }
         st.validate.push((await timed(() => validateWorkflow(st.spec))).ms);
+        const f = await timed(() => runXStateFloor(c.graph, maxParallel, instantExecutor, 'empty'));
+        const m = await timed(() => runXStateFloor(c.graph, maxParallel, instantExecutor, 'invoke'));
+        if (first) check(`minimal XState, ${c.name}`, c.graph, m.result);
+        st.floor.push(f.ms);
+        st.minimal.push(m.ms);
       }
     }
     if (performance.now() - started > budgetMs) break;
   }
-  return state.map(({ c, maxParallel, orch, base, validate, heap }) => {
+  return state.map(({ c, maxParallel, orch, base, floor, minimal, validate, heap }) => {
     const n = c.graph.length;
     const perTask = (ms) => (ms * 1000) / n;
     return {
@@ -234,6 +247,8 @@ async function measureOverheadGroup(cases, budgetMs = CASE_BUDGET_MS) {
       orchUs: perTask(median(orch)),
       validateUs: perTask(median(validate)),
       baseUs: perTask(median(base)),
+      floorUs: perTask(median(floor)),
+      minimalUs: perTask(median(minimal)),
       orchSpread: [perTask(Math.min(...orch)), perTask(Math.max(...orch))],
     };
   });
@@ -273,6 +288,7 @@ async function measureMakespan(c) {
   const executor = sleepExecutor(SLEEP_MS);
   const orch = [];
   const base = [];
+  const minimal = [];
   for (let run = 0; run < MAKESPAN_RUNS; run++) {
     const o = await timed(orchestratorRun(c.graph, c.maxParallel, executor, { checkpoint: c.checkpoint }));
     if (run === 0) check(`orchestrator, ${c.name}`, c.graph, o.result);
@@ -280,10 +296,15 @@ async function measureMakespan(c) {
     const b = await timed(baselineRun(c.graph, c.maxParallel, executor));
     if (run === 0) check(`baseline, ${c.name}`, c.graph, b.result);
     base.push(b.ms);
+    if (c.checkpoint) continue;
+    const m = await timed(() => runXStateFloor(c.graph, c.maxParallel, executor, 'invoke'));
+    if (run === 0) check(`minimal XState, ${c.name}`, c.graph, m.result);
+    minimal.push(m.ms);
   }
   const orchMs = median(orch);
   const baseMs = median(base);
-  return { ...c, orchMs, baseMs, orchEff: c.idealMs / orchMs, baseEff: c.idealMs / baseMs };
+  const minimalMs = minimal.length > 0 ? median(minimal) : NaN;
+  return { ...c, orchMs, baseMs, minimalMs, orchEff: c.idealMs / orchMs, baseEff: c.idealMs / baseMs, minimalEff: c.idealMs / minimalMs };
 }
 
 // ── report ─────────────────────────────────────────────────────────────────────────────────
@@ -365,6 +386,28 @@ async function main() {
       ]),
     ),
   );
+  console.log('\nThe same cases on XState alone (bench/xstate-floor.mjs: same ready queue, one child actor per task, spawned by name with the task id as actor id, stopped when it reports):\n');
+  console.log(
+    table(
+      ['case', 'max_parallel', 'XState floor µs/task (empty child)', 'floor / p-limit', 'minimal XState µs/task (child invokes the executor)', 'minimal / p-limit', 'orchestrator / minimal'],
+      overhead.map((r) => [
+        r.name,
+        r.maxParallel,
+        fmt(r.floorUs),
+        `${fmt(r.floorUs / r.baseUs)}×`,
+        fmt(r.minimalUs),
+        `${fmt(r.minimalUs / r.baseUs)}×`,
+        `${fmt(r.orchUs / r.minimalUs, 2)}×`,
+      ]),
+    ),
+  );
+  const floorOverTarget = overhead.filter((r) => r.target && r.floorUs / r.baseUs > TARGET.vsBaseline).length;
+  if (floorOverTarget > 0) {
+    console.log(
+      `\nOn ${floorOverTarget} of ${overhead.filter((r) => r.target).length} target cases the empty-child floor alone is above ${TARGET.vsBaseline}× p-limit: ` +
+        'no scheduler with one XState child actor per task can meet that target on this machine.',
+    );
+  }
   const small = overhead.find((r) => r.name === '1,000 independent');
   const large = overhead.find((r) => r.name === '10,000 independent');
   console.log();
@@ -393,7 +436,7 @@ async function main() {
   console.log(`\n## 2. Makespan efficiency (ideal / actual, ${SLEEP_MS} ms executor, median of ${MAKESPAN_RUNS})\n`);
   console.log(
     table(
-      ['case', 'max_parallel', 'ideal ms', 'why', 'orchestrator ms', 'efficiency', 'p-limit ms', 'p-limit efficiency', `target ≥ ${TARGET.efficiency}`],
+      ['case', 'max_parallel', 'ideal ms', 'why', 'orchestrator ms', 'efficiency', 'p-limit ms', 'p-limit efficiency', 'minimal XState efficiency', `target ≥ ${TARGET.efficiency}`],
       makespan.map((r) => [
         r.name,
         r.maxParallel,
@@ -403,6 +446,7 @@ async function main() {
         fmt(r.orchEff, 3),
         fmt(r.baseMs),
         fmt(r.baseEff, 3),
+        fmt(r.minimalEff, 3),
         r.target === false ? 'info' : verdict(r.orchEff >= TARGET.efficiency),
       ]),
     ),
