@@ -7,6 +7,7 @@
  * @module
  */
 import mittDefault, { type Emitter, type EventType } from 'mitt';
+import type { ReapedProcess } from './actors/process-registry.js';
 import type { ClaudeProgressEvent } from './claude/stream-json.js';
 import type { SerializedError } from './errors.js';
 import type { ExecutionResult } from './execution-result.js';
@@ -53,7 +54,12 @@ export type TaskEvent =
 /** Lifecycle of a whole run. */
 export type WorkflowEvent =
   | { type: 'workflow.started'; workflowId: string; runId: string; at: number; taskIds: string[]; resumed: boolean }
-  | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; result: WorkflowResult };
+  | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; result: WorkflowResult }
+  /**
+   * On resume, before anything runs: agent process groups that the interrupted process left
+   * running (see `reapProcesses`), killed so that no task has two agents at once.
+   */
+  | { type: 'workflow.reaped'; workflowId: string; runId: string; at: number; processes: ReapedProcess[] };
 
 /** Every event, keyed by its `type`: the mitt event map. */
 export type Events = {

@@ -59,6 +59,14 @@ export {
   type SupervisedProcessOptions,
   type SupervisedOutcome,
 } from './actors/supervised-process.js';
+export {
+  processRegistryDir,
+  registerProcess,
+  unregisterProcess,
+  reapProcesses,
+  type ProcessEntry,
+  type ReapedProcess,
+} from './actors/process-registry.js';
 export { DEFAULT_RETRY_POLICY, retryPolicy, backoffDelay, type RetryPolicy } from './retry-policy.js';
 export {
   createEventBus,

@@ -6,6 +6,7 @@
  */
 import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
+import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { PermanentError } from './errors.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
@@ -163,6 +164,11 @@ export class WorkflowOrchestrator {
       }
       // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and over-budget ones are finished.
       if (run.status !== 'running' && run.status !== 'cancelled' && run.result) return run.result;
+      // We hold the lock, so the process that drove the run is gone: end the agents it left behind.
+      const processes = await reapProcesses(processRegistryDir(this.stateDir, runId));
+      if (processes.length > 0) {
+        this.publish({ type: 'workflow.reaped', workflowId: run.workflow.id, runId, at: Date.now(), processes });
+      }
       return this.start({
         workflow: run.workflow,
         runId,
@@ -182,6 +188,14 @@ export class WorkflowOrchestrator {
     for (const pending of this.starting) pending.cancelled = true;
     for (const actor of this.active) actor.send({ type: 'CANCEL' });
     await Promise.allSettled([...this.inflight]);
+  }
+
+  private publish(event: Events[keyof Events]): void {
+    try {
+      this.events.emit(event.type, event as Events[typeof event.type]);
+    } catch {
+      // a listener's bug must not break the run
+    }
   }
 
   /**
@@ -220,11 +234,7 @@ export class WorkflowOrchestrator {
       : null;
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
-      try {
-        this.events.emit(event.type, event as Events[typeof event.type]);
-      } catch {
-        // a listener's bug must not break the run
-      }
+      this.publish(event);
     });
     let result: WorkflowResult;
     try {

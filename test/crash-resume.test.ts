@@ -4,10 +4,10 @@
  * completed exactly once across both processes.
  */
 import { execa, type ResultPromise } from 'execa';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONTINUE_PROMPT, JsonStateBackend, type WorkflowResult } from '../src/index.js';
+import { CONTINUE_PROMPT, JsonStateBackend, processRegistryDir, type WorkflowResult } from '../src/index.js';
 import { CLI_BIN } from './helpers/cli.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -144,4 +144,48 @@ describe('crash and resume through the CLI', () => {
     expect(completedPids).not.toContain(longCall.pid);
     expect(world.invocations().filter((c) => String(c.prompt).startsWith('first'))).toHaveLength(1);
   }, 90_000);
+
+  it('resume first kills the agents a SIGKILLed orchestrator left running, then reruns their task once', async () => {
+    const file = join(world.root, 'orphans.yaml');
+    writeFileSync(
+      file,
+      ['id: orphans', 'tasks:', '  - id: stuck', '    prompt: "stuck job [[hang-once]]"', '  - id: after', '    depends_on: [stuck]', '    prompt: "after"', ''].join('\n'),
+    );
+    // No FAKE_CLAUDE_EXIT_WITH_PARENT: the agent outlives its orchestrator, as a real one would.
+    const child = execa(process.execPath, [CLI_BIN, 'run', file, '--run-id', 'orph', '--json', '--state-dir', world.stateDir], {
+      env: world.env,
+      reject: false,
+      stdin: 'ignore',
+    });
+    const registry = processRegistryDir(world.stateDir, 'orph');
+    const raw = join(world.stateDir, 'orph', 'stuck', 'raw_output.jsonl');
+    // The fake reports the pid of the child it started in its process group.
+    expect(await eventually(() => existsSync(raw) && /child pid: \d+/.test(readFileSync(raw, 'utf8')), 20_000)).toBe(true);
+    const agentPid = world.invocations().find((c) => String(c.prompt).startsWith('stuck job'))!.pid as number;
+    const grandchildPid = Number(/child pid: (\d+)/.exec(readFileSync(raw, 'utf8'))![1]);
+    expect(readdirSync(registry)).toEqual([`${agentPid}.json`]);
+    child.kill('SIGKILL');
+    await child;
+    expect(isAlive(agentPid)).toBe(true);
+    expect(isAlive(grandchildPid)).toBe(true);
+
+    const resumed = await execa(process.execPath, [CLI_BIN, 'resume', 'orph', '--json', '--state-dir', world.stateDir], {
+      env: world.env,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(String(resumed.stderr)).toContain(`killed agent process group ${agentPid}`);
+    expect(resumed.exitCode).toBe(0);
+    expect(isAlive(agentPid)).toBe(false);
+    expect(isAlive(grandchildPid)).toBe(false);
+    const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
+    expect(result.taskResults.map((t) => [t.taskId, t.status, t.attempts])).toEqual([
+      ['stuck', 'completed', 2],
+      ['after', 'completed', 1],
+    ]);
+    // Only the rerun completed: the orphan never did, and the registry is empty again.
+    expect(world.invocations().filter((c) => c.event === 'completed')).toHaveLength(2);
+    expect(readdirSync(registry)).toEqual([]);
+  }, 60_000);
 });
+

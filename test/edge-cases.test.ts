@@ -85,6 +85,19 @@ describe('ProgressView', () => {
     const view = new ProgressView(() => 5_000);
     const ids = Array.from({ length: 25 }, (_, i) => `t${i}`);
     expect(view.apply({ type: 'workflow.started', ...base, taskIds: ids, resumed: true })).toContain('(resumed)');
+    expect(
+      view.apply({
+        type: 'workflow.reaped',
+        ...base,
+        processes: [
+          { pid: 41, command: 'claude', outcome: 'killed' },
+          { pid: 42, command: 'npm', outcome: 'unverified' },
+        ],
+      })?.split('\n'),
+    ).toEqual([
+      'killed agent process group 41 (claude) left running by the interrupted process',
+      'process 42 (npm) of the interrupted process may still run: it could not be verified, so it was left alone',
+    ]);
     expect(view.apply({ type: 'task.started', ...base, taskId: 't0', attempt: 1, maxAttempts: 2 })).toBe('t0: started (attempt 1/2)');
     expect(
       view.apply({ type: 'task.retrying', ...base, taskId: 't0', attempt: 1, delayMs: 1500, error: { name: 'TransientError', code: 'RATE_LIMITED', message: 'slow down', transient: true } }),

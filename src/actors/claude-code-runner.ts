@@ -13,6 +13,7 @@ import { ClaudeStreamCollector } from '../claude/stream-collector.js';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import { PermanentError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
+import { processRegistryDir } from './process-registry.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
 
 /** Default model alias passed to `--model`. */
@@ -133,6 +134,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     onLine: (text) => collector.handleLine(text),
+    ...(request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
   });
   if (outcome.spawnError) {
     await collector.finish(outcome).catch(() => undefined);

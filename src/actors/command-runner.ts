@@ -7,6 +7,8 @@
 import { CancelledError, PermanentError, TransientError } from '../errors.js';
 import { emptyTokens } from '../claude/stream-json.js';
 import type { ExecutionResult } from '../execution-result.js';
+import { DEFAULT_STATE_DIR } from './claude-code-runner.js';
+import { processRegistryDir } from './process-registry.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
 
 /** A command to run. Plain JSON. */
@@ -19,6 +21,10 @@ export interface CommandRunRequest {
   /** Kill after this many ms (0 or undefined: no limit). Reported as `TIMEOUT`, transient. */
   timeoutMs?: number;
   killGraceMs?: number;
+  /** With `runId`: the state directory whose run lists this command in its process registry while it runs. */
+  stateDir?: string;
+  /** The run the command belongs to (see `stateDir`). */
+  runId?: string;
 }
 
 /** Largest stdout kept as a command's output (the tail is kept). */
@@ -38,6 +44,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
+    ...(request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
     onLine: (line) => {
       out.push(line);
       size += line.length + 1;

@@ -12,6 +12,7 @@
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { KillReason } from '../claude/classify-failure.js';
+import { registerProcess, unregisterProcess } from './process-registry.js';
 
 /** What to run and how to supervise it. */
 export interface SupervisedProcessOptions {
@@ -33,6 +34,8 @@ export interface SupervisedProcessOptions {
   onLine?: (line: string) => KillReason | void;
   /** How many characters of stderr to keep (the tail). Default 8192. */
   stderrTailChars?: number;
+  /** A run's process registry (see `process-registry.ts`): the group is listed there while it runs. */
+  registryDir?: string;
 }
 
 /** How a supervised process ended. */
@@ -79,6 +82,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   });
   const pid = subprocess.pid;
   if (pid !== undefined) liveGroups.add(pid);
+  const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file) : null;
 
   const killTree = (reason: KillReason, ms?: number): void => {
     if (killedBy !== null) return;
@@ -135,6 +139,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     // The leader is gone; make sure nothing it started outlives it.
     signalGroup(pid, 'SIGKILL');
   }
+  unregisterProcess(registered);
 
   const outcome: SupervisedOutcome = {
     exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,

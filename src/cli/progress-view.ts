@@ -49,6 +49,15 @@ export class ProgressView {
       return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}: ${event.taskIds.length} tasks`;
     }
     if (event.type === 'workflow.finished') return null;
+    if (event.type === 'workflow.reaped') {
+      return event.processes
+        .map((p) =>
+          p.outcome === 'killed'
+            ? `killed agent process group ${p.pid} (${p.command}) left running by the interrupted process`
+            : `process ${p.pid} (${p.command}) of the interrupted process may still run: it could not be verified, so it was left alone`,
+        )
+        .join('\n');
+    }
     const row = this.rows.get(event.taskId) ?? emptyRow(event.taskId);
     this.rows.set(event.taskId, row);
     switch (event.type) {

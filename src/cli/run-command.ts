@@ -111,7 +111,8 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
   const live = io.isTTY && !json;
   const handler = (_type: unknown, event: unknown): void => {
     const line = view.apply(event as TaskEvent | WorkflowEvent);
-    if (!live && line) io.stderr(`${line}\n`);
+    // Reaped processes come before the live block exists: they are always worth a line.
+    if (line && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) io.stderr(`${line}\n`);
   };
   orchestrator.events.on('*', handler);
   let timer: NodeJS.Timeout | undefined;

@@ -287,7 +287,13 @@ export const agentSessionMachine = setup({
           const request = context.request!;
           const env = mergeEnv(context.settings.env, request.env);
           if (request.kind === 'command') {
-            return { ...request, cwd: request.cwd ?? context.settings.cwd ?? undefined, env };
+            return {
+              ...request,
+              cwd: request.cwd ?? context.settings.cwd ?? undefined,
+              env,
+              stateDir: request.stateDir ?? context.settings.stateDir,
+              runId: request.runId ?? context.settings.runId,
+            };
           }
           const out: ExecutionRequest = {
             ...request,

@@ -48,6 +48,7 @@ export class RunCheckpointer {
         break;
       case 'workflow.started':
       case 'workflow.finished':
+      case 'workflow.reaped':
         return;
       default:
         break;

@@ -1,0 +1,193 @@
+/**
+ * A run's registry of the agent processes it started, kept on disk so that a later process
+ * can clean up after a crashed one.
+ *
+ * Agents run detached, in process groups of their own, so that their whole tree can be
+ * killed; the flip side is that nothing ends them when the orchestrator itself is killed
+ * (SIGKILL, OOM). Each supervised process therefore leaves a small file in
+ * `<stateDir>/<runId>/.processes/` while it runs. `resume` (which holds the run's lock, so
+ * the old driver is gone) reaps what is left: a group still alive is killed before its task
+ * runs again, so two agents never work on the same task at once.
+ *
+ * A pid can be reused by an unrelated process. On Linux the entry records the leader's start
+ * time and the boot id, and a group is only killed when they still match (or when the
+ * leader is gone but its group lives on: a live group's id is never handed out again).
+ * Where `/proc` is missing the entry cannot be verified, and the group is left alone.
+ *
+ * @module
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** One registered process group. */
+export interface ProcessEntry {
+  /** The group leader's pid (the process group id). */
+  pid: number;
+  /** What runs there (the program and its first arguments), for messages. */
+  command: string;
+  /** Epoch ms of the spawn. */
+  startedAt: number;
+  /** Linux: the leader's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22). */
+  startTicks: number | null;
+  /** Linux: `/proc/sys/kernel/random/boot_id`. */
+  bootId: string | null;
+}
+
+/** What {@link reapProcesses} did with one entry. */
+export interface ReapedProcess {
+  pid: number;
+  command: string;
+  /** `killed`: it was alive and is gone now; `unverified`: alive maybe, but not ours provably, left alone. */
+  outcome: 'killed' | 'unverified';
+}
+
+/** The registry directory of a run. (`.processes` cannot clash with an agent directory: those never start with a dot.) */
+export function processRegistryDir(stateDir: string, runId: string): string {
+  return resolve(stateDir, runId, '.processes');
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Linux: a process's start time in clock ticks since boot; `null` when it is gone or there is no `/proc`. */
+export function processStartTicks(pid: number): number | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === null) return null;
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[19]);
+  return Number.isFinite(ticks) ? ticks : null;
+}
+
+function bootId(): string | null {
+  return readText('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+}
+
+/** Linux: the pids of the group's members that are not zombies; `null` without `/proc`. */
+function groupMembers(pgid: number): number[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return null;
+  }
+  const members: number[] = [];
+  for (const pid of pids) {
+    const stat = readText(`/proc/${pid}/stat`);
+    if (stat === null) continue;
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(pid));
+  }
+  return members;
+}
+
+/** Whether any process of the group is still running (zombies do not count). */
+function groupAlive(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  if (members !== null) return members.length > 0;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    // ESRCH: gone; EPERM: someone else's, not ours to touch
+    return false;
+  }
+}
+
+/**
+ * Records a process group that was just started. Returns the entry's file, or `null` when it
+ * could not be written (a registry is a safety net: failing to write one never fails a run).
+ */
+export function registerProcess(dir: string, pid: number, command: string): string | null {
+  const entry: ProcessEntry = { pid, command, startedAt: Date.now(), startTicks: processStartTicks(pid), bootId: bootId() };
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${pid}.json`);
+    writeFileSync(file, JSON.stringify(entry) + '\n');
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes an entry once its process has ended. */
+export function unregisterProcess(file: string | null): void {
+  if (file !== null) rmSync(file, { force: true });
+}
+
+function readEntries(dir: string): Array<{ file: string; entry: ProcessEntry }> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^\d+\.json$/.test(n));
+  } catch {
+    return [];
+  }
+  const out: Array<{ file: string; entry: ProcessEntry }> = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      const entry = JSON.parse(readText(file) ?? '') as ProcessEntry;
+      if (Number.isInteger(entry.pid) && entry.pid > 1) out.push({ file, entry });
+      else rmSync(file, { force: true });
+    } catch {
+      // A torn write of a crashed process: nothing to verify it by.
+      rmSync(file, { force: true });
+    }
+  }
+  return out;
+}
+
+/** Whether the group of `entry` is still alive and provably the one that was registered. */
+function verdictOf(entry: ProcessEntry): 'ours' | 'gone' | 'unverified' {
+  if (!groupAlive(entry.pid)) return 'gone';
+  const currentBoot = bootId();
+  if (currentBoot === null || entry.bootId === null || entry.startTicks === null) return 'unverified';
+  if (currentBoot !== entry.bootId) return 'gone';
+  const ticks = processStartTicks(entry.pid);
+  // The leader is gone but its group lives on: Linux never reuses the id of a live group.
+  if (ticks === null) return 'ours';
+  return ticks === entry.startTicks ? 'ours' : 'gone';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Kills what is left of the groups registered in `dir` (SIGTERM, then SIGKILL after
+ * `graceMs`) and clears the registry. Only for a directory no live process writes to: call
+ * it while holding the run's lock.
+ */
+export async function reapProcesses(dir: string, options: { graceMs?: number } = {}): Promise<ReapedProcess[]> {
+  const graceMs = options.graceMs ?? 2_000;
+  const reaped: ReapedProcess[] = [];
+  const toKill: Array<{ file: string; entry: ProcessEntry }> = [];
+  for (const item of readEntries(dir)) {
+    const verdict = verdictOf(item.entry);
+    if (verdict === 'ours') toKill.push(item);
+    else {
+      if (verdict === 'unverified') reaped.push({ pid: item.entry.pid, command: item.entry.command, outcome: 'unverified' });
+      rmSync(item.file, { force: true });
+    }
+  }
+  if (toKill.length === 0) return reaped;
+  for (const { entry } of toKill) signal(entry.pid, 'SIGTERM');
+  for (let waited = 0; waited < graceMs && toKill.some(({ entry }) => groupAlive(entry.pid)); waited += 50) await sleep(50);
+  for (const { file, entry } of toKill) {
+    if (groupAlive(entry.pid)) signal(entry.pid, 'SIGKILL');
+    rmSync(file, { force: true });
+    reaped.push({ pid: entry.pid, command: entry.command, outcome: 'killed' });
+  }
+  return reaped;
+}
+
+function signal(pgid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, name);
+  } catch {
+    // already gone
+  }
+}
