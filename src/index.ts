@@ -100,14 +100,16 @@ export {
   agentTaskSchema,
   commandTaskSchema,
   workflowSpecSchema,
+  workflowInputsSchema,
+  MAX_TIMEOUT_S,
   type AgentTask,
   type CommandTask,
   type Task,
   type Workflow,
   type WorkflowSpecInput,
 } from './workflow/spec.js';
-export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
-export { loadWorkflowFile, parseWorkflowText } from './workflow/load-workflow.js';
+export { validateWorkflow, isValidatedWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
+export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
 export { renderTemplate, templateRefs, type TemplateRef, type TemplateValues } from './workflow/template.js';
 export { buildTaskGraph, type TaskGraph } from './workflow/ready-queue.js';
 export {

@@ -18,7 +18,7 @@ import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, type OrchestratorInput } from './machines/orchestrator.machine.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
-import { validateWorkflow } from './workflow/validate-workflow.js';
+import { isValidatedWorkflow, validateWorkflow } from './workflow/validate-workflow.js';
 import { newRunId } from './run-id.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
@@ -124,7 +124,8 @@ export class WorkflowOrchestrator {
    * @throws ValidationError (before anything runs) listing every problem of the spec.
    */
   async runWorkflow(spec: WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
-    const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
+    // A workflow from validateWorkflow/loadWorkflowFile is not validated twice (its inputs are resolved).
+    const workflow = isValidatedWorkflow(spec) && !options.inputs ? spec : validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
     return this.locked(runId, async (pending) => {

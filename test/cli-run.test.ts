@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProgressView, summaryTable, type WorkflowResult } from '../src/index.js';
@@ -53,6 +53,37 @@ describe('agents-sdk run', () => {
     expect(run.code).toBe(0);
     // recorded: 2.4 s + 3.6 s; at 10× about 0.6 s
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a --replay directory that does not exist is invalid input (exit 2), before anything runs', async () => {
+    const run = await cli(['run', 'examples/plan-build.yaml', '--replay', join(world.root, 'nope'), '--state-dir', world.stateDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('is not a directory of recordings');
+    expect(existsSync(world.stateDir) && readdirSync(world.stateDir).length > 0).toBe(false);
+  });
+
+  it('validate and run agree: inputs the workflow does not declare, --max-parallel out of range', async () => {
+    const spec = writeSpec('plain.yaml', 'id: plain\ntasks:\n  - id: a\n    prompt: "{{inputs.my_key}} [[reply:ok]]"\n');
+    const input = ['--input', 'my_key=x'];
+    const state = ['--state-dir', world.stateDir];
+    expect((await cli(['validate', spec, ...input])).code).toBe(0);
+    const run = await cli(['run', spec, ...input, ...state], world.env);
+    expect([run.code, run.stderr]).toEqual([0, expect.not.stringContaining('Invalid')]);
+    for (const args of [['validate', spec, ...input], ['run', spec, ...input, ...state]]) {
+      const tooMany = await cli([...args, '--max-parallel', '5000']);
+      expect(tooMany.code).toBe(2);
+      expect(tooMany.stderr).toMatch(/plain\.yaml[\s\S]*max_parallel/);
+    }
+  });
+
+  it('an interrupt that arrives before the run starts still cancels it (exit 1)', async () => {
+    const spec = writeSpec('w.yaml', 'id: w\ntasks:\n  - id: a\n    prompt: "[[reply:ok]]"\n');
+    const controller = new AbortController();
+    controller.abort();
+    const run = await cli(['run', spec, '--json', '--state-dir', world.stateDir], world.env, controller.signal);
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as WorkflowResult).status).toBe('cancelled');
+    expect(world.invocations()).toHaveLength(0);
   });
 
   it('a missing recording is a clear error for that task', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,11 +71,22 @@ describe('resume refusals (json backend)', () => {
     const newer = await cli(['resume', 'old', '--state-dir', world.stateDir]);
     expect(newer.code).toBe(2);
     expect(newer.stderr).toContain('schema version 99');
+    // a finished run from a newer schema is not "already finished": it is unreadable
+    writeFileSync(file, JSON.stringify({ ...checkpoint, schemaVersion: 99 }));
+    const finished = await cli(['resume', 'old', '--state-dir', world.stateDir]);
+    expect(finished.code).toBe(2);
+    expect(finished.stderr).not.toContain('already finished');
     writeFileSync(file, '{"truncated": ');
     const corrupt = await cli(['resume', 'old', '--state-dir', world.stateDir]);
     expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toContain(file);
     expect(readFileSync(file, 'utf8')).toBe('{"truncated": ');
+  });
+
+  it('resume of an unknown run id leaves nothing behind', async () => {
+    const run = await cli(['resume', 'ghost', '--state-dir', world.stateDir]);
+    expect(run.code).toBe(2);
+    expect(existsSync(join(world.stateDir, 'ghost'))).toBe(false);
   });
 
   it('refuses a run another live process drives', async () => {

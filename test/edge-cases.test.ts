@@ -45,6 +45,19 @@ describe('runCommand', () => {
     expect(killed.message).toContain('SIGKILL');
     expect((await failureOf(runCommand({ command: [] }))).code).toBe('INVALID_ARGUMENTS');
   });
+
+  it('a limit beyond what a timer holds (~24.8 days) is no limit, not an instant timeout', async () => {
+    const result = await runCommand({ command: [process.execPath, '-e', 'setTimeout(() => console.log("done"), 200)'], timeoutMs: 3_600_000_000 });
+    expect(result.output).toBe('done');
+  });
+
+  it('keeps a command that cannot start readable in the message, however long its arguments', async () => {
+    const huge = 'x'.repeat(300_000); // over the kernel's limit for one argument: E2BIG
+    const failure = await failureOf(runCommand({ command: [process.execPath, '-e', '', huge] }));
+    expect(failure.code).toBe('COMMAND_FAILED');
+    expect(failure.message).toContain('Could not start command');
+    expect(failure.message.length).toBeLessThan(1_000);
+  });
 });
 
 describe('replay', () => {

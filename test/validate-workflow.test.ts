@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
+import { ValidationError, isValidatedWorkflow, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
 
 function issuesOf(spec: unknown, inputs?: Record<string, string>): ValidationIssue[] {
   try {
@@ -89,7 +89,7 @@ describe('validateWorkflow', () => {
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'tasks.doc.prompt: {{tasks.build.output}}: task "build" is not a (transitive) dependency of this task',
       'tasks.doc.prompt: {{inputs.missing}} refers to input "missing", which was not given',
-      'tasks.doc.prompt: unknown placeholder {{nonsense}} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}})',
+      'tasks.doc.prompt: unknown placeholder {{nonsense}} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}}; write \\{{...}} for a literal {{...}})',
       'tasks.ghost.command[1]: {{tasks.nowhere.session_id}}: task "nowhere" does not exist',
     ]);
   });
@@ -126,6 +126,80 @@ describe('renderTemplate', () => {
       'hi you, a.output a.session_id {{other}}',
     );
   });
+
+  it('renders \\{{...}} as a literal {{...}}, which validation accepts', () => {
+    const wf = validateWorkflow({
+      id: 'w',
+      inputs: { name: 'c1' },
+      tasks: [{ id: 'a', command: ['docker', 'inspect', '-f', '\\{{.State.Running}}', '{{inputs.name}}', '\\{{inputs.name}}'] }],
+    });
+    const values = { input: (n: string) => wf.inputs[n], task: () => undefined };
+    const task = wf.tasks[0]!;
+    expect(task.kind === 'command' && task.command.map((arg) => renderTemplate(arg, values))).toEqual([
+      'docker',
+      'inspect',
+      '-f',
+      '{{.State.Running}}',
+      'c1',
+      '{{inputs.name}}',
+    ]);
+    expect(issuesOf({ id: 'w', tasks: [{ id: 'a', command: ['echo', '{{.State.Running}}'] }] })[0]!.message).toMatch(/write \\\{\{\.\.\.\}\} for a literal/);
+  });
+});
+
+describe('validateWorkflow: review findings', () => {
+  it('a problem elsewhere does not turn every input reference into an error', () => {
+    const issues = issuesOf({ id: 'w', descripton: 'typo', inputs: { feature: 'dark mode' }, tasks: [{ id: 'plan', prompt: 'Plan {{inputs.feature}}' }] });
+    expect(issues).toEqual([{ path: 'descripton', message: 'unknown field (a typo?)' }]);
+    // and given inputs are still checked against the declared ones
+    expect(issuesOf({ id: 'w', max_parallel: 0, inputs: { feature: 'x' }, tasks: [{ id: 'a', prompt: 'hi' }] }, { nope: '1' }).map((i) => i.path)).toEqual([
+      'max_parallel',
+      'inputs.nope',
+    ]);
+  });
+
+  it('input names that are Object.prototype members are inputs like any other', () => {
+    const spec = { id: 'w', inputs: { constructor: null, toString: null }, tasks: [{ id: 'a', prompt: '{{inputs.constructor}} {{inputs.toString}}' }] };
+    expect(issuesOf(spec).map((i) => i.path)).toEqual(['inputs.constructor', 'inputs.toString']);
+    expect(validateWorkflow(spec, { inputs: { constructor: 'c', toString: 't' } }).inputs).toEqual({ constructor: 'c', toString: 't' });
+    expect(issuesOf({ id: 'w', inputs: { feature: 'x' }, tasks: [{ id: 'a', prompt: 'hi' }] }, { hasOwnProperty: '1' })).toEqual([
+      { path: 'inputs.hasOwnProperty', message: 'not an input of this workflow (it declares: feature)' },
+    ]);
+  });
+
+  it('a given input needs a usable name even when the workflow declares none', () => {
+    expect(issuesOf({ id: 'w', tasks: [{ id: 'a', prompt: 'hi' }] }, { 'my-key': 'x' })).toEqual([
+      { path: 'inputs.my-key', message: 'an input name uses letters, digits and _, and does not start with a digit' },
+    ]);
+    expect(validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: '{{inputs.my_key}}' }] }, { inputs: { my_key: 'x' } }).inputs).toEqual({ my_key: 'x' });
+  });
+
+  it('caps timeout at 7 days, so milliseconds written by mistake are caught', () => {
+    expect(issuesOf({ id: 'w', tasks: [{ id: 'a', prompt: 'hi', timeout: 3_600_000 }] })).toEqual([
+      { path: 'tasks.a.timeout', message: 'must be at most 604800 (7 days); the unit is seconds' },
+    ]);
+    expect(validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'hi', timeout: 604_800 }] }).tasks[0]!.timeout).toBe(604_800);
+  });
+
+  it('task ids and agent names may not take the names of the run state files', () => {
+    const issues = issuesOf({
+      id: 'w',
+      tasks: [
+        { id: 'journal-1.jsonl', prompt: 'x' },
+        { id: 'checkpoint.json', prompt: 'x' },
+        { id: 'ok', prompt: 'x', agent: 'run.lock' },
+        { id: 'journal-notes.jsonl', prompt: 'x' },
+      ],
+    });
+    expect(issues.map((i) => i.path)).toEqual(['tasks.journal-1.jsonl.id', 'tasks.checkpoint.json.id', 'tasks.ok.agent']);
+    expect(issues[0]!.message).toMatch(/run's state files/);
+  });
+
+  it('a workflow from validateWorkflow is recognised, so running it does not validate it again', () => {
+    const wf = validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'hi' }] });
+    expect(isValidatedWorkflow(wf)).toBe(true);
+    expect(isValidatedWorkflow({ ...wf })).toBe(false);
+  });
 });
 
 describe('loadWorkflowFile', () => {
@@ -147,5 +221,20 @@ describe('loadWorkflowFile', () => {
     await expect(loadWorkflowFile(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json/);
     writeFileSync(join(dir, 'invalid.yaml'), 'id: w\ntasks:\n  - id: a\n');
     await expect(loadWorkflowFile(join(dir, 'invalid.yaml'))).rejects.toThrow(/Invalid workflow in .*invalid\.yaml: 1 problem$/);
+  });
+
+  it('understands YAML merge keys, for tasks that share settings', async () => {
+    writeFileSync(join(dir, 'merge.yaml'), ['id: w', 'tasks:', '  - &base', '    id: a', '    prompt: hi', '    model: opus', '    retry_count: 2', '  - <<: *base', '    id: b', ''].join('\n'));
+    const wf = await loadWorkflowFile(join(dir, 'merge.yaml'));
+    expect(wf.tasks.map((t) => [t.id, t.kind === 'agent' && t.model, t.retry_count])).toEqual([
+      ['a', 'opus', 2],
+      ['b', 'opus', 2],
+    ]);
+  });
+
+  it('applies a max_parallel override before validation, naming the file when it is out of range', async () => {
+    writeFileSync(join(dir, 'ok.yaml'), 'id: w\ntasks:\n  - id: a\n    prompt: hello\n');
+    expect((await loadWorkflowFile(join(dir, 'ok.yaml'), { maxParallel: 7 })).max_parallel).toBe(7);
+    await expect(loadWorkflowFile(join(dir, 'ok.yaml'), { maxParallel: 5000 })).rejects.toThrow(/Invalid workflow in .*ok\.yaml/);
   });
 });

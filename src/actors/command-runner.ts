@@ -64,9 +64,11 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     stderrTail: outcome.stderrTail,
   };
   const facts = { exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: outcome.stderrTail, result };
-  const shown = request.command.join(' ');
+  const shown = clip(request.command.join(' '));
   if (outcome.spawnError) {
-    throw new PermanentError('COMMAND_FAILED', `Could not start command \`${shown}\`: ${outcome.spawnError.message}`, facts);
+    // execa's message repeats the whole command line: keep its first line, clipped.
+    const why = clip(outcome.spawnError.message.split('\n')[0] ?? '');
+    throw new PermanentError('COMMAND_FAILED', `Could not start command \`${shown}\`: ${why}`, facts);
   }
   if (outcome.killedBy === 'abort') throw new CancelledError(`Command \`${shown}\` was cancelled`, facts);
   if (outcome.killedBy === 'timeout') {
@@ -78,4 +80,9 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
   }
   result.success = true;
   return result;
+}
+
+/** Commands in messages are cut to a readable length (an argument may be megabytes). */
+function clip(text: string, max = 300): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }

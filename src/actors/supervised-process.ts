@@ -52,6 +52,9 @@ export interface SupervisedOutcome {
   durationMs: number;
 }
 
+/** setTimeout fires at once for anything longer (~24.8 days): longer limits are clamped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default grace period between SIGTERM and SIGKILL. */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 
@@ -102,7 +105,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   }
 
   let stallTimer: NodeJS.Timeout | undefined;
-  const stallMs = options.stallTimeoutMs ?? 0;
+  const stallMs = Math.min(options.stallTimeoutMs ?? 0, MAX_TIMER_MS);
   const armStall = (): void => {
     if (stallMs <= 0) return;
     if (stallTimer) clearTimeout(stallTimer);
@@ -110,7 +113,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   };
   armStall();
   if (options.timeoutMs && options.timeoutMs > 0) {
-    const ms = options.timeoutMs;
+    const ms = Math.min(options.timeoutMs, MAX_TIMER_MS);
     timers.push(setTimeout(() => killTree('timeout', ms), ms));
   }
   const onAbort = (): void => killTree('abort');

@@ -14,7 +14,8 @@ const HELP = `agents-sdk: orchestrated, checkpointed Claude Code agents
 
 Usage:
   agents-sdk run <workflow.yaml|json> [options]   run a workflow
-  agents-sdk validate <workflow> [--input k=v]...  check a workflow without running it
+  agents-sdk validate <workflow> [--input k=v]... [--max-parallel N]
+                                                  check a workflow without running it
   agents-sdk resume <run id> [--replay DIR]       resume a run from its last checkpoint
   agents-sdk list                                 list stored runs
   agents-sdk status <run id>                      one row per task of a run

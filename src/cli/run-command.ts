@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
@@ -32,7 +33,17 @@ export function replayExecutor(dir: string | undefined, speedText: string | unde
   const speed = speedText === undefined ? undefined : Number(speedText);
   if (speed !== undefined && !(speed >= 0)) throw new ValidationError(`--replay-speed must be a number >= 0, got "${speedText}"`);
   if (speed !== undefined && dir === undefined) throw new ValidationError('--replay-speed needs --replay <dir>');
-  return dir === undefined ? undefined : createReplayExecutor(dir, speed === undefined ? {} : { speed });
+  if (dir === undefined) return undefined;
+  if (!isDirectory(dir)) throw new ValidationError(`--replay: ${dir} is not a directory of recordings (e.g. examples/recordings/sdlc)`);
+  return createReplayExecutor(dir, speed === undefined ? {} : { speed });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** `agents-sdk run`. */
@@ -59,8 +70,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const maxParallel = intOption('max-parallel', values['max-parallel']);
   const replay = replayExecutor(values.replay, values['replay-speed']);
 
-  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
-  if (maxParallel !== undefined) workflow.max_parallel = maxParallel;
+  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input), ...(maxParallel !== undefined && { maxParallel }) });
 
   const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(values.backend ?? 'json', stateDir);
@@ -95,7 +105,10 @@ export async function driveRun(
   io.signal?.addEventListener('abort', onAbort, { once: true });
   let result: WorkflowResult;
   try {
-    result = await work(orchestrator);
+    const running = work(orchestrator);
+    // Interrupted while the file was read or the backend opened: the run starts cancelled.
+    if (io.signal?.aborted) onAbort();
+    result = await running;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     stopProgress();
@@ -132,11 +145,13 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
 /** `agents-sdk validate`. */
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseOrThrow('validate', () =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: { input: { type: 'string', multiple: true } } }),
+    parseArgs({ args, allowPositionals: true, strict: true, options: { input: { type: 'string', multiple: true }, 'max-parallel': { type: 'string' } } }),
   );
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new ValidationError('validate: expected exactly one workflow file');
-  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input) });
+  // The same options as `run`, checked the same way.
+  const maxParallel = intOption('max-parallel', values['max-parallel']);
+  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input), ...(maxParallel !== undefined && { maxParallel }) });
   const agents = workflow.tasks.filter((t) => t.kind === 'agent').length;
   io.stdout(
     `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${workflow.tasks.length - agents} command), ` +

@@ -9,7 +9,7 @@ import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
-import type { StateBackend } from '../persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import { EXIT, parseOrThrow, type CliIO } from './cli-support.js';
 import { driveRun, replayExecutor } from './run-command.js';
@@ -48,7 +48,8 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
   const replay = replayExecutor(values.replay, values['replay-speed']);
   return withBackend(values, async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
-    if (stored && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
+    const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
+    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -173,6 +173,8 @@ export class JsonStateBackend implements StateBackend {
         await writeFile(file, JSON.stringify(owner), { flag: 'wx' });
         return async () => {
           await unlink(file).catch(() => undefined);
+          // A lock taken for a run that was never saved (resume of an unknown id) leaves no empty directory.
+          await rmdir(dir).catch(() => undefined);
         };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -40,3 +40,12 @@ export function assertValidRunId(runId: string): void {
     throw new PermanentError('INVALID_KEY', `Invalid run id "${runId}": it may not contain "/"`, { details: { key: runId } });
   }
 }
+
+/**
+ * Whether `name` is one of the files the JSON backend keeps in a run's directory
+ * (`checkpoint.json`, `run.lock` and its stale copies, `journal-<n>.jsonl`), where agent
+ * directories (`<runId>/<agentName>/`) also live.
+ */
+export function isReservedRunEntry(name: string): boolean {
+  return /^(checkpoint\.json|run\.lock(\..*)?|journal-\d+\.jsonl)$/.test(name);
+}

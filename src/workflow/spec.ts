@@ -14,6 +14,15 @@ const taskId = z
 
 const env = z.record(z.string(), z.string());
 
+/** Longest task `timeout`, in seconds (7 days). */
+export const MAX_TIMEOUT_S = 7 * 24 * 3600;
+
+/** Names of workflow inputs (`{{inputs.<name>}}`). */
+export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The `inputs` block: names with their defaults; `null` means required. */
+export const workflowInputsSchema = z.record(z.string().regex(INPUT_NAME), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
 /** What to do with a task that was running when the process died (see resume). */
 export const resumeInterruptedSchema = z.enum(['restart', 'continue']);
 
@@ -22,8 +31,8 @@ const common = {
   depends_on: z.array(taskId).default([]),
   /** Attempts in all, the first included. */
   retry_count: z.number().int().min(1).max(100).default(3),
-  /** Seconds. */
-  timeout: z.number().positive().optional(),
+  /** Seconds (at most 7 days: a value in milliseconds by mistake is caught). */
+  timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
   cwd: z.string().min(1).optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
@@ -59,7 +68,7 @@ export const workflowSpecSchema = z.strictObject({
   on_failure: z.enum(['stop', 'continue']).default('stop'),
   budget_usd: z.number().positive().optional(),
   /** Input names with their defaults; `null` means required. */
-  inputs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  inputs: workflowInputsSchema.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
 });
 

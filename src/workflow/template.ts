@@ -1,6 +1,7 @@
 /**
  * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}` and `{{inputs.<name>}}` in prompts
- * and commands.
+ * and commands. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
+ * Helm, Jinja and the like in commands and prompts).
  *
  * @module
  */
@@ -11,13 +12,14 @@ export type TemplateRef =
   | { kind: 'input'; name: string; raw: string }
   | { kind: 'invalid'; raw: string };
 
-const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+/** A placeholder, or (with group 1) an escaped one. */
+const PLACEHOLDER = /(\\?)\{\{\s*([^}]*?)\s*\}\}/g;
 
 /** Lists the references of a template, including malformed ones (`kind: 'invalid'`). */
 export function templateRefs(template: string): TemplateRef[] {
   const refs: TemplateRef[] = [];
   for (const match of template.matchAll(PLACEHOLDER)) {
-    refs.push(parseRef(match[1] ?? '', match[0]));
+    if (match[1] === '') refs.push(parseRef(match[2] ?? '', match[0]));
   }
   return refs;
 }
@@ -39,7 +41,8 @@ export interface TemplateValues {
 /** Replaces every reference; validation guarantees they all resolve. */
 export function renderTemplate(template: string, values: TemplateValues): string {
   if (!template.includes('{{')) return template;
-  return template.replace(PLACEHOLDER, (raw, expr: string) => {
+  return template.replace(PLACEHOLDER, (raw, escape: string, expr: string) => {
+    if (escape !== '') return raw.slice(1);
     const ref = parseRef(expr.trim(), raw);
     if (ref.kind === 'input') return values.input(ref.name) ?? '';
     if (ref.kind === 'task') return values.task(ref.taskId, ref.field) ?? '';

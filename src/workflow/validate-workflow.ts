@@ -7,7 +7,8 @@
  */
 import type { z } from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { agentTaskSchema, commandTaskSchema, workflowSpecSchema, type Task, type Workflow } from './spec.js';
+import { isReservedRunEntry } from '../persistence/state-keys.js';
+import { INPUT_NAME, agentTaskSchema, commandTaskSchema, workflowInputsSchema, workflowSpecSchema, type Task, type Workflow } from './spec.js';
 import { templateRefs } from './template.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -36,7 +37,9 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   });
 
   checkGraph(rawTasks.flatMap(graphNode), issues);
-  const declared = top.success ? top.data.inputs : undefined;
+  checkReservedNames(tasks, issues);
+  // A problem elsewhere in the workflow must not hide the inputs it declares.
+  const declared = top.success ? top.data.inputs : workflowInputsSchema.safeParse((spec as { inputs?: unknown } | null)?.inputs).data;
   const inputs = resolveInputs(declared, options.inputs ?? {}, issues);
   // A required input that was not given is reported once, not again at each use.
   checkTemplates(tasks, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
@@ -50,7 +53,32 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     );
   }
   const { tasks: _ignored, inputs: _declared, ...rest } = top.data;
-  return { ...rest, tasks, inputs } as Workflow;
+  const workflow = { ...rest, tasks, inputs } as Workflow;
+  validated.add(workflow);
+  return workflow;
+}
+
+const validated = new WeakSet<object>();
+
+/**
+ * Whether `value` is a workflow returned by {@link validateWorkflow} (so that running it does
+ * not validate it again: its inputs are already resolved).
+ */
+export function isValidatedWorkflow(value: unknown): value is Workflow {
+  return typeof value === 'object' && value !== null && validated.has(value);
+}
+
+/** Task ids and agent names name directories beside the run's state files: those names are taken. */
+function checkReservedNames(tasks: Task[], issues: ValidationIssue[]): void {
+  for (const task of tasks) {
+    const names: Array<[string, string]> = [['id', task.id]];
+    if (task.kind === 'agent' && task.agent !== undefined) names.push(['agent', task.agent]);
+    for (const [field, name] of names) {
+      if (isReservedRunEntry(name)) {
+        issues.push({ path: `tasks.${task.id}.${field}`, message: `"${name}" is the name of one of the run's state files (checkpoint.json, run.lock, journal-<n>.jsonl); choose another` });
+      }
+    }
+  }
 }
 
 function parseTask(raw: unknown, index: number, issues: ValidationIssue[]): Task | null {
@@ -178,14 +206,18 @@ function resolveInputs(
     if (value !== null) inputs[name] = String(value);
   }
   for (const [name, value] of Object.entries(given)) {
-    if (declared && !(name in declared)) {
+    if (!INPUT_NAME.test(name)) {
+      issues.push({ path: `inputs.${name}`, message: 'an input name uses letters, digits and _, and does not start with a digit' });
+      continue;
+    }
+    if (declared && !Object.hasOwn(declared, name)) {
       issues.push({ path: `inputs.${name}`, message: `not an input of this workflow (it declares: ${Object.keys(declared).join(', ') || 'none'})` });
       continue;
     }
     inputs[name] = value;
   }
   for (const [name, value] of Object.entries(declared ?? {})) {
-    if (value === null && !(name in given)) {
+    if (value === null && !Object.hasOwn(given, name)) {
       issues.push({ path: `inputs.${name}`, message: `required input not given (--input ${name}=...)` });
     }
   }
@@ -201,7 +233,7 @@ function checkTemplates(tasks: Task[], inputs: Set<string>, issues: ValidationIs
       for (const ref of templateRefs(text)) {
         const path = `tasks.${task.id}.${field}`;
         if (ref.kind === 'invalid') {
-          issues.push({ path, message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}})` });
+          issues.push({ path, message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}}; write \\{{...}} for a literal {{...}})` });
         } else if (ref.kind === 'input') {
           if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
         } else {
