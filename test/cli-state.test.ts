@@ -83,6 +83,24 @@ describe('resume refusals (json backend)', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"truncated": ');
   });
 
+  it('list shows a damaged run as unreadable, with why, instead of hiding it', async () => {
+    await replayRun('fine');
+    await replayRun('broken');
+    const file = join(world.stateDir, 'broken', 'checkpoint.json');
+    writeFileSync(file, '{"truncated": ');
+    const list = await cli(['list', '--state-dir', world.stateDir]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/fine\s+plan-build\s+completed/);
+    expect(list.stdout).toMatch(/broken\s+-\s+unreadable/);
+    expect(list.stdout).toContain(`run broken is unreadable (CORRUPT_STATE): `);
+    expect(list.stdout).toContain(file);
+    const json = JSON.parse((await cli(['list', '--json', '--state-dir', world.stateDir])).stdout) as Array<{ runId: string; status: string }>;
+    expect(json.map((r) => [r.runId, r.status]).sort()).toEqual([
+      ['broken', 'unreadable'],
+      ['fine', 'completed'],
+    ]);
+  });
+
   it('resume of an unknown run id leaves nothing behind', async () => {
     const run = await cli(['resume', 'ghost', '--state-dir', world.stateDir]);
     expect(run.code).toBe(2);

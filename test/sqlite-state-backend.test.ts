@@ -162,7 +162,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM locks').get())).toEqual({ n: 0 });
   });
 
-  it('names the file, table and row of corrupt data; listRuns leaves a corrupt run out', async () => {
+  it('names the file, table and row of corrupt data; listRuns lists a corrupt run as unreadable', async () => {
     const backend = await openBackend();
     await backend.saveCheckpoint('good', checkpoint('good', ['a'], 1));
     await backend.saveCheckpoint('bad', checkpoint('bad', ['t1'], 2));
@@ -183,7 +183,10 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     const value = await failureOf(backend.load('cfg'));
     expect(value.code).toBe('CORRUPT_STATE');
     expect(value.message).toContain('table state, key "cfg"');
-    expect((await backend.listRuns()).map((r) => r.runId)).toEqual(['good']);
+    expect((await backend.listRuns()).map((r) => [r.runId, r.status, r.problem?.code])).toEqual([
+      ['good', 'running', undefined],
+      ['bad', 'unreadable', 'CORRUPT_STATE'],
+    ]);
   });
 
   it('refuses data written by a newer version', async () => {
@@ -196,7 +199,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     });
     expect((await failureOf(backend.load('k'))).code).toBe('UNSUPPORTED_SCHEMA');
     expect((await failureOf(backend.loadRun('r'))).code).toBe('UNSUPPORTED_SCHEMA');
-    expect(await backend.listRuns()).toEqual([]);
+    expect((await backend.listRuns()).map((r) => [r.runId, r.status, r.problem?.code])).toEqual([['r', 'unreadable', 'UNSUPPORTED_SCHEMA']]);
     await backend.close();
     withDb(file, (db) => db.pragma('user_version = 99'));
     const error = await failureOf(SqliteStateBackend.open(file));

@@ -74,9 +74,14 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout(
       table(
         ['run', 'workflow', 'status', 'started', 'tasks', 'cost'],
-        runs.map((r) => [r.runId, r.workflowId, r.status, iso(r.startedAt), `${r.tasksDone}/${r.tasksTotal}`, `$${r.costUsd.toFixed(4)}`]),
+        runs.map((r) =>
+          r.problem
+            ? [r.runId, '-', r.status, '-', '-', '-']
+            : [r.runId, r.workflowId, r.status, iso(r.startedAt), `${r.tasksDone}/${r.tasksTotal}`, `$${r.costUsd.toFixed(4)}`],
+        ),
       ),
     );
+    for (const r of runs) if (r.problem) io.stdout(`\nrun ${r.runId} is unreadable (${r.problem.code}): ${r.problem.message}\n`);
     return EXIT.ok;
   });
 }

@@ -25,6 +25,7 @@ import {
   STATE_SCHEMA_VERSION,
   foldRecords,
   summarizeRun,
+  unreadableRun,
   type ReleaseLock,
   type RunCheckpoint,
   type RunSummary,
@@ -144,8 +145,14 @@ export class JsonStateBackend implements StateBackend {
     const runs: RunSummary[] = [];
     for (const name of entries) {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.endsWith('.json')) continue;
-      const run = await this.loadRun(name).catch(() => undefined);
-      if (run) runs.push(summarizeRun(run));
+      try {
+        const run = await this.loadRun(name);
+        if (run) runs.push(summarizeRun(run));
+      } catch (error) {
+        // A damaged run is listed as such, not hidden; anything else is not a run.
+        const unreadable = unreadableRun(name, error);
+        if (unreadable) runs.push(unreadable);
+      }
     }
     return runs.sort((a, b) => b.startedAt - a.startedAt);
   }

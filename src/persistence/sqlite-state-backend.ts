@@ -24,6 +24,7 @@ import { currentOwner, isOwnerAlive, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   summarizeRun,
+  unreadableRun,
   type ReleaseLock,
   type RunCheckpoint,
   type RunSummary,
@@ -317,10 +318,14 @@ export class SqliteStateBackend implements StateBackend {
           const run = this.readRun(run_id);
           if (run) runs.push(summarizeRun(run));
         } catch (error) {
-          if (!(error instanceof AgentsSdkError) || (error.code !== 'CORRUPT_STATE' && error.code !== 'UNSUPPORTED_SCHEMA')) throw error;
+          // A damaged run is listed as such, not hidden.
+          const unreadable = unreadableRun(run_id, error);
+          if (!unreadable) throw error;
+          runs.push(unreadable);
         }
       }
-      return runs;
+      // Newest first; unreadable runs (no start time) last.
+      return runs.sort((a, b) => b.startedAt - a.startedAt);
     });
     return list.deferred();
   }

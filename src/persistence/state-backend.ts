@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AgentsSdkError } from '../errors.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
 
@@ -39,13 +40,36 @@ export interface RunCheckpoint {
 /** One line of `agents-sdk list`. */
 export interface RunSummary {
   runId: string;
+  /** Empty for an unreadable run. */
   workflowId: string;
-  status: RunStatus;
+  /** `unreadable`: its state is corrupt or from a newer schema (see `problem`). */
+  status: RunStatus | 'unreadable';
   startedAt: number;
   updatedAt: number;
   tasksDone: number;
   tasksTotal: number;
   costUsd: number;
+  /** Why an unreadable run cannot be read (`CORRUPT_STATE`, `UNSUPPORTED_SCHEMA`). */
+  problem?: { code: string; message: string };
+}
+
+/**
+ * The summary of a run whose state cannot be read, or `undefined` when `error` is not about
+ * the stored state (such errors are the caller's to throw).
+ */
+export function unreadableRun(runId: string, error: unknown): RunSummary | undefined {
+  if (!(error instanceof AgentsSdkError) || (error.code !== 'CORRUPT_STATE' && error.code !== 'UNSUPPORTED_SCHEMA')) return undefined;
+  return {
+    runId,
+    workflowId: '',
+    status: 'unreadable',
+    startedAt: 0,
+    updatedAt: 0,
+    tasksDone: 0,
+    tasksTotal: 0,
+    costUsd: 0,
+    problem: { code: error.code, message: error.message },
+  };
 }
 
 /** Releases a run lock. */
