@@ -7,7 +7,7 @@ import {
   type ClaudeProgressEvent,
   type ClaudeRunRequest,
 } from '../src/index.js';
-import { FAKE_CLAUDE_DIR, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { FAKE_CLAUDE, FAKE_CLAUDE_DIR, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
@@ -267,3 +267,16 @@ describe('runClaudeCode against the fake claude', () => {
     expect(existsSync(world.stateDir)).toBe(false);
   });
 });
+
+describe('runClaudeCode when the CLI outlives its answer', () => {
+  it('keeps a success result when the process lingers and is killed for stalling: no second run', async () => {
+    const wrapper = join(world.root, 'lingering-claude');
+    writeFileSync(wrapper, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nsleep 30\n`);
+    chmodSync(wrapper, 0o755);
+    const result = await runClaudeCode(request('finish then linger [[reply:done]]', { claudePath: wrapper, stallTimeoutMs: 500, killGraceMs: 200 }));
+    expect(result.success).toBe(true);
+    expect(result.output).toBe('done');
+    expect(world.invocations().filter((c) => c.event === 'completed')).toHaveLength(1);
+  });
+});
+

@@ -26,6 +26,13 @@ beforeEach(() => {
 });
 afterEach(() => world.cleanup());
 
+/** Kills a process a test command left running (its pid is the output). */
+function killEscaped(output: string | undefined): void {
+  const pid = Number(output?.trim());
+  expect(pid).toBeGreaterThan(1);
+  process.kill(pid, 'SIGKILL');
+}
+
 describe('runCommand', () => {
   it('reports a timeout (transient), a cancel, a missing program and a signal', async () => {
     const hang = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
@@ -44,6 +51,21 @@ describe('runCommand', () => {
     const killed = await failureOf(runCommand({ command: [process.execPath, '-e', 'process.kill(process.pid, "SIGKILL")'] }));
     expect(killed.message).toContain('SIGKILL');
     expect((await failureOf(runCommand({ command: [] }))).code).toBe('INVALID_ARGUMENTS');
+  });
+
+  it('ends at its timeout even when a descendant that left the process group holds stdout', async () => {
+    const started = Date.now();
+    const failure = await failureOf(runCommand({ command: ['sh', '-c', 'setsid sleep 30 & echo $!; sleep 100'], timeoutMs: 500, killGraceMs: 200 }));
+    expect(failure.code).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    killEscaped(failure.result?.output);
+  });
+
+  it('finishes when the command exits, not when a background child it left closes stdout', async () => {
+    const started = Date.now();
+    const result = await runCommand({ command: ['sh', '-c', 'sleep 30 & echo $!'] });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    killEscaped(result.output);
   });
 
   it('a limit beyond what a timer holds (~24.8 days) is no limit, not an instant timeout', async () => {

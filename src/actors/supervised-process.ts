@@ -55,6 +55,9 @@ export interface SupervisedOutcome {
 /** setTimeout fires at once for anything longer (~24.8 days): longer limits are clamped to it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** How long output may still arrive after the process exited (from descendants it left behind). */
+const STREAM_GRACE_MS = 1_000;
+
 /** Default grace period between SIGTERM and SIGKILL. */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 
@@ -132,8 +135,19 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   });
   const linesClosed = lines ? new Promise<void>((done) => lines.once('close', () => done())) : Promise.resolve();
 
+  // A descendant that left the process group (setsid, a daemon) can hold stdout open long
+  // after the process exited: give the streams a moment, then stop waiting for them.
+  let streamCut: NodeJS.Timeout | undefined;
+  subprocess.once('exit', () => {
+    streamCut = setTimeout(() => {
+      lines?.close();
+      subprocess.stdout?.destroy();
+      subprocess.stderr?.destroy();
+    }, STREAM_GRACE_MS);
+  });
   const result = await subprocess;
   await linesClosed;
+  if (streamCut) clearTimeout(streamCut);
   if (pid !== undefined) liveGroups.delete(pid);
   if (stallTimer) clearTimeout(stallTimer);
   for (const t of timers) clearTimeout(t);

@@ -45,6 +45,10 @@ export function classifyFailure(p: FinishedProcess): AgentsSdkError | null {
     apiErrorStatus: p.result?.api_error_status ?? null,
   };
   if (p.partial) facts.result = p.partial;
+  // The agent finished (a success result line) but its process lingered and was killed for
+  // that: the work is done, and running it again would do it twice.
+  const finished = p.result !== null && !p.result.is_error;
+  if (finished && (p.killedBy === 'stall' || p.killedBy === 'timeout')) return null;
   switch (p.killedBy) {
     case 'timeout':
       return new TransientError('TIMEOUT', `Claude Code timed out after ${p.limitMs} ms and was killed`, facts);
