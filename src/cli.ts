@@ -35,6 +35,13 @@ if (isEntryPoint()) {
       interrupt.abort();
     });
   }
+  // `agents-sdk list | head`: a reader that went away is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   let finished = false;
   process.on('beforeExit', () => {
     // The event loop drained while a command was still waiting: that is a bug, never a success.

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative as relativePath } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildClaudeArgs,
   runClaudeCode,
+  runCommand,
   type ClaudeProgressEvent,
   type ClaudeRunRequest,
 } from '../src/index.js';
@@ -247,6 +248,27 @@ describe('runClaudeCode against the fake claude', () => {
       env: { ...world.env, CLAUDE_CODE_PATH: '', PATH: `${FAKE_CLAUDE_DIR}:${process.env.PATH}` },
     });
     expect(result.output).toBe('found');
+  });
+
+  it('resolves a relative CLAUDE_CODE_PATH or PATH entry from where it was set, not from the agent cwd', async () => {
+    const relative = relativePath(process.cwd(), FAKE_CLAUDE);
+    expect(relative.startsWith('/')).toBe(false);
+    const viaEnv = await runClaudeCode({ prompt: 'relative [[reply:env]]', cwd: world.root, env: { ...world.env, CLAUDE_CODE_PATH: relative } });
+    expect(viaEnv.output).toBe('env');
+    const viaPath = await runClaudeCode({
+      prompt: 'relative [[reply:path]]',
+      cwd: world.root,
+      env: { ...world.env, CLAUDE_CODE_PATH: '', PATH: `${relativePath(process.cwd(), FAKE_CLAUDE_DIR)}:${process.env.PATH}` },
+    });
+    expect(viaPath.output).toBe('path');
+  });
+
+  it('a prompt the OS cannot pass (a NUL byte, e.g. from a templated output) is a typed error', async () => {
+    const error = await failureOf(runClaudeCode(request('before\u0000after')));
+    expect(error.code).toBe('INVALID_ARGUMENTS');
+    expect(error.message).toContain('null bytes');
+    const command = await failureOf(runCommand({ command: ['echo', 'a\u0000b'] }));
+    expect(command.code).toBe('COMMAND_FAILED');
   });
 
   it('reports a binary that cannot be executed', async () => {

@@ -118,7 +118,8 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     });
   }
   const env = { ...process.env, ...request.env };
-  const binary = request.claudePath ?? findClaudeBinary(env, request.cwd);
+  // A relative CLAUDE_CODE_PATH means relative to where the user is, not to each agent's cwd.
+  const binary = request.claudePath ?? findClaudeBinary(env);
   // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
   const viaStdin = request.prompt.startsWith('-') || Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
@@ -139,6 +140,9 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   if (outcome.spawnError) {
     await collector.finish(outcome).catch(() => undefined);
     const code = outcome.spawnError.code;
+    if (code === 'EINVALIDARGS') {
+      throw new PermanentError('INVALID_ARGUMENTS', `Claude Code could not be started with this request: ${outcome.spawnError.message}`);
+    }
     throw new PermanentError(
       code === 'ENOENT' ? 'BINARY_NOT_FOUND' : 'CRASHED',
       `Could not start Claude Code at ${binary}: ${outcome.spawnError.message}`,

@@ -75,17 +75,24 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     return { exitCode: null, signal: null, stderrTail: '', killedBy: 'abort', durationMs: 0 };
   }
 
-  const subprocess = execa(options.file, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: true,
-    detached: true,
-    buffer: false,
-    reject: false,
-    stdin: options.stdin === undefined ? 'ignore' : 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  let subprocess;
+  try {
+    subprocess = execa(options.file, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      extendEnv: true,
+      detached: true,
+      buffer: false,
+      reject: false,
+      stdin: options.stdin === undefined ? 'ignore' : 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+  } catch (error) {
+    // Arguments execa refuses before spawning (a NUL byte from a templated output, say).
+    const message = (error as Error).message;
+    return { exitCode: null, signal: null, stderrTail: '', killedBy: null, spawnError: { code: 'EINVALIDARGS', message }, durationMs: 0 };
+  }
   const pid = subprocess.pid;
   if (pid !== undefined) liveGroups.add(pid);
   const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file) : null;

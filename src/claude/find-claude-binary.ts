@@ -4,7 +4,7 @@
  * @module
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { PermanentError } from '../errors.js';
 
 /** Environment variable naming the Claude Code binary explicitly. */
@@ -31,7 +31,8 @@ export function findClaudeBinary(env: NodeJS.ProcessEnv = process.env, cwd: stri
   }
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const dir of dirs) {
-    const candidate = join(dir, 'claude');
+    // Absolute: the agent runs in its own cwd, where a relative PATH entry means something else.
+    const candidate = resolve(dir, 'claude');
     if (isExecutableFile(candidate)) return candidate;
   }
   throw new PermanentError(
