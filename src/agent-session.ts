@@ -104,7 +104,9 @@ export class AgentSession {
       ...(options.inspect !== undefined && { inspect: options.inspect }),
     });
     this.actor.start();
-    // A snapshot taken while waiting to retry has lost its timer: retry now.
+    // A snapshot taken mid-execution goes on: a `running` one runs its request again (its
+    // process did not survive), a `retrying` one has lost its timer and retries now.
+    // `settled()` awaits it.
     if (options.snapshot && this.actor.getSnapshot().value === 'retrying') this.actor.send({ type: 'RETRY' });
   }
 
@@ -181,6 +183,35 @@ export class AgentSession {
     }
     const { continueSession, ...request } = options;
     const executionId = this.context.executionId + 1;
+    const done = this.outcomeOf(executionId);
+    this.actor.send({
+      type: 'EXECUTE',
+      request: { kind: 'claude', prompt, ...request },
+      retry,
+      ...(continueSession !== undefined && { continueSession }),
+    });
+    return done;
+  }
+
+  /**
+   * The outcome of the latest execution: waits while one is running or retrying (one restored
+   * from a snapshot mid-run goes on by itself: this is how to await it), else resolves with
+   * its result or rejects with its error.
+   *
+   * @throws PermanentError `NOT_FOUND` when the session has never executed anything.
+   */
+  settled(): Promise<ExecutionResult> {
+    const { executionId, lastResult, lastError } = this.context;
+    const state = this.status;
+    if (state === 'running' || state === 'retrying') return this.outcomeOf(executionId);
+    if (state === 'completed' && lastResult) return Promise.resolve(lastResult);
+    if (state === 'failed') return Promise.reject(toError(lastError));
+    return Promise.reject(new PermanentError('NOT_FOUND', `Session ${this.sessionId} has not executed anything yet`));
+  }
+
+  /** Resolves or rejects when execution `executionId` ends. */
+  private outcomeOf(executionId: number): Promise<ExecutionResult> {
+    if (this.stopped) return Promise.reject(new CancelledError(`Session ${this.sessionId} is stopped`));
     return new Promise<ExecutionResult>((resolve, reject) => {
       const sub = this.actor.subscribe({
         next: (snapshot) => {
@@ -196,12 +227,6 @@ export class AgentSession {
         // stop() while a prompt runs: its process is killed, the caller must not wait forever.
         complete: () => reject(new CancelledError(`Session ${this.sessionId} was stopped`)),
         error: (error) => reject(error),
-      });
-      this.actor.send({
-        type: 'EXECUTE',
-        request: { kind: 'claude', prompt, ...request },
-        retry,
-        ...(continueSession !== undefined && { continueSession }),
       });
     });
   }

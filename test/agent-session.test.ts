@@ -175,6 +175,44 @@ const OK_RESULT = {
   stderrTail: '',
 };
 
+describe('AgentSession restored mid-execution', () => {
+  it('a session restored while running runs its prompt again, and settled() awaits it', async () => {
+    const first = new AgentSession({ agentName: 'a', executor: () => new Promise(() => {}) });
+    void first.execute('the prompt').catch(() => undefined);
+    expect(first.status).toBe('running');
+    const snapshot = JSON.parse(JSON.stringify(first.getPersistedSnapshot()));
+    first.stop();
+
+    const prompts: string[] = [];
+    const restored = new AgentSession({
+      agentName: 'a',
+      snapshot,
+      executor: async (request) => {
+        prompts.push(request.kind === 'claude' ? request.prompt : '');
+        return { ...OK_RESULT, output: 'again' };
+      },
+    });
+    await expect(restored.settled()).resolves.toMatchObject({ output: 'again' });
+    expect(prompts).toEqual(['the prompt']);
+    // once settled it reports the same outcome, and the session takes the next prompt
+    await expect(restored.settled()).resolves.toMatchObject({ output: 'again' });
+    await expect(restored.execute('next')).resolves.toMatchObject({ output: 'again' });
+  });
+
+  it('settled() rejects with the last error, or NOT_FOUND before anything ran', async () => {
+    const fresh = new AgentSession({ agentName: 'a', executor: async () => OK_RESULT });
+    await expect(fresh.settled()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const failing = new AgentSession({
+      agentName: 'a',
+      executor: async () => {
+        throw new TransientError('API_OVERLOADED', 'busy');
+      },
+    });
+    await expect(failing.execute('x')).rejects.toMatchObject({ code: 'API_OVERLOADED' });
+    await expect(failing.settled()).rejects.toMatchObject({ code: 'API_OVERLOADED' });
+  });
+});
+
 describe('agentSessionMachine (fake timers, provided executor)', () => {
   afterEach(() => {
     vi.useRealTimers();
