@@ -156,7 +156,12 @@ export class WorkflowOrchestrator {
     return this.locked(runId, async (pending) => {
       const run = await backend.loadRun(runId);
       if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
-      if (typeof run.schemaVersion !== 'number' || run.schemaVersion > STATE_SCHEMA_VERSION) {
+      if (typeof run.schemaVersion !== 'number') {
+        throw new PermanentError('CORRUPT_STATE', `Run ${runId}: its checkpoint has no schema version; it is damaged or was not written by agents-sdk`, {
+          details: { runId },
+        });
+      }
+      if (run.schemaVersion > STATE_SCHEMA_VERSION) {
         throw new PermanentError(
           'UNSUPPORTED_SCHEMA',
           `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,

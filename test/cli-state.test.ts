@@ -76,6 +76,11 @@ describe('resume refusals (json backend)', () => {
     const finished = await cli(['resume', 'old', '--state-dir', world.stateDir]);
     expect(finished.code).toBe(2);
     expect(finished.stderr).not.toContain('already finished');
+    // no schema version at all is damage, not a newer version
+    const { schemaVersion: _dropped, ...unversioned } = checkpoint as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...unversioned, status: 'running' }));
+    const missing = await cli(['resume', 'old', '--state-dir', world.stateDir]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('CORRUPT_STATE')]);
     writeFileSync(file, '{"truncated": ');
     const corrupt = await cli(['resume', 'old', '--state-dir', world.stateDir]);
     expect(corrupt.code).toBe(2);

@@ -79,3 +79,24 @@ describe('JsonStateBackend locks', () => {
     await release();
   });
 });
+
+describe('JsonStateBackend writes from several writers', () => {
+  it('two backends over one directory saving one key: every write lands whole, readers never see a torn file', async () => {
+    const other = new JsonStateBackend(dir);
+    const big = (i: number) => ({ i, pad: String(i % 10).repeat(300_000 + i * 1_000) });
+    const reads: Array<Promise<unknown>> = [];
+    const writes = Array.from({ length: 16 }, (_, i) => {
+      reads.push(backend.load('k'));
+      return (i % 2 ? backend : other).save('k', big(i));
+    });
+    await Promise.all(writes);
+    const seen = (await Promise.all(reads)) as Array<{ i: number; pad: string } | undefined>;
+    for (const value of seen) if (value) expect(value).toEqual(big(value.i));
+    const last = (await backend.load('k')) as { i: number; pad: string };
+    expect(last).toEqual(big(last.i));
+    // no temp files left behind
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    await other.close();
+  });
+});
+

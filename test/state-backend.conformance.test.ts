@@ -46,6 +46,12 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     expect((await failureOf(backend.saveCheckpoint('../run', checkpoint('x', ['a'])))).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.loadRun('a/b'))).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.lockRun(''))).code).toBe('INVALID_KEY');
+    // values and runs share the JSON layout: neither may take the other's file
+    const clash = await failureOf(backend.save('r1/checkpoint', { note: 1 }));
+    expect([clash.code, clash.message]).toEqual(['INVALID_KEY', expect.stringContaining("run's checkpoint")]);
+    expect((await failureOf(backend.saveCheckpoint('foo.json', checkpoint('foo.json', ['a'])))).code).toBe('INVALID_KEY');
+    await backend.save('r1/checkpoints', 1);
+    expect(await backend.load('r1/checkpoints')).toBe(1);
   });
 
   it('saves a checkpoint and folds later task records in, O(1) each', async () => {

@@ -17,7 +17,7 @@
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { AtomicJsonFile } from './atomic-json-file.js';
 import { PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 import { currentOwner, isOwnerAlive, type LockOwner } from './process-lock.js';
@@ -31,7 +31,7 @@ import {
   type RunSummary,
   type StateBackend,
 } from './state-backend.js';
-import { assertValidKey, assertValidRunId } from './state-keys.js';
+import { assertValidRunId, assertValidValueKey } from './state-keys.js';
 
 /** A stored checkpoint file: the checkpoint plus the journal generation that follows it. */
 interface CheckpointFile extends RunCheckpoint {
@@ -73,19 +73,19 @@ export class JsonStateBackend implements StateBackend {
   }
 
   async save(key: string, value: unknown): Promise<void> {
-    assertValidKey(key);
+    assertValidValueKey(key);
     const file = join(this.stateDir, `${key}.json`);
-    // One write at a time: lowdb writers of one file share its temp file.
+    // One write at a time per backend, so that the last save wins (each write is atomic on its own).
     await this.serial(async () => {
       await mkdir(join(file, '..'), { recursive: true });
-      const db = new Low<ValueFile>(new JSONFile(file), { schema_version: STATE_SCHEMA_VERSION, value: null });
+      const db = new Low<ValueFile>(new AtomicJsonFile<ValueFile>(file), { schema_version: STATE_SCHEMA_VERSION, value: null });
       db.data = { schema_version: STATE_SCHEMA_VERSION, value };
       await db.write();
     });
   }
 
   async load(key: string): Promise<unknown> {
-    assertValidKey(key);
+    assertValidValueKey(key);
     const data = await readJson<ValueFile>(join(this.stateDir, `${key}.json`));
     return data?.value;
   }
@@ -246,7 +246,7 @@ export class JsonStateBackend implements StateBackend {
 
   private async writeCheckpoint(runId: string, data: CheckpointFile): Promise<void> {
     await mkdir(join(this.stateDir, runId), { recursive: true });
-    const db = new Low<CheckpointFile>(new JSONFile(this.checkpointPath(runId)), data);
+    const db = new Low<CheckpointFile>(new AtomicJsonFile<CheckpointFile>(this.checkpointPath(runId)), data);
     db.data = data;
     await db.write();
   }

@@ -30,7 +30,7 @@ import {
   type RunSummary,
   type StateBackend,
 } from './state-backend.js';
-import { assertValidKey, assertValidRunId } from './state-keys.js';
+import { assertValidRunId, assertValidValueKey } from './state-keys.js';
 
 type Driver = typeof BetterSqlite3;
 type Database = BetterSqlite3.Database;
@@ -238,7 +238,7 @@ export class SqliteStateBackend implements StateBackend {
   }
 
   async save(key: string, value: unknown): Promise<void> {
-    assertValidKey(key);
+    assertValidValueKey(key);
     this.assertOpen();
     const text = JSON.stringify(value) as string | undefined;
     // `undefined` (or a function) has no JSON: storing it means "no value", as load then answers.
@@ -247,7 +247,7 @@ export class SqliteStateBackend implements StateBackend {
   }
 
   async load(key: string): Promise<unknown> {
-    assertValidKey(key);
+    assertValidValueKey(key);
     this.assertOpen();
     const row = this.sql.getValue.get(key);
     if (!row) return undefined;

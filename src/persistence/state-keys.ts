@@ -33,11 +33,29 @@ export function assertValidKey(key: string, what = 'key'): void {
   }
 }
 
-/** Checks a run id: one key segment. */
+/** Checks a run id: one key segment, not ending in `.json` (that is the file of a value key). */
 export function assertValidRunId(runId: string): void {
   assertValidKey(runId, 'run id');
   if (runId.includes('/')) {
     throw new PermanentError('INVALID_KEY', `Invalid run id "${runId}": it may not contain "/"`, { details: { key: runId } });
+  }
+  if (runId.endsWith('.json')) {
+    throw new PermanentError('INVALID_KEY', `Invalid run id "${runId}": it may not end in ".json" (value keys are stored as <key>.json beside the runs)`, {
+      details: { key: runId },
+    });
+  }
+}
+
+/**
+ * Checks a value key (`save`/`load`): a key, and not `<runId>/checkpoint`, which is where a
+ * run's checkpoint lives in the JSON backend.
+ */
+export function assertValidValueKey(key: string): void {
+  assertValidKey(key);
+  if (/\/checkpoint$/.test(key)) {
+    throw new PermanentError('INVALID_KEY', `Invalid key "${key}": <run id>/checkpoint is where a run's checkpoint is kept; choose another name`, {
+      details: { key },
+    });
   }
 }
 

@@ -1,0 +1,46 @@
+/**
+ * A lowdb adapter whose writes are atomic across writers: each write goes to a temp file of
+ * its own, is flushed to disk, then renamed over the target.
+ *
+ * lowdb's `JSONFile` (steno) names its temp file after the target alone, so two writers of
+ * one file (two backends over one state directory, two processes) rename each other's half
+ * written temp files: one fails with ENOENT and a reader can see a torn file.
+ *
+ * @module
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+
+let sequence = 0;
+
+/** JSON file adapter for lowdb: unique temp file, fsync, rename. */
+export class AtomicJsonFile<T> implements Adapter<T> {
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async write(data: T): Promise<void> {
+    const temp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.${++sequence}.tmp`);
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(data, null, 2));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, this.file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}
