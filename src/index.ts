@@ -61,6 +61,7 @@ export {
 } from './actors/supervised-process.js';
 export {
   processRegistryDir,
+  processStartTicks,
   registerProcess,
   unregisterProcess,
   reapProcesses,
@@ -136,6 +137,7 @@ export {
   createOrchestratorMachine,
   type WorkflowOrchestratorOptions,
   type RunWorkflowOptions,
+  type ResumeOptions,
 } from './workflow-orchestrator.js';
 export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
 export { ClaudeStreamCollector, type StreamOutcome } from './claude/stream-collector.js';
@@ -152,6 +154,7 @@ export {
   type RunStatus,
   type ReleaseLock,
 } from './persistence/state-backend.js';
+export type { LockOptions, LockOwner } from './persistence/process-lock.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
 export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';
 export { newRunId } from './run-id.js';

@@ -12,6 +12,7 @@ import { PermanentError } from './errors.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer } from './persistence/run-checkpointer.js';
+import type { LockOptions } from './persistence/process-lock.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
@@ -45,6 +46,15 @@ export interface WorkflowOrchestratorOptions {
 }
 
 /** Options of one run. */
+/** Options of {@link WorkflowOrchestrator.resume}. */
+export interface ResumeOptions {
+  /**
+   * Take the run's lock even from a holder that looks alive: for a run whose driver was on
+   * another host (a crashed machine, a replaced container), which cannot be checked from here.
+   */
+  force?: boolean;
+}
+
 export interface RunWorkflowOptions {
   /** Values of the workflow's `inputs`. */
   inputs?: Record<string, string>;
@@ -128,7 +138,7 @@ export class WorkflowOrchestrator {
     const workflow = isValidatedWorkflow(spec) && !options.inputs ? spec : validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
-    return this.locked(runId, async (pending) => {
+    return this.locked(runId, {}, async (pending) => {
       if (this.stateBackend && (await this.stateBackend.loadRun(runId))) {
         throw new PermanentError('LOCKED', `Run ${runId} already exists; resume it (agents-sdk resume ${runId}) or choose another run id`, {
           details: { runId },
@@ -148,12 +158,12 @@ export class WorkflowOrchestrator {
    * @throws PermanentError `NOT_FOUND` (unknown run), `UNSUPPORTED_SCHEMA` (a newer schema),
    *   `LOCKED` (another process drives it), `CORRUPT_STATE` (a damaged checkpoint).
    */
-  async resume(runId: string): Promise<WorkflowResult> {
+  async resume(runId: string, options: ResumeOptions = {}): Promise<WorkflowResult> {
     assertValidRunId(runId);
     const backend = this.stateBackend;
     if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: nothing to resume');
     // Lock first, then read: another driver may finish the run in between.
-    return this.locked(runId, async (pending) => {
+    return this.locked(runId, options.force ? { force: true } : {}, async (pending) => {
       const run = await backend.loadRun(runId);
       if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
       if (typeof run.schemaVersion !== 'number') {
@@ -208,11 +218,11 @@ export class WorkflowOrchestrator {
    * Runs `work` holding the run's lock (when there is a backend). From the first moment, a
    * `cancel()` is noted in `pending` so that it applies once the run starts.
    */
-  private async locked<T>(runId: string, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
+  private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
     const pending = { cancelled: false };
     this.starting.add(pending);
     try {
-      const release = this.stateBackend ? await this.stateBackend.lockRun(runId) : null;
+      const release = this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null;
       try {
         return await work(pending);
       } finally {

@@ -106,6 +106,20 @@ describe('resume refusals (json backend)', () => {
     ]);
   });
 
+  it('a run locked on another host: LOCKED says so, resume --force takes it over', async () => {
+    await replayRun('moved');
+    const file = join(world.stateDir, 'moved', 'checkpoint.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'running' }));
+    writeFileSync(join(world.stateDir, 'moved', 'run.lock'), JSON.stringify({ pid: 4242, host: 'old-container', acquiredAt: Date.now() }));
+    const refused = await cli(['resume', 'moved', '--state-dir', world.stateDir, ...REPLAY]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('resume moved --force');
+    const forced = await cli(['resume', 'moved', '--force', '--json', '--state-dir', world.stateDir, ...REPLAY]);
+    expect(forced.code).toBe(0);
+    expect((JSON.parse(forced.stdout) as WorkflowResult).status).toBe('completed');
+    expect(existsSync(join(world.stateDir, 'moved', 'run.lock'))).toBe(false);
+  });
+
   it('resume of an unknown run id leaves nothing behind', async () => {
     const run = await cli(['resume', 'ghost', '--state-dir', world.stateDir]);
     expect(run.code).toBe(2);

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StateBackend } from '../src/index.js';
+import { processStartTicks, type StateBackend } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
 import { checkpoint, record } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';
@@ -108,6 +108,28 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     expect(error.message).toContain(`pid ${process.ppid}`);
     await forgeLock(dir, 'r', { ...live, pid: 2 ** 22 + 12345 });
     const release = await backend.lockRun('r');
+    await release();
+  });
+
+  it('takes over a lock whose pid now belongs to another process (start time differs)', async () => {
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    const { hostname } = await import('node:os');
+    const ticks = processStartTicks(process.ppid)!;
+    await forgeLock(dir, 'r', { pid: process.ppid, host: hostname(), acquiredAt: Date.now(), startTicks: ticks });
+    expect((await failureOf(backend.lockRun('r'))).code).toBe('LOCKED');
+    await forgeLock(dir, 'r', { pid: process.ppid, host: hostname(), acquiredAt: Date.now(), startTicks: ticks - 1 });
+    await (await backend.lockRun('r'))();
+  });
+
+  it('a lock from another host cannot be checked: LOCKED says how to take it over, force does', async () => {
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    await forgeLock(dir, 'r', { pid: 4242, host: 'old-container-3f2a', acquiredAt: Date.now() });
+    const error = await failureOf(backend.lockRun('r'));
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toContain('old-container-3f2a');
+    expect(error.message).toContain('agents-sdk resume r --force');
+    const release = await backend.lockRun('r', { force: true });
+    // now ours: another process cannot take it without force either
     await release();
   });
 

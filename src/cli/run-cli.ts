@@ -16,7 +16,8 @@ Usage:
   agents-sdk run <workflow.yaml|json> [options]   run a workflow
   agents-sdk validate <workflow> [--input k=v]... [--max-parallel N]
                                                   check a workflow without running it
-  agents-sdk resume <run id> [--replay DIR]       resume a run from its last checkpoint
+  agents-sdk resume <run id> [--replay DIR] [--force]
+                                                  resume a run from its last checkpoint
   agents-sdk list                                 list stored runs
   agents-sdk status <run id>                      one row per task of a run
   agents-sdk migrate --from <dir> [--dry-run]     import ADW state (<dir>/<id>/adw_state.json)

@@ -41,7 +41,7 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
       args,
       allowPositionals: true,
       strict: true,
-      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' } },
+      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' }, force: { type: 'boolean' } },
     }),
   );
   const runId = oneRunId('resume', positionals);
@@ -53,7 +53,7 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId));
+    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, { force: values.force === true }));
   });
 }
 

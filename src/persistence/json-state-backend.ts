@@ -20,7 +20,7 @@ import { Low } from 'lowdb';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import { PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, isOwnerAlive, type LockOwner } from './process-lock.js';
+import { currentOwner, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   foldRecords,
@@ -169,7 +169,7 @@ export class JsonStateBackend implements StateBackend {
     });
   }
 
-  async lockRun(runId: string): Promise<ReleaseLock> {
+  async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
     const dir = join(this.stateDir, runId);
     await mkdir(dir, { recursive: true });
@@ -188,13 +188,8 @@ export class JsonStateBackend implements StateBackend {
         const holder = await readFile(file, 'utf8')
           .then((t) => JSON.parse(t) as LockOwner)
           .catch(() => null);
-        if (holder && isOwnerAlive(holder)) {
-          throw new PermanentError(
-            'LOCKED',
-            `Run ${runId} is being driven by another process (pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}); ` +
-              `wait for it to finish or stop it. Lock file: ${file}`,
-            { details: { runId, owner: holder, file } },
-          );
+        if (holder && !options.force && isOwnerAlive(holder)) {
+          throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Lock file: ${file}`), { details: { runId, owner: holder, file } });
         }
         // The holder died without releasing the lock: take it over. Move it aside first (only
         // one process's rename succeeds), then check that what moved is the dead holder's lock

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { processStartTicks } from '../actors/process-registry.js';
 
 /** Tells this process's locks from a dead predecessor's that had the same pid (containers restart as pid 1). */
 const PROCESS_TOKEN = randomUUID();
@@ -17,11 +18,25 @@ export interface LockOwner {
   acquiredAt: number;
   /** Random per process; absent in locks written by older versions. */
   token?: string;
+  /** Linux: the holder's start time (clock ticks since boot), to tell it from a process that reused its pid. */
+  startTicks?: number | null;
 }
+
+/** Options of `StateBackend.lockRun`. */
+export interface LockOptions {
+  /**
+   * Take the lock even from a holder that looks alive. For a lock written on another host
+   * (another machine, or a container since replaced), whose process cannot be checked from
+   * here: only when you know it is gone.
+   */
+  force?: boolean;
+}
+
+const OWN_START_TICKS = processStartTicks(process.pid);
 
 /** The current process as a lock owner. */
 export function currentOwner(): LockOwner {
-  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN };
+  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN, startTicks: OWN_START_TICKS };
 }
 
 /** True when the owner is a live process on this host (another host's lock is assumed live). */
@@ -30,8 +45,26 @@ export function isOwnerAlive(owner: LockOwner): boolean {
   if (owner.pid === process.pid) return owner.token === undefined || owner.token === PROCESS_TOKEN;
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Alive, but maybe another process that got the same pid since.
+  if (typeof owner.startTicks === 'number') {
+    const ticks = processStartTicks(owner.pid);
+    if (ticks !== null && ticks !== owner.startTicks) return false;
+  }
+  return true;
+}
+
+/** The message of a `LOCKED` error for a live (or uncheckable) holder. */
+export function lockedMessage(runId: string, holder: LockOwner, where: string): string {
+  const since = new Date(holder.acquiredAt).toISOString();
+  const base = `Run ${runId} is being driven by another process (pid ${holder.pid} on ${holder.host} since ${since})`;
+  if (holder.host !== hostname()) {
+    return (
+      `${base}. That host is not this one (${hostname()}), so whether the process still runs cannot be checked from here; ` +
+      `if it is gone (a crashed machine, a replaced container), take the run over with \`agents-sdk resume ${runId} --force\`. ${where}`
+    );
+  }
+  return `${base}; wait for it to finish or stop it. ${where}`;
 }

@@ -20,7 +20,7 @@ import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, isOwnerAlive, type LockOwner } from './process-lock.js';
+import { currentOwner, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   summarizeRun,
@@ -143,7 +143,7 @@ export class SqliteStateBackend implements StateBackend {
   private readonly sql: Statements;
   private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => void>;
   private readonly writeTaskRecords: Transaction<(runId: string, records: TaskRecord[], texts: string[]) => void>;
-  private readonly takeLock: Transaction<(runId: string, owner: string) => void>;
+  private readonly takeLock: Transaction<(runId: string, owner: string, force: boolean) => void>;
   private readonly readRunTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
 
@@ -182,16 +182,13 @@ export class SqliteStateBackend implements StateBackend {
       });
     });
 
-    this.takeLock = db.transaction((runId: string, owner: string) => {
+    this.takeLock = db.transaction((runId: string, owner: string, force: boolean) => {
       const row = this.sql.getLock.get(runId);
       const holder = row ? parseOwner(row.owner) : null;
-      if (holder && isOwnerAlive(holder)) {
-        throw new PermanentError(
-          'LOCKED',
-          `Run ${runId} is being driven by another process (pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}); ` +
-            `wait for it to finish or stop it. Database: ${this.file}, table locks`,
-          { details: { runId, owner: holder, file: this.file } },
-        );
+      if (holder && !force && isOwnerAlive(holder)) {
+        throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Database: ${this.file}, table locks`), {
+          details: { runId, owner: holder, file: this.file },
+        });
       }
       // No holder, or it died without releasing the lock (or left junk): take it over.
       this.sql.putLock.run(runId, owner);
@@ -337,11 +334,11 @@ export class SqliteStateBackend implements StateBackend {
     this.removeRun.immediate(runId);
   }
 
-  async lockRun(runId: string): Promise<ReleaseLock> {
+  async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
     this.assertOpen();
     const owner = JSON.stringify(currentOwner());
-    this.takeLock.immediate(runId, owner);
+    this.takeLock.immediate(runId, owner, options.force === true);
     return async () => this.releaseLock(runId, owner);
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { AgentsSdkError } from '../errors.js';
+import type { LockOptions } from './process-lock.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
 
@@ -94,11 +95,12 @@ export interface StateBackend {
   /** Deletes a run and everything stored with it. */
   deleteRun(runId: string): Promise<void>;
   /**
-   * Takes the run's lock so that two processes cannot drive one run.
+   * Takes the run's lock so that two processes cannot drive one run. A lock whose holder is
+   * dead is taken over; `force` takes it from any holder (one on another host cannot be checked).
    *
    * @throws PermanentError `LOCKED` while another live process holds it.
    */
-  lockRun(runId: string): Promise<ReleaseLock>;
+  lockRun(runId: string, options?: LockOptions): Promise<ReleaseLock>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

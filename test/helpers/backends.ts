@@ -12,6 +12,7 @@ export interface LockOwnerLike {
   pid: number;
   host: string;
   acquiredAt: number;
+  startTicks?: number;
 }
 
 export interface BackendFactory {
