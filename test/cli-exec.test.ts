@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, cliProcess } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
@@ -51,6 +52,12 @@ describe('agents-sdk CLI: help, version, exec', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({ code: 'API_OVERLOADED', transient: true });
     expect(bad.stderr).toContain('API_OVERLOADED');
   }, 60_000);
+
+  it('exec with a --cwd that does not exist is invalid input (exit 2)', async () => {
+    const run = await cli(['exec', 'hi', '--cwd', join(world.root, 'nope')], world.env);
+    expect([run.code, run.stderr]).toEqual([2, expect.stringContaining('is not a directory')]);
+    expect(world.invocations()).toHaveLength(0);
+  });
 
   it('exec is cancelled by the interrupt signal', async () => {
     const controller = new AbortController();

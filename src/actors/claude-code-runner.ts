@@ -20,8 +20,11 @@ import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-proces
 export const DEFAULT_MODEL = 'sonnet';
 /** Default limit of one execution: 30 minutes. */
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-/** Default stall limit (no stdout line): 5 minutes. */
-export const DEFAULT_STALL_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Default stall limit (no stdout line): 11 minutes. The stream is silent while a tool runs,
+ * and Claude Code's Bash tool may run a command for up to 10 minutes (a test suite, a build).
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 11 * 60_000;
 /** Default directory raw outputs are recorded under. */
 export const DEFAULT_STATE_DIR = 'agents';
 

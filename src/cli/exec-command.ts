@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
@@ -36,6 +37,7 @@ export async function execCommand(args: string[], io: CliIO): Promise<number> {
   const maxTurns = intOption('max-turns', values['max-turns']);
   const timeout = intOption('timeout', values.timeout, 0);
   const stall = intOption('stall-timeout', values['stall-timeout'], 0);
+  if (values.cwd !== undefined && !isDirectory(values.cwd)) throw new ValidationError(`exec: --cwd ${values.cwd} is not a directory`);
 
   const session = new AgentSession({
     agentName: values.agent ?? 'agent',
@@ -86,5 +88,13 @@ export function describeSessionEvent(event: SessionEvent): string {
       if (p.type === 'api_retry') return `${who} API retry (status ${p.errorStatus ?? '?'})\n`;
       return '';
     }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -44,7 +44,7 @@ exec options:
   --retries <n>            attempts in all, retrying transient failures (default: 3)
   --max-turns <n>          passed to claude --max-turns
   --timeout <seconds>      kill the agent after this long (default: 1800)
-  --stall-timeout <sec>    kill the agent when it prints nothing this long (default: 300)
+  --stall-timeout <sec>    kill the agent when it prints nothing this long (default: 660)
   --state-dir <dir>        where raw outputs are recorded (default: agents)
   --skip-permissions       pass --dangerously-skip-permissions
   --json                   print only the result as JSON

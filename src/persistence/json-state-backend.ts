@@ -251,8 +251,10 @@ export class JsonStateBackend implements StateBackend {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
-    } catch {
-      return [];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // Unreadable is not empty: the run's latest records are in there.
+      throw new PermanentError('CORRUPT_STATE', `Cannot read journal ${file}: ${(error as Error).message}`, { details: { file } });
     }
     const lines = text.split('\n');
     const records: TaskRecord[] = [];
