@@ -121,6 +121,19 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     await (await backend.lockRun('r'))();
   });
 
+  it('tells who holds a lock without taking it', async () => {
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    expect(await backend.lockHolder('r')).toBeNull();
+    const release = await backend.lockRun('r');
+    expect(await backend.lockHolder('r')).toMatchObject({ pid: process.pid });
+    await release();
+    expect(await backend.lockHolder('r')).toBeNull();
+    await forgeLock(dir, 'r', { pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), acquiredAt: Date.now() });
+    expect(await backend.lockHolder('r')).toBeNull();
+    await forgeLock(dir, 'r', { pid: 4242, host: 'elsewhere', acquiredAt: Date.now() });
+    expect(await backend.lockHolder('r')).toMatchObject({ host: 'elsewhere' });
+  });
+
   it('a lock from another host cannot be checked: LOCKED says how to take it over, force does', async () => {
     await backend.saveCheckpoint('r', checkpoint('r', ['a']));
     await forgeLock(dir, 'r', { pid: 4242, host: 'old-container-3f2a', acquiredAt: Date.now() });

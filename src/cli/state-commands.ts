@@ -139,17 +139,12 @@ export async function migrateCommand(args: string[], io: CliIO): Promise<number>
 
 /**
  * `running` for a run that a live process drives; `interrupted (resume it)` for one whose
- * process died: its lock can be taken (and is released at once).
+ * process died (no live holder of its lock).
  */
 async function displayStatus(backend: StateBackend, runId: string, status: string): Promise<string> {
   if (status !== 'running') return status;
-  try {
-    const release = await backend.lockRun(runId);
-    await release();
-    return 'interrupted';
-  } catch {
-    return 'running';
-  }
+  // Only looks at the lock: taking it, even for an instant, could make a starting resume fail.
+  return (await backend.lockHolder(runId)) ? 'running' : 'interrupted';
 }
 
 function iso(ms: number): string {

@@ -213,6 +213,14 @@ export class JsonStateBackend implements StateBackend {
     throw new PermanentError('LOCKED', `Could not take the lock of run ${runId} (${file})`, { details: { runId, file } });
   }
 
+  async lockHolder(runId: string): Promise<LockOwner | null> {
+    assertValidRunId(runId);
+    const holder = await readFile(join(this.stateDir, runId, 'run.lock'), 'utf8')
+      .then((t) => JSON.parse(t) as LockOwner)
+      .catch(() => null);
+    return holder && isOwnerAlive(holder) ? holder : null;
+  }
+
   async close(): Promise<void> {
     await this.serial(async () => {
       for (const journal of this.journals.values()) await journal.handle.close();

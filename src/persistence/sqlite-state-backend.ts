@@ -342,6 +342,14 @@ export class SqliteStateBackend implements StateBackend {
     return async () => this.releaseLock(runId, owner);
   }
 
+  async lockHolder(runId: string): Promise<LockOwner | null> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    const row = this.sql.getLock.get(runId);
+    const holder = row ? parseOwner(row.owner) : null;
+    return holder && isOwnerAlive(holder) ? holder : null;
+  }
+
   /** Closes the database (idempotent). Later calls reject with `BACKEND_UNAVAILABLE`. */
   async close(): Promise<void> {
     if (this.db.open) this.db.close();

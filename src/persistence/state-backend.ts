@@ -5,7 +5,7 @@
  * @module
  */
 import { AgentsSdkError } from '../errors.js';
-import type { LockOptions } from './process-lock.js';
+import type { LockOptions, LockOwner } from './process-lock.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
 
@@ -101,6 +101,11 @@ export interface StateBackend {
    * @throws PermanentError `LOCKED` while another live process holds it.
    */
   lockRun(runId: string, options?: LockOptions): Promise<ReleaseLock>;
+  /**
+   * Who holds the run's lock, without taking it: `null` when it is free or its holder is dead.
+   * (A holder on another host counts as live: it cannot be checked from here.)
+   */
+  lockHolder(runId: string): Promise<LockOwner | null>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }
