@@ -167,6 +167,11 @@ describe('agents-sdk migrate', () => {
     expect(dry.stderr).toContain('broken1');
     expect(dry.code).toBe(1);
     expect(await new JsonStateBackend(world.stateDir).load('adw/a1b2c3d4')).toBeUndefined();
+    // not even a SQLite database is created
+    const sqliteDir = join(world.root, 'sqlite-state');
+    const sqliteDry = await cli(['migrate', '--from', from, '--dry-run', '--backend', 'sqlite', '--state-dir', sqliteDir]);
+    expect(sqliteDry.stdout).toContain('dry run: 2 would import, 1 skipped');
+    expect(existsSync(sqliteDir)).toBe(false);
   });
 
   it('imports every adw_state.json with a schema_version', async () => {

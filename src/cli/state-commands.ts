@@ -127,14 +127,17 @@ export async function migrateCommand(args: string[], io: CliIO): Promise<number>
   );
   if (!values.from) throw new ValidationError('migrate: --from <dir> is required (the directory holding <id>/adw_state.json files)');
   const from = values.from;
-  return withBackend(values, async (backend) => {
-    const report = await migrateAdwState(from, backend, { dryRun: values['dry-run'] === true });
+  const dryRun = values['dry-run'] === true;
+  const migrate = async (backend: StateBackend | null): Promise<number> => {
+    const report = await migrateAdwState(from, backend, { dryRun });
     const verb = report.dryRun ? 'would import' : 'imported';
     for (const item of report.imported) io.stdout(`${verb} ${item.file} as ${item.key}\n`);
     for (const skip of report.skipped) io.stderr(`skipped ${skip.file}: ${skip.reason}\n`);
     io.stdout(`${report.dryRun ? 'dry run: ' : ''}${report.imported.length} ${verb}, ${report.skipped.length} skipped\n`);
     return report.skipped.length > 0 ? EXIT.failed : EXIT.ok;
-  });
+  };
+  // A dry run changes nothing: it does not even open (and so create) the backend.
+  return dryRun ? migrate(null) : withBackend(values, migrate);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { PermanentError, ValidationError } from '../errors.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from './state-backend.js';
 import { assertValidRunId } from './state-keys.js';
 
@@ -40,7 +40,9 @@ export interface ImportedAdwState {
  *
  * @throws ValidationError when `fromDir` is not a readable directory.
  */
-export async function migrateAdwState(fromDir: string, backend: StateBackend, options: { dryRun?: boolean } = {}): Promise<MigrationReport> {
+export async function migrateAdwState(fromDir: string, backend: StateBackend | null, options: { dryRun?: boolean } = {}): Promise<MigrationReport> {
+  // A dry run reads the ADW directory only: it needs no backend (and opening one may create files).
+  if (backend === null && options.dryRun !== true) throw new PermanentError('BACKEND_UNAVAILABLE', 'migrateAdwState needs a state backend unless dryRun is set');
   const root = resolve(fromDir);
   let entries: string[];
   try {
@@ -82,7 +84,7 @@ export async function migrateAdwState(fromDir: string, backend: StateBackend, op
         imported_at: new Date().toISOString(),
         state: state as Record<string, unknown>,
       };
-      await backend.save(item.key, value);
+      await backend!.save(item.key, value);
     }
     report.imported.push(item);
   }
