@@ -42,6 +42,18 @@ describe('JsonStateBackend specifics', () => {
     expect((await backend.loadRun('r'))!.records[0]).toEqual(rec('a', 'running'));
   });
 
+  it('a checkpoint written by a later process (resume) removes the journal an earlier one left', async () => {
+    await backend.saveCheckpoint('r', checkpoint(['a', 'b', 'c', 'd', 'e', 'f']));
+    await backend.saveTaskRecords('r', [rec('a', 'completed')]);
+    await backend.close();
+    const later = new JsonStateBackend(dir, { minFoldLines: 4 });
+    const run = (await later.loadRun('r'))!;
+    await later.saveCheckpoint('r', run);
+    expect(readdirSync(join(dir, 'r')).sort()).toEqual(['checkpoint.json']);
+    expect((await later.loadRun('r'))!.records[0]).toEqual(rec('a', 'completed'));
+    await later.close();
+  });
+
   it('folds the journal into a new checkpoint generation once it is as long as the run', async () => {
     await backend.saveCheckpoint('r', checkpoint(['a', 'b', 'c', 'd', 'e', 'f']));
     for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) await backend.saveTaskRecords('r', [rec(id, 'completed')]);

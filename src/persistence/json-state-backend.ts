@@ -94,13 +94,15 @@ export class JsonStateBackend implements StateBackend {
     assertValidRunId(runId);
     return this.serial(async () => {
       const journal = this.journals.get(runId);
-      const generation = (journal?.generation ?? (await this.readCheckpoint(runId))?.journalGeneration ?? 0) + 1;
-      await this.writeCheckpoint(runId, { ...data, journalGeneration: generation });
+      const previous = journal?.generation ?? (await this.readCheckpoint(runId))?.journalGeneration;
+      await this.writeCheckpoint(runId, { ...data, journalGeneration: (previous ?? 0) + 1 });
       if (journal) {
         await journal.handle.close();
         this.journals.delete(runId);
-        await rm(this.journalPath(runId, journal.generation), { force: true });
       }
+      // The new checkpoint holds every record: the journal after the old one is spent (also
+      // when an earlier process wrote it, as on resume).
+      if (previous !== undefined) await rm(this.journalPath(runId, previous), { force: true });
     });
   }
 
