@@ -129,12 +129,15 @@ describe('crash and resume through the CLI', () => {
     const longCall = world.invocations().find((c) => String(c.prompt).startsWith('long job'))!;
     expect(await eventually(() => !isAlive(longCall.pid as number))).toBe(true);
 
+    const resumedAt = Date.now();
     const resumed = await startCli(['resume', 'cont', '--json']);
     expect(resumed.exitCode).toBe(0);
     const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
     const long = result.taskResults.find((t) => t.taskId === 'long')!;
     expect(long.status).toBe('completed');
     expect(long.attempts).toBe(2);
+    // its time is that of the run that finished it, not counting the time the run was down
+    expect(Date.parse(long.startedAt!)).toBeGreaterThanOrEqual(Math.floor(resumedAt / 1000) * 1000);
     const continued = world.invocations().filter((c) => c.prompt === CONTINUE_PROMPT);
     expect(continued).toHaveLength(1);
     expect(continued[0]!.resume).toBe(long.sessionId);

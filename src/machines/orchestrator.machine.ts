@@ -466,13 +466,14 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (!before) return emptyRecord(task.id);
     // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
     if (before.status === 'completed' || before.status === 'failed') return { ...before };
+    // startedAt is left to the run that now produces the result: its duration must not count
+    // the time the run was down.
     return {
       ...emptyRecord(task.id),
       attempts: before.attempts,
       sessionId: before.sessionId,
       tokens: before.tokens,
       costUsd: before.costUsd,
-      startedAt: before.startedAt,
     };
   });
   for (const record of ctx.records) {
