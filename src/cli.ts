@@ -35,11 +35,11 @@ if (isEntryPoint()) {
       interrupt.abort();
     });
   }
-  // `agents-sdk list | head`: a reader that went away is not an error worth a stack trace.
+  // `agents-sdk list | head`: a reader that went away is not an error worth a stack trace,
+  // nor a reason to leave a run half done: the output is dropped and the command goes on.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE') throw error;
-      process.exit(process.exitCode ?? 0);
     });
   }
   let finished = false;

@@ -109,7 +109,7 @@ export {
   type Workflow,
   type WorkflowSpecInput,
 } from './workflow/spec.js';
-export { validateWorkflow, isValidatedWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
+export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
 export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
 export { renderTemplate, templateRefs, type TemplateRef, type TemplateValues } from './workflow/template.js';
 export { buildTaskGraph, type TaskGraph } from './workflow/ready-queue.js';

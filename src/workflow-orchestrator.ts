@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve } from 'node:path';
 import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
@@ -19,7 +20,7 @@ import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, type OrchestratorInput } from './machines/orchestrator.machine.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
-import { isValidatedWorkflow, validateWorkflow } from './workflow/validate-workflow.js';
+import { validateWorkflow } from './workflow/validate-workflow.js';
 import { newRunId } from './run-id.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
@@ -111,7 +112,8 @@ export class WorkflowOrchestrator {
     this.events = options.bus ?? createEventBus();
     // Raw outputs sit beside the checkpoints: a JSON backend's directory is the default.
     const backendDir = (options.stateBackend as { stateDir?: unknown } | null | undefined)?.stateDir;
-    this.stateDir = options.stateDir ?? (typeof backendDir === 'string' ? backendDir : DEFAULT_STATE_DIR);
+    // Resolved once: agents register where resume will look even if the process changes directory.
+    this.stateDir = resolve(options.stateDir ?? (typeof backendDir === 'string' ? backendDir : DEFAULT_STATE_DIR));
     this.stateBackend = options.stateBackend === undefined ? new JsonStateBackend(this.stateDir) : options.stateBackend;
     this.retry = options.retry ?? {};
     this.inspect = options.inspect;
@@ -134,8 +136,8 @@ export class WorkflowOrchestrator {
    * @throws ValidationError (before anything runs) listing every problem of the spec.
    */
   async runWorkflow(spec: WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
-    // A workflow from validateWorkflow/loadWorkflowFile is not validated twice (its inputs are resolved).
-    const workflow = isValidatedWorkflow(spec) && !options.inputs ? spec : validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
+    // Always validated here, even a workflow from validateWorkflow: it may have been changed since.
+    const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
     return this.locked(runId, {}, async (pending) => {
@@ -236,6 +238,8 @@ export class WorkflowOrchestrator {
   /** Starts the machine for a run (the caller holds its lock) and resolves with its output. */
   protected async start(input: OrchestratorInput, pending: { cancelled: boolean }): Promise<WorkflowResult> {
     const backend = this.stateBackend;
+    // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap.
+    if (backend) input = { ...input, processRegistry: true };
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });

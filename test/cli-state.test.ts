@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,6 +99,12 @@ describe('resume refusals (json backend)', () => {
     expect(list.stdout).toMatch(/broken\s+-\s+unreadable/);
     expect(list.stdout).toContain(`run broken is unreadable (CORRUPT_STATE): `);
     expect(list.stdout).toContain(file);
+    // present but unreadable (a directory where the file should be) is damage too
+    await replayRun('odd');
+    rmSync(join(world.stateDir, 'odd', 'checkpoint.json'));
+    mkdirSync(join(world.stateDir, 'odd', 'checkpoint.json'));
+    expect((await cli(['list', '--state-dir', world.stateDir])).stdout).toMatch(/odd\s+-\s+unreadable/);
+    rmSync(join(world.stateDir, 'odd'), { recursive: true });
     const json = JSON.parse((await cli(['list', '--json', '--state-dir', world.stateDir])).stdout) as Array<{ runId: string; status: string }>;
     expect(json.map((r) => [r.runId, r.status]).sort()).toEqual([
       ['broken', 'unreadable'],

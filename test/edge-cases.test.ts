@@ -61,6 +61,13 @@ describe('runCommand', () => {
     killEscaped(failure.result?.output);
   });
 
+  it('keeps a last line without a newline, CRLF endings stripped, even when the stream is cut', async () => {
+    expect((await runCommand({ command: ['sh', '-c', 'printf "a\\r\\nb\\nc"'] })).output).toBe('a\nb\nc');
+    const cut = await runCommand({ command: ['sh', '-c', 'printf "line1\\nlast-no-newline"; sleep 30 & echo $! >&2'] });
+    expect(cut.output).toBe('line1\nlast-no-newline');
+    process.kill(Number(cut.stderrTail.trim()), 'SIGKILL');
+  });
+
   it('finishes when the command exits, not when a background child it left closes stdout', async () => {
     const started = Date.now();
     const result = await runCommand({ command: ['sh', '-c', 'sleep 30 & echo $!'] });

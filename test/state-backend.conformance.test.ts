@@ -142,8 +142,19 @@ describe.each(backendFactories())('StateBackend conformance: $name', ({ create, 
     expect(error.message).toContain('old-container-3f2a');
     expect(error.message).toContain('agents-sdk resume r --force');
     const release = await backend.lockRun('r', { force: true });
-    // now ours: another process cannot take it without force either
     await release();
+    // force never overrides a live holder on this host
+    const { hostname } = await import('node:os');
+    await forgeLock(dir, 'r', { pid: process.ppid, host: hostname(), acquiredAt: Date.now() });
+    expect((await failureOf(backend.lockRun('r', { force: true }))).code).toBe('LOCKED');
+  });
+
+  it("releasing a lock that was taken over meanwhile leaves the new holder's lock alone", async () => {
+    await backend.saveCheckpoint('r', checkpoint('r', ['a']));
+    const release = await backend.lockRun('r');
+    await forgeLock(dir, 'r', { pid: 4242, host: 'elsewhere', acquiredAt: Date.now() });
+    await release();
+    expect(await backend.lockHolder('r')).toMatchObject({ pid: 4242, host: 'elsewhere' });
   });
 
   it('reports a corrupt checkpoint with a clear error and overwrites nothing', async () => {

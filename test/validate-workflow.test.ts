@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError, isValidatedWorkflow, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
+import { ValidationError, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
 
 function issuesOf(spec: unknown, inputs?: Record<string, string>): ValidationIssue[] {
   try {
@@ -195,10 +195,12 @@ describe('validateWorkflow: review findings', () => {
     expect(issues[0]!.message).toMatch(/run's state files/);
   });
 
-  it('a workflow from validateWorkflow is recognised, so running it does not validate it again', () => {
-    const wf = validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'hi' }] });
-    expect(isValidatedWorkflow(wf)).toBe(true);
-    expect(isValidatedWorkflow({ ...wf })).toBe(false);
+  it('a validated workflow, inputs resolved, validates again unchanged (runWorkflow checks it again)', () => {
+    const wf = validateWorkflow({ id: 'w', inputs: { who: null }, tasks: [{ id: 'a', prompt: 'hi {{inputs.who}}' }] }, { inputs: { who: 'me' } });
+    expect(validateWorkflow(wf)).toEqual(wf);
+    // and a change made to it since is caught
+    wf.tasks[0]!.depends_on = ['zzz'];
+    expect(issuesOf(wf).map((i) => i.message)).toEqual(['unknown task "zzz"']);
   });
 });
 

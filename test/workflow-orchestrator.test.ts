@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   WorkflowOrchestrator,
@@ -234,6 +236,21 @@ describe('WorkflowOrchestrator', () => {
     expect(byId.fails!.status).toBe('failed');
     expect(byId.fails!.error).toMatchObject({ code: 'COMMAND_FAILED', exitCode: 3 });
     expect(byId.fails!.attempts).toBe(1);
+    // a finished run leaves no process registry behind
+    expect(existsSync(join(world.stateDir, result.runId, '.processes'))).toBe(false);
+  });
+
+  it('keeps a process registry only for a checkpointed run (only such a run can be resumed)', async () => {
+    const spec = { id: 'reg', tasks: [{ id: 'peek', command: [process.execPath, '-e', 'setTimeout(() => {}, 300)'] }] };
+    const seen: boolean[] = [];
+    for (const o of [orchestrator(), new WorkflowOrchestrator(null, { stateDir: world.stateDir })]) {
+      const runId = `reg-${seen.length}`;
+      o.events.on('task.started', () => {
+        setTimeout(() => seen.push(existsSync(join(world.stateDir, runId, '.processes'))), 150);
+      });
+      expect((await o.runWorkflow(spec, { runId })).status).toBe('completed');
+    }
+    expect(seen).toEqual([true, false]);
   });
 
   it('publishes typed task and workflow events on its bus', async () => {

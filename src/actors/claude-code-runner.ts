@@ -64,6 +64,11 @@ export interface ClaudeRunRequest {
   agentName?: string;
   /** Explicit binary path; default `CLAUDE_CODE_PATH`, else `claude` on PATH. */
   claudePath?: string;
+  /**
+   * List the process in the run's registry while it runs (`<stateDir>/<runId>/.processes/`),
+   * so that a resume can end it if this process dies. Set by the orchestrator when it checkpoints.
+   */
+  processRegistry?: boolean;
 }
 
 /** Non-serializable companions of a request. */
@@ -138,7 +143,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     onLine: (text) => collector.handleLine(text),
-    ...(request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
+    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
   });
   if (outcome.spawnError) {
     await collector.finish(outcome).catch(() => undefined);

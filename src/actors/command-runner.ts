@@ -25,6 +25,8 @@ export interface CommandRunRequest {
   stateDir?: string;
   /** The run the command belongs to (see `stateDir`). */
   runId?: string;
+  /** List the process in the run's registry while it runs (see `ClaudeRunRequest.processRegistry`). */
+  processRegistry?: boolean;
 }
 
 /** Largest stdout kept as a command's output (the tail is kept). */
@@ -44,7 +46,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
-    ...(request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
+    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
     onLine: (line) => {
       out.push(line);
       size += line.length + 1;

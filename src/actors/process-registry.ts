@@ -10,14 +10,14 @@
  * runs again, so two agents never work on the same task at once.
  *
  * A pid can be reused by an unrelated process. On Linux the entry records the leader's start
- * time and the boot id, and a group is only killed when they still match (or when the
- * leader is gone but its group lives on: a live group's id is never handed out again).
- * Where `/proc` is missing the entry cannot be verified, and the group is left alone.
+ * time and the boot id, and a group is only killed when its leader still runs with them.
+ * A group whose leader is gone, and any group where `/proc` is missing, cannot be verified:
+ * it is reported, and left alone.
  *
  * @module
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 /** One registered process group. */
 export interface ProcessEntry {
@@ -105,19 +105,29 @@ function groupAlive(pgid: number): boolean {
  */
 export function registerProcess(dir: string, pid: number, command: string): string | null {
   const entry: ProcessEntry = { pid, command, startedAt: Date.now(), startTicks: processStartTicks(pid), bootId: bootId() };
-  try {
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${pid}.json`);
-    writeFileSync(file, JSON.stringify(entry) + '\n');
-    return file;
-  } catch {
-    return null;
+  const file = join(dir, `${pid}.json`);
+  // Twice: another agent's unregister may remove the (empty) directory between mkdir and write.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, JSON.stringify(entry) + '\n');
+      return file;
+    } catch {
+      // retried once, then given up
+    }
   }
+  return null;
 }
 
-/** Removes an entry once its process has ended. */
+/** Removes an entry once its process has ended (and the registry directory once it is empty). */
 export function unregisterProcess(file: string | null): void {
-  if (file !== null) rmSync(file, { force: true });
+  if (file === null) return;
+  try {
+    rmSync(file, { force: true });
+    rmdirSync(dirname(file));
+  } catch {
+    // ENOTEMPTY: other agents still run; anything else: a safety net never fails the run
+  }
 }
 
 function readEntries(dir: string): Array<{ file: string; entry: ProcessEntry }> {
@@ -149,8 +159,10 @@ function verdictOf(entry: ProcessEntry): 'ours' | 'gone' | 'unverified' {
   if (currentBoot === null || entry.bootId === null || entry.startTicks === null) return 'unverified';
   if (currentBoot !== entry.bootId) return 'gone';
   const ticks = processStartTicks(entry.pid);
-  // The leader is gone but its group lives on: Linux never reuses the id of a live group.
-  if (ticks === null) return 'ours';
+  // The leader is gone but a group with its id lives on: ours (its leader died, its children
+  // did not), or an unrelated group whose leader got the pid later and exited (a daemon's
+  // double fork). Nothing tells them apart: report, do not kill.
+  if (ticks === null) return 'unverified';
   return ticks === entry.startTicks ? 'ours' : 'gone';
 }
 

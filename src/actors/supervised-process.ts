@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { KillReason } from '../claude/classify-failure.js';
 import { registerProcess, unregisterProcess } from './process-registry.js';
@@ -134,26 +133,42 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     stderrTail = (stderrTail + chunk).slice(-tailChars);
   });
 
-  const lines = subprocess.stdout ? createInterface({ input: subprocess.stdout, crlfDelay: Infinity }) : undefined;
-  lines?.on('line', (line) => {
+  // Lines are split here rather than by readline, so that a last line without a newline is
+  // kept even when the stream has to be cut (see below).
+  const onLine = (line: string): void => {
     armStall();
     const verdict = options.onLine?.(line);
     if (verdict) killTree(verdict);
+  };
+  let partial = '';
+  let flushed = false;
+  const flush = (): void => {
+    if (flushed) return;
+    flushed = true;
+    if (partial !== '') onLine(partial.endsWith('\r') ? partial.slice(0, -1) : partial);
+    partial = '';
+  };
+  const stdout = subprocess.stdout;
+  stdout?.setEncoding('utf8');
+  stdout?.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
   });
-  const linesClosed = lines ? new Promise<void>((done) => lines.once('close', () => done())) : Promise.resolve();
+  const linesClosed = stdout ? new Promise<void>((done) => stdout.once('close', () => done())) : Promise.resolve();
 
   // A descendant that left the process group (setsid, a daemon) can hold stdout open long
   // after the process exited: give the streams a moment, then stop waiting for them.
   let streamCut: NodeJS.Timeout | undefined;
   subprocess.once('exit', () => {
     streamCut = setTimeout(() => {
-      lines?.close();
       subprocess.stdout?.destroy();
       subprocess.stderr?.destroy();
     }, STREAM_GRACE_MS);
   });
   const result = await subprocess;
   await linesClosed;
+  flush();
   if (streamCut) clearTimeout(streamCut);
   if (pid !== undefined) liveGroups.delete(pid);
   if (stallTimer) clearTimeout(stallTimer);

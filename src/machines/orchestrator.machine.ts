@@ -42,6 +42,8 @@ export interface OrchestratorInput {
   records?: TaskRecord[];
   /** Original start time of a resumed run (epoch ms). */
   startedAt?: number;
+  /** Agents and commands list themselves in the run's process registry (when the run is checkpointed). */
+  processRegistry?: boolean;
 }
 
 /** What a run is, fixed for its life. */
@@ -54,6 +56,8 @@ export interface RunInfo {
   startedAt: number;
   resumed: boolean;
   retry: Partial<RetryPolicy>;
+  /** See {@link OrchestratorInput.processRegistry}. */
+  processRegistry: boolean;
 }
 
 /** Per-step scratch of the actions, always empty between events. */
@@ -193,6 +197,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.cwd !== undefined && { cwd: task.cwd }),
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),
+      ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   } else {
     const continueInterrupted =
@@ -210,6 +215,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.allowed_tools !== undefined && { allowedTools: task.allowed_tools }),
       ...(task.append_system_prompt !== undefined && { appendSystemPrompt: task.append_system_prompt }),
       ...(task.dangerously_skip_permissions !== undefined && { dangerouslySkipPermissions: task.dangerously_skip_permissions }),
+      ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   }
   const input: AgentSessionInput = {
@@ -445,6 +451,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       startedAt: input.startedAt ?? Date.now(),
       resumed: input.records !== undefined,
       retry: input.retry ?? {},
+      processRegistry: input.processRegistry ?? false,
     },
     workflow,
     graph,

@@ -29,16 +29,17 @@ export class AtomicJsonFile<T> implements Adapter<T> {
 
   async write(data: T): Promise<void> {
     const temp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.${++sequence}.tmp`);
-    const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(JSON.stringify(data, null, 2));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(JSON.stringify(data, null, 2));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(temp, this.file);
     } catch (error) {
+      // A full disk or a failed rename leaves no temp file behind.
       await rm(temp, { force: true });
       throw error;
     }

@@ -20,7 +20,7 @@ import { Low } from 'lowdb';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import { PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
+import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   foldRecords,
@@ -181,7 +181,9 @@ export class JsonStateBackend implements StateBackend {
       try {
         await writeFile(file, JSON.stringify(owner), { flag: 'wx' });
         return async () => {
-          await unlink(file).catch(() => undefined);
+          // Only our own lock: one taken over meanwhile belongs to its new holder.
+          const current = await readFile(file, 'utf8').catch(() => '');
+          if (sameOwner(current, owner)) await unlink(file).catch(() => undefined);
           // A lock taken for a run that was never saved (resume of an unknown id) leaves no empty directory.
           await rmdir(dir).catch(() => undefined);
         };
@@ -190,7 +192,7 @@ export class JsonStateBackend implements StateBackend {
         const holder = await readFile(file, 'utf8')
           .then((t) => JSON.parse(t) as LockOwner)
           .catch(() => null);
-        if (holder && !options.force && isOwnerAlive(holder)) {
+        if (holder && holderBlocks(holder, options)) {
           throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Lock file: ${file}`), { details: { runId, owner: holder, file } });
         }
         // The holder died without releasing the lock: take it over. Move it aside first (only
@@ -349,7 +351,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    // Present but unreadable (EISDIR, EACCES): the state is there and damaged, not missing.
+    throw new PermanentError('CORRUPT_STATE', `Cannot read state file ${file}: ${(error as Error).message}`, { details: { file } });
   }
   try {
     return JSON.parse(text) as T;

@@ -25,11 +25,17 @@ export interface LockOwner {
 /** Options of `StateBackend.lockRun`. */
 export interface LockOptions {
   /**
-   * Take the lock even from a holder that looks alive. For a lock written on another host
-   * (another machine, or a container since replaced), whose process cannot be checked from
-   * here: only when you know it is gone.
+   * Take over a lock written on another host (another machine, or a container since
+   * replaced), whose process cannot be checked from here: only when you know it is gone. A
+   * live holder on this host is never overridden.
    */
   force?: boolean;
+}
+
+/** Whether a holder blocks taking the lock: alive, and not an unverifiable one that `force` overrides. */
+export function holderBlocks(holder: LockOwner, options: LockOptions = {}): boolean {
+  if (options.force && holder.host !== hostname()) return false;
+  return isOwnerAlive(holder);
 }
 
 const OWN_START_TICKS = processStartTicks(process.pid);

@@ -20,7 +20,7 @@ import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
+import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   summarizeRun,
@@ -185,7 +185,7 @@ export class SqliteStateBackend implements StateBackend {
     this.takeLock = db.transaction((runId: string, owner: string, force: boolean) => {
       const row = this.sql.getLock.get(runId);
       const holder = row ? parseOwner(row.owner) : null;
-      if (holder && !force && isOwnerAlive(holder)) {
+      if (holder && holderBlocks(holder, { force })) {
         throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Database: ${this.file}, table locks`), {
           details: { runId, owner: holder, file: this.file },
         });

@@ -53,19 +53,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     );
   }
   const { tasks: _ignored, inputs: _declared, ...rest } = top.data;
-  const workflow = { ...rest, tasks, inputs } as Workflow;
-  validated.add(workflow);
-  return workflow;
-}
-
-const validated = new WeakSet<object>();
-
-/**
- * Whether `value` is a workflow returned by {@link validateWorkflow} (so that running it does
- * not validate it again: its inputs are already resolved).
- */
-export function isValidatedWorkflow(value: unknown): value is Workflow {
-  return typeof value === 'object' && value !== null && validated.has(value);
+  return { ...rest, tasks, inputs } as Workflow;
 }
 
 /** Task ids and agent names name directories beside the run's state files: those names are taken. */
