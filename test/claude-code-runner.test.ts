@@ -300,5 +300,16 @@ describe('runClaudeCode when the CLI outlives its answer', () => {
     expect(result.output).toBe('done');
     expect(world.invocations().filter((c) => c.event === 'completed')).toHaveLength(1);
   });
+
+  it('ends a CLI that lingers after its result line within lingerMs, keeping the result', async () => {
+    const wrapper = join(world.root, 'lingering-claude-2');
+    writeFileSync(wrapper, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nsleep 30\n`);
+    chmodSync(wrapper, 0o755);
+    const started = Date.now();
+    const result = await runClaudeCode(request('answer then linger [[reply:kept]]', { claudePath: wrapper, lingerMs: 300, killGraceMs: 200 }));
+    expect(result.output).toBe('kept');
+    // the default stall limit is 11 minutes: only the linger limit can have ended it this soon
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
 });
 

@@ -56,6 +56,8 @@ export interface ClaudeRunRequest {
   stallTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL; default 5 s. */
   killGraceMs?: number;
+  /** How long the CLI may take to exit after its result line before it is killed (the result stands); default 10 s. */
+  lingerMs?: number;
   /** Where raw output is recorded; default `agents`. */
   stateDir?: string;
   /** The run (or session) directory under `stateDir`. Without it nothing is recorded. */
@@ -141,6 +143,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(request.lingerMs !== undefined && { lingerMs: request.lingerMs }),
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     onLine: (text) => collector.handleLine(text),
     ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),

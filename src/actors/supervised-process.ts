@@ -29,8 +29,14 @@ export interface SupervisedProcessOptions {
   /** Between SIGTERM and SIGKILL. Default 5000 ms. */
   killGraceMs?: number;
   signal?: AbortSignal;
-  /** Called for every stdout line as it arrives; return a reason to kill the run at once. */
+  /**
+   * Called for every stdout line as it arrives; return a reason to kill the run at once, or
+   * `linger` when the output is complete: the process is then killed if it has not exited
+   * within `lingerMs`.
+   */
   onLine?: (line: string) => KillReason | void;
+  /** How long a process may take to exit once `onLine` said its output is complete. Default 10 s. */
+  lingerMs?: number;
   /** How many characters of stderr to keep (the tail). Default 8192. */
   stderrTailChars?: number;
   /** A run's process registry (see `process-registry.ts`): the group is listed there while it runs. */
@@ -56,6 +62,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How long output may still arrive after the process exited (from descendants it left behind). */
 const STREAM_GRACE_MS = 1_000;
+
+/** How long a process may take to exit once its output is complete. */
+export const DEFAULT_LINGER_MS = 10_000;
 
 /** Default grace period between SIGTERM and SIGKILL. */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -135,10 +144,16 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
 
   // Lines are split here rather than by readline, so that a last line without a newline is
   // kept even when the stream has to be cut (see below).
+  let lingering = false;
   const onLine = (line: string): void => {
     armStall();
     const verdict = options.onLine?.(line);
-    if (verdict) killTree(verdict);
+    if (verdict === 'linger') {
+      if (lingering) return;
+      lingering = true;
+      const ms = options.lingerMs ?? DEFAULT_LINGER_MS;
+      timers.push(setTimeout(() => killTree('linger', ms), ms));
+    } else if (verdict) killTree(verdict);
   };
   let partial = '';
   let flushed = false;

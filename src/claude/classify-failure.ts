@@ -18,7 +18,11 @@ import type { ExecutionResult } from '../execution-result.js';
 import type { ResultLine } from './stream-json.js';
 
 /** Why our runner killed the process, if it did. */
-export type KillReason = 'timeout' | 'stall' | 'abort' | 'auth';
+/**
+ * Why a run was killed. `linger`: its output was complete (the result line) but the process
+ * did not exit; the result decides the outcome.
+ */
+export type KillReason = 'timeout' | 'stall' | 'abort' | 'auth' | 'linger';
 
 /** Everything known about a finished process. */
 export interface FinishedProcess extends ProcessFacts {
@@ -48,7 +52,7 @@ export function classifyFailure(p: FinishedProcess): AgentsSdkError | null {
   // The agent finished (a success result line) but its process lingered and was killed for
   // that: the work is done, and running it again would do it twice.
   const finished = p.result !== null && !p.result.is_error;
-  if (finished && (p.killedBy === 'stall' || p.killedBy === 'timeout')) return null;
+  if (finished && (p.killedBy === 'stall' || p.killedBy === 'timeout' || p.killedBy === 'linger')) return null;
   switch (p.killedBy) {
     case 'timeout':
       return new TransientError('TIMEOUT', `Claude Code timed out after ${p.limitMs} ms and was killed`, facts);
@@ -62,6 +66,7 @@ export function classifyFailure(p: FinishedProcess): AgentsSdkError | null {
         `Claude Code authentication failed (API answered ${p.lastRetryStatus ?? 401}); stopped instead of letting the CLI retry`,
         { ...facts, apiErrorStatus: p.lastRetryStatus ?? 401 },
       );
+    case 'linger':
     case null:
     case undefined:
       break;

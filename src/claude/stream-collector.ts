@@ -75,6 +75,8 @@ export class ClaudeStreamCollector {
     if (line.type === 'system' && line.subtype === 'api_retry' && (this.lastRetryStatus === 401 || this.lastRetryStatus === 403)) {
       return 'auth';
     }
+    // The result line is the last one: a CLI that does not exit soon after is ended.
+    if (line.type === 'result') return 'linger';
   }
 
   /** Closes the raw file and returns the result, or throws the classified error (carrying the result). */
