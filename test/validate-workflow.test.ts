@@ -143,6 +143,9 @@ describe('renderTemplate', () => {
       'c1',
       '{{inputs.name}}',
     ]);
+    // two backslashes: a literal backslash, then the placeholder's value (so it is checked too)
+    expect(renderTemplate('C:\\\\{{inputs.name}}', values)).toBe('C:\\c1');
+    expect(issuesOf({ id: 'w', tasks: [{ id: 'a', prompt: 'x \\\\{{inputs.nope}}' }] })[0]!.message).toContain('"nope", which was not given');
     expect(issuesOf({ id: 'w', tasks: [{ id: 'a', command: ['echo', '{{.State.Running}}'] }] })[0]!.message).toMatch(/write \\\{\{\.\.\.\}\} for a literal/);
   });
 });

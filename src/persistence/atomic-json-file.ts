@@ -38,10 +38,24 @@ export class AtomicJsonFile<T> implements Adapter<T> {
         await handle.close();
       }
       await rename(temp, this.file);
+      await syncDirectory(dirname(this.file));
     } catch (error) {
       // A full disk or a failed rename leaves no temp file behind.
       await rm(temp, { force: true });
       throw error;
     }
+  }
+}
+
+/** Makes a rename durable: the directory entry is flushed too (best effort where unsupported). */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some platforms and file systems refuse fsync on a directory: the rename still stands.
+  } finally {
+    await handle?.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}` and `{{inputs.<name>}}` in prompts
  * and commands. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
- * Helm, Jinja and the like in commands and prompts).
+ * Helm, Jinja and the like in commands and prompts); `\\{{...}}` is a backslash followed by
+ * the placeholder's value.
  *
  * @module
  */
@@ -12,14 +13,14 @@ export type TemplateRef =
   | { kind: 'input'; name: string; raw: string }
   | { kind: 'invalid'; raw: string };
 
-/** A placeholder, or (with group 1) an escaped one. */
-const PLACEHOLDER = /(\\?)\{\{\s*([^}]*?)\s*\}\}/g;
+/** A placeholder; group 1 holds the backslashes before it (one escapes it, two are a literal backslash). */
+const PLACEHOLDER = /(\\{0,2})\{\{\s*([^}]*?)\s*\}\}/g;
 
 /** Lists the references of a template, including malformed ones (`kind: 'invalid'`). */
 export function templateRefs(template: string): TemplateRef[] {
   const refs: TemplateRef[] = [];
   for (const match of template.matchAll(PLACEHOLDER)) {
-    if (match[1] === '') refs.push(parseRef(match[2] ?? '', match[0]));
+    if (match[1] !== '\\') refs.push(parseRef(match[2] ?? '', match[0].slice(match[1]!.length)));
   }
   return refs;
 }
@@ -41,11 +42,13 @@ export interface TemplateValues {
 /** Replaces every reference; validation guarantees they all resolve. */
 export function renderTemplate(template: string, values: TemplateValues): string {
   if (!template.includes('{{')) return template;
-  return template.replace(PLACEHOLDER, (raw, escape: string, expr: string) => {
-    if (escape !== '') return raw.slice(1);
-    const ref = parseRef(expr.trim(), raw);
-    if (ref.kind === 'input') return values.input(ref.name) ?? '';
-    if (ref.kind === 'task') return values.task(ref.taskId, ref.field) ?? '';
-    return raw;
+  return template.replace(PLACEHOLDER, (raw, slashes: string, expr: string) => {
+    if (slashes === '\\') return raw.slice(1);
+    const placeholder = raw.slice(slashes.length);
+    const lead = slashes === '' ? '' : '\\';
+    const ref = parseRef(expr.trim(), placeholder);
+    if (ref.kind === 'input') return lead + (values.input(ref.name) ?? '');
+    if (ref.kind === 'task') return lead + (values.task(ref.taskId, ref.field) ?? '');
+    return lead + placeholder;
   });
 }
