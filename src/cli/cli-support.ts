@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { statSync } from 'node:fs';
 import { AgentsSdkError, ValidationError } from '../errors.js';
 
 /** Where the CLI writes, so that tests can run it in-process. */
@@ -52,4 +53,13 @@ export function intOption(name: string, value: string | undefined, min = 1): num
     throw new ValidationError(`--${name} must be an integer >= ${min}, got "${value}"`);
   }
   return n;
+}
+
+/** Whether `path` is an existing directory (for options that name one). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -3,12 +3,11 @@
  *
  * @module
  */
-import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
 import type { SessionEvent } from '../events.js';
-import { EXIT, intOption, parseOrThrow, reportError, type CliIO } from './cli-support.js';
+import { EXIT, intOption, isDirectory, parseOrThrow, reportError, type CliIO } from './cli-support.js';
 
 /** `agents-sdk exec`. */
 export async function execCommand(args: string[], io: CliIO): Promise<number> {
@@ -88,13 +87,5 @@ export function describeSessionEvent(event: SessionEvent): string {
       if (p.type === 'api_retry') return `${who} API retry (status ${p.errorStatus ?? '?'})\n`;
       return '';
     }
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }

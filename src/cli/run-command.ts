@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
@@ -15,7 +14,7 @@ import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
-import { EXIT, intOption, parseOrThrow, type CliIO } from './cli-support.js';
+import { EXIT, intOption, isDirectory, parseOrThrow, type CliIO } from './cli-support.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -36,14 +35,6 @@ export function replayExecutor(dir: string | undefined, speedText: string | unde
   if (dir === undefined) return undefined;
   if (!isDirectory(dir)) throw new ValidationError(`--replay: ${dir} is not a directory of recordings (e.g. examples/recordings/sdlc)`);
   return createReplayExecutor(dir, speed === undefined ? {} : { speed });
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** `agents-sdk run`. */
