@@ -12,6 +12,7 @@ import {
 } from '../src/index.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
+import { okResult } from './helpers/results.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -162,18 +163,7 @@ describe('AgentSession with the fake claude', () => {
   });
 });
 
-const OK_RESULT = {
-  success: true,
-  output: 'ok',
-  sessionId: null,
-  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 0,
-  durationMs: 0,
-  cliDurationMs: null,
-  numTurns: 0,
-  exitCode: 0,
-  stderrTail: '',
-};
+const OK_RESULT = okResult();
 
 describe('AgentSession restored mid-execution', () => {
   it('a session restored while running runs its prompt again, and settled() awaits it', async () => {

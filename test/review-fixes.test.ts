@@ -18,6 +18,7 @@ import {
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';
+import { okResult } from './helpers/results.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -25,18 +26,7 @@ beforeEach(() => {
 });
 afterEach(() => world.cleanup());
 
-const OK: ExecutionResult = {
-  success: true,
-  output: 'ok',
-  sessionId: null,
-  tokens: { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 1,
-  durationMs: 1,
-  cliDurationMs: null,
-  numTurns: 1,
-  exitCode: 0,
-  stderrTail: '',
-};
+const OK: ExecutionResult = okResult({ tokens: { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 }, costUsd: 1, durationMs: 1, numTurns: 1 });
 
 describe('runner', () => {
   it('passes a prompt that starts with "-" (a markdown list) without it being read as a flag', async () => {
