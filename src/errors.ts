@@ -34,7 +34,9 @@ export type ErrorCode =
   | 'LOCKED'
   | 'UNSUPPORTED_SCHEMA'
   | 'REPLAY_MISSING'
-  | 'BACKEND_UNAVAILABLE';
+  | 'BACKEND_UNAVAILABLE'
+  /** The run's state could not be saved (disk full, I/O error): the run stopped; resume once fixed. */
+  | 'STATE_WRITE_FAILED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

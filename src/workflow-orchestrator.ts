@@ -9,10 +9,10 @@ import { createActor, toPromise, type Actor, type InspectionEvent, type Observer
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
-import { PermanentError } from './errors.js';
+import { AgentsSdkError, PermanentError } from './errors.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
-import { RunCheckpointer } from './persistence/run-checkpointer.js';
+import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import type { LockOptions } from './persistence/process-lock.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
@@ -44,6 +44,11 @@ export interface WorkflowOrchestratorOptions {
    * `createSkyInspector().inspect` or `createWebSocketInspector().inspect` from `@statelyai/inspect`.
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Collects how long each task record took to become durable (ms from the change to the end
+   * of its write) and how many writes were made: for measuring a backend under load.
+   */
+  commitStats?: CommitStats;
 }
 
 /** Options of one run. */
@@ -101,6 +106,8 @@ export class WorkflowOrchestrator {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly starting = new Set<{ cancelled: boolean }>();
   private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
+  /** Filled with the latency of every checkpoint write when given (`commitStats` option: the bench). */
+  private readonly commitStats: CommitStats | undefined;
 
   /**
    * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
@@ -117,6 +124,7 @@ export class WorkflowOrchestrator {
     this.stateBackend = options.stateBackend === undefined ? new JsonStateBackend(this.stateDir) : options.stateBackend;
     this.retry = options.retry ?? {};
     this.inspect = options.inspect;
+    this.commitStats = options.commitStats;
     const executor = options.executor ?? defaultExecutor;
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
@@ -238,19 +246,35 @@ export class WorkflowOrchestrator {
   /** Starts the machine for a run (the caller holds its lock) and resolves with its output. */
   protected async start(input: OrchestratorInput, pending: { cancelled: boolean }): Promise<WorkflowResult> {
     const backend = this.stateBackend;
-    // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap.
-    if (backend) input = { ...input, processRegistry: true };
+    // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
+    // its dependants start once the output they read is durable.
+    if (backend) input = { ...input, processRegistry: true, awaitDurable: true };
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
     const context = () => actor.getSnapshot().context;
     const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
+    const sendIfActive = (event: Parameters<typeof actor.send>[0]): void => {
+      if (actor.getSnapshot().status === 'active') actor.send(event);
+    };
     const checkpointer = backend
-      ? new RunCheckpointer(backend, input.runId, input.workflow, context().run.startedAt, {
-          records: () => context().records,
-          recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
-          snapshot: () => actor.getPersistedSnapshot(),
-        })
+      ? new RunCheckpointer(
+          backend,
+          input.runId,
+          input.workflow,
+          context().run.startedAt,
+          {
+            records: () => context().records,
+            recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
+            snapshot: () => actor.getPersistedSnapshot(),
+          },
+          {
+            onDurable: (taskIds) => sendIfActive({ type: 'RECORDS.DURABLE', taskIds }),
+            // Nothing new may start once the state cannot be saved: what ran would run again on resume.
+            onFailure: (error) => sendIfActive({ type: 'STATE.WRITE_FAILED', error: error.toJSON() }),
+          },
+          this.commitStats,
+        )
       : null;
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
@@ -269,9 +293,24 @@ export class WorkflowOrchestrator {
     }
     // Cancelled agents may still be dying: the lock is kept until every process has exited.
     if (result.status === 'cancelled') await Promise.allSettled([...this.inflight]);
-    await checkpointer?.finish(result);
+    try {
+      await checkpointer?.finish(result);
+    } catch (error) {
+      throw withResumeAdvice(error, input.runId);
+    }
     return result;
   }
+}
+
+/** A failed state write, told with what happened to the run and how to go on. */
+function withResumeAdvice(error: unknown, runId: string): unknown {
+  if (!(error instanceof AgentsSdkError) || error.code !== 'STATE_WRITE_FAILED') return error;
+  return new PermanentError(
+    'STATE_WRITE_FAILED',
+    `${error.message}. The run stopped: no new task was started after the failed write and running tasks were cancelled; ` +
+      `everything saved before it is intact. Once the cause is fixed (free some space), continue with: agents-sdk resume ${runId}`,
+    { cause: error, details: { ...error.details, runId } },
+  );
 }
 
 function isStateBackend(value: unknown): value is StateBackend {

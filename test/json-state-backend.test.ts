@@ -37,7 +37,7 @@ describe('JsonStateBackend specifics', () => {
     await backend.saveCheckpoint('r', checkpoint(['a', 'b', 'c', 'd', 'e', 'f']));
     await backend.saveTaskRecords('r', [rec('a', 'running')]);
     const files = readdirSync(join(dir, 'r')).sort();
-    expect(files).toEqual(['checkpoint.json', 'journal-1.jsonl']);
+    expect(files).toEqual(['checkpoint.json', 'journal-1.extent', 'journal-1.jsonl']);
     expect(JSON.parse(readFileSync(join(dir, 'r', 'journal-1.jsonl'), 'utf8'))).toMatchObject({ schemaVersion: STATE_SCHEMA_VERSION, taskId: 'a' });
     expect((await backend.loadRun('r'))!.records[0]).toEqual(rec('a', 'running'));
   });
@@ -49,7 +49,7 @@ describe('JsonStateBackend specifics', () => {
     const later = new JsonStateBackend(dir, { minFoldLines: 4 });
     const run = (await later.loadRun('r'))!;
     await later.saveCheckpoint('r', run);
-    expect(readdirSync(join(dir, 'r')).sort()).toEqual(['checkpoint.json']);
+    expect(readdirSync(join(dir, 'r')).sort()).toEqual(['checkpoint.json', 'journal-2.extent', 'journal-2.jsonl']);
     expect((await later.loadRun('r'))!.records[0]).toEqual(rec('a', 'completed'));
     await later.close();
   });
@@ -57,7 +57,7 @@ describe('JsonStateBackend specifics', () => {
   it('folds the journal into a new checkpoint generation once it is as long as the run', async () => {
     await backend.saveCheckpoint('r', checkpoint(['a', 'b', 'c', 'd', 'e', 'f']));
     for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) await backend.saveTaskRecords('r', [rec(id, 'completed')]);
-    expect(readdirSync(join(dir, 'r')).sort()).toEqual(['checkpoint.json', 'journal-2.jsonl']);
+    expect(readdirSync(join(dir, 'r')).sort()).toEqual(['checkpoint.json', 'journal-2.extent', 'journal-2.jsonl']);
     expect((await backend.loadCheckpoint('r'))!.records.every((r) => r.status === 'completed')).toBe(true);
   });
 

@@ -16,7 +16,7 @@ export interface CliIO {
 }
 
 /** Exit codes of the CLI. */
-export const EXIT = { ok: 0, failed: 1, invalidInput: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, invalidInput: 2, stateWriteFailed: 3 } as const;
 
 /** Error codes that mean the input (a file, an id, a key) is at fault: exit code 2. */
 const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE']);
@@ -30,6 +30,7 @@ export function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof AgentsSdkError) {
     io.stderr(`agents-sdk: ${error.code}: ${error.message}\n`);
+    if (error.code === 'STATE_WRITE_FAILED') return EXIT.stateWriteFailed;
     return INPUT_ERRORS.has(error.code) ? EXIT.invalidInput : EXIT.failed;
   }
   io.stderr(`agents-sdk: ${error instanceof Error ? error.message : String(error)}\n`);

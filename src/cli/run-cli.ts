@@ -52,7 +52,8 @@ exec options:
 Environment:
   CLAUDE_CODE_PATH         the Claude Code binary (default: \`claude\` on PATH)
 
-Exit codes: 0 success, 1 failed, 2 invalid input.
+Exit codes: 0 success, 1 failed, 2 invalid input, 3 the run's state could not be saved
+(disk full: the run stopped; free space, then resume).
 `;
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code. */

@@ -17,8 +17,9 @@ import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import type { ExecutionRequest } from '../actors/executor.js';
 import { addTokens, emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
+import type { SerializedError } from '../errors.js';
 import type { RetryPolicy } from '../retry-policy.js';
-import { buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
+import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import { renderTemplate, type TemplateValues } from '../workflow/template.js';
 import { toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
@@ -44,6 +45,12 @@ export interface OrchestratorInput {
   startedAt?: number;
   /** Agents and commands list themselves in the run's process registry (when the run is checkpointed). */
   processRegistry?: boolean;
+  /**
+   * A completed task's dependants start only once its record is durable (the
+   * `RECORDS.DURABLE` event says so): set when the run is checkpointed, so that a crash never
+   * leaves a dependant that used an output whose task would run again on resume.
+   */
+  awaitDurable?: boolean;
 }
 
 /** What a run is, fixed for its life. */
@@ -58,6 +65,8 @@ export interface RunInfo {
   retry: Partial<RetryPolicy>;
   /** See {@link OrchestratorInput.processRegistry}. */
   processRegistry: boolean;
+  /** See {@link OrchestratorInput.awaitDurable}. */
+  awaitDurable: boolean;
 }
 
 /** Per-step scratch of the actions, always empty between events. */
@@ -84,8 +93,13 @@ export interface OrchestratorContext {
   settled: number;
   /** Task indices in completion order. */
   finishedOrder: number[];
-  /** Why no new task may start, once that is so. */
-  halt: null | 'failed' | 'budget_exceeded' | 'cancelled';
+  /**
+   * Completed tasks whose records are not durable yet (task index → 1): their dependants
+   * wait (see {@link OrchestratorInput.awaitDurable}).
+   */
+  undurable: Record<number, 1>;
+  /** Why no new task may start, once that is so. `state_write_failed`: the run's state could not be saved. */
+  halt: null | 'failed' | 'budget_exceeded' | 'cancelled' | 'state_write_failed';
   anyFailed: boolean;
   tokens: TokenUsage;
   costUsd: number;
@@ -93,7 +107,13 @@ export interface OrchestratorContext {
 }
 
 /** Events the orchestrator accepts. */
-export type OrchestratorEvent = SessionParentEvent | { type: 'CANCEL' };
+export type OrchestratorEvent =
+  | SessionParentEvent
+  | { type: 'CANCEL' }
+  /** These tasks' records are durable: a completed one's dependants may start. */
+  | { type: 'RECORDS.DURABLE'; taskIds: string[] }
+  /** Saving the run's state failed: nothing new starts, running tasks are cancelled. */
+  | { type: 'STATE.WRITE_FAILED'; error: SerializedError };
 
 type Ctx = OrchestratorContext;
 
@@ -123,12 +143,35 @@ function isFinished(status: TaskRecord['status']): boolean {
   return status === 'completed' || status === 'failed' || status === 'skipped' || status === 'cancelled';
 }
 
-/** Marks a task finished and releases its dependants. */
-function settle(ctx: Ctx, i: number): void {
+/**
+ * Marks a task finished and, once it is completed (and its record durable, when the run
+ * waits for that), releases its dependants.
+ */
+function settle(ctx: Ctx, i: number, durable = true): void {
   ctx.settled += 1;
   ctx.finishedOrder.push(i);
   const record = ctx.records[i]!;
   if (record.status !== 'completed') return;
+  if (durable) release(ctx, i);
+  else ctx.undurable[i] = 1;
+}
+
+/**
+ * Whether completing task `i` makes ready a dependant that would start before everything
+ * ready now: then the freed slot waits for that dependant (until the record is durable)
+ * instead of going to a task of a shorter path.
+ */
+function releasesFirst(ctx: Ctx, i: number): boolean {
+  const top = ctx.ready[0];
+  for (const d of ctx.graph.dependants[i]!) {
+    if (ctx.remaining[d] !== 1 || ctx.records[d]!.status !== 'pending') continue;
+    if (top === undefined || before(d, top, ctx.graph.priority)) return true;
+  }
+  return false;
+}
+
+/** Queues the dependants of a completed task whose other dependencies are done. */
+function release(ctx: Ctx, i: number): void {
   for (const d of ctx.graph.dependants[i]!) {
     ctx.remaining[d]! -= 1;
     if (ctx.remaining[d] === 0 && ctx.records[d]!.status === 'pending') pushReady(ctx.ready, d, ctx.graph.priority);
@@ -237,7 +280,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
 /** The result of a finished (or halted) run. */
 export function workflowResultOf(ctx: Ctx, endedAt = Date.now()): WorkflowResult {
   let status: WorkflowStatus = 'completed';
-  if (ctx.halt === 'cancelled') status = 'cancelled';
+  if (ctx.halt === 'cancelled' || ctx.halt === 'state_write_failed') status = 'cancelled';
   else if (ctx.halt === 'budget_exceeded') status = 'budget_exceeded';
   else if (ctx.anyFailed) status = 'failed';
   return {
@@ -265,7 +308,22 @@ function finishTask(ctx: Ctx, i: number): void {
   record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
   ctx.running -= 1;
   ctx.step.toStop.push(record.taskId);
-  settle(ctx, i);
+  settle(ctx, i, !ctx.run.awaitDurable);
+}
+
+/** Cancels the running tasks and skips the pending ones: the run halts for `why`. */
+function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError, skipReason: string): void {
+  if (ctx.halt === null || ctx.halt === 'failed' || ctx.halt === 'budget_exceeded') ctx.halt = why;
+  for (let i = 0; i < ctx.records.length; i++) {
+    const record = ctx.records[i]!;
+    if (record.status === 'running' || record.status === 'retrying') {
+      record.status = 'cancelled';
+      record.error = error;
+      finishTask(ctx, i);
+      ctx.step.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
+    }
+  }
+  skipAllPending(ctx, skipReason);
 }
 
 /** The orchestrator machine. Provide another `agentSession` (or its `executor`) through `machine.provide`. */
@@ -319,7 +377,8 @@ export const orchestratorMachine = setup({
           finishTask(ctx, i);
           ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
           checkBudget(ctx);
-          startReadyTasks(ctx);
+          // A dependant this completion releases (once durable) may come first: keep the slot for it.
+          if (!ctx.run.awaitDurable || !releasesFirst(ctx, i)) startReadyTasks(ctx);
           break;
         }
         case 'session.failed': {
@@ -343,18 +402,31 @@ export const orchestratorMachine = setup({
       return { running: ctx.running };
     }),
     applyCancel: assign(({ context: ctx }) => {
-      if (ctx.halt !== 'cancelled') ctx.halt = 'cancelled';
-      for (let i = 0; i < ctx.records.length; i++) {
-        const record = ctx.records[i]!;
-        if (record.status === 'running' || record.status === 'retrying') {
-          record.status = 'cancelled';
-          record.error = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
-          finishTask(ctx, i);
-          ctx.step.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
-        }
-      }
-      skipAllPending(ctx, 'the run was cancelled');
+      const error: SerializedError = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
+      haltRun(ctx, 'cancelled', error, 'the run was cancelled');
       return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
+    }),
+    applyWriteFailure: assign(({ context: ctx, event }) => {
+      if (event.type !== 'STATE.WRITE_FAILED') return {};
+      const error: SerializedError = {
+        name: 'CancelledError',
+        code: 'CANCELLED',
+        message: `Cancelled: the run's state could not be saved (${event.error.message})`,
+        transient: false,
+      };
+      haltRun(ctx, 'state_write_failed', error, "the run's state could not be saved");
+      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
+    }),
+    releaseDurable: assign(({ context: ctx, event }) => {
+      if (event.type !== 'RECORDS.DURABLE') return {};
+      for (const taskId of event.taskIds) {
+        const i = indexOfTask(ctx, taskId);
+        if (ctx.undurable[i] !== 1) continue;
+        delete ctx.undurable[i];
+        if (ctx.halt === null) release(ctx, i);
+      }
+      startReadyTasks(ctx);
+      return { running: ctx.running };
     }),
     flush: enqueueActions(({ context: ctx, enqueue }) => {
       for (const id of ctx.step.toStop) enqueue.stopChild(id);
@@ -391,7 +463,9 @@ export const orchestratorMachine = setup({
       on: {
         // One assign per event (XState copies the context on each): a finished task starts the next ones inside it.
         'SESSION.EVENT': { actions: ['applySessionEvent', 'flush'] },
+        'RECORDS.DURABLE': { actions: ['releaseDurable', 'flush'] },
         CANCEL: { target: 'finished', actions: ['applyCancel', 'flush'] },
+        'STATE.WRITE_FAILED': { target: 'finished', actions: ['applyWriteFailure', 'flush'] },
       },
     },
     finished: {
@@ -452,6 +526,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       resumed: input.records !== undefined,
       retry: input.retry ?? {},
       processRegistry: input.processRegistry ?? false,
+      awaitDurable: input.awaitDurable ?? false,
     },
     workflow,
     graph,
@@ -461,6 +536,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     running: 0,
     settled: 0,
     finishedOrder: [],
+    undurable: {},
     halt: null,
     anyFailed: false,
     tokens: emptyTokens(),

@@ -48,7 +48,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
 }
 
 /** Makes a rename durable: the directory entry is flushed too (best effort where unsupported). */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   let handle;
   try {
     handle = await open(dir, 'r');

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AgentsSdkError } from '../errors.js';
+import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { LockOptions, LockOwner } from './process-lock.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
@@ -36,6 +36,12 @@ export interface RunCheckpoint {
   records: TaskRecord[];
   /** Set once the run has finished. */
   result?: WorkflowResult;
+  /**
+   * `records`: task outputs are stored once, in `records`; the copies in `snapshot` and
+   * `result` were left out when saving and are filled back in on load (see
+   * {@link compactCheckpoint}).
+   */
+  outputs?: 'records';
 }
 
 /** One line of `agents-sdk list`. */
@@ -142,4 +148,46 @@ export function foldRecords(base: TaskRecord[], later: Iterable<TaskRecord>): Ta
     } else out[i] = record;
   }
   return out;
+}
+
+/**
+ * The checkpoint as stored: each task output once, in its record. The snapshot's copies are
+ * dropped (resume rebuilds from the records, never from the snapshot's context) and the
+ * result's are filled back in by {@link expandCheckpoint}. A 50 MB output used to be stored
+ * four times (records, result, snapshot records, snapshot output).
+ */
+export function compactCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
+  const out: RunCheckpoint = { ...checkpoint, outputs: 'records' };
+  if (checkpoint.result) {
+    out.result = { ...checkpoint.result, taskResults: checkpoint.result.taskResults.map((t) => (t.output === null ? t : { ...t, output: null })) };
+  }
+  const snapshot = checkpoint.snapshot as { context?: { records?: TaskRecord[] } } | undefined;
+  if (snapshot?.context?.records) {
+    out.snapshot = {
+      ...snapshot,
+      context: { ...snapshot.context, records: snapshot.context.records.map((r) => (r.output === null ? r : { ...r, output: null })) },
+    };
+  }
+  return out;
+}
+
+/** Fills a loaded checkpoint's result back in with the outputs of its records (the reverse of {@link compactCheckpoint}). */
+export function expandCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
+  if (checkpoint.outputs !== 'records' || !checkpoint.result) return checkpoint;
+  const outputOf = new Map(checkpoint.records.map((r) => [r.taskId, r.output]));
+  return {
+    ...checkpoint,
+    result: { ...checkpoint.result, taskResults: checkpoint.result.taskResults.map((t) => ({ ...t, output: outputOf.get(t.taskId) ?? t.output })) },
+  };
+}
+
+/**
+ * A failed write of state as a typed error naming the file and the cause (`ENOSPC`, `EIO`...):
+ * `STATE_WRITE_FAILED`. Errors that are already typed pass through.
+ */
+export function stateWriteFailed(file: string, error: unknown): AgentsSdkError {
+  if (error instanceof AgentsSdkError) return error;
+  const cause = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.name : 'Error');
+  const message = error instanceof Error ? error.message : String(error);
+  return new PermanentError('STATE_WRITE_FAILED', `Cannot write ${file}: ${message}`, { cause: error, details: { file, cause } });
 }

@@ -47,8 +47,8 @@ export function buildTaskGraph(tasks: Task[]): TaskGraph {
   return { dependants, priority, dependencyCount };
 }
 
-/** True when task `a` should start before task `b`. */
-function before(a: number, b: number, priority: number[]): boolean {
+/** Whether task `a` starts before task `b`: longer remaining path first, then declaration order. */
+export function before(a: number, b: number, priority: number[]): boolean {
   const pa = priority[a]!;
   const pb = priority[b]!;
   return pa !== pb ? pa > pb : a < b;

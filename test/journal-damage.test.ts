@@ -1,0 +1,81 @@
+/**
+ * The JSON backend tells damage from a crash: only a last line without its newline is what a
+ * crash mid-append leaves; a missing journal, one shorter than what was saved, or a complete
+ * line of garbage is CORRUPT_STATE naming the file, and nothing is rerun silently.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JsonStateBackend } from '../src/index.js';
+import { checkpoint, record } from './helpers/records.js';
+
+let dir: string;
+let backend: JsonStateBackend;
+const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'agents-sdk-journal-'));
+  backend = new JsonStateBackend(dir);
+  await backend.saveCheckpoint('r', checkpoint('r', IDS));
+  for (const id of IDS.slice(0, 6)) await backend.saveTaskRecords('r', [record(id, 'completed')]);
+  await backend.close();
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const journal = () => join(dir, 'r', 'journal-1.jsonl');
+
+async function load() {
+  const reader = new JsonStateBackend(dir);
+  try {
+    return await reader.loadRun('r');
+  } finally {
+    await reader.close();
+  }
+}
+
+describe('a damaged JSON journal', () => {
+  it('reads back every saved record when nothing is damaged', async () => {
+    const run = await load();
+    expect(run!.records.filter((r) => r.status === 'completed').map((r) => r.taskId)).toEqual(IDS.slice(0, 6));
+  });
+
+  it('a deleted journal is CORRUPT_STATE naming the file, not a run with nothing done', async () => {
+    unlinkSync(journal());
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining(journal()) });
+  });
+
+  it('a journal truncated at a line boundary is CORRUPT_STATE (shorter than what was saved)', async () => {
+    const text = readFileSync(journal(), 'utf8');
+    const lines = text.split('\n');
+    writeFileSync(journal(), lines.slice(0, 3).join('\n') + '\n');
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringMatching(/shorter than recorded: 3 records .* where 6/) });
+  });
+
+  it('a journal truncated to nothing is CORRUPT_STATE', async () => {
+    truncateSync(journal(), 0);
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining(journal()) });
+  });
+
+  it('a complete, newline-terminated garbled last line is damage, not a torn append', async () => {
+    appendFileSync(journal(), '{"taskId":"g","status":"comp#@!\n');
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('line 7 is not JSON') });
+  });
+
+  it('a complete line that is JSON but no task record is damage too', async () => {
+    appendFileSync(journal(), '[1,2,3]\n');
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('line 7 is not a task record') });
+  });
+
+  it('a torn tail (no newline) is a crash: ignored on read and cut before the next append', async () => {
+    appendFileSync(journal(), '{"taskId":"g","sta');
+    expect((await load())!.records.filter((r) => r.status === 'completed')).toHaveLength(6);
+    // The next process appends after it: the torn bytes must not prefix its record.
+    const next = new JsonStateBackend(dir);
+    await next.saveTaskRecords('r', [record('g', 'completed')]);
+    await next.saveTaskRecords('r', [record('h', 'completed')]);
+    await next.close();
+    expect(readFileSync(journal(), 'utf8')).not.toContain('"sta{');
+    expect((await load())!.records.filter((r) => r.status === 'completed').map((r) => r.taskId)).toEqual(IDS);
+  });
+});
