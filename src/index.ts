@@ -158,5 +158,5 @@ export type { LockOptions, LockOwner } from './persistence/process-lock.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
 export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';
 export { newRunId } from './run-id.js';
-export { RunCheckpointer, type RunView } from './persistence/run-checkpointer.js';
+export { RunCheckpointer, type RunView, type RunCheckpointerHooks, type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions, type CheckpointInfo } from './persistence/sqlite-state-backend.js';

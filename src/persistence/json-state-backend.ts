@@ -21,6 +21,7 @@
  * @module
  */
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { fdatasyncSync, ftruncateSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { AtomicJsonFile, syncDirectory } from './atomic-json-file.js';
@@ -121,7 +122,8 @@ export class JsonStateBackend implements StateBackend {
       const previous = journal?.generation ?? (await this.readCheckpoint(runId))?.journalGeneration;
       const generation = (previous ?? 0) + 1;
       await this.createJournal(runId, generation);
-      await this.writeCheckpoint(runId, { ...data, journalGeneration: generation, journalCreated: true });
+      const file: CheckpointFile = { ...data, journalGeneration: generation, journalCreated: true };
+      await this.writeCheckpoint(runId, file);
       if (journal) {
         await closeJournal(journal);
         this.journals.delete(runId);
@@ -129,6 +131,8 @@ export class JsonStateBackend implements StateBackend {
       // The new checkpoint holds every record: the journal after the old one is spent (also
       // when an earlier process wrote it, as on resume).
       if (previous !== undefined) await this.removeJournal(runId, previous);
+      // Opened now, so that the first task record is one append, not a round of reads.
+      this.journals.set(runId, await this.openNewJournal(runId, file));
     });
   }
 
@@ -147,16 +151,20 @@ export class JsonStateBackend implements StateBackend {
       const journal = await this.openJournal(runId);
       const file = this.journalPath(runId, journal.generation);
       const text = Buffer.from(records.map((r) => JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, ...r })).join('\n') + '\n');
+      // Synchronous on purpose: an append is one write and one fdatasync. Done as promises,
+      // each step waits for its own turn of the event loop, and a loop kept busy by hundreds
+      // of finishing tasks made one group commit take over a second (measured: 1.6 s for 64
+      // records at max_parallel 64); blocking for one fsync keeps the latency at one fsync.
       try {
         // A failed append (a full disk) may have left part of a line: cut back to the last
         // complete record, or the next record would share its line and the journal be unreadable.
         if (journal.torn) {
-          await journal.handle.truncate(journal.bytes);
+          ftruncateSync(journal.handle.fd, journal.bytes);
           journal.torn = false;
         }
         journal.torn = true;
-        await journal.handle.appendFile(text);
-        await journal.handle.datasync();
+        writeAllSync(journal.handle.fd, text);
+        fdatasyncSync(journal.handle.fd);
         journal.torn = false;
       } catch (error) {
         throw stateWriteFailed(file, error);
@@ -164,7 +172,11 @@ export class JsonStateBackend implements StateBackend {
       journal.lines += records.length;
       journal.bytes += text.length;
       for (const r of records) journal.pending.set(r.taskId, r);
-      await writeExtent(journal.extent, { lines: journal.lines, bytes: journal.bytes }).catch(() => undefined);
+      try {
+        writeSync(journal.extent.fd, formatExtent({ lines: journal.lines, bytes: journal.bytes }), 0, 'utf8');
+      } catch {
+        // The extent only guards against later damage: the records themselves are durable.
+      }
       if (journal.lines >= Math.max(this.minFoldLines, journal.checkpoint.records.length)) await this.fold(runId, journal);
     });
   }
@@ -446,9 +458,15 @@ export class JsonStateBackend implements StateBackend {
     await closeJournal(journal);
     this.journals.delete(runId);
     await this.removeJournal(runId, journal.generation);
-    const handle = await open(this.journalPath(runId, next.journalGeneration), 'a');
-    const extent = await open(this.extentPath(runId, next.journalGeneration), 'r+');
-    this.journals.set(runId, { generation: next.journalGeneration, handle, extent, lines: 0, bytes: 0, torn: false, checkpoint: next, pending: new Map() });
+    this.journals.set(runId, await this.openNewJournal(runId, next));
+  }
+
+  /** Opens the empty journal {@link createJournal} made for a checkpoint just written. */
+  private async openNewJournal(runId: string, checkpoint: CheckpointFile): Promise<OpenJournal> {
+    const generation = checkpoint.journalGeneration;
+    const handle = await open(this.journalPath(runId, generation), 'a');
+    const extent = await open(this.extentPath(runId, generation), 'r+');
+    return { generation, handle, extent, lines: 0, bytes: 0, torn: false, checkpoint, pending: new Map() };
   }
 }
 
@@ -461,9 +479,9 @@ function formatExtent(extent: JournalExtent): string {
   return JSON.stringify(extent).padEnd(EXTENT_BYTES - 1, ' ') + '\n';
 }
 
-/** Rewrites an extent in place (one small write at offset 0; not fsync'd: it may lag, never lead). */
-async function writeExtent(handle: FileHandle, extent: JournalExtent): Promise<void> {
-  await handle.write(formatExtent(extent), 0, 'utf8');
+/** Writes a whole buffer at the end of an append-mode file (a write may be partial). */
+function writeAllSync(fd: number, buffer: Buffer): void {
+  for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset, buffer.length - offset);
 }
 
 /** The extent of a journal, or `null` when there is none or it cannot be read (then nothing is checked). */

@@ -32,7 +32,7 @@ export interface RunView {
 
 /** Hooks of a {@link RunCheckpointer}. */
 export interface RunCheckpointerHooks {
-  /** These tasks' latest records are durable. */
+  /** These completed tasks' records are durable (a completed record is final). */
   onDurable?: (taskIds: string[]) => void;
   /** A write failed (once: nothing more is written after it). */
   onFailure?: (error: AgentsSdkError) => void;
@@ -156,7 +156,8 @@ export class RunCheckpointer {
         }
         this.inflight = null;
         try {
-          this.hooks.onDurable?.(records.map((r) => r.taskId));
+          const completed = records.filter((r) => r.status === 'completed').map((r) => r.taskId);
+          if (completed.length > 0) this.hooks.onDurable?.(completed);
         } finally {
           this.pump();
         }
