@@ -79,7 +79,7 @@ export class RunCheckpointer {
     try {
       await this.backend.saveCheckpoint(this.runId, this.checkpoint('running'));
     } catch (error) {
-      throw stateWriteError(error, this.runId);
+      throw stateWriteError(error, this.runId, this.backend);
     }
   }
 
@@ -128,7 +128,7 @@ export class RunCheckpointer {
     try {
       await this.backend.saveCheckpoint(this.runId, { ...this.checkpoint(result.status), result });
     } catch (error) {
-      this.failure ??= stateWriteError(error, this.runId);
+      this.failure ??= stateWriteError(error, this.runId, this.backend);
     }
     if (this.failure) throw this.failure;
   }
@@ -164,7 +164,7 @@ export class RunCheckpointer {
       },
       (error: unknown) => {
         this.inflight = null;
-        this.failure = stateWriteError(error, this.runId);
+        this.failure = stateWriteError(error, this.runId, this.backend);
         this.wakeIdle();
         this.hooks.onFailure?.(this.failure);
       },
@@ -194,20 +194,20 @@ export class RunCheckpointer {
 }
 
 /**
- * The error a failed state write is reported as: `STATE_WRITE_FAILED`, naming the file (when
- * the backend said which) and the cause (`ENOSPC`, `EIO`, `SQLITE_FULL`...).
+ * The error a failed state write is reported as: `STATE_WRITE_FAILED`, naming the file (the
+ * backend's, when it says which) and the cause (`ENOSPC`, `EIO`, `SQLITE_FULL`...). Typed
+ * errors of the backend (LOCKED, CORRUPT_STATE, INVALID_KEY) keep their code.
  */
-export function stateWriteError(error: unknown, runId: string): AgentsSdkError {
-  if (error instanceof AgentsSdkError) {
-    if (error.code === 'STATE_WRITE_FAILED') return error;
-    // Typed errors of the backend (LOCKED, CORRUPT_STATE, INVALID_KEY) keep their code.
-    return error;
-  }
-  const errno = error as NodeJS.ErrnoException & { path?: string };
+export function stateWriteError(error: unknown, runId: string, backend?: StateBackend): AgentsSdkError {
+  if (error instanceof AgentsSdkError) return error;
+  const errno = error as NodeJS.ErrnoException;
   const cause = errno.code ?? (error instanceof Error ? error.name : 'Error');
   const message = error instanceof Error ? error.message : String(error);
-  return new PermanentError('STATE_WRITE_FAILED', `Could not save the state of run ${runId}: ${message}`, {
+  const file = errno.path ?? (backend as { file?: unknown } | undefined)?.file;
+  const where = typeof file === 'string' ? ` to ${file}` : '';
+  const text = message.startsWith(cause) ? message : `${cause}: ${message}`;
+  return new PermanentError('STATE_WRITE_FAILED', `Could not save the state of run ${runId}${where}: ${text}`, {
     cause: error,
-    details: { runId, cause, ...(errno.path !== undefined && { file: errno.path }) },
+    details: { runId, cause, ...(typeof file === 'string' && { file }) },
   });
 }
