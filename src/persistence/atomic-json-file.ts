@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -57,5 +58,40 @@ export async function syncDirectory(dir: string): Promise<void> {
     // Some platforms and file systems refuse fsync on a directory: the rename still stands.
   } finally {
     await handle?.close();
+  }
+}
+
+/**
+ * Writes a JSON file atomically and durably, synchronously: temp file, fsync, rename, fsync of
+ * the directory. For the journal fold, which must not wait on a busy event loop between steps.
+ */
+export function writeJsonFileSync(file: string, data: unknown): void {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${++sequence}.tmp`);
+  try {
+    const fd = openSync(temp, 'w');
+    try {
+      writeFileSync(fd, JSON.stringify(data, null, 2));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+    syncDirectorySync(dirname(file));
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** {@link syncDirectory}, synchronously. */
+export function syncDirectorySync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some platforms and file systems refuse fsync on a directory: the rename still stands.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

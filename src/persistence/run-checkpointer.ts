@@ -23,6 +23,9 @@ import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
 import { compactCheckpoint, STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './state-backend.js';
 
+/** How long a change may wait for the next turn of the event loop before it is written at once (ms). */
+const COALESCE_MS = 5;
+
 /** Reads the live state of the run being recorded. */
 export interface RunView {
   records(): TaskRecord[];
@@ -40,7 +43,7 @@ export interface RunCheckpointerHooks {
 
 /** One write's timing, for the durability bench. */
 export interface CommitStats {
-  /** Milliseconds from a task's change being noted to its record being durable, per record written. */
+  /** Milliseconds from a task's end (completed or failed) being noted to its record being durable, per task. */
   latenciesMs: number[];
   /** Writes made. */
   writes: number;
@@ -51,6 +54,9 @@ export class RunCheckpointer {
   /** Changed tasks not yet written, with when the first unwritten change was noted. */
   private dirty = new Map<string, number>();
   private scheduled = false;
+  private pumpQueued = false;
+  /** When the oldest unwritten change was noted (performance.now()). */
+  private oldest = 0;
   private inflight: Promise<void> | null = null;
   private failure: AgentsSdkError | null = null;
   private idle: Array<() => void> = [];
@@ -97,10 +103,23 @@ export class RunCheckpointer {
       default:
         break;
     }
-    if (!this.dirty.has(event.taskId)) this.dirty.set(event.taskId, performance.now());
-    // A write in flight picks the change up when it ends; otherwise the first write waits one
-    // turn of the event loop, so that the changes of one step go out together.
-    if (!this.scheduled && this.inflight === null) {
+    const now = performance.now();
+    if (this.dirty.size === 0) this.oldest = now;
+    if (!this.dirty.has(event.taskId)) this.dirty.set(event.taskId, now);
+    // A write in flight picks the change up when it ends. Otherwise the changes made until the
+    // next turn of the event loop go out together; but a loaded loop can take seconds to turn
+    // (one poll phase handling dozens of process exits, each spawning the next agent), so a
+    // change that has waited COALESCE_MS is written right after the step that noted it.
+    if (this.inflight !== null) return;
+    if (now - this.oldest >= COALESCE_MS) {
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => {
+          this.pumpQueued = false;
+          this.pump();
+        });
+      }
+    } else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
@@ -152,7 +171,9 @@ export class RunCheckpointer {
         if (this.stats) {
           const now = performance.now();
           this.stats.writes += 1;
-          for (const noted of batch.values()) this.stats.latenciesMs.push(now - noted);
+          for (const r of records) {
+            if (r.status === 'completed' || r.status === 'failed') this.stats.latenciesMs.push(now - batch.get(r.taskId)!);
+          }
         }
         this.inflight = null;
         try {
