@@ -162,6 +162,27 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM locks').get())).toEqual({ n: 0 });
   });
 
+  it('a release frees only its own lock, also when two locks were taken in the same millisecond', async () => {
+    // one process, one clock tick: the two owners differ only by the id each lock gets
+    vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
+    try {
+      const one = await openBackend();
+      const two = await openBackend();
+      const release = await one.lockRun('r');
+      // the first holder looks dead (as after a crash): the second takes the lock over
+      const dead = JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), acquiredAt: 1 });
+      withDb(file, (db) => db.prepare('UPDATE locks SET owner = ? WHERE run_id = ?').run(dead, 'r'));
+      const releaseTwo = await two.lockRun('r');
+      await release();
+      expect(await two.lockHolder('r')).toMatchObject({ pid: process.pid, acquiredAt: 1_700_000_000_000 });
+      expect((await failureOf(one.lockRun('r'))).code).toBe('LOCKED');
+      await releaseTwo();
+      expect(await two.lockHolder('r')).toBeNull();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('names the file, table and row of corrupt data; listRuns lists a corrupt run as unreadable', async () => {
     const backend = await openBackend();
     await backend.saveCheckpoint('good', checkpoint('good', ['a'], 1));

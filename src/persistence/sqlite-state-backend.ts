@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -337,7 +338,7 @@ export class SqliteStateBackend implements StateBackend {
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
     this.assertOpen();
-    const owner = JSON.stringify(currentOwner());
+    const owner = JSON.stringify(ownerWithLockId());
     this.takeLock.immediate(runId, owner, options.force === true);
     return async () => this.releaseLock(runId, owner);
   }
@@ -355,7 +356,10 @@ export class SqliteStateBackend implements StateBackend {
     if (this.db.open) this.db.close();
   }
 
-  /** Deletes the lock row if it is still ours (a process that took it over keeps it). */
+  /**
+   * Deletes the lock row if it is still ours (a process that took it over keeps it). The row is
+   * matched on its whole owner text, which holds this lock's own `lockId`.
+   */
   private releaseLock(runId: string, owner: string): void {
     // Released after close(): a lock left behind would look alive to this very process (its pid
     // is alive), so reopen the file for the delete. An in-memory database is gone with its lock.
@@ -541,6 +545,16 @@ function openError(error: unknown, file: string, driver: Driver, opened = false)
   // Anything else thrown by the constructor is the native module failing to load (not built,
   // built for another Node): the JavaScript part of better-sqlite3 loads without it.
   return unavailable(`its native module could not be loaded (${(error as Error).message})`, error);
+}
+
+/**
+ * The current process as the owner of one lock, with an id of that lock's own: two locks taken
+ * by one process in the same millisecond would otherwise be the same text, and releasing one
+ * would delete the other. (`currentOwner()` may give the id itself; it is kept then.)
+ */
+function ownerWithLockId(): LockOwner & { lockId: string } {
+  const owner: LockOwner & { lockId?: unknown } = currentOwner();
+  return { ...owner, lockId: typeof owner.lockId === 'string' ? owner.lockId : randomUUID() };
 }
 
 /** The lock owner stored in a row, or `null` for junk (which is then taken over). */
