@@ -1,6 +1,6 @@
 /**
  * What SqliteStateBackend does beyond the shared contract (test/state-backend.conformance.test.ts):
- * `:memory:`, named checkpoints, WAL, its own failure modes.
+ * `:memory:`, WAL, its own failure modes.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -74,35 +74,6 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     await backend.deleteRun('m');
     expect(await backend.loadRun('m')).toBeUndefined();
     expect(existsSync(join(process.cwd(), ':memory:'))).toBe(false);
-  });
-
-  it('keeps every named checkpoint, loads the latest, and loadRun has the records saved since', async () => {
-    const backend = await openBackend();
-    expect(await backend.listCheckpoints('r')).toEqual([]);
-    const before = Date.now();
-    await backend.saveCheckpoint('r', checkpoint('r', ['a', 'b']));
-    await backend.saveTaskRecords('r', [record('a')]);
-    const run = await backend.loadRun('r');
-    await backend.saveCheckpoint('r', { ...run!, snapshot: { step: 2 } });
-    await backend.saveTaskRecords('r', [record('b', 'failed')]);
-
-    const names = await backend.listCheckpoints('r');
-    expect(names.map((c) => c.name)).toEqual(['checkpoint-1', 'checkpoint-2']);
-    expect(names[0]!.createdAt).toBeGreaterThanOrEqual(before);
-    expect(names[1]!.createdAt).toBeGreaterThanOrEqual(names[0]!.createdAt);
-
-    const latest = await backend.loadCheckpoint('r');
-    expect(latest!.snapshot).toEqual({ step: 2 });
-    expect(latest!.records.map((r) => r.status)).toEqual(['completed', 'pending']);
-    const first = await backend.loadCheckpoint('r', 'checkpoint-1');
-    expect(first!.snapshot).toBeUndefined();
-    expect(first!.records.map((r) => r.status)).toEqual(['pending', 'pending']);
-    expect(await backend.loadCheckpoint('r', 'checkpoint-9')).toBeUndefined();
-    expect((await backend.loadRun('r'))!.records.map((r) => r.status)).toEqual(['completed', 'failed']);
-
-    await backend.deleteRun('r');
-    expect(await backend.listCheckpoints('r')).toEqual([]);
-    expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM checkpoints').get())).toEqual({ n: 0 });
   });
 
   it('creates the directory, uses WAL, and keeps everything across a reopen', async () => {
@@ -190,16 +161,16 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     await backend.save('cfg', { a: 1 });
     withDb(file, (db) => {
       db.prepare('UPDATE tasks SET record = ? WHERE run_id = ?').run('{"taskId": "t1", ', 'bad');
-      db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('[1, 2]', 'bad');
       db.prepare('UPDATE state SET value = ? WHERE key = ?').run('{nope', 'cfg');
     });
     const task = await failureOf(backend.loadRun('bad'));
     expect(task.code).toBe('CORRUPT_STATE');
     expect(task.message).toContain(file);
     expect(task.message).toContain('table tasks, run bad, task t1');
+    withDb(file, (db) => db.prepare('UPDATE runs SET checkpoint = ? WHERE run_id = ?').run('[1, 2]', 'bad'));
     const cp = await failureOf(backend.loadCheckpoint('bad'));
     expect(cp.code).toBe('CORRUPT_STATE');
-    expect(cp.message).toContain('table checkpoints');
+    expect(cp.message).toContain('table runs, run bad');
     expect(cp.message).toContain('not a JSON object');
     const value = await failureOf(backend.load('cfg'));
     expect(value.code).toBe('CORRUPT_STATE');
@@ -240,7 +211,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
 
   it('rejects (never throws) on bad keys and once closed', async () => {
     const backend = await openBackend();
-    const bad = backend.listCheckpoints('../x');
+    const bad = backend.loadCheckpoint('../x');
     expect((await failureOf(bad)).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.loadCheckpoint('a/b'))).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.deleteRun('..'))).code).toBe('INVALID_KEY');

@@ -7,11 +7,15 @@
  * - `state(key, value, schema_version)`: `save(key)`
  * - `runs(run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version)`: the
  *   last checkpoint of each run, without its task records
- * - `tasks(run_id, task_id, position, record, updated_at)`: the current record of every task, one
- *   row each, so saving a task record is one indexed row update whatever the size of the run
- * - `checkpoints(run_id, seq, name, created_at, data, schema_version)`: every checkpoint saved,
- *   whole, as named history; the latest is what `loadCheckpoint` returns
+ * - `tasks(run_id, task_id, position, record, in_checkpoint, checkpoint_record, updated_at)`: the
+ *   current record of every task, one row each, so saving a task record is one indexed row update
+ *   whatever the size of the run. `in_checkpoint` = 0 for a task added since the last checkpoint;
+ *   `checkpoint_record` keeps the checkpoint's record of a task changed since (NULL: unchanged).
  * - `locks(run_id, owner)`: who drives a run
+ *
+ * Only the last checkpoint of a run is kept, and a task's record (with its output) is stored once:
+ * layout 1 also kept every checkpoint ever saved, whole, and grew without bound (404 MB for 50 MB
+ * of task outputs). Opening a layout 1 database for writing drops that history.
  *
  * @module
  */
@@ -38,8 +42,11 @@ type Database = BetterSqlite3.Database;
 // better-sqlite3 constrains transaction functions to `(...params: any[]) => unknown`.
 type Transaction<F extends (...args: any[]) => unknown> = BetterSqlite3.Transaction<F>;
 
-/** Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused. */
-const LAYOUT_VERSION = 1;
+/**
+ * Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused; an
+ * older one is migrated when opened for writing, and read as it is when opened read-only.
+ */
+const LAYOUT_VERSION = 2;
 
 const MEMORY = ':memory:';
 
@@ -66,20 +73,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   task_id TEXT NOT NULL,
   position INTEGER NOT NULL,
   record TEXT NOT NULL,
+  in_checkpoint INTEGER NOT NULL DEFAULT 1,
+  checkpoint_record TEXT,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (run_id, task_id)
 );
 CREATE INDEX IF NOT EXISTS tasks_in_order ON tasks (run_id, position);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  run_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  data TEXT NOT NULL,
-  schema_version INTEGER NOT NULL,
-  PRIMARY KEY (run_id, seq),
-  UNIQUE (run_id, name)
-);
 CREATE TABLE IF NOT EXISTS locks (
   run_id TEXT PRIMARY KEY,
   owner TEXT NOT NULL
@@ -97,14 +96,6 @@ export interface SqliteStateBackendOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Path of a `better_sqlite3.node` to load instead of the one better-sqlite3 finds itself (bundlers). */
   nativeBinding?: string;
-}
-
-/** One named checkpoint of a run (see {@link SqliteStateBackend.listCheckpoints}). */
-export interface CheckpointInfo {
-  /** `checkpoint-<n>`, n counting from 1 per run. */
-  name: string;
-  /** Epoch ms at which it was saved. */
-  createdAt: number;
 }
 
 interface ValueRow {
@@ -126,7 +117,6 @@ interface TaskRow {
 }
 
 interface CheckpointRow {
-  name: string;
   data: string;
   schema_version: number;
 }
@@ -134,6 +124,7 @@ interface CheckpointRow {
 /**
  * One SQLite database (default `agents/agents.sqlite`, or `:memory:`), opened with
  * {@link SqliteStateBackend.open}. Any number of instances and processes may share a file.
+ * It keeps the last checkpoint of each run (earlier ones are not kept) and each task record once.
  */
 export class SqliteStateBackend implements StateBackend {
   /** Absolute path of the database file, or `:memory:`. */
@@ -141,44 +132,52 @@ export class SqliteStateBackend implements StateBackend {
   private readonly db: Database;
   private readonly driver: Driver;
   private readonly driverOptions: BetterSqlite3.Options;
-  private readonly sql: Statements;
-  private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => void>;
+  private readonly layout: number;
+  private readonly sql: ReadStatements;
+  /** `null` when opened read-only: nothing is prepared that could write. */
+  private readonly writes: WriteStatements | null;
+  private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, records: string[]) => void>;
   private readonly writeTaskRecords: Transaction<(runId: string, records: TaskRecord[], texts: string[]) => void>;
   private readonly takeLock: Transaction<(runId: string, owner: string, force: boolean) => void>;
   private readonly readRunTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
+  private readonly readCheckpointTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
 
-  private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options) {
+  private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options, layout: number, writable: boolean) {
     this.db = db;
     this.file = file;
     this.driver = driver;
     this.driverOptions = driverOptions;
-    this.sql = statements(db);
+    this.layout = layout;
+    this.sql = readStatements(db, layout);
+    this.writes = writable ? writeStatements(db) : null;
+    const writes = () => this.writes!;
 
-    // Writes that read first (next checkpoint number, the lock holder) start IMMEDIATE: a deferred
+    // Writes that read first (the run row, the lock holder) start IMMEDIATE: a deferred
     // transaction upgrading to a write fails at once with SQLITE_BUSY if another process wrote
     // in between, instead of waiting for the busy timeout.
-    this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => {
-      const seq = (this.sql.lastSeq.get(runId)?.seq ?? 0) + 1;
-      this.sql.insertCheckpoint.run(runId, seq, `checkpoint-${seq}`, Date.now(), whole, STATE_SCHEMA_VERSION);
-      this.sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
-      // The checkpoint replaces the task records (as the JSON backend drops its journal).
-      this.sql.deleteTasks.run(runId);
-      data.records.forEach((r, i) => this.sql.insertTask.run(runId, r.taskId, i, records[i]!, data.updatedAt));
+    this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, records: string[]) => {
+      const sql = writes();
+      sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
+      // The checkpoint replaces the task records (as the JSON backend drops its journal), and
+      // with them what the previous checkpoint held: only the last one is kept.
+      sql.deleteTasks.run(runId);
+      data.records.forEach((r, i) => sql.insertTask.run(runId, r.taskId, i, records[i]!, data.updatedAt));
     });
 
     this.writeTaskRecords = db.transaction((runId: string, records: TaskRecord[], texts: string[]) => {
+      const sql = writes();
       // The run row is not written: it holds the whole checkpoint (spec, snapshot), and rewriting
       // it per record made a task record cost O(run size) (15 ms per record at 10,000 tasks).
-      if (!this.sql.hasRun.get(runId)) {
+      if (!sql.hasRun.get(runId)) {
         throw new PermanentError('NOT_FOUND', `Run ${runId} has no checkpoint yet: save one before its task records`, {
           details: { runId, file: this.file },
         });
       }
       const now = Date.now();
       records.forEach((r, i) => {
-        if (this.sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
-          this.sql.appendTask.run(runId, r.taskId, texts[i]!, now, runId);
+        if (sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
+          sql.appendTask.run(runId, r.taskId, texts[i]!, now, runId);
         }
       });
     });
@@ -192,18 +191,19 @@ export class SqliteStateBackend implements StateBackend {
         });
       }
       // No holder, or it died without releasing the lock (or left junk): take it over.
-      this.sql.putLock.run(runId, owner);
+      writes().putLock.run(runId, owner);
     });
 
-    // A read transaction: the run row and its task rows from one snapshot, even while another
+    // Read transactions: the run row and its task rows from one snapshot, even while another
     // process writes.
     this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
+    this.readCheckpointTx = db.transaction((runId: string) => this.readCheckpoint(runId));
 
     this.removeRun = db.transaction((runId: string) => {
-      this.sql.deleteTasks.run(runId);
-      this.sql.deleteCheckpoints.run(runId);
-      this.sql.deleteRun.run(runId);
-      this.sql.deleteLock.run(runId);
+      const sql = writes();
+      sql.deleteTasks.run(runId);
+      sql.deleteRun.run(runId);
+      sql.deleteLock.run(runId);
     });
   }
 
@@ -228,7 +228,7 @@ export class SqliteStateBackend implements StateBackend {
     }
     try {
       configure(db, path, options.synchronous ?? 'NORMAL');
-      return new SqliteStateBackend(db, path, driver, driverOptions);
+      return new SqliteStateBackend(db, path, driver, driverOptions, LAYOUT_VERSION, true);
     } catch (error) {
       db.close();
       throw openError(error, path, driver, true);
@@ -237,11 +237,11 @@ export class SqliteStateBackend implements StateBackend {
 
   async save(key: string, value: unknown): Promise<void> {
     assertValidValueKey(key);
-    this.assertOpen();
+    this.assertWritable();
     const text = JSON.stringify(value) as string | undefined;
     // `undefined` (or a function) has no JSON: storing it means "no value", as load then answers.
-    if (text === undefined) this.sql.deleteValue.run(key);
-    else this.sql.putValue.run(key, text, STATE_SCHEMA_VERSION);
+    if (text === undefined) this.writes!.deleteValue.run(key);
+    else this.writes!.putValue.run(key, text, STATE_SCHEMA_VERSION);
   }
 
   async load(key: string): Promise<unknown> {
@@ -254,44 +254,34 @@ export class SqliteStateBackend implements StateBackend {
     return this.parse(row.value, 'state', where);
   }
 
+  /**
+   * Replaces the run's checkpoint: the run row without its task records, and one row per
+   * record. Earlier checkpoints are not kept.
+   */
   async saveCheckpoint(runId: string, data: RunCheckpoint): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
+    // Each record is stored once, in its task row; the run row holds the rest as it is given.
     const { records, ...head } = data;
     this.writeCheckpoint.immediate(
       runId,
       data,
       JSON.stringify(head),
-      JSON.stringify(data),
       records.map((r) => JSON.stringify(r)),
     );
   }
 
-  /**
-   * The last checkpoint saved, without later task records folded in; or, given a `name` from
-   * {@link listCheckpoints}, that checkpoint.
-   */
-  async loadCheckpoint(runId: string, name?: string): Promise<RunCheckpoint | undefined> {
+  /** The last checkpoint saved, without later task records folded in (earlier ones are not kept). */
+  async loadCheckpoint(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    const row = name === undefined ? this.sql.latestCheckpoint.get(runId) : this.sql.namedCheckpoint.get(runId, name);
-    if (!row) return undefined;
-    const where = `run ${runId}, checkpoint ${row.name}`;
-    this.assertSchema(row.schema_version, 'checkpoints', where);
-    return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
-  }
-
-  /** The run's named checkpoints, oldest first (empty for an unknown run). */
-  async listCheckpoints(runId: string): Promise<CheckpointInfo[]> {
-    assertValidRunId(runId);
-    this.assertOpen();
-    return this.sql.checkpointNames.all(runId).map((r) => ({ name: r.name, createdAt: r.created_at }));
+    return this.readCheckpointTx.deferred(runId);
   }
 
   /** Upserts each record (one indexed row write each); the run's `updatedAt` (in `loadRun`) becomes now. */
   async saveTaskRecords(runId: string, records: TaskRecord[]): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
     if (records.length === 0) return;
     this.writeTaskRecords.immediate(
       runId,
@@ -328,16 +318,16 @@ export class SqliteStateBackend implements StateBackend {
     return list.deferred();
   }
 
-  /** Deletes the run's rows from every table, its lock and named checkpoints included. */
+  /** Deletes the run's rows from every table, its lock included. */
   async deleteRun(runId: string): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
     this.removeRun.immediate(runId);
   }
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
     const owner = JSON.stringify(ownerWithLockId());
     this.takeLock.immediate(runId, owner, options.force === true);
     return async () => this.releaseLock(runId, owner);
@@ -388,6 +378,38 @@ export class SqliteStateBackend implements StateBackend {
     return { ...(head as unknown as Omit<RunCheckpoint, 'records'>), updatedAt, records };
   }
 
+  /** The checkpoint as saved: the run row with the task rows as that checkpoint had them. */
+  private readCheckpoint(runId: string): RunCheckpoint | undefined {
+    if (this.layout === 1) return this.readLayout1Checkpoint(runId);
+    const row = this.sql.getRun.get(runId);
+    if (!row) return undefined;
+    const where = `run ${runId}`;
+    this.assertSchema(row.schema_version, 'runs', where);
+    const head = this.parseObject(row.checkpoint, 'runs', where);
+    const records = this.sql.checkpointTasks!
+      .all(runId)
+      .map((t) => this.parseObject(t.record, 'tasks', `run ${runId}, task ${t.task_id}`) as unknown as TaskRecord);
+    return { ...(head as unknown as Omit<RunCheckpoint, 'records'>), records };
+  }
+
+  /** A database of layout 1, opened read-only (so not migrated), kept whole checkpoints. */
+  private readLayout1Checkpoint(runId: string): RunCheckpoint | undefined {
+    const row = this.sql.layout1Checkpoint!.get(runId);
+    if (!row) return undefined;
+    const where = `run ${runId}`;
+    this.assertSchema(row.schema_version, 'checkpoints', where);
+    return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (!this.writes) {
+      throw new PermanentError('BACKEND_UNAVAILABLE', `The SQLite state database ${this.file} is opened read-only: nothing can be written`, {
+        details: { file: this.file },
+      });
+    }
+  }
+
   private assertOpen(): void {
     if (!this.db.open) {
       throw new PermanentError('BACKEND_UNAVAILABLE', `The SQLite state database ${this.file} is closed`, { details: { file: this.file } });
@@ -426,19 +448,40 @@ export class SqliteStateBackend implements StateBackend {
   }
 }
 
-/** Every statement, prepared once per connection. */
-function statements(db: Database) {
+/** The statements that read, prepared once per connection, for the database's layout. */
+function readStatements(db: Database, layout: number) {
   return {
     getValue: db.prepare<[string], ValueRow>('SELECT value, schema_version FROM state WHERE key = ?'),
+    getRun: db.prepare<[string], RunRow>('SELECT run_id, updated_at, checkpoint, schema_version FROM runs WHERE run_id = ?'),
+    runIds: db.prepare<[], { run_id: string }>('SELECT run_id FROM runs ORDER BY started_at DESC, run_id'),
+    tasks: db.prepare<[string], TaskRow>('SELECT task_id, record, updated_at FROM tasks WHERE run_id = ? ORDER BY position'),
+    checkpointTasks:
+      layout === 1
+        ? null
+        : db.prepare<[string], TaskRow>(
+            'SELECT task_id, coalesce(checkpoint_record, record) AS record, updated_at FROM tasks ' +
+              'WHERE run_id = ? AND in_checkpoint = 1 ORDER BY position',
+          ),
+    layout1Checkpoint:
+      layout === 1
+        ? db.prepare<[string], CheckpointRow>('SELECT data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1')
+        : null,
+    getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
+  };
+}
+
+type ReadStatements = ReturnType<typeof readStatements>;
+
+/** The statements that write, prepared once per connection opened for writing (current layout). */
+function writeStatements(db: Database) {
+  return {
     putValue: db.prepare<[string, string, number]>(
       'INSERT INTO state (key, value, schema_version) VALUES (?, ?, ?) ' +
         'ON CONFLICT (key) DO UPDATE SET value = excluded.value, schema_version = excluded.schema_version',
     ),
     deleteValue: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
-    getRun: db.prepare<[string], RunRow>('SELECT run_id, updated_at, checkpoint, schema_version FROM runs WHERE run_id = ?'),
     // Answered from the primary key index alone: the run's (large) checkpoint is not read.
     hasRun: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM runs WHERE run_id = ?'),
-    runIds: db.prepare<[], { run_id: string }>('SELECT run_id FROM runs ORDER BY started_at DESC, run_id'),
     putRun: db.prepare<[string, string, string, number, number, string, number]>(
       'INSERT INTO runs (run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (run_id) DO UPDATE SET workflow_id = excluded.workflow_id, status = excluded.status, ' +
@@ -446,36 +489,23 @@ function statements(db: Database) {
         'schema_version = excluded.schema_version',
     ),
     deleteRun: db.prepare<[string]>('DELETE FROM runs WHERE run_id = ?'),
-    tasks: db.prepare<[string], TaskRow>('SELECT task_id, record, updated_at FROM tasks WHERE run_id = ? ORDER BY position'),
     insertTask: db.prepare<[string, string, number, string, number]>(
       // A task id twice in one checkpoint: the later record wins, at the first one's place.
       'INSERT INTO tasks (run_id, task_id, position, record, updated_at) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (run_id, task_id) DO UPDATE SET record = excluded.record',
     ),
+    // The first change of a task since the checkpoint moves the checkpoint's record aside (the
+    // right-hand sides all see the row as it was), so that loadCheckpoint still answers it.
     updateTask: db.prepare<[string, number, string, string]>(
-      'UPDATE tasks SET record = ?, updated_at = ? WHERE run_id = ? AND task_id = ?',
+      'UPDATE tasks SET checkpoint_record = CASE WHEN in_checkpoint = 1 THEN coalesce(checkpoint_record, record) END, ' +
+        'record = ?, updated_at = ? WHERE run_id = ? AND task_id = ?',
     ),
     // Only for a task the checkpoint did not have: placed after the others.
     appendTask: db.prepare<[string, string, string, number, string]>(
-      'INSERT INTO tasks (run_id, task_id, position, record, updated_at) ' +
-        'SELECT ?, ?, coalesce(max(position) + 1, 0), ?, ? FROM tasks WHERE run_id = ?',
+      'INSERT INTO tasks (run_id, task_id, position, record, in_checkpoint, updated_at) ' +
+        'SELECT ?, ?, coalesce(max(position) + 1, 0), ?, 0, ? FROM tasks WHERE run_id = ?',
     ),
     deleteTasks: db.prepare<[string]>('DELETE FROM tasks WHERE run_id = ?'),
-    lastSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM checkpoints WHERE run_id = ?'),
-    insertCheckpoint: db.prepare<[string, number, string, number, string, number]>(
-      'INSERT INTO checkpoints (run_id, seq, name, created_at, data, schema_version) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    latestCheckpoint: db.prepare<[string], CheckpointRow>(
-      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1',
-    ),
-    namedCheckpoint: db.prepare<[string, string], CheckpointRow>(
-      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? AND name = ?',
-    ),
-    checkpointNames: db.prepare<[string], { name: string; created_at: number }>(
-      'SELECT name, created_at FROM checkpoints WHERE run_id = ? ORDER BY seq',
-    ),
-    deleteCheckpoints: db.prepare<[string]>('DELETE FROM checkpoints WHERE run_id = ?'),
-    getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
     putLock: db.prepare<[string, string]>(
       'INSERT INTO locks (run_id, owner) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner',
     ),
@@ -483,7 +513,7 @@ function statements(db: Database) {
   };
 }
 
-type Statements = ReturnType<typeof statements>;
+type WriteStatements = ReturnType<typeof writeStatements>;
 
 /** Loads better-sqlite3 on first use, so that only users of this backend need it. */
 async function loadDriver(): Promise<Driver> {
@@ -505,11 +535,25 @@ function unavailable(what: string, cause: unknown): PermanentError {
   );
 }
 
-/** WAL, durability, and the tables, created once and versioned. */
+/** WAL, durability, and the tables, created once, versioned and migrated. */
 function configure(db: Database, file: string, synchronous: 'NORMAL' | 'FULL'): void {
   // WAL: readers never block the writer, and a task record commit is one append to the log.
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+  if (layoutOf(db, file) === LAYOUT_VERSION) return;
+  db.transaction(() => {
+    // Read again inside the write transaction: another process may have just done it.
+    const version = layoutOf(db, file);
+    if (version === 1) migrateFromLayout1(db);
+    if (version < LAYOUT_VERSION) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${LAYOUT_VERSION}`);
+    }
+  }).immediate();
+}
+
+/** The table layout of a database (0: no tables yet); a newer one than this version knows is refused. */
+function layoutOf(db: Database, file: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > LAYOUT_VERSION) {
     throw new PermanentError(
@@ -518,12 +562,37 @@ function configure(db: Database, file: string, synchronous: 'NORMAL' | 'FULL'): 
       { details: { file, version } },
     );
   }
-  if (version < LAYOUT_VERSION) {
-    db.transaction(() => {
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${LAYOUT_VERSION}`);
-    }).immediate();
+  return version;
+}
+
+/**
+ * Layout 1 to 2: drops the history of whole checkpoints (the `checkpoints` table), after noting
+ * in the task rows what each run's last checkpoint held, so that `loadCheckpoint` answers the
+ * same. (The file does not shrink: SQLite reuses the freed pages; `VACUUM` gives them back.)
+ */
+function migrateFromLayout1(db: Database): void {
+  db.exec('ALTER TABLE tasks ADD COLUMN in_checkpoint INTEGER NOT NULL DEFAULT 1; ALTER TABLE tasks ADD COLUMN checkpoint_record TEXT;');
+  const runIds = db.prepare<[], { run_id: string }>('SELECT DISTINCT run_id FROM checkpoints').all();
+  const latest = db.prepare<[string], { data: string }>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1');
+  const notInCheckpoint = db.prepare<[string]>('UPDATE tasks SET in_checkpoint = 0 WHERE run_id = ?');
+  const inCheckpoint = db.prepare<[string, string, string, string]>(
+    'UPDATE tasks SET in_checkpoint = 1, checkpoint_record = CASE WHEN record = ? THEN NULL ELSE ? END WHERE run_id = ? AND task_id = ?',
+  );
+  for (const { run_id: runId } of runIds) {
+    let records: unknown;
+    try {
+      records = (JSON.parse(latest.get(runId)!.data) as { records?: unknown }).records;
+    } catch {
+      continue; // a damaged checkpoint: its run is reported as such when read
+    }
+    if (!Array.isArray(records)) continue;
+    notInCheckpoint.run(runId);
+    for (const r of records as TaskRecord[]) {
+      const text = JSON.stringify(r);
+      inCheckpoint.run(text, text, runId, r.taskId);
+    }
   }
+  db.exec('DROP TABLE checkpoints');
 }
 
 /** Names what went wrong opening a database: the driver, the file, or its contents. */
