@@ -20,7 +20,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
@@ -96,6 +97,20 @@ export interface SqliteStateBackendOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Path of a `better_sqlite3.node` to load instead of the one better-sqlite3 finds itself (bundlers). */
   nativeBinding?: string;
+  /**
+   * Open for reading only (default `false`): nothing is created, migrated, changed or deleted,
+   * and every write rejects with `BACKEND_UNAVAILABLE`. A missing file reads as a database
+   * without runs and is not created. (To read a database in WAL mode SQLite needs its `-shm`
+   * index, and creates it, with an empty `-wal`, if they are missing; they hold no state.)
+   */
+  readonly?: boolean;
+  /**
+   * The directory where runs leave files of their own (`<runsDir>/<runId>/`: the agents' raw
+   * outputs, the process registry); the CLI gives its state directory. When the database file
+   * is empty or has no tables while this directory holds run directories, their state was in
+   * the file: open refuses it (`CORRUPT_STATE`) rather than read it, or start it, as empty.
+   */
+  runsDir?: string;
 }
 
 interface ValueRow {
@@ -208,24 +223,45 @@ export class SqliteStateBackend implements StateBackend {
   }
 
   /**
-   * Opens (creating it and its directory if missing) a database file, or `:memory:`.
+   * Opens a database file, or `:memory:`: for writing (creating the file and its directory if
+   * missing, migrating an older layout), or with `readonly` for reading only.
+   *
+   * A damaged database is refused, never started over: a file that is missing, empty or without
+   * tables while its write-ahead log (`<file>-wal`) holds data, or whose tables were in a log
+   * that is gone, or while `runsDir` holds runs' directories. Nothing is changed or deleted then.
    *
    * @throws PermanentError `BACKEND_UNAVAILABLE` when better-sqlite3 is not installed or not
    *   built for this Node, or the file cannot be opened; `CORRUPT_STATE` when the file is not a
-   *   SQLite database; `UNSUPPORTED_SCHEMA` when it was written by a newer version.
+   *   SQLite database or is damaged as above; `UNSUPPORTED_SCHEMA` when it was written by a
+   *   newer version.
    */
   static async open(file: string = 'agents/agents.sqlite', options: SqliteStateBackendOptions = {}): Promise<SqliteStateBackend> {
     const driver = await loadDriver();
     const path = file === MEMORY ? MEMORY : resolve(file);
-    if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
     const driverOptions: BetterSqlite3.Options = { timeout: options.busyTimeoutMs ?? 5000 };
     if (options.nativeBinding !== undefined) driverOptions.nativeBinding = options.nativeBinding;
-    let db: Database;
-    try {
-      db = new driver(path, driverOptions);
-    } catch (error) {
-      throw openError(error, path, driver);
+    const readonly = options.readonly === true;
+    // Everything about the file is checked before SQLite opens it: SQLite deletes the WAL beside
+    // an empty database file, and a connection that can write checkpoints a damaged log away when
+    // it closes. So a file is first looked at from outside, then read through a read-only connection.
+    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, options.runsDir);
+    if (readonly && found.kind !== 'database') return SqliteStateBackend.empty(path, driver, driverOptions);
+    if (found.kind === 'database') {
+      const db = connect(driver, path, { ...driverOptions, readonly: true, fileMustExist: true });
+      try {
+        const layout = layoutOf(db, path);
+        if (layout === 0) await assertNothingLost(path, found, options.runsDir);
+        if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
+      } catch (error) {
+        db.close();
+        throw openError(error, path, driver, true);
+      }
+      db.close();
+      // A database file without tables (and nothing lost): read-only, it has no runs.
+      if (readonly) return SqliteStateBackend.empty(path, driver, driverOptions);
     }
+    if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
+    const db = connect(driver, path, driverOptions);
     try {
       configure(db, path, options.synchronous ?? 'NORMAL');
       return new SqliteStateBackend(db, path, driver, driverOptions, LAYOUT_VERSION, true);
@@ -233,6 +269,13 @@ export class SqliteStateBackend implements StateBackend {
       db.close();
       throw openError(error, path, driver, true);
     }
+  }
+
+  /** A read-only backend without runs, for a database file that does not exist (yet). */
+  private static empty(path: string, driver: Driver, driverOptions: BetterSqlite3.Options): SqliteStateBackend {
+    const db = connect(driver, MEMORY, driverOptions);
+    db.exec(SCHEMA);
+    return new SqliteStateBackend(db, path, driver, driverOptions, LAYOUT_VERSION, false);
   }
 
   async save(key: string, value: unknown): Promise<void> {
@@ -593,6 +636,107 @@ function migrateFromLayout1(db: Database): void {
     }
   }
   db.exec('DROP TABLE checkpoints');
+}
+
+/** A connection; the constructor's errors named (see {@link openError}). */
+function connect(driver: Driver, path: string, options: BetterSqlite3.Options): Database {
+  try {
+    return new driver(path, options);
+  } catch (error) {
+    throw openError(error, path, driver);
+  }
+}
+
+/** What a look at a database file from outside (no SQLite) found. */
+type FoundFile =
+  | { kind: 'missing' | 'empty' }
+  | {
+      kind: 'database';
+      /** Bytes in `<file>-wal` (0: none). */
+      walBytes: number;
+      /** The header says WAL mode: the file's changes go to the log first. */
+      walMode: boolean;
+    };
+
+/**
+ * Looks at a database file and its write-ahead log before SQLite opens them, and refuses the
+ * damage SQLite would answer with an empty database (deleting the log while at it).
+ */
+async function inspectFile(path: string, runsDir: string | undefined): Promise<FoundFile> {
+  const wal = `${path}-wal`;
+  const [main, log] = await Promise.all([statOrNull(path), statOrNull(wal)]);
+  const walBytes = log?.isFile() ? log.size : 0;
+  if (!main) {
+    if (walBytes > 0) throw damaged(path, `the file is missing, but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
+    return { kind: 'missing' };
+  }
+  // Not a file (a directory): SQLite says why it cannot open it.
+  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false };
+  if (main.size === 0) {
+    if (walBytes > 0) throw damaged(path, `the file is empty (0 bytes), but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
+    await assertNoRunDirectories(path, runsDir, 'the file is empty (0 bytes)');
+    return { kind: 'empty' };
+  }
+  const header = await readHeader(path);
+  // Bytes 18 and 19 are 2 in WAL mode; page 1 is the schema table, a leaf (0x0d) with no cells
+  // when there are no tables in the file itself.
+  const walMode = header.length >= 20 && header[18] === 2 && header[19] === 2;
+  const noTablesInFile = header.length >= 105 && header[100] === 0x0d && header.readUInt16BE(103) === 0;
+  if (walMode && noTablesInFile && walBytes === 0) {
+    // The tables were created in the log (this backend creates them right after turning WAL on).
+    throw damaged(path, `its tables are not in the file but were in its write-ahead log ${wal}, which is ${log ? 'empty' : 'missing'}`);
+  }
+  return { kind: 'database', walBytes, walMode };
+}
+
+/** A database file that SQLite found without tables: refused if its tables, with runs, were lost. */
+async function assertNothingLost(path: string, found: FoundFile & { kind: 'database' }, runsDir: string | undefined): Promise<void> {
+  const wal = `${path}-wal`;
+  if (found.walBytes > 0) {
+    throw damaged(path, `it has no tables that SQLite can read, though its write-ahead log ${wal} holds ${found.walBytes} bytes: the log is damaged`);
+  }
+  if (found.walMode) throw damaged(path, `it has no tables, and its write-ahead log ${wal} that held them is empty`);
+  await assertNoRunDirectories(path, runsDir, 'it has no tables');
+}
+
+/** Refuses an empty database while runs' directories say that it held runs. */
+async function assertNoRunDirectories(path: string, runsDir: string | undefined, what: string): Promise<void> {
+  if (runsDir === undefined) return;
+  const entries = await readdir(runsDir, { withFileTypes: true }).catch(() => []);
+  const runs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  if (runs.length === 0) return;
+  const named = runs.slice(0, 3).join(', ') + (runs.length > 3 ? `, and ${runs.length - 3} more` : '');
+  throw damaged(path, `${what}, but ${resolve(runsDir)} holds the directories of runs whose state was in it (${named})`);
+}
+
+function damaged(path: string, why: string): PermanentError {
+  return new PermanentError(
+    'CORRUPT_STATE',
+    `Damaged state database ${path}: ${why}. Nothing was changed or deleted; ` +
+      `copy ${path} and its -wal and -shm files aside before any repair (if no run was ever saved in it, delete them)`,
+    { details: { file: path } },
+  );
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** The 100-byte database header and page 1's b-tree header after it. */
+async function readHeader(path: string): Promise<Buffer> {
+  const handle = await openFile(path, 'r');
+  try {
+    const buffer = Buffer.alloc(108);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Names what went wrong opening a database: the driver, the file, or its contents. */
