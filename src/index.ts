@@ -159,4 +159,4 @@ export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/js
 export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';
 export { newRunId } from './run-id.js';
 export { RunCheckpointer, type RunView, type RunCheckpointerHooks, type CommitStats } from './persistence/run-checkpointer.js';
-export { SqliteStateBackend, type SqliteStateBackendOptions, type CheckpointInfo } from './persistence/sqlite-state-backend.js';
+export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';

@@ -1,6 +1,6 @@
 /**
  * What SqliteStateBackend does beyond the shared contract (test/state-backend.conformance.test.ts):
- * `:memory:`, named checkpoints, WAL, its own failure modes.
+ * `:memory:`, WAL, its own failure modes.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -76,35 +76,6 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     expect(existsSync(join(process.cwd(), ':memory:'))).toBe(false);
   });
 
-  it('keeps every named checkpoint, loads the latest, and loadRun has the records saved since', async () => {
-    const backend = await openBackend();
-    expect(await backend.listCheckpoints('r')).toEqual([]);
-    const before = Date.now();
-    await backend.saveCheckpoint('r', checkpoint('r', ['a', 'b']));
-    await backend.saveTaskRecords('r', [record('a')]);
-    const run = await backend.loadRun('r');
-    await backend.saveCheckpoint('r', { ...run!, snapshot: { step: 2 } });
-    await backend.saveTaskRecords('r', [record('b', 'failed')]);
-
-    const names = await backend.listCheckpoints('r');
-    expect(names.map((c) => c.name)).toEqual(['checkpoint-1', 'checkpoint-2']);
-    expect(names[0]!.createdAt).toBeGreaterThanOrEqual(before);
-    expect(names[1]!.createdAt).toBeGreaterThanOrEqual(names[0]!.createdAt);
-
-    const latest = await backend.loadCheckpoint('r');
-    expect(latest!.snapshot).toEqual({ step: 2 });
-    expect(latest!.records.map((r) => r.status)).toEqual(['completed', 'pending']);
-    const first = await backend.loadCheckpoint('r', 'checkpoint-1');
-    expect(first!.snapshot).toBeUndefined();
-    expect(first!.records.map((r) => r.status)).toEqual(['pending', 'pending']);
-    expect(await backend.loadCheckpoint('r', 'checkpoint-9')).toBeUndefined();
-    expect((await backend.loadRun('r'))!.records.map((r) => r.status)).toEqual(['completed', 'failed']);
-
-    await backend.deleteRun('r');
-    expect(await backend.listCheckpoints('r')).toEqual([]);
-    expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM checkpoints').get())).toEqual({ n: 0 });
-  });
-
   it('creates the directory, uses WAL, and keeps everything across a reopen', async () => {
     const nested = join(dir, 'a', 'b', 'state.sqlite');
     const backend = await openBackend(nested);
@@ -162,6 +133,27 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     expect(withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM locks').get())).toEqual({ n: 0 });
   });
 
+  it('a release frees only its own lock, also when two locks were taken in the same millisecond', async () => {
+    // one process, one clock tick: the two owners differ only by the id each lock gets
+    vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
+    try {
+      const one = await openBackend();
+      const two = await openBackend();
+      const release = await one.lockRun('r');
+      // the first holder looks dead (as after a crash): the second takes the lock over
+      const dead = JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), acquiredAt: 1 });
+      withDb(file, (db) => db.prepare('UPDATE locks SET owner = ? WHERE run_id = ?').run(dead, 'r'));
+      const releaseTwo = await two.lockRun('r');
+      await release();
+      expect(await two.lockHolder('r')).toMatchObject({ pid: process.pid, acquiredAt: 1_700_000_000_000 });
+      expect((await failureOf(one.lockRun('r'))).code).toBe('LOCKED');
+      await releaseTwo();
+      expect(await two.lockHolder('r')).toBeNull();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('names the file, table and row of corrupt data; listRuns lists a corrupt run as unreadable', async () => {
     const backend = await openBackend();
     await backend.saveCheckpoint('good', checkpoint('good', ['a'], 1));
@@ -169,16 +161,16 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
     await backend.save('cfg', { a: 1 });
     withDb(file, (db) => {
       db.prepare('UPDATE tasks SET record = ? WHERE run_id = ?').run('{"taskId": "t1", ', 'bad');
-      db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('[1, 2]', 'bad');
       db.prepare('UPDATE state SET value = ? WHERE key = ?').run('{nope', 'cfg');
     });
     const task = await failureOf(backend.loadRun('bad'));
     expect(task.code).toBe('CORRUPT_STATE');
     expect(task.message).toContain(file);
     expect(task.message).toContain('table tasks, run bad, task t1');
+    withDb(file, (db) => db.prepare('UPDATE runs SET checkpoint = ? WHERE run_id = ?').run('[1, 2]', 'bad'));
     const cp = await failureOf(backend.loadCheckpoint('bad'));
     expect(cp.code).toBe('CORRUPT_STATE');
-    expect(cp.message).toContain('table checkpoints');
+    expect(cp.message).toContain('table runs, run bad');
     expect(cp.message).toContain('not a JSON object');
     const value = await failureOf(backend.load('cfg'));
     expect(value.code).toBe('CORRUPT_STATE');
@@ -219,7 +211,7 @@ describe.skipIf(!built)('SqliteStateBackend', () => {
 
   it('rejects (never throws) on bad keys and once closed', async () => {
     const backend = await openBackend();
-    const bad = backend.listCheckpoints('../x');
+    const bad = backend.loadCheckpoint('../x');
     expect((await failureOf(bad)).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.loadCheckpoint('a/b'))).code).toBe('INVALID_KEY');
     expect((await failureOf(backend.deleteRun('..'))).code).toBe('INVALID_KEY');

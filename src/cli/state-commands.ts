@@ -19,9 +19,13 @@ const STATE_OPTIONS = {
   backend: { type: 'string' },
 } as const;
 
-async function withBackend<T>(values: { 'state-dir'?: string; backend?: string }, work: (backend: StateBackend, stateDir: string) => Promise<T>): Promise<T> {
+async function withBackend<T>(
+  values: { 'state-dir'?: string; backend?: string },
+  access: 'read' | 'write',
+  work: (backend: StateBackend, stateDir: string) => Promise<T>,
+): Promise<T> {
   const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
-  const backend = await openStateBackend(values.backend ?? 'json', stateDir);
+  const backend = await openStateBackend(values.backend ?? 'json', stateDir, { readonly: access === 'read' });
   try {
     return await work(backend, stateDir);
   } finally {
@@ -46,7 +50,7 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
   );
   const runId = oneRunId('resume', positionals);
   const replay = replayExecutor(values.replay, values['replay-speed']);
-  return withBackend(values, async (backend, stateDir) => {
+  return withBackend(values, 'write', async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
@@ -60,7 +64,7 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
 /** `agents-sdk list`. */
 export async function listCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseOrThrow('list', () => parseArgs({ args, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }));
-  return withBackend(values, async (backend) => {
+  return withBackend(values, 'read', async (backend) => {
     const runs = [];
     for (const run of await backend.listRuns()) runs.push({ ...run, status: await displayStatus(backend, run.runId, run.status) });
     if (values.json) {
@@ -92,7 +96,7 @@ export async function statusCommand(args: string[], io: CliIO): Promise<number> 
     parseArgs({ args, allowPositionals: true, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }),
   );
   const runId = oneRunId('status', positionals);
-  return withBackend(values, async (backend) => {
+  return withBackend(values, 'read', async (backend) => {
     const run = await backend.loadRun(runId);
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
     const status = await displayStatus(backend, runId, run.status);
@@ -137,7 +141,7 @@ export async function migrateCommand(args: string[], io: CliIO): Promise<number>
     return report.skipped.length > 0 ? EXIT.failed : EXIT.ok;
   };
   // A dry run changes nothing: it does not even open (and so create) the backend.
-  return dryRun ? migrate(null) : withBackend(values, migrate);
+  return dryRun ? migrate(null) : withBackend(values, 'write', migrate);
 }
 
 /**

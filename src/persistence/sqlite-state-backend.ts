@@ -7,15 +7,21 @@
  * - `state(key, value, schema_version)`: `save(key)`
  * - `runs(run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version)`: the
  *   last checkpoint of each run, without its task records
- * - `tasks(run_id, task_id, position, record, updated_at)`: the current record of every task, one
- *   row each, so saving a task record is one indexed row update whatever the size of the run
- * - `checkpoints(run_id, seq, name, created_at, data, schema_version)`: every checkpoint saved,
- *   whole, as named history; the latest is what `loadCheckpoint` returns
+ * - `tasks(run_id, task_id, position, record, in_checkpoint, checkpoint_record, updated_at)`: the
+ *   current record of every task, one row each, so saving a task record is one indexed row update
+ *   whatever the size of the run. `in_checkpoint` = 0 for a task added since the last checkpoint;
+ *   `checkpoint_record` keeps the checkpoint's record of a task changed since (NULL: unchanged).
  * - `locks(run_id, owner)`: who drives a run
+ *
+ * Only the last checkpoint of a run is kept, and a task's record (with its output) is stored once:
+ * layout 1 also kept every checkpoint ever saved, whole, and grew without bound (404 MB for 50 MB
+ * of task outputs). Opening a layout 1 database for writing drops that history.
  *
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, open as openFile, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
@@ -23,6 +29,7 @@ import type { TaskRecord } from '../workflow/workflow-result.js';
 import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
+  expandCheckpoint,
   summarizeRun,
   unreadableRun,
   type ReleaseLock,
@@ -37,8 +44,11 @@ type Database = BetterSqlite3.Database;
 // better-sqlite3 constrains transaction functions to `(...params: any[]) => unknown`.
 type Transaction<F extends (...args: any[]) => unknown> = BetterSqlite3.Transaction<F>;
 
-/** Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused. */
-const LAYOUT_VERSION = 1;
+/**
+ * Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused; an
+ * older one is migrated when opened for writing, and read as it is when opened read-only.
+ */
+const LAYOUT_VERSION = 2;
 
 const MEMORY = ':memory:';
 
@@ -65,20 +75,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   task_id TEXT NOT NULL,
   position INTEGER NOT NULL,
   record TEXT NOT NULL,
+  in_checkpoint INTEGER NOT NULL DEFAULT 1,
+  checkpoint_record TEXT,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (run_id, task_id)
 );
 CREATE INDEX IF NOT EXISTS tasks_in_order ON tasks (run_id, position);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  run_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  data TEXT NOT NULL,
-  schema_version INTEGER NOT NULL,
-  PRIMARY KEY (run_id, seq),
-  UNIQUE (run_id, name)
-);
 CREATE TABLE IF NOT EXISTS locks (
   run_id TEXT PRIMARY KEY,
   owner TEXT NOT NULL
@@ -96,14 +98,20 @@ export interface SqliteStateBackendOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Path of a `better_sqlite3.node` to load instead of the one better-sqlite3 finds itself (bundlers). */
   nativeBinding?: string;
-}
-
-/** One named checkpoint of a run (see {@link SqliteStateBackend.listCheckpoints}). */
-export interface CheckpointInfo {
-  /** `checkpoint-<n>`, n counting from 1 per run. */
-  name: string;
-  /** Epoch ms at which it was saved. */
-  createdAt: number;
+  /**
+   * Open for reading only (default `false`): nothing is created, migrated, changed or deleted,
+   * and every write rejects with `BACKEND_UNAVAILABLE`. A missing file reads as a database
+   * without runs and is not created. (To read a database in WAL mode SQLite needs its `-shm`
+   * index, and creates it, with an empty `-wal`, if they are missing; they hold no state.)
+   */
+  readonly?: boolean;
+  /**
+   * The directory where runs leave files of their own (`<runsDir>/<runId>/`: the agents' raw
+   * outputs, the process registry); the CLI gives its state directory. When the database file
+   * is empty or has no tables while this directory holds run directories, their state was in
+   * the file: open refuses it (`CORRUPT_STATE`) rather than read it, or start it, as empty.
+   */
+  runsDir?: string;
 }
 
 interface ValueRow {
@@ -125,7 +133,6 @@ interface TaskRow {
 }
 
 interface CheckpointRow {
-  name: string;
   data: string;
   schema_version: number;
 }
@@ -133,6 +140,7 @@ interface CheckpointRow {
 /**
  * One SQLite database (default `agents/agents.sqlite`, or `:memory:`), opened with
  * {@link SqliteStateBackend.open}. Any number of instances and processes may share a file.
+ * It keeps the last checkpoint of each run (earlier ones are not kept) and each task record once.
  */
 export class SqliteStateBackend implements StateBackend {
   /** Absolute path of the database file, or `:memory:`. */
@@ -140,44 +148,52 @@ export class SqliteStateBackend implements StateBackend {
   private readonly db: Database;
   private readonly driver: Driver;
   private readonly driverOptions: BetterSqlite3.Options;
-  private readonly sql: Statements;
-  private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => void>;
+  private readonly layout: number;
+  private readonly sql: ReadStatements;
+  /** `null` when opened read-only: nothing is prepared that could write. */
+  private readonly writes: WriteStatements | null;
+  private readonly writeCheckpoint: Transaction<(runId: string, data: RunCheckpoint, head: string, records: string[]) => void>;
   private readonly writeTaskRecords: Transaction<(runId: string, records: TaskRecord[], texts: string[]) => void>;
   private readonly takeLock: Transaction<(runId: string, owner: string, force: boolean) => void>;
   private readonly readRunTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
+  private readonly readCheckpointTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
 
-  private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options) {
+  private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options, layout: number, writable: boolean) {
     this.db = db;
     this.file = file;
     this.driver = driver;
     this.driverOptions = driverOptions;
-    this.sql = statements(db);
+    this.layout = layout;
+    this.sql = readStatements(db, layout);
+    this.writes = writable ? writeStatements(db) : null;
+    const writes = () => this.writes!;
 
-    // Writes that read first (next checkpoint number, the lock holder) start IMMEDIATE: a deferred
+    // Writes that read first (the run row, the lock holder) start IMMEDIATE: a deferred
     // transaction upgrading to a write fails at once with SQLITE_BUSY if another process wrote
     // in between, instead of waiting for the busy timeout.
-    this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, whole: string, records: string[]) => {
-      const seq = (this.sql.lastSeq.get(runId)?.seq ?? 0) + 1;
-      this.sql.insertCheckpoint.run(runId, seq, `checkpoint-${seq}`, Date.now(), whole, STATE_SCHEMA_VERSION);
-      this.sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
-      // The checkpoint replaces the task records (as the JSON backend drops its journal).
-      this.sql.deleteTasks.run(runId);
-      data.records.forEach((r, i) => this.sql.insertTask.run(runId, r.taskId, i, records[i]!, data.updatedAt));
+    this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, records: string[]) => {
+      const sql = writes();
+      sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
+      // The checkpoint replaces the task records (as the JSON backend drops its journal), and
+      // with them what the previous checkpoint held: only the last one is kept.
+      sql.deleteTasks.run(runId);
+      data.records.forEach((r, i) => sql.insertTask.run(runId, r.taskId, i, records[i]!, data.updatedAt));
     });
 
     this.writeTaskRecords = db.transaction((runId: string, records: TaskRecord[], texts: string[]) => {
+      const sql = writes();
       // The run row is not written: it holds the whole checkpoint (spec, snapshot), and rewriting
       // it per record made a task record cost O(run size) (15 ms per record at 10,000 tasks).
-      if (!this.sql.hasRun.get(runId)) {
+      if (!sql.hasRun.get(runId)) {
         throw new PermanentError('NOT_FOUND', `Run ${runId} has no checkpoint yet: save one before its task records`, {
           details: { runId, file: this.file },
         });
       }
       const now = Date.now();
       records.forEach((r, i) => {
-        if (this.sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
-          this.sql.appendTask.run(runId, r.taskId, texts[i]!, now, runId);
+        if (sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
+          sql.appendTask.run(runId, r.taskId, texts[i]!, now, runId);
         }
       });
     });
@@ -191,56 +207,85 @@ export class SqliteStateBackend implements StateBackend {
         });
       }
       // No holder, or it died without releasing the lock (or left junk): take it over.
-      this.sql.putLock.run(runId, owner);
+      writes().putLock.run(runId, owner);
     });
 
-    // A read transaction: the run row and its task rows from one snapshot, even while another
+    // Read transactions: the run row and its task rows from one snapshot, even while another
     // process writes.
     this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
+    this.readCheckpointTx = db.transaction((runId: string) => this.readCheckpoint(runId));
 
     this.removeRun = db.transaction((runId: string) => {
-      this.sql.deleteTasks.run(runId);
-      this.sql.deleteCheckpoints.run(runId);
-      this.sql.deleteRun.run(runId);
-      this.sql.deleteLock.run(runId);
+      const sql = writes();
+      sql.deleteTasks.run(runId);
+      sql.deleteRun.run(runId);
+      sql.deleteLock.run(runId);
     });
   }
 
   /**
-   * Opens (creating it and its directory if missing) a database file, or `:memory:`.
+   * Opens a database file, or `:memory:`: for writing (creating the file and its directory if
+   * missing, migrating an older layout), or with `readonly` for reading only.
+   *
+   * A damaged database is refused, never started over: a file that is missing, empty or without
+   * tables while its write-ahead log (`<file>-wal`) holds data, or whose tables were in a log
+   * that is gone, or while `runsDir` holds runs' directories. Nothing is changed or deleted then.
    *
    * @throws PermanentError `BACKEND_UNAVAILABLE` when better-sqlite3 is not installed or not
    *   built for this Node, or the file cannot be opened; `CORRUPT_STATE` when the file is not a
-   *   SQLite database; `UNSUPPORTED_SCHEMA` when it was written by a newer version.
+   *   SQLite database or is damaged as above; `UNSUPPORTED_SCHEMA` when it was written by a
+   *   newer version.
    */
   static async open(file: string = 'agents/agents.sqlite', options: SqliteStateBackendOptions = {}): Promise<SqliteStateBackend> {
     const driver = await loadDriver();
     const path = file === MEMORY ? MEMORY : resolve(file);
-    if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
     const driverOptions: BetterSqlite3.Options = { timeout: options.busyTimeoutMs ?? 5000 };
     if (options.nativeBinding !== undefined) driverOptions.nativeBinding = options.nativeBinding;
-    let db: Database;
-    try {
-      db = new driver(path, driverOptions);
-    } catch (error) {
-      throw openError(error, path, driver);
+    const readonly = options.readonly === true;
+    // Everything about the file is checked before SQLite opens it: SQLite deletes the WAL beside
+    // an empty database file, and a connection that can write checkpoints a damaged log away when
+    // it closes. So a file is first looked at from outside, then read through a read-only connection.
+    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, options.runsDir);
+    if (readonly && found.kind !== 'database') return SqliteStateBackend.empty(path, driver, driverOptions);
+    if (found.kind === 'database') {
+      const db = connect(driver, path, { ...driverOptions, readonly: true, fileMustExist: true });
+      try {
+        const layout = layoutOf(db, path);
+        if (layout === 0) await assertNothingLost(path, found, options.runsDir);
+        if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
+      } catch (error) {
+        db.close();
+        throw openError(error, path, driver, true);
+      }
+      db.close();
+      // A database file without tables (and nothing lost): read-only, it has no runs.
+      if (readonly) return SqliteStateBackend.empty(path, driver, driverOptions);
     }
+    if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
+    const db = connect(driver, path, driverOptions);
     try {
       configure(db, path, options.synchronous ?? 'NORMAL');
-      return new SqliteStateBackend(db, path, driver, driverOptions);
+      return new SqliteStateBackend(db, path, driver, driverOptions, LAYOUT_VERSION, true);
     } catch (error) {
       db.close();
       throw openError(error, path, driver, true);
     }
   }
 
+  /** A read-only backend without runs, for a database file that does not exist (yet). */
+  private static empty(path: string, driver: Driver, driverOptions: BetterSqlite3.Options): SqliteStateBackend {
+    const db = connect(driver, MEMORY, driverOptions);
+    db.exec(SCHEMA);
+    return new SqliteStateBackend(db, path, driver, driverOptions, LAYOUT_VERSION, false);
+  }
+
   async save(key: string, value: unknown): Promise<void> {
     assertValidValueKey(key);
-    this.assertOpen();
+    this.assertWritable();
     const text = JSON.stringify(value) as string | undefined;
     // `undefined` (or a function) has no JSON: storing it means "no value", as load then answers.
-    if (text === undefined) this.sql.deleteValue.run(key);
-    else this.sql.putValue.run(key, text, STATE_SCHEMA_VERSION);
+    if (text === undefined) this.writes!.deleteValue.run(key);
+    else this.writes!.putValue.run(key, text, STATE_SCHEMA_VERSION);
   }
 
   async load(key: string): Promise<unknown> {
@@ -253,44 +298,34 @@ export class SqliteStateBackend implements StateBackend {
     return this.parse(row.value, 'state', where);
   }
 
+  /**
+   * Replaces the run's checkpoint: the run row without its task records, and one row per
+   * record. Earlier checkpoints are not kept.
+   */
   async saveCheckpoint(runId: string, data: RunCheckpoint): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
+    // Each record is stored once, in its task row; the run row holds the rest as it is given.
     const { records, ...head } = data;
     this.writeCheckpoint.immediate(
       runId,
       data,
       JSON.stringify(head),
-      JSON.stringify(data),
       records.map((r) => JSON.stringify(r)),
     );
   }
 
-  /**
-   * The last checkpoint saved, without later task records folded in; or, given a `name` from
-   * {@link listCheckpoints}, that checkpoint.
-   */
-  async loadCheckpoint(runId: string, name?: string): Promise<RunCheckpoint | undefined> {
+  /** The last checkpoint saved, without later task records folded in (earlier ones are not kept). */
+  async loadCheckpoint(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    const row = name === undefined ? this.sql.latestCheckpoint.get(runId) : this.sql.namedCheckpoint.get(runId, name);
-    if (!row) return undefined;
-    const where = `run ${runId}, checkpoint ${row.name}`;
-    this.assertSchema(row.schema_version, 'checkpoints', where);
-    return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
-  }
-
-  /** The run's named checkpoints, oldest first (empty for an unknown run). */
-  async listCheckpoints(runId: string): Promise<CheckpointInfo[]> {
-    assertValidRunId(runId);
-    this.assertOpen();
-    return this.sql.checkpointNames.all(runId).map((r) => ({ name: r.name, createdAt: r.created_at }));
+    return this.readCheckpointTx.deferred(runId);
   }
 
   /** Upserts each record (one indexed row write each); the run's `updatedAt` (in `loadRun`) becomes now. */
   async saveTaskRecords(runId: string, records: TaskRecord[]): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
     if (records.length === 0) return;
     this.writeTaskRecords.immediate(
       runId,
@@ -302,7 +337,8 @@ export class SqliteStateBackend implements StateBackend {
   async loadRun(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    return this.readRunTx.deferred(runId);
+    const run = this.readRunTx.deferred(runId);
+    return run && expandCheckpoint(run);
   }
 
   /** Every run, newest first; a run whose rows are corrupt is left out (`loadRun` reports it). */
@@ -327,17 +363,17 @@ export class SqliteStateBackend implements StateBackend {
     return list.deferred();
   }
 
-  /** Deletes the run's rows from every table, its lock and named checkpoints included. */
+  /** Deletes the run's rows from every table, its lock included. */
   async deleteRun(runId: string): Promise<void> {
     assertValidRunId(runId);
-    this.assertOpen();
+    this.assertWritable();
     this.removeRun.immediate(runId);
   }
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
-    this.assertOpen();
-    const owner = JSON.stringify(currentOwner());
+    this.assertWritable();
+    const owner = JSON.stringify(ownerWithLockId());
     this.takeLock.immediate(runId, owner, options.force === true);
     return async () => this.releaseLock(runId, owner);
   }
@@ -355,7 +391,10 @@ export class SqliteStateBackend implements StateBackend {
     if (this.db.open) this.db.close();
   }
 
-  /** Deletes the lock row if it is still ours (a process that took it over keeps it). */
+  /**
+   * Deletes the lock row if it is still ours (a process that took it over keeps it). The row is
+   * matched on its whole owner text, which holds this lock's own `lockId`.
+   */
   private releaseLock(runId: string, owner: string): void {
     // Released after close(): a lock left behind would look alive to this very process (its pid
     // is alive), so reopen the file for the delete. An in-memory database is gone with its lock.
@@ -382,6 +421,38 @@ export class SqliteStateBackend implements StateBackend {
     });
     // updatedAt: the checkpoint's, or the last task record's if later.
     return { ...(head as unknown as Omit<RunCheckpoint, 'records'>), updatedAt, records };
+  }
+
+  /** The checkpoint as saved: the run row with the task rows as that checkpoint had them. */
+  private readCheckpoint(runId: string): RunCheckpoint | undefined {
+    if (this.layout === 1) return this.readLayout1Checkpoint(runId);
+    const row = this.sql.getRun.get(runId);
+    if (!row) return undefined;
+    const where = `run ${runId}`;
+    this.assertSchema(row.schema_version, 'runs', where);
+    const head = this.parseObject(row.checkpoint, 'runs', where);
+    const records = this.sql.checkpointTasks!
+      .all(runId)
+      .map((t) => this.parseObject(t.record, 'tasks', `run ${runId}, task ${t.task_id}`) as unknown as TaskRecord);
+    return { ...(head as unknown as Omit<RunCheckpoint, 'records'>), records };
+  }
+
+  /** A database of layout 1, opened read-only (so not migrated), kept whole checkpoints. */
+  private readLayout1Checkpoint(runId: string): RunCheckpoint | undefined {
+    const row = this.sql.layout1Checkpoint!.get(runId);
+    if (!row) return undefined;
+    const where = `run ${runId}`;
+    this.assertSchema(row.schema_version, 'checkpoints', where);
+    return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (!this.writes) {
+      throw new PermanentError('BACKEND_UNAVAILABLE', `The SQLite state database ${this.file} is opened read-only: nothing can be written`, {
+        details: { file: this.file },
+      });
+    }
   }
 
   private assertOpen(): void {
@@ -422,19 +493,40 @@ export class SqliteStateBackend implements StateBackend {
   }
 }
 
-/** Every statement, prepared once per connection. */
-function statements(db: Database) {
+/** The statements that read, prepared once per connection, for the database's layout. */
+function readStatements(db: Database, layout: number) {
   return {
     getValue: db.prepare<[string], ValueRow>('SELECT value, schema_version FROM state WHERE key = ?'),
+    getRun: db.prepare<[string], RunRow>('SELECT run_id, updated_at, checkpoint, schema_version FROM runs WHERE run_id = ?'),
+    runIds: db.prepare<[], { run_id: string }>('SELECT run_id FROM runs ORDER BY started_at DESC, run_id'),
+    tasks: db.prepare<[string], TaskRow>('SELECT task_id, record, updated_at FROM tasks WHERE run_id = ? ORDER BY position'),
+    checkpointTasks:
+      layout === 1
+        ? null
+        : db.prepare<[string], TaskRow>(
+            'SELECT task_id, coalesce(checkpoint_record, record) AS record, updated_at FROM tasks ' +
+              'WHERE run_id = ? AND in_checkpoint = 1 ORDER BY position',
+          ),
+    layout1Checkpoint:
+      layout === 1
+        ? db.prepare<[string], CheckpointRow>('SELECT data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1')
+        : null,
+    getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
+  };
+}
+
+type ReadStatements = ReturnType<typeof readStatements>;
+
+/** The statements that write, prepared once per connection opened for writing (current layout). */
+function writeStatements(db: Database) {
+  return {
     putValue: db.prepare<[string, string, number]>(
       'INSERT INTO state (key, value, schema_version) VALUES (?, ?, ?) ' +
         'ON CONFLICT (key) DO UPDATE SET value = excluded.value, schema_version = excluded.schema_version',
     ),
     deleteValue: db.prepare<[string]>('DELETE FROM state WHERE key = ?'),
-    getRun: db.prepare<[string], RunRow>('SELECT run_id, updated_at, checkpoint, schema_version FROM runs WHERE run_id = ?'),
     // Answered from the primary key index alone: the run's (large) checkpoint is not read.
     hasRun: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM runs WHERE run_id = ?'),
-    runIds: db.prepare<[], { run_id: string }>('SELECT run_id FROM runs ORDER BY started_at DESC, run_id'),
     putRun: db.prepare<[string, string, string, number, number, string, number]>(
       'INSERT INTO runs (run_id, workflow_id, status, started_at, updated_at, checkpoint, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (run_id) DO UPDATE SET workflow_id = excluded.workflow_id, status = excluded.status, ' +
@@ -442,36 +534,23 @@ function statements(db: Database) {
         'schema_version = excluded.schema_version',
     ),
     deleteRun: db.prepare<[string]>('DELETE FROM runs WHERE run_id = ?'),
-    tasks: db.prepare<[string], TaskRow>('SELECT task_id, record, updated_at FROM tasks WHERE run_id = ? ORDER BY position'),
     insertTask: db.prepare<[string, string, number, string, number]>(
       // A task id twice in one checkpoint: the later record wins, at the first one's place.
       'INSERT INTO tasks (run_id, task_id, position, record, updated_at) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (run_id, task_id) DO UPDATE SET record = excluded.record',
     ),
+    // The first change of a task since the checkpoint moves the checkpoint's record aside (the
+    // right-hand sides all see the row as it was), so that loadCheckpoint still answers it.
     updateTask: db.prepare<[string, number, string, string]>(
-      'UPDATE tasks SET record = ?, updated_at = ? WHERE run_id = ? AND task_id = ?',
+      'UPDATE tasks SET checkpoint_record = CASE WHEN in_checkpoint = 1 THEN coalesce(checkpoint_record, record) END, ' +
+        'record = ?, updated_at = ? WHERE run_id = ? AND task_id = ?',
     ),
     // Only for a task the checkpoint did not have: placed after the others.
     appendTask: db.prepare<[string, string, string, number, string]>(
-      'INSERT INTO tasks (run_id, task_id, position, record, updated_at) ' +
-        'SELECT ?, ?, coalesce(max(position) + 1, 0), ?, ? FROM tasks WHERE run_id = ?',
+      'INSERT INTO tasks (run_id, task_id, position, record, in_checkpoint, updated_at) ' +
+        'SELECT ?, ?, coalesce(max(position) + 1, 0), ?, 0, ? FROM tasks WHERE run_id = ?',
     ),
     deleteTasks: db.prepare<[string]>('DELETE FROM tasks WHERE run_id = ?'),
-    lastSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM checkpoints WHERE run_id = ?'),
-    insertCheckpoint: db.prepare<[string, number, string, number, string, number]>(
-      'INSERT INTO checkpoints (run_id, seq, name, created_at, data, schema_version) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    latestCheckpoint: db.prepare<[string], CheckpointRow>(
-      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1',
-    ),
-    namedCheckpoint: db.prepare<[string, string], CheckpointRow>(
-      'SELECT name, data, schema_version FROM checkpoints WHERE run_id = ? AND name = ?',
-    ),
-    checkpointNames: db.prepare<[string], { name: string; created_at: number }>(
-      'SELECT name, created_at FROM checkpoints WHERE run_id = ? ORDER BY seq',
-    ),
-    deleteCheckpoints: db.prepare<[string]>('DELETE FROM checkpoints WHERE run_id = ?'),
-    getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
     putLock: db.prepare<[string, string]>(
       'INSERT INTO locks (run_id, owner) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner',
     ),
@@ -479,7 +558,7 @@ function statements(db: Database) {
   };
 }
 
-type Statements = ReturnType<typeof statements>;
+type WriteStatements = ReturnType<typeof writeStatements>;
 
 /** Loads better-sqlite3 on first use, so that only users of this backend need it. */
 async function loadDriver(): Promise<Driver> {
@@ -501,11 +580,25 @@ function unavailable(what: string, cause: unknown): PermanentError {
   );
 }
 
-/** WAL, durability, and the tables, created once and versioned. */
+/** WAL, durability, and the tables, created once, versioned and migrated. */
 function configure(db: Database, file: string, synchronous: 'NORMAL' | 'FULL'): void {
   // WAL: readers never block the writer, and a task record commit is one append to the log.
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+  if (layoutOf(db, file) === LAYOUT_VERSION) return;
+  db.transaction(() => {
+    // Read again inside the write transaction: another process may have just done it.
+    const version = layoutOf(db, file);
+    if (version === 1) migrateFromLayout1(db);
+    if (version < LAYOUT_VERSION) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${LAYOUT_VERSION}`);
+    }
+  }).immediate();
+}
+
+/** The table layout of a database (0: no tables yet); a newer one than this version knows is refused. */
+function layoutOf(db: Database, file: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > LAYOUT_VERSION) {
     throw new PermanentError(
@@ -514,11 +607,137 @@ function configure(db: Database, file: string, synchronous: 'NORMAL' | 'FULL'): 
       { details: { file, version } },
     );
   }
-  if (version < LAYOUT_VERSION) {
-    db.transaction(() => {
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${LAYOUT_VERSION}`);
-    }).immediate();
+  return version;
+}
+
+/**
+ * Layout 1 to 2: drops the history of whole checkpoints (the `checkpoints` table), after noting
+ * in the task rows what each run's last checkpoint held, so that `loadCheckpoint` answers the
+ * same. (The file does not shrink: SQLite reuses the freed pages; `VACUUM` gives them back.)
+ */
+function migrateFromLayout1(db: Database): void {
+  db.exec('ALTER TABLE tasks ADD COLUMN in_checkpoint INTEGER NOT NULL DEFAULT 1; ALTER TABLE tasks ADD COLUMN checkpoint_record TEXT;');
+  const runIds = db.prepare<[], { run_id: string }>('SELECT DISTINCT run_id FROM checkpoints').all();
+  const latest = db.prepare<[string], { data: string }>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1');
+  const notInCheckpoint = db.prepare<[string]>('UPDATE tasks SET in_checkpoint = 0 WHERE run_id = ?');
+  const inCheckpoint = db.prepare<[string, string, string, string]>(
+    'UPDATE tasks SET in_checkpoint = 1, checkpoint_record = CASE WHEN record = ? THEN NULL ELSE ? END WHERE run_id = ? AND task_id = ?',
+  );
+  for (const { run_id: runId } of runIds) {
+    let records: unknown;
+    try {
+      records = (JSON.parse(latest.get(runId)!.data) as { records?: unknown }).records;
+    } catch {
+      continue; // a damaged checkpoint: its run is reported as such when read
+    }
+    if (!Array.isArray(records)) continue;
+    notInCheckpoint.run(runId);
+    for (const r of records as TaskRecord[]) {
+      const text = JSON.stringify(r);
+      inCheckpoint.run(text, text, runId, r.taskId);
+    }
+  }
+  db.exec('DROP TABLE checkpoints');
+}
+
+/** A connection; the constructor's errors named (see {@link openError}). */
+function connect(driver: Driver, path: string, options: BetterSqlite3.Options): Database {
+  try {
+    return new driver(path, options);
+  } catch (error) {
+    throw openError(error, path, driver);
+  }
+}
+
+/** What a look at a database file from outside (no SQLite) found. */
+type FoundFile =
+  | { kind: 'missing' | 'empty' }
+  | {
+      kind: 'database';
+      /** Bytes in `<file>-wal` (0: none). */
+      walBytes: number;
+      /** The header says WAL mode: the file's changes go to the log first. */
+      walMode: boolean;
+    };
+
+/**
+ * Looks at a database file and its write-ahead log before SQLite opens them, and refuses the
+ * damage SQLite would answer with an empty database (deleting the log while at it).
+ */
+async function inspectFile(path: string, runsDir: string | undefined): Promise<FoundFile> {
+  const wal = `${path}-wal`;
+  const [main, log] = await Promise.all([statOrNull(path), statOrNull(wal)]);
+  const walBytes = log?.isFile() ? log.size : 0;
+  if (!main) {
+    if (walBytes > 0) throw damaged(path, `the file is missing, but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
+    return { kind: 'missing' };
+  }
+  // Not a file (a directory): SQLite says why it cannot open it.
+  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false };
+  if (main.size === 0) {
+    if (walBytes > 0) throw damaged(path, `the file is empty (0 bytes), but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
+    await assertNoRunDirectories(path, runsDir, 'the file is empty (0 bytes)');
+    return { kind: 'empty' };
+  }
+  const header = await readHeader(path);
+  // Bytes 18 and 19 are 2 in WAL mode; page 1 is the schema table, a leaf (0x0d) with no cells
+  // when there are no tables in the file itself.
+  const walMode = header.length >= 20 && header[18] === 2 && header[19] === 2;
+  const noTablesInFile = header.length >= 105 && header[100] === 0x0d && header.readUInt16BE(103) === 0;
+  if (walMode && noTablesInFile && walBytes === 0) {
+    // The tables were created in the log (this backend creates them right after turning WAL on).
+    throw damaged(path, `its tables are not in the file but were in its write-ahead log ${wal}, which is ${log ? 'empty' : 'missing'}`);
+  }
+  return { kind: 'database', walBytes, walMode };
+}
+
+/** A database file that SQLite found without tables: refused if its tables, with runs, were lost. */
+async function assertNothingLost(path: string, found: FoundFile & { kind: 'database' }, runsDir: string | undefined): Promise<void> {
+  const wal = `${path}-wal`;
+  if (found.walBytes > 0) {
+    throw damaged(path, `it has no tables that SQLite can read, though its write-ahead log ${wal} holds ${found.walBytes} bytes: the log is damaged`);
+  }
+  if (found.walMode) throw damaged(path, `it has no tables, and its write-ahead log ${wal} that held them is empty`);
+  await assertNoRunDirectories(path, runsDir, 'it has no tables');
+}
+
+/** Refuses an empty database while runs' directories say that it held runs. */
+async function assertNoRunDirectories(path: string, runsDir: string | undefined, what: string): Promise<void> {
+  if (runsDir === undefined) return;
+  const entries = await readdir(runsDir, { withFileTypes: true }).catch(() => []);
+  const runs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  if (runs.length === 0) return;
+  const named = runs.slice(0, 3).join(', ') + (runs.length > 3 ? `, and ${runs.length - 3} more` : '');
+  throw damaged(path, `${what}, but ${resolve(runsDir)} holds the directories of runs whose state was in it (${named})`);
+}
+
+function damaged(path: string, why: string): PermanentError {
+  return new PermanentError(
+    'CORRUPT_STATE',
+    `Damaged state database ${path}: ${why}. Nothing was changed or deleted; ` +
+      `copy ${path} and its -wal and -shm files aside before any repair (if no run was ever saved in it, delete them)`,
+    { details: { file: path } },
+  );
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** The 100-byte database header and page 1's b-tree header after it. */
+async function readHeader(path: string): Promise<Buffer> {
+  const handle = await openFile(path, 'r');
+  try {
+    const buffer = Buffer.alloc(108);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -541,6 +760,16 @@ function openError(error: unknown, file: string, driver: Driver, opened = false)
   // Anything else thrown by the constructor is the native module failing to load (not built,
   // built for another Node): the JavaScript part of better-sqlite3 loads without it.
   return unavailable(`its native module could not be loaded (${(error as Error).message})`, error);
+}
+
+/**
+ * The current process as the owner of one lock, with an id of that lock's own: two locks taken
+ * by one process in the same millisecond would otherwise be the same text, and releasing one
+ * would delete the other. (`currentOwner()` may give the id itself; it is kept then.)
+ */
+function ownerWithLockId(): LockOwner & { lockId: string } {
+  const owner: LockOwner & { lockId?: unknown } = currentOwner();
+  return { ...owner, lockId: typeof owner.lockId === 'string' ? owner.lockId : randomUUID() };
 }
 
 /** The lock owner stored in a row, or `null` for junk (which is then taken over). */

@@ -71,7 +71,6 @@ export const sqliteBackend: BackendFactory = {
   corrupt: async (dir, runId) => {
     withDb(dir, (db) => {
       db.prepare('UPDATE runs SET checkpoint = ? WHERE run_id = ?').run('{"schemaVersion": 1, "runId": "bad", "records": [', runId);
-      db.prepare('UPDATE checkpoints SET data = ? WHERE run_id = ?').run('{"schemaVersion": 1, "runId": "bad", "records": [', runId);
     });
     return join(dir, 'agents.sqlite');
   },
