@@ -10,17 +10,18 @@
  *   lines as the run has tasks it is folded into a new checkpoint of the next generation, so
  *   the cost per task stays flat however large the run (rewriting the whole file after every
  *   task was measured at 4.7 ms per task at 1,000 tasks and 30 ms at 10,000).
- * - `<stateDir>/<runId>/run.lock`: who drives the run.
+ * - `<stateDir>/<runId>/run.lock`: who drives the run (see `json-run-lock.ts`).
  *
  * @module
  */
-import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import { PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
+import { liveRunLockHolder, takeRunLock } from './json-run-lock.js';
+import type { LockOptions, LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   foldRecords,
@@ -173,56 +174,12 @@ export class JsonStateBackend implements StateBackend {
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
-    const dir = join(this.stateDir, runId);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, 'run.lock');
-    const owner = currentOwner();
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        await writeFile(file, JSON.stringify(owner), { flag: 'wx' });
-        return async () => {
-          // Only our own lock: one taken over meanwhile belongs to its new holder.
-          const current = await readFile(file, 'utf8').catch(() => '');
-          if (sameOwner(current, owner)) await unlink(file).catch(() => undefined);
-          // A lock taken for a run that was never saved (resume of an unknown id) leaves no empty directory.
-          await rmdir(dir).catch(() => undefined);
-        };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = await readFile(file, 'utf8')
-          .then((t) => JSON.parse(t) as LockOwner)
-          .catch(() => null);
-        if (holder && holderBlocks(holder, options)) {
-          throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Lock file: ${file}`), { details: { runId, owner: holder, file } });
-        }
-        // The holder died without releasing the lock: take it over. Move it aside first (only
-        // one process's rename succeeds), then check that what moved is the dead holder's lock
-        // and not one a competitor wrote meanwhile; if it is not, put it back and give way.
-        const grave = `${file}.${process.pid}.${Date.now()}.stale`;
-        try {
-          await rename(file, grave);
-        } catch {
-          continue;
-        }
-        const moved = await readFile(grave, 'utf8').catch(() => '');
-        const sameHolder = holder === null ? !isParsableOwner(moved) : sameOwner(moved, holder);
-        if (!sameHolder) {
-          await link(grave, file).catch(() => undefined);
-          await unlink(grave).catch(() => undefined);
-          throw new PermanentError('LOCKED', `Run ${runId} was just taken by another process (lock file ${file})`, { details: { runId, file } });
-        }
-        await unlink(grave).catch(() => undefined);
-      }
-    }
-    throw new PermanentError('LOCKED', `Could not take the lock of run ${runId} (${file})`, { details: { runId, file } });
+    return takeRunLock(join(this.stateDir, runId), runId, options);
   }
 
   async lockHolder(runId: string): Promise<LockOwner | null> {
     assertValidRunId(runId);
-    const holder = await readFile(join(this.stateDir, runId, 'run.lock'), 'utf8')
-      .then((t) => JSON.parse(t) as LockOwner)
-      .catch(() => null);
-    return holder && isOwnerAlive(holder) ? holder : null;
+    return liveRunLockHolder(join(this.stateDir, runId));
   }
 
   async close(): Promise<void> {
@@ -324,24 +281,6 @@ export class JsonStateBackend implements StateBackend {
     await rm(this.journalPath(runId, journal.generation), { force: true });
     const handle = await open(this.journalPath(runId, next.journalGeneration), 'a');
     this.journals.set(runId, { generation: next.journalGeneration, handle, lines: 0, checkpoint: next, pending: new Map() });
-  }
-}
-
-function isParsableOwner(text: string): boolean {
-  try {
-    const owner = JSON.parse(text) as Partial<LockOwner>;
-    return typeof owner.pid === 'number';
-  } catch {
-    return false;
-  }
-}
-
-function sameOwner(text: string, holder: LockOwner): boolean {
-  try {
-    const owner = JSON.parse(text) as LockOwner;
-    return owner.pid === holder.pid && owner.host === holder.host && owner.acquiredAt === holder.acquiredAt && owner.token === holder.token;
-  } catch {
-    return false;
   }
 }
 

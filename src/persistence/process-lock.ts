@@ -20,6 +20,12 @@ export interface LockOwner {
   token?: string;
   /** Linux: the holder's start time (clock ticks since boot), to tell it from a process that reused its pid. */
   startTicks?: number | null;
+  /**
+   * Unique per lock taken (a random UUID): a release removes only the lock it took, never a
+   * later one of the same process, even one taken in the same millisecond. Absent in locks
+   * written by older versions.
+   */
+  lockId?: string;
 }
 
 /** Options of `StateBackend.lockRun`. */
@@ -40,9 +46,9 @@ export function holderBlocks(holder: LockOwner, options: LockOptions = {}): bool
 
 const OWN_START_TICKS = processStartTicks(process.pid);
 
-/** The current process as a lock owner. */
+/** The current process as the owner of a new lock (with a lock id of its own). */
 export function currentOwner(): LockOwner {
-  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN, startTicks: OWN_START_TICKS };
+  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN, startTicks: OWN_START_TICKS, lockId: randomUUID() };
 }
 
 /** True when the owner is a live process on this host (another host's lock is assumed live). */
