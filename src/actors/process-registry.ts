@@ -54,14 +54,33 @@ function readText(file: string): string | null {
   }
 }
 
-/** Linux: a process's start time in clock ticks since boot; `null` when it is gone or there is no `/proc`. */
-export function processStartTicks(pid: number): number | null {
+/**
+ * Linux: the fields of `/proc/<pid>/stat` from the third on (state, ppid, pgrp, ...), so that
+ * field N is at index N - 3; `null` when the process is gone or there is no `/proc`.
+ */
+function statFields(pid: number): string[] | null {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Linux: a process's start time in clock ticks since boot; `null` when it is gone or there is no `/proc`. */
+export function processStartTicks(pid: number): number | null {
+  const fields = statFields(pid);
+  if (fields === null) return null;
   const ticks = Number(fields[19]);
   return Number.isFinite(ticks) ? ticks : null;
+}
+
+/**
+ * Linux: whether the process has ended and only waits for its parent to reap it (a zombie,
+ * state `Z`, or `X`). Such a pid still answers `kill(pid, 0)`, and where pid 1 reaps late (as
+ * in many containers) it may stay so for long. `false` when it is gone or there is no `/proc`.
+ */
+export function isZombie(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state === 'Z' || state === 'X';
 }
 
 function bootId(): string | null {
@@ -78,9 +97,9 @@ function groupMembers(pgid: number): number[] | null {
   }
   const members: number[] = [];
   for (const pid of pids) {
-    const stat = readText(`/proc/${pid}/stat`);
-    if (stat === null) continue;
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(Number(pid));
+    if (fields === null) continue;
+    const [state, , pgrp] = fields;
     if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(pid));
   }
   return members;

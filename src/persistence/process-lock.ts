@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { processStartTicks } from '../actors/process-registry.js';
+import { isZombie, processStartTicks } from '../actors/process-registry.js';
 
 /** Tells this process's locks from a dead predecessor's that had the same pid (containers restart as pid 1). */
 const PROCESS_TOKEN = randomUUID();
@@ -60,6 +60,8 @@ export function isOwnerAlive(owner: LockOwner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Exited, but not reaped yet by its parent (or by a pid 1 that reaps late): dead all the same.
+  if (isZombie(owner.pid)) return false;
   // Alive, but maybe another process that got the same pid since.
   if (typeof owner.startTicks === 'number') {
     const ticks = processStartTicks(owner.pid);
