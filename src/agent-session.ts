@@ -4,7 +4,8 @@
  * @module
  */
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
-import { createExecutorActor, type Executor } from './actors/executor.js';
+import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
+import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
 import type { SessionEvent } from './events.js';
@@ -42,14 +43,17 @@ export interface AgentSessionOptions {
   context?: AgentSessionSettings;
   /** Replaces the default executor (Claude Code CLI / commands), e.g. for replay. */
   executor?: Executor;
-  /** Restores a session from `getPersistedSnapshot()`. */
+  /**
+   * Restores a session from `getPersistedSnapshot()`. One taken mid-execution runs its request
+   * again, after killing the agent processes its previous life left running (`session.reaped`).
+   */
   snapshot?: Snapshot<unknown>;
   /** XState inspection, e.g. `createSkyInspector().inspect` from `@statelyai/inspect`. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 /** Options of one prompt. */
-export type ExecuteOptions = Omit<ClaudeRunRequest, 'prompt' | 'resumeSessionId'> & {
+export type ExecuteOptions = Omit<ClaudeRunRequest, 'prompt' | 'resumeSessionId' | 'processOwner'> & {
   /** `false`: start a fresh Claude session instead of continuing this session's (default true). */
   continueSession?: boolean;
 };
@@ -84,9 +88,20 @@ export class AgentSession {
   private stopped = false;
 
   constructor(options: AgentSessionOptions) {
-    const machine = options.executor
-      ? agentSessionMachine.provide({ actors: { executor: createExecutorActor(options.executor) } })
-      : agentSessionMachine;
+    // A session restored mid-execution runs its request again, but first ends the agent its
+    // previous life left running (that process died, its agent did not): the first execution
+    // waits for that.
+    let reaping: Promise<void> | null = null;
+    let executor = options.executor;
+    if (options.snapshot !== undefined) {
+      const inner = options.executor ?? defaultExecutor;
+      executor = async (request, hooks) => {
+        if (reaping !== null) await reaping;
+        reaping = null;
+        return inner(request, hooks);
+      };
+    }
+    const machine = executor ? agentSessionMachine.provide({ actors: { executor: createExecutorActor(executor) } }) : agentSessionMachine;
     const ctx = options.context ?? {};
     const input: AgentSessionInput = { agentName: options.agentName };
     if (options.sessionId !== undefined) input.sessionId = options.sessionId;
@@ -103,11 +118,13 @@ export class AgentSession {
       ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
       ...(options.inspect !== undefined && { inspect: options.inspect }),
     });
+    const restored = this.actor.getSnapshot();
+    if (options.snapshot && (restored.value === 'running' || restored.value === 'retrying')) reaping = this.reapOrphans(restored.context);
     this.actor.start();
     // A snapshot taken mid-execution goes on: a `running` one runs its request again (its
     // process did not survive), a `retrying` one has lost its timer and retries now.
     // `settled()` awaits it.
-    if (options.snapshot && this.actor.getSnapshot().value === 'retrying') this.actor.send({ type: 'RETRY' });
+    if (options.snapshot && restored.value === 'retrying') this.actor.send({ type: 'RETRY' });
   }
 
   /** `idle`, `running`, `retrying`, `completed` or `failed`. */
@@ -173,6 +190,18 @@ export class AgentSession {
     this.actor.stop();
   }
 
+  /**
+   * Kills what is left of the agent processes this session registered in its previous life
+   * (only its own: registry entries with its session id), and reports them as `session.reaped`.
+   */
+  private async reapOrphans(context: AgentSessionContext): Promise<void> {
+    const request = context.request;
+    const dir = processRegistryDir(request?.stateDir ?? context.settings.stateDir, request?.runId ?? context.settings.runId);
+    // A registry is a safety net: failing to read one never fails the prompt.
+    const processes = await reapProcesses(dir, { owner: context.sessionId }).catch(() => []);
+    if (processes.length > 0 && !this.stopped) this.actor.send({ type: 'PROCESSES.REAPED', processes });
+  }
+
   private run(prompt: string, options: ExecuteOptions, retry: Partial<RetryPolicy>): Promise<ExecutionResult> {
     if (this.stopped) return Promise.reject(new CancelledError(`Session ${this.sessionId} is stopped`));
     const state = this.status;
@@ -186,7 +215,9 @@ export class AgentSession {
     const done = this.outcomeOf(executionId);
     this.actor.send({
       type: 'EXECUTE',
-      request: { kind: 'claude', prompt, ...request },
+      // Listed in the process registry under this session, so that a restored session can end
+      // the agent its previous life left behind.
+      request: { kind: 'claude', prompt, processRegistry: true, ...request, processOwner: this.sessionId },
       retry,
       ...(continueSession !== undefined && { continueSession }),
     });

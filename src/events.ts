@@ -30,7 +30,13 @@ export type SessionEvent =
   | (SessionEventBase & { type: 'session.progress'; progress: ClaudeProgressEvent })
   | (SessionEventBase & { type: 'session.retrying'; error: SerializedError; delayMs: number })
   | (SessionEventBase & { type: 'session.completed'; result: ExecutionResult })
-  | (SessionEventBase & { type: 'session.failed'; error: SerializedError });
+  | (SessionEventBase & { type: 'session.failed'; error: SerializedError })
+  /**
+   * A session restored from a snapshot taken mid-execution, before it runs its request again:
+   * the agent processes its previous life left running (see `reapProcesses`), killed so that
+   * the prompt never has two agents at once.
+   */
+  | (SessionEventBase & { type: 'session.reaped'; processes: ReapedProcess[] });
 
 /** Fields every task event carries. */
 export interface TaskEventBase {

@@ -67,6 +67,8 @@ export {
   reapProcesses,
   type ProcessEntry,
   type ReapedProcess,
+  type RegisterProcessOptions,
+  type ReapProcessesOptions,
 } from './actors/process-registry.js';
 export { DEFAULT_RETRY_POLICY, retryPolicy, backoffDelay, type RetryPolicy } from './retry-policy.js';
 export {

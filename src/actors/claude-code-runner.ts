@@ -71,6 +71,8 @@ export interface ClaudeRunRequest {
    * so that a resume can end it if this process dies. Set by the orchestrator when it checkpoints.
    */
   processRegistry?: boolean;
+  /** Who the registry lists the process under (`ProcessEntry.owner`): an `AgentSession` gives its session id. */
+  processOwner?: string;
 }
 
 /** Non-serializable companions of a request. */
@@ -146,7 +148,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     ...(request.lingerMs !== undefined && { lingerMs: request.lingerMs }),
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     onLine: (text) => collector.handleLine(text),
-    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
+    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId), registryOwner: request.processOwner }),
   });
   if (outcome.spawnError) {
     await collector.finish(outcome).catch(() => undefined);

@@ -27,6 +27,8 @@ export interface CommandRunRequest {
   runId?: string;
   /** List the process in the run's registry while it runs (see `ClaudeRunRequest.processRegistry`). */
   processRegistry?: boolean;
+  /** Who the registry lists the process under (see `ClaudeRunRequest.processOwner`). */
+  processOwner?: string;
 }
 
 /** Largest stdout kept as a command's output (the tail is kept). */
@@ -46,7 +48,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
-    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId) }),
+    ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId), registryOwner: request.processOwner }),
     onLine: (line) => {
       out.push(line);
       size += line.length + 1;

@@ -31,6 +31,26 @@ export interface ProcessEntry {
   startTicks: number | null;
   /** Linux: `/proc/sys/kernel/random/boot_id`. */
   bootId: string | null;
+  /**
+   * Who started it, when it says (an `AgentSession` gives its session id): lets a restored
+   * session reap its own processes and no one else's. Absent in entries of orchestrated tasks
+   * and of older versions.
+   */
+  owner?: string;
+}
+
+/** Options of {@link registerProcess}. */
+export interface RegisterProcessOptions {
+  /** See {@link ProcessEntry.owner}. */
+  owner?: string;
+}
+
+/** Options of {@link reapProcesses}. */
+export interface ReapProcessesOptions {
+  /** Between SIGTERM and SIGKILL (default 2000 ms). */
+  graceMs?: number;
+  /** Only the entries of this owner (see {@link ProcessEntry.owner}); the others are left as they are. Default: all. */
+  owner?: string;
 }
 
 /** What {@link reapProcesses} did with one entry. */
@@ -54,14 +74,33 @@ function readText(file: string): string | null {
   }
 }
 
-/** Linux: a process's start time in clock ticks since boot; `null` when it is gone or there is no `/proc`. */
-export function processStartTicks(pid: number): number | null {
+/**
+ * Linux: the fields of `/proc/<pid>/stat` from the third on (state, ppid, pgrp, ...), so that
+ * field N is at index N - 3; `null` when the process is gone or there is no `/proc`.
+ */
+function statFields(pid: number): string[] | null {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Linux: a process's start time in clock ticks since boot; `null` when it is gone or there is no `/proc`. */
+export function processStartTicks(pid: number): number | null {
+  const fields = statFields(pid);
+  if (fields === null) return null;
   const ticks = Number(fields[19]);
   return Number.isFinite(ticks) ? ticks : null;
+}
+
+/**
+ * Linux: whether the process has ended and only waits for its parent to reap it (a zombie,
+ * state `Z`, or `X`). Such a pid still answers `kill(pid, 0)`, and where pid 1 reaps late (as
+ * in many containers) it may stay so for long. `false` when it is gone or there is no `/proc`.
+ */
+export function isZombie(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state === 'Z' || state === 'X';
 }
 
 function bootId(): string | null {
@@ -78,9 +117,9 @@ function groupMembers(pgid: number): number[] | null {
   }
   const members: number[] = [];
   for (const pid of pids) {
-    const stat = readText(`/proc/${pid}/stat`);
-    if (stat === null) continue;
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(Number(pid));
+    if (fields === null) continue;
+    const [state, , pgrp] = fields;
     if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(pid));
   }
   return members;
@@ -103,8 +142,9 @@ function groupAlive(pgid: number): boolean {
  * Records a process group that was just started. Returns the entry's file, or `null` when it
  * could not be written (a registry is a safety net: failing to write one never fails a run).
  */
-export function registerProcess(dir: string, pid: number, command: string): string | null {
+export function registerProcess(dir: string, pid: number, command: string, options: RegisterProcessOptions = {}): string | null {
   const entry: ProcessEntry = { pid, command, startedAt: Date.now(), startTicks: processStartTicks(pid), bootId: bootId() };
+  if (options.owner !== undefined) entry.owner = options.owner;
   const file = join(dir, `${pid}.json`);
   // Twice: another agent's unregister may remove the (empty) directory between mkdir and write.
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -130,7 +170,7 @@ export function unregisterProcess(file: string | null): void {
   }
 }
 
-function readEntries(dir: string): Array<{ file: string; entry: ProcessEntry }> {
+function readEntries(dir: string, owner: string | undefined): Array<{ file: string; entry: ProcessEntry }> {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => /^\d+\.json$/.test(n));
@@ -142,11 +182,12 @@ function readEntries(dir: string): Array<{ file: string; entry: ProcessEntry }> 
     const file = join(dir, name);
     try {
       const entry = JSON.parse(readText(file) ?? '') as ProcessEntry;
+      if (owner !== undefined && entry.owner !== owner) continue;
       if (Number.isInteger(entry.pid) && entry.pid > 1) out.push({ file, entry });
       else rmSync(file, { force: true });
     } catch {
-      // A torn write of a crashed process: nothing to verify it by.
-      rmSync(file, { force: true });
+      // A torn write of a crashed process: nothing to verify it by (nor to tell whose it is).
+      if (owner === undefined) rmSync(file, { force: true });
     }
   }
   return out;
@@ -170,14 +211,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Kills what is left of the groups registered in `dir` (SIGTERM, then SIGKILL after
- * `graceMs`) and clears the registry. Only for a directory no live process writes to: call
- * it while holding the run's lock.
+ * `graceMs`) and clears the registry (or, with `owner`, that owner's entries). Only for
+ * entries no live process writes: call it while holding the run's lock, or, with `owner`, for
+ * an owner whose previous process is gone.
  */
-export async function reapProcesses(dir: string, options: { graceMs?: number } = {}): Promise<ReapedProcess[]> {
+export async function reapProcesses(dir: string, options: ReapProcessesOptions = {}): Promise<ReapedProcess[]> {
   const graceMs = options.graceMs ?? 2_000;
   const reaped: ReapedProcess[] = [];
   const toKill: Array<{ file: string; entry: ProcessEntry }> = [];
-  for (const item of readEntries(dir)) {
+  for (const item of readEntries(dir, options.owner)) {
     const verdict = verdictOf(item.entry);
     if (verdict === 'ours') toKill.push(item);
     else {

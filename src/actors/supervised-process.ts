@@ -41,6 +41,8 @@ export interface SupervisedProcessOptions {
   stderrTailChars?: number;
   /** A run's process registry (see `process-registry.ts`): the group is listed there while it runs. */
   registryDir?: string;
+  /** Who the registry lists the group under (`ProcessEntry.owner`). */
+  registryOwner?: string;
 }
 
 /** How a supervised process ended. */
@@ -103,7 +105,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   }
   const pid = subprocess.pid;
   if (pid !== undefined) liveGroups.add(pid);
-  const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file) : null;
+  const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file, { owner: options.registryOwner }) : null;
 
   const killTree = (reason: KillReason, ms?: number): void => {
     if (killedBy !== null) return;

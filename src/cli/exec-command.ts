@@ -80,6 +80,8 @@ export function describeSessionEvent(event: SessionEvent): string {
       return `${who} completed in ${(event.result.durationMs / 1000).toFixed(1)}s, $${event.result.costUsd.toFixed(4)}\n`;
     case 'session.failed':
       return `${who} failed (${event.error.code}): ${event.error.message}\n`;
+    case 'session.reaped':
+      return `${who} agent processes left by an earlier run: ${event.processes.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}\n`;
     case 'session.progress': {
       const p = event.progress;
       if (p.type === 'init') return `${who} claude session ${p.sessionId}\n`;

@@ -11,6 +11,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { newRunId } from '../run-id.js';
 import { createExecutorActor, type ExecutionRequest, type ExecutorEvent } from '../actors/executor.js';
+import type { ReapedProcess } from '../actors/process-registry.js';
 import { DEFAULT_MODEL, DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { addTokens, emptyTokens, totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
@@ -105,6 +106,8 @@ export type AgentSessionEvent =
   | ({ type: 'EXECUTE' } & ExecutePayload)
   | { type: 'CANCEL'; reason?: string }
   | { type: 'RETRY' }
+  /** Agent processes of this session's previous life were reaped (sent by `AgentSession` on restore): reported as `session.reaped`. */
+  | { type: 'PROCESSES.REAPED'; processes: ReapedProcess[] }
   | ExecutorEvent;
 
 /** The event a session sends its parent when `notifyParent` is set. */
@@ -268,6 +271,11 @@ export const agentSessionMachine = setup({
     return context;
   },
   initial: 'idle',
+  on: {
+    'PROCESSES.REAPED': {
+      actions: { type: 'notify', params: ({ context, event }) => ({ ...baseOf(context), type: 'session.reaped', processes: event.processes }) },
+    },
+  },
   states: {
     idle: {
       always: { guard: 'hasPendingRequest', target: 'running' },

@@ -16,18 +16,19 @@
  *   lines and bytes), rewritten in place after each fsync'd append: a journal shorter than
  *   that was truncated or replaced (`CORRUPT_STATE`). It is written after the journal's
  *   fsync, so it can lag the journal (a power loss) but never lead it.
- * - `<stateDir>/<runId>/run.lock`: who drives the run.
+ * - `<stateDir>/<runId>/run.lock`: who drives the run (see `json-run-lock.ts`).
  *
  * @module
  */
-import { link, mkdir, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { AtomicJsonFile, syncDirectory, syncDirectorySync, writeJsonFileSync } from './atomic-json-file.js';
 import { PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
+import { liveRunLockHolder, takeRunLock } from './json-run-lock.js';
+import type { LockOptions, LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
   expandCheckpoint,
@@ -228,56 +229,12 @@ export class JsonStateBackend implements StateBackend {
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {
     assertValidRunId(runId);
-    const dir = join(this.stateDir, runId);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, 'run.lock');
-    const owner = currentOwner();
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        await writeFile(file, JSON.stringify(owner), { flag: 'wx' });
-        return async () => {
-          // Only our own lock: one taken over meanwhile belongs to its new holder.
-          const current = await readFile(file, 'utf8').catch(() => '');
-          if (sameOwner(current, owner)) await unlink(file).catch(() => undefined);
-          // A lock taken for a run that was never saved (resume of an unknown id) leaves no empty directory.
-          await rmdir(dir).catch(() => undefined);
-        };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = await readFile(file, 'utf8')
-          .then((t) => JSON.parse(t) as LockOwner)
-          .catch(() => null);
-        if (holder && holderBlocks(holder, options)) {
-          throw new PermanentError('LOCKED', lockedMessage(runId, holder, `Lock file: ${file}`), { details: { runId, owner: holder, file } });
-        }
-        // The holder died without releasing the lock: take it over. Move it aside first (only
-        // one process's rename succeeds), then check that what moved is the dead holder's lock
-        // and not one a competitor wrote meanwhile; if it is not, put it back and give way.
-        const grave = `${file}.${process.pid}.${Date.now()}.stale`;
-        try {
-          await rename(file, grave);
-        } catch {
-          continue;
-        }
-        const moved = await readFile(grave, 'utf8').catch(() => '');
-        const sameHolder = holder === null ? !isParsableOwner(moved) : sameOwner(moved, holder);
-        if (!sameHolder) {
-          await link(grave, file).catch(() => undefined);
-          await unlink(grave).catch(() => undefined);
-          throw new PermanentError('LOCKED', `Run ${runId} was just taken by another process (lock file ${file})`, { details: { runId, file } });
-        }
-        await unlink(grave).catch(() => undefined);
-      }
-    }
-    throw new PermanentError('LOCKED', `Could not take the lock of run ${runId} (${file})`, { details: { runId, file } });
+    return takeRunLock(join(this.stateDir, runId), runId, options);
   }
 
   async lockHolder(runId: string): Promise<LockOwner | null> {
     assertValidRunId(runId);
-    const holder = await readFile(join(this.stateDir, runId, 'run.lock'), 'utf8')
-      .then((t) => JSON.parse(t) as LockOwner)
-      .catch(() => null);
-    return holder && isOwnerAlive(holder) ? holder : null;
+    return liveRunLockHolder(join(this.stateDir, runId));
   }
 
   async close(): Promise<void> {
@@ -503,24 +460,6 @@ async function readExtent(file: string): Promise<JournalExtent | null> {
     return typeof extent.lines === 'number' && typeof extent.bytes === 'number' ? { lines: extent.lines, bytes: extent.bytes } : null;
   } catch {
     return null;
-  }
-}
-
-function isParsableOwner(text: string): boolean {
-  try {
-    const owner = JSON.parse(text) as Partial<LockOwner>;
-    return typeof owner.pid === 'number';
-  } catch {
-    return false;
-  }
-}
-
-function sameOwner(text: string, holder: LockOwner): boolean {
-  try {
-    const owner = JSON.parse(text) as LockOwner;
-    return owner.pid === holder.pid && owner.host === holder.host && owner.acquiredAt === holder.acquiredAt && owner.token === holder.token;
-  } catch {
-    return false;
   }
 }
 

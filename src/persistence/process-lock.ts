@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { processStartTicks } from '../actors/process-registry.js';
+import { isZombie, processStartTicks } from '../actors/process-registry.js';
 
 /** Tells this process's locks from a dead predecessor's that had the same pid (containers restart as pid 1). */
 const PROCESS_TOKEN = randomUUID();
@@ -20,6 +20,12 @@ export interface LockOwner {
   token?: string;
   /** Linux: the holder's start time (clock ticks since boot), to tell it from a process that reused its pid. */
   startTicks?: number | null;
+  /**
+   * Unique per lock taken (a random UUID): a release removes only the lock it took, never a
+   * later one of the same process, even one taken in the same millisecond. Absent in locks
+   * written by older versions.
+   */
+  lockId?: string;
 }
 
 /** Options of `StateBackend.lockRun`. */
@@ -40,9 +46,9 @@ export function holderBlocks(holder: LockOwner, options: LockOptions = {}): bool
 
 const OWN_START_TICKS = processStartTicks(process.pid);
 
-/** The current process as a lock owner. */
+/** The current process as the owner of a new lock (with a lock id of its own). */
 export function currentOwner(): LockOwner {
-  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN, startTicks: OWN_START_TICKS };
+  return { pid: process.pid, host: hostname(), acquiredAt: Date.now(), token: PROCESS_TOKEN, startTicks: OWN_START_TICKS, lockId: randomUUID() };
 }
 
 /** True when the owner is a live process on this host (another host's lock is assumed live). */
@@ -54,6 +60,8 @@ export function isOwnerAlive(owner: LockOwner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Exited, but not reaped yet by its parent (or by a pid 1 that reaps late): dead all the same.
+  if (isZombie(owner.pid)) return false;
   // Alive, but maybe another process that got the same pid since.
   if (typeof owner.startTicks === 'number') {
     const ticks = processStartTicks(owner.pid);
