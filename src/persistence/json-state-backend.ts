@@ -21,7 +21,7 @@
  * @module
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, type Dirent, existsSync, fdatasyncSync, ftruncateSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { AtomicJsonFile, syncDirectory, syncDirectorySync, writeJsonFileSync } from './atomic-json-file.js';
@@ -187,22 +187,33 @@ export class JsonStateBackend implements StateBackend {
     assertValidRunId(runId);
     await this.queue;
     const file = await this.readCheckpoint(runId);
-    if (!file) return undefined;
+    if (!file) {
+      const dir = join(this.stateDir, runId);
+      if (await isRunDirectory(dir)) {
+        throw new PermanentError('CORRUPT_STATE', `Run ${runId}: ${this.checkpointPath(runId)} is missing but its journal is in ${dir}; nothing was changed`, {
+          details: { runId, file: this.checkpointPath(runId) },
+        });
+      }
+      return undefined;
+    }
     const later = (await this.readJournal(runId, file)).records;
     const { journalGeneration: _g, journalCreated: _c, ...checkpoint } = file;
     return expandCheckpoint(later.length === 0 ? checkpoint : { ...checkpoint, records: foldRecords(checkpoint.records, later) });
   }
 
   async listRuns(): Promise<RunSummary[]> {
-    let entries: string[];
+    let entries: Dirent[];
     try {
-      entries = await readdir(this.stateDir);
+      entries = await readdir(this.stateDir, { withFileTypes: true });
     } catch {
       return [];
     }
     const runs: RunSummary[] = [];
-    for (const name of entries) {
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.endsWith('.json')) continue;
+    for (const entry of entries) {
+      const name = entry.name;
+      // Only run directories are runs: not a SQLite file, a stray note, or a folder of values.
+      if (!entry.isDirectory() || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) continue;
+      if (!(await isRunDirectory(join(this.stateDir, name)))) continue;
       try {
         const run = await this.loadRun(name);
         if (run) runs.push(summarizeRun(run));
@@ -436,6 +447,15 @@ export class JsonStateBackend implements StateBackend {
     const fd = openSync(this.journalPath(runId, generation), 'a');
     const extentFd = openSync(this.extentPath(runId, generation), 'r+');
     return { generation, fd, extentFd, lines: 0, bytes: 0, torn: false, checkpoint, pending: new Map() };
+  }
+}
+
+/** A directory holds a run when it has a checkpoint or a journal (a run whose checkpoint is gone is damaged, not absent). */
+async function isRunDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((f) => f === 'checkpoint.json' || /^journal-\d+\.jsonl$/.test(f));
+  } catch {
+    return false;
   }
 }
 
