@@ -37,6 +37,7 @@ import { WorkflowOrchestrator, validateWorkflow } from '../dist/index.js';
 import { runBaseline } from './baseline.mjs';
 import { runXStateFloor } from './xstate-floor.mjs';
 import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
+import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -487,6 +488,9 @@ async function main() {
   const checkpoints = await checkpointBench();
   printCheckpointTable(checkpoints);
   for (const r of checkpoints) verdicts.push(r.growth <= 1.5, r.resumeMs < 2000);
+
+  // 5. Durability: time from a task's end to its record being durable (issue: durability under load)
+  printDurabilityTable(await durabilityBench());
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
