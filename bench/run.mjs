@@ -18,6 +18,8 @@
  *  4. Checkpoint cost per task on the JSON and SQLite backends (1,000 and 10,000 no-op tasks,
  *     the same run with no backend as the baseline) and the resume time of a 10,000-task run
  *     (bench/checkpoint.mjs). Targets: flat per-task cost (≤ 1.5× growth), resume < 2 s.
+ *  5. Big outputs: a 30 MB result through the runner and the orchestrator (bench/big-output.mjs):
+ *     intake time, peak RSS, state bytes on disk. Target: intake ≤ 3× the CLI writing alone.
  *
  * The orchestrator runs with `stateBackend: null` (no checkpoints: the baseline writes none)
  * when the build has a state backend; rows marked "+ JSON checkpointing" keep the default one.
@@ -38,6 +40,7 @@ import { runBaseline } from './baseline.mjs';
 import { runXStateFloor } from './xstate-floor.mjs';
 import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
 import { durabilityBench, printDurabilityTable } from './durability.mjs';
+import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -491,6 +494,11 @@ async function main() {
 
   // 5. Durability: time from a task's end to its record being durable (issue: durability under load)
   printDurabilityTable(await durabilityBench());
+
+  // 6. Big outputs (issue 9, item 7): intake time, peak RSS and state bytes of a 30 MB result
+  const bigOutput = await section('big outputs', () => bigOutputBench());
+  const bigVerdict = bigOutput ? printBigOutputTable(bigOutput) : null;
+  if (bigVerdict !== null) verdicts.push(bigVerdict);
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

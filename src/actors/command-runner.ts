@@ -8,6 +8,7 @@ import { CancelledError, PermanentError, TransientError } from '../errors.js';
 import { emptyTokens } from '../claude/stream-json.js';
 import type { ExecutionResult } from '../execution-result.js';
 import { DEFAULT_STATE_DIR } from './claude-code-runner.js';
+import { LineTail } from './line-tail.js';
 import { processRegistryDir } from './process-registry.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
 
@@ -38,8 +39,7 @@ const MAX_OUTPUT_CHARS = 10 * 1024 * 1024;
 export async function runCommand(request: CommandRunRequest, hooks: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
   const [file, ...args] = request.command;
   if (!file) throw new PermanentError('INVALID_ARGUMENTS', 'Command task has an empty command');
-  const out: string[] = [];
-  let size = 0;
+  const out = new LineTail(MAX_OUTPUT_CHARS);
   const outcome = await runSupervisedProcess({
     file,
     args,
@@ -49,15 +49,11 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId), registryOwner: request.processOwner }),
-    onLine: (line) => {
-      out.push(line);
-      size += line.length + 1;
-      while (size > MAX_OUTPUT_CHARS && out.length > 1) size -= out.shift()!.length + 1;
-    },
+    onLine: (line) => out.push(line),
   });
   const result: ExecutionResult = {
     success: false,
-    output: out.join('\n'),
+    output: out.text(),
     sessionId: null,
     tokens: emptyTokens(),
     costUsd: 0,

@@ -11,6 +11,7 @@
  */
 import { execa } from 'execa';
 import type { KillReason } from '../claude/classify-failure.js';
+import { LineSplitter } from './line-splitter.js';
 import { registerProcess, unregisterProcess } from './process-registry.js';
 
 /** What to run and how to supervise it. */
@@ -157,21 +158,10 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
       timers.push(setTimeout(() => killTree('linger', ms), ms));
     } else if (verdict) killTree(verdict);
   };
-  let partial = '';
-  let flushed = false;
-  const flush = (): void => {
-    if (flushed) return;
-    flushed = true;
-    if (partial !== '') onLine(partial.endsWith('\r') ? partial.slice(0, -1) : partial);
-    partial = '';
-  };
+  const lines = new LineSplitter(onLine);
   const stdout = subprocess.stdout;
   stdout?.setEncoding('utf8');
-  stdout?.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-  });
+  stdout?.on('data', (chunk: string) => lines.push(chunk));
   const linesClosed = stdout ? new Promise<void>((done) => stdout.once('close', () => done())) : Promise.resolve();
 
   // A descendant that left the process group (setsid, a daemon) can hold stdout open long
@@ -185,7 +175,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   });
   const result = await subprocess;
   await linesClosed;
-  flush();
+  lines.end();
   if (streamCut) clearTimeout(streamCut);
   if (pid !== undefined) liveGroups.delete(pid);
   if (stallTimer) clearTimeout(stallTimer);

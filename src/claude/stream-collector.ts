@@ -56,12 +56,19 @@ export class ClaudeStreamCollector {
 
   /** Handles one stdout line; returns a reason when the run must be killed at once. */
   handleLine(text: string): KillReason | void {
-    this.raw?.write(text + '\n');
+    // Two writes, not `text + '\n'`: encoding that concatenation would first copy the whole
+    // line into a flat string, tens of MB for a big result.
+    this.raw?.write(text);
+    this.raw?.write('\n');
     const line = parseStreamLine(text);
     if (!line) return;
     // A resumed run may report a new session id: always keep the latest one seen.
     if (typeof line.session_id === 'string') this.sessionId = line.session_id;
-    if (line.type === 'result') this.resultLine = line as ResultLine;
+    if (line.type === 'result') {
+      this.resultLine = line as ResultLine;
+      // The result text supersedes the last assistant text: do not hold a big output twice.
+      if (typeof this.resultLine.result === 'string') this.lastText = '';
+    }
     for (const event of progressEventsOf(line)) {
       if (event.type === 'assistant_text') this.lastText = event.text;
       if (event.type === 'api_retry') this.lastRetryStatus = event.errorStatus;
