@@ -91,7 +91,8 @@ async function runCase(name, bytes) {
       rawBytes: bytesUnder(stateDir, /^raw_output\.json/),
     };
   } finally {
-    rmSync(stateDir, { recursive: true, force: true });
+    if (process.env.BIG_OUTPUT_KEEP) console.error(`kept ${stateDir}`);
+    else rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

@@ -145,7 +145,7 @@ export class RunCheckpointer {
   async finish(result: WorkflowResult): Promise<void> {
     await this.flush();
     try {
-      await this.backend.saveCheckpoint(this.runId, { ...this.checkpoint(result.status), result });
+      await this.backend.saveCheckpoint(this.runId, this.checkpoint(result.status, result));
     } catch (error) {
       this.failure ??= stateWriteError(error, this.runId, this.backend);
     }
@@ -198,9 +198,10 @@ export class RunCheckpointer {
     for (const resolve of waiting) resolve();
   }
 
-  private checkpoint(status: RunCheckpoint['status']): RunCheckpoint {
+  private checkpoint(status: RunCheckpoint['status'], result?: WorkflowResult): RunCheckpoint {
     const now = Date.now();
     return compactCheckpoint({
+      ...(result && { result }),
       schemaVersion: STATE_SCHEMA_VERSION,
       runId: this.runId,
       workflowId: this.workflow.id,

@@ -161,11 +161,15 @@ export function compactCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
   if (checkpoint.result) {
     out.result = { ...checkpoint.result, taskResults: checkpoint.result.taskResults.map((t) => (t.output === null ? t : { ...t, output: null })) };
   }
-  const snapshot = checkpoint.snapshot as { context?: { records?: TaskRecord[] } } | undefined;
+  const snapshot = checkpoint.snapshot as { context?: { records?: TaskRecord[] }; output?: WorkflowResult } | undefined;
   if (snapshot?.context?.records) {
     out.snapshot = {
       ...snapshot,
       context: { ...snapshot.context, records: snapshot.context.records.map((r) => (r.output === null ? r : { ...r, output: null })) },
+      // The machine's output once it is done: the run's result, whose outputs are in the records too.
+      ...(snapshot.output?.taskResults && {
+        output: { ...snapshot.output, taskResults: snapshot.output.taskResults.map((t) => (t.output === null ? t : { ...t, output: null })) },
+      }),
     };
   }
   return out;
