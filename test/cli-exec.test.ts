@@ -126,5 +126,5 @@ describe('agents-sdk exec', () => {
   it('runs as a real process, reading its prompt from stdin', async () => {
     const run = await cliProcess(['exec', '-', '--state-dir', world.stateDir], { env: world.env, input: 'piped [[reply:through the bin]]' });
     expect([run.exitCode, run.stdout]).toEqual([0, 'through the bin']);
-  });
+  }, 60_000);
 });

@@ -61,5 +61,5 @@ describe('agents-sdk help, version and usage errors', () => {
     const typo = await cliProcess(['lst']);
     expect(typo.exitCode).toBe(2);
     expect(typo.stderr).toContain('(Did you mean list?)');
-  });
+  }, 90_000);
 });

@@ -62,8 +62,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   };
   if (!options.json) {
     session.onEvent((event) => {
-      // The final failure is printed once, by the error report below.
-      const line = event.type === 'session.failed' ? '' : describeSessionEvent(event);
+      const line = describeSessionEvent(event);
       if (line) io.stderr(line);
     });
   }
@@ -133,7 +132,8 @@ export function describeSessionEvent(event: SessionEvent): string {
     case 'session.completed':
       return `${who} completed in ${(event.result.durationMs / 1000).toFixed(1)}s, $${event.result.costUsd.toFixed(4)}\n`;
     case 'session.failed':
-      return `${who} failed (${event.error.code}): ${event.error.message}\n`;
+      // The final failure is the command's error: printed once, by the error report.
+      return '';
     case 'session.reaped':
       return `${who} agent processes left by an earlier run: ${event.processes.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}\n`;
     case 'session.progress': {
