@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CORRUPT_STATE'
   | 'LOCKED'
+  /** A run with this id is already stored: a new run needs another id (or resume that one, if it has not finished). */
+  | 'RUN_EXISTS'
   | 'UNSUPPORTED_SCHEMA'
   | 'REPLAY_MISSING'
   | 'BACKEND_UNAVAILABLE'
@@ -146,13 +148,41 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** Input was rejected before anything ran; `issues` lists every problem found. */
+/** How many issues a {@link ValidationError}'s message names; `issues` holds them all. */
+const ISSUES_IN_MESSAGE = 3;
+
+/**
+ * Input was rejected before anything ran; `issues` lists every problem found. The message is
+ * the summary followed by the first few issues (`...: 4 problems: tasks.a.depends_on: unknown
+ * task "b"; ...; and 1 more`), so that a log line or a `catch` that prints `message` says what
+ * is wrong.
+ */
 export class ValidationError extends PermanentError {
   readonly issues: ValidationIssue[];
-  constructor(message: string, issues: ValidationIssue[] = [], options: AgentsSdkErrorOptions = {}) {
-    super('VALIDATION_ERROR', message, { ...options, details: { ...options.details, issues } });
+  /** The message without the issues, e.g. `Invalid workflow in w.yaml: 4 problems`. */
+  readonly summary: string;
+  constructor(summary: string, issues: ValidationIssue[] = [], options: AgentsSdkErrorOptions = {}) {
+    super('VALIDATION_ERROR', withIssues(summary, issues), { ...options, details: { ...options.details, issues } });
     this.issues = issues;
+    this.summary = summary;
   }
+
+  /** The issues the summary does not already say (a parse error's summary quotes its one issue). */
+  get unsaidIssues(): ValidationIssue[] {
+    return unsaidIssues(this.summary, this.issues);
+  }
+}
+
+function unsaidIssues(summary: string, issues: ValidationIssue[]): ValidationIssue[] {
+  return issues.filter((issue) => !summary.includes(issue.message));
+}
+
+function withIssues(summary: string, issues: ValidationIssue[]): string {
+  const unsaid = unsaidIssues(summary, issues);
+  if (unsaid.length === 0) return summary;
+  const named = unsaid.slice(0, ISSUES_IN_MESSAGE).map((issue) => `${issue.path}: ${issue.message}`);
+  const more = unsaid.length - named.length;
+  return `${summary}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 /** Turns anything thrown into the plain JSON form used in context and results. */

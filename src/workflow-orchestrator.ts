@@ -14,7 +14,7 @@ import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import type { LockOptions } from './persistence/process-lock.js';
-import { STATE_SCHEMA_VERSION, type StateBackend } from './persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, type OrchestratorInput } from './machines/orchestrator.machine.js';
@@ -141,7 +141,8 @@ export class WorkflowOrchestrator {
   /**
    * Validates and runs a workflow to its end.
    *
-   * @throws ValidationError (before anything runs) listing every problem of the spec.
+   * @throws ValidationError (before anything runs) listing every problem of the spec;
+   *   PermanentError `RUN_EXISTS` when `runId` names a stored run, `LOCKED` when another process drives it.
    */
   async runWorkflow(spec: WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
     // Always validated here, even a workflow from validateWorkflow: it may have been changed since.
@@ -149,11 +150,8 @@ export class WorkflowOrchestrator {
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
     return this.locked(runId, {}, async (pending) => {
-      if (this.stateBackend && (await this.stateBackend.loadRun(runId))) {
-        throw new PermanentError('LOCKED', `Run ${runId} already exists; resume it (agents-sdk resume ${runId}) or choose another run id`, {
-          details: { runId },
-        });
-      }
+      const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
+      if (existing) throw runExists(runId, existing.status);
       return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending);
     });
   }
@@ -300,6 +298,28 @@ export class WorkflowOrchestrator {
     }
     return result;
   }
+}
+
+/**
+ * A new run under the id of a stored one. A finished run has nothing left to do (resuming it
+ * only prints its result): the way on is another run id.
+ */
+function runExists(runId: string, status: RunCheckpoint['status']): AgentsSdkError {
+  const details = { runId, status };
+  if (status !== 'running' && status !== 'cancelled') {
+    return new PermanentError(
+      'RUN_EXISTS',
+      `Run ${runId} already exists and has finished (${status}); start the workflow under another run id (--run-id), or see that run with agents-sdk status ${runId}`,
+      { details },
+    );
+  }
+  // The lock is ours: a stored run still `running` has no live process, it was interrupted.
+  const state = status === 'running' ? 'interrupted' : status;
+  return new PermanentError(
+    'RUN_EXISTS',
+    `Run ${runId} already exists and has not finished (${state}); continue it with agents-sdk resume ${runId}, or choose another run id`,
+    { details },
+  );
 }
 
 /** A failed state write, told with what happened to the run and how to go on. */

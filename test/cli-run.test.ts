@@ -128,6 +128,21 @@ describe('agents-sdk run', () => {
     expect((await cli(['run', SDLC, '--replay', 'x', '--replay-speed', 'fast'])).code).toBe(2);
   });
 
+  it('prints a file that cannot be read or parsed once, and every problem of an invalid one once', async () => {
+    const missing = await cli(['run', join(world.root, 'nope.yaml')]);
+    expect(missing.stderr).toBe(`agents-sdk: Cannot read workflow file ${join(world.root, 'nope.yaml')}: no such file\n`);
+    const broken = await cli(['run', writeSpec('broken.yaml', 'tasks: [')]);
+    expect(broken.stderr.split('\n').filter((line) => line.includes('Flow sequence')).length).toBeGreaterThan(0);
+    expect(broken.stderr.match(/Cannot parse workflow file/g)).toHaveLength(1);
+    // the YAML error is in the summary line, not repeated as an issue below it
+    expect(broken.stderr).not.toMatch(/\n {2}- /);
+    const tasks = Array.from({ length: 5 }, (_, i) => `  - {id: t${i}, prompt: x, depends_on: [nope${i}]}`).join('\n');
+    const invalid = await cli(['validate', writeSpec('five.yaml', `id: five\ntasks:\n${tasks}\n`)]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr.split('\n')[0]).toBe(`agents-sdk: Invalid workflow in ${join(world.root, 'five.yaml')}: 5 problems`);
+    for (let i = 0; i < 5; i++) expect(invalid.stderr.match(new RegExp(`unknown task "nope${i}"`, 'g'))).toHaveLength(1);
+  });
+
   it('cancels on interrupt and exits 1', async () => {
     const spec = writeSpec('hang.yaml', 'id: hang\ntasks:\n  - id: a\n    prompt: "[[hang]] x"\n');
     const controller = new AbortController();
@@ -155,6 +170,50 @@ describe('agents-sdk validate', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('dependency cycle: a → b → a');
     expect((await cli(['validate'])).code).toBe(2);
+  });
+
+  it('--json prints whether the workflow is valid, its id and task counts, or its issues', async () => {
+    const ok = await cli(['validate', SDLC, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({
+      valid: true,
+      file: SDLC,
+      workflowId: 'sdlc',
+      tasks: { total: 5, agent: 5, command: 0 },
+      maxParallel: 4,
+      onFailure: 'stop',
+    });
+    const file = writeSpec('bad.yaml', 'id: bad\ntasks:\n  - {id: a, prompt: x, depends_on: [b]}\n  - {id: c}\n');
+    const bad = await cli(['validate', file, '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toEqual({
+      valid: false,
+      file,
+      summary: `Invalid workflow in ${file}: 2 problems`,
+      issues: [
+        { path: 'tasks.c', message: expect.stringContaining('needs a `prompt`') },
+        { path: 'tasks.a.depends_on', message: 'unknown task "b"' },
+      ],
+    });
+    // the issues are the answer: on stdout only
+    expect(bad.stderr).toBe('');
+    const unreadable = await cli(['validate', join(world.root, 'nope.yaml'), '--json']);
+    expect([unreadable.code, JSON.parse(unreadable.stdout).valid]).toEqual([2, false]);
+  });
+
+  it('--no-inputs lints a workflow whose required inputs have no value, and still reports everything else', async () => {
+    const spec = 'id: needs\ninputs:\n  feature: null\n  tone: calm\ntasks:\n  - id: plan\n    prompt: "Plan {{inputs.feature}} in a {{inputs.tone}} tone"\n';
+    const file = writeSpec('needs.yaml', spec);
+    const strict = await cli(['validate', file]);
+    expect([strict.code, strict.stderr]).toEqual([2, expect.stringContaining('inputs.feature: required input not given')]);
+    const lint = await cli(['validate', file, '--no-inputs']);
+    expect([lint.code, lint.stdout]).toEqual([0, expect.stringContaining('valid workflow "needs": 1 tasks')]);
+    const broken = writeSpec('broken-needs.yaml', `${spec}    depends_on: [ghost]\n  - id: x\n    prompt: "{{inputs.undeclared}}"\n`);
+    const issues = JSON.parse((await cli(['validate', broken, '--no-inputs', '--json'])).stdout).issues as Array<{ path: string }>;
+    expect(issues.map((i) => i.path).sort()).toEqual(['tasks.plan.depends_on', 'tasks.x.prompt']);
+    // an input given with --no-inputs is still checked
+    const unknown = await cli(['validate', file, '--no-inputs', '--input', 'colour=red']);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('inputs.colour: not an input of this workflow')]);
   });
 });
 

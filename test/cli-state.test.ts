@@ -54,11 +54,46 @@ describe.each(['json', 'sqlite'])('state commands on the %s backend', (backend) 
     expect((await cli(['resume', ...state()])).code).toBe(2);
   });
 
-  it('refuses to start a run id that already exists', async () => {
+  it('a new run under the id of a finished one is refused: it says the run finished and asks for another id (exit 2)', async () => {
     await replayRun('taken', backend);
     const run = await cli(['run', 'examples/plan-build.yaml', ...REPLAY, '--run-id', 'taken', ...state()]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('already exists');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'agents-sdk: RUN_EXISTS: Run taken already exists and has finished (completed); start the workflow under another run id (--run-id), ' +
+        'or see that run with agents-sdk status taken\n',
+    );
+    expect(run.stderr).not.toContain('LOCKED');
+    expect(run.stderr).not.toContain('resume');
+  });
+
+  it('status --json has the times of the run and of each task, and where each agent\'s raw output is', async () => {
+    const result = await replayRun('timed', backend);
+    const status = JSON.parse((await cli(['status', 'timed', '--json', ...state()])).stdout) as {
+      startedAt: number;
+      updatedAt: number;
+      endedAt: number;
+      durationMs: number;
+      records: Array<{ taskId: string; startedAt: number; endedAt: number; durationMs: number; rawOutput: string }>;
+    };
+    expect(status).toMatchObject({ runId: 'timed', status: 'completed', durationMs: result.totalTimeMs });
+    expect(status.endedAt).toBe(status.updatedAt);
+    expect(status.startedAt).toBeLessThanOrEqual(status.endedAt);
+    for (const record of status.records) {
+      const task = result.taskResults.find((t) => t.taskId === record.taskId)!;
+      expect([record.startedAt, record.endedAt, record.durationMs]).toEqual([Date.parse(task.startedAt!), Date.parse(task.endedAt!), task.durationMs]);
+      expect(record.rawOutput).toBe(join(world.stateDir, 'timed', record.taskId, 'raw_output.jsonl'));
+      expect(existsSync(record.rawOutput)).toBe(true);
+    }
+  });
+
+  it('status prints where each agent task\'s raw output is', async () => {
+    await replayRun('files', backend);
+    const status = await cli(['status', 'files', ...state()]);
+    expect(status.stdout).toMatch(/ended \S+ \(\d+\.\ds\)/);
+    expect(status.stdout).toContain('raw output of each agent');
+    for (const task of ['plan', 'build']) {
+      expect(status.stdout).toMatch(new RegExp(`\\n  ${task}\\s+${join(world.stateDir, 'files', task, 'raw_output.jsonl')}\\n`));
+    }
   });
 });
 
@@ -124,6 +159,15 @@ describe('resume refusals (json backend)', () => {
     expect(forced.code).toBe(0);
     expect((JSON.parse(forced.stdout) as WorkflowResult).status).toBe('completed');
     expect(existsSync(join(world.stateDir, 'moved', 'run.lock'))).toBe(false);
+  });
+
+  it('a new run under the id of an interrupted one says to resume it, or to choose another id', async () => {
+    await replayRun('halfway');
+    const file = join(world.stateDir, 'halfway', 'checkpoint.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'running' }));
+    const run = await cli(['run', 'examples/plan-build.yaml', ...REPLAY, '--run-id', 'halfway', '--state-dir', world.stateDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('RUN_EXISTS: Run halfway already exists and has not finished (interrupted); continue it with agents-sdk resume halfway');
   });
 
   it('resume of an unknown run id leaves nothing behind', async () => {

@@ -116,6 +116,18 @@ describe('classifyFailure without a structured status', () => {
     expect([error?.code, error?.transient]).toEqual([code, transient]);
   });
 
+  it('an error result of subtype "success" says what went wrong, not "(success)"', () => {
+    const tooLong = classifyFailure({ result: result('Prompt is too long', { terminal_reason: 'blocking_limit' } as Partial<ResultLine>), killedBy: null, exitCode: 1 });
+    expect([tooLong?.code, tooLong?.transient]).toEqual(['AGENT_ERROR', false]);
+    expect(tooLong?.message).toMatch(/^Claude Code refused the prompt: Prompt is too long \(it does not fit the model's context window/);
+    expect(classifyFailure({ result: result('Something else went wrong'), killedBy: null, exitCode: 1 })?.message).toBe(
+      'Claude Code reported an error: Something else went wrong',
+    );
+    expect(classifyFailure({ result: result(''), killedBy: null, exitCode: 1 })?.message).toBe('Claude Code reported an error: with no message (see its raw output)');
+    const during = result('Agent failed: x', { subtype: 'error_during_execution' });
+    expect(classifyFailure({ result: during, killedBy: null, exitCode: 1 })?.message).toBe('Claude Code reported an error (error_during_execution): Agent failed: x');
+  });
+
   it('uses api_error_status before the text', () => {
     const error = classifyFailure({ result: result('looks like 529', { api_error_status: 403 }), killedBy: null, exitCode: 1 });
     expect(error?.code).toBe('AUTH_FAILED');

@@ -225,7 +225,7 @@ describe('loadWorkflowFile', () => {
     writeFileSync(join(dir, 'bad.json'), '{"id": ');
     await expect(loadWorkflowFile(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json/);
     writeFileSync(join(dir, 'invalid.yaml'), 'id: w\ntasks:\n  - id: a\n');
-    await expect(loadWorkflowFile(join(dir, 'invalid.yaml'))).rejects.toThrow(/Invalid workflow in .*invalid\.yaml: 1 problem$/);
+    await expect(loadWorkflowFile(join(dir, 'invalid.yaml'))).rejects.toThrow(/Invalid workflow in .*invalid\.yaml: 1 problem: tasks\./);
   });
 
   it('understands YAML merge keys, for tasks that share settings', async () => {

@@ -90,7 +90,16 @@ export function classifyFailure(p: FinishedProcess): AgentsSdkError | null {
     if (!result.is_error) {
       return new PermanentError('CRASHED', `Claude Code exited with code ${p.exitCode} after a successful result`, facts);
     }
-    return new PermanentError('AGENT_ERROR', `Claude Code reported an error (${result.subtype}): ${text}`, facts);
+    if (/prompt is too long/i.test(text)) {
+      return new PermanentError(
+        'AGENT_ERROR',
+        `Claude Code refused the prompt: ${text} (it does not fit the model's context window; shorten it, or put the material in files the agent reads)`,
+        facts,
+      );
+    }
+    // An error result's subtype is often `success` (a refused prompt, an API error): that says nothing.
+    const kind = result.subtype && result.subtype !== 'success' ? ` (${result.subtype})` : '';
+    return new PermanentError('AGENT_ERROR', `Claude Code reported an error${kind}: ${text || 'with no message (see its raw output)'}`, facts);
   }
 
   const stderr = p.stderrTail ?? '';

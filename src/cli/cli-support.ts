@@ -1,31 +1,34 @@
 /**
- * What every CLI command shares: where it writes, exit codes, argument helpers, error reporting.
+ * What every CLI command shares: where it writes, exit codes, option checks, error reporting.
  *
  * @module
  */
 import { statSync } from 'node:fs';
 import { AgentsSdkError, ValidationError } from '../errors.js';
 
-/** Where the CLI writes, so that tests can run it in-process. */
+/** Where the CLI writes (and reads stdin from), so that tests can run it in-process. */
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY: boolean;
   /** Aborted on SIGINT by the entry point. */
   signal?: AbortSignal;
+  /** All of stdin, for `exec -`; default: reads `process.stdin`. */
+  readStdin?: () => Promise<string>;
 }
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, stateWriteFailed: 3 } as const;
 
 /** Error codes that mean the input (a file, an id, a key) is at fault: exit code 2. */
-const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE']);
+const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE', 'RUN_EXISTS']);
 
-/** Prints an error on stderr and returns its exit code: 2 for invalid input, else 1. */
+/** Prints an error on stderr, once, and returns its exit code: 2 for invalid input, else 1. */
 export function reportError(error: unknown, io: CliIO): number {
   if (error instanceof ValidationError) {
-    io.stderr(`agents-sdk: ${error.message}\n`);
-    for (const issue of error.issues) io.stderr(`  - ${issue.path}: ${issue.message}\n`);
+    // The summary, then every issue it does not already say (the message names only the first few).
+    io.stderr(`agents-sdk: ${error.summary}\n`);
+    for (const issue of error.unsaidIssues) io.stderr(`  - ${issue.path}: ${issue.message}\n`);
     return EXIT.invalidInput;
   }
   if (error instanceof AgentsSdkError) {
@@ -37,16 +40,7 @@ export function reportError(error: unknown, io: CliIO): number {
   return EXIT.failed;
 }
 
-/** Runs an argument parser, turning its errors into {@link ValidationError}s that name the command. */
-export function parseOrThrow<T>(command: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new ValidationError(`${command}: ${(error as Error).message}`);
-  }
-}
-
-/** Parses a positive integer option, naming the option when it is not one. */
+/** Parses an integer option of at least `min`, naming the option when it is not one. */
 export function intOption(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

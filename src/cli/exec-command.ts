@@ -3,69 +3,122 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_STATE_DIR, rawOutputDir } from '../actors/claude-code-runner.js';
 import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
+import { newRunId } from '../run-id.js';
 import type { SessionEvent } from '../events.js';
-import { EXIT, intOption, isDirectory, parseOrThrow, reportError, type CliIO } from './cli-support.js';
+import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
 
-/** `agents-sdk exec`. */
-export async function execCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseOrThrow('exec', () =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-    model: { type: 'string' },
-    agent: { type: 'string' },
-    cwd: { type: 'string' },
-    retries: { type: 'string' },
-    'max-turns': { type: 'string' },
-    timeout: { type: 'string' },
-    'stall-timeout': { type: 'string' },
-    'state-dir': { type: 'string' },
-    'skip-permissions': { type: 'boolean' },
-    json: { type: 'boolean' },
-      },
-    }),
-  );
-  const prompt = positionals.join(' ').trim();
-  if (!prompt) throw new ValidationError('exec: a prompt is required, e.g. agents-sdk exec "Summarise README.md"');
-  const retries = intOption('retries', values.retries) ?? 3;
-  const maxTurns = intOption('max-turns', values['max-turns']);
-  const timeout = intOption('timeout', values.timeout, 0);
-  const stall = intOption('stall-timeout', values['stall-timeout'], 0);
-  if (values.cwd !== undefined && !isDirectory(values.cwd)) throw new ValidationError(`exec: --cwd ${values.cwd} is not a directory`);
+/** Options of `agents-sdk exec`, as parsed (strings are checked here). */
+export interface ExecOptions {
+  promptFile?: string;
+  resume?: string;
+  model?: string;
+  agent?: string;
+  cwd?: string;
+  retries?: string;
+  maxTurns?: string;
+  timeout?: string;
+  stallTimeout?: string;
+  stateDir?: string;
+  skipPermissions?: boolean;
+  json?: boolean;
+}
 
+/** `agents-sdk exec <prompt...>`, `exec -` (the prompt from stdin), `exec --prompt-file FILE`. */
+export async function execCommand(words: string[], options: ExecOptions, io: CliIO): Promise<number> {
+  const prompt = (await readPrompt(words, options.promptFile, io)).trim();
+  if (!prompt) throw new ValidationError('exec: a prompt is required, e.g. agents-sdk exec "Summarise README.md" (or exec - to read it from stdin)');
+  const retries = intOption('retries', options.retries) ?? 3;
+  const maxTurns = intOption('max-turns', options.maxTurns);
+  const timeout = positiveSeconds('timeout', options.timeout);
+  // 0 is documented: never stall out (a tool that legitimately runs silent for hours).
+  const stall = intOption('stall-timeout', options.stallTimeout, 0);
+  if (options.cwd !== undefined && !isDirectory(options.cwd)) throw new ValidationError(`exec: --cwd ${options.cwd} is not a directory`);
+  if (options.resume !== undefined && options.resume.trim() === '') throw new ValidationError('exec: --resume needs a Claude session id');
+
+  const agentName = options.agent ?? 'agent';
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  // A run directory of its own under the state directory: that is where the raw stream is recorded.
+  const runId = newRunId();
+  const rawOutput = join(rawOutputDir({ stateDir, runId, agentName })!, 'raw_output.jsonl');
   const session = new AgentSession({
-    agentName: values.agent ?? 'agent',
+    sessionId: runId,
+    agentName,
     context: {
-      ...(values.cwd !== undefined && { cwd: values.cwd }),
-      ...(values['state-dir'] !== undefined && { stateDir: values['state-dir'] }),
+      stateDir,
+      runId,
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+      ...(options.resume !== undefined && { claudeSessionId: options.resume }),
     },
   });
-  if (!values.json) session.onEvent((event) => io.stderr(describeSessionEvent(event)));
+  const recorded = (): string | null => (existsSync(rawOutput) ? rawOutput : null);
+  const sayWhere = (): void => {
+    if (!options.json && recorded()) io.stderr(`[${agentName}] raw output: ${rawOutput}\n`);
+  };
+  if (!options.json) {
+    session.onEvent((event) => {
+      const line = describeSessionEvent(event);
+      if (line) io.stderr(line);
+    });
+  }
   const onAbort = (): void => session.cancel('Interrupted');
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await session.executeWithRetry(prompt, {
       maxRetries: retries,
-      ...(values.model !== undefined && { model: values.model }),
+      ...(options.model !== undefined && { model: options.model }),
       ...(maxTurns !== undefined && { maxTurns }),
       ...(timeout !== undefined && { timeoutMs: timeout * 1000 }),
       ...(stall !== undefined && { stallTimeoutMs: stall * 1000 }),
-      ...(values['skip-permissions'] && { dangerouslySkipPermissions: true }),
+      ...(options.skipPermissions && { dangerouslySkipPermissions: true }),
     });
-    io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.output}\n`);
+    sayWhere();
+    io.stdout(options.json ? `${JSON.stringify({ ...result, rawOutput: recorded() }, null, 2)}\n` : `${result.output}\n`);
     return EXIT.ok;
   } catch (error) {
-    if (values.json && error instanceof AgentsSdkError) io.stdout(`${JSON.stringify(error.toJSON(), null, 2)}\n`);
+    sayWhere();
+    if (options.json && error instanceof AgentsSdkError) io.stdout(`${JSON.stringify({ ...error.toJSON(), rawOutput: recorded() }, null, 2)}\n`);
     return reportError(error, io);
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     session.stop();
   }
+}
+
+/** The prompt: the words, all of stdin (`-`), or a file (`--prompt-file`); one source only. */
+async function readPrompt(words: string[], promptFile: string | undefined, io: CliIO): Promise<string> {
+  const fromStdin = words.length === 1 && words[0] === '-';
+  if (promptFile !== undefined) {
+    if (words.length > 0) throw new ValidationError('exec: give the prompt as words, as - (stdin) or with --prompt-file, not both');
+    try {
+      return await readFile(promptFile, 'utf8');
+    } catch (error) {
+      const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new ValidationError(`exec: cannot read --prompt-file ${promptFile}: ${why}`);
+    }
+  }
+  if (fromStdin) return io.readStdin ? io.readStdin() : readAll(process.stdin);
+  return words.join(' ');
+}
+
+/* c8 ignore next 5 -- the process's own stdin: tests pass io.readStdin, the spawned CLI test covers this */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A time limit in whole seconds: 0 would silently mean "no limit", so it is refused. */
+function positiveSeconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`--${name} must be > 0 seconds (a whole number), got "${value}"`);
+  return n;
 }
 
 /** One human-readable line for a session event (progress output of `exec`). */
@@ -79,7 +132,8 @@ export function describeSessionEvent(event: SessionEvent): string {
     case 'session.completed':
       return `${who} completed in ${(event.result.durationMs / 1000).toFixed(1)}s, $${event.result.costUsd.toFixed(4)}\n`;
     case 'session.failed':
-      return `${who} failed (${event.error.code}): ${event.error.message}\n`;
+      // The final failure is the command's error: printed once, by the error report.
+      return '';
     case 'session.reaped':
       return `${who} agent processes left by an earlier run: ${event.processes.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}\n`;
     case 'session.progress': {

@@ -1,96 +1,129 @@
 /**
- * Argument parsing and dispatch of the `agents-sdk` command line.
+ * Argument parsing of the `agents-sdk` command line (commander), and dispatch to the commands.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { ValidationError } from '../errors.js';
+import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
-import { execCommand } from './exec-command.js';
-import { runCommand, validateCommand } from './run-command.js';
-import { listCommand, migrateCommand, resumeCommand, statusCommand } from './state-commands.js';
+import { execCommand, type ExecOptions } from './exec-command.js';
+import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
+import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
 
-const HELP = `agents-sdk: orchestrated, checkpointed Claude Code agents
-
-Usage:
-  agents-sdk run <workflow.yaml|json> [options]   run a workflow
-  agents-sdk validate <workflow> [--input k=v]... [--max-parallel N]
-                                                  check a workflow without running it
-  agents-sdk resume <run id> [--replay DIR] [--force]
-                                                  resume a run from its last checkpoint
-  agents-sdk list                                 list stored runs
-  agents-sdk status <run id>                      one row per task of a run
-  agents-sdk migrate --from <dir> [--dry-run]     import ADW state (<dir>/<id>/adw_state.json)
-  agents-sdk exec <prompt> [options]              run one prompt through an agent session
-  agents-sdk --help | --version
-
-state options (run, resume, list, status, migrate):
-  --state-dir <dir>        state directory (default: agents)
-  --backend json|sqlite    state backend (default: json; sqlite: <state-dir>/agents.sqlite)
-
-run options:
-  --input <key=value>      a workflow input (repeatable)
-  --max-parallel <n>       override the workflow's max_parallel
-  --replay <dir>           answer agent tasks from recorded raw_output.jsonl streams
-                           (<dir>/<task id>/raw_output.jsonl) instead of a live claude
-  --replay-speed <x>       1 = recorded pace (default), 10 = ten times faster, 0 = instant
-  --run-id <id>            the run id (default: generated)
-  --json                   print only the WorkflowResult as JSON on stdout
-
-exec options:
-  --model <name>           model alias or id (default: sonnet)
-  --agent <name>           agent name, used for the raw output directory (default: agent)
-  --cwd <dir>              working directory of the agent
-  --retries <n>            attempts in all, retrying transient failures (default: 3)
-  --max-turns <n>          passed to claude --max-turns
-  --timeout <seconds>      kill the agent after this long (default: 1800)
-  --stall-timeout <sec>    kill the agent when it prints nothing this long (default: 660)
-  --state-dir <dir>        where raw outputs are recorded (default: agents)
-  --skip-permissions       pass --dangerously-skip-permissions
-  --json                   print only the result as JSON
+const EXIT_CODES = `
+Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
+3 the run's state could not be saved (disk full: the run stopped; free space, then resume).
 
 Environment:
   CLAUDE_CODE_PATH         the Claude Code binary (default: \`claude\` on PATH)
-
-Exit codes: 0 success, 1 failed, 2 invalid input, 3 the run's state could not be saved
-(disk full: the run stopped; free space, then resume).
 `;
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const [command, ...rest] = argv;
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (exit) => (code = exit));
   try {
-    switch (command) {
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        io.stdout(HELP);
-        return command === undefined ? EXIT.invalidInput : EXIT.ok;
-      case '--version':
-      case '-v':
-        io.stdout(`${packageVersion()}\n`);
-        return EXIT.ok;
-      case 'exec':
-        return await execCommand(rest, io);
-      case 'run':
-        return await runCommand(rest, io);
-      case 'validate':
-        return await validateCommand(rest, io);
-      case 'resume':
-        return await resumeCommand(rest, io);
-      case 'list':
-        return await listCommand(rest, io);
-      case 'status':
-        return await statusCommand(rest, io);
-      case 'migrate':
-        return await migrateCommand(rest, io);
-      default:
-        throw new ValidationError(`Unknown command "${command}". Run \`agents-sdk --help\` for the list of commands.`);
-    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
+    // Commander has printed its message (help, version, or the parse error) already.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput;
     return reportError(error, io);
   }
+}
+
+/**
+ * The program: one subcommand per command, each with its own `--help`. Built per call,
+ * since commander keeps parse state; it never exits the process nor writes to it directly.
+ */
+function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('agents-sdk');
+  // Inherited by the subcommands declared below.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: (text, write) => write(`agents-sdk: ${text.replace(/^error: /, '')}`),
+    })
+    .showSuggestionAfterError()
+    .showHelpAfterError('(agents-sdk --help lists the commands)');
+  program
+    .description('orchestrated, checkpointed Claude Code agents')
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .addHelpText('after', EXIT_CODES);
+
+  const command = (nameAndArgs: string, description: string): Command => {
+    const sub = program.command(nameAndArgs).description(description);
+    return sub.showHelpAfterError(`(agents-sdk ${sub.name()} --help lists its options)`);
+  };
+  const stateOptions = (sub: Command): Command =>
+    sub
+      .option('--state-dir <dir>', 'state directory (default: agents)')
+      .option('--backend <kind>', 'state backend: json or sqlite (<state-dir>/agents.sqlite) (default: json)');
+  const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+  stateOptions(
+    command('run', 'run a workflow')
+      .argument('<workflow>', 'the workflow file (YAML or JSON)')
+      .option('--input <key=value>', 'a workflow input (repeatable)', collect)
+      .option('--max-parallel <n>', "override the workflow's max_parallel")
+      .option('--replay <dir>', 'answer agent tasks from recorded streams (<dir>/<task id>/raw_output.jsonl) instead of a live claude')
+      .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
+      .option('--run-id <id>', 'the run id, a new one (default: generated)')
+      .option('--json', 'print only the WorkflowResult as JSON on stdout'),
+  ).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
+
+  command('validate', 'check a workflow without running it (the same checks as run)')
+    .argument('<workflow>', 'the workflow file (YAML or JSON)')
+    .option('--input <key=value>', 'a workflow input (repeatable)', collect)
+    .option('--max-parallel <n>', "override the workflow's max_parallel")
+    .option('--no-inputs', 'lint without input values: a required input that is not given is no problem (for CI)')
+    .option('--json', 'print {valid, workflowId, tasks, ...} or {valid: false, issues} as JSON on stdout')
+    .action(async (file: string, options: ValidateCommandOptions) => setExit(await validateCommand(file, options, io)));
+
+  stateOptions(
+    command('resume', 'resume a run from its last checkpoint')
+      .argument('<run-id>', 'the run to resume')
+      .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
+      .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
+      .option('--force', 'take over a lock held on another host (a crashed machine or replaced container)')
+      .option('--json', 'print only the WorkflowResult as JSON on stdout'),
+  ).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
+
+  stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
+    async (options: StateOptions & { json?: boolean }) => setExit(await listCommand(options, io)),
+  );
+
+  stateOptions(
+    command('status', "one row per task of a run, with where each agent's raw output is")
+      .argument('<run-id>', 'the run')
+      .option('--json', 'print the run (times, status, one record per task) as JSON'),
+  ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await statusCommand(runId, options, io)));
+
+  stateOptions(
+    command('migrate', 'import ADW state (<dir>/<id>/adw_state.json)')
+      .option('--from <dir>', 'the directory holding <id>/adw_state.json files')
+      .option('--dry-run', 'print what would be imported, change nothing'),
+  ).action(async (options: MigrateOptions) => setExit(await migrateCommand(options, io)));
+
+  command('exec', 'run one prompt through an agent session: progress on stderr, the final text on stdout')
+    .argument('[prompt...]', 'the prompt; - reads it from stdin')
+    .option('--prompt-file <file>', 'read the prompt from a file')
+    .option('--resume <session-id>', 'continue this Claude session (claude --resume)')
+    .option('--model <name>', 'model alias or id (default: sonnet)')
+    .option('--agent <name>', 'agent name, names the raw output directory (default: agent)')
+    .option('--cwd <dir>', 'working directory of the agent')
+    .option('--retries <n>', 'attempts in all, retrying transient failures (default: 3)')
+    .option('--max-turns <n>', 'passed to claude --max-turns')
+    .option('--timeout <seconds>', 'kill the agent after this long, > 0 (default: 1800)')
+    .option('--stall-timeout <seconds>', 'kill the agent when it prints nothing this long; 0 = never (default: 660)')
+    .option('--state-dir <dir>', 'where the raw output is recorded, <dir>/<new id>/<agent>/raw_output.jsonl (default: agents)')
+    .option('--skip-permissions', 'pass --dangerously-skip-permissions')
+    .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
+    .action(async (words: string[], options: ExecOptions) => setExit(await execCommand(words, options, io)));
+
+  return program;
 }
 
 function packageVersion(): string {

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util';
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
@@ -12,9 +11,10 @@ import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
+import type { Workflow } from '../workflow/spec.js';
 import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
-import { EXIT, intOption, isDirectory, parseOrThrow, type CliIO } from './cli-support.js';
+import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -37,41 +37,34 @@ export function replayExecutor(dir: string | undefined, speedText: string | unde
   return createReplayExecutor(dir, speed === undefined ? {} : { speed });
 }
 
-/** `agents-sdk run`. */
-export async function runCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseOrThrow('run', () =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        input: { type: 'string', multiple: true },
-        'max-parallel': { type: 'string' },
-        'state-dir': { type: 'string' },
-        replay: { type: 'string' },
-        'replay-speed': { type: 'string' },
-        'run-id': { type: 'string' },
-        json: { type: 'boolean' },
-        backend: { type: 'string' },
-      },
-    }),
-  );
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new ValidationError('run: expected exactly one workflow file, e.g. agents-sdk run examples/sdlc.yaml');
-  const maxParallel = intOption('max-parallel', values['max-parallel']);
-  const replay = replayExecutor(values.replay, values['replay-speed']);
+/** Options of `agents-sdk run`, as parsed (strings are checked here). */
+export interface RunOptions {
+  input?: string[];
+  maxParallel?: string;
+  stateDir?: string;
+  backend?: string;
+  replay?: string;
+  replaySpeed?: string;
+  runId?: string;
+  json?: boolean;
+}
 
-  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input), ...(maxParallel !== undefined && { maxParallel }) });
+/** `agents-sdk run <file>`. */
+export async function runCommand(file: string, options: RunOptions, io: CliIO): Promise<number> {
+  const maxParallel = intOption('max-parallel', options.maxParallel);
+  const replay = replayExecutor(options.replay, options.replaySpeed);
 
-  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
-  const backend = await openStateBackend(values.backend ?? 'json', stateDir);
+  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
+
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  const backend = await openStateBackend(options.backend ?? 'json', stateDir);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
     ...(replay && { executor: replay }),
   });
   try {
-    return await driveRun(orchestrator, io, values.json === true, (o) =>
-      o.runWorkflow(workflow, values['run-id'] !== undefined ? { runId: values['run-id'] } : {}),
+    return await driveRun(orchestrator, io, options.json === true, (o) =>
+      o.runWorkflow(workflow, options.runId !== undefined ? { runId: options.runId } : {}),
     );
   } finally {
     await backend.close();
@@ -133,19 +126,48 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
   };
 }
 
-/** `agents-sdk validate`. */
-export async function validateCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseOrThrow('validate', () =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: { input: { type: 'string', multiple: true }, 'max-parallel': { type: 'string' } } }),
-  );
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new ValidationError('validate: expected exactly one workflow file');
-  // The same options as `run`, checked the same way.
-  const maxParallel = intOption('max-parallel', values['max-parallel']);
-  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(values.input), ...(maxParallel !== undefined && { maxParallel }) });
+/** Options of `agents-sdk validate`. */
+export interface ValidateCommandOptions {
+  input?: string[];
+  maxParallel?: string;
+  /** `false` (`--no-inputs`): lint without input values; a required input without one is no problem. */
+  inputs?: boolean;
+  json?: boolean;
+}
+
+/** `agents-sdk validate <file>`. */
+export async function validateCommand(file: string, options: ValidateCommandOptions, io: CliIO): Promise<number> {
+  let workflow: Workflow;
+  try {
+    // The same options as `run`, checked the same way.
+    const maxParallel = intOption('max-parallel', options.maxParallel);
+    workflow = await loadWorkflowFile(file, {
+      inputs: parseInputs(options.input),
+      ...(maxParallel !== undefined && { maxParallel }),
+      ...(options.inputs === false && { lintOnly: true }),
+    });
+  } catch (error) {
+    // With --json the problems are the answer: on stdout, and only there.
+    if (!options.json || !(error instanceof ValidationError)) throw error;
+    io.stdout(`${JSON.stringify({ valid: false, file, summary: error.summary, issues: error.issues }, null, 2)}\n`);
+    return EXIT.invalidInput;
+  }
   const agents = workflow.tasks.filter((t) => t.kind === 'agent').length;
+  const commands = workflow.tasks.length - agents;
+  if (options.json) {
+    const report = {
+      valid: true,
+      file,
+      workflowId: workflow.id,
+      tasks: { total: workflow.tasks.length, agent: agents, command: commands },
+      maxParallel: workflow.max_parallel,
+      onFailure: workflow.on_failure,
+    };
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
   io.stdout(
-    `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${workflow.tasks.length - agents} command), ` +
+    `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${commands} command), ` +
       `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
   );
   return EXIT.ok;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
@@ -11,21 +12,22 @@ import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
-import { EXIT, parseOrThrow, type CliIO } from './cli-support.js';
+import { EXIT, type CliIO } from './cli-support.js';
 import { driveRun, replayExecutor } from './run-command.js';
 
-const STATE_OPTIONS = {
-  'state-dir': { type: 'string' },
-  backend: { type: 'string' },
-} as const;
+/** `--state-dir` and `--backend`, taken by every command over stored state. */
+export interface StateOptions {
+  stateDir?: string;
+  backend?: string;
+}
 
 async function withBackend<T>(
-  values: { 'state-dir'?: string; backend?: string },
+  options: StateOptions,
   access: 'read' | 'write',
   work: (backend: StateBackend, stateDir: string) => Promise<T>,
 ): Promise<T> {
-  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
-  const backend = await openStateBackend(values.backend ?? 'json', stateDir, { readonly: access === 'read' });
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  const backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: access === 'read' });
   try {
     return await work(backend, stateDir);
   } finally {
@@ -33,41 +35,34 @@ async function withBackend<T>(
   }
 }
 
-function oneRunId(command: string, positionals: string[]): string {
-  if (positionals.length !== 1) throw new ValidationError(`${command}: expected exactly one run id, e.g. agents-sdk ${command} 3k9x2m7q1abc`);
-  return positionals[0]!;
+/** Options of `agents-sdk resume`. */
+export interface ResumeOptions extends StateOptions {
+  json?: boolean;
+  replay?: string;
+  replaySpeed?: string;
+  force?: boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
-export async function resumeCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseOrThrow('resume', () =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' }, force: { type: 'boolean' } },
-    }),
-  );
-  const runId = oneRunId('resume', positionals);
-  const replay = replayExecutor(values.replay, values['replay-speed']);
-  return withBackend(values, 'write', async (backend, stateDir) => {
+export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIO): Promise<number> {
+  const replay = replayExecutor(options.replay, options.replaySpeed);
+  return withBackend(options, 'write', async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, { force: values.force === true }));
+    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, { force: options.force === true }));
   });
 }
 
 /** `agents-sdk list`. */
-export async function listCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseOrThrow('list', () => parseArgs({ args, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }));
-  return withBackend(values, 'read', async (backend) => {
+export async function listCommand(options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
+  return withBackend(options, 'read', async (backend) => {
     const runs = [];
     for (const run of await backend.listRuns()) runs.push({ ...run, status: await displayStatus(backend, run.runId, run.status) });
-    if (values.json) {
+    if (options.json) {
       io.stdout(`${JSON.stringify(runs, null, 2)}\n`);
       return EXIT.ok;
     }
@@ -91,21 +86,23 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
 }
 
 /** `agents-sdk status <runId>`. */
-export async function statusCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseOrThrow('status', () =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: { ...STATE_OPTIONS, json: { type: 'boolean' } } }),
-  );
-  const runId = oneRunId('status', positionals);
-  return withBackend(values, 'read', async (backend) => {
+export async function statusCommand(runId: string, options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
+  return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
     const status = await displayStatus(backend, runId, run.status);
-    if (values.json) {
-      io.stdout(`${JSON.stringify({ runId: run.runId, workflowId: run.workflowId, status, records: run.records }, null, 2)}\n`);
+    // A run that is not running any more ended when it was last written.
+    const endedAt = run.status === 'running' ? null : run.updatedAt;
+    const durationMs = run.result?.totalTimeMs ?? (endedAt === null ? null : endedAt - run.startedAt);
+    const records = run.records.map((r) => ({ ...r, rawOutput: rawOutputOf(stateDir, runId, r.taskId) }));
+    if (options.json) {
+      const { runId: id, workflowId, startedAt, updatedAt } = run;
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
-    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, updated ${iso(run.updatedAt)}\n\n`);
+    const times = endedAt === null ? `updated ${iso(run.updatedAt)}` : `ended ${iso(endedAt)} (${seconds(durationMs)})`;
+    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n\n`);
     io.stdout(
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
@@ -113,25 +110,40 @@ export async function statusCommand(args: string[], io: CliIO): Promise<number> 
           r.taskId,
           r.status,
           String(r.attempts),
-          r.durationMs === null ? '-' : `${(r.durationMs / 1000).toFixed(1)}s`,
+          seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
           r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? ''),
         ]),
       ),
     );
+    const recorded = records.filter((r) => r.rawOutput !== null);
+    if (recorded.length > 0) {
+      io.stdout('\nraw output of each agent (its Claude Code stream, one JSON line per message):\n');
+      const width = Math.max(...recorded.map((r) => r.taskId.length));
+      for (const r of recorded) io.stdout(`  ${r.taskId.padEnd(width)}  ${r.rawOutput}\n`);
+    }
     return EXIT.ok;
   });
 }
 
+/** Where an agent task's stream was recorded (`<state-dir>/<run>/<task>/raw_output.jsonl`), or `null` if nothing was. */
+function rawOutputOf(stateDir: string, runId: string, taskId: string): string | null {
+  const file = resolve(stateDir, runId, taskId, 'raw_output.jsonl');
+  return existsSync(file) ? file : null;
+}
+
+/** Options of `agents-sdk migrate`. */
+export interface MigrateOptions extends StateOptions {
+  from?: string;
+  dryRun?: boolean;
+}
+
 /** `agents-sdk migrate --from <dir> [--dry-run]`. */
-export async function migrateCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseOrThrow('migrate', () =>
-    parseArgs({ args, strict: true, options: { ...STATE_OPTIONS, from: { type: 'string' }, 'dry-run': { type: 'boolean' } } }),
-  );
-  if (!values.from) throw new ValidationError('migrate: --from <dir> is required (the directory holding <id>/adw_state.json files)');
-  const from = values.from;
-  const dryRun = values['dry-run'] === true;
+export async function migrateCommand(options: MigrateOptions, io: CliIO): Promise<number> {
+  if (!options.from) throw new ValidationError('migrate: --from <dir> is required (the directory holding <id>/adw_state.json files)');
+  const from = options.from;
+  const dryRun = options.dryRun === true;
   const migrate = async (backend: StateBackend | null): Promise<number> => {
     const report = await migrateAdwState(from, backend, { dryRun });
     const verb = report.dryRun ? 'would import' : 'imported';
@@ -141,7 +153,7 @@ export async function migrateCommand(args: string[], io: CliIO): Promise<number>
     return report.skipped.length > 0 ? EXIT.failed : EXIT.ok;
   };
   // A dry run changes nothing: it does not even open (and so create) the backend.
-  return dryRun ? migrate(null) : withBackend(values, 'write', migrate);
+  return dryRun ? migrate(null) : withBackend(options, 'write', migrate);
 }
 
 /**
@@ -152,6 +164,10 @@ async function displayStatus(backend: StateBackend, runId: string, status: strin
   if (status !== 'running') return status;
   // Only looks at the lock: taking it, even for an instant, could make a starting resume fail.
   return (await backend.lockHolder(runId)) ? 'running' : 'interrupted';
+}
+
+function seconds(ms: number | null): string {
+  return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
 function iso(ms: number): string {

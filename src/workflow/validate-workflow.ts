@@ -17,6 +17,11 @@ export interface ValidateOptions {
   inputs?: Record<string, string>;
   /** Where the spec came from (a file name), for messages. */
   source?: string;
+  /**
+   * Checks the workflow without its input values (`agents-sdk validate --no-inputs`, a CI
+   * lint): a required input that was not given is no problem; every other problem is.
+   */
+  lintOnly?: boolean;
 }
 
 /**
@@ -40,7 +45,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   checkReservedNames(tasks, issues);
   // A problem elsewhere in the workflow must not hide the inputs it declares.
   const declared = top.success ? top.data.inputs : workflowInputsSchema.safeParse((spec as { inputs?: unknown } | null)?.inputs).data;
-  const inputs = resolveInputs(declared, options.inputs ?? {}, issues);
+  const inputs = resolveInputs(declared, options.inputs ?? {}, issues, options.lintOnly === true);
   // A required input that was not given is reported once, not again at each use.
   checkTemplates(tasks, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
 
@@ -188,6 +193,7 @@ function resolveInputs(
   declared: Record<string, string | number | boolean | null> | undefined,
   given: Record<string, string>,
   issues: ValidationIssue[],
+  lintOnly: boolean,
 ): Record<string, string> {
   const inputs: Record<string, string> = {};
   for (const [name, value] of Object.entries(declared ?? {})) {
@@ -205,7 +211,7 @@ function resolveInputs(
     inputs[name] = value;
   }
   for (const [name, value] of Object.entries(declared ?? {})) {
-    if (value === null && !Object.hasOwn(given, name)) {
+    if (value === null && !Object.hasOwn(given, name) && !lintOnly) {
       issues.push({ path: `inputs.${name}`, message: `required input not given (--input ${name}=...)` });
     }
   }

@@ -11,8 +11,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `agents-sdk <argv>` in this process with the given env variables set for the call. */
-export async function cli(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal): Promise<CliRun> {
+/**
+ * Runs `agents-sdk <argv>` in this process with the given env variables set for the call;
+ * `stdin` is what the command reads from stdin (`exec -`).
+ */
+export async function cli(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal, stdin?: string): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const saved: Record<string, string | undefined> = {};
@@ -26,6 +29,7 @@ export async function cli(argv: string[], env: Record<string, string> = {}, sign
       stderr: (t) => (stderr += t),
       isTTY: false,
       ...(signal && { signal }),
+      ...(stdin !== undefined && { readStdin: async () => stdin }),
     });
     return { code, stdout, stderr };
   } finally {
@@ -39,7 +43,8 @@ export async function cli(argv: string[], env: Record<string, string> = {}, sign
 /** The built CLI, as users run it. */
 export const CLI_BIN = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-/** Runs the built CLI as a real process. */
-export function cliProcess(argv: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-  return execa(process.execPath, [CLI_BIN, ...argv], { reject: false, env: options.env, cwd: options.cwd, stdin: 'ignore' });
+/** Runs the built CLI as a real process; `input` is written to its stdin. */
+export function cliProcess(argv: string[], options: { env?: Record<string, string>; cwd?: string; input?: string } = {}) {
+  const stdin = options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input };
+  return execa(process.execPath, [CLI_BIN, ...argv], { reject: false, env: options.env, cwd: options.cwd, ...stdin });
 }
