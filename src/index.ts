@@ -102,12 +102,14 @@ export {
 export {
   agentTaskSchema,
   commandTaskSchema,
+  taskDefaultsSchema,
   workflowSpecSchema,
   workflowInputsSchema,
   MAX_TIMEOUT_S,
   type AgentTask,
   type CommandTask,
   type Task,
+  type TaskDefaults,
   type Workflow,
   type WorkflowSpecInput,
 } from './workflow/spec.js';
@@ -115,6 +117,7 @@ export { validateWorkflow, type ValidateOptions } from './workflow/validate-work
 export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
 export { renderTemplate, templateRefs, type TemplateRef, type TemplateValues } from './workflow/template.js';
 export { buildTaskGraph, type TaskGraph } from './workflow/ready-queue.js';
+export { planWorkflow, type PlanOptions, type PlannedTask, type PlannedWave, type WorkflowPlan } from './workflow/plan-workflow.js';
 export {
   toTaskResult,
   type TaskRecord,

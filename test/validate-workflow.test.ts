@@ -45,13 +45,13 @@ describe('validateWorkflow', () => {
     expect(text).toEqual(
       expect.arrayContaining([
         'max_parallel: Too small: expected number to be >=1',
-        'on_failur: unknown field (a typo?)',
+        'on_failur: unknown field: did you mean `on_failure`?',
         'tasks.a.prompt: must not be empty',
         'tasks.a.id: duplicate task id "a"',
         'tasks.b: has both `prompt` and `command`; a task is one or the other',
         'tasks.c: needs a `prompt` (agent task) or a `command` (command task)',
         'tasks.d.depends_on: unknown task "ghost"',
-        'tasks.d.modle: unknown field (a typo?)',
+        'tasks.d.modle: unknown field: did you mean `model`?',
         'tasks.e.command: must name a program',
         'tasks[7]: must be an object with an id and a prompt or a command',
       ]),
@@ -153,7 +153,7 @@ describe('renderTemplate', () => {
 describe('validateWorkflow: review findings', () => {
   it('a problem elsewhere does not turn every input reference into an error', () => {
     const issues = issuesOf({ id: 'w', descripton: 'typo', inputs: { feature: 'dark mode' }, tasks: [{ id: 'plan', prompt: 'Plan {{inputs.feature}}' }] });
-    expect(issues).toEqual([{ path: 'descripton', message: 'unknown field (a typo?)' }]);
+    expect(issues).toEqual([{ path: 'descripton', message: 'unknown field: did you mean `description`?' }]);
     // and given inputs are still checked against the declared ones
     expect(issuesOf({ id: 'w', max_parallel: 0, inputs: { feature: 'x' }, tasks: [{ id: 'a', prompt: 'hi' }] }, { nope: '1' }).map((i) => i.path)).toEqual([
       'max_parallel',

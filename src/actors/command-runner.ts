@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { statSync } from 'node:fs';
 import { CancelledError, PermanentError, TransientError } from '../errors.js';
 import { emptyTokens } from '../claude/stream-json.js';
 import type { ExecutionResult } from '../execution-result.js';
@@ -39,6 +40,8 @@ const MAX_OUTPUT_CHARS = 10 * 1024 * 1024;
 export async function runCommand(request: CommandRunRequest, hooks: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
   const [file, ...args] = request.command;
   if (!file) throw new PermanentError('INVALID_ARGUMENTS', 'Command task has an empty command');
+  // Spawning in a missing directory fails with ENOENT, which reads as a missing program.
+  if (request.cwd !== undefined && !isDirectory(request.cwd)) throw missingCwd(request.cwd);
   const out = new LineTail(MAX_OUTPUT_CHARS);
   const outcome = await runSupervisedProcess({
     file,
@@ -66,6 +69,8 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
   const facts = { exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: outcome.stderrTail, result };
   const shown = clip(request.command.join(' '));
   if (outcome.spawnError) {
+    // The directory may have gone between the check and the spawn.
+    if (request.cwd !== undefined && !isDirectory(request.cwd)) throw missingCwd(request.cwd, facts);
     // execa's message repeats the whole command line: keep its first line, clipped.
     const why = clip(outcome.spawnError.message.split('\n')[0] ?? '');
     throw new PermanentError('COMMAND_FAILED', `Could not start command \`${shown}\`: ${why}`, facts);
@@ -80,6 +85,19 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
   }
   result.success = true;
   return result;
+}
+
+/** The same error an agent task gets for a missing working directory. */
+function missingCwd(cwd: string, facts: ConstructorParameters<typeof PermanentError>[2] = {}): PermanentError {
+  return new PermanentError('INVALID_ARGUMENTS', `Working directory ${cwd} does not exist (or is not a directory)`, { ...facts, details: { cwd } });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Commands in messages are cut to a readable length (an argument may be megabytes). */

@@ -4,7 +4,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../errors.js';
 import type { Workflow } from './spec.js';
@@ -22,13 +22,13 @@ export function parseWorkflowText(text: string, file: string): unknown {
 }
 
 /** Options of {@link loadWorkflowFile}. */
-export interface LoadWorkflowOptions extends Omit<ValidateOptions, 'source'> {
+export interface LoadWorkflowOptions extends Omit<ValidateOptions, 'source' | 'baseDir'> {
   /** Replaces the file's `max_parallel` before validation. */
   maxParallel?: number;
 }
 
 /**
- * Loads and validates a workflow file.
+ * Loads and validates a workflow file. A relative task `cwd` is relative to the file's directory.
  *
  * @throws ValidationError for a missing file, a parse error or an invalid workflow (naming the file).
  */
@@ -47,5 +47,5 @@ export async function loadWorkflowFile(file: string, options: LoadWorkflowOption
   if (maxParallel !== undefined && typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
     (spec as Record<string, unknown>).max_parallel = maxParallel;
   }
-  return validateWorkflow(spec, { ...validate, source: file });
+  return validateWorkflow(spec, { ...validate, source: file, baseDir: dirname(resolve(file)) });
 }

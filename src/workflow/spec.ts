@@ -26,14 +26,34 @@ export const workflowInputsSchema = z.record(z.string().regex(INPUT_NAME), z.uni
 /** What to do with a task that was running when the process died (see resume). */
 export const resumeInterruptedSchema = z.enum(['restart', 'continue']);
 
+/** The settings a task may take from the workflow's `defaults` (each optional there). */
+const sharedFields = {
+  /** Attempts in all, the first included. */
+  retry_count: z.number().int().min(1).max(100),
+  /** Seconds (at most 7 days: a value in milliseconds by mistake is caught). */
+  timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`),
+  /** Relative to the workflow file's directory (or, for a spec given in code, the process's). */
+  cwd: z.string().min(1),
+  env,
+  resume_interrupted: resumeInterruptedSchema,
+};
+
+/** Settings of agent tasks only; a command task ignores them in `defaults`. */
+const agentFields = {
+  agent: z.string().min(1),
+  model: z.string().min(1),
+  max_turns: z.number().int().positive(),
+  allowed_tools: z.array(z.string().min(1)),
+  append_system_prompt: z.string(),
+  dangerously_skip_permissions: z.boolean(),
+};
+
 const common = {
   id: taskId,
   depends_on: z.array(taskId).default([]),
-  /** Attempts in all, the first included. */
-  retry_count: z.number().int().min(1).max(100).default(3),
-  /** Seconds (at most 7 days: a value in milliseconds by mistake is caught). */
-  timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
-  cwd: z.string().min(1).optional(),
+  retry_count: sharedFields.retry_count.default(3),
+  timeout: sharedFields.timeout.optional(),
+  cwd: sharedFields.cwd.optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
 };
@@ -44,12 +64,12 @@ export const agentTaskSchema = z.strictObject({
   /** Optional discriminator; a task with a `prompt` is an agent task. */
   kind: z.literal('agent').optional(),
   prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
-  agent: z.string().min(1).optional(),
-  model: z.string().min(1).default('sonnet'),
-  max_turns: z.number().int().positive().optional(),
-  allowed_tools: z.array(z.string().min(1)).optional(),
-  append_system_prompt: z.string().optional(),
-  dangerously_skip_permissions: z.boolean().optional(),
+  agent: agentFields.agent.optional(),
+  model: agentFields.model.default('sonnet'),
+  max_turns: agentFields.max_turns.optional(),
+  allowed_tools: agentFields.allowed_tools.optional(),
+  append_system_prompt: agentFields.append_system_prompt.optional(),
+  dangerously_skip_permissions: agentFields.dangerously_skip_permissions.optional(),
 });
 
 /** A task that runs a command (no shell): success is exit code 0, output is stdout. */
@@ -58,6 +78,27 @@ export const commandTaskSchema = z.strictObject({
   kind: z.literal('command').optional(),
   command: z.array(z.string()).min(1, 'must name a program'),
 });
+
+/**
+ * The workflow's `defaults`: settings every task takes unless it sets its own. `env` merges
+ * key by key (the task's value wins); every other field, arrays included, is replaced whole.
+ */
+export const taskDefaultsSchema = z.strictObject({
+  retry_count: sharedFields.retry_count.optional(),
+  timeout: sharedFields.timeout.optional(),
+  cwd: sharedFields.cwd.optional(),
+  env: env.optional(),
+  resume_interrupted: resumeInterruptedSchema.optional(),
+  agent: agentFields.agent.optional(),
+  model: agentFields.model.optional(),
+  max_turns: agentFields.max_turns.optional(),
+  allowed_tools: agentFields.allowed_tools.optional(),
+  append_system_prompt: agentFields.append_system_prompt.optional(),
+  dangerously_skip_permissions: agentFields.dangerously_skip_permissions.optional(),
+});
+
+/** The workflow's `defaults` block, as written. */
+export type TaskDefaults = z.output<typeof taskDefaultsSchema>;
 
 /** The whole workflow. */
 export const workflowSpecSchema = z.strictObject({
@@ -70,7 +111,15 @@ export const workflowSpecSchema = z.strictObject({
   /** Input names with their defaults; `null` means required. */
   inputs: workflowInputsSchema.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
+  /** Settings every task takes unless it sets its own. */
+  defaults: taskDefaultsSchema.optional(),
 });
+
+/**
+ * Top-level keys starting with `x-` are ignored: a place for YAML anchors
+ * (`x-agent: &agent {...}`, then `<<: *agent` in a task), as in Docker Compose files.
+ */
+export const EXTENSION_KEY = /^x-/;
 
 /** An agent task after validation (defaults filled in). */
 export type AgentTask = z.output<typeof agentTaskSchema> & { kind: 'agent' };
@@ -80,9 +129,16 @@ export type CommandTask = z.output<typeof commandTaskSchema> & { kind: 'command'
 export type Task = AgentTask | CommandTask;
 
 /** A workflow as written: what `validateWorkflow` accepts. */
-export type WorkflowSpecInput = z.input<typeof workflowSpecSchema> & { tasks: Array<Record<string, unknown>> };
+export type WorkflowSpecInput = z.input<typeof workflowSpecSchema> & {
+  tasks: Array<Record<string, unknown>>;
+  /** Ignored: a place for YAML anchors. */
+  [extension: `x-${string}`]: unknown;
+};
 
-/** A validated workflow: defaults filled in, tasks typed, inputs resolved. Plain JSON. */
+/**
+ * A validated workflow: defaults filled in (the `defaults` block merged into each task),
+ * tasks typed, `cwd`s absolute, inputs resolved. Plain JSON.
+ */
 export interface Workflow {
   id: string;
   description?: string;

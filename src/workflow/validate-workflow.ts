@@ -1,14 +1,29 @@
 /**
  * Validates a workflow before anything runs, reporting every problem at once with the task
- * id and field: schema errors (zod), duplicate ids, unknown dependencies, cycles (named),
- * template references that are not (transitive) dependencies, and missing inputs.
+ * id and field: schema errors (zod), unknown fields (with the name probably meant),
+ * duplicate ids, unknown dependencies, cycles (named), template references that are not
+ * (transitive) dependencies, and missing inputs. Also merges the `defaults` block into each
+ * task and makes each `cwd` absolute.
  *
  * @module
  */
+import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { isReservedRunEntry } from '../persistence/state-keys.js';
-import { INPUT_NAME, agentTaskSchema, commandTaskSchema, workflowInputsSchema, workflowSpecSchema, type Task, type Workflow } from './spec.js';
+import { closestName } from './closest-name.js';
+import {
+  EXTENSION_KEY,
+  INPUT_NAME,
+  agentTaskSchema,
+  commandTaskSchema,
+  taskDefaultsSchema,
+  workflowInputsSchema,
+  workflowSpecSchema,
+  type Task,
+  type TaskDefaults,
+  type Workflow,
+} from './spec.js';
 import { templateRefs } from './template.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -22,7 +37,18 @@ export interface ValidateOptions {
    * lint): a required input that was not given is no problem; every other problem is.
    */
   lintOnly?: boolean;
+  /**
+   * The directory a relative task `cwd` is relative to. Default: the process's working
+   * directory; {@link loadWorkflowFile} passes the workflow file's directory.
+   */
+  baseDir?: string;
 }
+
+const WORKFLOW_FIELDS = Object.keys(workflowSpecSchema.shape);
+const AGENT_FIELDS = new Set(Object.keys(agentTaskSchema.shape));
+const COMMAND_FIELDS = new Set(Object.keys(commandTaskSchema.shape));
+const TASK_FIELDS = [...new Set([...AGENT_FIELDS, ...COMMAND_FIELDS])];
+const DEFAULT_FIELDS = Object.keys(taskDefaultsSchema.shape);
 
 /**
  * Checks a workflow spec and returns it normalized (defaults filled in).
@@ -31,23 +57,29 @@ export interface ValidateOptions {
  */
 export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): Workflow {
   const issues: ValidationIssue[] = [];
+  spec = withoutExtensions(spec);
   const top = workflowSpecSchema.safeParse(spec);
   const rawTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
   if (!top.success) issues.push(...zodIssues(top.error, [], rawTasks));
 
+  // Invalid defaults are reported once (as `defaults.<field>`), not again in every task.
+  const defaults = taskDefaultsSchema.safeParse((spec as { defaults?: unknown } | null)?.defaults ?? {}).data ?? {};
+  const baseDir = resolve(options.baseDir ?? '.');
   const tasks: Task[] = [];
   rawTasks.forEach((raw, index) => {
-    const task = parseTask(raw, index, issues);
+    const task = parseTask(raw, index, defaults, baseDir, issues);
     if (task) tasks.push(task);
   });
 
-  checkGraph(rawTasks.flatMap(graphNode), issues);
+  // A task with problems of its own still exists for the tasks that refer to it.
+  const nodes = rawTasks.flatMap(graphNode);
+  checkGraph(nodes, issues);
   checkReservedNames(tasks, issues);
   // A problem elsewhere in the workflow must not hide the inputs it declares.
   const declared = top.success ? top.data.inputs : workflowInputsSchema.safeParse((spec as { inputs?: unknown } | null)?.inputs).data;
   const inputs = resolveInputs(declared, options.inputs ?? {}, issues, options.lintOnly === true);
   // A required input that was not given is reported once, not again at each use.
-  checkTemplates(tasks, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
+  checkTemplates(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
 
   if (issues.length > 0 || !top.success) {
     const where = options.source ? ` in ${options.source}` : '';
@@ -57,7 +89,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
       { details: options.source ? { file: options.source } : {} },
     );
   }
-  const { tasks: _ignored, inputs: _declared, ...rest } = top.data;
+  const { tasks: _ignored, inputs: _declared, defaults: _merged, ...rest } = top.data;
   return { ...rest, tasks, inputs } as Workflow;
 }
 
@@ -74,28 +106,73 @@ function checkReservedNames(tasks: Task[], issues: ValidationIssue[]): void {
   }
 }
 
-function parseTask(raw: unknown, index: number, issues: ValidationIssue[]): Task | null {
+/** The spec without its top-level `x-` keys (a place for YAML anchors). */
+function withoutExtensions(spec: unknown): unknown {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return spec;
+  return Object.fromEntries(Object.entries(spec).filter(([key]) => !EXTENSION_KEY.test(key)));
+}
+
+function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir: string, issues: ValidationIssue[]): Task | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     issues.push({ path: `tasks[${index}]`, message: 'must be an object with an id and a prompt or a command' });
     return null;
   }
   const record = raw as Record<string, unknown>;
   const name = taskLabel(record, index);
+  const unknown = Object.keys(record).filter((key) => !TASK_FIELDS.includes(key));
+  for (const key of unknown) issues.push({ path: `${name}.${key}`, message: unknownField(key, TASK_FIELDS) });
   const hasPrompt = 'prompt' in record;
   const hasCommand = 'command' in record;
-  if (hasPrompt === hasCommand) {
-    issues.push({
-      path: name,
-      message: hasPrompt ? 'has both `prompt` and `command`; a task is one or the other' : 'needs a `prompt` (agent task) or a `command` (command task)',
-    });
+  if (hasPrompt && hasCommand) {
+    issues.push({ path: name, message: 'has both `prompt` and `command`; a task is one or the other' });
     return null;
   }
-  const parsed = hasPrompt ? agentTaskSchema.safeParse(record) : commandTaskSchema.safeParse(record);
+  if (!hasPrompt && !hasCommand) {
+    // A misspelt `prompt` or `command` was reported above, as such.
+    const misspelt = unknown.some((key) => ['prompt', 'command'].includes(closestName(key, TASK_FIELDS) ?? ''));
+    if (!misspelt) issues.push({ path: name, message: 'needs a `prompt` (agent task) or a `command` (command task)' });
+    return null;
+  }
+  const fields = hasPrompt ? AGENT_FIELDS : COMMAND_FIELDS;
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (fields.has(key)) own[key] = value;
+    else if (TASK_FIELDS.includes(key)) {
+      issues.push({ path: `${name}.${key}`, message: 'is a setting of agent tasks (tasks with a `prompt`), not of command tasks' });
+    }
+  }
+  const schema = hasPrompt ? agentTaskSchema : commandTaskSchema;
+  const parsed = schema.safeParse(withDefaults(own, defaults, fields));
   if (!parsed.success) {
     issues.push(...zodIssues(parsed.error, [name]));
     return null;
   }
-  return { ...parsed.data, kind: hasPrompt ? 'agent' : 'command' } as Task;
+  // A task whose only problems are extra fields stays, so its templates are checked too.
+  const task = { ...parsed.data, kind: hasPrompt ? 'agent' : 'command' } as Task;
+  if (task.cwd !== undefined) task.cwd = resolve(baseDir, task.cwd);
+  return task;
+}
+
+/** A task's own fields over the workflow's defaults: `env` merges key by key, the rest is replaced whole. */
+function withDefaults(own: Record<string, unknown>, defaults: TaskDefaults, fields: Set<string>): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(defaults)) {
+    // Agent-only defaults (model, max_turns, ...) do not apply to command tasks.
+    if (fields.has(key)) merged[key] = value;
+  }
+  Object.assign(merged, own);
+  if (isPlainObject(defaults.env) && isPlainObject(own.env) && fields.has('env')) merged.env = { ...defaults.env, ...own.env };
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The message for an unknown field: the name probably meant, or the names there are. */
+function unknownField(key: string, known: readonly string[], hint = ''): string {
+  const near = closestName(key, known);
+  return near !== undefined ? `unknown field: did you mean \`${near}\`?` : `unknown field (known: ${known.join(', ')})${hint}`;
 }
 
 function taskLabel(record: Record<string, unknown>, index: number): string {
@@ -115,11 +192,22 @@ function zodIssues(error: z.ZodError, prefix: string[], rawTasks: unknown[] = []
       } else parts.push(typeof key === 'number' ? `[${key}]` : String(key));
     }
     const at = parts.join('.').replace(/\.\[/g, '[') || '(workflow)';
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: at === '(workflow)' ? key : `${at}.${key}`, message: 'unknown field (a typo?)' }));
-    }
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unrecognized(at, key));
     return [{ path: at, message: issue.message }];
   });
+}
+
+/** An unknown key of the workflow or of its `defaults` (tasks are checked before zod sees them). */
+function unrecognized(at: string, key: string): ValidationIssue {
+  if (at === 'defaults') {
+    const perTask = TASK_FIELDS.includes(key) && !DEFAULT_FIELDS.includes(key);
+    return {
+      path: `defaults.${key}`,
+      message: perTask ? `\`${key}\` is set in each task, not in \`defaults\`` : unknownField(key, DEFAULT_FIELDS),
+    };
+  }
+  const path = at === '(workflow)' ? key : `${at}.${key}`;
+  return { path, message: unknownField(key, WORKFLOW_FIELDS, '; top-level keys starting with `x-` are ignored (for YAML anchors)') };
 }
 
 /** The id and dependencies of a task entry, even when other fields of it are invalid. */
@@ -218,8 +306,9 @@ function resolveInputs(
   return inputs;
 }
 
-function checkTemplates(tasks: Task[], inputs: Set<string>, issues: ValidationIssue[]): void {
-  const byId = new Map(tasks.map((t) => [t.id, t]));
+function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[]): void {
+  const byId = new Map<string, GraphNode>();
+  for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   for (const task of tasks) {
     const texts = task.kind === 'agent' ? [['prompt', task.prompt] as const] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
     let ancestors: Set<string> | null = null;
@@ -242,7 +331,7 @@ function checkTemplates(tasks: Task[], inputs: Set<string>, issues: ValidationIs
   }
 }
 
-function ancestorsOf(task: Task, byId: Map<string, Task>): Set<string> {
+function ancestorsOf(task: Task, byId: Map<string, GraphNode>): Set<string> {
   const seen = new Set<string>();
   const stack = [...task.depends_on];
   while (stack.length > 0) {

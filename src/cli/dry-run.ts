@@ -1,0 +1,55 @@
+/**
+ * The text `run --dry-run` prints: the waves in which tasks would start, then each task's
+ * settings and its prompt or command as it would be sent. (`--json` prints the
+ * {@link WorkflowPlan} itself.)
+ *
+ * @module
+ */
+import type { PlannedTask, WorkflowPlan } from '../workflow/plan-workflow.js';
+
+/** Renders a plan as plain text (no colours), ending with a newline. */
+export function formatWorkflowPlan(plan: WorkflowPlan): string {
+  const n = plan.tasks.length;
+  const lines = [
+    `Dry run of ${plan.workflowId}: ${n} task${n === 1 ? '' : 's'} in ${plan.waves.length} wave${plan.waves.length === 1 ? '' : 's'}, ` +
+      `at most ${plan.maxParallel} at once. Nothing was started.`,
+  ];
+  if (plan.description) lines.push(plan.description);
+  lines.push('', plan.unitEstimates ? 'Start order (if every task took the same time):' : 'Start order (by the given estimates):');
+  const width = String(plan.waves.length).length;
+  for (const wave of plan.waves) {
+    const at = plan.unitEstimates ? '' : ` (at ${wave.start})`;
+    lines.push(`  wave ${String(wave.wave).padStart(width)}${at}: ${wave.taskIds.join(', ')}`);
+  }
+  for (const task of plan.tasks) lines.push('', ...taskLines(task));
+  return `${lines.join('\n')}\n`;
+}
+
+function taskLines(task: PlannedTask): string[] {
+  const facts: string[] = task.kind === 'agent' ? [`agent ${task.agent}`, `model ${task.model}`] : ['command'];
+  if (task.dependsOn.length > 0) facts.push(`after ${task.dependsOn.join(', ')}`);
+  if (task.cwd !== undefined) facts.push(`in ${task.cwd}`);
+  if (task.timeout !== undefined) facts.push(`timeout ${task.timeout} s`);
+  facts.push(`${task.retryCount} attempt${task.retryCount === 1 ? '' : 's'}`);
+  if (task.maxTurns !== undefined) facts.push(`max ${task.maxTurns} turns`);
+  if (task.allowedTools !== undefined) facts.push(`tools ${task.allowedTools.join(' ') || '(none)'}`);
+  if (task.dangerouslySkipPermissions) facts.push('permissions skipped');
+  const lines = [`${task.id} (${facts.join(', ')})`];
+  if (task.env !== undefined && Object.keys(task.env).length > 0) {
+    lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);
+  }
+  if (task.appendSystemPrompt !== undefined) lines.push('  appended to the system prompt:', ...quoted(task.appendSystemPrompt));
+  if (task.command !== undefined) lines.push(`  $ ${task.command.map(shellQuote).join(' ')}`);
+  if (task.prompt !== undefined) lines.push('  prompt:', ...quoted(task.prompt));
+  return lines;
+}
+
+/** A text, indented and marked so that its blank lines and its end are visible. */
+function quoted(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n').map((line) => `  | ${line}`.trimEnd());
+}
+
+/** Quotes an argument the way a POSIX shell would need it, to show a command unambiguously. */
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
