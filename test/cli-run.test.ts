@@ -37,6 +37,18 @@ describe('agents-sdk run', () => {
     expect(run.stderr).toContain('document: completed');
   });
 
+  it('--dry-run prints the waves and the rendered prompts, and starts nothing', async () => {
+    const text = await cli(['run', 'examples/sdlc.yaml', '--dry-run', '--state-dir', world.stateDir], world.env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('wave 3: test, review');
+    expect(text.stdout).toContain('<output of plan>');
+    const json = await cli(['run', 'examples/sdlc.yaml', '--dry-run', '--json', '--max-parallel', '1', '--state-dir', world.stateDir], world.env);
+    const plan = JSON.parse(json.stdout) as { waves: Array<{ taskIds: string[] }> };
+    expect(plan.waves.map((w) => w.taskIds)).toEqual([['plan'], ['build'], ['test'], ['review'], ['document']]);
+    expect(world.invocations()).toEqual([]);
+    expect(existsSync(world.stateDir)).toBe(false);
+  });
+
   it('--json prints only the WorkflowResult on stdout', async () => {
     const run = await cli(['run', 'examples/plan-build.yaml', '--replay', 'examples/recordings/plan-build', '--replay-speed', '0', '--json', '--state-dir', world.stateDir]);
     expect(run.code).toBe(0);

@@ -71,7 +71,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--replay <dir>', 'answer agent tasks from recorded streams (<dir>/<task id>/raw_output.jsonl) instead of a live claude')
       .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
       .option('--run-id <id>', 'the run id, a new one (default: generated)')
-      .option('--json', 'print only the WorkflowResult as JSON on stdout'),
+      .option('--dry-run', 'print the plan (tasks in the waves they would start in, rendered prompts and commands) and start nothing')
+      .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout'),
   ).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
 
   command('validate', 'check a workflow without running it (the same checks as run)')

@@ -10,6 +10,8 @@ import { ValidationError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
+import { planWorkflow } from '../workflow/plan-workflow.js';
+import { formatWorkflowPlan } from './dry-run.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { WorkflowResult } from '../workflow/workflow-result.js';
@@ -47,6 +49,8 @@ export interface RunOptions {
   replaySpeed?: string;
   runId?: string;
   json?: boolean;
+  /** Print the plan (waves, rendered prompts and commands) and start nothing. */
+  dryRun?: boolean;
 }
 
 /** `agents-sdk run <file>`. */
@@ -55,6 +59,11 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   const replay = replayExecutor(options.replay, options.replaySpeed);
 
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
+  if (options.dryRun) {
+    const plan = planWorkflow(workflow);
+    io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatWorkflowPlan(plan));
+    return EXIT.ok;
+  }
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
