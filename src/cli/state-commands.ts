@@ -57,7 +57,11 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, { force: values.force === true }));
+    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, { force: values.force === true }), {
+      stateDir,
+      stateDirOption: values['state-dir'],
+      backendOption: values.backend,
+    });
   });
 }
 
