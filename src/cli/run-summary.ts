@@ -35,7 +35,7 @@ export function runWhereabouts(result: WorkflowResult, storage: RunStorage): str
   if (storage.stateDirOption !== undefined) resume.push('--state-dir', storage.stateDirOption);
   if (storage.backendOption !== undefined) resume.push('--backend', storage.backendOption);
   if (result.status === 'cancelled') {
-    lines.push(`resume:      ${resume.map(shellQuote).join(' ')}   (runs what did not finish; completed tasks are kept)`);
+    lines.push('the run can be resumed: what did not finish runs again, completed tasks are kept', `resume:      ${resume.map(shellQuote).join(' ')}`);
   } else if (!result.success) {
     // The orchestrator never runs a finished run again: say so rather than suggest a resume.
     lines.push(`this run is finished: \`${resume.map(shellQuote).join(' ')}\` only prints its result again; run the workflow again to retry`);
