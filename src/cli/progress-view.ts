@@ -82,7 +82,7 @@ export class ProgressView {
       case 'task.retrying':
         row.state = 'retrying';
         row.note = `${event.error.code}, retry in ${(event.delayMs / 1000).toFixed(1)}s`;
-        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${event.error.message}); retrying in ${(event.delayMs / 1000).toFixed(1)}s`;
+        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${oneLine(event.error.message)}); retrying in ${(event.delayMs / 1000).toFixed(1)}s`;
       case 'task.completed':
       case 'task.failed':
       case 'task.skipped':
@@ -152,9 +152,9 @@ export class ProgressView {
 
 /** One line for a finished task, with the tail of a failed command's stderr below it. */
 function finishedLine(r: TaskRecord): string {
-  if (r.status === 'skipped') return `${r.taskId}: skipped${r.reason ? `: ${r.reason}` : ''}`;
+  if (r.status === 'skipped') return `${r.taskId}: skipped${r.reason ? `: ${oneLine(r.reason)}` : ''}`;
   if (r.status === 'cancelled' && r.attempts === 0) return `${r.taskId}: cancelled before it started`;
-  const why = r.error ? ` (${r.error.code}: ${r.error.message})` : '';
+  const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
   const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}${why}`;
   return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
 }
@@ -215,8 +215,8 @@ export function summaryTable(result: WorkflowResult): string {
       `${totalTokens(result.tokens)} tokens, $${result.costUsd.toFixed(4)}`,
   );
   for (const t of result.taskResults) {
-    if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${t.error.message}`, ...stderrTail(t.error, '    '));
-    if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${t.reason}` : ''}`);
+    if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));
+    if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${oneLine(t.reason)}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
