@@ -46,5 +46,5 @@ export function fitToWidth(line: string, columns: number): string {
     out += char;
     width += w;
   }
-  return `${out}…`;
+  return `${out.trimEnd()}…`;
 }
