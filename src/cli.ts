@@ -55,6 +55,9 @@ if (isEntryPoint()) {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     isTTY: process.stdout.isTTY === true,
+    get columns() {
+      return process.stdout.columns;
+    },
     signal: interrupt.signal,
   }).then(
     (code) => {

@@ -146,7 +146,7 @@ describe('ProgressView', () => {
     ).toBe('t0: attempt 1 failed (RATE_LIMITED: slow down); retrying in 1.5s');
     expect(view.apply({ type: 'task.progress', ...base, taskId: 't0', attempt: 2, progress: { type: 'assistant_text', sessionId: null, text: 'x' } })).toBeNull();
     const skipped: TaskRecord = { ...record('t1', 'skipped'), reason: 'dependency "t0" failed', error: null };
-    expect(view.apply({ type: 'task.skipped', ...base, taskId: 't1', record: skipped })).toContain('skipped in 0.0s after 1 attempt(s), 3 tokens, $0.0100 (dependency "t0" failed)');
+    expect(view.apply({ type: 'task.skipped', ...base, taskId: 't1', record: skipped })).toBe('t1: skipped: dependency "t0" failed');
     const failed: TaskRecord = { ...record('t2', 'failed'), error: { name: 'PermanentError', code: 'AGENT_ERROR', message: 'nope', transient: false } };
     expect(view.apply({ type: 'task.failed', ...base, taskId: 't2', record: failed })).toContain('(AGENT_ERROR: nope)');
     expect(view.apply({ type: 'workflow.finished', ...base, result: {} as never })).toBeNull();

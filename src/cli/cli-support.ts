@@ -11,6 +11,8 @@ export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY: boolean;
+  /** The terminal's width, read at every redraw (a getter follows resizes); unknown: lines are not cut. */
+  columns?: number;
   /** Aborted on SIGINT by the entry point. */
   signal?: AbortSignal;
   /** All of stdin, for `exec -`; default: reads `process.stdin`. */

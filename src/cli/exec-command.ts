@@ -11,6 +11,7 @@ import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
 import { newRunId } from '../run-id.js';
 import type { SessionEvent } from '../events.js';
+import { describeApiRetry } from './progress-view.js';
 import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
@@ -140,7 +141,7 @@ export function describeSessionEvent(event: SessionEvent): string {
       const p = event.progress;
       if (p.type === 'init') return `${who} claude session ${p.sessionId}\n`;
       if (p.type === 'tool_use') return `${who} tool ${p.name}\n`;
-      if (p.type === 'api_retry') return `${who} API retry (status ${p.errorStatus ?? '?'})\n`;
+      if (p.type === 'api_retry') return `${who} ${describeApiRetry(p)}\n`;
       return '';
     }
   }

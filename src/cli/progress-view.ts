@@ -4,9 +4,11 @@
  *
  * @module
  */
-import { totalTokens } from '../claude/stream-json.js';
+import { totalTokens, type ClaudeProgressEvent } from '../claude/stream-json.js';
+import type { SerializedError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
-import type { WorkflowResult } from '../workflow/workflow-result.js';
+import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
+import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
 
 interface Row {
   taskId: string;
@@ -37,7 +39,8 @@ const MAX_LIVE_ROWS = 20;
 export class ProgressView {
   private readonly rows = new Map<string, Row>();
   private order: string[] = [];
-  private linesDrawn = 0;
+  /** Display widths of the lines of the block on screen, to know how many rows it takes. */
+  private drawn: number[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -70,11 +73,16 @@ export class ProgressView {
       case 'task.progress':
         if (event.progress.type === 'tool_use') row.note = `tool ${event.progress.name}`;
         else if (event.progress.type === 'assistant_text') row.note = 'thinking';
+        else if (event.progress.type === 'api_retry') {
+          // Claude Code retrying the API itself: without this a task sits at "started" for minutes.
+          row.note = describeApiRetry(event.progress);
+          return `${event.taskId}: ${row.note}`;
+        }
         return null;
       case 'task.retrying':
         row.state = 'retrying';
         row.note = `${event.error.code}, retry in ${(event.delayMs / 1000).toFixed(1)}s`;
-        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${event.error.message}); retrying in ${(event.delayMs / 1000).toFixed(1)}s`;
+        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${oneLine(event.error.message)}); retrying in ${(event.delayMs / 1000).toFixed(1)}s`;
       case 'task.completed':
       case 'task.failed':
       case 'task.skipped':
@@ -86,8 +94,7 @@ export class ProgressView {
         row.tokens = totalTokens(r.tokens);
         row.costUsd = r.costUsd;
         row.note = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
-        const tail = r.status === 'skipped' ? ` (${r.reason ?? ''})` : r.error ? ` (${r.error.code}: ${r.error.message})` : '';
-        return `${event.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${row.tokens} tokens, $${r.costUsd.toFixed(4)}${tail}`;
+        return finishedLine(r);
       }
     }
   }
@@ -106,23 +113,78 @@ export class ProgressView {
       const done = rows.filter((r) => r.endedAt !== null).sort((a, b) => b.endedAt! - a.endedAt!);
       shown = [...active, ...done].slice(0, MAX_LIVE_ROWS);
     }
-    return [header, ...shown.map((r) => this.line(r))].join('\n');
+    // The id column is as wide as the longest id (at most 20): narrow terminals keep the notes.
+    const idWidth = Math.min(20, Math.max(4, ...rows.map((r) => displayWidth(r.taskId))));
+    return [header, ...shown.map((r) => this.line(r, idWidth))].join('\n');
   }
 
-  /** The live block with the ANSI codes that redraw it in place. */
-  redraw(): string {
-    const text = this.render();
-    const up = this.linesDrawn > 0 ? `\x1b[${this.linesDrawn}A` : '';
-    this.linesDrawn = text.split('\n').length;
-    return `${up}\x1b[0J${text}\n`;
+  /**
+   * The live block with the ANSI codes that redraw it in place. Given the terminal's width,
+   * every line is cut to fit, so that no line wraps (moving up one row per line would then
+   * leave stale copies behind); after a resize the previous block is erased by the rows its
+   * lines take at the new width (terminals that reflow wrap them).
+   */
+  redraw(columns?: number): string {
+    const width = columns !== undefined && columns >= 2 ? columns : undefined;
+    // One cell short of the edge: terminals differ on a line that fills the row exactly.
+    const lines = this.render()
+      .split('\n')
+      .map((l) => (width === undefined ? oneLine(l) : fitToWidth(oneLine(l), width - 1)));
+    const up = this.clear(width);
+    this.drawn = lines.map(displayWidth);
+    return `${up}${lines.join('\n')}\n`;
   }
 
-  private line(r: Row): string {
+  /** The ANSI codes that erase the block drawn last (so that a message can be printed in its place). */
+  clear(columns?: number): string {
+    const rows = this.drawn.reduce((n, w) => n + (columns === undefined || columns < 2 ? 1 : Math.max(1, Math.ceil(w / columns))), 0);
+    this.drawn = [];
+    return `${rows > 0 ? `\x1b[${rows}A` : ''}\r\x1b[0J`;
+  }
+
+  private line(r: Row, idWidth: number): string {
     const end = r.endedAt ?? this.now();
     const elapsed = r.startedAt === null ? '' : seconds(end - r.startedAt);
     const attempt = r.attempt > 0 ? `${r.attempt}/${r.maxAttempts}` : '';
-    return `${ICON[r.state] ?? '?'} ${r.taskId.padEnd(20)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
+    return `${ICON[r.state] ?? '?'} ${r.taskId.padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
   }
+}
+
+/** One line for a finished task, with the tail of a failed command's stderr below it. */
+function finishedLine(r: TaskRecord): string {
+  if (r.status === 'skipped') return `${r.taskId}: skipped${r.reason ? `: ${oneLine(r.reason)}` : ''}`;
+  if (r.status === 'cancelled' && r.attempts === 0) return `${r.taskId}: cancelled before it started`;
+  const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
+  const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}${why}`;
+  return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
+}
+
+/** Lines of stderr shown for a failure, and the most characters of each. */
+const STDERR_TAIL = { lines: 5, chars: 200 };
+
+/**
+ * The last lines of a failure's stderr, clipped and indented, headed `stderr:`; none when it
+ * wrote nothing. Escape sequences are dropped: they would repaint the user's terminal.
+ */
+export function stderrTail(error: SerializedError | null | undefined, indent = ''): string[] {
+  const lines = (error?.stderrTail ?? '')
+    .split(/\r?\n/)
+    .map((l) => oneLine(l).trimEnd())
+    .filter((l) => l.trim() !== '')
+    .slice(-STDERR_TAIL.lines);
+  if (lines.length === 0) return [];
+  return [`${indent}stderr:`, ...lines.map((l) => `${indent}  ${l.length > STDERR_TAIL.chars ? `${l.slice(0, STDERR_TAIL.chars)}…` : l}`)];
+}
+
+/**
+ * One line for Claude Code's own API retry (`system/api_retry`), e.g.
+ * `API retry 2/10 after 529 overloaded, next in 4.0s`. Shared by `run` and `exec`.
+ */
+export function describeApiRetry(p: Extract<ClaudeProgressEvent, { type: 'api_retry' }>): string {
+  const count = p.attempt === null ? '' : p.maxRetries === null ? ` ${p.attempt}` : ` ${p.attempt}/${p.maxRetries}`;
+  const cause = [p.errorStatus, p.error].filter((x) => x !== null).join(' ');
+  const next = p.retryDelayMs === null ? '' : `, next in ${seconds(p.retryDelayMs)}`;
+  return `API retry${count}${cause ? ` after ${cause}` : ''}${next}`;
 }
 
 function emptyRow(taskId: string): Row {
@@ -152,7 +214,9 @@ export function summaryTable(result: WorkflowResult): string {
     `${result.workflowId} run ${result.runId}: ${result.status} in ${seconds(result.totalTimeMs)}, ` +
       `${totalTokens(result.tokens)} tokens, $${result.costUsd.toFixed(4)}`,
   );
-  const failed = result.taskResults.filter((t) => t.error && t.status === 'failed');
-  for (const t of failed) lines.push(`  ${t.taskId}: ${t.error!.code}: ${t.error!.message}`);
+  for (const t of result.taskResults) {
+    if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));
+    if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${oneLine(t.reason)}` : ''}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -16,6 +16,7 @@ import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
+import { runWhereabouts, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 
 /** Parses repeated `--input key=value` options. */
@@ -72,8 +73,12 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
     ...(replay && { executor: replay }),
   });
   try {
-    return await driveRun(orchestrator, io, options.json === true, (o) =>
-      o.runWorkflow(workflow, options.runId !== undefined ? { runId: options.runId } : {}),
+    return await driveRun(
+      orchestrator,
+      io,
+      options.json === true,
+      (o) => o.runWorkflow(workflow, options.runId !== undefined ? { runId: options.runId } : {}),
+      { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
     );
   } finally {
     await backend.close();
@@ -81,7 +86,8 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 }
 
 /**
- * Runs (or resumes) with live progress, Ctrl-C cancelling, and the summary or JSON at the end.
+ * Runs (or resumes) with live progress, Ctrl-C cancelling, and the summary or JSON at the end,
+ * followed by where the run's files are and how to resume it (given `storage`).
  * Resolves with the exit code.
  */
 export async function driveRun(
@@ -89,10 +95,11 @@ export async function driveRun(
   io: CliIO,
   json: boolean,
   work: (orchestrator: WorkflowOrchestrator) => Promise<WorkflowResult>,
+  storage?: RunStorage,
 ): Promise<number> {
-  const stopProgress = showProgress(orchestrator, io, json);
+  const progress = showProgress(orchestrator, io, json);
   const onAbort = (): void => {
-    io.stderr('\ninterrupted: cancelling the run (agents are being stopped)...\n');
+    progress.log('interrupted: cancelling the run (agents are being stopped)...');
     void orchestrator.cancel();
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
@@ -104,34 +111,55 @@ export async function driveRun(
     result = await running;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
-    stopProgress();
+    progress.stop();
   }
   io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : `${io.isTTY ? '\n' : ''}${summaryTable(result)}`);
+  // With --json stdout carries only the result.
+  if (storage) (json ? io.stderr : io.stdout)(runWhereabouts(result, storage));
   return result.success ? EXIT.ok : EXIT.failed;
 }
 
-/** Wires the progress view to the orchestrator's bus; returns a function that stops it. */
-export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): () => void {
+/** The live progress of a run: `log` prints a message above the live block, `stop` ends it. */
+export interface ProgressDisplay {
+  log(message: string): void;
+  stop(): void;
+}
+
+/** Wires the progress view to the orchestrator's bus. */
+export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): ProgressDisplay {
   const view = new ProgressView();
   // With --json stdout carries only the result; progress goes to stderr as plain lines.
   const live = io.isTTY && !json;
+  const draw = (): void => io.stdout(view.redraw(io.columns));
+  // On a TTY the message takes the block's place and the block is drawn again below it.
+  const log = (message: string): void => {
+    if (live) io.stdout(view.clear(io.columns));
+    io.stderr(`${message}\n`);
+    if (live) draw();
+  };
   const handler = (_type: unknown, event: unknown): void => {
     const line = view.apply(event as TaskEvent | WorkflowEvent);
-    // Reaped processes come before the live block exists: they are always worth a line.
-    if (line && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) io.stderr(`${line}\n`);
+    // Reaped processes are always worth a line.
+    if (line && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) log(line);
   };
   orchestrator.events.on('*', handler);
   let timer: NodeJS.Timeout | undefined;
   if (live) {
-    timer = setInterval(() => io.stdout(view.redraw()), 200);
+    timer = setInterval(draw, 200);
     timer.unref();
+    // A resized terminal reflows the block: redraw at once, at the new width.
+    process.on('SIGWINCH', draw);
   }
-  return () => {
-    orchestrator.events.off('*', handler);
-    if (timer) {
-      clearInterval(timer);
-      io.stdout(view.redraw());
-    }
+  return {
+    log,
+    stop: () => {
+      orchestrator.events.off('*', handler);
+      if (timer) {
+        clearInterval(timer);
+        process.off('SIGWINCH', draw);
+        draw();
+      }
+    },
   };
 }
 

@@ -53,7 +53,11 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, { force: options.force === true }));
+    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, { force: options.force === true }), {
+      stateDir,
+      stateDirOption: options.stateDir,
+      backendOption: options.backend,
+    });
   });
 }
 
