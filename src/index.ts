@@ -21,8 +21,6 @@ export {
 export type { ExecutionResult } from './execution-result.js';
 export {
   parseStreamLine,
-  progressEventsOf,
-  tokensFromUsage,
   emptyTokens,
   addTokens,
   totalTokens,
@@ -31,11 +29,9 @@ export {
   type StreamLine,
   type ResultLine,
 } from './claude/stream-json.js';
-export { classifyFailure, type FinishedProcess, type KillReason } from './claude/classify-failure.js';
 export { findClaudeBinary, CLAUDE_CODE_PATH_ENV } from './claude/find-claude-binary.js';
 export {
   runClaudeCode,
-  buildClaudeArgs,
   rawOutputDir,
   DEFAULT_MODEL,
   DEFAULT_TIMEOUT_MS,
@@ -53,23 +49,7 @@ export {
   type ExecutionHooks,
   type ExecutorEvent,
 } from './actors/executor.js';
-export {
-  runSupervisedProcess,
-  killAllProcessGroups,
-  type SupervisedProcessOptions,
-  type SupervisedOutcome,
-} from './actors/supervised-process.js';
-export {
-  processRegistryDir,
-  processStartTicks,
-  registerProcess,
-  unregisterProcess,
-  reapProcesses,
-  type ProcessEntry,
-  type ReapedProcess,
-  type RegisterProcessOptions,
-  type ReapProcessesOptions,
-} from './actors/process-registry.js';
+export type { ReapedProcess } from './actors/process-registry.js';
 export { DEFAULT_RETRY_POLICY, retryPolicy, backoffDelay, type RetryPolicy } from './retry-policy.js';
 export {
   createEventBus,
@@ -115,11 +95,9 @@ export {
 } from './workflow/spec.js';
 export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
 export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
-export { renderTemplate, templateRefs, type TemplateRef, type TemplateValues } from './workflow/template.js';
-export { buildTaskGraph, type TaskGraph } from './workflow/ready-queue.js';
+export { renderTemplate, type TemplateValues } from './workflow/template.js';
 export { planWorkflow, type PlanOptions, type PlannedTask, type PlannedWave, type WorkflowPlan } from './workflow/plan-workflow.js';
 export {
-  toTaskResult,
   type TaskRecord,
   type TaskResult,
   type TaskStatus,
@@ -128,12 +106,10 @@ export {
 } from './workflow/workflow-result.js';
 export {
   orchestratorMachine,
-  workflowResultOf,
   CONTINUE_PROMPT,
   ORCHESTRATOR_SCHEMA_VERSION,
   type OrchestratorContext,
   type RunInfo,
-  type StepScratch,
   type OrchestratorEvent,
   type OrchestratorInput,
 } from './machines/orchestrator.machine.js';
@@ -145,14 +121,8 @@ export {
   type ResumeOptions,
 } from './workflow-orchestrator.js';
 export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
-export { ClaudeStreamCollector, type StreamOutcome } from './claude/stream-collector.js';
-export { ProgressView, summaryTable } from './cli/progress-view.js';
-export { runCli } from './cli/run-cli.js';
-export type { CliIO } from './cli/cli-support.js';
 export {
   STATE_SCHEMA_VERSION,
-  summarizeRun,
-  foldRecords,
   type StateBackend,
   type RunCheckpoint,
   type RunSummary,
@@ -161,7 +131,5 @@ export {
 } from './persistence/state-backend.js';
 export type { LockOptions, LockOwner } from './persistence/process-lock.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
-export { assertValidKey, assertValidRunId, MAX_KEY_LENGTH } from './persistence/state-keys.js';
-export { newRunId } from './run-id.js';
-export { RunCheckpointer, type RunView, type RunCheckpointerHooks, type CommitStats } from './persistence/run-checkpointer.js';
+export { type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';

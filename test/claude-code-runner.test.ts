@@ -1,13 +1,8 @@
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join, relative as relativePath } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildClaudeArgs,
-  runClaudeCode,
-  runCommand,
-  type ClaudeProgressEvent,
-  type ClaudeRunRequest,
-} from '../src/index.js';
+import { runClaudeCode, runCommand, type ClaudeProgressEvent, type ClaudeRunRequest } from '../src/index.js';
+import { buildClaudeArgs } from '../src/actors/claude-code-runner.js';
 import { FAKE_CLAUDE, FAKE_CLAUDE_DIR, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 

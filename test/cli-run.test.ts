@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ProgressView, summaryTable, type WorkflowResult } from '../src/index.js';
+import { type WorkflowResult } from '../src/index.js';
+import { ProgressView, summaryTable } from '../src/cli/progress-view.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 

@@ -7,7 +7,8 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONTINUE_PROMPT, JsonStateBackend, processRegistryDir, type WorkflowResult } from '../src/index.js';
+import { CONTINUE_PROMPT, JsonStateBackend, type WorkflowResult } from '../src/index.js';
+import { processRegistryDir } from '../src/actors/process-registry.js';
 import { CLI_BIN } from './helpers/cli.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 

@@ -5,17 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentSession,
-  JsonStateBackend,
-  ProgressView,
-  STATE_SCHEMA_VERSION,
-  WorkflowOrchestrator,
-  createReplayExecutor,
-  runCommand,
-  validateWorkflow,
-  type TaskRecord,
-} from '../src/index.js';
+import { AgentSession, JsonStateBackend, STATE_SCHEMA_VERSION, WorkflowOrchestrator, createReplayExecutor, runCommand, validateWorkflow, type TaskRecord } from '../src/index.js';
+import { ProgressView } from '../src/cli/progress-view.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { record } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';

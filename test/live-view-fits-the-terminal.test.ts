@@ -4,7 +4,8 @@
  * Claude Code's API retries show in the task's line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProgressView, WorkflowOrchestrator } from '../src/index.js';
+import { WorkflowOrchestrator } from '../src/index.js';
+import { ProgressView } from '../src/cli/progress-view.js';
 import { describeApiRetry } from '../src/cli/progress-view.js';
 import { showProgress } from '../src/cli/run-command.js';
 import { displayWidth, fitToWidth, oneLine } from '../src/cli/terminal-width.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processRegistryDir, reapProcesses, registerProcess, unregisterProcess, type ProcessEntry } from '../src/index.js';
+import { processRegistryDir, reapProcesses, registerProcess, unregisterProcess, type ProcessEntry } from '../src/actors/process-registry.js';
 import { eventually, isAlive } from './helpers/fake-claude.js';
 
 const IDLE = 'setInterval(() => {}, 1000)';

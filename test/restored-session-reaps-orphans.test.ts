@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Snapshot } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentSession, processRegistryDir, registerProcess, type SessionEvent } from '../src/index.js';
+import { AgentSession, type SessionEvent } from '../src/index.js';
+import { processRegistryDir, registerProcess } from '../src/actors/process-registry.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { okResult } from './helpers/results.js';
 

@@ -5,16 +5,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentSession,
-  JsonStateBackend,
-  TransientError,
-  WorkflowOrchestrator,
-  classifyFailure,
-  createReplayExecutor,
-  runClaudeCode,
-  type ExecutionResult,
-} from '../src/index.js';
+import { AgentSession, JsonStateBackend, TransientError, WorkflowOrchestrator, createReplayExecutor, runClaudeCode, type ExecutionResult } from '../src/index.js';
+import { classifyFailure } from '../src/claude/classify-failure.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';

@@ -4,14 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyFailure,
-  parseStreamLine,
-  progressEventsOf,
-  tokensFromUsage,
-  type ResultLine,
-  type StreamLine,
-} from '../src/index.js';
+import { parseStreamLine, type ResultLine, type StreamLine } from '../src/index.js';
+import { classifyFailure } from '../src/claude/classify-failure.js';
+import { progressEventsOf, tokensFromUsage } from '../src/claude/stream-json.js';
 
 function sample(name: string): StreamLine[] {
   const text = readFileSync(new URL(`./fixtures/claude-samples/${name}.jsonl`, import.meta.url), 'utf8');

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processStartTicks, reapProcesses, registerProcess } from '../src/index.js';
+import { processStartTicks, reapProcesses, registerProcess } from '../src/actors/process-registry.js';
 import { backendFactories } from './helpers/backends.js';
 import { eventually, isAlive } from './helpers/fake-claude.js';
 import { checkpoint } from './helpers/records.js';
