@@ -45,19 +45,25 @@ export async function resumeCommand(args: string[], io: CliIO): Promise<number> 
       args,
       allowPositionals: true,
       strict: true,
-      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' }, force: { type: 'boolean' } },
+      options: { ...STATE_OPTIONS, json: { type: 'boolean' }, replay: { type: 'string' }, 'replay-speed': { type: 'string' }, force: { type: 'boolean' }, 'retry-failed': { type: 'boolean' }, budget: { type: 'string' } },
     }),
   );
   const runId = oneRunId('resume', positionals);
   const replay = replayExecutor(values.replay, values['replay-speed']);
+  const options = {
+    force: values.force === true,
+    retryFailed: values['retry-failed'] === true,
+    ...(values.budget !== undefined && { budgetUsd: Number(values.budget) }),
+  };
   return withBackend(values, 'write', async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
-    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
+    const reopened = (options.retryFailed && stored?.status === 'failed') || (options.budgetUsd !== undefined && stored?.status === 'budget_exceeded');
+    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, { force: values.force === true }));
+    return driveRun(orchestrator, io, values.json === true, (o) => o.resume(runId, options));
   });
 }
 
