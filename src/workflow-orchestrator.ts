@@ -21,6 +21,7 @@ import { orchestratorMachine, type OrchestratorInput } from './machines/orchestr
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
+import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
@@ -278,6 +279,11 @@ export class WorkflowOrchestrator {
     // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
     // its dependants start once the output they read is durable.
     if (backend) input = { ...input, processRegistry: true, awaitDurable: true };
+    // Expected durations weight the critical path: estimates, else earlier runs' (one read per run start).
+    const history = backend ? await readDurationHistory(backend, input.workflow.id, input.runId) : undefined;
+    const expectedMs = expectedDurationsMs(input.workflow.tasks, history);
+    if (expectedMs) input = { ...input, expectedMs };
+    const since = Date.now();
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
@@ -326,6 +332,15 @@ export class WorkflowOrchestrator {
       await checkpointer?.finish(result);
     } catch (error) {
       throw withResumeAdvice(error, input.runId);
+    }
+    if (backend && history) {
+      // Only what this process ran: a resumed run's earlier records are in the history already.
+      const ran = context().records.filter((r) => r.endedAt !== null && r.endedAt >= since);
+      if (ran.length > 0) {
+        await backend.save(durationHistoryKey(input.workflow.id), addDurations(history, input.workflow.tasks, ran)).catch(() => {
+          // only a hint for the next run's ordering
+        });
+      }
     }
     return result;
   }

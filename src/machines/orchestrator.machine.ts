@@ -2,7 +2,8 @@
  * The workflow orchestrator: a parent machine that spawns one `agentSession` child per task
  * the moment its last dependency completes, never more than `max_parallel` at once. There is
  * no batch barrier: whenever a child ends, the next ready task (longest remaining critical
- * path first, then declaration order) starts in the same step.
+ * path first, weighted by expected durations when known, then declaration order) starts in
+ * the same step.
  *
  * Children are registered by name and spawned with the task id as actor id, so the snapshot
  * stays persistable; each child is stopped (`stopChild`) as soon as its result is recorded,
@@ -46,6 +47,11 @@ export interface OrchestratorInput {
    * `retry_count`), and so do the tasks skipped because of them; completed tasks are kept.
    */
   retryFailed?: boolean;
+  /**
+   * Expected duration of each task (ms, by index; see task-durations.ts): weights the critical
+   * path the ready queue orders by. Default: the path is counted in tasks.
+   */
+  expectedMs?: number[];
   /** Original start time of a resumed run (epoch ms). */
   startedAt?: number;
   /** Agents and commands list themselves in the run's process registry (when the run is checkpointed). */
@@ -528,7 +534,7 @@ function indexOfTask(ctx: Ctx, taskId: string): number {
 
 function initialContext(input: OrchestratorInput): OrchestratorContext {
   const { workflow } = input;
-  const graph = buildTaskGraph(workflow.tasks);
+  const graph = buildTaskGraph(workflow.tasks, input.expectedMs);
   const previous = new Map((input.records ?? []).map((r) => [r.taskId, r]));
   const ctx: OrchestratorContext = {
     run: {

@@ -33,6 +33,8 @@ const common = {
   retry_count: z.number().int().min(1).max(100).default(3),
   /** Seconds (at most 7 days: a value in milliseconds by mistake is caught). */
   timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
+  /** Expected duration in seconds: weights the critical path the ready queue orders by (default: earlier runs' median). */
+  estimate: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
   cwd: z.string().min(1).optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
