@@ -576,9 +576,9 @@ async function main() {
     console.log(`\n## 5. Against LangGraph JS ${lgVersion()} (instant executor, max_parallel ${LANGGRAPH_MAX_PARALLEL}, median of up to ${RUNS} interleaved runs)\n`);
     console.log(
       table(
-        ['case', 'tasks', 'runs', 'orchestrator µs/task', 'LangGraph µs/task', 'LangGraph / orchestrator', 'LangGraph / empty child (best any child-per-task design can do)', 'minimal XState µs/task', `target ≥ ${TARGET.vsLangGraph}×`],
+        ['case', 'tasks', 'runs', 'orchestrator µs/task', 'LangGraph µs/task', 'LangGraph / orchestrator', 'LangGraph / empty child', 'XState floor µs/task (minimal child)', 'LangGraph / floor (best a child-per-task design can do)', `target ≥ ${TARGET.vsLangGraph}×`],
         langGraph.map((r) => {
-          const reachable = r.lgUs / r.floorUs >= TARGET.vsLangGraph;
+          const reachable = r.lgUs / r.minimalUs >= TARGET.vsLangGraph;
           const met = r.lgUs / r.orchUs >= TARGET.vsLangGraph;
           return [
             r.name,
@@ -589,6 +589,7 @@ async function main() {
             `${fmt(r.lgUs / r.orchUs)}×`,
             `${fmt(r.lgUs / r.floorUs)}×`,
             fmt(r.minimalUs),
+            `${fmt(r.lgUs / r.minimalUs)}×`,
             met ? 'PASS' : reachable ? 'MISS' : 'MISS (floor-bound)',
           ];
         }),
@@ -596,7 +597,7 @@ async function main() {
     );
     console.log(
       '\nLangGraph: a StateGraph with one node per task, `addEdge([deps...], task)` joins, maxConcurrency = max_parallel, no checkpointer, compiled once outside the timing (bench/langgraph.mjs). ' +
-        '"floor-bound": even an empty XState child per task is not 5× cheaper than LangGraph here, so no design with a child actor per task can meet the target on this case.',
+        '"floor-bound": even the XState floor (the minimal scheduler whose child per task invokes the executor) is not 5× cheaper than LangGraph here, so no design with a child actor per task can meet the target on this case.',
     );
   }
 

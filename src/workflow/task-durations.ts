@@ -94,7 +94,9 @@ function push(into: Record<string, number[]>, key: string, ms: number): void {
   const samples = Object.hasOwn(into, key) && Array.isArray(into[key]) ? into[key] : [];
   samples.push(ms);
   if (samples.length > HISTORY_SAMPLES) samples.splice(0, samples.length - HISTORY_SAMPLES);
-  Object.defineProperty(into, key, { value: samples, enumerable: true, writable: true, configurable: true });
+  // An agent may be named `__proto__`: define it as an own key rather than set the prototype.
+  if (key === '__proto__') Object.defineProperty(into, key, { value: samples, enumerable: true, writable: true, configurable: true });
+  else into[key] = samples;
 }
 
 function medianOf(into: Record<string, number[]> | undefined, key: string): number | undefined {
