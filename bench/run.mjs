@@ -18,8 +18,18 @@
  *  4. Checkpoint cost per task on the JSON and SQLite backends (1,000 and 10,000 no-op tasks,
  *     the same run with no backend as the baseline) and the resume time of a 10,000-task run
  *     (bench/checkpoint.mjs). Targets: flat per-task cost (≤ 1.5× growth), resume < 2 s.
- *  5. Big outputs: a 30 MB result through the runner and the orchestrator (bench/big-output.mjs):
+ *  7. Big outputs: a 30 MB result through the runner and the orchestrator (bench/big-output.mjs):
  *     intake time, peak RSS, state bytes on disk. Target: intake ≤ 3× the CLI writing alone.
+ *  5. LangGraph JS on the same graphs (20×50 layered, 500-chain, 1,000 independent,
+ *     max_parallel 8; bench/langgraph.mjs). Target: ≥ 5× less per task than LangGraph, shown
+ *     beside what the empty-child XState floor allows.
+ *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
+ *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
+ *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
+ *
+ * Verdicts follow docs/decisions/0001-scheduling-overhead.md (Option A): section 1 is judged
+ * against the XState floor (≤ 2× the minimal child scheduler), "≤ 5× p-limit" is kept as a
+ * reference.
  *
  * The orchestrator runs with `stateBackend: null` (no checkpoints: the baseline writes none)
  * when the build has a state backend; rows marked "+ JSON checkpointing" keep the default one.
@@ -29,7 +39,7 @@
  * Environment: BENCH_RUNS (timed runs per overhead case, default 3; the baseline runs 3× as
  * often since it is much cheaper), BENCH_CASE_BUDGET_S (stop repeating a case after this many
  * seconds, default 25), BENCH_BUDGET_S (skip the informational rows past this, default 140),
- * BENCH_MAX_PARALLEL (overhead cases, default 64).
+ * BENCH_MAX_PARALLEL (overhead cases, default 64), BENCH_HETERO_SEEDS (section 6, default 1,2,3,4,5,6,7).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +48,8 @@ import { performance } from 'node:perf_hooks';
 import { WorkflowOrchestrator, validateWorkflow } from '../dist/index.js';
 import { runBaseline } from './baseline.mjs';
 import { runXStateFloor } from './xstate-floor.mjs';
+import { compileLangGraph, runLangGraph } from './langgraph.mjs';
+import { bounds, HETEROGENEOUS, heterogeneousBench, randomDag, simulateMakespan, weightedPriority } from './heterogeneous.mjs';
 import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
 import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
@@ -56,8 +68,16 @@ const CASE_BUDGET_MS = Number(process.env.BENCH_CASE_BUDGET_S ?? 25) * 1000;
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 140) * 1000;
 const MAX_PARALLEL = Number(process.env.BENCH_MAX_PARALLEL ?? 64);
 const SLEEP_MS = 100;
-const TARGET = { flat: 1.5, vsBaseline: 5, efficiency: 0.97 };
+// Targets as restated in docs/decisions/0001-scheduling-overhead.md (Option A): flat per-task
+// cost, within 2× of the XState floor (the minimal child scheduler) measured in the same run,
+// 5× less per task than LangGraph JS, and on heterogeneous durations a better makespan than
+// FIFO. "≤ 5× p-limit" is printed for reference: no design with a child actor per task meets it.
+const TARGET = { flat: 1.5, vsBaseline: 5, vsFloor: 2, vsLangGraph: 5, efficiency: 0.97, worseThanFifo: 0.01 };
+/** Seeds of the heterogeneous makespan runs (real timers); the simulation covers SIM_SEEDS. */
+const HETERO_SEEDS = (process.env.BENCH_HETERO_SEEDS ?? '1,2,3,4,5,6,7').split(',').map(Number);
+const SIM_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 
+const lgVersion = () => JSON.parse(fs.readFileSync(new URL('../node_modules/@langchain/langgraph/package.json', import.meta.url), 'utf8')).version;
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agents-sdk-bench-'));
 const benchStart = performance.now();
 
@@ -311,6 +331,63 @@ async function measureMakespan(c) {
   return { ...c, orchMs, baseMs, minimalMs, orchEff: c.idealMs / orchMs, baseEff: c.idealMs / baseMs, minimalEff: c.idealMs / minimalMs };
 }
 
+// ── 5. LangGraph JS ────────────────────────────────────────────────────────────────────────
+
+const langGraphCases = [
+  { name: '20×50 layered DAG (fan-in 3)', graph: layered(20, 50, 3) },
+  { name: '500-task chain', graph: chain(500) },
+  { name: '1,000 independent', graph: independent(1_000) },
+];
+const LANGGRAPH_MAX_PARALLEL = 8;
+
+/** Orchestrator, LangGraph and the XState floors on the same graphs, runs interleaved. */
+async function measureLangGraph() {
+  const state = langGraphCases.map((c) => {
+    const records = [];
+    return { c, compiled: { app: compileLangGraph(c.graph, instantExecutor, records), records }, orch: [], lg: [], floor: [], minimal: [] };
+  });
+  // Warm-up of LangGraph's code paths (the orchestrator's had theirs).
+  for (const st of state) await runLangGraph(st.c.graph, LANGGRAPH_MAX_PARALLEL, instantExecutor, st.compiled);
+  const started = performance.now();
+  for (let round = 0; round < RUNS; round++) {
+    for (const st of state) {
+      const { c } = st;
+      const first = st.orch.length === 0;
+      const o = await timed(orchestratorRun(c.graph, LANGGRAPH_MAX_PARALLEL, instantExecutor));
+      if (first) check(`orchestrator, ${c.name}`, c.graph, o.result);
+      st.orch.push(o.ms);
+      const l = await timed(() => runLangGraph(c.graph, LANGGRAPH_MAX_PARALLEL, instantExecutor, st.compiled));
+      if (first) check(`LangGraph, ${c.name}`, c.graph, l.result);
+      st.lg.push(l.ms);
+      st.floor.push((await timed(() => runXStateFloor(c.graph, LANGGRAPH_MAX_PARALLEL, instantExecutor, 'empty'))).ms);
+      st.minimal.push((await timed(() => runXStateFloor(c.graph, LANGGRAPH_MAX_PARALLEL, instantExecutor, 'invoke'))).ms);
+    }
+    if (performance.now() - started > 2 * CASE_BUDGET_MS) break;
+  }
+  return state.map(({ c, orch, lg, floor, minimal }) => {
+    const perTask = (ms) => (ms * 1000) / c.graph.length;
+    return { ...c, n: c.graph.length, runs: orch.length, orchUs: perTask(median(orch)), lgUs: perTask(median(lg)), floorUs: perTask(median(floor)), minimalUs: perTask(median(minimal)) };
+  });
+}
+
+// ── 6. heterogeneous durations ─────────────────────────────────────────────────────────────
+
+/** Real runs of HETERO_SEEDS, plus the overhead-free simulation of both orders on SIM_SEEDS. */
+async function measureHeterogeneous() {
+  const rows = await heterogeneousBench(HETERO_SEEDS, check);
+  const simulated = SIM_SEEDS.map((seed) => {
+    const graph = randomDag(seed);
+    const { criticalPathMs, workMs } = bounds(graph);
+    const ideal = Math.max(criticalPathMs, workMs / HETEROGENEOUS.maxParallel);
+    return {
+      seed,
+      weighted: ideal / simulateMakespan(graph, HETEROGENEOUS.maxParallel, weightedPriority(graph)),
+      fifo: ideal / simulateMakespan(graph, HETEROGENEOUS.maxParallel),
+    };
+  });
+  return { rows, simulated };
+}
+
 // ── report ─────────────────────────────────────────────────────────────────────────────────
 
 function table(header, rows) {
@@ -355,6 +432,9 @@ async function main() {
     if (r) makespan.push(r);
   }
 
+  const langGraph = (await section('LangGraph JS, same graphs', measureLangGraph)) ?? [];
+  const hetero = await section(`heterogeneous makespan, seeds ${HETERO_SEEDS.join(',')}`, measureHeterogeneous);
+
   // Informational rows, while the time budget lasts.
   const skipped = [];
   for (const [name, measure, into] of [
@@ -369,12 +449,13 @@ async function main() {
     if (r) into.push(...r);
   }
   const heap = overhead.find((r) => r.heap)?.heap ?? null;
+  const heteroVerdicts = [];
 
   // 1.
   console.log('## 1. Scheduling overhead per task (instant executor)\n');
   console.log(
     table(
-      ['case', 'tasks', 'edges', 'max_parallel', 'runs', 'orchestrator µs/task', '(min–max)', 'of which validate µs/task', 'p-limit µs/task', 'orch / p-limit', `target ≤ ${TARGET.vsBaseline}×`],
+      ['case', 'tasks', 'edges', 'max_parallel', 'runs', 'orchestrator µs/task', '(min–max)', 'of which validate µs/task', 'p-limit µs/task', 'orch / p-limit', `≤ ${TARGET.vsBaseline}× p-limit (reference)`],
       overhead.map((r) => [
         r.name,
         fmtInt(r.n),
@@ -386,14 +467,14 @@ async function main() {
         fmt(r.validateUs),
         fmt(r.baseUs, 2),
         `${fmt(r.orchUs / r.baseUs)}×`,
-        r.target ? verdict(r.orchUs / r.baseUs <= TARGET.vsBaseline) : 'info',
+        r.target ? (r.orchUs / r.baseUs <= TARGET.vsBaseline ? 'met' : 'missed') : 'info',
       ]),
     ),
   );
   console.log('\nThe same cases on XState alone (bench/xstate-floor.mjs: same ready queue, one child actor per task, spawned by name with the task id as actor id, stopped when it reports):\n');
   console.log(
     table(
-      ['case', 'max_parallel', 'XState floor µs/task (empty child)', 'floor / p-limit', 'minimal XState µs/task (child invokes the executor)', 'minimal / p-limit', 'orchestrator / minimal'],
+      ['case', 'max_parallel', 'empty child µs/task', 'empty / p-limit', 'XState floor µs/task (minimal child: invokes the executor)', 'floor / p-limit', 'orchestrator / floor', `target ≤ ${TARGET.vsFloor}×`],
       overhead.map((r) => [
         r.name,
         r.maxParallel,
@@ -402,6 +483,7 @@ async function main() {
         fmt(r.minimalUs),
         `${fmt(r.minimalUs / r.baseUs)}×`,
         `${fmt(r.orchUs / r.minimalUs, 2)}×`,
+        r.target ? verdict(r.orchUs / r.minimalUs <= TARGET.vsFloor) : 'info',
       ]),
     ),
   );
@@ -483,7 +565,8 @@ async function main() {
 
   // summary
   const verdicts = [
-    ...overhead.filter((r) => r.target).map((r) => r.orchUs / r.baseUs <= TARGET.vsBaseline),
+    ...overhead.filter((r) => r.target).map((r) => r.orchUs / r.minimalUs <= TARGET.vsFloor),
+    ...langGraph.map((r) => r.lgUs / r.orchUs >= TARGET.vsLangGraph),
     ...(small && large ? [large.orchUs / small.orchUs <= TARGET.flat] : []),
     ...makespan.filter((r) => r.target !== false).map((r) => r.orchEff >= TARGET.efficiency),
   ];
@@ -499,6 +582,73 @@ async function main() {
   const bigOutput = await section('big outputs', () => bigOutputBench());
   const bigVerdict = bigOutput ? printBigOutputTable(bigOutput) : null;
   if (bigVerdict !== null) verdicts.push(bigVerdict);
+  // 5.
+  if (langGraph.length > 0) {
+    console.log(`\n## 5. Against LangGraph JS ${lgVersion()} (instant executor, max_parallel ${LANGGRAPH_MAX_PARALLEL}, median of up to ${RUNS} interleaved runs)\n`);
+    console.log(
+      table(
+        ['case', 'tasks', 'runs', 'orchestrator µs/task', 'LangGraph µs/task', 'LangGraph / orchestrator', 'LangGraph / empty child', 'XState floor µs/task (minimal child)', 'LangGraph / floor (best a child-per-task design can do)', `target ≥ ${TARGET.vsLangGraph}×`],
+        langGraph.map((r) => {
+          const reachable = r.lgUs / r.minimalUs >= TARGET.vsLangGraph;
+          const met = r.lgUs / r.orchUs >= TARGET.vsLangGraph;
+          return [
+            r.name,
+            fmtInt(r.n),
+            r.runs,
+            fmt(r.orchUs),
+            fmt(r.lgUs),
+            `${fmt(r.lgUs / r.orchUs)}×`,
+            `${fmt(r.lgUs / r.floorUs)}×`,
+            fmt(r.minimalUs),
+            `${fmt(r.lgUs / r.minimalUs)}×`,
+            met ? 'PASS' : reachable ? 'MISS' : 'MISS (floor-bound)',
+          ];
+        }),
+      ),
+    );
+    console.log(
+      '\nLangGraph: a StateGraph with one node per task, `addEdge([deps...], task)` joins, maxConcurrency = max_parallel, no checkpointer, compiled once outside the timing (bench/langgraph.mjs). ' +
+        '"floor-bound": even the XState floor (the minimal scheduler whose child per task invokes the executor) is not 5× cheaper than LangGraph here, so no design with a child actor per task can meet the target on this case.',
+    );
+  }
+
+  // 6.
+  if (hetero) {
+    const { maxParallel, tasks, minMs, maxMs } = HETEROGENEOUS;
+    console.log(`\n## 6. Makespan on heterogeneous durations (${tasks}-task random DAGs, ${minMs}–${maxMs} ms setTimeout tasks, max_parallel ${maxParallel}, second run: durations known from the first)\n`);
+    console.log(
+      table(
+        ['seed', 'critical path ms', 'work / slots ms', 'orchestrator ms', 'efficiency', 'p-limit FIFO ms', 'FIFO efficiency', 'orch vs FIFO', `≥ ${TARGET.efficiency}`, 'not > 1% worse than FIFO'],
+        hetero.rows.map((r) => [
+          r.seed,
+          fmt(r.criticalPathMs, 0),
+          fmt(r.workMs / maxParallel, 0),
+          fmt(r.orchMs, 0),
+          fmt(r.orchEff, 3),
+          fmt(r.fifoMs, 0),
+          fmt(r.fifoEff, 3),
+          `${r.orchMs <= r.fifoMs ? '' : '+'}${fmt(((r.orchMs - r.fifoMs) / r.fifoMs) * 100)}%`,
+          verdict(r.orchEff >= TARGET.efficiency),
+          verdict(r.orchEff >= r.fifoEff * (1 - TARGET.worseThanFifo)),
+        ]),
+      ),
+    );
+    const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const orchAvg = avg(hetero.rows.map((r) => r.orchEff));
+    const fifoAvg = avg(hetero.rows.map((r) => r.fifoEff));
+    console.log(`\nAverage efficiency: orchestrator ${fmt(orchAvg, 3)}, p-limit FIFO ${fmt(fifoAvg, 3)}: ${verdict(orchAvg > fifoAvg)} (target: better than FIFO on average).`);
+    const simW = hetero.simulated.map((r) => r.weighted);
+    const simF = hetero.simulated.map((r) => r.fifo);
+    console.log(
+      `On paper (no overhead, exact durations, seeds ${SIM_SEEDS[0]}–${SIM_SEEDS.at(-1)}): duration-weighted critical path ${fmt(avg(simW), 3)} on average (min ${fmt(Math.min(...simW), 3)}, ` +
+        `${simW.filter((x) => x >= TARGET.efficiency).length} of ${simW.length} seeds ≥ ${TARGET.efficiency}), FIFO ${fmt(avg(simF), 3)} (min ${fmt(Math.min(...simF), 3)}); ` +
+        `weighted worse than FIFO by more than 1% on ${hetero.simulated.filter((r) => r.weighted < r.fifo * (1 - TARGET.worseThanFifo)).length} seeds. ` +
+        'The gap between paper and the real runs is timer lateness and per-task overhead on a loaded machine; the orchestrator keeps its history in an in-memory state backend here, so the disk is not timed.',
+    );
+    heteroVerdicts.push(orchAvg > fifoAvg, ...hetero.rows.map((r) => r.orchEff >= r.fifoEff * (1 - TARGET.worseThanFifo)));
+  }
+
+  verdicts.push(...heteroVerdicts);
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

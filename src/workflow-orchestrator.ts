@@ -9,7 +9,7 @@ import { createActor, toPromise, type Actor, type InspectionEvent, type Observer
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
-import { AgentsSdkError, PermanentError } from './errors.js';
+import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
@@ -21,6 +21,7 @@ import { orchestratorMachine, type OrchestratorInput } from './machines/orchestr
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
+import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
@@ -51,7 +52,6 @@ export interface WorkflowOrchestratorOptions {
   commitStats?: CommitStats;
 }
 
-/** Options of one run. */
 /** Options of {@link WorkflowOrchestrator.resume}. */
 export interface ResumeOptions {
   /**
@@ -59,8 +59,24 @@ export interface ResumeOptions {
    * another host (a crashed machine, a replaced container), which cannot be checked from here.
    */
   force?: boolean;
+  /**
+   * Run the failed tasks again, and the tasks skipped because of them, keeping the completed
+   * ones: a finished `failed` run continues (so does an interrupted or cancelled one, whose
+   * failed tasks would otherwise be kept). Each retried task gets fresh attempts (its whole
+   * `retry_count` again) and starts a new Claude session; what its earlier attempts cost stays
+   * in the run's cost. Default false.
+   */
+  retryFailed?: boolean;
+  /**
+   * A new `budget_usd` for the run (USD, > 0): a `budget_exceeded` run continues under it (its
+   * skipped tasks run), and any resumed run keeps it from then on (it is saved with the run).
+   * Measured against the whole run's cost, what was spent before included. Default: the
+   * workflow's own `budget_usd`.
+   */
+  budgetUsd?: number;
 }
 
+/** Options of one run. */
 export interface RunWorkflowOptions {
   /** Values of the workflow's `inputs`. */
   inputs?: Record<string, string>;
@@ -160,14 +176,23 @@ export class WorkflowOrchestrator {
    * Resumes a run from its last checkpoint: completed tasks keep their results and never run
    * again; tasks that were running when the process died run again with their attempts kept
    * (from scratch, or continuing their Claude session with `resume_interrupted: continue`).
-   * A cancelled run continues the same way. A finished run (completed, failed, over budget)
-   * is not run again: its stored result is returned.
+   * A cancelled run continues the same way, except that the attempt a cancel stopped does not
+   * count against `retry_count`. A finished run (completed, failed, over budget) is not run
+   * again, and its stored result is returned, unless `retryFailed` (a failed run) or
+   * `budgetUsd` (a run over budget) says to go on: see {@link ResumeOptions}.
    *
+   * @throws ValidationError when `budgetUsd` is not a positive number.
    * @throws PermanentError `NOT_FOUND` (unknown run), `UNSUPPORTED_SCHEMA` (a newer schema),
    *   `LOCKED` (another process drives it), `CORRUPT_STATE` (a damaged checkpoint).
    */
   async resume(runId: string, options: ResumeOptions = {}): Promise<WorkflowResult> {
     assertValidRunId(runId);
+    const budget = options.budgetUsd;
+    if (budget !== undefined && !(typeof budget === 'number' && Number.isFinite(budget) && budget > 0)) {
+      throw new ValidationError(`budgetUsd must be a positive number of USD (got ${String(budget)})`, [
+        { path: 'budgetUsd', message: 'must be a positive number' },
+      ]);
+    }
     const backend = this.stateBackend;
     if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: nothing to resume');
     // Lock first, then read: another driver may finish the run in between.
@@ -186,20 +211,25 @@ export class WorkflowOrchestrator {
           { details: { runId, schemaVersion: run.schemaVersion } },
         );
       }
-      // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and over-budget ones are finished.
-      if (run.status !== 'running' && run.status !== 'cancelled' && run.result) return run.result;
+      // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and
+      // over-budget ones are finished, unless asked to retry the failed tasks or given a new budget.
+      const retryFailed = options.retryFailed === true;
+      const reopened = (retryFailed && run.status === 'failed') || (options.budgetUsd !== undefined && run.status === 'budget_exceeded');
+      if (run.status !== 'running' && run.status !== 'cancelled' && run.result && !reopened) return run.result;
+      const workflow = options.budgetUsd === undefined ? run.workflow : { ...run.workflow, budget_usd: options.budgetUsd };
       // We hold the lock, so the process that drove the run is gone: end the agents it left behind.
       const processes = await reapProcesses(processRegistryDir(this.stateDir, runId));
       if (processes.length > 0) {
         this.publish({ type: 'workflow.reaped', workflowId: run.workflow.id, runId, at: Date.now(), processes });
       }
       return this.start({
-        workflow: run.workflow,
+        workflow,
         runId,
         stateDir: this.stateDir,
         retry: this.retry,
         records: run.records,
         startedAt: run.startedAt,
+        ...(retryFailed && { retryFailed }),
       }, pending);
     });
   }
@@ -247,6 +277,11 @@ export class WorkflowOrchestrator {
     // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
     // its dependants start once the output they read is durable.
     if (backend) input = { ...input, processRegistry: true, awaitDurable: true };
+    // Expected durations weight the critical path: estimates, else earlier runs' (one read per run start).
+    const history = backend ? await readDurationHistory(backend, input.workflow.id, input.runId) : undefined;
+    const expectedMs = expectedDurationsMs(input.workflow.tasks, history);
+    if (expectedMs) input = { ...input, expectedMs };
+    const since = Date.now();
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
@@ -284,7 +319,7 @@ export class WorkflowOrchestrator {
       this.active.add(actor);
       actor.start();
       // A cancel() that arrived while the run was being set up applies now.
-      if (pending.cancelled) actor.send({ type: 'CANCEL' });
+      if (pending.cancelled) sendIfActive({ type: 'CANCEL' });
       result = await toPromise(actor);
     } finally {
       this.active.delete(actor);
@@ -295,6 +330,15 @@ export class WorkflowOrchestrator {
       await checkpointer?.finish(result);
     } catch (error) {
       throw withResumeAdvice(error, input.runId);
+    }
+    if (backend && history) {
+      // Only what this process ran: a resumed run's earlier records are in the history already.
+      const ran = context().records.filter((r) => r.endedAt !== null && r.endedAt >= since);
+      if (ran.length > 0) {
+        await backend.save(durationHistoryKey(input.workflow.id), addDurations(history, input.workflow.tasks, ran)).catch(() => {
+          // only a hint for the next run's ordering
+        });
+      }
     }
     return result;
   }

@@ -89,6 +89,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
       .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
       .option('--force', 'take over a lock held on another host (a crashed machine or replaced container)')
+      .option('--retry-failed', 'rerun the failed tasks of a failed run (and those skipped because of them), keeping completed ones')
+      .option('--budget <usd>', 'continue a run that ended over budget under this new cap (USD)')
       .option('--json', 'print only the WorkflowResult as JSON on stdout'),
   ).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
 

@@ -41,19 +41,31 @@ export interface ResumeOptions extends StateOptions {
   replay?: string;
   replaySpeed?: string;
   force?: boolean;
+  /** Rerun the failed (and thereby skipped) tasks of a failed run. */
+  retryFailed?: boolean;
+  /** A new budget (USD) for a run that ended over budget. */
+  budget?: string;
 }
 
 /** `agents-sdk resume <runId>`. */
 export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIO): Promise<number> {
   const replay = replayExecutor(options.replay, options.replaySpeed);
+  const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
+  if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
+  const resumeOptions = {
+    force: options.force === true,
+    retryFailed: options.retryFailed === true,
+    ...(budgetUsd !== undefined && { budgetUsd }),
+  };
   return withBackend(options, 'write', async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
-    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result) {
+    const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
+    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, { force: options.force === true }), {
+    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, resumeOptions), {
       stateDir,
       stateDirOption: options.stateDir,
       backendOption: options.backend,

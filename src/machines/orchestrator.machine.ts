@@ -2,7 +2,8 @@
  * The workflow orchestrator: a parent machine that spawns one `agentSession` child per task
  * the moment its last dependency completes, never more than `max_parallel` at once. There is
  * no batch barrier: whenever a child ends, the next ready task (longest remaining critical
- * path first, then declaration order) starts in the same step.
+ * path first, weighted by expected durations when known, then declaration order) starts in
+ * the same step.
  *
  * Children are registered by name and spawned with the task id as actor id, so the snapshot
  * stays persistable; each child is stopped (`stopChild`) as soon as its result is recorded,
@@ -41,6 +42,16 @@ export interface OrchestratorInput {
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   /** Records of an earlier process (resume): finished tasks are kept, others run again. */
   records?: TaskRecord[];
+  /**
+   * Resume: the failed tasks of `records` run again with fresh attempts (their full
+   * `retry_count`), and so do the tasks skipped because of them; completed tasks are kept.
+   */
+  retryFailed?: boolean;
+  /**
+   * Expected duration of each task (ms, by index; see task-durations.ts): weights the critical
+   * path the ready queue orders by. Default: the path is counted in tasks.
+   */
+  expectedMs?: number[];
   /** Original start time of a resumed run (epoch ms). */
   startedAt?: number;
   /** Agents and commands list themselves in the run's process registry (when the run is checkpointed). */
@@ -243,8 +254,10 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   } else {
-    const continueInterrupted =
-      record.sessionId !== null && attemptsBefore > 0 && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
+    // A session id known at spawn time comes from an earlier process (interrupted or cancelled
+    // there; a retried failed task starts afresh without one): within a process, retries
+    // happen inside the session actor.
+    const continueInterrupted = record.sessionId !== null && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
     if (continueInterrupted) claudeSessionId = record.sessionId;
     request = {
       kind: 'claude',
@@ -311,12 +324,19 @@ function finishTask(ctx: Ctx, i: number): void {
   settle(ctx, i, !ctx.run.awaitDurable);
 }
 
-/** Cancels the running tasks and skips the pending ones: the run halts for `why`. */
+/**
+ * Cancels the running tasks and skips the pending ones: the run halts for `why`.
+ *
+ * The attempt a task was in the middle of does not count against its `retry_count`: it was
+ * stopped, it did not fail (a task waiting to retry keeps its count: its attempts did run and
+ * fail). An attempt cut short by a crash counts, since nothing recorded that it was stopped.
+ */
 function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError, skipReason: string): void {
   if (ctx.halt === null || ctx.halt === 'failed' || ctx.halt === 'budget_exceeded') ctx.halt = why;
   for (let i = 0; i < ctx.records.length; i++) {
     const record = ctx.records[i]!;
     if (record.status === 'running' || record.status === 'retrying') {
+      if (record.status === 'running') record.attempts -= 1;
       record.status = 'cancelled';
       record.error = error;
       finishTask(ctx, i);
@@ -514,7 +534,7 @@ function indexOfTask(ctx: Ctx, taskId: string): number {
 
 function initialContext(input: OrchestratorInput): OrchestratorContext {
   const { workflow } = input;
-  const graph = buildTaskGraph(workflow.tasks);
+  const graph = buildTaskGraph(workflow.tasks, input.expectedMs);
   const previous = new Map((input.records ?? []).map((r) => [r.taskId, r]));
   const ctx: OrchestratorContext = {
     run: {
@@ -548,7 +568,10 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const before = previous.get(task.id);
     if (!before) return emptyRecord(task.id);
     // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
-    if (before.status === 'completed' || before.status === 'failed') return { ...before };
+    if (before.status === 'completed' || (before.status === 'failed' && !input.retryFailed)) return { ...before };
+    // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
+    // spent stays in the run's total, which a budget is measured against.
+    if (before.status === 'failed') return { ...emptyRecord(task.id), tokens: before.tokens, costUsd: before.costUsd };
     // startedAt is left to the run that now produces the result: its duration must not count
     // the time the run was down.
     return {

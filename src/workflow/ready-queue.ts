@@ -3,8 +3,11 @@
  * machine context and checkpoints: no Map, no Set, no class).
  *
  * Tasks are referred to by their index in `workflow.tasks`. Among ready tasks, the one with
- * the longest remaining critical path starts first, then declaration order. Every operation
- * is O(log n) or O(degree), so a 10,000-task run costs the same per task as a 100-task one.
+ * the longest remaining critical path starts first, then declaration order. The path is
+ * weighted by each task's expected duration when one is known (see task-durations.ts), and
+ * counted in tasks otherwise: with tasks of 50 ms and 600 ms, "three tasks to go" says little
+ * about which chain ends last. Every operation is O(log n) or O(degree), so a 10,000-task
+ * run costs the same per task as a 100-task one.
  *
  * @module
  */
@@ -14,14 +17,21 @@ import type { Task } from './spec.js';
 export interface TaskGraph {
   /** `dependants[i]`: indices of the tasks that depend on task i. */
   dependants: number[][];
-  /** `priority[i]`: tasks on the longest path from task i to the end, i included. */
+  /**
+   * `priority[i]`: the longest path from task i to the end, i included: the sum of the
+   * tasks' expected durations (ms) when given, else the number of tasks.
+   */
   priority: number[];
   /** `dependencyCount[i]`: how many tasks task i depends on. */
   dependencyCount: number[];
 }
 
-/** Builds the graph of a validated (acyclic) task list. */
-export function buildTaskGraph(tasks: Task[]): TaskGraph {
+/**
+ * Builds the graph of a validated (acyclic) task list.
+ *
+ * @param expectedMs - expected duration of each task (ms, > 0), by index; default 1 each.
+ */
+export function buildTaskGraph(tasks: Task[], expectedMs?: number[]): TaskGraph {
   const index = new Map<string, number>();
   tasks.forEach((t, i) => index.set(t.id, i));
   const dependants: number[][] = tasks.map(() => []);
@@ -30,7 +40,8 @@ export function buildTaskGraph(tasks: Task[]): TaskGraph {
     for (const dep of t.depends_on) dependants[index.get(dep)!]!.push(i);
   });
   // Longest path to a sink, computed in reverse topological order (Kahn on the reversed graph).
-  const priority = tasks.map(() => 1);
+  const weight = (i: number): number => expectedMs?.[i] ?? 1;
+  const priority = tasks.map((_, i) => weight(i));
   const pending = dependants.map((d) => d.length);
   const queue: number[] = [];
   pending.forEach((n, i) => {
@@ -40,7 +51,7 @@ export function buildTaskGraph(tasks: Task[]): TaskGraph {
     const i = queue[head]!;
     for (const dep of tasks[i]!.depends_on) {
       const d = index.get(dep)!;
-      priority[d] = Math.max(priority[d]!, priority[i]! + 1);
+      priority[d] = Math.max(priority[d]!, priority[i]! + weight(d));
       if (--pending[d]! === 0) queue.push(d);
     }
   }

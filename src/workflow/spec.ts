@@ -54,6 +54,8 @@ const common = {
   retry_count: sharedFields.retry_count.default(3),
   timeout: sharedFields.timeout.optional(),
   cwd: sharedFields.cwd.optional(),
+  /** Expected duration in seconds: weights the critical path the ready queue orders by (default: earlier runs' median). */
+  estimate: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
 };

@@ -1,0 +1,149 @@
+/**
+ * The ready queue orders by the remaining critical path weighted by expected durations: a
+ * task's `estimate`, else its median duration in earlier runs (then its agent's), else the
+ * median of the others; counted in tasks when nothing is known.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JsonStateBackend, validateWorkflow, type ValidationError, WorkflowOrchestrator, type ExecutionResult, type Executor, type WorkflowSpecInput } from '../src/index.js';
+import { buildTaskGraph } from '../src/workflow/ready-queue.js';
+import { durationHistoryKey, expectedDurationsMs, readDurationHistory, HISTORY_SAMPLES } from '../src/workflow/task-durations.js';
+
+const OK: ExecutionResult = {
+  success: true,
+  output: '',
+  sessionId: null,
+  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
+  costUsd: 0,
+  durationMs: 0,
+  cliDurationMs: null,
+  numTurns: 1,
+  exitCode: 0,
+  stderrTail: '',
+};
+
+/** `long` takes 200 ms, every other task resolves at once. */
+const executor: Executor = (request) =>
+  new Promise((resolve) => setTimeout(resolve, request.kind === 'claude' && request.agentName === 'long' ? 200 : 0, OK));
+
+// One slot: the start order is the queue's order. Count-based, the 2-task chain comes first;
+// weighted by duration, `long` (200 ms against two instant tasks) does.
+const spec: WorkflowSpecInput = {
+  id: 'w',
+  max_parallel: 1,
+  tasks: [
+    { id: 'x1', prompt: 'x' },
+    { id: 'x2', prompt: 'x', depends_on: ['x1'] },
+    { id: 'long', prompt: 'x' },
+  ],
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'weighted-path-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startOrder(o: WorkflowOrchestrator, s: WorkflowSpecInput, runId?: string): Promise<string[]> {
+  const order: string[] = [];
+  o.events.on('task.started', (e) => order.push(e.taskId));
+  const result = await o.runWorkflow(s, runId ? { runId } : {});
+  expect(result.status).toBe('completed');
+  return order;
+}
+
+describe('critical path weighted by expected duration', () => {
+  it('buildTaskGraph: a long task outranks a longer chain of short ones', () => {
+    const tasks = validateWorkflow(spec).tasks;
+    expect(buildTaskGraph(tasks).priority).toEqual([2, 1, 1]);
+    expect(buildTaskGraph(tasks, [10, 10, 600]).priority).toEqual([20, 10, 600]);
+  });
+
+  it('expectedDurationsMs: estimate, then the task history, then the agent history, then the median of the known', () => {
+    const tasks = validateWorkflow({
+      id: 'w',
+      tasks: [
+        { id: 'a', prompt: 'x', estimate: 2 },
+        { id: 'b', prompt: 'x' },
+        { id: 'c', prompt: 'x', agent: 'builder' },
+        { id: 'd', prompt: 'x' },
+        { id: 'constructor', prompt: 'x' },
+      ],
+    }).tasks;
+    expect(expectedDurationsMs(tasks)).toEqual([2000, 2000, 2000, 2000, 2000]);
+    expect(expectedDurationsMs(validateWorkflow(spec).tasks)).toBeUndefined();
+    const history = { schemaVersion: 1, byTask: { a: [1], b: [30, 10, 20] }, byAgent: { builder: [400, 600] } };
+    expect(expectedDurationsMs(tasks, history)).toEqual([2000, 20, 500, 500, 500]);
+  });
+
+  it('with an estimate in the spec, even without a state backend', async () => {
+    const o = new WorkflowOrchestrator({ stateBackend: null, stateDir: dir, executor });
+    expect(await startOrder(o, spec)).toEqual(['x1', 'x2', 'long']);
+    // (A task without an estimate would be expected to take the median of the others.)
+    const estimated: WorkflowSpecInput = {
+      ...spec,
+      tasks: [
+        { id: 'x1', prompt: 'x', estimate: 0.01 },
+        { id: 'x2', prompt: 'x', depends_on: ['x1'], estimate: 0.01 },
+        { id: 'long', prompt: 'x', estimate: 0.2 },
+      ],
+    };
+    expect(await startOrder(o, estimated)).toEqual(['long', 'x1', 'x2']);
+  });
+
+  it('the second run orders by the durations the first one measured', async () => {
+    const backend = new JsonStateBackend(dir);
+    expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1')).toEqual(['x1', 'x2', 'long']);
+    const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
+    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(190);
+    expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r2')).toEqual(['long', 'x1', 'x2']);
+    // Each run adds its samples; only the latest few are kept.
+    for (let i = 3; i <= HISTORY_SAMPLES + 2; i++) await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, `r${i}`);
+    const kept = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
+    expect(kept.byTask.long).toHaveLength(HISTORY_SAMPLES);
+  });
+
+  it('a resumed run adds only what it ran itself', async () => {
+    const backend = new JsonStateBackend(dir);
+    const o = new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor });
+    o.events.on('task.completed', (e) => {
+      if (e.taskId === 'x1') void o.cancel();
+    });
+    expect((await o.runWorkflow(spec, { runId: 'r1' })).status).toBe('cancelled');
+    const resumed = await new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }).resume('r1');
+    expect(resumed.status).toBe('completed');
+    const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
+    expect(history.byTask.x1).toHaveLength(1);
+    expect(history.byTask.x2).toHaveLength(1);
+  });
+
+  it('without a stored history, the latest finished runs of the workflow are read once', async () => {
+    const backend = new JsonStateBackend(dir);
+    await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1');
+    rmSync(join(dir, `${durationHistoryKey('w')}.json`));
+    const history = await readDurationHistory(backend, 'w', 'r2');
+    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(190);
+    expect(Object.keys(history.byTask).sort()).toEqual(['long', 'x1', 'x2']);
+    // The run being started is not its own history; other workflows are not read.
+    expect((await readDurationHistory(backend, 'w', 'r1')).byTask).toEqual({});
+    expect((await readDurationHistory(backend, 'other', 'r2')).byTask).toEqual({});
+  });
+
+  it('the estimate field is validated (seconds, positive)', () => {
+    const issues = (estimate: unknown) => {
+      try {
+        validateWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'x', estimate }] });
+        return [];
+      } catch (error) {
+        return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+      }
+    };
+    expect(issues(0)).toMatch(/estimate/);
+    expect(issues(1e9)).toMatch(/estimate.*seconds/);
+    expect(issues(90)).toEqual([]);
+  });
+});
