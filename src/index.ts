@@ -133,3 +133,10 @@ export type { LockOptions, LockOwner } from './persistence/process-lock.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
 export { type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';
+/**
+ * OpenTelemetry tracing of runs: `traceWorkflows(orchestrator, { tracer })` makes a span per
+ * run, per task and per attempt (GenAI semantic-convention attributes on agent attempts) from
+ * the orchestrator's events. Through `@opentelemetry/api` only: a no-op until an SDK is
+ * registered or a tracer is given.
+ */
+export { traceWorkflows, TRACER_NAME, type TraceWorkflowsOptions, type Traceable } from './telemetry/otel-tracing.js';
