@@ -61,6 +61,31 @@ export {
   type TaskEventBase,
   type WorkflowEvent,
 } from './events.js';
+/**
+ * A typed publish/subscribe bus between agents and tasks (issue 11): envelopes with `source`,
+ * `timestamp` and `priority`, queued events delivered highest priority first, a throwing
+ * handler reported as `bus.handler_error`, and a bounded history. Exported as
+ * `PriorityEventBus` / `createPriorityEventBus` because `EventBus` / `createEventBus` already
+ * name the mitt lifecycle emitter above; `bridgeLifecycleEvents` republishes that emitter's
+ * events on it.
+ */
+export {
+  EventBus as PriorityEventBus,
+  createEventBus as createPriorityEventBus,
+  bridgeLifecycleEvents,
+  BUS_PRIORITIES,
+  DEFAULT_HISTORY_LIMIT,
+  type BusEvent,
+  type BusPriority,
+  type BusHandler,
+  type BusEventMap,
+  type BuiltInBusEvents,
+  type BusHandlerErrorPayload,
+  type AllBusEvents,
+  type AnyBusEvent,
+  type PublishedEvent,
+  type EventBusOptions,
+} from './event-bus.js';
 export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,

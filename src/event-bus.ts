@@ -1,0 +1,273 @@
+/**
+ * A typed publish/subscribe bus for messages between agents and tasks, with priorities,
+ * handler isolation and a bounded history.
+ *
+ * Unlike the mitt emitter of `events.ts` (fire and forget, in call order), this bus:
+ * - calls a handler with an envelope (`type`, `payload`, `source`, `timestamp`, `priority`);
+ * - lets `publish` be awaited until every handler of the event has settled;
+ * - queues the events published while it is delivering, and delivers the queue highest
+ *   priority first (`critical` > `high` > `normal` > `low`), first in first out within one;
+ * - turns a handler's throw or rejection into a `bus.handler_error` event instead of letting it
+ *   reach the publisher or the other handlers;
+ * - keeps the last `historyLimit` delivered events.
+ *
+ * Delivering an event means calling its handlers; an async handler's promise is collected, not
+ * waited for before the next event, so a handler may `await bus.publish(...)` without deadlock.
+ *
+ * @module
+ */
+import type { Emitter } from 'mitt';
+import { ValidationError } from './errors.js';
+import type { Events } from './events.js';
+
+/** How urgent an event is; queued events are delivered highest first. */
+export type BusPriority = 'low' | 'normal' | 'high' | 'critical';
+
+/** The priorities, highest first: the order in which the queue is drained. */
+export const BUS_PRIORITIES: readonly BusPriority[] = ['critical', 'high', 'normal', 'low'];
+
+/** What a bus delivers: one event with its envelope. */
+export interface BusEvent<T extends string = string, P = unknown> {
+  type: T;
+  payload: P;
+  /** Who published it: an agent or task id. */
+  source: string;
+  /** Epoch milliseconds; filled in by `publish` when missing. */
+  timestamp: number;
+  /** Default `normal`. */
+  priority: BusPriority;
+}
+
+/** Payload of `bus.handler_error`: a handler of an event threw or rejected. */
+export interface BusHandlerErrorPayload {
+  /** The type of the event whose handler failed. */
+  eventType: string;
+  /** The error's message (`String(error)` for a thrown non-Error). */
+  message: string;
+}
+
+/** The events every bus has, whatever its map. */
+export interface BuiltInBusEvents {
+  'bus.handler_error': BusHandlerErrorPayload;
+}
+
+/** A map from event type to payload type, e.g. `{ 'review.requested': { taskId: string } }`. */
+export type BusEventMap = Record<string, unknown>;
+
+/** The user's map plus the built-in events. */
+export type AllBusEvents<M> = M & BuiltInBusEvents;
+
+/** The union of every event a bus over `M` delivers. */
+export type AnyBusEvent<M> = { [K in keyof AllBusEvents<M> & string]: BusEvent<K, AllBusEvents<M>[K]> }[keyof AllBusEvents<M> &
+  string];
+
+/** What `publish` takes: an event whose `timestamp` and `priority` may be left out. */
+export type PublishedEvent<T extends string, P> = Omit<BusEvent<T, P>, 'timestamp' | 'priority'> & {
+  timestamp?: number;
+  priority?: BusPriority;
+};
+
+/** A handler; a returned promise is awaited by `publish`. */
+export type BusHandler<E> = (event: E) => void | Promise<void>;
+
+/** Options of an {@link EventBus}. */
+export interface EventBusOptions {
+  /** How many delivered events `getHistory` keeps, the oldest dropped first. Default 1,000; 0 keeps none. */
+  historyLimit?: number;
+  /** Clock for missing timestamps. Default `Date.now`. */
+  now?: () => number;
+  /**
+   * Called when a handler of `bus.handler_error` itself fails: that error is not published
+   * again (it could loop forever). Default: `console.error`.
+   */
+  onUnreportedError?: (error: unknown, event: BusEvent) => void;
+}
+
+/** The default of {@link EventBusOptions.historyLimit}. */
+export const DEFAULT_HISTORY_LIMIT = 1000;
+
+const HANDLER_ERROR = 'bus.handler_error';
+
+interface Subscription {
+  handler: BusHandler<never>;
+}
+
+interface Pending {
+  event: BusEvent;
+  resolve: () => void;
+}
+
+/**
+ * A typed bus over the map `M` (type → payload).
+ *
+ * @example
+ * ```ts
+ * const bus = new EventBus<{ 'review.requested': { file: string } }>();
+ * bus.subscribe('review.requested', (e) => console.log(e.source, e.payload.file));
+ * await bus.publish({ type: 'review.requested', payload: { file: 'a.ts' }, source: 'coder' });
+ * ```
+ */
+export class EventBus<M extends object = BusEventMap> {
+  readonly historyLimit: number;
+  readonly #now: () => number;
+  readonly #onUnreportedError: (error: unknown, event: BusEvent) => void;
+  readonly #handlers = new Map<string, Set<Subscription>>();
+  /** One FIFO queue per priority, in {@link BUS_PRIORITIES} order. */
+  readonly #queues: Record<BusPriority, Pending[]> = { critical: [], high: [], normal: [], low: [] };
+  #history: BusEvent[] = [];
+  #delivering = false;
+
+  constructor(options: EventBusOptions = {}) {
+    const limit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new ValidationError('Invalid event bus options', [
+        { path: 'historyLimit', message: `must be a non-negative integer, got ${String(limit)}` },
+      ]);
+    }
+    this.historyLimit = limit;
+    this.#now = options.now ?? Date.now;
+    this.#onUnreportedError =
+      options.onUnreportedError ??
+      ((error, event) => console.error(`agents-sdk event bus: a handler of ${event.type} failed:`, error));
+  }
+
+  /**
+   * Publishes an event. Its handlers are called at once, or, if the bus is already delivering
+   * (a handler is publishing), after the events queued before it of equal or higher priority.
+   * Resolves with the delivered event when every handler has settled; never rejects because
+   * of a handler.
+   */
+  publish<K extends keyof AllBusEvents<M> & string>(
+    event: PublishedEvent<K, AllBusEvents<M>[K]>,
+  ): Promise<BusEvent<K, AllBusEvents<M>[K]>> {
+    const full: BusEvent<K, AllBusEvents<M>[K]> = {
+      type: event.type,
+      payload: event.payload,
+      source: event.source,
+      timestamp: event.timestamp ?? this.#now(),
+      priority: event.priority ?? 'normal',
+    };
+    if (!BUS_PRIORITIES.includes(full.priority)) {
+      throw new ValidationError('Invalid bus event', [
+        { path: 'priority', message: `must be one of ${BUS_PRIORITIES.join(', ')}, got ${String(full.priority)}` },
+      ]);
+    }
+    return new Promise((resolve) => {
+      this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) });
+      this.#drain();
+    });
+  }
+
+  /** Calls `handler` with every event of `type` (or every event, for `'*'`) until unsubscribed. */
+  subscribe<K extends keyof AllBusEvents<M> & string>(
+    type: K,
+    handler: BusHandler<BusEvent<K, AllBusEvents<M>[K]>>,
+  ): () => void;
+  subscribe(type: '*', handler: BusHandler<AnyBusEvent<M>>): () => void;
+  subscribe(type: string, handler: BusHandler<never>): () => void {
+    const subscription: Subscription = { handler };
+    let set = this.#handlers.get(type);
+    if (!set) this.#handlers.set(type, (set = new Set()));
+    set.add(subscription);
+    return () => {
+      set.delete(subscription);
+    };
+  }
+
+  /** The delivered events still kept, oldest first; only those of `type` if given. */
+  getHistory<K extends keyof AllBusEvents<M> & string>(type: K): BusEvent<K, AllBusEvents<M>[K]>[];
+  getHistory(): AnyBusEvent<M>[];
+  getHistory(type?: string): BusEvent[] {
+    return type === undefined ? [...this.#history] : this.#history.filter((e) => e.type === type);
+  }
+
+  /** Forgets the history. */
+  clearHistory(): void {
+    this.#history = [];
+  }
+
+  #drain(): void {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (let next = this.#dequeue(); next; next = this.#dequeue()) this.#deliver(next);
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  #dequeue(): Pending | undefined {
+    for (const priority of BUS_PRIORITIES) {
+      const queue = this.#queues[priority];
+      if (queue.length > 0) return queue.shift();
+    }
+    return undefined;
+  }
+
+  #deliver({ event, resolve }: Pending): void {
+    this.#remember(event);
+    // Copies, so that (un)subscribing during delivery changes only later events.
+    const subscriptions = [...(this.#handlers.get(event.type) ?? []), ...(this.#handlers.get('*') ?? [])];
+    const settled: Promise<void>[] = [];
+    for (const { handler } of subscriptions) {
+      try {
+        const result = (handler as BusHandler<BusEvent>)(event);
+        if (result && typeof result.then === 'function') {
+          settled.push(Promise.resolve(result).then(undefined, (error: unknown) => this.#handlerFailed(error, event)));
+        }
+      } catch (error) {
+        this.#handlerFailed(error, event);
+      }
+    }
+    if (settled.length === 0) resolve();
+    else void Promise.all(settled).then(resolve);
+  }
+
+  #handlerFailed(error: unknown, event: BusEvent): void {
+    if (event.type === HANDLER_ERROR) {
+      this.#onUnreportedError(error, event);
+      return;
+    }
+    const payload: BusHandlerErrorPayload = {
+      eventType: event.type,
+      message: error instanceof Error ? error.message : String(error),
+    };
+    void (this as EventBus<BusEventMap>).publish({
+      type: HANDLER_ERROR,
+      payload,
+      source: event.source,
+      priority: 'high',
+    });
+  }
+
+  #remember(event: BusEvent): void {
+    if (this.historyLimit === 0) return;
+    this.#history.push(event);
+    if (this.#history.length > this.historyLimit) this.#history.splice(0, this.#history.length - this.historyLimit);
+  }
+}
+
+/** Creates an {@link EventBus} over the map `M` (type → payload). */
+export function createEventBus<M extends object = BusEventMap>(options?: EventBusOptions): EventBus<M> {
+  return new EventBus<M>(options);
+}
+
+/**
+ * Republishes every event of a lifecycle emitter (`orchestrator.events`) on `bus`: `type` is the
+ * event's type, `payload` the event, `source` its task id, else session id, else run id, and
+ * `priority` `high` for `*.failed`, `normal` otherwise. Returns a function that stops it.
+ */
+export function bridgeLifecycleEvents(emitter: Emitter<Events>, bus: EventBus<Events>): () => void {
+  const forward = (type: keyof Events, event: Events[keyof Events]): void => {
+    const source = 'taskId' in event ? event.taskId : 'sessionId' in event ? event.sessionId : event.runId;
+    void (bus as unknown as EventBus<BusEventMap>).publish({
+      type,
+      payload: event,
+      source,
+      timestamp: event.at,
+      priority: type.endsWith('.failed') ? 'high' : 'normal',
+    });
+  };
+  emitter.on('*', forward);
+  return () => emitter.off('*', forward);
+}
