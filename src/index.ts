@@ -133,3 +133,20 @@ export type { LockOptions, LockOwner } from './persistence/process-lock.js';
 export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/json-state-backend.js';
 export { type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';
+/**
+ * Metrics over stored runs (issue 11): {@link MetricsCollector} groups task records by agent,
+ * model, task, workflow or session, with executions, success rate, retries, tokens, cost
+ * (estimated from a per-model {@link PriceTable} where a record has tokens but no cost) and
+ * latency percentiles (nearest rank). The CLI's `agents-sdk stats` prints them.
+ */
+export {
+  MetricsCollector,
+  nearestRank,
+  type MetricsCollectorOptions,
+  type MetricsGroup,
+  type MetricsGroupBy,
+  type MetricsRecord,
+  type MetricsSummary,
+  type LatencyStats,
+} from './metrics/metrics-collector.js';
+export { DEFAULT_PRICES, priceOf, costOf, type ModelPrice, type PriceTable } from './metrics/price-table.js';
