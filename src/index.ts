@@ -165,3 +165,21 @@ export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistenc
  * registered or a tracer is given.
  */
 export { traceWorkflows, TRACER_NAME, type TraceWorkflowsOptions, type Traceable } from './telemetry/otel-tracing.js';
+
+/**
+ * Metrics over stored runs (issue 11): {@link MetricsCollector} groups task records by agent,
+ * model, task, workflow or session, with executions, success rate, retries, tokens, cost
+ * (estimated from a per-model {@link PriceTable} where a record has tokens but no cost) and
+ * latency percentiles (nearest rank). The CLI's `agents-sdk stats` prints them.
+ */
+export {
+  MetricsCollector,
+  nearestRank,
+  type MetricsCollectorOptions,
+  type MetricsGroup,
+  type MetricsGroupBy,
+  type MetricsRecord,
+  type MetricsSummary,
+  type LatencyStats,
+} from './metrics/metrics-collector.js';
+export { DEFAULT_PRICES, priceOf, costOf, type ModelPrice, type PriceTable } from './metrics/price-table.js';

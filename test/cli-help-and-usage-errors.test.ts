@@ -34,7 +34,7 @@ describe('agents-sdk help, version and usage errors', () => {
   it('an unknown command or option is exit 2, printed once, with a suggestion when one is close', async () => {
     const typo = await cli(['stauts', 'r1']);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toBe("agents-sdk: unknown command 'stauts'\n(Did you mean status?)\n(agents-sdk --help lists the commands)\n");
+    expect(typo.stderr).toBe("agents-sdk: unknown command 'stauts'\n(Did you mean one of stats, status?)\n(agents-sdk --help lists the commands)\n");
     const unknown = await cli(['frobnicate']);
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining("unknown command 'frobnicate'")]);
     const option = await cli(['exec', 'hi', '--jsn']);

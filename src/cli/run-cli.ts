@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
+import { statsCommand, type StatsOptions } from './stats-command.js';
 import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
 import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
 
@@ -103,6 +104,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('<run-id>', 'the run')
       .option('--json', 'print the run (times, status, one record per task) as JSON'),
   ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await statusCommand(runId, options, io)));
+
+  stateOptions(
+    command('stats', 'metrics of stored runs: runs, success rate, retries, tokens, cost and latency (p50, p95) per agent, model, task...')
+      .argument('[run-id...]', 'the runs (default: every stored run)')
+      .option('--last <n>', 'the n newest stored runs')
+      .option('--by <group>', 'agent, model, task, workflow or session (default: agent)')
+      .option('--json', 'print the summary as JSON'),
+  ).action(async (runIds: string[], options: StatsOptions) => setExit(await statsCommand(runIds, options, io)));
 
   stateOptions(
     command('migrate', 'import ADW state (<dir>/<id>/adw_state.json)')
