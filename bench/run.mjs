@@ -53,6 +53,7 @@ import { bounds, HETEROGENEOUS, heterogeneousBench, randomDag, simulateMakespan,
 import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
 import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
+import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -649,6 +650,10 @@ async function main() {
   }
 
   verdicts.push(...heteroVerdicts);
+
+  // 8. Event bus publish throughput (issue 11), informational
+  const bus = await section('event bus', () => eventBusBench());
+  if (bus) printEventBusTable(bus);
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
