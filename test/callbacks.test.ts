@@ -167,7 +167,7 @@ describe('CallbackManager on a WorkflowOrchestrator', () => {
       tasks: [
         { id: 'plan', prompt: 'Plan [[tool-turns:1]] [[reply:the plan]]' },
         { id: 'build', prompt: 'Build {{tasks.plan.output}} [[tool-turns:2]] [[reply:built]]', depends_on: ['plan'] },
-        { id: 'bad', prompt: 'Break [[is-error:nope]]', retry_count: 1 },
+        { id: 'bad', prompt: 'Break [[is-error:nope]]', retry_count: 1, depends_on: ['build'] },
       ],
     });
     detach();
