@@ -4,6 +4,7 @@
  * @module
  */
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
+import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
@@ -85,6 +86,8 @@ export type ExecuteWithRetryOptions = ExecuteOptions & {
 export class AgentSession {
   /** The underlying XState actor, for inspection and embedding. */
   readonly actor: Actor<typeof agentSessionMachine>;
+  /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks, fed by this session's events; prompts settle once they are done. */
+  readonly callbacks = new CallbackManager();
   private stopped = false;
 
   constructor(options: AgentSessionOptions) {
@@ -118,6 +121,7 @@ export class AgentSession {
       ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
       ...(options.inspect !== undefined && { inspect: options.inspect }),
     });
+    attachCallbacks(this, this.callbacks);
     const restored = this.actor.getSnapshot();
     if (options.snapshot && (restored.value === 'running' || restored.value === 'retrying')) reaping = this.reapOrphans(restored.context);
     this.actor.start();
@@ -221,7 +225,8 @@ export class AgentSession {
       retry,
       ...(continueSession !== undefined && { continueSession }),
     });
-    return done;
+    // Settles once the callbacks of this execution have run.
+    return done.finally(() => this.callbacks.idle());
   }
 
   /**

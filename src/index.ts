@@ -183,3 +183,26 @@ export {
   type LatencyStats,
 } from './metrics/metrics-collector.js';
 export { DEFAULT_PRICES, priceOf, costOf, type ModelPrice, type PriceTable } from './metrics/price-table.js';
+
+/**
+ * Callbacks and progress: `session.callbacks` / `orchestrator.callbacks` (or a
+ * `CallbackManager` fed through `attachCallbacks`) call `onStart`, `onProgress`, `onComplete`
+ * and `onError` callbacks in order, awaiting async ones and isolating their errors, with a
+ * `ProgressSnapshot` (turns, tool calls, tokens, latest text, elapsed time, API retries) built
+ * from the real Claude Code stream.
+ */
+export {
+  CallbackManager,
+  attachCallbacks,
+  summarizeToolInput,
+  type Callback,
+  type CallbackError,
+  type CallbackSource,
+  type CallbackTarget,
+  type CompleteInfo,
+  type ErrorInfo,
+  type ProgressInfo,
+  type ProgressSnapshot,
+  type StartInfo,
+  type ToolCallSummary,
+} from './callbacks/callback-manager.js';

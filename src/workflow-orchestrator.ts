@@ -10,6 +10,7 @@ import { createExecutorActor, defaultExecutor, type Executor } from './actors/ex
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
+import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
@@ -112,6 +113,8 @@ export function createOrchestratorMachine(executor: Executor = defaultExecutor) 
 export class WorkflowOrchestrator {
   /** Every lifecycle and progress event of every run. */
   readonly events: EventBus;
+  /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks of every task, fed by `events`; runs settle once they are done. */
+  readonly callbacks = new CallbackManager();
   /** Where runs are checkpointed (`null`: nowhere). */
   readonly stateBackend: StateBackend | null;
   private readonly stateDir: string;
@@ -133,6 +136,7 @@ export class WorkflowOrchestrator {
     if (stateBackend === null || isStateBackend(stateBackend)) options = { ...options, stateBackend };
     else if (stateBackend !== undefined) options = { ...stateBackend, ...options };
     this.events = options.bus ?? createEventBus();
+    attachCallbacks(this, this.callbacks);
     // Raw outputs sit beside the checkpoints: a JSON backend's directory is the default.
     const backendDir = (options.stateBackend as { stateDir?: unknown } | null | undefined)?.stateDir;
     // Resolved once: agents register where resume will look even if the process changes directory.
@@ -268,6 +272,8 @@ export class WorkflowOrchestrator {
       }
     } finally {
       this.starting.delete(pending);
+      // The run settles once the callbacks of its events have run.
+      await this.callbacks.idle();
     }
   }
 
