@@ -159,6 +159,22 @@ export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/js
 export { type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';
 /**
+ * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
+ * line (with runId, taskId, sessionId, attempt, at), outputs over 64 KB referenced as
+ * `{ $ref: 'records', taskId, bytes }`. Written by the orchestrator (option `eventLog`);
+ * `readRunEventLog(file)` reads it back, tolerating a torn last line.
+ */
+export {
+  RunEventLog,
+  readRunEventLog,
+  runEventLogPath,
+  EVENT_LOG_FILE,
+  EVENT_LOG_INLINE_LIMIT,
+  type RecordRef,
+  type RunEventLogEntry,
+  type RunEventLogContents,
+} from './persistence/run-event-log.js';
+/**
  * OpenTelemetry tracing of runs: `traceWorkflows(orchestrator, { tracer })` makes a span per
  * run, per task and per attempt (GenAI semantic-convention attributes on agent attempts) from
  * the orchestrator's events. Through `@opentelemetry/api` only: a no-op until an SDK is

@@ -14,6 +14,7 @@ import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.j
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
+import { RunEventLog, runEventLogPath } from './persistence/run-event-log.js';
 import type { LockOptions } from './persistence/process-lock.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
@@ -51,6 +52,11 @@ export interface WorkflowOrchestratorOptions {
    * of its write) and how many writes were made: for measuring a backend under load.
    */
   commitStats?: CommitStats;
+  /**
+   * Appends every event of a run to `<stateDir>/<runId>/events.jsonl` (see {@link RunEventLog}).
+   * Default: on when the state backend is a {@link JsonStateBackend} or has a `stateDir`.
+   */
+  eventLog?: boolean;
 }
 
 /** Options of {@link WorkflowOrchestrator.resume}. */
@@ -127,6 +133,8 @@ export class WorkflowOrchestrator {
   private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
   /** Filled with the latency of every checkpoint write when given (`commitStats` option: the bench). */
   private readonly commitStats: CommitStats | undefined;
+  /** Whether each run's events go to `<stateDir>/<runId>/events.jsonl`. */
+  private readonly eventLog: boolean;
 
   /**
    * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
@@ -145,6 +153,7 @@ export class WorkflowOrchestrator {
     this.retry = options.retry ?? {};
     this.inspect = options.inspect;
     this.commitStats = options.commitStats;
+    this.eventLog = options.eventLog ?? (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string');
     const executor = options.executor ?? defaultExecutor;
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
@@ -315,8 +324,10 @@ export class WorkflowOrchestrator {
           this.commitStats,
         )
       : null;
+    const eventLog = this.eventLog ? new RunEventLog(runEventLogPath(this.stateDir, input.runId), input.runId) : null;
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
+      eventLog?.append(event);
       this.publish(event);
     });
     let result: WorkflowResult;
@@ -329,6 +340,7 @@ export class WorkflowOrchestrator {
       result = await toPromise(actor);
     } finally {
       this.active.delete(actor);
+      await eventLog?.close();
     }
     // Cancelled agents may still be dying: the lock is kept until every process has exited.
     if (result.status === 'cancelled') await Promise.allSettled([...this.inflight]);

@@ -1,0 +1,262 @@
+/**
+ * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run appended as
+ * it happens, one JSON line each. A log, not the checkpoint: no fsync, and a crash may leave a
+ * torn last line, which {@link readRunEventLog} tolerates.
+ *
+ * @module
+ */
+import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PermanentError } from '../errors.js';
+import type { Events } from '../events.js';
+
+/** The log's file name inside a run's directory. */
+export const EVENT_LOG_FILE = 'events.jsonl';
+
+/**
+ * Outputs longer than this (UTF-8 bytes) are not inlined in the log: the task record holds
+ * them, the log a {@link RecordRef} to it.
+ */
+export const EVENT_LOG_INLINE_LIMIT = 64 * 1024;
+
+/** Where a big output went: the task record of `taskId` (`bytes` long). */
+export interface RecordRef {
+  $ref: 'records';
+  taskId: string;
+  bytes: number;
+}
+
+/** One line of the log: the event, with the run, task, session and attempt it belongs to. */
+export interface RunEventLogEntry {
+  type: string;
+  runId: string;
+  /** The task the event is about (task events). */
+  taskId?: string;
+  /** The session the event is about: for orchestrated tasks, the task id. */
+  sessionId?: string;
+  /** The attempt, when the event has one. */
+  attempt?: number;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The rest of the event (outputs over {@link EVENT_LOG_INLINE_LIMIT} as {@link RecordRef}s). */
+  [field: string]: unknown;
+}
+
+/** The path of a run's event log. */
+export function runEventLogPath(stateDir: string, runId: string): string {
+  return join(stateDir, runId, EVENT_LOG_FILE);
+}
+
+type AnyEvent = Events[keyof Events];
+
+/**
+ * Appends a run's events to its `events.jsonl`. {@link append} never waits and never throws:
+ * lines are batched per event-loop turn into one `appendFile`, with one write in flight at a
+ * time (lines noted meanwhile join the next), so appending costs the same at 10 or 10,000 tasks.
+ * A failed write is kept in {@link error} and stops the log; the run goes on.
+ */
+export class RunEventLog {
+  /** The first write error, if any (the log stops there). */
+  error: unknown = null;
+  private pending: string[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | null = null;
+  private prepared = false;
+  private closed = false;
+
+  /**
+   * @param file - the log file (see {@link runEventLogPath}).
+   * @param runId - the run every entry belongs to.
+   * @param inlineLimit - outputs longer than this (bytes) become {@link RecordRef}s.
+   */
+  constructor(
+    readonly file: string,
+    readonly runId: string,
+    private readonly inlineLimit = EVENT_LOG_INLINE_LIMIT,
+  ) {}
+
+  /** Queues `event` for the next write. */
+  append(event: AnyEvent): void {
+    if (this.closed || this.error !== null) return;
+    let line: string;
+    try {
+      line = JSON.stringify(toEntry(event, this.runId, this.inlineLimit)) + '\n';
+    } catch (error) {
+      this.error = error;
+      return;
+    }
+    this.pending.push(line);
+    this.schedule();
+  }
+
+  /** Resolves once every event appended so far is written (or the log has failed). */
+  async flush(): Promise<void> {
+    while (this.writing || this.pending.length > 0) {
+      if (!this.writing) this.writing = this.write();
+      await this.writing;
+      if (this.error !== null) return;
+    }
+  }
+
+  /** Flushes and stops the log: later events are ignored. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.writing && this.pending.length > 0) this.writing = this.write();
+    });
+  }
+
+  private async write(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && this.error === null) {
+        if (!this.prepared) {
+          await mkdir(dirname(this.file), { recursive: true });
+          await dropTornTail(this.file);
+          this.prepared = true;
+        }
+        const batch = this.pending.join('');
+        this.pending = [];
+        await appendFile(this.file, batch);
+      }
+    } catch (error) {
+      this.error = error;
+      this.pending = [];
+    } finally {
+      this.writing = null;
+    }
+  }
+}
+
+/** The event as a log entry: run, task, session and attempt first; big outputs referenced. */
+function toEntry(event: AnyEvent, runId: string, limit: number): RunEventLogEntry {
+  const e = event as unknown as Record<string, unknown>;
+  const taskId = typeof e.taskId === 'string' ? e.taskId : undefined;
+  const sessionId = typeof e.sessionId === 'string' ? e.sessionId : taskId;
+  const head: RunEventLogEntry = { type: event.type, runId, at: typeof e.at === 'number' ? e.at : Date.now() };
+  if (taskId !== undefined) head.taskId = taskId;
+  if (sessionId !== undefined) head.sessionId = sessionId;
+  if (typeof e.attempt === 'number') head.attempt = e.attempt;
+  const entry: RunEventLogEntry = { ...head, ...e, ...head };
+  const owner = taskId ?? sessionId ?? '';
+  if (isObject(e.record)) entry.record = withOutputRef(e.record, stringOr(e.record.taskId, owner), limit);
+  if (isObject(e.result)) {
+    let result = withOutputRef(e.result, owner, limit);
+    if (Array.isArray(result.taskResults)) {
+      result = {
+        ...result,
+        taskResults: result.taskResults.map((r: unknown) => (isObject(r) ? withOutputRef(r, stringOr(r.taskId, owner), limit) : r)),
+      };
+    }
+    entry.result = result;
+  }
+  if (isObject(e.error) && isObject(e.error.result)) entry.error = { ...e.error, result: withOutputRef(e.error.result, owner, limit) };
+  return entry;
+}
+
+/** `value` with its `output` replaced by a {@link RecordRef} when that is over `limit` bytes. */
+function withOutputRef(value: Record<string, unknown>, taskId: string, limit: number): Record<string, unknown> {
+  const output = value.output;
+  // A string of n UTF-16 units is at most 3n UTF-8 bytes: short ones need no count.
+  if (typeof output !== 'string' || output.length * 3 <= limit) return value;
+  const bytes = Buffer.byteLength(output, 'utf8');
+  if (bytes <= limit) return value;
+  const ref: RecordRef = { $ref: 'records', taskId, bytes };
+  return { ...value, output: ref };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+/**
+ * A log that a crash left ending mid-line (no newline) is cut back to its last complete line
+ * before anything is appended: else the next line would be glued to the torn one.
+ */
+async function dropTornTail(file: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    let checkedLast = false;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+      const slice = chunk.subarray(0, bytesRead);
+      if (!checkedLast) {
+        if (slice[slice.length - 1] === 0x0a) return;
+        checkedLast = true;
+      }
+      const nl = slice.lastIndexOf(0x0a);
+      if (nl >= 0) {
+        await handle.close();
+        handle = undefined;
+        await truncate(file, start + nl + 1);
+        return;
+      }
+      end = start;
+    }
+    await handle.close();
+    handle = undefined;
+    await truncate(file, 0);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** What {@link readRunEventLog} found. */
+export interface RunEventLogContents {
+  /** Every complete entry, in the order written. */
+  events: RunEventLogEntry[];
+  /** The file ended in a torn line (a crash mid-append): it was left out. */
+  torn: boolean;
+}
+
+/**
+ * Reads a run's event log. A torn last line (no newline: the process died mid-append) is left
+ * out and reported as `torn`.
+ *
+ * @throws PermanentError `CORRUPT_STATE` naming the file and line when a complete line is not
+ *   a JSON event; the file system's error when the file cannot be read.
+ */
+export async function readRunEventLog(file: string): Promise<RunEventLogContents> {
+  const text = await readFile(file, 'utf8');
+  const lines = text.split('\n');
+  // The part after the last newline: empty for a whole file, else a torn line.
+  const tail = lines.pop() ?? '';
+  const events: RunEventLogEntry[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    if (!isObject(value) || typeof value.type !== 'string') {
+      throw new PermanentError('CORRUPT_STATE', `${file}: line ${i + 1} is not a JSON event: ${line.slice(0, 80)}`, {
+        details: { file, line: i + 1 },
+      });
+    }
+    events.push(value as RunEventLogEntry);
+  });
+  return { events, torn: tail.length > 0 };
+}
