@@ -54,6 +54,7 @@ import { checkpointBench, printCheckpointTable } from './checkpoint.mjs';
 import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
+import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -654,6 +655,9 @@ async function main() {
   // 8. Event bus publish throughput (issue 11), informational
   const bus = await section('event bus', () => eventBusBench());
   if (bus) printEventBusTable(bus);
+  // 9. The run's event log on vs off (issue 11), informational
+  const log = await section('event log', () => eventLogBench());
+  if (log) printEventLogTable(log);
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
