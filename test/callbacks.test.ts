@@ -10,23 +10,16 @@ import {
   type ProgressInfo,
   type StartInfo,
 } from '../src/index.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 
 let world: FakeWorld;
-let saved: Record<string, string | undefined>;
+let restoreEnv: () => void;
 beforeEach(() => {
   world = fakeWorld();
-  saved = {};
-  for (const [k, v] of Object.entries(world.env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
+  restoreEnv = setProcessEnv(world.env);
 });
 afterEach(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
   world.cleanup();
 });
 

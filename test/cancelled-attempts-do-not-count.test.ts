@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { okResult } from './helpers/results.js';
 import {
   JsonStateBackend,
   TransientError,
@@ -17,18 +18,7 @@ import {
   type WorkflowSpecInput,
 } from '../src/index.js';
 
-const OK: ExecutionResult = {
-  success: true,
-  output: 'done',
-  sessionId: null,
-  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 0,
-  durationMs: 0,
-  cliDurationMs: null,
-  numTurns: 1,
-  exitCode: 0,
-  stderrTail: '',
-};
+const OK = okResult({ output: 'done', numTurns: 1 });
 
 /** Settles as `steps` says, one entry per call: `hang` waits for the abort, `fail` is transient, `ok` succeeds. */
 function scripted(steps: Array<'hang' | 'fail' | 'ok'>): Executor & { calls: number } {

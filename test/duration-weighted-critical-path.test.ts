@@ -7,22 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, validateWorkflow, type ValidationError, WorkflowOrchestrator, type ExecutionResult, type Executor, type WorkflowSpecInput } from '../src/index.js';
+import { okResult } from './helpers/results.js';
+import { JsonStateBackend, validateWorkflow, type ValidationError, WorkflowOrchestrator, type Executor, type WorkflowSpecInput } from '../src/index.js';
 import { buildTaskGraph } from '../src/workflow/ready-queue.js';
 import { durationHistoryKey, expectedDurationsMs, readDurationHistory, HISTORY_SAMPLES } from '../src/workflow/task-durations.js';
 
-const OK: ExecutionResult = {
-  success: true,
-  output: '',
-  sessionId: null,
-  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 0,
-  durationMs: 0,
-  cliDurationMs: null,
-  numTurns: 1,
-  exitCode: 0,
-  stderrTail: '',
-};
+const OK = okResult({ output: '', numTurns: 1 });
 
 /** `long` takes 200 ms, every other task resolves at once. */
 const executor: Executor = (request) =>

@@ -3,18 +3,8 @@
  * level, at top level and in `defaults`, and does not set off a cascade of false errors.
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError, validateWorkflow } from '../src/index.js';
+import { problems } from './helpers/problems.js';
 import { closestName } from '../src/workflow/closest-name.js';
-
-function problems(spec: unknown): string[] {
-  try {
-    validateWorkflow(spec);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('expected the spec to be rejected');
-}
 
 describe('a misspelt task field', () => {
   it('`promt` is named, with `prompt` suggested, and nothing else is reported', () => {

@@ -6,17 +6,8 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError, loadWorkflowFile, validateWorkflow, type AgentTask, type CommandTask } from '../src/index.js';
-
-function problems(spec: unknown): string[] {
-  try {
-    validateWorkflow(spec);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('expected the spec to be rejected');
-}
+import { loadWorkflowFile, validateWorkflow, type AgentTask, type CommandTask } from '../src/index.js';
+import { problems } from './helpers/problems.js';
 
 describe('defaults', () => {
   it('apply to every task that does not set its own value', () => {

@@ -7,24 +7,17 @@ import {
   type WorkflowResult,
   type WorkflowSpecInput,
 } from '../src/index.js';
-import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { eventually, fakeWorld, isAlive, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 
 let world: FakeWorld;
-let saved: Record<string, string | undefined>;
+let restoreEnv: () => void;
 beforeEach(() => {
   world = fakeWorld();
   // Tasks run the fake claude: point the runtime at it through the process env, as a user would.
-  saved = {};
-  for (const [k, v] of Object.entries(world.env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
+  restoreEnv = setProcessEnv(world.env);
 });
 afterEach(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
   world.cleanup();
 });
 

@@ -72,3 +72,21 @@ export async function eventually(check: () => boolean, ms = 10_000, every = 50):
   }
   return check();
 }
+
+/**
+ * Sets variables on `process.env` (the fake's, so that code under test finds it as a user's
+ * would); returns a function that puts the previous values back.
+ */
+export function setProcessEnv(env: Record<string, string>): () => void {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
