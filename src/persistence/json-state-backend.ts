@@ -133,8 +133,10 @@ export class JsonStateBackend implements StateBackend {
       // The new checkpoint holds every record: the journal after the old one is spent (also
       // when an earlier process wrote it, as on resume).
       if (previous !== undefined) await this.removeJournal(runId, previous);
-      // Opened now, so that the first task record is one append, not a round of reads.
-      this.journals.set(runId, this.openNewJournal(runId, file));
+      // Opened now, so that the first task record is one append, not a round of reads; a
+      // finished run's journal is not (a backend that outlives many runs would keep two
+      // descriptors open for each).
+      if (data.result === undefined) this.journals.set(runId, this.openNewJournal(runId, file));
     });
   }
 
