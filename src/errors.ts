@@ -38,7 +38,11 @@ export type ErrorCode =
   | 'REPLAY_MISSING'
   | 'BACKEND_UNAVAILABLE'
   /** The run's state could not be saved (disk full, I/O error): the run stopped; resume once fixed. */
-  | 'STATE_WRITE_FAILED';
+  | 'STATE_WRITE_FAILED'
+  /** A `wait_for` task's event did not come within its timeout. */
+  | 'WAIT_TIMEOUT'
+  /** The run has finished (completed): a signal to it can change nothing. */
+  | 'RUN_FINISHED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

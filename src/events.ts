@@ -10,6 +10,7 @@ import mittDefault, { type Emitter, type EventType } from 'mitt';
 import type { ReapedProcess } from './actors/process-registry.js';
 import type { ClaudeProgressEvent } from './claude/stream-json.js';
 import type { SerializedError } from './errors.js';
+import type { Signal } from './signals/signal.js';
 import type { ExecutionResult } from './execution-result.js';
 import type { TaskRecord, WorkflowResult } from './workflow/workflow-result.js';
 
@@ -49,6 +50,11 @@ export interface TaskEventBase {
 
 /** Lifecycle and progress of the tasks of a run (a task's session events, with the task id). */
 export type TaskEvent =
+  /**
+   * A `wait_for` task's dependencies are done and it waits for its event; `deadline` (epoch ms)
+   * is when it fails if the event has not come, `null` without a timeout.
+   */
+  | (TaskEventBase & { type: 'task.waiting'; event: string; deadline: number | null })
   | (TaskEventBase & { type: 'task.started'; attempt: number; maxAttempts: number })
   | (TaskEventBase & { type: 'task.progress'; attempt: number; progress: ClaudeProgressEvent })
   | (TaskEventBase & { type: 'task.retrying'; attempt: number; error: SerializedError; delayMs: number })
@@ -65,7 +71,13 @@ export type WorkflowEvent =
    * On resume, before anything runs: agent process groups that the interrupted process left
    * running (see `reapProcesses`), killed so that no task has two agents at once.
    */
-  | { type: 'workflow.reaped'; workflowId: string; runId: string; at: number; processes: ReapedProcess[] };
+  | { type: 'workflow.reaped'; workflowId: string; runId: string; at: number; processes: ReapedProcess[] }
+  /**
+   * A signal reached the run (`received`: sent with `agents-sdk signal`, `orchestrator.signal()`
+   * or published by another run) or a task of the run published one (`published`: its
+   * `publish:` field). Each signal is announced once per process.
+   */
+  | { type: 'workflow.signal'; workflowId: string; runId: string; at: number; origin: 'received' | 'published'; signal: Signal };
 
 /** Every event, keyed by its `type`: the mitt event map. */
 export type Events = {

@@ -86,6 +86,13 @@ export {
   type PublishedEvent,
   type EventBusOptions,
 } from './event-bus.js';
+
+/**
+ * Signals: events sent to a run (`orchestrator.signal()`, `agents-sdk signal`) or published by
+ * its tasks (`publish:`), which `wait_for` tasks wait for; kept in the state backend's inboxes.
+ */
+export { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal, type SignalStore } from './signals/signal.js';
+export { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,

@@ -25,6 +25,9 @@ import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
+import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
+import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
+import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
@@ -128,6 +131,8 @@ export class WorkflowOrchestrator {
   private readonly retry: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   private readonly inspect: WorkflowOrchestratorOptions['inspect'];
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
+  /** The active runs by id, for {@link WorkflowOrchestrator.signal}. */
+  private readonly byRunId = new Map<string, Actor<typeof orchestratorMachine>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly starting = new Set<{ cancelled: boolean }>();
   private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
@@ -248,6 +253,27 @@ export class WorkflowOrchestrator {
   }
 
   /**
+   * Sends a signal (an event with a JSON payload) to a run: its tasks with `wait_for: <type>`
+   * start. A run active in this orchestrator gets it at once; with a state backend it is also
+   * stored in the run's inbox first, so that a run driven by another process gets it within a
+   * fraction of a second, and a run that is not running (interrupted, cancelled, failed) when
+   * it is resumed. Each signal is applied once, however often it is delivered.
+   *
+   * @returns the signal as stored (with its id).
+   * @throws PermanentError `NOT_FOUND` (unknown run), `RUN_FINISHED` (a completed run);
+   *   ValidationError (a bad event type, a payload that is not JSON).
+   */
+  async signal(runId: string, type: string, payload?: unknown, options: SendSignalOptions = {}): Promise<Signal> {
+    const actor = this.byRunId.get(runId);
+    let signal: Signal;
+    if (this.stateBackend && isSignalStore(this.stateBackend)) signal = await sendSignal(this.stateBackend, runId, type, payload, options);
+    else if (actor) signal = createSignal(type, payload, options.source ?? 'api');
+    else throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to store the signal in)`, { details: { runId } });
+    if (actor?.getSnapshot().status === 'active') actor.send({ type: 'SIGNAL', signal });
+    return signal;
+  }
+
+  /**
    * Cancels every active run: children are stopped, their process trees killed, and each run
    * ends `cancelled`. Resolves once every agent process has exited.
    */
@@ -274,11 +300,17 @@ export class WorkflowOrchestrator {
     this.starting.add(pending);
     try {
       const release = this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null;
+      let result: T;
       try {
-        return await work(pending);
-      } finally {
-        await release?.();
+        result = await work(pending);
+      } catch (error) {
+        // A lock that cannot be released (the disk that failed the run is still full) must not
+        // hide why the run stopped; a dead holder's lock is taken over anyway.
+        await release?.().catch(() => undefined);
+        throw error;
       }
+      await release?.();
+      return result;
     } finally {
       this.starting.delete(pending);
       // The run settles once the callbacks of its events have run.
@@ -297,6 +329,16 @@ export class WorkflowOrchestrator {
     const expectedMs = expectedDurationsMs(input.workflow.tasks, history);
     if (expectedMs) input = { ...input, expectedMs };
     const since = Date.now();
+    // Signals stored for the run (sent while it was down, or before) go in with it; a run with
+    // `wait_for` tasks then watches its inboxes for more.
+    const store = backend && isSignalStore(backend) ? backend : null;
+    let watching: { since: number; cursors: Awaited<ReturnType<typeof readInboxes>>['cursors'] } | null = null;
+    if (store) {
+      const startedAt = input.startedAt ?? since;
+      const inbox = await readInboxes(store, input.runId, startedAt);
+      input = { ...input, startedAt, ...(inbox.signals.length > 0 && { signals: inbox.signals }) };
+      if (input.workflow.tasks.some((t) => t.wait_for)) watching = { since: startedAt, cursors: inbox.cursors };
+    }
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
@@ -328,18 +370,29 @@ export class WorkflowOrchestrator {
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
       eventLog?.append(event);
+      // A task's `publish:` reaches the other runs of the state dir through the broadcast inbox.
+      if (event.type === 'workflow.signal' && event.origin === 'published' && store) {
+        store.appendSignal(BROADCAST_SCOPE, event.signal).catch(() => {
+          // the other runs miss it; this run has applied it already
+        });
+      }
       this.publish(event);
     });
+    const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, (signal) => sendIfActive({ type: 'SIGNAL', signal })) : null;
     let result: WorkflowResult;
     try {
       await checkpointer?.begin();
       this.active.add(actor);
+      this.byRunId.set(input.runId, actor);
       actor.start();
+      watcher?.start();
       // A cancel() that arrived while the run was being set up applies now.
       if (pending.cancelled) sendIfActive({ type: 'CANCEL' });
       result = await toPromise(actor);
     } finally {
+      watcher?.stop();
       this.active.delete(actor);
+      this.byRunId.delete(input.runId);
       await eventLog?.close();
     }
     // Cancelled agents may still be dying: the lock is kept until every process has exited.

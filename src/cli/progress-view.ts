@@ -61,9 +61,19 @@ export class ProgressView {
         )
         .join('\n');
     }
+    if (event.type === 'workflow.signal') {
+      const s = event.signal;
+      return event.origin === 'published' ? `${s.source}: published ${s.type}` : `signal ${s.type} received (from ${s.source})`;
+    }
     const row = this.rows.get(event.taskId) ?? emptyRow(event.taskId);
     this.rows.set(event.taskId, row);
     switch (event.type) {
+      case 'task.waiting': {
+        row.state = 'waiting';
+        const until = event.deadline === null ? '' : `, until ${new Date(event.deadline).toISOString()}`;
+        row.note = `waiting for ${event.event}`;
+        return `${event.taskId}: waiting for ${event.event}${until} (agents-sdk signal ${event.runId} ${event.event})`;
+      }
       case 'task.started':
         row.state = 'running';
         row.attempt = event.attempt;
@@ -109,7 +119,7 @@ export class ProgressView {
       .join(', ')}`;
     let shown = rows;
     if (rows.length > MAX_LIVE_ROWS) {
-      const active = rows.filter((r) => r.state === 'running' || r.state === 'retrying');
+      const active = rows.filter((r) => r.state === 'running' || r.state === 'retrying' || r.state === 'waiting');
       const done = rows.filter((r) => r.endedAt !== null).sort((a, b) => b.endedAt! - a.endedAt!);
       shown = [...active, ...done].slice(0, MAX_LIVE_ROWS);
     }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
+import { signalCommand, type SignalOptions } from './signal-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
 import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
 import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
@@ -104,6 +105,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('<run-id>', 'the run')
       .option('--json', 'print the run (times, status, one record per task) as JSON'),
   ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await statusCommand(runId, options, io)));
+
+  stateOptions(
+    command('signal', 'send an event to a run: its tasks with wait_for: <type> start (a run that is not running gets it on resume)')
+      .argument('<run-id>', 'the run')
+      .argument('<type>', 'the event type, e.g. approval.granted')
+      .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
+      .option('--json', 'print the stored signal as JSON'),
+  ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await signalCommand(runId, type, options, io)));
 
   stateOptions(
     command('stats', 'metrics of stored runs: runs, success rate, retries, tokens, cost and latency (p50, p95) per agent, model, task...')

@@ -12,6 +12,8 @@ import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
+import type { Workflow } from '../workflow/spec.js';
+import type { TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { driveRun, replayExecutor } from './run-command.js';
 
@@ -21,7 +23,7 @@ export interface StateOptions {
   backend?: string;
 }
 
-async function withBackend<T>(
+export async function withBackend<T>(
   options: StateOptions,
   access: 'read' | 'write',
   work: (backend: StateBackend, stateDir: string) => Promise<T>,
@@ -129,7 +131,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? ''),
+          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? waitNote(run.workflow, r)),
         ]),
       ),
     );
@@ -141,6 +143,17 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     }
     return EXIT.ok;
   });
+}
+
+/** What a `wait_for` task waits for (or waited for: the signal that let it start). */
+function waitNote(workflow: Workflow, record: TaskRecord): string {
+  const wait = workflow.tasks.find((t) => t.id === record.taskId)?.wait_for;
+  if (!wait) return '';
+  if (record.status === 'waiting') {
+    const until = wait.timeout !== undefined && record.waitingSince !== undefined ? `, until ${iso(record.waitingSince + wait.timeout * 1000)}` : '';
+    return `waiting for ${wait.event}${until}`;
+  }
+  return record.signal ? `started on ${record.signal.type} from ${record.signal.source}` : '';
 }
 
 /** Where an agent task's stream was recorded (`<state-dir>/<run>/<task>/raw_output.jsonl`), or `null` if nothing was. */

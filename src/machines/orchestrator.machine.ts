@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, not, setup } from 'xstate';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import type { ExecutionRequest } from '../actors/executor.js';
 import { addTokens, emptyTokens, type TokenUsage } from '../claude/stream-json.js';
@@ -23,6 +23,7 @@ import type { RetryPolicy } from '../retry-policy.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import { renderTemplate, type TemplateValues } from '../workflow/template.js';
+import type { Signal } from '../signals/signal.js';
 import { toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
 import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
 
@@ -62,6 +63,8 @@ export interface OrchestratorInput {
    * leaves a dependant that used an output whose task would run again on resume.
    */
   awaitDurable?: boolean;
+  /** Signals the run has received (stored in its inbox, by an earlier process or while it was down). */
+  signals?: Signal[];
 }
 
 /** What a run is, fixed for its life. */
@@ -85,6 +88,10 @@ export interface StepScratch {
   toStart: number[];
   toStop: string[];
   outbox: Array<TaskEvent | WorkflowEvent>;
+  /** `wait_for` timeouts to schedule: task id and delay (ms). */
+  toTime: Array<[string, number]>;
+  /** `wait_for` timeouts to cancel (task ids). */
+  toUntime: string[];
 }
 
 /**
@@ -114,6 +121,8 @@ export interface OrchestratorContext {
   anyFailed: boolean;
   tokens: TokenUsage;
   costUsd: number;
+  /** Every signal the run has received or published, in arrival order (each id once). */
+  signals: Signal[];
   step: StepScratch;
 }
 
@@ -124,7 +133,11 @@ export type OrchestratorEvent =
   /** These tasks' records are durable: a completed one's dependants may start. */
   | { type: 'RECORDS.DURABLE'; taskIds: string[] }
   /** Saving the run's state failed: nothing new starts, running tasks are cancelled. */
-  | { type: 'STATE.WRITE_FAILED'; error: SerializedError };
+  | { type: 'STATE.WRITE_FAILED'; error: SerializedError }
+  /** A signal for the run: the tasks waiting for its type start (a signal already applied is ignored). */
+  | { type: 'SIGNAL'; signal: Signal }
+  /** A `wait_for` task's timeout (raised by the machine itself, delayed). */
+  | { type: 'WAIT.TIMEOUT'; taskId: string };
 
 type Ctx = OrchestratorContext;
 
@@ -185,13 +198,91 @@ function releasesFirst(ctx: Ctx, i: number): boolean {
 function release(ctx: Ctx, i: number): void {
   for (const d of ctx.graph.dependants[i]!) {
     ctx.remaining[d]! -= 1;
-    if (ctx.remaining[d] === 0 && ctx.records[d]!.status === 'pending') pushReady(ctx.ready, d, ctx.graph.priority);
+    if (ctx.remaining[d] === 0 && ctx.records[d]!.status === 'pending') makeReady(ctx, d);
   }
+}
+
+/**
+ * A task whose dependencies are done: queued, or, when it has `wait_for` and its event has not
+ * reached the run, `waiting` for it (taking no slot; its timeout starts now, or kept from an
+ * earlier process).
+ */
+function makeReady(ctx: Ctx, i: number): void {
+  const wait = ctx.workflow.tasks[i]!.wait_for;
+  const record = ctx.records[i]!;
+  if (wait) {
+    const signal = latestSignal(ctx, wait.event);
+    if (signal) record.signal = signal;
+    else {
+      record.status = 'waiting';
+      record.waitingSince ??= Date.now();
+      const deadline = wait.timeout === undefined ? null : record.waitingSince + Math.round(wait.timeout * 1000);
+      if (deadline !== null) ctx.step.toTime.push([record.taskId, Math.max(0, deadline - Date.now())]);
+      ctx.step.outbox.push(taskEvent(ctx, 'task.waiting', record.taskId, { event: wait.event, deadline }));
+      return;
+    }
+  }
+  pushReady(ctx.ready, i, ctx.graph.priority);
+}
+
+function latestSignal(ctx: Ctx, type: string): Signal | undefined {
+  for (let k = ctx.signals.length - 1; k >= 0; k--) if (ctx.signals[k]!.type === type) return ctx.signals[k];
+  return undefined;
+}
+
+/**
+ * Takes a signal in (once per id) and queues the tasks waiting for its type. `origin` says
+ * whether it came from outside or from a task of this run (`publish:`).
+ */
+function applySignal(ctx: Ctx, signal: Signal, origin: 'received' | 'published', announce = true): void {
+  if (ctx.signals.some((s) => s.id === signal.id)) return;
+  ctx.signals.push(signal);
+  if (announce) ctx.step.outbox.push({ type: 'workflow.signal', workflowId: ctx.run.workflowId, runId: ctx.run.runId, at: Date.now(), origin, signal });
+  if (ctx.halt !== null) return;
+  ctx.workflow.tasks.forEach((task, i) => {
+    const record = ctx.records[i]!;
+    if (record.status !== 'waiting' || task.wait_for?.event !== signal.type) return;
+    record.status = 'pending';
+    record.signal = signal;
+    ctx.step.toUntime.push(record.taskId);
+    pushReady(ctx.ready, i, ctx.graph.priority);
+  });
+}
+
+/** The signal a completed task with `publish:` sends: its output, under an id that is the same in every process. */
+function publishedSignal(ctx: Ctx, i: number): Signal | undefined {
+  const type = ctx.workflow.tasks[i]!.publish;
+  const record = ctx.records[i]!;
+  if (type === undefined || record.status !== 'completed') return undefined;
+  return { id: `${ctx.run.runId}/${record.taskId}`, type, payload: record.output, source: `${ctx.run.runId}/${record.taskId}`, at: record.endedAt ?? Date.now() };
+}
+
+/** A `wait_for` task whose event did not come in time fails (its failure policy applies). */
+function timeOut(ctx: Ctx, i: number): void {
+  const record = ctx.records[i]!;
+  const wait = ctx.workflow.tasks[i]!.wait_for;
+  if (record.status !== 'waiting' || !wait) return;
+  record.status = 'failed';
+  record.endedAt = Date.now();
+  record.error = {
+    name: 'WaitTimeoutError',
+    code: 'WAIT_TIMEOUT',
+    message:
+      `Task "${record.taskId}" waited ${wait.timeout ?? 0} s for event "${wait.event}", which did not come ` +
+      `(send it with: agents-sdk signal ${ctx.run.runId} ${wait.event}; then agents-sdk resume ${ctx.run.runId} --retry-failed)`,
+    transient: false,
+  };
+  settle(ctx, i);
+  ctx.anyFailed = true;
+  ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+  applyFailurePolicy(ctx, i);
+  startReadyTasks(ctx);
 }
 
 function skip(ctx: Ctx, i: number, reason: string): void {
   const record = ctx.records[i]!;
-  if (record.status !== 'pending') return;
+  if (record.status === 'waiting') ctx.step.toUntime.push(record.taskId);
+  else if (record.status !== 'pending') return;
   record.status = 'skipped';
   record.reason = reason;
   record.endedAt = Date.now();
@@ -232,6 +323,7 @@ function templateValues(ctx: Ctx): TemplateValues {
       const record = ctx.records[indexOfTask(ctx, taskId)];
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
+    event: (type) => latestSignal(ctx, type)?.payload,
   };
 }
 
@@ -360,6 +452,9 @@ export const orchestratorMachine = setup({
   },
   guards: {
     settled: ({ context }) => context.settled >= context.records.length && context.running === 0,
+    // Nothing runs or can start, yet tasks are left: they (or what depends on them) wait for events.
+    onlyWaiting: ({ context: ctx }) =>
+      ctx.running === 0 && ctx.ready.length === 0 && ctx.halt === null && ctx.settled < ctx.records.length && isEmpty(ctx.undurable),
   },
   actions: {
     applySessionEvent: assign(({ context: ctx, event }) => {
@@ -396,6 +491,8 @@ export const orchestratorMachine = setup({
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
           finishTask(ctx, i);
           ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
+          const published = publishedSignal(ctx, i);
+          if (published) applySignal(ctx, published, 'published');
           checkBudget(ctx);
           // A dependant this completion releases (once durable) may come first: keep the slot for it.
           if (!ctx.run.awaitDurable || !releasesFirst(ctx, i)) startReadyTasks(ctx);
@@ -416,6 +513,18 @@ export const orchestratorMachine = setup({
         }
       }
       return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed, tokens: ctx.tokens, costUsd: ctx.costUsd };
+    }),
+    applySignal: assign(({ context: ctx, event }) => {
+      if (event.type !== 'SIGNAL') return {};
+      applySignal(ctx, event.signal, 'received');
+      startReadyTasks(ctx);
+      return { running: ctx.running };
+    }),
+    applyWaitTimeout: assign(({ context: ctx, event }) => {
+      if (event.type !== 'WAIT.TIMEOUT') return {};
+      const i = indexOfTask(ctx, event.taskId);
+      if (i >= 0) timeOut(ctx, i);
+      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed };
     }),
     startReady: assign(({ context: ctx }) => {
       startReadyTasks(ctx);
@@ -454,9 +563,13 @@ export const orchestratorMachine = setup({
         enqueue.spawnChild('agentSession', { id: ctx.records[i]!.taskId, input: sessionInput(ctx, i) });
       }
       for (const e of ctx.step.outbox) enqueue.emit(e);
+      for (const id of ctx.step.toUntime) enqueue.cancel(waitTimerId(id));
+      for (const [id, delay] of ctx.step.toTime) enqueue.raise({ type: 'WAIT.TIMEOUT', taskId: id }, { id: waitTimerId(id), delay });
       ctx.step.toStop.length = 0;
       ctx.step.toStart.length = 0;
       ctx.step.outbox.length = 0;
+      ctx.step.toTime.length = 0;
+      ctx.step.toUntime.length = 0;
     }),
     announceStart: enqueueActions(({ context: ctx, enqueue }) => {
       enqueue.emit({
@@ -476,17 +589,29 @@ export const orchestratorMachine = setup({
   id: 'orchestrator',
   context: ({ input }) => initialContext(input),
   initial: 'running',
+  entry: ['announceStart', 'startReady', 'flush'],
+  on: {
+    // One assign per event (XState copies the context on each): a finished task starts the next ones inside it.
+    'SESSION.EVENT': { actions: ['applySessionEvent', 'flush'] },
+    'RECORDS.DURABLE': { actions: ['releaseDurable', 'flush'] },
+    SIGNAL: { actions: ['applySignal', 'flush'] },
+    'WAIT.TIMEOUT': { actions: ['applyWaitTimeout', 'flush'] },
+    CANCEL: { target: '.finished', actions: ['applyCancel', 'flush'] },
+    'STATE.WRITE_FAILED': { target: '.finished', actions: ['applyWriteFailure', 'flush'] },
+  },
   states: {
     running: {
-      entry: ['announceStart', 'startReady', 'flush'],
-      always: { guard: 'settled', target: 'finished' },
-      on: {
-        // One assign per event (XState copies the context on each): a finished task starts the next ones inside it.
-        'SESSION.EVENT': { actions: ['applySessionEvent', 'flush'] },
-        'RECORDS.DURABLE': { actions: ['releaseDurable', 'flush'] },
-        CANCEL: { target: 'finished', actions: ['applyCancel', 'flush'] },
-        'STATE.WRITE_FAILED': { target: 'finished', actions: ['applyWriteFailure', 'flush'] },
-      },
+      always: [
+        { guard: 'settled', target: 'finished' },
+        { guard: 'onlyWaiting', target: 'waiting' },
+      ],
+    },
+    /** Every task left waits for an event (`wait_for`), directly or through its dependencies. */
+    waiting: {
+      always: [
+        { guard: 'settled', target: 'finished' },
+        { guard: not('onlyWaiting'), target: 'running' },
+      ],
     },
     finished: {
       type: 'final',
@@ -509,6 +634,15 @@ function startReadyTasks(ctx: Ctx): void {
     ctx.step.toStart.push(i);
     ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
   }
+}
+
+function waitTimerId(taskId: string): string {
+  return `wait:${taskId}`;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }
 
 function checkBudget(ctx: Ctx): void {
@@ -561,7 +695,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     anyFailed: false,
     tokens: emptyTokens(),
     costUsd: 0,
-    step: { toStart: [], toStop: [], outbox: [] },
+    signals: [],
+    step: { toStart: [], toStop: [], outbox: [], toTime: [], toUntime: [] },
   };
 
   ctx.records = workflow.tasks.map((task) => {
@@ -580,12 +715,17 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       sessionId: before.sessionId,
       tokens: before.tokens,
       costUsd: before.costUsd,
+      // A task that was waiting keeps its deadline.
+      ...(before.waitingSince !== undefined && { waitingSince: before.waitingSince }),
     };
   });
   for (const record of ctx.records) {
     ctx.tokens = addTokens(ctx.tokens, record.tokens);
     ctx.costUsd += record.costUsd;
   }
+  // Signals that came before this process (its inbox), announced once the run starts; no task
+  // is waiting yet: the queue is built below, with them in.
+  for (const signal of input.signals ?? []) applySignal(ctx, signal, 'received');
   // Replay what an earlier process finished, in the order it finished, so that dependants
   // see it and the failure policy applies again.
   const finished = ctx.records
@@ -593,6 +733,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     .filter(({ record }) => record.status === 'completed' || record.status === 'failed')
     .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
   for (const { record, i } of finished) {
+    const published = publishedSignal(ctx, i);
+    if (published) applySignal(ctx, published, 'published', false);
     settle(ctx, i);
     if (record.status === 'failed') {
       ctx.anyFailed = true;
@@ -602,7 +744,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   // settle() queued some dependants already; rebuild the queue once so none is queued twice.
   ctx.ready.length = 0;
   ctx.records.forEach((record, i) => {
-    if (record.status === 'pending' && ctx.remaining[i] === 0) pushReady(ctx.ready, i, graph.priority);
+    if (record.status === 'pending' && ctx.remaining[i] === 0) makeReady(ctx, i);
   });
   checkBudget(ctx);
   return ctx;

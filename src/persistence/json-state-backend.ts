@@ -42,6 +42,8 @@ import {
   type StateBackend,
 } from './state-backend.js';
 import { assertValidRunId, assertValidValueKey } from './state-keys.js';
+import { appendSignalLine, readSignalFile } from './signal-inbox-file.js';
+import { BROADCAST_SCOPE, type Signal, type SignalStore } from '../signals/signal.js';
 
 /** A stored checkpoint file: the checkpoint plus the journal generation that follows it. */
 interface CheckpointFile extends RunCheckpoint {
@@ -87,7 +89,7 @@ export interface JsonStateBackendOptions {
 }
 
 /** JSON files under a state directory (default `agents`). */
-export class JsonStateBackend implements StateBackend {
+export class JsonStateBackend implements StateBackend, SignalStore {
   /** Absolute path of the state directory. */
   readonly stateDir: string;
   private readonly journals = new Map<string, OpenJournal>();
@@ -238,6 +240,21 @@ export class JsonStateBackend implements StateBackend {
       }
       await rm(join(this.stateDir, runId), { recursive: true, force: true });
     });
+  }
+
+  async appendSignal(scope: string, signal: Signal): Promise<void> {
+    appendSignalLine(this.signalPath(scope), signal);
+  }
+
+  async readSignals(scope: string, cursor = 0): Promise<{ signals: Signal[]; cursor: number }> {
+    return readSignalFile(this.signalPath(scope), cursor);
+  }
+
+  /** A run's inbox is `<runId>/signals.jsonl`; the broadcast one, `signals.jsonl` beside the runs. */
+  private signalPath(scope: string): string {
+    if (scope === BROADCAST_SCOPE) return join(this.stateDir, 'signals.jsonl');
+    assertValidRunId(scope);
+    return join(this.stateDir, scope, 'signals.jsonl');
   }
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {

@@ -99,6 +99,7 @@ export class RunCheckpointer {
       case 'workflow.started':
       case 'workflow.finished':
       case 'workflow.reaped':
+      case 'workflow.signal':
         return;
       default:
         break;

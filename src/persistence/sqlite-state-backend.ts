@@ -30,6 +30,7 @@ import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptio
 import {
   STATE_SCHEMA_VERSION,
   expandCheckpoint,
+  stateWriteFailed,
   summarizeRun,
   unreadableRun,
   type ReleaseLock,
@@ -38,6 +39,7 @@ import {
   type StateBackend,
 } from './state-backend.js';
 import { assertValidRunId, assertValidValueKey } from './state-keys.js';
+import { BROADCAST_SCOPE, parseSignalLines, type Signal, type SignalStore } from '../signals/signal.js';
 
 type Driver = typeof BetterSqlite3;
 type Database = BetterSqlite3.Database;
@@ -48,7 +50,9 @@ type Transaction<F extends (...args: any[]) => unknown> = BetterSqlite3.Transact
  * Version of the table layout, kept in `PRAGMA user_version`. A newer database is refused; an
  * older one is migrated when opened for writing, and read as it is when opened read-only.
  */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
+// Layout history: 1 kept every checkpoint; 2 keeps only the last; 3 adds the `signals` table
+// (added by SCHEMA's CREATE IF NOT EXISTS: nothing else to migrate).
 
 const MEMORY = ':memory:';
 
@@ -85,6 +89,13 @@ CREATE TABLE IF NOT EXISTS locks (
   run_id TEXT PRIMARY KEY,
   owner TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signals (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope TEXT NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  signal TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signals_by_scope ON signals (scope, seq);
 `;
 
 /** Options of {@link SqliteStateBackend.open}. */
@@ -142,7 +153,7 @@ interface CheckpointRow {
  * {@link SqliteStateBackend.open}. Any number of instances and processes may share a file.
  * It keeps the last checkpoint of each run (earlier ones are not kept) and each task record once.
  */
-export class SqliteStateBackend implements StateBackend {
+export class SqliteStateBackend implements StateBackend, SignalStore {
   /** Absolute path of the database file, or `:memory:`. */
   readonly file: string;
   private readonly db: Database;
@@ -220,6 +231,7 @@ export class SqliteStateBackend implements StateBackend {
       sql.deleteTasks.run(runId);
       sql.deleteRun.run(runId);
       sql.deleteLock.run(runId);
+      db.prepare('DELETE FROM signals WHERE scope = ?').run(runId);
     });
   }
 
@@ -368,6 +380,33 @@ export class SqliteStateBackend implements StateBackend {
     assertValidRunId(runId);
     this.assertWritable();
     this.removeRun.immediate(runId);
+  }
+
+  /** Appends to the `signals` table (`scope` is a run id or `*`); a signal already there (same id) is kept once. */
+  async appendSignal(scope: string, signal: Signal): Promise<void> {
+    if (scope !== BROADCAST_SCOPE) assertValidRunId(scope);
+    this.assertWritable();
+    try {
+      this.db.prepare('INSERT OR IGNORE INTO signals (scope, id, signal) VALUES (?, ?, ?)').run(scope, signal.id, JSON.stringify(signal));
+    } catch (error) {
+      throw stateWriteFailed(this.file, error);
+    }
+  }
+
+  /** The signals of `scope` whose row number is above `cursor`. */
+  async readSignals(scope: string, cursor = 0): Promise<{ signals: Signal[]; cursor: number }> {
+    if (scope !== BROADCAST_SCOPE) assertValidRunId(scope);
+    this.assertOpen();
+    let rows: Array<{ seq: number; signal: string }>;
+    try {
+      rows = this.db.prepare('SELECT seq, signal FROM signals WHERE scope = ? AND seq > ? ORDER BY seq').all(scope, cursor) as Array<{ seq: number; signal: string }>;
+    } catch (error) {
+      // A database opened read-only from before signals existed has no table: no signals.
+      if (/no such table/.test((error as Error).message)) return { signals: [], cursor };
+      throw error;
+    }
+    const signals = rows.flatMap((row) => parseSignalLines(row.signal));
+    return { signals, cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor };
   }
 
   async lockRun(runId: string, options: LockOptions = {}): Promise<ReleaseLock> {

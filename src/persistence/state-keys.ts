@@ -65,5 +65,5 @@ export function assertValidValueKey(key: string): void {
  * directories (`<runId>/<agentName>/`) also live.
  */
 export function isReservedRunEntry(name: string): boolean {
-  return /^(checkpoint\.json|run\.lock(\..*)?|journal-\d+\.jsonl)$/.test(name);
+  return /^(checkpoint\.json|run\.lock(\..*)?|journal-\d+\.(jsonl|extent)|events\.jsonl|signals\.jsonl)$/.test(name);
 }

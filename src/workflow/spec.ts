@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 
+/** Longest task `timeout`, in seconds (7 days). */
+export const MAX_TIMEOUT_S = 7 * 24 * 3600;
+
 const taskId = z
   .string()
   .min(1, 'must not be empty')
@@ -14,8 +17,35 @@ const taskId = z
 
 const env = z.record(z.string(), z.string());
 
-/** Longest task `timeout`, in seconds (7 days). */
-export const MAX_TIMEOUT_S = 7 * 24 * 3600;
+/** Event (signal) types: `approval.granted`, `build.done`... */
+export const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9_:-]*(\.[A-Za-z0-9_:-]+)*$/;
+
+const eventType = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(EVENT_TYPE, 'must be dot-separated words of letters, digits, _ : - (e.g. approval.granted)')
+  .refine((s) => !s.split('.').includes('payload'), 'must not contain a `payload` segment (it ends {{events.<type>.payload}})');
+
+/**
+ * `wait_for`: the task starts only once this event has reached the run (see `agents-sdk
+ * signal`, `publish:`), and fails if it has not within `timeout` seconds of the task becoming
+ * ready. The short form is the event type alone.
+ */
+export const waitForSchema = z
+  .union([
+    eventType,
+    z.strictObject({
+      event: eventType,
+      /** Seconds; default: wait as long as it takes. */
+      timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
+    }),
+  ])
+  .transform((v) => (typeof v === 'string' ? { event: v } : v));
+
+/** A task's `wait_for`, normalized. */
+export type WaitFor = z.output<typeof waitForSchema>;
+
 
 /** Names of workflow inputs (`{{inputs.<name>}}`). */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,6 +88,10 @@ const common = {
   estimate: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
+  /** Wait for an event before starting (an approval gate, another branch or run's `publish`). */
+  wait_for: waitForSchema.optional(),
+  /** Publish the task's output as this event when it completes (to this run and the others in its state dir). */
+  publish: eventType.optional(),
 };
 
 /** A task run by a Claude Code agent. */

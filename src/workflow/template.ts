@@ -1,6 +1,7 @@
 /**
- * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}` and `{{inputs.<name>}}` in prompts
- * and commands. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
+ * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}`, `{{inputs.<name>}}` and
+ * `{{events.<type>.payload}}` (or `.payload.<field>...`: the payload of the event a task waited
+ * for; an object is rendered as JSON) in prompts and commands. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
  * Helm, Jinja and the like in commands and prompts); `\\{{...}}` is a backslash followed by
  * the placeholder's value.
  *
@@ -11,6 +12,7 @@
 export type TemplateRef =
   | { kind: 'task'; taskId: string; field: 'output' | 'session_id'; raw: string }
   | { kind: 'input'; name: string; raw: string }
+  | { kind: 'event'; eventType: string; path: string[]; raw: string }
   | { kind: 'invalid'; raw: string };
 
 /** A placeholder; group 1 holds the backslashes before it (one escapes it, two are a literal backslash). */
@@ -30,6 +32,8 @@ function parseRef(expr: string, raw: string): TemplateRef {
   if (task) return { kind: 'task', taskId: task[1]!, field: task[2] as 'output' | 'session_id', raw };
   const input = /^inputs\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr);
   if (input) return { kind: 'input', name: input[1]!, raw };
+  const event = /^events\.([A-Za-z0-9][A-Za-z0-9_:.-]*?)\.payload((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
+  if (event) return { kind: 'event', eventType: event[1]!, path: event[2] ? event[2].slice(1).split('.') : [], raw };
   return { kind: 'invalid', raw };
 }
 
@@ -37,6 +41,19 @@ function parseRef(expr: string, raw: string): TemplateRef {
 export interface TemplateValues {
   input(name: string): string | undefined;
   task(taskId: string, field: 'output' | 'session_id'): string | undefined;
+  /** The payload of the latest event of this type the run received. */
+  event?(eventType: string): unknown;
+}
+
+/** A payload (or a field of it) as template text: strings as they are, anything else as JSON. */
+export function payloadText(payload: unknown, path: readonly string[] = []): string {
+  let value = payload;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return '';
+    value = (value as Record<string, unknown>)[key];
+  }
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** Replaces every reference; validation guarantees they all resolve. */
@@ -49,6 +66,7 @@ export function renderTemplate(template: string, values: TemplateValues): string
     const ref = parseRef(expr.trim(), placeholder);
     if (ref.kind === 'input') return lead + (values.input(ref.name) ?? '');
     if (ref.kind === 'task') return lead + (values.task(ref.taskId, ref.field) ?? '');
+    if (ref.kind === 'event') return lead + payloadText(values.event?.(ref.eventType), ref.path);
     return lead + placeholder;
   });
 }

@@ -49,6 +49,7 @@ const AGENT_FIELDS = new Set(Object.keys(agentTaskSchema.shape));
 const COMMAND_FIELDS = new Set(Object.keys(commandTaskSchema.shape));
 const TASK_FIELDS = [...new Set([...AGENT_FIELDS, ...COMMAND_FIELDS])];
 const DEFAULT_FIELDS = Object.keys(taskDefaultsSchema.shape);
+const WAIT_FOR_FIELDS = ['event', 'timeout'];
 
 /**
  * Checks a workflow spec and returns it normalized (defaults filled in).
@@ -100,7 +101,7 @@ function checkReservedNames(tasks: Task[], issues: ValidationIssue[]): void {
     if (task.kind === 'agent' && task.agent !== undefined) names.push(['agent', task.agent]);
     for (const [field, name] of names) {
       if (isReservedRunEntry(name)) {
-        issues.push({ path: `tasks.${task.id}.${field}`, message: `"${name}" is the name of one of the run's state files (checkpoint.json, run.lock, journal-<n>.jsonl); choose another` });
+        issues.push({ path: `tasks.${task.id}.${field}`, message: `"${name}" is the name of one of the run's state files (checkpoint.json, run.lock, journal-<n>.jsonl, events.jsonl, signals.jsonl); choose another` });
       }
     }
   }
@@ -206,6 +207,7 @@ function unrecognized(at: string, key: string): ValidationIssue {
       message: perTask ? `\`${key}\` is set in each task, not in \`defaults\`` : unknownField(key, DEFAULT_FIELDS),
     };
   }
+  if (/\.wait_for$/.test(at)) return { path: `${at}.${key}`, message: unknownField(key, WAIT_FOR_FIELDS) };
   const path = at === '(workflow)' ? key : `${at}.${key}`;
   return { path, message: unknownField(key, WORKFLOW_FIELDS, '; top-level keys starting with `x-` are ignored (for YAML anchors)') };
 }
@@ -309,6 +311,7 @@ function resolveInputs(
 function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[]): void {
   const byId = new Map<string, GraphNode>();
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
+  const waitsFor = new Map(tasks.filter((t) => t.wait_for).map((t) => [t.id, t.wait_for!.event]));
   for (const task of tasks) {
     const texts = task.kind === 'agent' ? [['prompt', task.prompt] as const] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
     let ancestors: Set<string> | null = null;
@@ -316,7 +319,20 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
       for (const ref of templateRefs(text)) {
         const path = `tasks.${task.id}.${field}`;
         if (ref.kind === 'invalid') {
-          issues.push({ path, message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}} or {{inputs.<name>}}; write \\{{...}} for a literal {{...}})` });
+          issues.push({
+            path,
+            message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{inputs.<name>}} or {{events.<type>.payload}}; write \\{{...}} for a literal {{...}})`,
+          });
+        } else if (ref.kind === 'event') {
+          // The event must have arrived before the task starts: it waits for it, or a task it depends on did.
+          ancestors ??= ancestorsOf(task, byId);
+          const waited = [task.id, ...ancestors].some((id) => waitsFor.get(id) === ref.eventType);
+          if (!waited) {
+            issues.push({
+              path,
+              message: `${ref.raw}: neither this task nor a task it depends on waits for "${ref.eventType}" (add wait_for: ${ref.eventType})`,
+            });
+          }
         } else if (ref.kind === 'input') {
           if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
         } else {

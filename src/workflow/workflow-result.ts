@@ -5,9 +5,10 @@
  */
 import type { TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
+import type { Signal } from '../signals/signal.js';
 
 /** Where a task is in its life. */
-export type TaskStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+export type TaskStatus = 'pending' | 'waiting' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** One plain record per task: what the run knows about it. Checkpointed as is. */
 export interface TaskRecord {
@@ -27,6 +28,10 @@ export interface TaskRecord {
   error: SerializedError | null;
   /** Why a task was skipped. */
   reason?: string;
+  /** A `wait_for` task: when it began waiting for its event (epoch ms; its timeout counts from here, across resumes). */
+  waitingSince?: number;
+  /** A `wait_for` task: the event that let it start. */
+  signal?: Signal;
 }
 
 /** How a run ended. */
