@@ -66,13 +66,21 @@ export {
  * `timestamp` and `priority`, queued events delivered highest priority first, a throwing
  * handler reported as `bus.handler_error`, and a bounded history. Exported as
  * `PriorityEventBus` / `createPriorityEventBus` because `EventBus` / `createEventBus` already
- * name the mitt lifecycle emitter above; `bridgeLifecycleEvents` republishes that emitter's
- * events on it.
+ * name the mitt lifecycle emitter above. It is the primary path of every lifecycle event:
+ * `orchestrator.bus` and `session.bus` are {@link LifecycleBus}es (priorities: see
+ * {@link lifecyclePriority}); `bridgeLifecycleEvents` (deprecated) republishes a mitt emitter's
+ * events on one.
  */
 export {
   EventBus as PriorityEventBus,
   createEventBus as createPriorityEventBus,
+  createLifecycleBus,
+  lifecyclePriority,
+  lifecycleSource,
   bridgeLifecycleEvents,
+  type LifecycleBus,
+  type LifecycleEvents,
+  type LifecycleEvent,
   BUS_PRIORITIES,
   DEFAULT_HISTORY_LIMIT,
   type BusEvent,
@@ -162,8 +170,16 @@ export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistenc
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
  * line (with runId, taskId, sessionId, attempt, at), outputs over 64 KB referenced as
  * `{ $ref: 'records', taskId, bytes }`. Written by the orchestrator (option `eventLog`);
- * `readRunEventLog(file)` reads it back, tolerating a torn last line.
+ * `readRunEventLog(file)` reads it back, tolerating a torn last line. With the SQLite backend
+ * the same entries go to its `events` table instead; `readRunEvents(runId, { backend, stateDir })`
+ * reads a run's events from wherever they are.
  */
+export {
+  readRunEvents,
+  type RunEventSink,
+  type RunEventStore,
+  type RunEventsLocation,
+} from './persistence/run-event-sink.js';
 export {
   RunEventLog,
   readRunEventLog,
