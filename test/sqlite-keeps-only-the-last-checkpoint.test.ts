@@ -119,7 +119,7 @@ describe('a database of the older layout (every checkpoint kept)', () => {
     writeLayout1Database(file);
     backend = await SqliteStateBackend.open(file);
     expect(withDb(file, (db) => [db.pragma('user_version', { simple: true }), db.prepare("SELECT name FROM sqlite_schema WHERE name = 'checkpoints'").all()])).toEqual([
-      2,
+      3,
       [],
     ]);
     expect(await backend.load('cfg')).toEqual({ a: 1 });
