@@ -191,6 +191,22 @@ export {
   type RunEventLogContents,
 } from './persistence/run-event-log.js';
 /**
+ * Structured logs of runs through pino (issue 11): `createRunLogger({ format, level, write })`
+ * logs lifecycle events as JSON lines or readable lines, `attach(orchestrator.bus)` follows a
+ * run. What `agents-sdk run|resume --log-format json|pretty` writes to stderr.
+ */
+export {
+  createRunLogger,
+  lifecycleLogLevel,
+  describeEvent,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type RunLogger,
+  type RunLoggerOptions,
+  type LogFormat,
+  type LogLevel,
+} from './logging/run-logger.js';
+/**
  * OpenTelemetry tracing of runs: `traceWorkflows(orchestrator, { tracer })` makes a span per
  * run, per task and per attempt (GenAI semantic-convention attributes on agent attempts) from
  * the orchestrator's events. Through `@opentelemetry/api` only: a no-op until an SDK is
