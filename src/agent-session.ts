@@ -10,6 +10,7 @@ import { processRegistryDir, reapProcesses } from './actors/process-registry.js'
 import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
 import type { SessionEvent } from './events.js';
+import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus } from './event-bus.js';
 import type { ExecutionResult } from './execution-result.js';
 import {
   agentSessionMachine,
@@ -51,6 +52,8 @@ export interface AgentSessionOptions {
   snapshot?: Snapshot<unknown>;
   /** XState inspection, e.g. `createSkyInspector().inspect` from `@statelyai/inspect`. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The priority bus the session's events are published on (see `bus`); default a new one. */
+  bus?: LifecycleBus;
 }
 
 /** Options of one prompt. */
@@ -88,6 +91,12 @@ export class AgentSession {
   readonly actor: Actor<typeof agentSessionMachine>;
   /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks, fed by this session's events; prompts settle once they are done. */
   readonly callbacks = new CallbackManager();
+  /**
+   * Every event of the session (`session.*`) on a priority bus, `source` = the session id;
+   * failures and reaps `high`, progress `low`, the rest `normal`. Prompts settle once its
+   * handlers have.
+   */
+  readonly bus: LifecycleBus;
   private stopped = false;
 
   constructor(options: AgentSessionOptions) {
@@ -121,6 +130,8 @@ export class AgentSession {
       ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
       ...(options.inspect !== undefined && { inspect: options.inspect }),
     });
+    this.bus = options.bus ?? createLifecycleBus();
+    this.actor.on('*', (event) => publishLifecycleEvent(this.bus, event));
     attachCallbacks(this, this.callbacks);
     const restored = this.actor.getSnapshot();
     if (options.snapshot && (restored.value === 'running' || restored.value === 'retrying')) reaping = this.reapOrphans(restored.context);
@@ -225,8 +236,8 @@ export class AgentSession {
       retry,
       ...(continueSession !== undefined && { continueSession }),
     });
-    // Settles once the callbacks of this execution have run.
-    return done.finally(() => this.callbacks.idle());
+    // Settles once the callbacks and bus handlers of this execution have run.
+    return done.finally(() => Promise.all([this.callbacks.idle(), this.bus.idle()]));
   }
 
   /**

@@ -14,6 +14,10 @@
  * Delivering an event means calling its handlers; an async handler's promise is collected, not
  * waited for before the next event, so a handler may `await bus.publish(...)` without deadlock.
  *
+ * It is also the primary path of the runtime's lifecycle events: `orchestrator.bus` and
+ * `session.bus` are {@link LifecycleBus}es, typed by the {@link Events} catalogue (see
+ * {@link lifecyclePriority} for the priorities they are published at).
+ *
  * @module
  */
 import type { Emitter } from 'mitt';
@@ -116,6 +120,10 @@ export class EventBus<M extends object = BusEventMap> {
   readonly #queues: Record<BusPriority, Pending[]> = { critical: [], high: [], normal: [], low: [] };
   #history: BusEvent[] = [];
   #delivering = false;
+  /** Subscriptions of every type: none means `publish` has nobody to call (its fast path). */
+  #subscriptions = 0;
+  /** Deliveries whose async handlers have not all settled yet (see {@link idle}). */
+  readonly #unsettled = new Set<Promise<void>>();
 
   constructor(options: EventBusOptions = {}) {
     const limit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
@@ -152,6 +160,11 @@ export class EventBus<M extends object = BusEventMap> {
         { path: 'priority', message: `must be one of ${BUS_PRIORITIES.join(', ')}, got ${String(full.priority)}` },
       ]);
     }
+    // Fast path: nobody to call and nothing queued (a drain empties the queues before it ends).
+    if (this.#subscriptions === 0 && !this.#delivering) {
+      this.#remember(full);
+      return Promise.resolve(full);
+    }
     return new Promise((resolve) => {
       this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) });
       this.#drain();
@@ -169,9 +182,18 @@ export class EventBus<M extends object = BusEventMap> {
     let set = this.#handlers.get(type);
     if (!set) this.#handlers.set(type, (set = new Set()));
     set.add(subscription);
+    this.#subscriptions++;
     return () => {
-      set.delete(subscription);
+      if (set.delete(subscription)) this.#subscriptions--;
     };
+  }
+
+  /**
+   * Resolves once every event published so far has been delivered and its async handlers have
+   * settled (at once when none is pending).
+   */
+  async idle(): Promise<void> {
+    while (this.#unsettled.size > 0) await Promise.all([...this.#unsettled]);
   }
 
   /** The delivered events still kept, oldest first; only those of `type` if given. */
@@ -219,8 +241,15 @@ export class EventBus<M extends object = BusEventMap> {
         this.#handlerFailed(error, event);
       }
     }
-    if (settled.length === 0) resolve();
-    else void Promise.all(settled).then(resolve);
+    if (settled.length === 0) {
+      resolve();
+      return;
+    }
+    const done: Promise<void> = Promise.all(settled).then(() => {
+      this.#unsettled.delete(done);
+      resolve();
+    });
+    this.#unsettled.add(done);
   }
 
   #handlerFailed(error: unknown, event: BusEvent): void {
@@ -243,7 +272,8 @@ export class EventBus<M extends object = BusEventMap> {
   #remember(event: BusEvent): void {
     if (this.historyLimit === 0) return;
     this.#history.push(event);
-    if (this.#history.length > this.historyLimit) this.#history.splice(0, this.#history.length - this.historyLimit);
+    // One in, one out: shift() is O(1) on V8's arrays, where splice(0, 1) moves the whole history.
+    if (this.#history.length > this.historyLimit) this.#history.shift();
   }
 }
 
@@ -252,22 +282,69 @@ export function createEventBus<M extends object = BusEventMap>(options?: EventBu
   return new EventBus<M>(options);
 }
 
+/** The runtime's lifecycle events on a bus: type → the event itself (the {@link Events} catalogue). */
+export type LifecycleEvents = Events;
+
+/** One lifecycle event (a session, task or workflow event). */
+export type LifecycleEvent = Events[keyof Events];
+
+/**
+ * A bus of lifecycle events: `orchestrator.bus`, `session.bus`. Each is published with the event
+ * as `payload`, `source` = its task id, else session id, else run id, `timestamp` = its `at`,
+ * and the priority of {@link lifecyclePriority}.
+ *
+ * @example
+ * ```ts
+ * orchestrator.bus.subscribe('task.completed', (e) => console.log(e.source, e.payload.record.costUsd));
+ * ```
+ */
+export type LifecycleBus = EventBus<LifecycleEvents>;
+
+/** Creates a {@link LifecycleBus}. */
+export function createLifecycleBus(options?: EventBusOptions): LifecycleBus {
+  return new EventBus<LifecycleEvents>(options);
+}
+
+/**
+ * The priority a lifecycle event is published at: `high` for what went wrong or was stopped
+ * (`*.failed`, `task.cancelled`, `*.reaped`), `low` for the stream of progress
+ * (`*.progress`), `normal` for the rest (started, retrying, completed, skipped, finished).
+ */
+export function lifecyclePriority(type: keyof LifecycleEvents): BusPriority {
+  if (type.endsWith('.failed') || type.endsWith('.reaped') || type === 'task.cancelled') return 'high';
+  if (type.endsWith('.progress')) return 'low';
+  return 'normal';
+}
+
+/** Who a lifecycle event is about: its task id, else its session id, else its run id. */
+export function lifecycleSource(event: LifecycleEvent): string {
+  return 'taskId' in event ? event.taskId : 'sessionId' in event ? event.sessionId : event.runId;
+}
+
+/**
+ * Publishes a lifecycle event on `bus` without waiting for its handlers (never throws). With
+ * no subscriber this is the bus's fast path: the event is only kept in the history.
+ */
+export function publishLifecycleEvent(bus: LifecycleBus, event: LifecycleEvent): void {
+  void (bus as unknown as EventBus<BusEventMap>).publish({
+    type: event.type,
+    payload: event,
+    source: lifecycleSource(event),
+    timestamp: event.at,
+    priority: lifecyclePriority(event.type),
+  });
+}
+
 /**
  * Republishes every event of a lifecycle emitter (`orchestrator.events`) on `bus`: `type` is the
  * event's type, `payload` the event, `source` its task id, else session id, else run id, and
- * `priority` `high` for `*.failed`, `normal` otherwise. Returns a function that stops it.
+ * the priority of {@link lifecyclePriority}. Returns a function that stops it.
+ *
+ * @deprecated `orchestrator.bus` and `session.bus` carry every lifecycle event already; pass
+ *   your bus as their `bus` option instead.
  */
 export function bridgeLifecycleEvents(emitter: Emitter<Events>, bus: EventBus<Events>): () => void {
-  const forward = (type: keyof Events, event: Events[keyof Events]): void => {
-    const source = 'taskId' in event ? event.taskId : 'sessionId' in event ? event.sessionId : event.runId;
-    void (bus as unknown as EventBus<BusEventMap>).publish({
-      type,
-      payload: event,
-      source,
-      timestamp: event.at,
-      priority: type.endsWith('.failed') ? 'high' : 'normal',
-    });
-  };
+  const forward = (_type: keyof Events, event: Events[keyof Events]): void => publishLifecycleEvent(bus, event);
   emitter.on('*', forward);
   return () => emitter.off('*', forward);
 }

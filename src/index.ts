@@ -66,13 +66,21 @@ export {
  * `timestamp` and `priority`, queued events delivered highest priority first, a throwing
  * handler reported as `bus.handler_error`, and a bounded history. Exported as
  * `PriorityEventBus` / `createPriorityEventBus` because `EventBus` / `createEventBus` already
- * name the mitt lifecycle emitter above; `bridgeLifecycleEvents` republishes that emitter's
- * events on it.
+ * name the mitt lifecycle emitter above. It is the primary path of every lifecycle event:
+ * `orchestrator.bus` and `session.bus` are {@link LifecycleBus}es (priorities: see
+ * {@link lifecyclePriority}); `bridgeLifecycleEvents` (deprecated) republishes a mitt emitter's
+ * events on one.
  */
 export {
   EventBus as PriorityEventBus,
   createEventBus as createPriorityEventBus,
+  createLifecycleBus,
+  lifecyclePriority,
+  lifecycleSource,
   bridgeLifecycleEvents,
+  type LifecycleBus,
+  type LifecycleEvents,
+  type LifecycleEvent,
   BUS_PRIORITIES,
   DEFAULT_HISTORY_LIMIT,
   type BusEvent,
@@ -169,8 +177,16 @@ export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistenc
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
  * line (with runId, taskId, sessionId, attempt, at), outputs over 64 KB referenced as
  * `{ $ref: 'records', taskId, bytes }`. Written by the orchestrator (option `eventLog`);
- * `readRunEventLog(file)` reads it back, tolerating a torn last line.
+ * `readRunEventLog(file)` reads it back, tolerating a torn last line. With the SQLite backend
+ * the same entries go to its `events` table instead; `readRunEvents(runId, { backend, stateDir })`
+ * reads a run's events from wherever they are.
  */
+export {
+  readRunEvents,
+  type RunEventSink,
+  type RunEventStore,
+  type RunEventsLocation,
+} from './persistence/run-event-sink.js';
 export {
   RunEventLog,
   readRunEventLog,
@@ -181,6 +197,22 @@ export {
   type RunEventLogEntry,
   type RunEventLogContents,
 } from './persistence/run-event-log.js';
+/**
+ * Structured logs of runs through pino (issue 11): `createRunLogger({ format, level, write })`
+ * logs lifecycle events as JSON lines or readable lines, `attach(orchestrator.bus)` follows a
+ * run. What `agents-sdk run|resume --log-format json|pretty` writes to stderr.
+ */
+export {
+  createRunLogger,
+  lifecycleLogLevel,
+  describeEvent,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type RunLogger,
+  type RunLoggerOptions,
+  type LogFormat,
+  type LogLevel,
+} from './logging/run-logger.js';
 /**
  * OpenTelemetry tracing of runs: `traceWorkflows(orchestrator, { tracer })` makes a span per
  * run, per task and per attempt (GenAI semantic-convention attributes on agent attempts) from

@@ -1,20 +1,21 @@
 /**
  * `WorkflowOrchestrator`: runs workflows on the orchestrator machine behind a promise API,
- * publishing every event on a mitt bus.
+ * publishing every event on its priority bus (`bus`) and its mitt emitter (`events`).
  *
  * @module
  */
 import { resolve } from 'node:path';
 import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
-import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
+import { processRegistryDir, reapProcesses, type ReapedProcess } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
+import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus, type LifecycleEvent } from './event-bus.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
-import { RunEventLog, runEventLogPath } from './persistence/run-event-log.js';
+import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
 import type { LockOptions } from './persistence/process-lock.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
@@ -41,8 +42,13 @@ export interface WorkflowOrchestratorOptions {
   stateDir?: string;
   /** Replaces the runner of every task (e.g. `createReplayExecutor(dir)`); default Claude Code / commands. */
   executor?: Executor;
-  /** The bus events are published on; default a new one (see `events`). */
-  bus?: EventBus;
+  /**
+   * The priority bus every lifecycle event is published on (see `bus`); default a new one. A
+   * mitt emitter given here (what this option took before) is used as `events` instead.
+   */
+  bus?: LifecycleBus | EventBus;
+  /** The mitt emitter every lifecycle event is also emitted on (see `events`); default a new one. */
+  events?: EventBus;
   /** Backoff of task retries; attempts come from each task's `retry_count`. */
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   /**
@@ -56,8 +62,9 @@ export interface WorkflowOrchestratorOptions {
    */
   commitStats?: CommitStats;
   /**
-   * Appends every event of a run to `<stateDir>/<runId>/events.jsonl` (see {@link RunEventLog}).
-   * Default: on when the state backend is a {@link JsonStateBackend} or has a `stateDir`.
+   * Appends every event of a run to its event log: the backend's own store when it has one (the
+   * SQLite backend's `events` table), else `<stateDir>/<runId>/events.jsonl` (see `RunEventLog`).
+   * Default: on when the backend has an event store, is a {@link JsonStateBackend} or has a `stateDir`.
    */
   eventLog?: boolean;
 }
@@ -109,7 +116,7 @@ export function createOrchestratorMachine(executor: Executor = defaultExecutor) 
  * @example
  * ```ts
  * const orchestrator = new WorkflowOrchestrator();
- * orchestrator.events.on('task.completed', (e) => console.log(e.taskId, e.record.costUsd));
+ * orchestrator.bus.subscribe('task.completed', (e) => console.log(e.source, e.payload.record.costUsd));
  * const result = await orchestrator.runWorkflow({
  *   id: 'plan-build',
  *   tasks: [
@@ -120,7 +127,16 @@ export function createOrchestratorMachine(executor: Executor = defaultExecutor) 
  * ```
  */
 export class WorkflowOrchestrator {
-  /** Every lifecycle and progress event of every run. */
+  /**
+   * Every lifecycle and progress event of every run, on the priority bus: the primary path
+   * (typed by the {@link Events} catalogue; `source` the task or run id; failures and cancels
+   * `high`, progress `low`, the rest `normal`). Runs settle once its handlers have.
+   */
+  readonly bus: LifecycleBus;
+  /**
+   * The same events, emitted on a mitt emitter at the same moment, in the same order: the
+   * synchronous, envelope-free view (callbacks and tracing use it).
+   */
   readonly events: EventBus;
   /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks of every task, fed by `events`; runs settle once they are done. */
   readonly callbacks = new CallbackManager();
@@ -148,7 +164,10 @@ export class WorkflowOrchestrator {
   constructor(stateBackend?: StateBackend | null | WorkflowOrchestratorOptions, options: WorkflowOrchestratorOptions = {}) {
     if (stateBackend === null || isStateBackend(stateBackend)) options = { ...options, stateBackend };
     else if (stateBackend !== undefined) options = { ...stateBackend, ...options };
-    this.events = options.bus ?? createEventBus();
+    const given = options.bus;
+    const legacyEmitter = given !== undefined && !('publish' in given) ? given : undefined;
+    this.bus = given !== undefined && 'publish' in given ? given : createLifecycleBus();
+    this.events = options.events ?? legacyEmitter ?? createEventBus();
     attachCallbacks(this, this.callbacks);
     // Raw outputs sit beside the checkpoints: a JSON backend's directory is the default.
     const backendDir = (options.stateBackend as { stateDir?: unknown } | null | undefined)?.stateDir;
@@ -158,7 +177,9 @@ export class WorkflowOrchestrator {
     this.retry = options.retry ?? {};
     this.inspect = options.inspect;
     this.commitStats = options.commitStats;
-    this.eventLog = options.eventLog ?? (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string');
+    this.eventLog =
+      options.eventLog ??
+      (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string' || hasRunEventStore(this.stateBackend));
     const executor = options.executor ?? defaultExecutor;
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
@@ -237,9 +258,6 @@ export class WorkflowOrchestrator {
       const workflow = options.budgetUsd === undefined ? run.workflow : { ...run.workflow, budget_usd: options.budgetUsd };
       // We hold the lock, so the process that drove the run is gone: end the agents it left behind.
       const processes = await reapProcesses(processRegistryDir(this.stateDir, runId));
-      if (processes.length > 0) {
-        this.publish({ type: 'workflow.reaped', workflowId: run.workflow.id, runId, at: Date.now(), processes });
-      }
       return this.start({
         workflow,
         runId,
@@ -248,7 +266,7 @@ export class WorkflowOrchestrator {
         records: run.records,
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
-      }, pending);
+      }, pending, processes);
     });
   }
 
@@ -283,7 +301,9 @@ export class WorkflowOrchestrator {
     await Promise.allSettled([...this.inflight]);
   }
 
-  private publish(event: Events[keyof Events]): void {
+  /** The one publication point: the bus first, then the mitt emitter, synchronously. */
+  private publish(event: LifecycleEvent): void {
+    publishLifecycleEvent(this.bus, event);
     try {
       this.events.emit(event.type, event as Events[typeof event.type]);
     } catch {
@@ -313,13 +333,18 @@ export class WorkflowOrchestrator {
       return result;
     } finally {
       this.starting.delete(pending);
-      // The run settles once the callbacks of its events have run.
+      // The run settles once the callbacks and the bus handlers of its events have run.
       await this.callbacks.idle();
+      await this.bus.idle();
     }
   }
 
-  /** Starts the machine for a run (the caller holds its lock) and resolves with its output. */
-  protected async start(input: OrchestratorInput, pending: { cancelled: boolean }): Promise<WorkflowResult> {
+  /**
+   * Starts the machine for a run (the caller holds its lock) and resolves with its output.
+   * `reaped`: the agent processes a resume killed first, told as `workflow.reaped` (to the
+   * event log too) before the run starts.
+   */
+  protected async start(input: OrchestratorInput, pending: { cancelled: boolean }, reaped: ReapedProcess[] = []): Promise<WorkflowResult> {
     const backend = this.stateBackend;
     // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
     // its dependants start once the output they read is durable.
@@ -366,7 +391,8 @@ export class WorkflowOrchestrator {
           this.commitStats,
         )
       : null;
-    const eventLog = this.eventLog ? new RunEventLog(runEventLogPath(this.stateDir, input.runId), input.runId) : null;
+    const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;
+    // Durability first, from the machine's own emit: never through the (possibly queued) bus.
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
       eventLog?.append(event);
@@ -379,6 +405,11 @@ export class WorkflowOrchestrator {
       this.publish(event);
     });
     const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, (signal) => sendIfActive({ type: 'SIGNAL', signal })) : null;
+    if (reaped.length > 0) {
+      const event: LifecycleEvent = { type: 'workflow.reaped', workflowId: input.workflow.id, runId: input.runId, at: Date.now(), processes: reaped };
+      eventLog?.append(event);
+      this.publish(event);
+    }
     let result: WorkflowResult;
     try {
       await checkpointer?.begin();

@@ -269,6 +269,41 @@ describe('EventBus', () => {
   });
 });
 
+describe('EventBus without subscribers, and idle()', () => {
+  it('only keeps a published event in the history when nobody listens, and delivers to later subscribers', async () => {
+    const bus = createEventBus<TestEvents>({ historyLimit: 2, now: () => 1 });
+    await expect(bus.publish({ type: 'note', payload: 'a', source: 's' })).resolves.toMatchObject({ payload: 'a', timestamp: 1 });
+    void bus.publish({ type: 'note', payload: 'b', source: 's' });
+    void bus.publish({ type: 'note', payload: 'c', source: 's' });
+    expect(bus.getHistory().map((e) => e.payload)).toEqual(['b', 'c']);
+    const seen: string[] = [];
+    const off = bus.subscribe('note', (e) => {
+      seen.push(e.payload);
+    });
+    await bus.publish({ type: 'note', payload: 'd', source: 's' });
+    off();
+    off(); // twice is harmless
+    await bus.publish({ type: 'note', payload: 'e', source: 's' });
+    expect(seen).toEqual(['d']);
+  });
+
+  it('idle() waits for the async handlers of every event published so far', async () => {
+    const bus = createEventBus<TestEvents>();
+    await bus.idle();
+    const gate = deferred();
+    let done = false;
+    bus.subscribe('note', async () => {
+      await gate.promise;
+      done = true;
+    });
+    void bus.publish({ type: 'note', payload: 'x', source: 's' });
+    const idle = bus.idle();
+    gate.resolve();
+    await idle;
+    expect(done).toBe(true);
+  });
+});
+
 describe('bridgeLifecycleEvents', () => {
   it('republishes every mitt lifecycle event with its source and priority, until stopped', async () => {
     const emitter = createLifecycleEmitter();

@@ -52,6 +52,23 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
     expect(screen.filter((l) => l.startsWith('sdlc run demo: completed in '))).toHaveLength(1);
   });
 
+  it('with --log-format pretty, each log line is printed once above the block, which stays drawn in place', async () => {
+    const { output, exitCode } = await inTerminal(
+      100,
+      `$CLI run examples/sdlc.yaml --replay examples/recordings/sdlc --replay-speed 5 --run-id logs --log-format pretty --state-dir ${q(world.stateDir)}`,
+    );
+    expect(exitCode).toBe(0);
+    const screen = new TerminalScreen(100).write(output).lines();
+    expect(headers(screen)).toEqual(['tasks: 5 completed']);
+    expect(screen.filter((l) => /^\d\d:\d\d:\d\d\.\d{3} INFO  run logs of workflow sdlc started: 5 tasks$/.test(l))).toHaveLength(1);
+    for (const task of ['plan', 'build', 'test', 'review', 'document']) {
+      expect(screen.filter((l) => l.includes(`INFO  task ${task}: completed in `))).toHaveLength(1);
+      expect(screen.filter((l) => l.startsWith(`✓ ${task} `))).toHaveLength(1);
+    }
+    // The log lines come before the block's final drawing.
+    expect(screen.findIndex((l) => l.includes('INFO  run logs completed'))).toBeLessThan(screen.indexOf('tasks: 5 completed'));
+  });
+
   it.each([60, 80])('a failed task with a long error stays one line in place at %i columns', async (columns) => {
     const spec = join(world.root, 'long.yaml');
     const release = join(world.root, 'release');

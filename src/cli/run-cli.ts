@@ -64,8 +64,12 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--state-dir <dir>', 'state directory (default: agents)')
       .option('--backend <kind>', 'state backend: json or sqlite (<state-dir>/agents.sqlite) (default: json)');
   const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+  const logOptions = (sub: Command): Command =>
+    sub
+      .option('--log-format <format>', 'json or pretty: a log line per run event on stderr, through pino (default: none, the progress view)')
+      .option('--log-level <level>', 'with --log-format: trace, debug (with progress), info, warn, error or silent (default: info)');
 
-  stateOptions(
+  stateOptions(logOptions(
     command('run', 'run a workflow')
       .argument('<workflow>', 'the workflow file (YAML or JSON)')
       .option('--input <key=value>', 'a workflow input (repeatable)', collect)
@@ -75,7 +79,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--run-id <id>', 'the run id, a new one (default: generated)')
       .option('--dry-run', 'print the plan (tasks in the waves they would start in, rendered prompts and commands) and start nothing')
       .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout'),
-  ).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
+  )).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
 
   command('validate', 'check a workflow without running it (the same checks as run)')
     .argument('<workflow>', 'the workflow file (YAML or JSON)')
@@ -85,7 +89,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--json', 'print {valid, workflowId, tasks, ...} or {valid: false, issues} as JSON on stdout')
     .action(async (file: string, options: ValidateCommandOptions) => setExit(await validateCommand(file, options, io)));
 
-  stateOptions(
+  stateOptions(logOptions(
     command('resume', 'resume a run from its last checkpoint')
       .argument('<run-id>', 'the run to resume')
       .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
@@ -94,7 +98,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--retry-failed', 'rerun the failed tasks of a failed run (and those skipped because of them), keeping completed ones')
       .option('--budget <usd>', 'continue a run that ended over budget under this new cap (USD)')
       .option('--json', 'print only the WorkflowResult as JSON on stdout'),
-  ).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
+  )).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
 
   stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
     async (options: StateOptions & { json?: boolean }) => setExit(await listCommand(options, io)),

@@ -18,6 +18,7 @@ import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
 import { runWhereabouts, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
+import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel } from '../logging/run-logger.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -40,8 +41,34 @@ export function replayExecutor(dir: string | undefined, speedText: string | unde
   return createReplayExecutor(dir, speed === undefined ? {} : { speed });
 }
 
+/** `--log-format` and `--log-level` of `run` and `resume`, as parsed. */
+export interface LogOptions {
+  logFormat?: string;
+  logLevel?: string;
+}
+
+/** What `--log-format` / `--log-level` ask for: structured logs on stderr, or none (`undefined`). */
+export interface RunLogSettings {
+  format: LogFormat;
+  level: LogLevel;
+}
+
+/** Checks `--log-format` / `--log-level`; `undefined` without `--log-format` (the progress view only). */
+export function runLogSettings(options: LogOptions): RunLogSettings | undefined {
+  const { logFormat, logLevel } = options;
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ValidationError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  if (logFormat === undefined) {
+    if (logLevel !== undefined) throw new ValidationError('--log-level needs --log-format json or pretty');
+    return undefined;
+  }
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new ValidationError(`--log-format must be json or pretty, got "${logFormat}"`);
+  return { format: logFormat as LogFormat, level: (logLevel ?? 'info') as LogLevel };
+}
+
 /** Options of `agents-sdk run`, as parsed (strings are checked here). */
-export interface RunOptions {
+export interface RunOptions extends LogOptions {
   input?: string[];
   maxParallel?: string;
   stateDir?: string;
@@ -58,6 +85,7 @@ export interface RunOptions {
 export async function runCommand(file: string, options: RunOptions, io: CliIO): Promise<number> {
   const maxParallel = intOption('max-parallel', options.maxParallel);
   const replay = replayExecutor(options.replay, options.replaySpeed);
+  const logs = runLogSettings(options);
 
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
   if (options.dryRun) {
@@ -79,6 +107,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
       options.json === true,
       (o) => o.runWorkflow(workflow, options.runId !== undefined ? { runId: options.runId } : {}),
       { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
+      logs,
     );
   } finally {
     await backend.close();
@@ -88,7 +117,9 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 /**
  * Runs (or resumes) with live progress, Ctrl-C cancelling, and the summary or JSON at the end,
  * followed by where the run's files are and how to resume it (given `storage`).
- * Resolves with the exit code.
+ * With `logs`, a log line per event of `orchestrator.bus` goes to stderr instead of the plain
+ * progress lines (a TTY keeps its live block, drawn again below each line), and so do the
+ * CLI's own notes that would go to stderr. Resolves with the exit code.
  */
 export async function driveRun(
   orchestrator: WorkflowOrchestrator,
@@ -96,10 +127,15 @@ export async function driveRun(
   json: boolean,
   work: (orchestrator: WorkflowOrchestrator) => Promise<WorkflowResult>,
   storage?: RunStorage,
+  logs?: RunLogSettings,
 ): Promise<number> {
-  const progress = showProgress(orchestrator, io, json);
+  const progress = showProgress(orchestrator, io, json, logs !== undefined);
+  const runLogger = logs && createRunLogger({ ...logs, write: (line) => progress.log(line.replace(/\n$/, '')) });
+  const detach = runLogger?.attach(orchestrator.bus);
   const onAbort = (): void => {
-    progress.log('interrupted: cancelling the run (agents are being stopped)...');
+    const message = 'interrupted: cancelling the run (agents are being stopped)...';
+    if (runLogger) runLogger.logger.warn({ type: 'cli.interrupted' }, message);
+    else progress.log(message);
     void orchestrator.cancel();
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
@@ -111,11 +147,13 @@ export async function driveRun(
     result = await running;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
+    detach?.();
     progress.stop();
   }
   io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : `${io.isTTY ? '\n' : ''}${summaryTable(result)}`);
-  // With --json stdout carries only the result.
-  if (storage) (json ? io.stderr : io.stdout)(runWhereabouts(result, storage));
+  // With --json stdout carries only the result; with logs, stderr only log lines.
+  if (storage && json && runLogger) runLogger.logger.info({ type: 'cli.whereabouts', runId: result.runId }, runWhereabouts(result, storage).trimEnd());
+  else if (storage) (json ? io.stderr : io.stdout)(runWhereabouts(result, storage));
   return result.success ? EXIT.ok : EXIT.failed;
 }
 
@@ -125,8 +163,11 @@ export interface ProgressDisplay {
   stop(): void;
 }
 
-/** Wires the progress view to the orchestrator's bus. */
-export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean): ProgressDisplay {
+/**
+ * Wires the progress view to the orchestrator's events. `quiet`: no plain progress lines (the
+ * logs say it); a TTY still shows the live block.
+ */
+export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json: boolean, quiet = false): ProgressDisplay {
   const view = new ProgressView();
   // With --json stdout carries only the result; progress goes to stderr as plain lines.
   const live = io.isTTY && !json;
@@ -140,7 +181,7 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
   const handler = (_type: unknown, event: unknown): void => {
     const line = view.apply(event as TaskEvent | WorkflowEvent);
     // Reaped processes are always worth a line.
-    if (line && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) log(line);
+    if (line && !quiet && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) log(line);
   };
   orchestrator.events.on('*', handler);
   let timer: NodeJS.Timeout | undefined;

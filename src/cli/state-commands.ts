@@ -15,7 +15,7 @@ import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
-import { driveRun, replayExecutor } from './run-command.js';
+import { driveRun, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {
@@ -38,7 +38,7 @@ export async function withBackend<T>(
 }
 
 /** Options of `agents-sdk resume`. */
-export interface ResumeOptions extends StateOptions {
+export interface ResumeOptions extends StateOptions, LogOptions {
   json?: boolean;
   replay?: string;
   replaySpeed?: string;
@@ -52,6 +52,7 @@ export interface ResumeOptions extends StateOptions {
 /** `agents-sdk resume <runId>`. */
 export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIO): Promise<number> {
   const replay = replayExecutor(options.replay, options.replaySpeed);
+  const logs = runLogSettings(options);
   const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
   if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
   const resumeOptions = {
@@ -67,11 +68,14 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, resumeOptions), {
-      stateDir,
-      stateDirOption: options.stateDir,
-      backendOption: options.backend,
-    });
+    return driveRun(
+      orchestrator,
+      io,
+      options.json === true,
+      (o) => o.resume(runId, resumeOptions),
+      { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
+      logs,
+    );
   });
 }
 

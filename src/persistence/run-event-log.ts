@@ -9,6 +9,7 @@ import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PermanentError } from '../errors.js';
 import type { Events } from '../events.js';
+import type { RunEventSink } from './run-event-sink.js';
 
 /** The log's file name inside a run's directory. */
 export const EVENT_LOG_FILE = 'events.jsonl';
@@ -55,7 +56,7 @@ type AnyEvent = Events[keyof Events];
  * time (lines noted meanwhile join the next), so appending costs the same at 10 or 10,000 tasks.
  * A failed write is kept in {@link error} and stops the log; the run goes on.
  */
-export class RunEventLog {
+export class RunEventLog implements RunEventSink {
   /** The first write error, if any (the log stops there). */
   error: unknown = null;
   private pending: string[] = [];
@@ -80,7 +81,7 @@ export class RunEventLog {
     if (this.closed || this.error !== null) return;
     let line: string;
     try {
-      line = JSON.stringify(toEntry(event, this.runId, this.inlineLimit)) + '\n';
+      line = JSON.stringify(toRunEventLogEntry(event, this.runId, this.inlineLimit)) + '\n';
     } catch (error) {
       this.error = error;
       return;
@@ -134,8 +135,11 @@ export class RunEventLog {
   }
 }
 
-/** The event as a log entry: run, task, session and attempt first; big outputs referenced. */
-function toEntry(event: AnyEvent, runId: string, limit: number): RunEventLogEntry {
+/**
+ * The event as a log entry: run, task, session and attempt first; outputs over `limit` bytes
+ * referenced. Shared by every event store (the JSONL file, the SQLite table).
+ */
+export function toRunEventLogEntry(event: AnyEvent, runId: string, limit = EVENT_LOG_INLINE_LIMIT): RunEventLogEntry {
   const e = event as unknown as Record<string, unknown>;
   const taskId = typeof e.taskId === 'string' ? e.taskId : undefined;
   const sessionId = typeof e.sessionId === 'string' ? e.sessionId : taskId;

@@ -12,6 +12,9 @@
  *   whatever the size of the run. `in_checkpoint` = 0 for a task added since the last checkpoint;
  *   `checkpoint_record` keeps the checkpoint's record of a task changed since (NULL: unchanged).
  * - `locks(run_id, owner)`: who drives a run
+ * - `events(run_id, seq, type, task_id, session_id, attempt, at, json)`: the run's event log,
+ *   the same entries as a JSON backend's `events.jsonl` (outputs over 64 KB referenced), in
+ *   `seq` order, appended one transaction per batch (layout 3)
  *
  * Only the last checkpoint of a run is kept, and a task's record (with its output) is stored once:
  * layout 1 also kept every checkpoint ever saved, whole, and grew without bound (404 MB for 50 MB
@@ -26,6 +29,9 @@ import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
+import type { RunEventLogContents, RunEventLogEntry } from './run-event-log.js';
+import type { RunEventSink, RunEventStore } from './run-event-sink.js';
+import { SqliteRunEventSink, type EventRow } from './sqlite-run-event-sink.js';
 import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
@@ -51,8 +57,8 @@ type Transaction<F extends (...args: any[]) => unknown> = BetterSqlite3.Transact
  * older one is migrated when opened for writing, and read as it is when opened read-only.
  */
 const LAYOUT_VERSION = 3;
-// Layout history: 1 kept every checkpoint; 2 keeps only the last; 3 adds the `signals` table
-// (added by SCHEMA's CREATE IF NOT EXISTS: nothing else to migrate).
+// Layout history: 1 kept every checkpoint; 2 keeps only the last; 3 adds the `signals` and
+// `events` tables (added by SCHEMA's CREATE IF NOT EXISTS: nothing else to migrate).
 
 const MEMORY = ':memory:';
 
@@ -96,6 +102,17 @@ CREATE TABLE IF NOT EXISTS signals (
   signal TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS signals_by_scope ON signals (scope, seq);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  task_id TEXT,
+  session_id TEXT,
+  attempt INTEGER,
+  at INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
 `;
 
 /** Options of {@link SqliteStateBackend.open}. */
@@ -153,7 +170,7 @@ interface CheckpointRow {
  * {@link SqliteStateBackend.open}. Any number of instances and processes may share a file.
  * It keeps the last checkpoint of each run (earlier ones are not kept) and each task record once.
  */
-export class SqliteStateBackend implements StateBackend, SignalStore {
+export class SqliteStateBackend implements StateBackend, SignalStore, RunEventStore {
   /** Absolute path of the database file, or `:memory:`. */
   readonly file: string;
   private readonly db: Database;
@@ -169,6 +186,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore {
   private readonly readRunTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly readCheckpointTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
+  private readonly appendEvents: Transaction<(runId: string, rows: EventRow[]) => void>;
 
   private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options, layout: number, writable: boolean) {
     this.db = db;
@@ -226,8 +244,16 @@ export class SqliteStateBackend implements StateBackend, SignalStore {
     this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
     this.readCheckpointTx = db.transaction((runId: string) => this.readCheckpoint(runId));
 
+    this.appendEvents = db.transaction((runId: string, rows: EventRow[]) => {
+      const sql = writes();
+      // Continues after the events already stored (a resumed run's log goes on).
+      let seq = sql.lastEventSeq.get(runId)!.seq;
+      for (const r of rows) sql.insertEvent.run(runId, ++seq, r.type, r.taskId, r.sessionId, r.attempt, r.at, r.json);
+    });
+
     this.removeRun = db.transaction((runId: string) => {
       const sql = writes();
+      sql.deleteEvents.run(runId);
       sql.deleteTasks.run(runId);
       sql.deleteRun.run(runId);
       sql.deleteLock.run(runId);
@@ -375,7 +401,40 @@ export class SqliteStateBackend implements StateBackend, SignalStore {
     return list.deferred();
   }
 
-  /** Deletes the run's rows from every table, its lock included. */
+  /**
+   * A sink appending the run's events to the `events` table, one transaction per batch.
+   *
+   * @throws PermanentError `BACKEND_UNAVAILABLE` when the database is read-only or closed.
+   */
+  openRunEventSink(runId: string): RunEventSink {
+    assertValidRunId(runId);
+    this.assertWritable();
+    return new SqliteRunEventSink(runId, (rows) => {
+      this.assertWritable();
+      this.appendEvents.immediate(runId, rows);
+    });
+  }
+
+  /**
+   * The run's events in the order appended (`torn` is always false: a transaction is whole or
+   * absent); none for an unknown run or a database of a layout without the table.
+   *
+   * @throws PermanentError `CORRUPT_STATE` naming the row of an entry that is not a JSON event.
+   */
+  async readRunEvents(runId: string): Promise<RunEventLogContents> {
+    assertValidRunId(runId);
+    this.assertOpen();
+    const events = (this.sql.events?.all(runId) ?? []).map((row) => {
+      const entry = this.parse(row.json, 'events', `run ${runId}, seq ${row.seq}`);
+      if (typeof entry !== 'object' || entry === null || typeof (entry as { type?: unknown }).type !== 'string') {
+        throw this.corrupt('events', `run ${runId}, seq ${row.seq}`, 'not a JSON event');
+      }
+      return entry as RunEventLogEntry;
+    });
+    return { events, torn: false };
+  }
+
+  /** Deletes the run's rows from every table, its lock and events included. */
   async deleteRun(runId: string): Promise<void> {
     assertValidRunId(runId);
     this.assertWritable();
@@ -551,6 +610,8 @@ function readStatements(db: Database, layout: number) {
         ? db.prepare<[string], CheckpointRow>('SELECT data, schema_version FROM checkpoints WHERE run_id = ? ORDER BY seq DESC LIMIT 1')
         : null,
     getLock: db.prepare<[string], { owner: string }>('SELECT owner FROM locks WHERE run_id = ?'),
+    // Read-only, a database of an older layout has no events table (and gets none).
+    events: layout < 3 ? null : db.prepare<[string], { seq: number; json: string }>('SELECT seq, json FROM events WHERE run_id = ? ORDER BY seq'),
   };
 }
 
@@ -594,6 +655,11 @@ function writeStatements(db: Database) {
       'INSERT INTO locks (run_id, owner) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner',
     ),
     deleteLock: db.prepare<[string]>('DELETE FROM locks WHERE run_id = ?'),
+    lastEventSeq: db.prepare<[string], { seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM events WHERE run_id = ?'),
+    insertEvent: db.prepare<[string, number, string, string | null, string | null, number | null, number, string]>(
+      'INSERT INTO events (run_id, seq, type, task_id, session_id, attempt, at, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE run_id = ?'),
   };
 }
 
