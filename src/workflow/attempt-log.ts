@@ -10,13 +10,16 @@ import type { SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 import type { AttemptRecord, AttemptStatus, TaskRecord } from './workflow-result.js';
 
+/** What the log lives in: a task record, or `AgentSession`'s record of its latest execution. */
+export type AttemptLogHolder = Pick<TaskRecord, 'attemptLog' | 'sessionId'>;
+
 /** The record's log, created on first use (records written before it existed have none). */
-function logOf(record: TaskRecord): AttemptRecord[] {
+function logOf(record: AttemptLogHolder): AttemptRecord[] {
   return (record.attemptLog ??= []);
 }
 
 /** Adds a `running` entry for an attempt that starts now; returns its number (its place in the log, from 1). */
-export function openAttempt(record: TaskRecord, at: number, rawFile: (attempt: number) => string | null): number {
+export function openAttempt(record: AttemptLogHolder, at: number, rawFile: (attempt: number) => string | null): number {
   const log = logOf(record);
   const attempt = log.length + 1;
   log.push({
@@ -38,7 +41,13 @@ export function openAttempt(record: TaskRecord, at: number, rawFile: (attempt: n
  * Closes the running attempt (if one is open) as `status`, with what it spent (`result`, or the
  * partial result an error carries) and why it did not succeed.
  */
-export function closeAttempt(record: TaskRecord, status: Exclude<AttemptStatus, 'running'>, at: number, error: SerializedError | null, result?: ExecutionResult): void {
+export function closeAttempt(
+  record: AttemptLogHolder,
+  status: Exclude<AttemptStatus, 'running'>,
+  at: number,
+  error: SerializedError | null,
+  result?: ExecutionResult,
+): void {
   const entry = record.attemptLog?.at(-1);
   if (!entry || entry.status !== 'running') return;
   const spent = result ?? error?.result;
