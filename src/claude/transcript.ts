@@ -6,7 +6,7 @@
  * @module
  */
 import { summarizeToolInput } from '../callbacks/callback-manager.js';
-import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, totalTokens, type ResultLine, type TokenUsage } from './stream-json.js';
+import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, totalTokens, type ClaudeProgressEvent, type ResultLine, type TokenUsage } from './stream-json.js';
 
 /** Longest tool result shown (characters, on one line). */
 const RESULT_MAX = 200;
@@ -17,7 +17,8 @@ export type TranscriptEntry =
   | { kind: 'text'; text: string }
   | { kind: 'tool_use'; toolUseId: string; name: string; input: string }
   | { kind: 'tool_result'; toolUseId: string; isError: boolean; text: string }
-  | { kind: 'api_retry'; attempt: number | null; maxRetries: number | null; errorStatus: number | null; error: string | null; retryDelayMs: number | null }
+  /** Claude Code retrying the API itself: its `retry` of `maxRetries`, after `errorStatus`. */
+  | { kind: 'api_retry'; retry: number | null; maxRetries: number | null; errorStatus: number | null; error: string | null; retryDelayMs: number | null }
   /** A message Claude Code wrote in the assistant's place (`API Error: 529 ...`, `Not logged in`). */
   | { kind: 'error'; text: string; reason: string }
   | {
@@ -67,10 +68,8 @@ export function transcriptEntriesOf(text: string): TranscriptEntry[] {
         return [{ kind: 'tool_use', toolUseId: event.toolUseId, name: event.name, input: summarizeToolInput(event.input) }];
       case 'tool_result':
         return [{ kind: 'tool_result', toolUseId: event.toolUseId, isError: event.isError, text: clip(textOf(event.content), RESULT_MAX) }];
-      case 'api_retry': {
-        const { type: _type, sessionId: _sessionId, ...retry } = event;
-        return [{ kind: 'api_retry', ...retry }];
-      }
+      case 'api_retry':
+        return [{ kind: 'api_retry', retry: event.attempt, maxRetries: event.maxRetries, errorStatus: event.errorStatus, error: event.error, retryDelayMs: event.retryDelayMs }];
       default:
         return [];
     }
@@ -93,7 +92,7 @@ export function formatTranscriptEntry(entry: TranscriptEntry, shownText = ''): s
     case 'tool_result':
       return `  ${entry.isError ? '✗' : '→'} ${entry.text || '(no output)'}`;
     case 'api_retry':
-      return describeApiRetry(entry);
+      return describeApiRetry({ ...entry, attempt: entry.retry });
     case 'error':
       return `error (${entry.reason}): ${indent(entry.text)}`;
     case 'result': {
@@ -112,8 +111,8 @@ export function formatTranscriptEntry(entry: TranscriptEntry, shownText = ''): s
   }
 }
 
-/** What a Claude Code API retry line says (`system/api_retry`). */
-export type ApiRetryFacts = Pick<Extract<TranscriptEntry, { kind: 'api_retry' }>, 'attempt' | 'maxRetries' | 'errorStatus' | 'error' | 'retryDelayMs'>;
+/** What a Claude Code API retry line says (`system/api_retry`): retry `attempt` of `maxRetries`. */
+export type ApiRetryFacts = Pick<Extract<ClaudeProgressEvent, { type: 'api_retry' }>, 'attempt' | 'maxRetries' | 'errorStatus' | 'error' | 'retryDelayMs'>;
 
 /**
  * One line for Claude Code's own API retry (`system/api_retry`), e.g.

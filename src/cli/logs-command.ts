@@ -6,7 +6,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STATE_DIR, rawOutputFileName } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
@@ -14,6 +14,7 @@ import { formatTranscriptEntry, transcriptEntriesOf, type TranscriptEntry } from
 import { AgentsSdkError, PermanentError, ValidationError, type SerializedError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
+import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, intOption, type CliIO } from './cli-support.js';
 import { FileLineTail } from './file-tail.js';
@@ -142,11 +143,11 @@ class TranscriptPrinter {
     }
     if (attempt === undefined || pending) return;
     const records = run.records.filter((r) => taskId === undefined || r.taskId === taskId);
-    if (records.some((r) => attemptsOf(r).some((a) => a.attempt === attempt))) return;
+    if (records.some((r) => attemptLogOf(r).some((a) => a.attempt === attempt))) return;
     const message =
       taskId === undefined
         ? `No task of run ${run.runId} has an attempt ${attempt}`
-        : `Task ${taskId} of run ${run.runId} has no attempt ${attempt} (it made ${attemptsOf(records[0]!).length})`;
+        : `Task ${taskId} of run ${run.runId} has no attempt ${attempt} (it made ${attemptLogOf(records[0]!).length})`;
     throw new PermanentError('NOT_FOUND', message, { details: { runId: run.runId, taskId, attempt } });
   }
 
@@ -157,10 +158,10 @@ class TranscriptPrinter {
    */
   pump(run: RunCheckpoint, { end, live }: { end: boolean; live: boolean }): void {
     const records = run.records
-      .filter((r) => (this.select.taskId === undefined || r.taskId === this.select.taskId) && attemptsOf(r).length > 0)
-      .sort((a, b) => attemptsOf(a)[0]!.startedAt - attemptsOf(b)[0]!.startedAt);
+      .filter((r) => (this.select.taskId === undefined || r.taskId === this.select.taskId) && attemptLogOf(r).length > 0)
+      .sort((a, b) => attemptLogOf(a)[0]!.startedAt - attemptLogOf(b)[0]!.startedAt);
     for (const record of records) {
-      for (const entry of attemptsOf(record)) {
+      for (const entry of attemptLogOf(record)) {
         if (this.select.attempt === undefined || entry.attempt === this.select.attempt) this.pumpAttempt(record, entry, end, live);
       }
     }
@@ -194,20 +195,13 @@ class TranscriptPrinter {
     if (!view) {
       const agent = this.run.workflow.tasks.find((t) => t.id === record.taskId)?.kind === 'agent';
       view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '' };
-      // A record from before attempt logs names no file: its stream is the first attempt's name.
-      const file = this.rawFileOf(record.taskId, entry.rawFile ?? (agent ? join(this.stateDir, this.run.runId, record.taskId, rawOutputFileName(1)) : null));
+      const file = agent ? rawFileOf(this.stateDir, this.run.runId, record.taskId, entry) : null;
       if (file !== null) view.tail = new FileLineTail(file);
       this.views.set(key, view);
     }
     return view;
   }
 
-  /** The attempt's raw file, or the same name in this state directory when the run's was moved. */
-  private rawFileOf(taskId: string, stored: string | null): string | null {
-    if (stored === null || existsSync(stored)) return stored;
-    const here = join(this.stateDir, this.run.runId, taskId, basename(stored));
-    return existsSync(here) ? here : stored;
-  }
 
   private line(view: AttemptView, line: string): void {
     if (this.select.raw) {
@@ -222,7 +216,7 @@ class TranscriptPrinter {
     view.ended = true;
     if (this.select.raw) return;
     if (view.command) {
-      const last = attemptsOf(record).at(-1) === entry;
+      const last = attemptLogOf(record).at(-1) === entry;
       const stdout = last ? (record.output ?? record.error?.result?.output ?? '') : '';
       if (stdout) this.emit(view, { kind: 'output', stream: 'stdout', text: stdout });
       const stderr = entry.error?.stderrTail ?? '';
@@ -275,28 +269,13 @@ class TranscriptPrinter {
 }
 
 /**
- * A record's attempts. A record written before attempt logs existed has one stream file, its
- * last attempt's: it is shown as that attempt.
+ * Where an agent task's attempt recorded its stream: the file its log entry names, or the same
+ * name under `stateDir` when the state directory was moved since. A record from before attempt
+ * logs names none: its stream is `raw_output.jsonl`.
  */
-function attemptsOf(record: TaskRecord): AttemptRecord[] {
-  if (record.attemptLog !== undefined) return record.attemptLog;
-  if (record.startedAt === null) return [];
-  const status: AttemptRecord['status'] =
-    record.status === 'completed' ? 'succeeded' : record.status === 'failed' ? 'failed' : record.status === 'cancelled' ? 'cancelled' : 'running';
-  return [
-    {
-      attempt: Math.max(1, record.attempts),
-      status,
-      startedAt: record.startedAt,
-      endedAt: record.endedAt,
-      durationMs: record.durationMs,
-      error: record.error,
-      tokens: record.tokens,
-      costUsd: record.costUsd,
-      sessionId: record.sessionId,
-      rawFile: null,
-    },
-  ];
+export function rawFileOf(stateDir: string, runId: string, taskId: string, entry: AttemptRecord): string {
+  const here = resolve(stateDir, runId, taskId, entry.rawFile === null ? rawOutputFileName(1) : basename(entry.rawFile));
+  return entry.rawFile === null || (!existsSync(entry.rawFile) && existsSync(here)) ? here : entry.rawFile;
 }
 
 /** How an attempt that did not run to its end ended. */

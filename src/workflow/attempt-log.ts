@@ -76,3 +76,28 @@ function withoutResult(error: SerializedError): SerializedError {
   const { result: _result, ...rest } = error;
   return rest;
 }
+
+/**
+ * A record's attempts. A record written before attempt logs existed kept one stream file, its
+ * last attempt's (`raw_output.jsonl`): it is given as that one attempt, with `rawFile` `null`.
+ */
+export function attemptLogOf(record: TaskRecord): AttemptRecord[] {
+  if (record.attemptLog !== undefined) return record.attemptLog;
+  if (record.startedAt === null || record.status === 'pending' || record.status === 'skipped') return [];
+  const status: AttemptRecord['status'] =
+    record.status === 'completed' ? 'succeeded' : record.status === 'failed' ? 'failed' : record.status === 'cancelled' ? 'cancelled' : 'running';
+  return [
+    {
+      attempt: Math.max(1, record.attempts),
+      status,
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      durationMs: record.durationMs,
+      error: record.error,
+      tokens: record.tokens,
+      costUsd: record.costUsd,
+      sessionId: record.sessionId,
+      rawFile: null,
+    },
+  ];
+}
