@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type TaskRecord } from '../src/index.js';
 import { FileLineTail } from '../src/cli/file-tail.js';
+import { formatTranscriptEntry, transcriptEntriesOf } from '../src/claude/transcript.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';
@@ -173,6 +174,62 @@ describe('agents-sdk logs', () => {
   });
 });
 
+/** The transcript of stream lines as `logs` prints it. */
+function transcript(lines: string[]): string {
+  let shown = '';
+  const out: string[] = [];
+  for (const line of lines) {
+    for (const entry of transcriptEntriesOf(line)) {
+      out.push(formatTranscriptEntry(entry, shown));
+      if (entry.kind === 'text' || entry.kind === 'error') shown = entry.text;
+    }
+  }
+  return out.join('\n');
+}
+
+const sample = (name: string): string[] => readFileSync(new URL(`./fixtures/claude-samples/${name}.jsonl`, import.meta.url), 'utf8').split('\n');
+
+describe('the transcript of a stream', () => {
+  it('reads the real Claude Code samples: auth failure, max turns, API retries, a tool round trip', () => {
+    expect(transcript(sample('auth-failure'))).toMatch(/\nerror \(authentication_failed\): Not logged in · Please run \/login\nresult: error, 1 turn, 0 tokens, \$0\.0000, \d\.\ds$/);
+    expect(transcript(sample('max-turns'))).toMatch(
+      /\ntool Bash: echo TOOLOUT-\$\(\(6\*7\)\)\n {2}→ TOOLOUT-42\nresult: error \(error_max_turns\), 2 turns, 50 tokens, \$0\.0004, \d\.\ds\n {2}Reached maximum number of turns \(1\)$/,
+    );
+    expect(transcript(sample('api-401-retrying'))).toContain('\nAPI retry 2/10 after 401 authentication_failed, next in 1.2s');
+    expect(transcript(sample('success'))).toMatch(/^session [0-9a-f-]{36}, model claude-sonnet-5, in \/home\/user\/project\nassistant: Hello from the local mock API\.\nresult: success/);
+  });
+
+  it('keeps a tool result short, marks a failed one, indents multi-line text and skips what is not a message', () => {
+    const long = 'x'.repeat(500);
+    const lines = [
+      'Warning: not JSON',
+      '{"type":"rate_limit_event"}',
+      JSON.stringify({ type: 'system', subtype: 'init', session_id: 's1' }),
+      JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'line one\nline two' }, { type: 'tool_use', id: 't1', name: 'Read', input: { file_path: '/a.ts' } }] } }),
+      JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: long }], is_error: true }] } }),
+      JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't2', content: { odd: 1 } }, { type: 'tool_result', tool_use_id: 't3' }] } }),
+      JSON.stringify({ type: 'assistant', message: { content: [{ type: 'tool_use', id: 't4', name: 'Mystery' }] } }),
+      JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'A summary\nin two lines', num_turns: 1 }),
+      JSON.stringify({ type: 'assistant', error: 'unknown', message: { content: [] } }),
+      JSON.stringify({ type: 'result', subtype: 'error_during_execution', is_error: true, errors: ['boom'] }),
+    ];
+    expect(transcript(lines)).toBe(
+      [
+        'session s1',
+        'assistant: line one\n  line two',
+        'tool Read: /a.ts',
+        `  ✗ ${'x'.repeat(199)}…`,
+        '  → {"odd":1}',
+        '  → (no output)',
+        'tool Mystery',
+        'result: success, 1 turn, 0 tokens, $0.0000\n  A summary\n  in two lines',
+        'error (unknown): unknown',
+        'result: error (error_during_execution), 0 turns, 0 tokens, $0.0000\n  boom',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('agents-sdk logs --follow', () => {
   it('tails a live run: prints lines written after it started, new tasks as they start, and exits by itself when the run ends', async () => {
     const gate = join(world.root, 'gate');
@@ -219,6 +276,26 @@ describe('agents-sdk logs --follow', () => {
     expect(out).toContain('\nassistant: Done: Talk slowly\n');
     expect(out).toMatch(/\nresult: success, 3 turns, \d+ tokens, \$0\.\d{4}, \d\.\ds\n-- attempt 1 succeeded after \d+\.\ds, \d+ tokens, \$0\.\d{4}\n$/);
   }, 90_000);
+
+  it('stops at Ctrl-C; a followed run whose process is gone ends the follow, saying it was interrupted', async () => {
+    const backend = new JsonStateBackend(world.stateDir);
+    // A record from before attempt logs, of an attempt that was running when its process died.
+    const { attemptLog: _none, ...running } = record('a', 'running', 0);
+    await backend.saveCheckpoint('held', { ...checkpoint('held', ['a']), records: [running] });
+    const release = await backend.lockRun('held'); // a live holder: this process
+    const controller = new AbortController();
+    const following = cli(['logs', 'held', '--follow', ...state()], {}, controller.signal);
+    await new Promise((r) => setTimeout(r, 400));
+    controller.abort();
+    const stopped = await following;
+    expect([stopped.code, stopped.stdout]).toEqual([0, expect.stringMatching(/^== a · attempt 1 · started \S+ · \S+\/held\/a\/raw_output\.jsonl\n$/)]);
+
+    await release();
+    const gone = await cli(['logs', 'held', '--follow', ...state()]);
+    expect(gone.stderr).toBe('logs: run held is interrupted: its process is gone (agents-sdk resume held)\n');
+    expect(gone.stdout).toMatch(/\nstderr:\n {2}\(no raw stream was recorded at \S+\)\n-- attempt 1 did not finish: the run's process is gone\n$/);
+    await backend.close();
+  });
 
   it('a torn last line is held until its newline is written', () => {
     const file = join(world.root, 'growing.jsonl');

@@ -65,7 +65,7 @@ export function transcriptEntriesOf(text: string): TranscriptEntry[] {
       case 'assistant_text':
         return [{ kind: 'text', text: event.text }];
       case 'tool_use':
-        return [{ kind: 'tool_use', toolUseId: event.toolUseId, name: event.name, input: summarizeToolInput(event.input) }];
+        return [{ kind: 'tool_use', toolUseId: event.toolUseId, name: event.name, input: event.input === null ? '' : summarizeToolInput(event.input) }];
       case 'tool_result':
         return [{ kind: 'tool_result', toolUseId: event.toolUseId, isError: event.isError, text: clip(textOf(event.content), RESULT_MAX) }];
       case 'api_retry':
