@@ -89,7 +89,7 @@ export async function logsCommand(runId: string, taskId: string | undefined, opt
   }
 }
 
-/** Polls the run and its files until the run has ended (not running, or its lock is free). */
+/** Polls the run and its files until its lock is free: the run finished, or its process died. */
 async function follow(backend: StateBackend, runId: string, printer: TranscriptPrinter, pollMs: number, io: CliIO): Promise<number> {
   let misses = 0;
   for (;;) {
