@@ -7,7 +7,7 @@ import { createActor, type Actor, type InspectionEvent, type Observer, type Snap
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
-import type { ClaudeRunRequest } from './actors/claude-code-runner.js';
+import { rawOutputFile, type ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
 import type { SessionEvent } from './events.js';
 import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus } from './event-bus.js';
@@ -19,6 +19,8 @@ import {
   type AgentSessionState,
 } from './machines/agent-session.machine.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { closeAttempt, openAttempt, type AttemptLogHolder } from './workflow/attempt-log.js';
+import type { AttemptRecord } from './workflow/workflow-result.js';
 
 /** Per-session settings (the seed's `context`). */
 export interface AgentSessionSettings {
@@ -98,6 +100,8 @@ export class AgentSession {
    */
   readonly bus: LifecycleBus;
   private stopped = false;
+  /** The attempts of the latest execution (see {@link AgentSession.attemptLog}). */
+  private readonly latest: AttemptLogHolder = { attemptLog: [], sessionId: null };
 
   constructor(options: AgentSessionOptions) {
     // A session restored mid-execution runs its request again, but first ends the agent its
@@ -133,6 +137,7 @@ export class AgentSession {
     this.bus = options.bus ?? createLifecycleBus();
     this.actor.on('*', (event) => publishLifecycleEvent(this.bus, event));
     attachCallbacks(this, this.callbacks);
+    this.actor.on('*', (event) => this.noteAttempt(event));
     const restored = this.actor.getSnapshot();
     if (options.snapshot && (restored.value === 'running' || restored.value === 'retrying')) reaping = this.reapOrphans(restored.context);
     this.actor.start();
@@ -159,6 +164,14 @@ export class AgentSession {
   /** The latest Claude session id: the next prompt continues it. */
   get claudeSessionId(): string | null {
     return this.context.claudeSessionId;
+  }
+
+  /**
+   * The attempts of the latest prompt, in order (a new prompt starts a new list): each one's
+   * status, error (the 529 it was retried after), tokens, cost, duration and raw stream file.
+   */
+  get attemptLog(): AttemptRecord[] {
+    return this.latest.attemptLog!;
   }
 
   /** Runs one prompt, one attempt. Resolves with the result; rejects with a typed error. */
@@ -203,6 +216,46 @@ export class AgentSession {
   stop(): void {
     this.stopped = true;
     this.actor.stop();
+  }
+
+  /** Keeps {@link AgentSession.attemptLog} from the session's lifecycle events. */
+  private noteAttempt(event: SessionEvent): void {
+    const log = this.latest;
+    switch (event.type) {
+      case 'session.started':
+        if (event.attempt === 1) log.attemptLog = [];
+        openAttempt(log, event.at, () => this.rawFileOf(event.attempt));
+        break;
+      case 'session.progress':
+        if (event.progress.sessionId) log.sessionId = event.progress.sessionId;
+        break;
+      case 'session.retrying':
+        closeAttempt(log, 'failed', event.at, event.error);
+        break;
+      case 'session.completed':
+        closeAttempt(log, 'succeeded', event.at, null, event.result);
+        break;
+      case 'session.failed':
+        closeAttempt(log, event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', event.at, event.error);
+        break;
+    }
+  }
+
+  /** Where attempt `attempt` of the current request records its stream (as the runner names it), or `null`. */
+  private rawFileOf(attempt: number): string | null {
+    const { request, settings, agentName } = this.context;
+    if (request?.kind !== 'claude') return null;
+    try {
+      return rawOutputFile({
+        stateDir: request.stateDir ?? settings.stateDir,
+        runId: request.runId ?? settings.runId,
+        agentName: request.agentName ?? agentName,
+        attempt: (settings.attemptsBefore ?? 0) + attempt,
+      });
+    } catch {
+      // an id the runner refuses too: the attempt fails with INVALID_KEY and records nothing
+      return null;
+    }
   }
 
   /**

@@ -33,6 +33,8 @@ export { findClaudeBinary, CLAUDE_CODE_PATH_ENV } from './claude/find-claude-bin
 export {
   runClaudeCode,
   rawOutputDir,
+  rawOutputFile,
+  rawOutputFileName,
   DEFAULT_MODEL,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_STALL_TIMEOUT_MS,
@@ -138,6 +140,8 @@ export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from '.
 export { renderTemplate, type TemplateValues } from './workflow/template.js';
 export { planWorkflow, type PlanOptions, type PlannedTask, type PlannedWave, type WorkflowPlan } from './workflow/plan-workflow.js';
 export {
+  type AttemptRecord,
+  type AttemptStatus,
   type TaskRecord,
   type TaskResult,
   type TaskStatus,

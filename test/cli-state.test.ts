@@ -92,7 +92,7 @@ describe.each(['json', 'sqlite'])('state commands on the %s backend', (backend) 
     expect(status.stdout).toMatch(/ended \S+ \(\d+\.\ds\)/);
     expect(status.stdout).toContain('raw output of each agent');
     for (const task of ['plan', 'build']) {
-      expect(status.stdout).toMatch(new RegExp(`\\n  ${task}\\s+${join(world.stateDir, 'files', task, 'raw_output.jsonl')}\\n`));
+      expect(status.stdout).toMatch(new RegExp(`\\n  ${task}\\s+#1\\s+succeeded\\s+${join(world.stateDir, 'files', task, 'raw_output.jsonl')}\\n`));
     }
   });
 });

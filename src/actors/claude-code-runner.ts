@@ -6,7 +6,7 @@
  * @module
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { assertValidRunId } from '../persistence/state-keys.js';
 import { findClaudeBinary } from '../claude/find-claude-binary.js';
 import { ClaudeStreamCollector } from '../claude/stream-collector.js';
@@ -64,6 +64,11 @@ export interface ClaudeRunRequest {
   runId?: string;
   /** The agent directory under the run; default `agent`. */
   agentName?: string;
+  /**
+   * Which attempt of its task (or prompt) this run is, from 1 (default 1): names its raw files,
+   * so that a retry never overwrites the stream of the attempt before it (see {@link rawOutputFileName}).
+   */
+  attempt?: number;
   /** Explicit binary path; default `CLAUDE_CODE_PATH`, else `claude` on PATH. */
   claudePath?: string;
   /**
@@ -104,6 +109,29 @@ export function rawOutputDir(request: Pick<ClaudeRunRequest, 'stateDir' | 'runId
   return resolve(request.stateDir ?? DEFAULT_STATE_DIR, request.runId, request.agentName ?? 'agent');
 }
 
+/**
+ * The name of an attempt's raw stream file: `raw_output.jsonl` for the first attempt,
+ * `raw_output.attempt-<n>.jsonl` for a later one. The result line is kept beside it under the
+ * same name ending in `.json`.
+ */
+export function rawOutputFileName(attempt = 1): string {
+  return attempt > 1 ? `raw_output.attempt-${attempt}.jsonl` : 'raw_output.jsonl';
+}
+
+/** The file a request's raw stream is recorded in (see {@link rawOutputFileName}), or `null` when it has no run id. */
+export function rawOutputFile(request: Pick<ClaudeRunRequest, 'stateDir' | 'runId' | 'agentName' | 'attempt'>): string | null {
+  const dir = rawOutputDir(request);
+  return dir === null ? null : join(dir, rawOutputFileName(request.attempt));
+}
+
+/**
+ * {@link rawOutputFile} from its parts, without validating them (for ids validated already):
+ * `<stateDir>/<runId>/<agentName>/raw_output[.attempt-<n>].jsonl`, absolute.
+ */
+export function rawOutputPath(stateDir: string, runId: string, agentName: string, attempt: number): string {
+  return resolve(stateDir, runId, agentName, rawOutputFileName(attempt));
+}
+
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
@@ -135,7 +163,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
   const viaStdin = request.prompt.startsWith('-') || Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
-  const collector = new ClaudeStreamCollector(rawOutputDir(request), request.resumeSessionId ?? null, hooks.onEvent);
+  const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent);
   const outcome = await runSupervisedProcess({
     file: binary,
     args: buildClaudeArgs(request, viaStdin),

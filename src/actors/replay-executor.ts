@@ -5,7 +5,9 @@
  *
  * Recordings are looked up as `<dir>/<agentName>/raw_output.jsonl`; the orchestrator names
  * each task's agent directory after the task id, so `--replay agents/<runId>` replays an
- * earlier run. Command requests still run for real.
+ * earlier run. A later attempt replays that attempt's own recording
+ * (`raw_output.attempt-<n>.jsonl`) when there is one, so a run whose task was retried replays
+ * its retries; otherwise `raw_output.jsonl`. Command requests still run for real.
  *
  * @module
  */
@@ -15,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeStreamCollector } from '../claude/stream-collector.js';
 import { parseStreamLine } from '../claude/stream-json.js';
 import { PermanentError } from '../errors.js';
-import { rawOutputDir } from './claude-code-runner.js';
+import { rawOutputFile, rawOutputFileName } from './claude-code-runner.js';
 import { defaultExecutor, type Executor } from './executor.js';
 
 /** Options of {@link createReplayExecutor}. */
@@ -24,9 +26,13 @@ export interface ReplayOptions {
   speed?: number;
 }
 
-/** The recording a request would be answered from. */
-export function recordingPath(dir: string, agentName: string): string {
-  return join(resolve(dir), agentName, 'raw_output.jsonl');
+/**
+ * The recording a request would be answered from: that of its attempt if recorded, else the
+ * first attempt's (`raw_output.jsonl`).
+ */
+export function recordingPath(dir: string, agentName: string, attempt = 1): string {
+  const own = join(resolve(dir), agentName, rawOutputFileName(attempt));
+  return attempt > 1 && !existsSync(own) ? join(resolve(dir), agentName, rawOutputFileName(1)) : own;
 }
 
 /** An executor that replays recordings from `dir`. */
@@ -35,7 +41,7 @@ export function createReplayExecutor(dir: string, options: ReplayOptions = {}): 
   return async (request, hooks) => {
     if (request.kind === 'command') return defaultExecutor(request, hooks);
     const agent = request.agentName ?? 'agent';
-    const file = recordingPath(dir, agent);
+    const file = recordingPath(dir, agent, request.attempt);
     if (!existsSync(file)) {
       throw new PermanentError('REPLAY_MISSING', `No recording for agent "${agent}" in ${resolve(dir)} (expected ${file})`, {
         details: { file, agentName: agent },
@@ -46,7 +52,7 @@ export function createReplayExecutor(dir: string, options: ReplayOptions = {}): 
     const recordedMs = typeof result?.duration_ms === 'number' ? result.duration_ms : 0;
     const gap = speed > 0 && lines.length > 0 ? recordedMs / speed / lines.length : 0;
 
-    const collector = new ClaudeStreamCollector(rawOutputDir(request), request.resumeSessionId ?? null, hooks.onEvent);
+    const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent);
     const started = performance.now();
     let cancelled = false;
     for (const line of lines) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import type { ExecutionResult } from '../execution-result.js';
 import { classifyFailure, type KillReason } from './classify-failure.js';
 import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, type ClaudeProgressEvent, type ResultLine } from './stream-json.js';
@@ -30,23 +30,24 @@ export class ClaudeStreamCollector {
   private lastRetryStatus: number | null = null;
 
   /**
-   * @param rawDir - where `raw_output.jsonl` / `raw_output.json` are written; `null`: nowhere.
+   * @param rawFile - where the stream is written (`.../raw_output.jsonl`), the result line
+   *   beside it under the same name ending in `.json`; `null`: nowhere.
    * @param resumeSessionId - the session being continued, until the stream names one.
    */
   constructor(
-    private rawDir: string | null,
+    private rawFile: string | null,
     resumeSessionId: string | null,
     private readonly onEvent?: (event: ClaudeProgressEvent) => void,
   ) {
     this.sessionId = resumeSessionId;
-    if (rawDir) {
+    if (rawFile) {
       try {
-        mkdirSync(rawDir, { recursive: true });
+        mkdirSync(dirname(rawFile), { recursive: true });
       } catch {
-        this.rawDir = null;
+        this.rawFile = null;
         return;
       }
-      this.raw = createWriteStream(join(rawDir, 'raw_output.jsonl'));
+      this.raw = createWriteStream(rawFile);
       // Recording is a side job: a full disk or a bad path must not take the agent down.
       this.raw.on('error', () => {
         this.raw = undefined;
@@ -103,9 +104,9 @@ export class ClaudeStreamCollector {
       exitCode: outcome.exitCode,
       stderrTail: outcome.stderrTail,
     };
-    if (this.rawDir) {
+    if (this.rawFile) {
       try {
-        writeFileSync(join(this.rawDir, 'raw_output.json'), JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
+        writeFileSync(this.rawFile.replace(/\.jsonl$/, '') + '.json', JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
       } catch {
         // as above: recording never fails the execution
       }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_STATE_DIR, rawOutputDir } from '../actors/claude-code-runner.js';
+import { DEFAULT_STATE_DIR, rawOutputDir, rawOutputFileName } from '../actors/claude-code-runner.js';
 import { AgentSession } from '../agent-session.js';
 import { AgentsSdkError, ValidationError } from '../errors.js';
 import { newRunId } from '../run-id.js';
@@ -46,7 +46,6 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   // A run directory of its own under the state directory: that is where the raw stream is recorded.
   const runId = newRunId();
-  const rawOutput = join(rawOutputDir({ stateDir, runId, agentName })!, 'raw_output.jsonl');
   const session = new AgentSession({
     sessionId: runId,
     agentName,
@@ -57,9 +56,14 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
       ...(options.resume !== undefined && { claudeSessionId: options.resume }),
     },
   });
-  const recorded = (): string | null => (existsSync(rawOutput) ? rawOutput : null);
+  // The last attempt's stream (each attempt records its own: raw_output.attempt-<n>.jsonl after the first).
+  const recorded = (): string | null => {
+    const file = session.attemptLog.at(-1)?.rawFile ?? join(rawOutputDir({ stateDir, runId, agentName })!, rawOutputFileName(1));
+    return existsSync(file) ? file : null;
+  };
   const sayWhere = (): void => {
-    if (!options.json && recorded()) io.stderr(`[${agentName}] raw output: ${rawOutput}\n`);
+    const file = recorded();
+    if (!options.json && file) io.stderr(`[${agentName}] raw output: ${file}\n`);
   };
   if (!options.json) {
     session.onEvent((event) => {

@@ -4,11 +4,14 @@
  *
  * @module
  */
-import { totalTokens, type ClaudeProgressEvent } from '../claude/stream-json.js';
+import { totalTokens } from '../claude/stream-json.js';
+import { describeApiRetry } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
+
+export { describeApiRetry };
 
 interface Row {
   taskId: string;
@@ -184,17 +187,6 @@ export function stderrTail(error: SerializedError | null | undefined, indent = '
     .slice(-STDERR_TAIL.lines);
   if (lines.length === 0) return [];
   return [`${indent}stderr:`, ...lines.map((l) => `${indent}  ${l.length > STDERR_TAIL.chars ? `${l.slice(0, STDERR_TAIL.chars)}…` : l}`)];
-}
-
-/**
- * One line for Claude Code's own API retry (`system/api_retry`), e.g.
- * `API retry 2/10 after 529 overloaded, next in 4.0s`. Shared by `run` and `exec`.
- */
-export function describeApiRetry(p: Extract<ClaudeProgressEvent, { type: 'api_retry' }>): string {
-  const count = p.attempt === null ? '' : p.maxRetries === null ? ` ${p.attempt}` : ` ${p.attempt}/${p.maxRetries}`;
-  const cause = [p.errorStatus, p.error].filter((x) => x !== null).join(' ');
-  const next = p.retryDelayMs === null ? '' : `, next in ${seconds(p.retryDelayMs)}`;
-  return `API retry${count}${cause ? ` after ${cause}` : ''}${next}`;
 }
 
 function emptyRow(taskId: string): Row {

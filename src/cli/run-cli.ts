@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
+import { logsCommand, type LogsOptions } from './logs-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
 import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
 import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
@@ -117,6 +118,16 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
       .option('--json', 'print the stored signal as JSON'),
   ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await signalCommand(runId, type, options, io)));
+
+  stateOptions(
+    command('logs', "the agents' transcripts of a run, attempt by attempt: text, tool calls and results, errors, API retries")
+      .argument('<run-id>', 'the run')
+      .argument('[task-id]', 'only this task (default: every task that started, in the order they started)')
+      .option('--attempt <n>', "only this attempt (its number in the task's attempt log)")
+      .option('--follow', 'tail a live run: print what is written as it comes, until the run ends')
+      .option('--raw', 'print the stream-json lines as stored')
+      .option('--json', 'print one JSON object per transcript entry (JSON lines)'),
+  ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await logsCommand(runId, taskId, options, io)));
 
   stateOptions(
     command('stats', 'metrics of stored runs: runs, success rate, retries, tokens, cost and latency (p50, p95) per agent, model, task...')

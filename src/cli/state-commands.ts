@@ -4,7 +4,6 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
@@ -13,8 +12,10 @@ import { openStateBackend } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
 import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
-import type { TaskRecord } from '../workflow/workflow-result.js';
+import { attemptLogOf } from '../workflow/attempt-log.js';
+import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
+import { rawFileOf } from './logs-command.js';
 import { driveRun, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
@@ -116,7 +117,10 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     // A run that is not running any more ended when it was last written.
     const endedAt = run.status === 'running' ? null : run.updatedAt;
     const durationMs = run.result?.totalTimeMs ?? (endedAt === null ? null : endedAt - run.startedAt);
-    const records = run.records.map((r) => ({ ...r, rawOutput: rawOutputOf(stateDir, runId, r.taskId) }));
+    const agents = new Set(run.workflow.tasks.filter((t) => t.kind === 'agent').map((t) => t.id));
+    const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : []));
+    // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile).
+    const records = run.records.map((r, i) => ({ ...r, rawOutput: files[i]!.at(-1)?.file ?? null }));
     if (options.json) {
       const { runId: id, workflowId, startedAt, updatedAt } = run;
       io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
@@ -139,11 +143,13 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
         ]),
       ),
     );
-    const recorded = records.filter((r) => r.rawOutput !== null);
-    if (recorded.length > 0) {
-      io.stdout('\nraw output of each agent (its Claude Code stream, one JSON line per message):\n');
-      const width = Math.max(...recorded.map((r) => r.taskId.length));
-      for (const r of recorded) io.stdout(`  ${r.taskId.padEnd(width)}  ${r.rawOutput}\n`);
+    const rows = run.records.flatMap((r, i) =>
+      files[i]!.map(({ entry, file }) => [r.taskId, `#${entry.attempt}`, entry.error ? `${entry.status} (${entry.error.code})` : entry.status, file]),
+    );
+    if (rows.length > 0) {
+      io.stdout(`\nraw output of each agent, per attempt (its Claude Code stream, one JSON line per message; as a transcript: agents-sdk logs ${runId}):\n`);
+      const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]!.length)));
+      for (const row of rows) io.stdout(`  ${row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell)).join('  ')}\n`);
     }
     return EXIT.ok;
   });
@@ -160,10 +166,11 @@ function waitNote(workflow: Workflow, record: TaskRecord): string {
   return record.signal ? `started on ${record.signal.type} from ${record.signal.source}` : '';
 }
 
-/** Where an agent task's stream was recorded (`<state-dir>/<run>/<task>/raw_output.jsonl`), or `null` if nothing was. */
-function rawOutputOf(stateDir: string, runId: string, taskId: string): string | null {
-  const file = resolve(stateDir, runId, taskId, 'raw_output.jsonl');
-  return existsSync(file) ? file : null;
+/** The attempts of an agent task whose stream was recorded, with its file (`<state-dir>/<run>/<task>/raw_output[.attempt-<n>].jsonl`). */
+function recordedAttempts(stateDir: string, runId: string, record: TaskRecord): Array<{ entry: AttemptRecord; file: string }> {
+  return attemptLogOf(record)
+    .map((entry) => ({ entry, file: rawFileOf(stateDir, runId, record.taskId, entry) }))
+    .filter(({ file }) => existsSync(file));
 }
 
 /** Options of `agents-sdk migrate`. */

@@ -46,6 +46,12 @@ export interface AgentSessionInput {
   notifyParent?: boolean;
   /** Start executing this at once. */
   execute?: ExecutePayload;
+  /**
+   * Attempts of this work made before this session (by the orchestrator: earlier spawns of the
+   * task, in an earlier process or before a cancel). Attempt `n` of an execution is attempt
+   * `attemptsBefore + n` of the task: it names the raw files (`raw_output.attempt-<n>.jsonl`). Default 0.
+   */
+  attemptsBefore?: number;
 }
 
 /** The payload of `EXECUTE`. */
@@ -71,6 +77,8 @@ export interface SessionSettings {
   notifyParent: boolean;
   /** The session's own retry policy; each `EXECUTE` may override it for that execution only. */
   retry: RetryPolicy;
+  /** See {@link AgentSessionInput.attemptsBefore} (absent in snapshots older than it: 0). */
+  attemptsBefore?: number;
 }
 
 /**
@@ -248,6 +256,7 @@ export const agentSessionMachine = setup({
         continueSession: input.continueSession ?? true,
         notifyParent: input.notifyParent ?? false,
         retry,
+        attemptsBefore: input.attemptsBefore ?? 0,
       },
       tokenBudget: input.tokenBudget ?? null,
       tokensUsed: 0,
@@ -308,6 +317,7 @@ export const agentSessionMachine = setup({
             stateDir: request.stateDir ?? context.settings.stateDir,
             runId: request.runId ?? context.settings.runId,
             agentName: request.agentName ?? context.agentName,
+            attempt: (context.settings.attemptsBefore ?? 0) + context.attempt,
             env,
           };
           const cwd = request.cwd ?? context.settings.cwd;

@@ -14,12 +14,13 @@
  * @module
  */
 import { assign, enqueueActions, not, setup } from 'xstate';
-import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
+import { DEFAULT_STATE_DIR, rawOutputPath } from '../actors/claude-code-runner.js';
 import type { ExecutionRequest } from '../actors/executor.js';
 import { addTokens, emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { SerializedError } from '../errors.js';
 import type { RetryPolicy } from '../retry-policy.js';
+import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import { renderTemplate, type TemplateValues } from '../workflow/template.js';
@@ -154,7 +155,15 @@ function emptyRecord(taskId: string): TaskRecord {
     endedAt: null,
     durationMs: null,
     error: null,
+    attemptLog: [],
   };
+}
+
+/** Opens the attempt log entry of an attempt of task `i` starting now (its raw stream file: agent tasks only). */
+function startAttempt(ctx: Ctx, i: number): void {
+  const task = ctx.workflow.tasks[i]!;
+  const { stateDir, runId } = ctx.run;
+  openAttempt(ctx.records[i]!, Date.now(), (n) => (task.kind === 'agent' ? rawOutputPath(stateDir, runId, task.id, n) : null));
 }
 
 type TaskEventFields<T extends TaskEvent['type']> = Omit<Extract<TaskEvent, { type: T }>, 'type' | 'workflowId' | 'runId' | 'taskId' | 'at'>;
@@ -332,6 +341,8 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const record = ctx.records[i]!;
   // Attempts made before this spawn (by an earlier process, on resume): startReadyTasks counted this one.
   const attemptsBefore = record.attempts - 1;
+  // Every attempt in the log before this spawn's (cancelled ones too): the number its files start after.
+  const loggedBefore = (record.attemptLog?.length ?? 1) - 1;
   const values = templateValues(ctx);
   const timeoutMs = task.timeout !== undefined ? Math.round(task.timeout * 1000) : undefined;
   let request: ExecutionRequest;
@@ -377,6 +388,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     // Attempts already made by an earlier process count against retry_count.
     retry: { ...ctx.run.retry, maxAttempts: Math.max(1, task.retry_count - attemptsBefore) },
     execute: { request },
+    attemptsBefore: loggedBefore,
   };
   if (task.kind === 'agent') input.model = task.model;
   return input;
@@ -431,6 +443,7 @@ function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError
       if (record.status === 'running') record.attempts -= 1;
       record.status = 'cancelled';
       record.error = error;
+      closeAttempt(record, 'cancelled', Date.now(), error);
       finishTask(ctx, i);
       ctx.step.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
     }
@@ -469,6 +482,7 @@ export const orchestratorMachine = setup({
           // Only retries: the first attempt was counted when the task was spawned.
           record.status = 'running';
           record.attempts += 1;
+          startAttempt(ctx, i);
           ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
           break;
         case 'session.progress':
@@ -478,6 +492,7 @@ export const orchestratorMachine = setup({
         case 'session.retrying': {
           record.status = 'retrying';
           record.error = e.error;
+          closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           ctx.step.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: record.attempts, error: e.error, delayMs: e.delayMs }));
@@ -488,6 +503,7 @@ export const orchestratorMachine = setup({
           record.output = e.result.output;
           record.sessionId = e.result.sessionId ?? record.sessionId;
           record.error = null;
+          closeAttempt(record, 'succeeded', e.at, null, e.result);
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
           finishTask(ctx, i);
           ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
@@ -501,6 +517,7 @@ export const orchestratorMachine = setup({
         case 'session.failed': {
           record.status = 'failed';
           record.error = e.error;
+          closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           finishTask(ctx, i);
@@ -630,6 +647,7 @@ function startReadyTasks(ctx: Ctx): void {
     record.status = 'running';
     record.startedAt ??= Date.now();
     record.attempts += 1;
+    startAttempt(ctx, i);
     ctx.running += 1;
     ctx.step.toStart.push(i);
     ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
@@ -706,7 +724,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (before.status === 'completed' || (before.status === 'failed' && !input.retryFailed)) return { ...before };
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
     // spent stays in the run's total, which a budget is measured against.
-    if (before.status === 'failed') return { ...emptyRecord(task.id), tokens: before.tokens, costUsd: before.costUsd };
+    if (before.status === 'failed') return { ...emptyRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
     // startedAt is left to the run that now produces the result: its duration must not count
     // the time the run was down.
     return {
@@ -717,6 +735,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       costUsd: before.costUsd,
       // A task that was waiting keeps its deadline.
       ...(before.waitingSince !== undefined && { waitingSince: before.waitingSince }),
+      attemptLog: resumedAttemptLog(before),
     };
   });
   for (const record of ctx.records) {

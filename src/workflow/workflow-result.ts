@@ -10,12 +10,61 @@ import type { Signal } from '../signals/signal.js';
 /** Where a task is in its life. */
 export type TaskStatus = 'pending' | 'waiting' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
+/**
+ * How one attempt ended: `running` while it runs; `succeeded`; `failed` (retried after, or the
+ * task failed with it); `cancelled` (the run was cancelled or could not save its state: it does
+ * not count in {@link TaskRecord.attempts}); `interrupted` (the process driving the run died
+ * during it, seen on resume).
+ */
+export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+/**
+ * One attempt of a task, as kept in {@link TaskRecord.attemptLog}: why it was retried, what it
+ * spent, where its stream is. Plain JSON; times in epoch ms.
+ */
+export interface AttemptRecord {
+  /**
+   * Its place in the task's log, from 1, across resumes and `--retry-failed`: the number its
+   * raw files are named by (`raw_output.attempt-<n>.jsonl`; the first is `raw_output.jsonl`).
+   */
+  attempt: number;
+  status: AttemptStatus;
+  startedAt: number;
+  /** `null` while it runs, and for an interrupted attempt (the process died, when is unknown). */
+  endedAt: number | null;
+  durationMs: number | null;
+  /**
+   * Why it did not succeed (the 529 it was retried after, the cancel); `null` otherwise. Without
+   * the error's partial `result`: its tokens and cost are this record's.
+   */
+  error: SerializedError | null;
+  tokens: TokenUsage;
+  costUsd: number;
+  /** The Claude session id the attempt reported (or continued); `null` for commands. */
+  sessionId: string | null;
+  /**
+   * Where the attempt's raw stream is recorded (`<stateDir>/<runId>/<taskId>/raw_output[.attempt-<n>].jsonl`),
+   * `null` for a command task. An executor that records nothing (a test's) leaves no file there.
+   */
+  rawFile: string | null;
+}
+
 /** One plain record per task: what the run knows about it. Checkpointed as is. */
 export interface TaskRecord {
   taskId: string;
   status: TaskStatus;
-  /** Attempts made so far (across resumes). */
+  /**
+   * How many attempts count against the task's `retry_count` (across resumes; an attempt
+   * stopped by a cancel does not count). The count only: {@link TaskRecord.attemptLog} has
+   * each attempt's detail.
+   */
   attempts: number;
+  /**
+   * Every attempt made, in order, cancelled and interrupted ones included (so it can be longer
+   * than `attempts`): its status, error, tokens, cost, duration and raw stream file. Absent in
+   * records written before it existed: read it as `[]`.
+   */
+  attemptLog?: AttemptRecord[];
   output: string | null;
   /** The Claude session id, known from the stream's init line on. */
   sessionId: string | null;
@@ -41,7 +90,10 @@ export type WorkflowStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exce
 export interface TaskResult {
   taskId: string;
   status: 'completed' | 'failed' | 'skipped' | 'cancelled';
+  /** See {@link TaskRecord.attempts}: the count. */
   attempts: number;
+  /** See {@link TaskRecord.attemptLog}: each attempt (times in epoch ms, as in the record). */
+  attemptLog: AttemptRecord[];
   output: string | null;
   sessionId: string | null;
   tokens: TokenUsage;
@@ -73,6 +125,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
     taskId: record.taskId,
     status: record.status as TaskResult['status'],
     attempts: record.attempts,
+    attemptLog: record.attemptLog ?? [],
     output: record.output,
     sessionId: record.sessionId,
     tokens: record.tokens,
