@@ -10,6 +10,14 @@ import { agentSessionMachine, orchestratorMachine } from '../dist/index.js';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'diagrams');
 
+/** A guard as text: its name, with its params (`settledAs completed`), `not x` for `not('x')`. */
+function guardLabel(guard) {
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function' && Array.isArray(guard.guards)) return `${guard.name} ${guard.guards.map(guardLabel).join(', ')}`;
+  if (guard && typeof guard === 'object') return guard.params === undefined ? guard.type : `${guard.type} ${guard.params}`;
+  return 'guard';
+}
+
 /** Mermaid `stateDiagram-v2` text of a machine's top-level states. */
 export function mermaidOf(machine) {
   const lines = ['stateDiagram-v2', `  [*] --> ${machine.root.initial.target[0].key}`];
@@ -18,14 +26,14 @@ export function mermaidOf(machine) {
       for (const t of transitions) {
         for (const target of t.target ?? []) {
           const label = event.startsWith('xstate.after.') ? `after ${event.split('.')[2]}` : event;
-          const guard = t.guard ? ` [${typeof t.guard === 'string' ? t.guard : (t.guard.type ?? 'guard')}]` : '';
+          const guard = t.guard ? ` [${guardLabel(t.guard)}]` : '';
           lines.push(`  ${node.key} --> ${target.key}: ${label}${guard}`);
         }
       }
     }
     for (const t of node.always ?? []) {
       for (const target of t.target ?? []) {
-        const guard = t.guard ? ` [${typeof t.guard === 'string' ? t.guard : t.guard.type}]` : '';
+        const guard = t.guard ? ` [${guardLabel(t.guard)}]` : '';
         lines.push(`  ${node.key} --> ${target.key}: always${guard}`);
       }
     }

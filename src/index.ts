@@ -152,6 +152,8 @@ export {
   orchestratorMachine,
   CONTINUE_PROMPT,
   ORCHESTRATOR_SCHEMA_VERSION,
+  RECORD_CHUNK,
+  recordsOf,
   type OrchestratorContext,
   type RunInfo,
   type OrchestratorEvent,

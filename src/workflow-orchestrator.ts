@@ -20,7 +20,7 @@ import type { LockOptions } from './persistence/process-lock.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
-import { orchestratorMachine, type OrchestratorInput } from './machines/orchestrator.machine.js';
+import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from './machines/orchestrator.machine.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
@@ -368,7 +368,6 @@ export class WorkflowOrchestrator {
     this.machine ??= createOrchestratorMachine(this.executor);
     const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
     const context = () => actor.getSnapshot().context;
-    const taskIndex = new Map(input.workflow.tasks.map((t, i) => [t.id, i]));
     const sendIfActive = (event: Parameters<typeof actor.send>[0]): void => {
       if (actor.getSnapshot().status === 'active') actor.send(event);
     };
@@ -379,8 +378,8 @@ export class WorkflowOrchestrator {
           input.workflow,
           context().run.startedAt,
           {
-            records: () => context().records,
-            recordOf: (taskId) => context().records[taskIndex.get(taskId) ?? -1],
+            records: () => recordsOf(context()),
+            recordOf: (taskId) => recordOf(context(), taskId),
             snapshot: () => actor.getPersistedSnapshot(),
           },
           {
@@ -435,7 +434,7 @@ export class WorkflowOrchestrator {
     }
     if (backend && history) {
       // Only what this process ran: a resumed run's earlier records are in the history already.
-      const ran = context().records.filter((r) => r.endedAt !== null && r.endedAt >= since);
+      const ran = recordsOf(context()).filter((r) => r.endedAt !== null && r.endedAt >= since);
       if (ran.length > 0) {
         await backend.save(durationHistoryKey(input.workflow.id), addDurations(history, input.workflow.tasks, ran)).catch(() => {
           // only a hint for the next run's ordering

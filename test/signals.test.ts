@@ -100,7 +100,7 @@ describe('approval gate (wait_for)', () => {
     expect(build.output).toBe('building the plan, approved by ana');
     const record = (await o.stateBackend!.loadRun('gate-run'))!.records.find((r) => r.taskId === 'build')!;
     expect(record.signal).toMatchObject({ id: signal.id, type: 'approval.granted', payload: { by: 'ana' }, source: 'api' });
-    expect(states.at(-1)).toBe('finished');
+    expect(states.at(-1)).toBe('completed');
   });
 
   it('a signal that came before the task was ready lets it start at once', async () => {

@@ -299,6 +299,8 @@ export const agentSessionMachine = setup({
       // `attempt` is counted by the transitions into `running` (one assign less per attempt).
       entry: { type: 'notify', params: ({ context }) => ({ ...baseOf(context), type: 'session.started', maxAttempts: context.retry.maxAttempts }) },
       invoke: {
+        // Named: the inspector shows `<session>.executor`, not `0.agentSession.running`.
+        id: 'executor',
         src: 'executor',
         input: ({ context }) => {
           const request = context.request!;

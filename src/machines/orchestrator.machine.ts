@@ -8,8 +8,11 @@
  * Children are registered by name and spawned with the task id as actor id, so the snapshot
  * stays persistable; each child is stopped (`stopChild`) as soon as its result is recorded,
  * which keeps `children` small (a finished child left there makes every later spawn copy it:
- * quadratic). Context is plain arrays and objects, updated in place by the assign actions so
- * that a task's state change costs O(1), not a copy of the whole run.
+ * quadratic). Context is plain arrays and objects, never changed once a snapshot holds them:
+ * each event's step starts from a shallow copy of the context ({@link beginStep}) and copies a
+ * record, or an array, the first time it changes it ({@link own}, {@link ownRecord}); the rest is
+ * shared. A snapshot taken (or serialized by an inspector a tick later) keeps showing the state
+ * of its own event. The copies cost O(tasks) pointer moves per event (a few µs at 10,000 tasks).
  *
  * @module
  */
@@ -84,6 +87,17 @@ export interface RunInfo {
   awaitDurable: boolean;
 }
 
+/**
+ * The ready tasks, next first: `base` (the tasks ready when the run started, sorted, never
+ * changed: `head` moves past those taken) and `heap` (the tasks released since, a heap). Taking a
+ * task from a run of 10,000 ready ones copies three fields, not the 10,000 (snapshots share `base`).
+ */
+export interface ReadyQueue {
+  base: number[];
+  head: number;
+  heap: number[];
+}
+
 /** Per-step scratch of the actions, always empty between events. */
 export interface StepScratch {
   toStart: number[];
@@ -103,15 +117,19 @@ export interface OrchestratorContext {
   run: RunInfo;
   workflow: Workflow;
   graph: TaskGraph;
-  records: TaskRecord[];
+  /**
+   * One record per task, in task order, in chunks of {@link RECORD_CHUNK}: a change copies its
+   * chunk, not the whole list (see {@link recordsOf} for the flat list).
+   */
+  records: TaskRecord[][];
   /** Unfinished dependencies per task. */
-  remaining: number[];
-  /** Heap of ready task indices. */
-  ready: number[];
+  remaining: number[][];
+  /** The tasks ready to start (see {@link ReadyQueue}). */
+  ready: ReadyQueue;
   running: number;
   settled: number;
   /** Task indices in completion order. */
-  finishedOrder: number[];
+  finishedOrder: number[][];
   /**
    * Completed tasks whose records are not durable yet (task index → 1): their dependants
    * wait (see {@link OrchestratorInput.awaitDurable}).
@@ -159,11 +177,168 @@ function emptyRecord(taskId: string): TaskRecord {
   };
 }
 
+/** Context keys holding containers a step may change. */
+type OwnedKey = 'records' | 'remaining' | 'ready' | 'finishedOrder' | 'undurable' | 'signals' | 'finishedTail' | 'readyHeap';
+
+/** Tasks per chunk of `finishedOrder`: appending copies one chunk, not the whole run's order. */
+const FINISHED_CHUNK = 256;
+
+/**
+ * What the current step has copied already: container keys and record indices. `null` while a
+ * fresh context is being built (initialContext): everything there is owned.
+ */
+let owned: Set<OwnedKey | number> | null = null;
+
+/**
+ * Appends a task to the completion order, a list of chunks: the last chunk is copied once per
+ * step (a new one started when full), the others are shared with earlier snapshots.
+ */
+function appendFinished(ctx: Ctx, i: number): void {
+  const chunks = own(ctx, 'finishedOrder');
+  const last = chunks.length - 1;
+  if (last < 0 || chunks[last]!.length >= FINISHED_CHUNK) {
+    chunks.push([i]);
+    owned?.add('finishedTail');
+  } else if (owned === null || owned.has('finishedTail')) chunks[last]!.push(i);
+  else {
+    chunks[last] = [...chunks[last]!, i];
+    owned.add('finishedTail');
+  }
+}
+
+/** A new context for one event's step: scalars are set on it; containers are copied when first changed. */
+function beginStep(prev: Ctx): Ctx {
+  owned = new Set();
+  // The scratch is empty between events, except what building the context queued before the first step.
+  const { toStart, toStop, outbox, toTime, toUntime } = prev.step;
+  return { ...prev, step: { toStart: [...toStart], toStop: [...toStop], outbox: [...outbox], toTime: [...toTime], toUntime: [...toUntime] } };
+}
+
+/** The context's container `key`, copied the first time this step changes it. */
+function own<K extends Exclude<OwnedKey, 'finishedTail' | 'readyHeap'>>(ctx: Ctx, key: K): Ctx[K] {
+  if (owned !== null && !owned.has(key)) {
+    owned.add(key);
+    const value = ctx[key];
+    ctx[key] = (Array.isArray(value) ? value.slice() : { ...value }) as Ctx[K];
+  }
+  return ctx[key];
+}
+
+/**
+ * Task `i`'s record, to change: copied the first time this step changes it (its attempt log
+ * too, with the last entry, the only one a change touches).
+ */
+function ownRecord(ctx: Ctx, i: number): TaskRecord {
+  const chunks = own(ctx, 'records');
+  const c = i >> RECORD_SHIFT;
+  const k = i & (RECORD_CHUNK - 1);
+  if (owned === null) return chunks[c]![k]!;
+  // Chunks are marked by negative numbers, records by their index.
+  if (!owned.has(-1 - c)) {
+    owned.add(-1 - c);
+    chunks[c] = chunks[c]!.slice();
+  }
+  const chunk = chunks[c]!;
+  if (!owned.has(i)) {
+    owned.add(i);
+    const record = chunk[k]!;
+    const log = record.attemptLog;
+    const last = log?.at(-1);
+    chunk[k] = { ...record, ...(log && { attemptLog: last ? [...log.slice(0, -1), { ...last }] : [] }) };
+  }
+  return chunk[k]!;
+}
+
+/** Tasks per chunk of `records` (a power of two). */
+export const RECORD_CHUNK = 128;
+const RECORD_SHIFT = Math.log2(RECORD_CHUNK);
+
+/** How many tasks are ready. */
+function readyCount(ctx: Ctx): number {
+  return ctx.ready.base.length - ctx.ready.head + ctx.ready.heap.length;
+}
+
+/** The task that would start next, if any. */
+function readyTop(ctx: Ctx): number | undefined {
+  const { base, head, heap } = ctx.ready;
+  const a = base[head];
+  const b = heap[0];
+  if (a === undefined || b === undefined) return a ?? b;
+  return before(a, b, ctx.graph.priority) ? a : b;
+}
+
+/** Queues a ready task (into the heap, copied once per step). */
+function enqueueReady(ctx: Ctx, i: number): void {
+  const ready = own(ctx, 'ready');
+  if (owned !== null && !owned.has('readyHeap')) {
+    owned.add('readyHeap');
+    ready.heap = ready.heap.slice();
+  }
+  pushReady(ready.heap, i, ctx.graph.priority);
+}
+
+/** Takes the task that starts next off the queue. */
+function dequeueReady(ctx: Ctx): number | undefined {
+  const top = readyTop(ctx);
+  if (top === undefined) return undefined;
+  const ready = own(ctx, 'ready');
+  if (ready.base[ready.head] === top) ready.head += 1;
+  else {
+    if (owned !== null && !owned.has('readyHeap')) {
+      owned.add('readyHeap');
+      ready.heap = ready.heap.slice();
+    }
+    popReady(ready.heap, ctx.graph.priority);
+  }
+  return top;
+}
+
+/** Task `i`'s record (to read). */
+function rec(ctx: Ctx, i: number): TaskRecord {
+  return ctx.records[i >> RECORD_SHIFT]![i & (RECORD_CHUNK - 1)]!;
+}
+
+/** The records of an orchestrator context as one list, in task order. */
+export function recordsOf(context: Pick<OrchestratorContext, 'records'>): TaskRecord[] {
+  return context.records.flat();
+}
+
+/** A task's record by id, or `undefined`. */
+export function recordOf(context: OrchestratorContext, taskId: string): TaskRecord | undefined {
+  const i = indexOfTask(context, taskId);
+  return i < 0 ? undefined : rec(context, i);
+}
+
+/** A per-task list in chunks of {@link RECORD_CHUNK}. */
+function chunked<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += RECORD_CHUNK) chunks.push(items.slice(i, i + RECORD_CHUNK));
+  return chunks;
+}
+
+/** Unfinished dependencies of task `i`. */
+function remainingOf(ctx: Ctx, i: number): number {
+  return ctx.remaining[i >> RECORD_SHIFT]![i & (RECORD_CHUNK - 1)]!;
+}
+
+/** One dependency of task `i` is done: returns how many are left (its chunk copied once per step). */
+function decrementRemaining(ctx: Ctx, i: number): number {
+  const chunks = own(ctx, 'remaining');
+  const c = i >> RECORD_SHIFT;
+  // Chunks of `remaining` are marked below those of `records` (see ownRecord).
+  const mark = -1_000_000_000 - c;
+  if (owned !== null && !owned.has(mark)) {
+    owned.add(mark);
+    chunks[c] = chunks[c]!.slice();
+  }
+  return (chunks[c]![i & (RECORD_CHUNK - 1)]! -= 1);
+}
+
 /** Opens the attempt log entry of an attempt of task `i` starting now (its raw stream file: agent tasks only). */
 function startAttempt(ctx: Ctx, i: number): void {
   const task = ctx.workflow.tasks[i]!;
   const { stateDir, runId } = ctx.run;
-  openAttempt(ctx.records[i]!, Date.now(), (n) => (task.kind === 'agent' ? rawOutputPath(stateDir, runId, task.id, n) : null));
+  openAttempt(ownRecord(ctx, i), Date.now(), (n) => (task.kind === 'agent' ? rawOutputPath(stateDir, runId, task.id, n) : null));
 }
 
 type TaskEventFields<T extends TaskEvent['type']> = Omit<Extract<TaskEvent, { type: T }>, 'type' | 'workflowId' | 'runId' | 'taskId' | 'at'>;
@@ -182,11 +357,11 @@ function isFinished(status: TaskRecord['status']): boolean {
  */
 function settle(ctx: Ctx, i: number, durable = true): void {
   ctx.settled += 1;
-  ctx.finishedOrder.push(i);
-  const record = ctx.records[i]!;
+  appendFinished(ctx, i);
+  const record = rec(ctx, i);
   if (record.status !== 'completed') return;
   if (durable) release(ctx, i);
-  else ctx.undurable[i] = 1;
+  else own(ctx, 'undurable')[i] = 1;
 }
 
 /**
@@ -195,9 +370,9 @@ function settle(ctx: Ctx, i: number, durable = true): void {
  * instead of going to a task of a shorter path.
  */
 function releasesFirst(ctx: Ctx, i: number): boolean {
-  const top = ctx.ready[0];
+  const top = readyTop(ctx);
   for (const d of ctx.graph.dependants[i]!) {
-    if (ctx.remaining[d] !== 1 || ctx.records[d]!.status !== 'pending') continue;
+    if (remainingOf(ctx, d) !== 1 || rec(ctx, d).status !== 'pending') continue;
     if (top === undefined || before(d, top, ctx.graph.priority)) return true;
   }
   return false;
@@ -205,9 +380,11 @@ function releasesFirst(ctx: Ctx, i: number): boolean {
 
 /** Queues the dependants of a completed task whose other dependencies are done. */
 function release(ctx: Ctx, i: number): void {
-  for (const d of ctx.graph.dependants[i]!) {
-    ctx.remaining[d]! -= 1;
-    if (ctx.remaining[d] === 0 && ctx.records[d]!.status === 'pending') makeReady(ctx, d);
+  const dependants = ctx.graph.dependants[i]!;
+  if (dependants.length === 0) return;
+  for (const d of dependants) {
+    const left = decrementRemaining(ctx, d);
+    if (left === 0 && rec(ctx, d).status === 'pending') makeReady(ctx, d);
   }
 }
 
@@ -218,8 +395,8 @@ function release(ctx: Ctx, i: number): void {
  */
 function makeReady(ctx: Ctx, i: number): void {
   const wait = ctx.workflow.tasks[i]!.wait_for;
-  const record = ctx.records[i]!;
   if (wait) {
+    const record = ownRecord(ctx, i);
     const signal = latestSignal(ctx, wait.event);
     if (signal) record.signal = signal;
     else {
@@ -231,7 +408,7 @@ function makeReady(ctx: Ctx, i: number): void {
       return;
     }
   }
-  pushReady(ctx.ready, i, ctx.graph.priority);
+  enqueueReady(ctx, i);
 }
 
 function latestSignal(ctx: Ctx, type: string): Signal | undefined {
@@ -245,32 +422,32 @@ function latestSignal(ctx: Ctx, type: string): Signal | undefined {
  */
 function applySignal(ctx: Ctx, signal: Signal, origin: 'received' | 'published', announce = true): void {
   if (ctx.signals.some((s) => s.id === signal.id)) return;
-  ctx.signals.push(signal);
+  own(ctx, 'signals').push(signal);
   if (announce) ctx.step.outbox.push({ type: 'workflow.signal', workflowId: ctx.run.workflowId, runId: ctx.run.runId, at: Date.now(), origin, signal });
   if (ctx.halt !== null) return;
   ctx.workflow.tasks.forEach((task, i) => {
-    const record = ctx.records[i]!;
-    if (record.status !== 'waiting' || task.wait_for?.event !== signal.type) return;
+    if (rec(ctx, i).status !== 'waiting' || task.wait_for?.event !== signal.type) return;
+    const record = ownRecord(ctx, i);
     record.status = 'pending';
     record.signal = signal;
     ctx.step.toUntime.push(record.taskId);
-    pushReady(ctx.ready, i, ctx.graph.priority);
+    enqueueReady(ctx, i);
   });
 }
 
 /** The signal a completed task with `publish:` sends: its output, under an id that is the same in every process. */
 function publishedSignal(ctx: Ctx, i: number): Signal | undefined {
   const type = ctx.workflow.tasks[i]!.publish;
-  const record = ctx.records[i]!;
+  const record = rec(ctx, i);
   if (type === undefined || record.status !== 'completed') return undefined;
   return { id: `${ctx.run.runId}/${record.taskId}`, type, payload: record.output, source: `${ctx.run.runId}/${record.taskId}`, at: record.endedAt ?? Date.now() };
 }
 
 /** A `wait_for` task whose event did not come in time fails (its failure policy applies). */
 function timeOut(ctx: Ctx, i: number): void {
-  const record = ctx.records[i]!;
   const wait = ctx.workflow.tasks[i]!.wait_for;
-  if (record.status !== 'waiting' || !wait) return;
+  if (rec(ctx, i).status !== 'waiting' || !wait) return;
+  const record = ownRecord(ctx, i);
   record.status = 'failed';
   record.endedAt = Date.now();
   record.error = {
@@ -289,9 +466,10 @@ function timeOut(ctx: Ctx, i: number): void {
 }
 
 function skip(ctx: Ctx, i: number, reason: string): void {
-  const record = ctx.records[i]!;
-  if (record.status === 'waiting') ctx.step.toUntime.push(record.taskId);
-  else if (record.status !== 'pending') return;
+  const status = rec(ctx, i).status;
+  if (status === 'waiting') ctx.step.toUntime.push(rec(ctx, i).taskId);
+  else if (status !== 'pending') return;
+  const record = ownRecord(ctx, i);
   record.status = 'skipped';
   record.reason = reason;
   record.endedAt = Date.now();
@@ -301,25 +479,25 @@ function skip(ctx: Ctx, i: number, reason: string): void {
 
 /** Skips every task that has not started (used when the run halts). */
 function skipAllPending(ctx: Ctx, reason: string): void {
-  ctx.ready.length = 0;
-  for (let i = 0; i < ctx.records.length; i++) skip(ctx, i, reason);
+  if (readyCount(ctx) > 0) ctx.ready = { base: [], head: 0, heap: [] };
+  for (let i = 0; i < ctx.workflow.tasks.length; i++) skip(ctx, i, reason);
 }
 
 /** `on_failure: stop` halts the run; `continue` skips only the failed task's dependants. */
 function applyFailurePolicy(ctx: Ctx, failed: number): void {
   if (ctx.workflow.on_failure === 'stop') {
     if (ctx.halt === null) ctx.halt = 'failed';
-    skipAllPending(ctx, `task "${ctx.records[failed]!.taskId}" failed and on_failure is stop`);
+    skipAllPending(ctx, `task "${rec(ctx, failed).taskId}" failed and on_failure is stop`);
   } else skipDependants(ctx, failed);
 }
 
 /** Skips the transitive dependants of a failed task (`on_failure: continue`). */
 function skipDependants(ctx: Ctx, failed: number): void {
   const stack = [...ctx.graph.dependants[failed]!];
-  const why = `dependency "${ctx.records[failed]!.taskId}" failed`;
+  const why = `dependency "${rec(ctx, failed).taskId}" failed`;
   while (stack.length > 0) {
     const i = stack.pop()!;
-    if (ctx.records[i]!.status !== 'pending') continue;
+    if (rec(ctx, i).status !== 'pending') continue;
     skip(ctx, i, why);
     stack.push(...ctx.graph.dependants[i]!);
   }
@@ -329,7 +507,8 @@ function templateValues(ctx: Ctx): TemplateValues {
   return {
     input: (name) => ctx.workflow.inputs[name],
     task: (taskId, field) => {
-      const record = ctx.records[indexOfTask(ctx, taskId)];
+      const index = indexOfTask(ctx, taskId);
+      const record = index < 0 ? undefined : rec(ctx, index);
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
     event: (type) => latestSignal(ctx, type)?.payload,
@@ -338,7 +517,7 @@ function templateValues(ctx: Ctx): TemplateValues {
 
 function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const task = ctx.workflow.tasks[i]!;
-  const record = ctx.records[i]!;
+  const record = rec(ctx, i);
   // Attempts made before this spawn (by an earlier process, on resume): startReadyTasks counted this one.
   const attemptsBefore = record.attempts - 1;
   // Every attempt in the log before this spawn's (cancelled ones too): the number its files start after.
@@ -394,18 +573,33 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   return input;
 }
 
+/** How the run ends (or would, if it ended now). */
+function outcomeOf(ctx: Ctx): WorkflowStatus {
+  if (ctx.halt === 'cancelled' || ctx.halt === 'state_write_failed') return 'cancelled';
+  if (ctx.halt === 'budget_exceeded') return 'budget_exceeded';
+  return ctx.anyFailed ? 'failed' : 'completed';
+}
+
+/** Every task has finished and no child runs. */
+function isSettled(ctx: Ctx): boolean {
+  return ctx.settled >= ctx.workflow.tasks.length && ctx.running === 0;
+}
+
+/** The `always` transitions to the final state of the run's outcome, once it has settled. */
+const FINISH = (['completed', 'failed', 'cancelled', 'budget_exceeded'] as const).map((status) => ({
+  guard: { type: 'settledAs' as const, params: status },
+  target: status,
+}));
+
 /** The result of a finished (or halted) run. */
 export function workflowResultOf(ctx: Ctx, endedAt = Date.now()): WorkflowResult {
-  let status: WorkflowStatus = 'completed';
-  if (ctx.halt === 'cancelled' || ctx.halt === 'state_write_failed') status = 'cancelled';
-  else if (ctx.halt === 'budget_exceeded') status = 'budget_exceeded';
-  else if (ctx.anyFailed) status = 'failed';
+  const status = outcomeOf(ctx);
   return {
     workflowId: ctx.run.workflowId,
     runId: ctx.run.runId,
     status,
     success: status === 'completed',
-    taskResults: ctx.finishedOrder.map((i) => toTaskResult(ctx.records[i]!)),
+    taskResults: ctx.finishedOrder.flatMap((chunk) => chunk.map((i) => toTaskResult(rec(ctx, i)))),
     totalTimeMs: endedAt - ctx.run.startedAt,
     tokens: ctx.tokens,
     costUsd: ctx.costUsd,
@@ -420,7 +614,7 @@ function addSpend(ctx: Ctx, record: TaskRecord, tokens: TokenUsage, costUsd: num
 }
 
 function finishTask(ctx: Ctx, i: number): void {
-  const record = ctx.records[i]!;
+  const record = ownRecord(ctx, i);
   record.endedAt = Date.now();
   record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
   ctx.running -= 1;
@@ -437,9 +631,10 @@ function finishTask(ctx: Ctx, i: number): void {
  */
 function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError, skipReason: string): void {
   if (ctx.halt === null || ctx.halt === 'failed' || ctx.halt === 'budget_exceeded') ctx.halt = why;
-  for (let i = 0; i < ctx.records.length; i++) {
-    const record = ctx.records[i]!;
-    if (record.status === 'running' || record.status === 'retrying') {
+  for (let i = 0; i < ctx.workflow.tasks.length; i++) {
+    const status = rec(ctx, i).status;
+    if (status === 'running' || status === 'retrying') {
+      const record = ownRecord(ctx, i);
       if (record.status === 'running') record.attempts -= 1;
       record.status = 'cancelled';
       record.error = error;
@@ -464,19 +659,29 @@ export const orchestratorMachine = setup({
     agentSession: agentSessionMachine,
   },
   guards: {
-    settled: ({ context }) => context.settled >= context.records.length && context.running === 0,
+    settledAs: ({ context }, status: WorkflowStatus) => isSettled(context) && outcomeOf(context) === status,
+    // Halted with tasks still running: they finish, nothing new starts.
+    halted: ({ context }) => context.halt !== null && !isSettled(context),
     // Nothing runs or can start, yet tasks are left: they (or what depends on them) wait for events.
     onlyWaiting: ({ context: ctx }) =>
-      ctx.running === 0 && ctx.ready.length === 0 && ctx.halt === null && ctx.settled < ctx.records.length && isEmpty(ctx.undurable),
+      ctx.running === 0 && readyCount(ctx) === 0 && ctx.halt === null && ctx.settled < ctx.workflow.tasks.length && isEmpty(ctx.undurable),
   },
   actions: {
-    applySessionEvent: assign(({ context: ctx, event }) => {
+    applySessionEvent: assign(({ context, event }) => {
       if (event.type !== 'SESSION.EVENT') return {};
-      const i = indexOfTask(ctx, event.childId);
-      if (i < 0) return {};
-      const record = ctx.records[i]!;
-      if (isFinished(record.status)) return {};
+      const i = indexOfTask(context, event.childId);
+      if (i < 0 || isFinished(rec(context, i).status)) return {};
+      const ctx = beginStep(context);
       const e = event.event;
+      if (e.type === 'session.progress') {
+        // The most frequent event: the record changes only when the Claude session id comes.
+        const sessionId = (e.progress.type === 'init' || e.progress.type === 'result') && e.progress.sessionId;
+        if (sessionId && sessionId !== rec(ctx, i).sessionId) ownRecord(ctx, i).sessionId = sessionId;
+        const { taskId, attempts } = rec(ctx, i);
+        ctx.step.outbox.push(taskEvent(ctx, 'task.progress', taskId, { attempt: attempts, progress: e.progress }));
+        return ctx;
+      }
+      const record = ownRecord(ctx, i);
       switch (e.type) {
         case 'session.started':
           // Only retries: the first attempt was counted when the task was spawned.
@@ -484,10 +689,6 @@ export const orchestratorMachine = setup({
           record.attempts += 1;
           startAttempt(ctx, i);
           ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
-          break;
-        case 'session.progress':
-          if ((e.progress.type === 'init' || e.progress.type === 'result') && e.progress.sessionId) record.sessionId = e.progress.sessionId;
-          ctx.step.outbox.push(taskEvent(ctx, 'task.progress', record.taskId, { attempt: record.attempts, progress: e.progress }));
           break;
         case 'session.retrying': {
           record.status = 'retrying';
@@ -529,31 +730,37 @@ export const orchestratorMachine = setup({
           break;
         }
       }
-      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed, tokens: ctx.tokens, costUsd: ctx.costUsd };
+      return ctx;
     }),
-    applySignal: assign(({ context: ctx, event }) => {
+    applySignal: assign(({ context, event }) => {
       if (event.type !== 'SIGNAL') return {};
+      const ctx = beginStep(context);
       applySignal(ctx, event.signal, 'received');
       startReadyTasks(ctx);
-      return { running: ctx.running };
+      return ctx;
     }),
-    applyWaitTimeout: assign(({ context: ctx, event }) => {
+    applyWaitTimeout: assign(({ context, event }) => {
       if (event.type !== 'WAIT.TIMEOUT') return {};
-      const i = indexOfTask(ctx, event.taskId);
-      if (i >= 0) timeOut(ctx, i);
-      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt, anyFailed: ctx.anyFailed };
+      const i = indexOfTask(context, event.taskId);
+      if (i < 0) return {};
+      const ctx = beginStep(context);
+      timeOut(ctx, i);
+      return ctx;
     }),
-    startReady: assign(({ context: ctx }) => {
+    startReady: assign(({ context }) => {
+      const ctx = beginStep(context);
       startReadyTasks(ctx);
-      return { running: ctx.running };
+      return ctx;
     }),
-    applyCancel: assign(({ context: ctx }) => {
+    applyCancel: assign(({ context }) => {
+      const ctx = beginStep(context);
       const error: SerializedError = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
       haltRun(ctx, 'cancelled', error, 'the run was cancelled');
-      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
+      return ctx;
     }),
-    applyWriteFailure: assign(({ context: ctx, event }) => {
+    applyWriteFailure: assign(({ context, event }) => {
       if (event.type !== 'STATE.WRITE_FAILED') return {};
+      const ctx = beginStep(context);
       const error: SerializedError = {
         name: 'CancelledError',
         code: 'CANCELLED',
@@ -561,23 +768,24 @@ export const orchestratorMachine = setup({
         transient: false,
       };
       haltRun(ctx, 'state_write_failed', error, "the run's state could not be saved");
-      return { running: ctx.running, settled: ctx.settled, halt: ctx.halt };
+      return ctx;
     }),
-    releaseDurable: assign(({ context: ctx, event }) => {
+    releaseDurable: assign(({ context, event }) => {
       if (event.type !== 'RECORDS.DURABLE') return {};
+      const ctx = beginStep(context);
       for (const taskId of event.taskIds) {
         const i = indexOfTask(ctx, taskId);
         if (ctx.undurable[i] !== 1) continue;
-        delete ctx.undurable[i];
+        delete own(ctx, 'undurable')[i];
         if (ctx.halt === null) release(ctx, i);
       }
       startReadyTasks(ctx);
-      return { running: ctx.running };
+      return ctx;
     }),
     flush: enqueueActions(({ context: ctx, enqueue }) => {
       for (const id of ctx.step.toStop) enqueue.stopChild(id);
       for (const i of ctx.step.toStart) {
-        enqueue.spawnChild('agentSession', { id: ctx.records[i]!.taskId, input: sessionInput(ctx, i) });
+        enqueue.spawnChild('agentSession', { id: rec(ctx, i).taskId, input: sessionInput(ctx, i) });
       }
       for (const e of ctx.step.outbox) enqueue.emit(e);
       for (const id of ctx.step.toUntime) enqueue.cancel(waitTimerId(id));
@@ -594,7 +802,7 @@ export const orchestratorMachine = setup({
         workflowId: ctx.run.workflowId,
         runId: ctx.run.runId,
         at: Date.now(),
-        taskIds: ctx.records.map((r) => r.taskId),
+        taskIds: ctx.workflow.tasks.map((t) => t.id),
         resumed: ctx.run.resumed,
       });
     }),
@@ -613,37 +821,40 @@ export const orchestratorMachine = setup({
     'RECORDS.DURABLE': { actions: ['releaseDurable', 'flush'] },
     SIGNAL: { actions: ['applySignal', 'flush'] },
     'WAIT.TIMEOUT': { actions: ['applyWaitTimeout', 'flush'] },
-    CANCEL: { target: '.finished', actions: ['applyCancel', 'flush'] },
-    'STATE.WRITE_FAILED': { target: '.finished', actions: ['applyWriteFailure', 'flush'] },
+    // Both stop every running task at once: the run settles in the same step (see the final states).
+    CANCEL: { actions: ['applyCancel', 'flush'] },
+    'STATE.WRITE_FAILED': { actions: ['applyWriteFailure', 'flush'] },
   },
   states: {
+    /** Tasks run; new ones start as their dependencies complete. */
     running: {
-      always: [
-        { guard: 'settled', target: 'finished' },
-        { guard: 'onlyWaiting', target: 'waiting' },
-      ],
+      always: [...FINISH, { guard: 'halted', target: 'draining' }, { guard: 'onlyWaiting', target: 'waiting' }],
     },
-    /** Every task left waits for an event (`wait_for`), directly or through its dependencies. */
+    /** Nothing runs: every task left waits for an event (`wait_for`), directly or through its dependencies. */
     waiting: {
-      always: [
-        { guard: 'settled', target: 'finished' },
-        { guard: not('onlyWaiting'), target: 'running' },
-      ],
+      always: [...FINISH, { guard: 'halted', target: 'draining' }, { guard: not('onlyWaiting'), target: 'running' }],
     },
-    finished: {
-      type: 'final',
-      entry: 'announceFinish',
+    /**
+     * Halted (a failure under `on_failure: stop`, the budget): nothing new starts, the tasks
+     * still running finish.
+     */
+    draining: {
+      always: FINISH,
     },
+    completed: { type: 'final', entry: 'announceFinish' },
+    failed: { type: 'final', entry: 'announceFinish' },
+    /** Cancelled (`cancel()`, Ctrl-C), or stopped because its state could not be saved. */
+    cancelled: { type: 'final', entry: 'announceFinish' },
+    budget_exceeded: { type: 'final', entry: 'announceFinish' },
   },
   output: ({ context }) => workflowResultOf(context),
 });
 
 /** Takes ready tasks off the queue while slots are free and the run is not halted. */
 function startReadyTasks(ctx: Ctx): void {
-  while (ctx.halt === null && ctx.running < ctx.workflow.max_parallel) {
-    const i = popReady(ctx.ready, ctx.graph.priority);
-    if (i === undefined) break;
-    const record = ctx.records[i]!;
+  while (ctx.halt === null && ctx.running < ctx.workflow.max_parallel && readyCount(ctx) > 0) {
+    const i = dequeueReady(ctx)!;
+    const record = ownRecord(ctx, i);
     record.status = 'running';
     record.startedAt ??= Date.now();
     record.attempts += 1;
@@ -667,7 +878,7 @@ function checkBudget(ctx: Ctx): void {
   const budget = ctx.workflow.budget_usd;
   if (budget === undefined || ctx.halt !== null || ctx.costUsd < budget) return;
   // Nothing left to start: the run finishes as it is, not over budget.
-  if (ctx.settled + ctx.running >= ctx.records.length) return;
+  if (ctx.settled + ctx.running >= ctx.workflow.tasks.length) return;
   ctx.halt = 'budget_exceeded';
   skipAllPending(ctx, `budget of $${budget} reached ($${ctx.costUsd.toFixed(4)} spent)`);
 }
@@ -685,6 +896,8 @@ function indexOfTask(ctx: Ctx, taskId: string): number {
 }
 
 function initialContext(input: OrchestratorInput): OrchestratorContext {
+  // A context being built is nobody's snapshot yet: change it in place.
+  owned = null;
   const { workflow } = input;
   const graph = buildTaskGraph(workflow.tasks, input.expectedMs);
   const previous = new Map((input.records ?? []).map((r) => [r.taskId, r]));
@@ -703,8 +916,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     workflow,
     graph,
     records: [],
-    remaining: [...graph.dependencyCount],
-    ready: [],
+    remaining: chunked(graph.dependencyCount),
+    ready: { base: [], head: 0, heap: [] },
     running: 0,
     settled: 0,
     finishedOrder: [],
@@ -717,7 +930,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     step: { toStart: [], toStop: [], outbox: [], toTime: [], toUntime: [] },
   };
 
-  ctx.records = workflow.tasks.map((task) => {
+  const records: TaskRecord[] = workflow.tasks.map((task) => {
     const before = previous.get(task.id);
     if (!before) return emptyRecord(task.id);
     // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
@@ -738,7 +951,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       attemptLog: resumedAttemptLog(before),
     };
   });
-  for (const record of ctx.records) {
+  ctx.records = chunked(records);
+  for (const record of records) {
     ctx.tokens = addTokens(ctx.tokens, record.tokens);
     ctx.costUsd += record.costUsd;
   }
@@ -747,7 +961,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   for (const signal of input.signals ?? []) applySignal(ctx, signal, 'received');
   // Replay what an earlier process finished, in the order it finished, so that dependants
   // see it and the failure policy applies again.
-  const finished = ctx.records
+  const finished = records
     .map((record, i) => ({ record, i }))
     .filter(({ record }) => record.status === 'completed' || record.status === 'failed')
     .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
@@ -761,10 +975,13 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     }
   }
   // settle() queued some dependants already; rebuild the queue once so none is queued twice.
-  ctx.ready.length = 0;
-  ctx.records.forEach((record, i) => {
-    if (record.status === 'pending' && ctx.remaining[i] === 0) makeReady(ctx, i);
+  ctx.ready = { base: [], head: 0, heap: [] };
+  records.forEach((record, i) => {
+    if (record.status === 'pending' && remainingOf(ctx, i) === 0) makeReady(ctx, i);
   });
+  // What is ready now becomes the sorted base, which the steps never copy.
+  const priority = graph.priority;
+  ctx.ready = { base: ctx.ready.heap.sort((a, b) => (before(a, b, priority) ? -1 : 1)), head: 0, heap: [] };
   checkBudget(ctx);
   return ctx;
 }

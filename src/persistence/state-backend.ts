@@ -161,11 +161,13 @@ export function compactCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
   if (checkpoint.result) {
     out.result = { ...checkpoint.result, taskResults: checkpoint.result.taskResults.map((t) => (t.output === null ? t : { ...t, output: null })) };
   }
-  const snapshot = checkpoint.snapshot as { context?: { records?: TaskRecord[] }; output?: WorkflowResult } | undefined;
+  // The orchestrator keeps its records in chunks (see RECORD_CHUNK); a flat list is handled too.
+  const snapshot = checkpoint.snapshot as { context?: { records?: Array<TaskRecord | TaskRecord[]> }; output?: WorkflowResult } | undefined;
+  const withoutOutput = (r: TaskRecord) => (r.output === null ? r : { ...r, output: null });
   if (snapshot?.context?.records) {
     out.snapshot = {
       ...snapshot,
-      context: { ...snapshot.context, records: snapshot.context.records.map((r) => (r.output === null ? r : { ...r, output: null })) },
+      context: { ...snapshot.context, records: snapshot.context.records.map((r) => (Array.isArray(r) ? r.map(withoutOutput) : withoutOutput(r))) },
       // The machine's output once it is done: the run's result, whose outputs are in the records too.
       ...(snapshot.output?.taskResults && {
         output: { ...snapshot.output, taskResults: snapshot.output.taskResults.map((t) => (t.output === null ? t : { ...t, output: null })) },
