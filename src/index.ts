@@ -246,6 +246,40 @@ export {
 export { DEFAULT_PRICES, priceOf, costOf, type ModelPrice, type PriceTable } from './metrics/price-table.js';
 
 /**
+ * The run report (`agents-sdk report`): {@link loadRunReport} (or {@link buildRunReport} from a
+ * checkpoint and its event log's entries) folds a stored run into plain data: each task with its
+ * attempts (start, end, outcome, error; retries marked), the critical path by actual duration,
+ * tokens and cost by task, agent and model, failures. {@link renderRunReportHtml} draws it as
+ * one self-contained HTML page (inline CSS and SVG, no network).
+ */
+export {
+  buildRunReport,
+  loadRunReport,
+  type AttemptOutcome,
+  type BuildRunReportOptions,
+  type LoadRunReportOptions,
+  type ReportAttempt,
+  type ReportError,
+  type ReportFailure,
+  type ReportTask,
+  type RunReport,
+} from './report/run-report.js';
+export { renderRunReportHtml, escapeHtml } from './report/report-html.js';
+/**
+ * Diagrams (`agents-sdk diagram`): {@link workflowDiagram} writes a workflow's task graph as
+ * Mermaid (`flowchart LR`) or Graphviz dot, each task coloured by its status when given a run's
+ * {@link runStatuses}.
+ */
+export {
+  workflowDiagram,
+  runStatuses,
+  DIAGRAM_FORMATS,
+  type DiagramFormat,
+  type DiagramOptions,
+  type DiagramWorkflow,
+} from './visual/diagram.js';
+
+/**
  * Callbacks and progress: `session.callbacks` / `orchestrator.callbacks` (or a
  * `CallbackManager` fed through `attachCallbacks`) call `onStart`, `onProgress`, `onComplete`
  * and `onError` callbacks in order, awaiting async ones and isolating their errors, with a

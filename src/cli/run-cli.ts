@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
+import { diagramCommand, type DiagramCommandOptions } from './diagram-command.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
+import { reportCommand, type ReportOptions } from './report-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
 import { logsCommand, type LogsOptions } from './logs-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
@@ -136,6 +138,20 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--by <group>', 'agent, model, task, workflow or session (default: agent)')
       .option('--json', 'print the summary as JSON'),
   ).action(async (runIds: string[], options: StatsOptions) => setExit(await statsCommand(runIds, options, io)));
+
+  stateOptions(
+    command('report', 'one self-contained HTML page of a run: timeline of the attempts, task graph with the critical path, tokens and cost, failures')
+      .argument('<run-id>', 'the run')
+      .option('-o, --output <file>', 'where to write it; - prints it (default: <state-dir>/<run-id>/report.html)'),
+  ).action(async (runId: string, options: ReportOptions) => setExit(await reportCommand(runId, options, io)));
+
+  stateOptions(
+    command('diagram', "the workflow's task graph as Mermaid or Graphviz dot, coloured by a run's statuses with --run")
+      .argument('<workflow>', 'the workflow file (YAML or JSON)')
+      .option('--run <run-id>', 'colour each task by its status in this stored run')
+      .option('--format <format>', 'mermaid or dot (default: mermaid)')
+      .option('--input <key=value>', 'a workflow input (repeatable)', collect),
+  ).action(async (file: string, options: DiagramCommandOptions) => setExit(await diagramCommand(file, options, io)));
 
   stateOptions(
     command('migrate', 'import ADW state (<dir>/<id>/adw_state.json)')

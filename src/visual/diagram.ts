@@ -1,0 +1,110 @@
+/**
+ * A workflow's task graph as text for other tools: Mermaid (`flowchart LR`, renders in GitHub
+ * Markdown) or Graphviz dot (`digraph`). Given a run's statuses, each task is coloured by its
+ * status (the colours of the run report). Task ids are quoted or replaced by safe node ids, so
+ * no id can break the syntax.
+ *
+ * @module
+ */
+import type { RunCheckpoint } from '../persistence/state-backend.js';
+import type { Workflow } from '../workflow/spec.js';
+import type { TaskStatus } from '../workflow/workflow-result.js';
+import { STATUS_COLOURS, statusColour } from './status-colours.js';
+
+/** The text formats of {@link workflowDiagram}. */
+export type DiagramFormat = 'mermaid' | 'dot';
+
+/** Every {@link DiagramFormat}. */
+export const DIAGRAM_FORMATS: readonly DiagramFormat[] = ['mermaid', 'dot'];
+
+/** Options of {@link workflowDiagram}. */
+export interface DiagramOptions {
+  /** Default `mermaid`. */
+  format?: DiagramFormat;
+  /** Status by task id (see {@link runStatuses}): tasks are coloured by it; tasks not in it are pending. */
+  statuses?: Readonly<Record<string, string>>;
+  /** `LR` (default: dependencies first, left to right) or `TB`. */
+  direction?: 'LR' | 'TB';
+}
+
+/** The tasks of a workflow as the diagram needs them. */
+export type DiagramWorkflow = Pick<Workflow, 'id'> & { tasks: ReadonlyArray<{ id: string; depends_on: readonly string[] }> };
+
+/** Each task's status in a stored run. */
+export function runStatuses(run: Pick<RunCheckpoint, 'records'>): Record<string, TaskStatus> {
+  const out: Record<string, TaskStatus> = {};
+  for (const r of run.records) out[r.taskId] = r.status;
+  return out;
+}
+
+/**
+ * The task graph of `workflow` in Mermaid or dot: one node per task, one edge per dependency
+ * (from the dependency to its dependant, in the order the workflow declares them).
+ */
+export function workflowDiagram(workflow: DiagramWorkflow, options: DiagramOptions = {}): string {
+  return (options.format ?? 'mermaid') === 'dot' ? dot(workflow, options) : mermaid(workflow, options);
+}
+
+const MERMAID_KEYWORDS = new Set(['end', 'graph', 'flowchart', 'subgraph', 'click', 'call', 'href', 'style', 'class', 'classdef', 'linkstyle', 'direction', 'default']);
+
+function mermaid(workflow: DiagramWorkflow, options: DiagramOptions): string {
+  // A task id is its node id when Mermaid reads it as one; others get `task_<n>`.
+  const used = new Set<string>();
+  const safe = workflow.tasks.map((t) => /^[A-Za-z][A-Za-z0-9_]*$/.test(t.id) && !MERMAID_KEYWORDS.has(t.id.toLowerCase()));
+  workflow.tasks.forEach((t, i) => safe[i] && used.add(t.id));
+  const nodeId = new Map<string, string>();
+  workflow.tasks.forEach((t, i) => {
+    if (safe[i]) return nodeId.set(t.id, t.id);
+    let id = `task_${i + 1}`;
+    while (used.has(id)) id = `${id}_`;
+    used.add(id);
+    nodeId.set(t.id, id);
+  });
+  const label = (text: string): string => `"${text.replace(/[#"<>&]/g, (c) => `#${c.charCodeAt(0)};`)}"`;
+  const lines = [`flowchart ${options.direction ?? 'LR'}`];
+  for (const t of workflow.tasks) lines.push(`  ${nodeId.get(t.id)}[${label(t.id)}]`);
+  for (const t of workflow.tasks) for (const d of t.depends_on) if (nodeId.has(d)) lines.push(`  ${nodeId.get(d)} --> ${nodeId.get(t.id)}`);
+  if (options.statuses) {
+    const byStatus = groupByStatus(workflow, options.statuses);
+    for (const [status, ids] of byStatus) {
+      const c = statusColour(status);
+      lines.push(`  classDef ${status} fill:${c.fill},stroke:${c.stroke},color:${c.text}`);
+      lines.push(`  class ${ids.map((id) => nodeId.get(id)).join(',')} ${status}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function dot(workflow: DiagramWorkflow, options: DiagramOptions): string {
+  const q = (text: string): string => `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
+  const ids = new Set(workflow.tasks.map((t) => t.id));
+  const lines = [
+    `digraph ${q(workflow.id)} {`,
+    `  rankdir=${options.direction ?? 'LR'};`,
+    '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#9ca3af", fontname="Helvetica"];',
+  ];
+  for (const t of workflow.tasks) {
+    if (!options.statuses) {
+      lines.push(`  ${q(t.id)};`);
+      continue;
+    }
+    const status = statusOf(options.statuses, t.id);
+    const c = statusColour(status);
+    lines.push(`  ${q(t.id)} [fillcolor="${c.fill}", color="${c.stroke}", fontcolor="${c.text}", tooltip=${q(status)}];`);
+  }
+  for (const t of workflow.tasks) for (const d of t.depends_on) if (ids.has(d)) lines.push(`  ${q(d)} -> ${q(t.id)};`);
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+function statusOf(statuses: Readonly<Record<string, string>>, taskId: string): string {
+  const status = Object.hasOwn(statuses, taskId) ? statuses[taskId]! : 'pending';
+  return Object.hasOwn(STATUS_COLOURS, status) ? status : 'pending';
+}
+
+/** Task ids by status, statuses in {@link STATUS_COLOURS} order. */
+function groupByStatus(workflow: DiagramWorkflow, statuses: Readonly<Record<string, string>>): Array<[string, string[]]> {
+  const out = new Map<string, string[]>(Object.keys(STATUS_COLOURS).map((s) => [s, []]));
+  for (const t of workflow.tasks) out.get(statusOf(statuses, t.id))!.push(t.id);
+  return [...out].filter(([, ids]) => ids.length > 0);
+}
