@@ -18,6 +18,8 @@ import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
 import { runWhereabouts, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
+import { cliInspector } from './inspect-command.js';
+import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -52,12 +54,15 @@ export interface RunOptions {
   json?: boolean;
   /** Print the plan (waves, rendered prompts and commands) and start nothing. */
   dryRun?: boolean;
+  /** `--inspect [target]`: `true` (the flag alone), `local`, `sky` or a `ws://` URL. */
+  inspect?: string | boolean;
 }
 
 /** `agents-sdk run <file>`. */
 export async function runCommand(file: string, options: RunOptions, io: CliIO): Promise<number> {
   const maxParallel = intOption('max-parallel', options.maxParallel);
   const replay = replayExecutor(options.replay, options.replaySpeed);
+  parseInspectTarget(options.inspect);
 
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
   if (options.dryRun) {
@@ -68,9 +73,11 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
+  const inspector = cliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
     ...(replay && { executor: replay }),
+    ...(inspector && { inspect: inspector.inspect }),
   });
   try {
     return await driveRun(
@@ -81,6 +88,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
       { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
     );
   } finally {
+    await inspector?.stop();
     await backend.close();
   }
 }

@@ -16,6 +16,8 @@ import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { driveRun, replayExecutor } from './run-command.js';
+import { cliInspector } from './inspect-command.js';
+import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {
@@ -47,6 +49,8 @@ export interface ResumeOptions extends StateOptions {
   retryFailed?: boolean;
   /** A new budget (USD) for a run that ended over budget. */
   budget?: string;
+  /** `--inspect [target]`. */
+  inspect?: string | boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
@@ -54,6 +58,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
   const replay = replayExecutor(options.replay, options.replaySpeed);
   const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
   if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
+  parseInspectTarget(options.inspect);
   const resumeOptions = {
     force: options.force === true,
     retryFailed: options.retryFailed === true,
@@ -66,12 +71,17 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
-    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, resumeOptions), {
-      stateDir,
-      stateDirOption: options.stateDir,
-      backendOption: options.backend,
-    });
+    const inspector = cliInspector(options.inspect, io);
+    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }), ...(inspector && { inspect: inspector.inspect }) });
+    try {
+      return await driveRun(orchestrator, io, options.json === true, (o) => o.resume(runId, resumeOptions), {
+        stateDir,
+        stateDirOption: options.stateDir,
+        backendOption: options.backend,
+      });
+    } finally {
+      await inspector?.stop();
+    }
   });
 }
 

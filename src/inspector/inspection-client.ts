@@ -1,0 +1,361 @@
+/**
+ * The inspection forwarder that `--inspect` attaches to a run: an XState `inspect` observer
+ * that sends compact messages of the `@statelyai/inspect` WebSocket protocol (see
+ * inspection-protocol.ts) to a receiver: the local inspector (`agents-sdk inspect`), any
+ * receiver of that protocol, or Stately Sky.
+ *
+ * Unlike `createWebSocketInspector`, it never holds a process up: a receiver that cannot be
+ * reached costs one warning and the messages are dropped (no retry loop); `stop()` sends what
+ * is queued and closes the socket, with every timer unref'd; a receiver that goes away mid-run
+ * is the same single warning.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { ValidationError } from '../errors.js';
+import {
+  bounded,
+  compactRunContext,
+  compactSessionContext,
+  definitionOf,
+  isRunContext,
+  isSessionContext,
+  nameOf,
+  PROTOCOL_VERSION,
+  rootIdOf,
+  type InspectionMessage,
+} from './inspection-protocol.js';
+
+/** The local inspector's default port (`agents-sdk inspect`). */
+export const DEFAULT_INSPECTOR_PORT = 4747;
+
+/** Where inspection goes: `local` (the local inspector on its default port), `sky`, or a `ws://` / `wss://` URL. */
+export type InspectTarget = 'local' | 'sky' | `ws://${string}` | `wss://${string}`;
+
+/** Options of {@link createInspector}. */
+export interface InspectorOptions {
+  /** Default `local`: `ws://127.0.0.1:4747`, the local inspector. */
+  target?: InspectTarget;
+  /** Told once when the receiver cannot be reached or goes away; default: a line on stderr. */
+  onWarning?: (message: string) => void;
+  /** Told the Sky link to open once connected (target `sky`); default: a line on stderr. */
+  onInfo?: (message: string) => void;
+  /** How long connecting may take before the receiver counts as missing (ms); default 3,000. */
+  connectTimeoutMs?: number;
+  /** The orchestrator's snapshots are sent at most this often (ms, the latest state); default 50. */
+  snapshotIntervalMs?: number;
+}
+
+/** What an inspector has sent. */
+export interface InspectorStats {
+  /** Messages and UTF-8 bytes handed to the socket (or queued while it connected). */
+  messages: number;
+  bytes: number;
+  /** Messages dropped: no receiver. */
+  dropped: number;
+}
+
+/** A forwarder: pass `inspect` to XState (or to the orchestrator), `stop()` at the end. */
+export interface Inspector {
+  /** The XState inspection observer. */
+  readonly inspect: (event: InspectionEvent) => void;
+  /** Sends what is queued (waiting at most ~`connectTimeoutMs` + 3 s) and closes the connection. Idempotent. */
+  stop(): Promise<void>;
+  /** Counts of what was sent. */
+  readonly stats: InspectorStats;
+  /** The receiver's URL. */
+  readonly url: string;
+}
+
+const SKY_HOST = 'stately-sky-beta.mellson.partykit.dev';
+const SKY_INSPECT_URL = 'https://stately.ai/registry/inspect';
+/** More than this queued while connecting (bytes) and the oldest messages are dropped. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the `--inspect [target]` option: `true` (the flag alone) or `local` is the local
+ * inspector, `sky` is Stately Sky, `ws://` / `wss://` URLs as given.
+ *
+ * @throws ValidationError for anything else.
+ */
+export function parseInspectTarget(value: string | boolean | undefined): InspectTarget | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true || value === 'local') return 'local';
+  if (value === 'sky') return 'sky';
+  if (/^wss?:\/\/[^\s/]+/.test(value)) return value as InspectTarget;
+  throw new ValidationError(
+    `--inspect takes local, sky or ws://host:port, got "${value}" (the flag alone means local; put it after the other arguments, or write --inspect=local)`,
+  );
+}
+
+/** The URL a target connects to. */
+export function inspectTargetUrl(target: InspectTarget): string {
+  if (target === 'local') return `ws://127.0.0.1:${DEFAULT_INSPECTOR_PORT}`;
+  return target;
+}
+
+/**
+ * Creates a forwarder to a receiver of the `@statelyai/inspect` WebSocket protocol.
+ *
+ * @example
+ * ```ts
+ * const inspector = createInspector({ target: 'local' }); // agents-sdk inspect is listening
+ * const orchestrator = new WorkflowOrchestrator({ inspect: inspector.inspect });
+ * try { await orchestrator.runWorkflow(spec); } finally { await inspector.stop(); }
+ * ```
+ */
+export function createInspector(options: InspectorOptions = {}): Inspector {
+  const target = options.target ?? 'local';
+  const warn = options.onWarning ?? ((message: string) => process.stderr.write(`agents-sdk: ${message}\n`));
+  const info = options.onInfo ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+  const intervalMs = options.snapshotIntervalMs ?? 50;
+  let url: string;
+  let wrap: (text: string) => string = (text) => text;
+  let onOpen = (): void => undefined;
+  if (target === 'sky') {
+    // The Sky room of @statelyai/inspect's createSkyInspector, without its endless reconnecting.
+    const session = randomUUID();
+    url = `wss://${SKY_HOST}/party/inspect-${session}`;
+    // superjson's form of plain JSON.
+    wrap = (text) => `{"json":${text}}`;
+    const link = `${SKY_INSPECT_URL}/${session}`;
+    onOpen = () => info(`inspector: live at ${link}`);
+  } else {
+    url = inspectTargetUrl(target);
+  }
+
+  const stats: InspectorStats = { messages: 0, bytes: 0, dropped: 0 };
+  let state: 'connecting' | 'open' | 'gone' = 'connecting';
+  let stopped = false;
+  let warned = false;
+  let queue: string[] = [];
+  let queuedBytes = 0;
+  const settledConnecting: Array<() => void> = [];
+  const gone = (message: string): void => {
+    if (state === 'gone') return;
+    state = 'gone';
+    stats.dropped += queue.length;
+    queue = [];
+    if (!warned && !stopped) {
+      warned = true;
+      warn(message);
+    }
+    for (const done of settledConnecting.splice(0)) done();
+  };
+
+  const socket = new WebSocket(url, { handshakeTimeout: connectTimeoutMs });
+  socket.on('open', () => {
+    if (state !== 'connecting') return;
+    state = 'open';
+    for (const text of queue) socket.send(text);
+    queue = [];
+    queuedBytes = 0;
+    onOpen();
+    for (const done of settledConnecting.splice(0)) done();
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    const why = error.code ?? error.message;
+    gone(
+      state === 'connecting'
+        ? `inspector: no receiver at ${url} (${why}); the run goes on without inspection (start one with: agents-sdk inspect)`
+        : `inspector: the connection to ${url} failed (${why}); the run goes on without inspection`,
+    );
+  });
+  socket.on('close', () => gone(`inspector: ${url} closed the connection; the run goes on without inspection`));
+  // Nothing comes back in this protocol.
+  socket.on('message', () => undefined);
+
+  const send = (message: InspectionMessage): void => {
+    if (state === 'gone') {
+      stats.dropped += 1;
+      return;
+    }
+    const text = wrap(JSON.stringify(message));
+    const size = Buffer.byteLength(text);
+    stats.messages += 1;
+    stats.bytes += size;
+    if (state === 'open') {
+      socket.send(text);
+      return;
+    }
+    queue.push(text);
+    queuedBytes += size;
+    while (queuedBytes > MAX_QUEUED_BYTES && queue.length > 1) {
+      queuedBytes -= Buffer.byteLength(queue.shift()!);
+      stats.dropped += 1;
+    }
+  };
+
+  // The orchestrators: their snapshots go out at most every `intervalMs`, as the latest state.
+  const runs = new Map<string, { actorRef: AnyActorRef; sent: Array<string | undefined>; dirty: boolean; rootId: string }>();
+  let timer: NodeJS.Timeout | null = null;
+  const flushRuns = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    for (const run of runs.values()) {
+      if (!run.dirty) continue;
+      run.dirty = false;
+      const snapshot = run.actorRef.getSnapshot() as { status: string; value: unknown; context: unknown; output?: unknown };
+      send(snapshotMessage(run.actorRef, run.rootId, snapshot, run.sent));
+      if (snapshot.status !== 'active') runs.delete(run.actorRef.sessionId);
+    }
+  };
+
+  const pendingActors: Array<{ actorRef: AnyActorRef; rootId: string }> = [];
+  const sendActor = (actorRef: AnyActorRef, rootId: string, snapshot: { status: string; value?: unknown; context?: unknown }): void => {
+    const sent: Array<string | undefined> = [];
+    if (isRunContext(snapshot.context)) runs.set(actorRef.sessionId, { actorRef, sent, dirty: false, rootId });
+    send({
+      type: '@xstate.actor',
+      name: nameOf(actorRef),
+      sessionId: actorRef.sessionId,
+      rootId,
+      parentId: (actorRef as { _parent?: AnyActorRef })._parent?.sessionId,
+      id: actorRef.id,
+      definition: definitionOf(actorRef),
+      snapshot: compactSnapshot(snapshot, sent, true),
+      createdAt: Date.now().toString(),
+      _version: PROTOCOL_VERSION,
+    });
+  };
+  const flushActors = (): void => {
+    while (pendingActors.length > 0) {
+      const { actorRef, rootId } = pendingActors[0]!;
+      let snapshot: { status: string } | undefined;
+      try {
+        snapshot = actorRef.getSnapshot() as { status: string } | undefined;
+      } catch {
+        snapshot = undefined;
+      }
+      if (!snapshot) return;
+      pendingActors.shift();
+      sendActor(actorRef, rootId, snapshot);
+    }
+  };
+
+  const inspect = (event: InspectionEvent): void => {
+    if (stopped || state === 'gone') return;
+    const actorRef = event.actorRef as AnyActorRef;
+    const rootId = rootIdOf(event);
+    if (pendingActors.length > 0) flushActors();
+    switch (event.type) {
+      case '@xstate.actor':
+        // XState announces an actor before its first snapshot exists: sent once it does.
+        pendingActors.push({ actorRef, rootId });
+        queueMicrotask(flushActors);
+        return;
+      case '@xstate.event':
+        send({
+          type: '@xstate.event',
+          sessionId: actorRef.sessionId,
+          sourceId: event.sourceRef?.sessionId,
+          rootId,
+          event: bounded(event.event) as InspectionMessage['event'] & object,
+          createdAt: Date.now().toString(),
+          _version: PROTOCOL_VERSION,
+        });
+        return;
+      case '@xstate.snapshot': {
+        const run = runs.get(actorRef.sessionId);
+        if (run) {
+          run.dirty = true;
+          if ((event.snapshot as { status: string }).status !== 'active') flushRuns();
+          else if (!timer) {
+            timer = setTimeout(flushRuns, intervalMs);
+            timer.unref();
+          }
+          return;
+        }
+        send(snapshotMessage(actorRef, rootId, event.snapshot as unknown as { status: string }, []));
+        return;
+      }
+      default:
+        // microsteps and actions: the snapshots say what they did.
+        return;
+    }
+  };
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      flushActors();
+      flushRuns();
+      stopped = true;
+      if (state === 'connecting') {
+        await new Promise<void>((resolve) => {
+          settledConnecting.push(resolve);
+          unrefTimeout(() => {
+            gone(`inspector: no receiver at ${url} (no answer in ${connectTimeoutMs} ms); the run goes on without inspection`);
+            resolve();
+          }, connectTimeoutMs);
+        });
+      }
+      if (state === 'open') {
+        // What is buffered is sent (up to 2 s), then the close handshake (up to 1 s).
+        const until = Date.now() + 2000;
+        while (socket.bufferedAmount > 0 && Date.now() < until) await new Promise<void>((resolve) => unrefTimeout(resolve, 10));
+        state = 'gone';
+        await new Promise<void>((resolve) => {
+          socket.once('close', () => resolve());
+          unrefTimeout(() => {
+            socket.terminate();
+            resolve();
+          }, 1000);
+          socket.close(1000, 'run ended');
+        });
+      } else {
+        socket.terminate();
+      }
+    })();
+    return stopping;
+  };
+
+  return { inspect, stop, stats, url };
+}
+
+function unrefTimeout(fn: () => void, ms: number): void {
+  setTimeout(fn, ms).unref();
+}
+
+/** A snapshot, compact: see inspection-protocol.ts. */
+function compactSnapshot(
+  snapshot: { status: string; value?: unknown; context?: unknown; output?: unknown; error?: unknown },
+  sent: Array<string | undefined>,
+  withSpec: boolean,
+): NonNullable<InspectionMessage['snapshot']> {
+  const context = snapshot.context;
+  const run = isRunContext(context);
+  const out: NonNullable<InspectionMessage['snapshot']> = {
+    status: snapshot.status,
+    value: bounded(snapshot.value),
+    context: run ? compactRunContext(context, sent, withSpec) : isSessionContext(context) ? compactSessionContext(context) : bounded(context),
+  };
+  if (snapshot.output !== undefined) {
+    // A run's output holds every task's output: its status and totals say enough.
+    const o = snapshot.output as Record<string, unknown>;
+    out.output = run ? { status: o.status, success: o.success, costUsd: o.costUsd, durationMs: o.durationMs } : bounded(snapshot.output);
+  }
+  if (snapshot.error !== undefined) out.error = bounded(snapshot.error);
+  return out;
+}
+
+function snapshotMessage(
+  actorRef: AnyActorRef,
+  rootId: string,
+  snapshot: { status: string; value?: unknown; context?: unknown; output?: unknown; error?: unknown },
+  sent: Array<string | undefined>,
+): InspectionMessage {
+  return {
+    type: '@xstate.snapshot',
+    sessionId: actorRef.sessionId,
+    rootId,
+    snapshot: compactSnapshot(snapshot, sent, false),
+    // The event that caused it went out as an @xstate.event message.
+    event: { type: '' },
+    createdAt: Date.now().toString(),
+    _version: PROTOCOL_VERSION,
+  };
+}
