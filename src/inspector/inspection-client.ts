@@ -17,6 +17,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { ValidationError } from '../errors.js';
 import {
   bounded,
+  compactEvent,
   compactRunContext,
   compactSessionContext,
   definitionOf,
@@ -44,13 +45,13 @@ export interface InspectorOptions {
   onInfo?: (message: string) => void;
   /** How long connecting may take before the receiver counts as missing (ms); default 3,000. */
   connectTimeoutMs?: number;
-  /** The orchestrator's snapshots are sent at most this often (ms, the latest state); default 50. */
+  /** An actor's snapshots are sent at most this often (ms, its latest state; a final one at once); default 50. */
   snapshotIntervalMs?: number;
 }
 
 /** What an inspector has sent. */
 export interface InspectorStats {
-  /** Messages and UTF-8 bytes handed to the socket (or queued while it connected). */
+  /** Messages and their size (characters: bytes, for ASCII) handed to the socket (or queued while it connected). */
   messages: number;
   bytes: number;
   /** Messages dropped: no receiver. */
@@ -150,7 +151,8 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
   socket.on('open', () => {
     if (state !== 'connecting') return;
     state = 'open';
-    for (const text of queue) socket.send(text);
+    outgoing.push(...queue);
+    flushOutgoing();
     queue = [];
     queuedBytes = 0;
     onOpen();
@@ -168,54 +170,73 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
   // Nothing comes back in this protocol.
   socket.on('message', () => undefined);
 
+  // Messages of one event-loop turn go out in one write (a socket write per message is most
+  // of the cost on a busy run).
+  let outgoing: string[] = [];
+  const flushOutgoing = (): void => {
+    const batch = outgoing;
+    outgoing = [];
+    if (state !== 'open' || batch.length === 0) return;
+    const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    raw?.cork();
+    for (const text of batch) socket.send(text);
+    raw?.uncork();
+  };
   const send = (message: InspectionMessage): void => {
     if (state === 'gone') {
       stats.dropped += 1;
       return;
     }
     const text = wrap(JSON.stringify(message));
-    const size = Buffer.byteLength(text);
+    // UTF-16 units: bytes for the ASCII these messages mostly are, without counting them.
+    const size = text.length;
     stats.messages += 1;
     stats.bytes += size;
     if (state === 'open') {
-      socket.send(text);
+      outgoing.push(text);
+      if (outgoing.length === 1) setImmediate(flushOutgoing);
       return;
     }
     queue.push(text);
     queuedBytes += size;
     while (queuedBytes > MAX_QUEUED_BYTES && queue.length > 1) {
-      queuedBytes -= Buffer.byteLength(queue.shift()!);
+      queuedBytes -= queue.shift()!.length;
       stats.dropped += 1;
     }
   };
 
-  // The orchestrators: their snapshots go out at most every `intervalMs`, as the latest state.
-  const runs = new Map<string, { actorRef: AnyActorRef; sent: Array<string | undefined>; dirty: boolean; rootId: string }>();
+  // Snapshots go out at most every `intervalMs` per actor, as its latest state (a final one
+  // at once): a run's quick steps cost one message, not one each.
+  const actors = new Map<string, { actorRef: AnyActorRef; sent: Array<string | undefined>; dirty: boolean; rootId: string; isRun: boolean }>();
   let timer: NodeJS.Timeout | null = null;
-  const flushRuns = (): void => {
+  const flushSnapshots = (): void => {
     if (timer) clearTimeout(timer);
     timer = null;
-    for (const run of runs.values()) {
-      if (!run.dirty) continue;
-      run.dirty = false;
-      const snapshot = run.actorRef.getSnapshot() as { status: string; value: unknown; context: unknown; output?: unknown };
-      send(snapshotMessage(run.actorRef, run.rootId, snapshot, run.sent));
-      if (snapshot.status !== 'active') runs.delete(run.actorRef.sessionId);
+    for (const actor of actors.values()) {
+      const snapshot = actor.actorRef.getSnapshot() as { status: string; value: unknown; context: unknown; output?: unknown };
+      if (actor.dirty) send(snapshotMessage(actor.actorRef, actor.rootId, snapshot, actor.sent));
+      actor.dirty = false;
+      if (snapshot.status !== 'active') actors.delete(actor.actorRef.sessionId);
     }
   };
 
   const pendingActors: Array<{ actorRef: AnyActorRef; rootId: string }> = [];
+  // A machine's definition goes with its first actor only: receivers know it by name after.
+  const defined = new Set<string>();
   const sendActor = (actorRef: AnyActorRef, rootId: string, snapshot: { status: string; value?: unknown; context?: unknown }): void => {
     const sent: Array<string | undefined> = [];
-    if (isRunContext(snapshot.context)) runs.set(actorRef.sessionId, { actorRef, sent, dirty: false, rootId });
+    const name = nameOf(actorRef);
+    const definition = defined.has(name) ? undefined : definitionOf(actorRef);
+    defined.add(name);
+    actors.set(actorRef.sessionId, { actorRef, sent, dirty: false, rootId, isRun: isRunContext(snapshot.context) });
     send({
       type: '@xstate.actor',
-      name: nameOf(actorRef),
+      name,
       sessionId: actorRef.sessionId,
       rootId,
       parentId: (actorRef as { _parent?: AnyActorRef })._parent?.sessionId,
       id: actorRef.id,
-      definition: definitionOf(actorRef),
+      definition,
       snapshot: compactSnapshot(snapshot, sent, true),
       createdAt: Date.now().toString(),
       _version: PROTOCOL_VERSION,
@@ -253,23 +274,28 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
           sessionId: actorRef.sessionId,
           sourceId: event.sourceRef?.sessionId,
           rootId,
-          event: bounded(event.event) as InspectionMessage['event'] & object,
+          event: compactEvent(event.event, actors.get((actorRef as { _parent?: AnyActorRef })._parent?.sessionId ?? '')?.isRun === true),
           createdAt: Date.now().toString(),
           _version: PROTOCOL_VERSION,
         });
         return;
       case '@xstate.snapshot': {
-        const run = runs.get(actorRef.sessionId);
-        if (run) {
-          run.dirty = true;
-          if ((event.snapshot as { status: string }).status !== 'active') flushRuns();
-          else if (!timer) {
-            timer = setTimeout(flushRuns, intervalMs);
-            timer.unref();
-          }
+        const actor = actors.get(actorRef.sessionId);
+        const snapshot = event.snapshot as unknown as { status: string };
+        if (!actor) {
+          // An actor whose announcement is still pending sends its state with it.
+          if (!pendingActors.some((p) => p.actorRef === actorRef)) send(snapshotMessage(actorRef, rootId, snapshot, []));
           return;
         }
-        send(snapshotMessage(actorRef, rootId, event.snapshot as unknown as { status: string }, []));
+        actor.dirty = true;
+        if (snapshot.status !== 'active') {
+          actor.dirty = false;
+          actors.delete(actorRef.sessionId);
+          send(snapshotMessage(actorRef, rootId, snapshot, actor.sent));
+        } else if (!timer) {
+          timer = setTimeout(flushSnapshots, intervalMs);
+          timer.unref();
+        }
         return;
       }
       default:
@@ -282,7 +308,7 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       flushActors();
-      flushRuns();
+      flushSnapshots();
       stopped = true;
       if (state === 'connecting') {
         await new Promise<void>((resolve) => {
@@ -294,6 +320,7 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
         });
       }
       if (state === 'open') {
+        flushOutgoing();
         // What is buffered is sent (up to 2 s), then the close handshake (up to 1 s).
         const until = Date.now() + 2000;
         while (socket.bufferedAmount > 0 && Date.now() < until) await new Promise<void>((resolve) => unrefTimeout(resolve, 10));

@@ -21,7 +21,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 /** The `_version` field receivers of the protocol expect (that of `@statelyai/inspect`). */
 export const PROTOCOL_VERSION = '0.7.2';
 /** Longest string sent (characters); longer ones end in `…[n chars]`. */
-export const MAX_STRING = 2000;
+export const MAX_STRING = 500;
 /** Most array items (or object keys) sent; the rest are counted. */
 export const MAX_ITEMS = 40;
 /** Deepest nesting sent. */
@@ -266,6 +266,33 @@ export function compactSessionContext(context: SessionContextLike): CompactSessi
     claudeSessionId: context.claudeSessionId,
     lastError: shortError(context.lastError),
   };
+}
+
+/**
+ * An event as sent. `xstate.init` loses its input (the actor message has the context made of
+ * it); an executor's progress event to a session under an orchestrator is only named (the
+ * session passes it to the orchestrator, where it is sent in full); outputs are cut to 200
+ * characters (the task records have them).
+ */
+export function compactEvent(event: { type: string; [key: string]: unknown }, underRun: boolean): { type: string; [key: string]: unknown } {
+  if (event.type === 'xstate.init') return { type: event.type };
+  if (underRun && event.type === 'EXECUTOR.PROGRESS') return { type: event.type, event: { type: (event.event as { type?: unknown } | undefined)?.type } };
+  return bounded(withoutOutputs(event)) as { type: string };
+}
+
+/** `value` with every `output` (and a result's `text`) over 200 characters cut, a few levels deep. */
+function withoutOutputs(value: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    let next: unknown = v;
+    // A result's text is its output.
+    const cut = key === 'output' || (key === 'text' && value.type === 'result');
+    if (cut && typeof v === 'string' && v.length > 200) next = `${v.slice(0, 200)}…[${v.length} chars]`;
+    else if (depth < 3 && v && typeof v === 'object' && !Array.isArray(v)) next = withoutOutputs(v as Record<string, unknown>, depth + 1);
+    if (next !== v) (out ??= { ...value })[key] = next;
+  }
+  return out ?? value;
 }
 
 /** Machine configs as JSON text, once per logic. */

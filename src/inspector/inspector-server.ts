@@ -172,6 +172,10 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       res.end();
       return;
     }
+    if (path === '/api/received') {
+      json(res, 200, received);
+      return;
+    }
     if (path === '/api/runs') {
       await refreshStored();
       json(res, 200, allRuns());

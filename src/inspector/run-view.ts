@@ -264,6 +264,9 @@ export class RunView {
           machine = cached.view.id;
           this.machines[machine] ??= cached.view;
         }
+      } else if (message.name && this.machines[message.name]) {
+        // Sent with the machine's first actor only.
+        machine = message.name;
       }
       const context = message.snapshot?.context as Record<string, unknown> | undefined;
       const isRun = isRunLike(context);
