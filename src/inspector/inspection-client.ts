@@ -140,7 +140,7 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     state = 'gone';
     stats.dropped += queue.length;
     queue = [];
-    if (!warned && !stopped) {
+    if (!warned) {
       warned = true;
       warn(message);
     }

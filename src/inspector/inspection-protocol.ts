@@ -107,11 +107,11 @@ export function bounded(value: unknown, depth = 0, seen: Set<object> = new Set()
   if (value === null || typeof value !== 'object') return typeof value === 'number' && !Number.isFinite(value) ? null : value;
   if (seen.has(value)) return '[circular]';
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? `[${value.length} items]` : '[object]';
+  // Actor references (in events and contexts) are sent as their ids.
+  if (isActorRef(value)) return { id: value.id, sessionId: value.sessionId };
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Array.isArray(value)) {
     return bounded((value as { toJSON(): unknown }).toJSON(), depth, seen);
   }
-  // Actor references (in events and contexts) are sent as their ids.
-  if (isActorRef(value)) return { id: value.id, sessionId: value.sessionId };
   seen.add(value);
   try {
     if (Array.isArray(value)) {
