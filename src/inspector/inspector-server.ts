@@ -192,6 +192,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   };
 
   const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  // The http server's errors (a taken port) are reported by the listen below.
+  wss.on('error', () => undefined);
   wss.on('connection', (socket, req) => {
     if ((req.url ?? '/').startsWith('/view')) acceptViewer(socket);
     else acceptFeeder(socket);
