@@ -125,6 +125,8 @@ function onRuns(runs) {
   const wanted = new URLSearchParams(location.hash.slice(1)).get('run');
   const pick = runs.find((r) => r.key === wanted || r.runId === wanted) || (!wanted && runs[0]);
   if (pick) open(pick.key);
+  // a stored run whose id a live run shadows in the list
+  else if (wanted) open(wanted);
 }
 
 function open(key) {
