@@ -23,6 +23,9 @@
  *  5. LangGraph JS on the same graphs (20×50 layered, 500-chain, 1,000 independent,
  *     max_parallel 8; bench/langgraph.mjs). Target: ≥ 5× less per task than LangGraph, shown
  *     beside what the empty-child XState floor allows.
+ *  8. Inspection (bench/inspection.mjs): a 101-task replayed run with `--inspect` feeding
+ *     `agents-sdk inspect`: bytes and messages sent, run time against no inspector, and
+ *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -55,6 +58,7 @@ import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
+import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -658,6 +662,8 @@ async function main() {
   // 9. The run's event log on vs off (issue 11), informational
   const log = await section('event log', () => eventLogBench());
   if (log) printEventLogTable(log);
+  const inspection = await section('inspection traffic and overhead', () => inspectionBench());
+  if (inspection) printInspectionTable(inspection);
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

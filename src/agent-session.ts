@@ -4,6 +4,7 @@
  * @module
  */
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
+import { createInspector, type Inspector, type InspectTarget } from './inspector/inspection-client.js';
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
@@ -52,8 +53,12 @@ export interface AgentSessionOptions {
    * again, after killing the agent processes its previous life left running (`session.reaped`).
    */
   snapshot?: Snapshot<unknown>;
-  /** XState inspection, e.g. `createSkyInspector().inspect` from `@statelyai/inspect`. */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * XState inspection: an observer (e.g. `createInspector().inspect`; you stop what you
+   * create), or a target (`'local'`, `'sky'`, `'ws://host:port'`): then the session's own
+   * forwarder, stopped by {@link AgentSession.stop}.
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | InspectTarget;
   /** The priority bus the session's events are published on (see `bus`); default a new one. */
   bus?: LifecycleBus;
 }
@@ -102,6 +107,7 @@ export class AgentSession {
   private stopped = false;
   /** The attempts of the latest execution (see {@link AgentSession.attemptLog}). */
   private readonly latest: AttemptLogHolder = { attemptLog: [], sessionId: null };
+  private readonly inspection: Inspector | null;
 
   constructor(options: AgentSessionOptions) {
     // A session restored mid-execution runs its request again, but first ends the agent its
@@ -129,10 +135,12 @@ export class AgentSession {
     if (ctx.runId !== undefined) input.runId = ctx.runId;
     if (ctx.retry !== undefined) input.retry = ctx.retry;
     if (ctx.claudeSessionId !== undefined) input.claudeSessionId = ctx.claudeSessionId;
+    this.inspection = typeof options.inspect === 'string' ? createInspector({ target: options.inspect }) : null;
+    const inspect = this.inspection ? this.inspection.inspect : (options.inspect as Exclude<AgentSessionOptions['inspect'], string>);
     this.actor = createActor(machine, {
       input,
       ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
-      ...(options.inspect !== undefined && { inspect: options.inspect }),
+      ...(inspect !== undefined && { inspect }),
     });
     this.bus = options.bus ?? createLifecycleBus();
     this.actor.on('*', (event) => publishLifecycleEvent(this.bus, event));
@@ -216,6 +224,7 @@ export class AgentSession {
   stop(): void {
     this.stopped = true;
     this.actor.stop();
+    void this.inspection?.stop();
   }
 
   /** Keeps {@link AgentSession.attemptLog} from the session's lifecycle events. */

@@ -301,3 +301,21 @@ export {
   type StartInfo,
   type ToolCallSummary,
 } from './callbacks/callback-manager.js';
+
+/**
+ * Watching runs: `createInspector` is the compact, never-hanging forwarder of XState
+ * inspection that `--inspect` attaches (to the local inspector, any receiver of the
+ * `@statelyai/inspect` WebSocket protocol, or Stately Sky); `startInspectorServer` is the
+ * local live inspector of `agents-sdk inspect`.
+ */
+export {
+  createInspector,
+  parseInspectTarget,
+  DEFAULT_INSPECTOR_PORT,
+  type Inspector,
+  type InspectorOptions,
+  type InspectorStats,
+  type InspectTarget,
+} from './inspector/inspection-client.js';
+export { startInspectorServer, type InspectorServer, type InspectorServerOptions } from './inspector/inspector-server.js';
+export type { RunSummary as InspectedRunSummary } from './inspector/run-view.js';

@@ -29,6 +29,7 @@ import { newRunId } from './run-id.js';
 import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
 import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
+import { createInspector, type InspectTarget } from './inspector/inspection-client.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
@@ -52,10 +53,12 @@ export interface WorkflowOrchestratorOptions {
   /** Backoff of task retries; attempts come from each task's `retry_count`. */
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   /**
-   * XState inspection of every actor of a run (orchestrator, sessions, executors), e.g.
-   * `createSkyInspector().inspect` or `createWebSocketInspector().inspect` from `@statelyai/inspect`.
+   * XState inspection of every actor of a run (orchestrator, sessions, executors): an observer
+   * (e.g. `createInspector().inspect`, or `@statelyai/inspect`'s; you stop what you create), or
+   * a target (`'local'`, `'sky'`, `'ws://host:port'`): then each run gets a compact forwarder
+   * (see {@link createInspector}) that is stopped when the run ends.
    */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | InspectTarget;
   /**
    * Collects how long each task record took to become durable (ms from the change to the end
    * of its write) and how many writes were made: for measuring a backend under load.
@@ -366,7 +369,10 @@ export class WorkflowOrchestrator {
     }
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
-    const actor = createActor(this.machine, this.inspect ? { input, inspect: this.inspect } : { input });
+    // A target: this run's own forwarder, stopped when it ends.
+    const inspection = typeof this.inspect === 'string' ? createInspector({ target: this.inspect }) : null;
+    const inspect = inspection ? inspection.inspect : (this.inspect as Exclude<WorkflowOrchestratorOptions['inspect'], string>);
+    const actor = createActor(this.machine, inspect ? { input, inspect } : { input });
     const context = () => actor.getSnapshot().context;
     const sendIfActive = (event: Parameters<typeof actor.send>[0]): void => {
       if (actor.getSnapshot().status === 'active') actor.send(event);
@@ -424,6 +430,7 @@ export class WorkflowOrchestrator {
       this.active.delete(actor);
       this.byRunId.delete(input.runId);
       await eventLog?.close();
+      await inspection?.stop();
     }
     // Cancelled agents may still be dying: the lock is kept until every process has exited.
     if (result.status === 'cancelled') await Promise.allSettled([...this.inflight]);

@@ -13,6 +13,8 @@ import { newRunId } from '../run-id.js';
 import type { SessionEvent } from '../events.js';
 import { describeApiRetry } from './progress-view.js';
 import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
+import { cliInspector } from './inspect-command.js';
+import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
 export interface ExecOptions {
@@ -28,6 +30,8 @@ export interface ExecOptions {
   stateDir?: string;
   skipPermissions?: boolean;
   json?: boolean;
+  /** `--inspect [target]`. */
+  inspect?: string | boolean;
 }
 
 /** `agents-sdk exec <prompt...>`, `exec -` (the prompt from stdin), `exec --prompt-file FILE`. */
@@ -41,14 +45,17 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   const stall = intOption('stall-timeout', options.stallTimeout, 0);
   if (options.cwd !== undefined && !isDirectory(options.cwd)) throw new ValidationError(`exec: --cwd ${options.cwd} is not a directory`);
   if (options.resume !== undefined && options.resume.trim() === '') throw new ValidationError('exec: --resume needs a Claude session id');
+  parseInspectTarget(options.inspect);
 
   const agentName = options.agent ?? 'agent';
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   // A run directory of its own under the state directory: that is where the raw stream is recorded.
   const runId = newRunId();
+  const inspector = cliInspector(options.inspect, io);
   const session = new AgentSession({
     sessionId: runId,
     agentName,
+    ...(inspector && { inspect: inspector.inspect }),
     context: {
       stateDir,
       runId,
@@ -92,6 +99,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     session.stop();
+    await inspector?.stop();
   }
 }
 

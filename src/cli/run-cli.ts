@@ -9,6 +9,7 @@ import { EXIT, reportError, type CliIO } from './cli-support.js';
 import { diagramCommand, type DiagramCommandOptions } from './diagram-command.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
 import { reportCommand, type ReportOptions } from './report-command.js';
+import { inspectCommand, type InspectOptions } from './inspect-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
 import { logsCommand, type LogsOptions } from './logs-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
@@ -80,6 +81,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--replay <dir>', 'answer agent tasks from recorded streams (<dir>/<task id>/raw_output.jsonl) instead of a live claude')
       .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
       .option('--run-id <id>', 'the run id, a new one (default: generated)')
+      .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--dry-run', 'print the plan (tasks in the waves they would start in, rendered prompts and commands) and start nothing')
       .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout'),
   )).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
@@ -100,6 +102,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--force', 'take over a lock held on another host (a crashed machine or replaced container)')
       .option('--retry-failed', 'rerun the failed tasks of a failed run (and those skipped because of them), keeping completed ones')
       .option('--budget <usd>', 'continue a run that ended over budget under this new cap (USD)')
+      .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--json', 'print only the WorkflowResult as JSON on stdout'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
 
@@ -172,8 +175,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--stall-timeout <seconds>', 'kill the agent when it prints nothing this long; 0 = never (default: 660)')
     .option('--state-dir <dir>', 'where the raw output is recorded, <dir>/<new id>/<agent>/raw_output.jsonl (default: agents)')
     .option('--skip-permissions', 'pass --dangerously-skip-permissions')
+    .option('--inspect [target]', 'send the session to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
     .action(async (words: string[], options: ExecOptions) => setExit(await execCommand(words, options, io)));
+
+  stateOptions(
+    command('inspect', 'serve the live inspector on localhost: task graph, actors and their statecharts, events, transcripts; finished runs replayed')
+      .option('--port <n>', 'the port (default: 4747; 0: any free port)'),
+  ).action(async (options: InspectOptions) => setExit(await inspectCommand(options, io)));
 
   return program;
 }

@@ -19,6 +19,8 @@ import { ProgressView, summaryTable } from './progress-view.js';
 import { runWhereabouts, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel } from '../logging/run-logger.js';
+import { cliInspector } from './inspect-command.js';
+import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -79,6 +81,8 @@ export interface RunOptions extends LogOptions {
   json?: boolean;
   /** Print the plan (waves, rendered prompts and commands) and start nothing. */
   dryRun?: boolean;
+  /** `--inspect [target]`: `true` (the flag alone), `local`, `sky` or a `ws://` URL. */
+  inspect?: string | boolean;
 }
 
 /** `agents-sdk run <file>`. */
@@ -86,6 +90,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   const maxParallel = intOption('max-parallel', options.maxParallel);
   const replay = replayExecutor(options.replay, options.replaySpeed);
   const logs = runLogSettings(options);
+  parseInspectTarget(options.inspect);
 
   const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
   if (options.dryRun) {
@@ -96,9 +101,11 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
+  const inspector = cliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
     ...(replay && { executor: replay }),
+    ...(inspector && { inspect: inspector.inspect }),
   });
   try {
     return await driveRun(
@@ -110,6 +117,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
       logs,
     );
   } finally {
+    await inspector?.stop();
     await backend.close();
   }
 }

@@ -17,6 +17,8 @@ import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
 import { driveRun, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
+import { cliInspector } from './inspect-command.js';
+import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {
@@ -48,6 +50,8 @@ export interface ResumeOptions extends StateOptions, LogOptions {
   retryFailed?: boolean;
   /** A new budget (USD) for a run that ended over budget. */
   budget?: string;
+  /** `--inspect [target]`. */
+  inspect?: string | boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
@@ -56,6 +60,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
   const logs = runLogSettings(options);
   const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
   if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
+  parseInspectTarget(options.inspect);
   const resumeOptions = {
     force: options.force === true,
     retryFailed: options.retryFailed === true,
@@ -68,15 +73,20 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
-    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }) });
-    return driveRun(
-      orchestrator,
-      io,
-      options.json === true,
-      (o) => o.resume(runId, resumeOptions),
-      { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
-      logs,
-    );
+    const inspector = cliInspector(options.inspect, io);
+    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }), ...(inspector && { inspect: inspector.inspect }) });
+    try {
+      return await driveRun(
+        orchestrator,
+        io,
+        options.json === true,
+        (o) => o.resume(runId, resumeOptions),
+        { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
+        logs,
+      );
+    } finally {
+      await inspector?.stop();
+    }
   });
 }
 

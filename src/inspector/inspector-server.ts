@@ -1,0 +1,308 @@
+/**
+ * The local live inspector (`agents-sdk inspect`): one HTTP and WebSocket server on
+ * 127.0.0.1 that
+ * - receives inspection streams from runs (`--inspect`, any client of the `@statelyai/inspect`
+ *   WebSocket protocol) on any path but `/view`, and keeps every entry of every run;
+ * - serves the page (`/`, its script and style, from the package: no network needed) and its
+ *   viewers on `/view`: the run list, then every entry of the run a viewer opens so far, then
+ *   the new ones as they come;
+ * - opens finished runs from the state directory's `<run id>/events.jsonl`.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { PermanentError } from '../errors.js';
+import { agentSessionMachine } from '../machines/agent-session.machine.js';
+import { orchestratorMachine } from '../machines/orchestrator.machine.js';
+import { openStateBackend } from '../persistence/open-state-backend.js';
+import { readRunEventLog, runEventLogPath } from '../persistence/run-event-log.js';
+import type { StateBackend } from '../persistence/state-backend.js';
+import { DEFAULT_INSPECTOR_PORT } from './inspection-client.js';
+import { specOf, type InspectionMessage } from './inspection-protocol.js';
+import { RunView, runViewFromEventLog, type RunSummary, type ViewEntry } from './run-view.js';
+
+/** Options of {@link startInspectorServer}. */
+export interface InspectorServerOptions {
+  /** Default 4747; 0 picks a free port. */
+  port?: number;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Finished runs are listed and opened from here (`<dir>/<run id>/events.jsonl`); default none. */
+  stateDir?: string;
+  /** `json` (default) or `sqlite`: where the stored runs' specs and statuses are read. */
+  backend?: string;
+}
+
+/** A running inspector server. */
+export interface InspectorServer {
+  /** The page's address, e.g. `http://127.0.0.1:4747/`. */
+  readonly url: string;
+  /** Where runs send inspection: `ws://127.0.0.1:4747`. */
+  readonly inspectUrl: string;
+  readonly port: number;
+  /** Every run known: live ones, then stored ones not live, newest first. */
+  runs(): Promise<RunSummary[]>;
+  /** What was received from runs: messages and bytes. */
+  readonly received: { messages: number; bytes: number };
+  /** Closes every connection and the server. */
+  close(): Promise<void>;
+}
+
+const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+const PAGE_FILES: Record<string, [string, string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/inspector.js': ['inspector.js', 'text/javascript; charset=utf-8'],
+  '/inspector.css': ['inspector.css', 'text/css; charset=utf-8'],
+};
+
+/**
+ * Starts the inspector.
+ *
+ * @throws PermanentError `INVALID_ARGUMENTS` when the port is taken (another inspector, perhaps).
+ */
+export async function startInspectorServer(options: InspectorServerOptions = {}): Promise<InspectorServer> {
+  const host = options.host ?? '127.0.0.1';
+  const stateDir = options.stateDir;
+  let backend: StateBackend | null = null;
+  if (stateDir !== undefined && existsSync(stateDir)) {
+    backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
+  }
+  const live = new Map<string, RunView>();
+  /** Live runs by connection and root session id. */
+  const byRoot = new Map<string, RunView>();
+  const stored = new Map<string, { view: RunView; mtimeMs: number }>();
+  let storedSummaries: RunSummary[] = [];
+  const received = { messages: 0, bytes: 0 };
+  const viewers = new Set<WebSocket>();
+  let liveCount = 0;
+  let connCount = 0;
+
+  const refreshStored = async (): Promise<void> => {
+    if (!backend || stateDir === undefined) return;
+    try {
+      const runs = await backend.listRuns();
+      storedSummaries = runs
+        .filter((r) => existsSync(runEventLogPath(stateDir, r.runId)))
+        .map((r) => ({
+          key: `stored:${r.runId}`,
+          runId: r.runId,
+          workflowId: r.workflowId,
+          source: 'stored' as const,
+          status: r.status,
+          startedAt: r.startedAt,
+          updatedAt: r.updatedAt,
+          tasks: r.tasksTotal,
+          entries: 0,
+        }));
+    } catch {
+      // an unreadable state dir lists nothing stored
+    }
+  };
+
+  const allRuns = (): RunSummary[] => {
+    const liveRuns = [...live.values()].map((v) => v.summary());
+    const liveIds = new Set(liveRuns.map((r) => r.runId));
+    return [...liveRuns, ...storedSummaries.filter((r) => !liveIds.has(r.runId))].sort((a, b) => b.startedAt - a.startedAt);
+  };
+
+  const openStored = async (runId: string): Promise<RunView | undefined> => {
+    if (stateDir === undefined) return undefined;
+    const file = runEventLogPath(stateDir, runId);
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(file)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+    const cached = stored.get(runId);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.view;
+    const { events } = await readRunEventLog(file);
+    const checkpoint = await backend?.loadRun(runId).catch(() => undefined);
+    const spec = checkpoint ? specOf(checkpoint) : undefined;
+    const view = runViewFromEventLog(`stored:${runId}`, runId, events, {
+      ...(spec && { spec }),
+      machines: { run: orchestratorMachine.config, session: agentSessionMachine.config },
+    });
+    stored.set(runId, { view, mtimeMs });
+    return view;
+  };
+
+  const findRun = async (key: string): Promise<RunView | undefined> => {
+    const found = live.get(key);
+    if (found) return found;
+    if (key.startsWith('stored:')) return openStored(key.slice('stored:'.length));
+    return undefined;
+  };
+
+  let listTimer: NodeJS.Timeout | null = null;
+  const announceRuns = (): void => {
+    if (listTimer || viewers.size === 0) return;
+    listTimer = setTimeout(() => {
+      listTimer = null;
+      const text = JSON.stringify({ type: 'runs', runs: allRuns() });
+      for (const viewer of viewers) viewer.send(text);
+    }, 200);
+    listTimer.unref();
+  };
+
+  const http = createServer((req, res) => {
+    void handleHttp(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(error instanceof Error ? error.message : String(error));
+    });
+  });
+
+  const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const page = PAGE_FILES[path];
+    if (page) {
+      const body = await readFile(join(PAGE_DIR, page[0]));
+      res.writeHead(200, { 'content-type': page[1], 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
+    if (path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (path === '/api/received') {
+      json(res, 200, received);
+      return;
+    }
+    if (path === '/api/runs') {
+      await refreshStored();
+      json(res, 200, allRuns());
+      return;
+    }
+    if (path.startsWith('/api/runs/')) {
+      const run = await findRun(decodeURIComponent(path.slice('/api/runs/'.length)));
+      if (!run) json(res, 404, { error: 'no such run' });
+      else json(res, 200, { run: run.header(), entries: run.entries });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found');
+  };
+
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  // The http server's errors (a taken port) are reported by the listen below.
+  wss.on('error', () => undefined);
+  wss.on('connection', (socket, req) => {
+    if ((req.url ?? '/').startsWith('/view')) acceptViewer(socket);
+    else acceptFeeder(socket);
+  });
+
+  const acceptFeeder = (socket: WebSocket): void => {
+    const conn = `c${++connCount}`;
+    socket.on('message', (data: RawData) => {
+      const text = data.toString();
+      received.messages += 1;
+      received.bytes += Buffer.byteLength(text);
+      let message: InspectionMessage;
+      try {
+        const parsed = JSON.parse(text) as InspectionMessage & { json?: InspectionMessage };
+        // Sky's superjson form: { json: message }.
+        message = parsed.json && typeof parsed.json === 'object' ? parsed.json : parsed;
+      } catch {
+        return;
+      }
+      if (typeof message?.type !== 'string' || !message.type.startsWith('@xstate.') || typeof message.sessionId !== 'string') return;
+      const rootKey = `${conn}:${message.rootId ?? message.sessionId}`;
+      let run = byRoot.get(rootKey);
+      if (!run) {
+        run = new RunView(`live-${++liveCount}`, 'live', message.sessionId);
+        byRoot.set(rootKey, run);
+        live.set(run.key, run);
+      }
+      const before = `${run.runId}|${run.status}|${run.taskCount}`;
+      run.applyInspection(message, conn, Buffer.byteLength(text));
+      if (`${run.runId}|${run.status}|${run.taskCount}` !== before) announceRuns();
+    });
+    socket.on('error', () => undefined);
+  };
+
+  const acceptViewer = (socket: WebSocket): void => {
+    viewers.add(socket);
+    let unsubscribe: (() => void) | null = null;
+    const send = (value: unknown): void => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value));
+    };
+    void refreshStored().then(() => send({ type: 'runs', runs: allRuns() }));
+    socket.on('message', (data: RawData) => {
+      let request: { type?: string; key?: string };
+      try {
+        request = JSON.parse(data.toString()) as typeof request;
+      } catch {
+        return;
+      }
+      if (request.type === 'list') void refreshStored().then(() => send({ type: 'runs', runs: allRuns() }));
+      if (request.type === 'open' && typeof request.key === 'string') {
+        const key = request.key;
+        void findRun(key)
+          .then((run) => {
+            unsubscribe?.();
+            unsubscribe = null;
+            if (!run) {
+              send({ type: 'error', message: `no run ${key}` });
+              return;
+            }
+            send({ type: 'run', run: run.header(), entries: run.entries });
+            if (run.source === 'live') {
+              unsubscribe = run.subscribe((entries: ViewEntry[]) => send({ type: 'entries', key, entries, machines: run.machines }));
+            }
+          })
+          .catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+      }
+    });
+    socket.on('close', () => {
+      viewers.delete(socket);
+      unsubscribe?.();
+    });
+    socket.on('error', () => undefined);
+  };
+
+  const port = await new Promise<number>((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PermanentError('INVALID_ARGUMENTS', `port ${options.port ?? DEFAULT_INSPECTOR_PORT} on ${host} is in use (another inspector? open http://${host}:${options.port ?? DEFAULT_INSPECTOR_PORT}/, or pass --port)`)
+          : error,
+      );
+    });
+    http.listen(options.port ?? DEFAULT_INSPECTOR_PORT, host, () => resolve((http.address() as { port: number }).port));
+  }).catch(async (error: unknown) => {
+    await backend?.close();
+    throw error;
+  });
+  await refreshStored();
+
+  return {
+    url: `http://${host}:${port}/`,
+    inspectUrl: `ws://${host}:${port}`,
+    port,
+    received,
+    runs: async () => {
+      await refreshStored();
+      return allRuns();
+    },
+    close: async () => {
+      if (listTimer) clearTimeout(listTimer);
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await backend?.close();
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
