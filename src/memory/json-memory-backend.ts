@@ -33,10 +33,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
-  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -45,7 +45,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -64,6 +63,8 @@ const SNAPSHOT = 'memory-snapshot.json';
 const journalName = (generation: number) => `memory-journal-${generation}.jsonl`;
 const JOURNAL = /^memory-journal-(\d+)\.jsonl$/;
 const NEWLINE = 0x0a;
+/** How long the first open of a new store waits for the lock. */
+const LOCK_WAIT_MS = 30_000;
 
 /** Options of {@link JsonMemoryBackend}. */
 export interface JsonMemoryBackendOptions extends VectorSearchOptions {
@@ -93,6 +94,8 @@ type JournalLine =
 interface OpenJournal {
   generation: number;
   fd: number;
+  /** Its inode: an append goes to this very file, never to another of the same name. */
+  ino: number;
   offset: number;
 }
 
@@ -122,6 +125,7 @@ export class JsonMemoryBackend implements MemoryBackend {
   private snapshotBytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private initialized = false;
 
   constructor(stateDir: string, options: JsonMemoryBackendOptions = {}) {
     this.dir = join(resolve(stateDir), 'memory');
@@ -199,17 +203,22 @@ export class JsonMemoryBackend implements MemoryBackend {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.serially(async () => {
-      if (this.journal) closeSync(this.journal.fd);
-      this.journal = null;
-      this.closed = true;
-    });
+    await this.serially(
+      async () => {
+        if (this.journal) closeSync(this.journal.fd);
+        this.journal = null;
+        this.closed = true;
+      },
+      false,
+    );
   }
 
   /** Runs one operation after the previous ones of this instance: the files are read and written in order. */
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => {
+  private serially<T>(work: () => Promise<T>, initialize = true): Promise<T> {
+    const run = this.queue.then(async () => {
       if (this.closed) throw new PermanentError('BACKEND_UNAVAILABLE', `The memory store ${this.dir} is closed`);
+      // The files of a new store are created by its first operation (closing creates nothing).
+      if (initialize) await this.initialize();
       return work();
     });
     this.queue = run.catch(() => undefined);
@@ -240,6 +249,11 @@ export class JsonMemoryBackend implements MemoryBackend {
         continue;
       }
       try {
+        if (fstatSync(fd).ino !== journal.ino) {
+          // Not the journal being folded (deleted by a compaction, a new file of that name since).
+          this.reload();
+          continue;
+        }
         writeSync(fd, bytes);
         if (this.sync) fdatasyncSync(fd);
       } catch (error) {
@@ -318,7 +332,8 @@ export class JsonMemoryBackend implements MemoryBackend {
     closeSync(this.journal!.fd);
     this.journal = null;
     try {
-      this.journal = { generation, fd: openSync(join(this.dir, journalName(generation)), 'r'), offset: 0 };
+      const fd = openSync(join(this.dir, journalName(generation)), 'r');
+      this.journal = { generation, fd, ino: fstatSync(fd).ino, offset: 0 };
       this.snapshotBytes = statSync(join(this.dir, SNAPSHOT)).size;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -337,13 +352,13 @@ export class JsonMemoryBackend implements MemoryBackend {
     if (this.journal) closeSync(this.journal.fd);
     this.journal = null;
     for (let attempt = 0; ; attempt++) {
-      const snapshot = this.readSnapshot() ?? (this.initialize(), this.readSnapshot());
-      if (snapshot === null) continue;
+      const snapshot = this.readSnapshot();
+      if (snapshot === null) throw corrupt(this.dir, `${SNAPSHOT} is missing`);
       try {
         const fd = openSync(join(this.dir, journalName(snapshot.generation)), 'r');
         this.table = new MemoryTable(this.vectorOptions);
         for (const entry of snapshot.entries) this.table.put(entry);
-        this.journal = { generation: snapshot.generation, fd, offset: 0 };
+        this.journal = { generation: snapshot.generation, fd, ino: fstatSync(fd).ino, offset: 0 };
         return;
       } catch (error) {
         // Compacted between reading the snapshot and opening its journal: read the new one.
@@ -378,24 +393,47 @@ export class JsonMemoryBackend implements MemoryBackend {
   }
 
   /**
-   * A new store: the first journal, then the snapshot that names it (linked into place, so the
-   * first of several processes wins and the others read its snapshot).
+   * A new store: the first journal, then the snapshot that names it, under the compaction lock:
+   * a journal created after a compaction deleted it would be a file no one folds.
    */
-  private initialize(): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      closeSync(openSync(join(this.dir, journalName(0)), 'a'));
-      const temp = writeTemp(this.dir, snapshotText([], 0));
+  private async initialize(): Promise<void> {
+    if (this.initialized) return;
+    const file = join(this.dir, SNAPSHOT);
+    if (!existsSync(file)) {
       try {
-        linkSync(temp, join(this.dir, SNAPSHOT));
+        mkdirSync(this.dir, { recursive: true });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      } finally {
-        unlinkSync(temp);
+        throw writeFailed(this.dir, error);
       }
-      syncDirectorySync(this.dir);
-    } catch (error) {
-      throw writeFailed(this.dir, error);
+      const release = await this.lock(true);
+      try {
+        if (!existsSync(file)) {
+          closeSync(openSync(join(this.dir, journalName(0)), 'a'));
+          renameSync(writeTemp(this.dir, snapshotText([], 0)), file);
+          syncDirectorySync(this.dir);
+        }
+      } catch (error) {
+        throw writeFailed(this.dir, error);
+      } finally {
+        await release!();
+      }
+    }
+    this.initialized = true;
+  }
+
+  /** Takes the compaction lock; `wait`: until it is free (else `null` while another process holds it). */
+  private async lock(wait: boolean): Promise<(() => Promise<void>) | null> {
+    for (const started = Date.now(); ; ) {
+      try {
+        return await takeRunLock(this.dir, 'memory compaction');
+      } catch (error) {
+        if (!(error instanceof AgentsSdkError && error.code === 'LOCKED')) throw error;
+        if (!wait || Date.now() - started > LOCK_WAIT_MS) {
+          if (wait) throw error;
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+      }
     }
   }
 
@@ -416,13 +454,8 @@ export class JsonMemoryBackend implements MemoryBackend {
   }
 
   private async compactNow(): Promise<boolean> {
-    let release: () => Promise<void>;
-    try {
-      release = await takeRunLock(this.dir, 'memory compaction');
-    } catch (error) {
-      if (error instanceof AgentsSdkError && error.code === 'LOCKED') return false;
-      throw error;
-    }
+    const release = await this.lock(false);
+    if (release === null) return false;
     try {
       this.catchUp();
       const generation = this.journal!.generation;
