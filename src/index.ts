@@ -208,6 +208,7 @@ export {
   type OpenMemoryBackendOptions,
 } from './memory/open-memory-backend.js';
 export { MAX_MEMORY_KEY_LENGTH } from './memory/memory-input.js';
+export { MemoryPatterns, SKILL_PREFIX, ANALYSIS_CACHE_PREFIX, DEFAULT_ANALYSIS_TTL_SECONDS } from './memory/memory-patterns.js';
 export { cosineSimilarity, type EmbedFunction, type VectorSearchOptions } from './memory/vector-rank.js';
 /**
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
