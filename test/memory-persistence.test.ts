@@ -170,6 +170,38 @@ describe('JsonMemoryBackend files', () => {
     expect((await failureOf(store().list())).code).toBe('CORRUPT_STATE');
   });
 
+  it('picks up after a compaction that died between its seal and its snapshot', async () => {
+    const memory = store();
+    await memory.store('before-seal', 1);
+    await memory.close();
+    // what a compaction leaves when killed after sealing journal 0: journal 1 exists, the snapshot still names 0
+    const files = join(dir, 'memory');
+    writeFileSync(join(files, 'memory-journal-1.jsonl'), '');
+    appendFileSync(join(files, 'memory-journal-0.jsonl'), '\n{"v":1,"op":"seal","next":1}\n\n{"v":1,"op":"set","w":"late","entry":{"key":"after-seal","value":0,"createdAt":0,"updatedAt":0,"expiresAt":null}}\n');
+    const next = store();
+    await next.store('in-journal-1', 2);
+    expect((await next.list()).map((e) => e.key)).toEqual(['before-seal', 'in-journal-1']);
+    expect(await next.compact()).toBe(true);
+    expect(readdirSync(files).filter((f) => f.endsWith('.jsonl'))).toEqual(['memory-journal-2.jsonl']);
+    expect((await store().list()).map((e) => e.key)).toEqual(['before-seal', 'in-journal-1']);
+  });
+
+  it('skips compaction while another holds the lock, and says a missing snapshot is damage', async () => {
+    const memory = store();
+    await memory.store('k', 1);
+    const { takeRunLock } = await import('../src/persistence/json-run-lock.js');
+    const release = await takeRunLock(join(dir, 'memory'), 'memory compaction');
+    try {
+      expect(await memory.compact()).toBe(false);
+    } finally {
+      await release();
+    }
+    expect(await memory.compact()).toBe(true);
+    rmSync(join(dir, 'memory', 'memory-snapshot.json'));
+    const error = await failureOf(store().retrieve('k'));
+    expect([error.code, error.message]).toEqual(['CORRUPT_STATE', expect.stringContaining('memory-snapshot.json is missing, but memory-journal-')]);
+  });
+
   it('is not a run: the JSON state backend lists no run for the memory directory', async () => {
     await store().store('k', 1);
     const { JsonStateBackend } = await import('../src/index.js');

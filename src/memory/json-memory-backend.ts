@@ -408,6 +408,9 @@ export class JsonMemoryBackend implements MemoryBackend {
       const release = await this.lock(true);
       try {
         if (!existsSync(file)) {
+          // Journals without their snapshot: the store is damaged, not new (never read it as empty).
+          const journals = readdirSync(this.dir).filter((name) => JOURNAL.test(name));
+          if (journals.length > 0) throw corrupt(this.dir, `${SNAPSHOT} is missing, but ${journals.join(', ')} ${journals.length === 1 ? 'is' : 'are'} there`);
           closeSync(openSync(join(this.dir, journalName(0)), 'a'));
           renameSync(writeTemp(this.dir, snapshotText([], 0)), file);
           syncDirectorySync(this.dir);
