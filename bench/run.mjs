@@ -26,6 +26,8 @@
  *  8. Inspection (bench/inspection.mjs): a 101-task replayed run with `--inspect` feeding
  *     `agents-sdk inspect`: bytes and messages sent, run time against no inspector, and
  *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
+ * 10. Memory stores (bench/memory.mjs): cost of one store at 1,000 / 10,000 / 100,000 entries on
+ *     the JSON and SQLite stores, search latency at 10,000 and 100,000. Target: flat (≤ 1.5×).
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -59,6 +61,7 @@ import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
+import { memoryBench, printMemoryTable } from './memory.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -664,6 +667,9 @@ async function main() {
   if (log) printEventLogTable(log);
   const inspection = await section('inspection traffic and overhead', () => inspectionBench());
   if (inspection) printInspectionTable(inspection);
+  // 10. Memory stores (issue 13): flat store cost, search latency
+  const memory = await section('memory stores', () => memoryBench());
+  if (memory) verdicts.push(...printMemoryTable(memory));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

@@ -12,6 +12,7 @@ import { reportCommand, type ReportOptions } from './report-command.js';
 import { inspectCommand, type InspectOptions } from './inspect-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
 import { logsCommand, type LogsOptions } from './logs-command.js';
+import { registerMemoryCommand } from './memory-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
 import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
 import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
@@ -183,6 +184,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     command('inspect', 'serve the live inspector on localhost: task graph, actors and their statecharts, events, transcripts; finished runs replayed')
       .option('--port <n>', 'the port (default: 4747; 0: any free port)'),
   ).action(async (options: InspectOptions) => setExit(await inspectCommand(options, io)));
+
+  registerMemoryCommand(program, io, setExit);
 
   return program;
 }
