@@ -444,6 +444,10 @@ export class AgentSession {
     this.sideCall = controller;
     try {
       return await this.executor(request, { signal: controller.signal, onEvent: () => {} });
+    } catch (error) {
+      // An executor may reject an aborted call with any error: the prompt was cancelled.
+      if (controller.signal.aborted) throw new CancelledError(`Session ${sessionId} was cancelled while summarizing its history`);
+      throw error;
     } finally {
       this.sideCall = null;
     }
