@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentMemory, AgentSession, type AgentSessionOptions, type ExecutionRequest } from '../src/index.js';
+import { AgentMemory, AgentSession, InMemoryBackend, type AgentSessionOptions, type ExecutionRequest } from '../src/index.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 import { okResult } from './helpers/results.js';
@@ -142,6 +142,20 @@ describe('summarizing a transcript past maxHistoryChars', () => {
     expect(prompts()).toHaveLength(9);
     expect(prompts().filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
     expect(roles(again)[0]).toBe('[SYSTEM] Summary of 2 earlier turns: answer 2');
+  });
+
+  it('with a backend, the summary is cached there under cache:summary:<hash>', async () => {
+    const backend = new InMemoryBackend();
+    const steps = stepsOf('shipping');
+    await converse(session({ memory: backend }), steps);
+    const cached = await backend.list({ prefix: 'cache:summary:' });
+    expect(cached.map((e) => [e.key, e.value])).toEqual([[expect.stringMatching(/^cache:summary:[0-9a-f]{64}$/), 'answer 2']]);
+    expect(cached[0]!.expiresAt).not.toBeNull();
+
+    const again = session({ memory: backend });
+    await converse(again, steps);
+    expect(prompts().filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
+    expect(again.memory!.backend).toBe(backend);
   });
 
   it('a summary that cannot be made drops the oldest turns, and the prompt still runs', async () => {

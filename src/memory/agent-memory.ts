@@ -10,6 +10,7 @@ import { createStore } from '@xstate/store';
 import { PermanentError, ValidationError } from '../errors.js';
 import { formatConversation, lastTurns, type ConversationMessage, type MessageRole } from './conversation.js';
 import type { JsonValue, MemoryBackend } from './memory-backend.js';
+import { assertValidMemoryKey, jsonTextOf } from './memory-input.js';
 
 /** Version of {@link AgentMemoryState}. */
 export const AGENT_MEMORY_SCHEMA_VERSION = 1;
@@ -185,17 +186,20 @@ export class AgentMemory {
   /**
    * Stores a value short-term; with `persist`, in the backend too (with the same `ttl`).
    *
-   * @throws ValidationError for an empty key, a `ttl` that is not a positive number, or `persist` without a backend.
+   * @throws PermanentError `INVALID_KEY` for a key no backend takes (empty, too long, control characters).
+   * @throws ValidationError for a value that is not JSON, a `ttl` that is not a positive number, or `persist` without a backend.
    */
   async store(key: string, value: JsonValue, options: MemoryStoreOptions = {}): Promise<void> {
     const { persist = false, ttl } = options;
+    assertValidMemoryKey(key);
+    // Kept as read back from JSON: it goes into snapshots, and later changes to the caller's object must not reach it.
+    const copy = JSON.parse(jsonTextOf(key, value)) as JsonValue;
     const issues = [];
-    if (typeof key !== 'string' || key === '') issues.push({ path: 'key', message: 'must be a non-empty string' });
     if (ttl !== undefined && !(typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl))) issues.push({ path: 'ttl', message: `must be a positive number of seconds (got ${String(ttl)})` });
     if (persist && this.backend === null) issues.push({ path: 'persist', message: 'needs a backend (new AgentMemory({ backend }))' });
-    if (issues.length > 0) throw new ValidationError(`Cannot store "${String(key)}" in agent memory`, issues);
-    this.stateStore.trigger.set({ key, entry: { value, expiresAt: ttl === undefined ? null : Date.now() + ttl * 1000 } });
-    if (persist) await this.backend!.store(key, value, ttl === undefined ? {} : { ttl });
+    if (issues.length > 0) throw new ValidationError(`Cannot store ${JSON.stringify(key)} in agent memory`, issues);
+    this.stateStore.trigger.set({ key, entry: { value: copy, expiresAt: ttl === undefined ? null : Date.now() + ttl * 1000 } });
+    if (persist) await this.backend!.store(key, copy, ttl === undefined ? {} : { ttl });
   }
 
   /** The value under `key`: the short-term one, else the backend's, else `undefined`. */
