@@ -102,7 +102,7 @@ export type AgentMemoryStore = ReturnType<typeof createMemoryStore>;
  *
  * @example
  * ```ts
- * const memory = new AgentMemory({ backend: new JsonMemoryBackend({ dir: 'agents/memory' }) });
+ * const memory = new AgentMemory({ backend: new JsonMemoryBackend('agents') });
  * await memory.store('plan', 'three steps');                       // short-term
  * await memory.store('skill:lint', 'npm run lint', { persist: true, ttl: 86_400 });
  * await memory.retrieve('skill:lint');                             // short-term first, then the backend
