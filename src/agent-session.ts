@@ -134,6 +134,10 @@ export type ExecuteWithRetryOptions = ExecuteOptions & {
  * const session = new AgentSession({ agentName: 'planner', context: { cwd: repo } });
  * const plan = await session.executeWithRetry('Plan the change', { model: 'opus' });
  * const more = await session.execute('Now list the risks'); // continues the same Claude session
+ *
+ * // With conversation memory: every exchange is recorded, and a prompt can carry the history itself
+ * const reviewer = new AgentSession({ agentName: 'reviewer', memory: new AgentMemory({ maxHistoryTurns: 10 }) });
+ * await reviewer.execute('Review the plan', { context: 'transcript', model: 'opus' });
  * ```
  */
 export class AgentSession {

@@ -217,6 +217,17 @@ describe('a restored session', () => {
     expect(prompts()[1]).toContain('[USER] Remember the number 42\n\n[ASSISTANT] Done: Remember the number 42\n\n[USER] Which number?');
   });
 
+  it('restored mid-prompt, records that prompt with the reply it gets this time', async () => {
+    const first = new AgentSession({ agentName: 'writer', memory: new AgentMemory(), executor: () => new Promise(() => {}) });
+    void first.execute('Interrupted question').catch(() => undefined);
+    const snapshot = JSON.parse(JSON.stringify(first.getPersistedSnapshot()));
+    first.stop();
+
+    const restored = new AgentSession({ agentName: 'writer', snapshot, executor: async () => okResult({ output: 'answered after all' }) });
+    await restored.settled();
+    expect(roles(restored)).toEqual(['[USER] Interrupted question', '[ASSISTANT] answered after all']);
+  });
+
   it('loads the history into the memory it is given', async () => {
     const s = session();
     await s.execute('One [[reply:1]]');
