@@ -31,6 +31,9 @@
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
+ * 10. Session memory (bench/session-memory.mjs): the heap of one AgentSession with
+ *     `maxHistoryTurns: 10` after 1,000 and after 10,000 prompts (transcript, transcript with
+ *     summaries, resume). Target: flat (< 1 MB growth).
  *
  * Verdicts follow docs/decisions/0001-scheduling-overhead.md (Option A): section 1 is judged
  * against the XState floor (≤ 2× the minimal child scheduler), "≤ 5× p-limit" is kept as a
@@ -62,6 +65,7 @@ import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
+import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -670,6 +674,9 @@ async function main() {
   // 10. Memory stores (issue 13): flat store cost, search latency
   const memory = await section('memory stores', () => memoryBench());
   if (memory) verdicts.push(...printMemoryTable(memory));
+  // 11. Session memory (issue 13): heap of one session over 10,000 prompts, history bounded
+  const sessionMemory = await section('session memory', () => sessionMemoryBench());
+  if (sessionMemory) verdicts.push(printSessionMemoryTable(sessionMemory));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

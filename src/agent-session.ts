@@ -6,7 +6,7 @@
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { createInspector, type Inspector, type InspectTarget } from './inspector/inspection-client.js';
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
-import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
+import { createExecutorActor, defaultExecutor, type ExecutionRequest, type Executor } from './actors/executor.js';
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { rawOutputFile, type ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
@@ -22,6 +22,13 @@ import {
 import type { RetryPolicy } from './retry-policy.js';
 import { closeAttempt, openAttempt, type AttemptLogHolder } from './workflow/attempt-log.js';
 import type { AttemptRecord } from './workflow/workflow-result.js';
+import { AgentMemory, DEFAULT_MAX_HISTORY_TURNS, type AgentMemoryState } from './memory/agent-memory.js';
+import { countTurns, formattedLength, lastTurns, splitByChars, transcriptPrompt, type ConversationMessage } from './memory/conversation.js';
+import type { MemoryBackend } from './memory/memory-backend.js';
+import { summarizeHistory } from './memory/summarize-history.js';
+
+/** Default of {@link AgentSessionOptions.maxHistoryChars}. */
+export const DEFAULT_MAX_HISTORY_CHARS = 20_000;
 
 /** Per-session settings (the seed's `context`). */
 export interface AgentSessionSettings {
@@ -61,12 +68,48 @@ export interface AgentSessionOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | InspectTarget;
   /** The priority bus the session's events are published on (see `bus`); default a new one. */
   bus?: LifecycleBus;
+  /**
+   * Conversation memory: an {@link AgentMemory}, or a backend to make one over. With it the
+   * session records every exchange (prompt and reply) in `memory`'s history, keeps that history
+   * in its persisted snapshot, and can run prompts with it (`context: 'transcript'`). Without
+   * it nothing is recorded. A restored snapshot's history is loaded into it.
+   */
+  memory?: AgentMemory | MemoryBackend;
+  /**
+   * Turns of history a transcript prompt includes; also the turns kept when the session makes
+   * the {@link AgentMemory} itself (default: the memory's, 20).
+   */
+  maxHistoryTurns?: number;
+  /**
+   * Characters of history a transcript prompt includes (default 20,000). Past it the oldest
+   * turns are summarized by one agent call (cached by content hash) and replaced by the summary.
+   */
+  maxHistoryChars?: number;
 }
+
+/**
+ * How a prompt gets the conversation so far. `resume`: the Claude session continues
+ * (`--resume`), so the model has it already. `transcript`: a fresh Claude session whose prompt
+ * starts with the formatted history (`[USER] …` / `[ASSISTANT] …`).
+ */
+export type ConversationContextMode = 'resume' | 'transcript';
 
 /** Options of one prompt. */
 export type ExecuteOptions = Omit<ClaudeRunRequest, 'prompt' | 'resumeSessionId' | 'processOwner'> & {
   /** `false`: start a fresh Claude session instead of continuing this session's (default true). */
   continueSession?: boolean;
+  /**
+   * How the prompt gets the conversation so far: `resume` (the default once there is a Claude
+   * session to continue) or `transcript` (the default before; a fresh Claude session, the
+   * history prepended: for another model, or when the Claude session is gone).
+   */
+  context?: ConversationContextMode;
+  /** `false`: a transcript prompt leaves the history out (default true; needs `memory`). */
+  includeHistory?: boolean;
+  /** Turns of history this transcript prompt includes (default the session's). */
+  maxHistoryTurns?: number;
+  /** Characters of history this transcript prompt includes before older turns are summarized (default the session's). */
+  maxHistoryChars?: number;
 };
 
 /** Options of {@link AgentSession.executeWithRetry}. */
@@ -91,6 +134,10 @@ export type ExecuteWithRetryOptions = ExecuteOptions & {
  * const session = new AgentSession({ agentName: 'planner', context: { cwd: repo } });
  * const plan = await session.executeWithRetry('Plan the change', { model: 'opus' });
  * const more = await session.execute('Now list the risks'); // continues the same Claude session
+ *
+ * // With conversation memory: every exchange is recorded, and a prompt can carry the history itself
+ * const reviewer = new AgentSession({ agentName: 'reviewer', memory: new AgentMemory({ maxHistoryTurns: 10 }) });
+ * await reviewer.execute('Review the plan', { context: 'transcript', model: 'opus' });
  * ```
  */
 export class AgentSession {
@@ -108,6 +155,19 @@ export class AgentSession {
   /** The attempts of the latest execution (see {@link AgentSession.attemptLog}). */
   private readonly latest: AttemptLogHolder = { attemptLog: [], sessionId: null };
   private readonly inspection: Inspector | null;
+  /**
+   * The session's conversation memory (see {@link AgentSessionOptions.memory}), or `null`:
+   * every completed prompt adds its exchange to `memory.getHistory()`.
+   */
+  readonly memory: AgentMemory | null;
+  /** Runs side calls (summaries) as the session's executor would. */
+  private readonly executor: Executor;
+  /** A prompt is being prepared (its history summarized) before it is sent. */
+  private preparing = false;
+  /** Aborts the side call in flight on `cancel()` / `stop()`. */
+  private sideCall: AbortController | null = null;
+  private readonly maxHistoryTurns: number;
+  private readonly maxHistoryChars: number;
 
   constructor(options: AgentSessionOptions) {
     // A session restored mid-execution runs its request again, but first ends the agent its
@@ -123,6 +183,7 @@ export class AgentSession {
         return inner(request, hooks);
       };
     }
+    this.executor = executor ?? defaultExecutor;
     const machine = executor ? agentSessionMachine.provide({ actors: { executor: createExecutorActor(executor) } }) : agentSessionMachine;
     const ctx = options.context ?? {};
     const input: AgentSessionInput = { agentName: options.agentName };
@@ -137,15 +198,25 @@ export class AgentSession {
     if (ctx.claudeSessionId !== undefined) input.claudeSessionId = ctx.claudeSessionId;
     this.inspection = typeof options.inspect === 'string' ? createInspector({ target: options.inspect }) : null;
     const inspect = this.inspection ? this.inspection.inspect : (options.inspect as Exclude<AgentSessionOptions['inspect'], string>);
+    const { memory: savedMemory, ...snapshot } = (options.snapshot ?? {}) as Snapshot<unknown> & { memory?: AgentMemoryState };
+    this.memory = sessionMemory(options, savedMemory);
+    this.maxHistoryTurns = options.maxHistoryTurns ?? this.memory?.maxHistoryTurns ?? DEFAULT_MAX_HISTORY_TURNS;
+    this.maxHistoryChars = options.maxHistoryChars ?? DEFAULT_MAX_HISTORY_CHARS;
     this.actor = createActor(machine, {
       input,
-      ...(options.snapshot !== undefined && { snapshot: options.snapshot }),
+      ...(options.snapshot !== undefined && { snapshot }),
       ...(inspect !== undefined && { inspect }),
     });
     this.bus = options.bus ?? createLifecycleBus();
     this.actor.on('*', (event) => publishLifecycleEvent(this.bus, event));
     attachCallbacks(this, this.callbacks);
     this.actor.on('*', (event) => this.noteAttempt(event));
+    // Registered before start: a session restored mid-prompt records that prompt's reply too.
+    if (this.memory !== null) {
+      const memory = this.memory;
+      this.actor.on('session.completed', ({ result }) => memory.completeTurn(result.output, { claudeSessionId: result.sessionId, costUsd: result.costUsd }));
+      this.actor.on('session.failed', () => memory.abandonTurn());
+    }
     const restored = this.actor.getSnapshot();
     if (options.snapshot && (restored.value === 'running' || restored.value === 'retrying')) reaping = this.reapOrphans(restored.context);
     this.actor.start();
@@ -212,17 +283,20 @@ export class AgentSession {
 
   /** Cancels the running prompt: its process tree is killed and it rejects with `CANCELLED`. */
   cancel(reason?: string): void {
+    this.sideCall?.abort();
     this.actor.send(reason === undefined ? { type: 'CANCEL' } : { type: 'CANCEL', reason });
   }
 
-  /** The persisted snapshot (plain JSON), to restore the session later. */
+  /** The persisted snapshot (plain JSON), to restore the session later; with `memory`, its state too (`memory`). */
   getPersistedSnapshot(): Snapshot<unknown> {
-    return this.actor.getPersistedSnapshot();
+    const snapshot = this.actor.getPersistedSnapshot();
+    return this.memory === null ? snapshot : Object.assign({}, snapshot, { memory: this.memory.toJSON() });
   }
 
   /** Stops the actor (a running prompt is killed). */
   stop(): void {
     this.stopped = true;
+    this.sideCall?.abort();
     this.actor.stop();
     void this.inspection?.stop();
   }
@@ -281,25 +355,106 @@ export class AgentSession {
 
   private run(prompt: string, options: ExecuteOptions, retry: Partial<RetryPolicy>): Promise<ExecutionResult> {
     if (this.stopped) return Promise.reject(new CancelledError(`Session ${this.sessionId} is stopped`));
-    const state = this.status;
-    if (state === 'running' || state === 'retrying') {
+    const state = this.preparing ? 'preparing a prompt' : this.status;
+    if (state === 'running' || state === 'retrying' || this.preparing) {
       return Promise.reject(
         new PermanentError('SESSION_BUSY', `Session ${this.sessionId} (${this.context.agentName}) is already ${state}; wait for it before the next prompt`),
       );
     }
-    const { continueSession, ...request } = options;
+    const { continueSession, context, includeHistory, maxHistoryTurns, maxHistoryChars, ...request } = options;
+    const resumable = (continueSession ?? this.context.settings.continueSession) && this.claudeSessionId !== null;
+    const mode: ConversationContextMode = context ?? (resumable ? 'resume' : 'transcript');
+    // A transcript carries the conversation itself: resuming too would show the model every turn twice.
+    const send = (fullPrompt: string) => this.send(prompt, fullPrompt, request, retry, mode === 'transcript' ? false : continueSession);
+    const memory = this.memory;
+    if (memory === null || mode === 'resume' || includeHistory === false) return send(prompt);
+    const turns = lastTurns(memory.getHistory(), maxHistoryTurns ?? this.maxHistoryTurns);
+    const maxChars = maxHistoryChars ?? this.maxHistoryChars;
+    if (formattedLength(turns) <= maxChars) return send(transcriptPrompt(turns, prompt));
+    this.preparing = true;
+    return this.fitHistory(memory, turns, maxChars, request.model ?? this.context.settings.model)
+      .finally(() => {
+        this.preparing = false;
+      })
+      .then((history) => send(transcriptPrompt(history, prompt)));
+  }
+
+  /** Sends one prompt (`fullPrompt`: with its transcript) to the machine; `prompt` is what the history records. */
+  private send(prompt: string, fullPrompt: string, request: ExecuteOptions, retry: Partial<RetryPolicy>, continueSession: boolean | undefined): Promise<ExecutionResult> {
     const executionId = this.context.executionId + 1;
     const done = this.outcomeOf(executionId);
+    this.memory?.beginTurn(prompt);
     this.actor.send({
       type: 'EXECUTE',
       // Listed in the process registry under this session, so that a restored session can end
       // the agent its previous life left behind.
-      request: { kind: 'claude', prompt, processRegistry: true, ...request, processOwner: this.sessionId },
+      request: { kind: 'claude', prompt: fullPrompt, processRegistry: true, ...request, processOwner: this.sessionId },
       retry,
       ...(continueSession !== undefined && { continueSession }),
     });
     // Settles once the callbacks and bus handlers of this execution have run.
     return done.finally(() => Promise.all([this.callbacks.idle(), this.bus.idle()]));
+  }
+
+  /**
+   * The history of a transcript that is over `maxChars`: its oldest turns summarized by one
+   * agent call (or the cache), the summary replacing them in memory, the newest turns that fit
+   * in half the limit kept as they are. A summary that cannot be made drops those turns
+   * instead: the prompt still runs.
+   */
+  private async fitHistory(memory: AgentMemory, history: ConversationMessage[], maxChars: number, model: string): Promise<ConversationMessage[]> {
+    const { older, recent } = splitByChars(history, Math.floor(maxChars / 2));
+    const turns = countTurns(older);
+    const prefix = `Summary of ${turns} earlier turn${turns === 1 ? '' : 's'}: `;
+    try {
+      const summary = await summarizeHistory(older, {
+        run: (prompt) => this.runAside(prompt, model),
+        maxChars: Math.max(1, Math.floor(maxChars / 2) - prefix.length - 9),
+        model,
+        backend: memory.backend,
+      });
+      const message: ConversationMessage = {
+        role: 'system',
+        content: prefix + summary.text,
+        timestamp: Date.now(),
+        metadata: { summary: true, turns, hash: summary.hash, costUsd: summary.result?.costUsd ?? 0 },
+      };
+      const current = memory.getHistory();
+      const at = recent.length === 0 ? current.length : current.indexOf(recent[0]!);
+      if (at > 0) memory.replaceOldest(at, message);
+      return [message, ...recent];
+    } catch (error) {
+      if (this.stopped || (error instanceof AgentsSdkError && error.code === 'CANCELLED')) throw error;
+      return recent;
+    }
+  }
+
+  /** Runs a prompt beside the session (a summary): same executor and settings, a fresh Claude session, raw output under `<agentName>-summary`. */
+  private async runAside(prompt: string, model: string): Promise<ExecutionResult> {
+    const { settings, agentName, sessionId } = this.context;
+    const request: ExecutionRequest = {
+      kind: 'claude',
+      prompt,
+      model,
+      env: settings.env,
+      stateDir: settings.stateDir,
+      runId: settings.runId,
+      agentName: `${agentName}-summary`,
+      processRegistry: true,
+      processOwner: sessionId,
+    };
+    if (settings.cwd !== null) request.cwd = settings.cwd;
+    const controller = new AbortController();
+    this.sideCall = controller;
+    try {
+      return await this.executor(request, { signal: controller.signal, onEvent: () => {} });
+    } catch (error) {
+      // An executor may reject an aborted call with any error: the prompt was cancelled.
+      if (controller.signal.aborted) throw new CancelledError(`Session ${sessionId} was cancelled while summarizing its history`);
+      throw error;
+    } finally {
+      this.sideCall = null;
+    }
   }
 
   /**
@@ -339,6 +494,18 @@ export class AgentSession {
       });
     });
   }
+}
+
+/** The session's memory: the one given, one over the backend given, or one for a restored history. */
+function sessionMemory(options: AgentSessionOptions, saved: AgentMemoryState | undefined): AgentMemory | null {
+  const given = options.memory;
+  const turns = options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns };
+  let memory: AgentMemory | null = null;
+  if (given instanceof AgentMemory) memory = given;
+  else if (given !== undefined) memory = new AgentMemory({ backend: given, ...turns });
+  else if (saved !== undefined) memory = new AgentMemory(turns);
+  if (memory !== null && saved !== undefined) memory.restore(saved);
+  return memory;
 }
 
 function toError(error: AgentSessionContext['lastError']): AgentsSdkError {

@@ -116,11 +116,39 @@ export {
 } from './machines/agent-session.machine.js';
 export {
   AgentSession,
+  DEFAULT_MAX_HISTORY_CHARS,
   type AgentSessionOptions,
   type AgentSessionSettings,
+  type ConversationContextMode,
   type ExecuteOptions,
   type ExecuteWithRetryOptions,
 } from './agent-session.js';
+/**
+ * Conversation memory (issue 13): `AgentMemory` keeps an agent's short-term values and its
+ * conversation history in an `@xstate/store` (subscribable, plain JSON, part of the session's
+ * persisted snapshot) over an optional `MemoryBackend` for values that outlive the process.
+ * An `AgentSession` given `memory` records every exchange and runs prompts in `resume` or
+ * `transcript` mode; a transcript past its limit has its oldest turns summarized.
+ */
+export {
+  AgentMemory,
+  AGENT_MEMORY_SCHEMA_VERSION,
+  DEFAULT_MAX_HISTORY_TURNS,
+  type AgentMemoryOptions,
+  type AgentMemoryState,
+  type AgentMemoryStore,
+  type ConversationContextOptions,
+  type MemoryStoreOptions,
+  type ShortTermEntry,
+} from './memory/agent-memory.js';
+export {
+  formatConversation,
+  formatMessage,
+  transcriptPrompt,
+  type ConversationMessage,
+  type MessageRole,
+} from './memory/conversation.js';
+export { summarizeHistory, summarizationPrompt, SUMMARY_CACHE_PREFIX, type HistorySummary, type SummarizeHistoryOptions } from './memory/summarize-history.js';
 export {
   agentTaskSchema,
   commandTaskSchema,
