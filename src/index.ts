@@ -184,6 +184,36 @@ export { JsonStateBackend, type JsonStateBackendOptions } from './persistence/js
 export { type CommitStats } from './persistence/run-checkpointer.js';
 export { SqliteStateBackend, type SqliteStateBackendOptions } from './persistence/sqlite-state-backend.js';
 /**
+ * Agent memory: what agents keep between runs (skills, cached analyses, remembered outputs), as
+ * JSON values under string keys, with TTLs (seconds; an expired entry is never returned) and
+ * ranked full-text search over keys and values (best first, with a score). Three stores
+ * implement {@link MemoryBackend}: `InMemoryBackend` (this process; optional `maxEntries` with
+ * least-recently-used eviction), `JsonMemoryBackend` (`<stateDir>/memory/`: a snapshot plus an
+ * append-only journal, shared safely by processes) and `SqliteMemoryBackend` (FTS5, `bm25()`).
+ * `openMemoryBackend(kind, stateDir)` opens one by name. An optional `embed` hook adds vector
+ * similarity to the text rank.
+ */
+export type {
+  MemoryBackend,
+  JsonValue,
+  StoreOptions,
+  MemoryEntry,
+  ListOptions,
+  SearchOptions,
+  SearchResult,
+} from './memory/memory-backend.js';
+export { InMemoryBackend, type InMemoryBackendOptions } from './memory/in-memory-backend.js';
+export { JsonMemoryBackend, MEMORY_SCHEMA_VERSION, type JsonMemoryBackendOptions } from './memory/json-memory-backend.js';
+export { SqliteMemoryBackend, type SqliteMemoryBackendOptions } from './memory/sqlite-memory-backend.js';
+export {
+  openMemoryBackend,
+  MEMORY_SQLITE_FILE,
+  type MemoryBackendKind,
+  type OpenMemoryBackendOptions,
+} from './memory/open-memory-backend.js';
+export { MAX_MEMORY_KEY_LENGTH } from './memory/memory-input.js';
+export { cosineSimilarity, type EmbedFunction, type VectorSearchOptions } from './memory/vector-rank.js';
+/**
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
  * line (with runId, taskId, sessionId, attempt, at), outputs over 64 KB referenced as
  * `{ $ref: 'records', taskId, bytes }`. Written by the orchestrator (option `eventLog`);
