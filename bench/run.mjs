@@ -26,6 +26,9 @@
  *  8. Inspection (bench/inspection.mjs): a 101-task replayed run with `--inspect` feeding
  *     `agents-sdk inspect`: bytes and messages sent, run time against no inspector, and
  *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
+ * 10. Memory (bench/memory-cache.mjs): examples/cached-review.yaml with the fake claude, run twice on
+ *     unchanged files, then after one file changed. Targets: the second run makes ≥ 40% fewer
+ *     agent calls and spends ≥ 40% less; after the change only the tasks whose key covers it run.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -59,6 +62,7 @@ import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
+import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -664,6 +668,9 @@ async function main() {
   if (log) printEventLogTable(log);
   const inspection = await section('inspection traffic and overhead', () => inspectionBench());
   if (inspection) printInspectionTable(inspection);
+  // 10. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
+  const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
+  if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
