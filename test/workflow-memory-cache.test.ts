@@ -211,6 +211,26 @@ describe('cache: a task answered from memory', () => {
   });
 });
 
+describe('memory that cannot be used fails the task, typed', () => {
+  it('a key that renders empty is INVALID_KEY', async () => {
+    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend() });
+    const result = await o.runWorkflow({ id: 'empty-key', inputs: { suffix: '' }, tasks: [{ id: 'a', command: echo('x'), cache: { key: '{{inputs.suffix}}' } }] });
+    expect(result.taskResults[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'INVALID_KEY' } });
+    expect(result.taskResults[0]!.error!.message).toContain('cache.key renders to an empty key');
+  });
+
+  it('a store that cannot be opened is BACKEND_UNAVAILABLE; the next run tries again', async () => {
+    const blocker = join(world.root, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const o = new WorkflowOrchestrator(null, { memory: 'sqlite', stateDir: join(blocker, 'state') });
+    const spec: WorkflowSpecInput = { id: 'no-store', tasks: [{ id: 'a', command: echo('x'), remember: { key: 'k' } }] };
+    for (let run = 0; run < 2; run++) {
+      const result = await o.runWorkflow(spec);
+      expect(result.taskResults[0]).toMatchObject({ status: 'failed', error: { code: 'BACKEND_UNAVAILABLE' } });
+    }
+  });
+});
+
 describe('remember: a task keeps its output', () => {
   it('stores the output once the task completes; a later run reads it with {{memory.<key>}}', async () => {
     const memory = new InMemoryBackend();
@@ -257,6 +277,8 @@ describe('remember: a task keeps its output', () => {
     const result = await o.runWorkflow({ id: 'full', tasks: [{ id: 'note', command: echo('x'), remember: { key: 'k' } }] });
     expect(result.taskResults[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'MEMORY_WRITE_FAILED', transient: false } });
     expect(result.taskResults[0]!.error!.message).toContain('under "k": ENOSPC');
+    // The execution's result rides on the error: its output, tokens and cost are not lost.
+    expect(result.taskResults[0]!.error!.result).toMatchObject({ success: true, output: 'x' });
   });
 });
 

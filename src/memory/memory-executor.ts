@@ -73,9 +73,11 @@ export function createMemoryExecutor(inner: Executor, runMemory: (runId: string)
       const writes: Array<[string, number | undefined]> = [];
       if (cacheKey !== undefined && !result.cached) writes.push([cacheKey, memory.cache!.ttl]);
       if (rememberKey !== undefined) writes.push([rememberKey, memory.remember!.ttl]);
+      if (writes.length === 0) return;
+      const backend = await store();
       for (const [key, ttl] of writes) {
         try {
-          await (await store()).store(key, result.output, ttl === undefined ? {} : { ttl });
+          await backend.store(key, result.output, ttl === undefined ? {} : { ttl });
         } catch (error) {
           throw new PermanentError('MEMORY_WRITE_FAILED', `Task "${memory.taskId}" completed, but its output could not be stored in memory under "${key}": ${messageOf(error)}`, {
             cause: error,
