@@ -86,12 +86,9 @@ export class InMemoryBackend implements MemoryBackend {
 
   async close(): Promise<void> {}
 
-  /** The unexpired entry under `key`; an expired one is dropped on the way. */
+  /** The unexpired entry under `key`. An expired one stays until `clearExpired` (or eviction), as in the other stores. */
   private live(key: string): MemoryEntry | undefined {
     const entry = this.table.get(key);
-    if (entry === undefined) return undefined;
-    if (!isExpired(entry.expiresAt, this.now())) return entry;
-    this.table.remove(key);
-    return undefined;
+    return entry === undefined || isExpired(entry.expiresAt, this.now()) ? undefined : entry;
   }
 }
