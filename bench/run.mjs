@@ -28,6 +28,10 @@
  *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
  * 10. Memory stores (bench/memory.mjs): cost of one store at 1,000 / 10,000 / 100,000 entries on
  *     the JSON and SQLite stores, search latency at 10,000 and 100,000. Target: flat (≤ 1.5×).
+ * 11. Session memory (bench/session-memory.mjs): heap of one session over 10,000 prompts.
+ * 12. Memory in workflows (bench/memory-cache.mjs): examples/cached-review.yaml with the fake claude, run twice on
+ *     unchanged files, then after one file changed. Targets: the second run makes ≥ 40% fewer
+ *     agent calls and spends ≥ 40% less; after the change only the tasks whose key covers it run.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -66,6 +70,7 @@ import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
+import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -677,6 +682,9 @@ async function main() {
   // 11. Session memory (issue 13): heap of one session over 10,000 prompts, history bounded
   const sessionMemory = await section('session memory', () => sessionMemoryBench());
   if (sessionMemory) verdicts.push(printSessionMemoryTable(sessionMemory));
+  // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
+  const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
+  if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

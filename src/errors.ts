@@ -42,7 +42,13 @@ export type ErrorCode =
   /** A `wait_for` task's event did not come within its timeout. */
   | 'WAIT_TIMEOUT'
   /** The run has finished (completed): a signal to it can change nothing. */
-  | 'RUN_FINISHED';
+  | 'RUN_FINISHED'
+  /** `{{memory.<key>}}` names a key the memory store does not have (and the template gives no default). */
+  | 'MEMORY_KEY_MISSING'
+  /** `{{hash "<path>"}}` names a file (or directory) that does not exist. */
+  | 'HASH_NO_MATCH'
+  /** A task's output could not be stored in memory (`cache:`, `remember:`). */
+  | 'MEMORY_WRITE_FAILED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

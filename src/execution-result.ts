@@ -25,4 +25,6 @@ export interface ExecutionResult {
   exitCode: number | null;
   /** The last few KiB of stderr. */
   stderrTail: string;
+  /** Completed from a memory entry (a task's `cache:`): nothing ran, nothing was spent. */
+  cached?: boolean;
 }

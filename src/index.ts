@@ -158,6 +158,7 @@ export {
   MAX_TIMEOUT_S,
   type AgentTask,
   type CommandTask,
+  type MemoryEntrySpec,
   type Task,
   type TaskDefaults,
   type Workflow,
@@ -165,7 +166,10 @@ export {
 } from './workflow/spec.js';
 export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
 export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
-export { renderTemplate, type TemplateValues } from './workflow/template.js';
+export { renderTemplate, type DeferredRef, type DeferredText, type TemplateValues } from './workflow/template.js';
+// Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.
+export { hashFiles } from './memory/file-hash.js';
+export type { DeferredMemoryEntry, TaskMemoryRequest } from './memory/memory-executor.js';
 export { planWorkflow, type PlanOptions, type PlannedTask, type PlannedWave, type WorkflowPlan } from './workflow/plan-workflow.js';
 export {
   type AttemptRecord,

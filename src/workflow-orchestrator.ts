@@ -31,6 +31,11 @@ import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
 import { createInspector, type InspectTarget } from './inspector/inspection-client.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
+import type { MemoryBackend } from './memory/memory-backend.js';
+import { InMemoryBackend } from './memory/in-memory-backend.js';
+import { openMemoryBackend } from './memory/open-memory-backend.js';
+import { createMemoryExecutor, usesMemory, type RunMemory } from './memory/memory-executor.js';
+import { SharedMemoryStore } from './memory/shared-memory-store.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
 export interface WorkflowOrchestratorOptions {
@@ -70,6 +75,14 @@ export interface WorkflowOrchestratorOptions {
    * Default: on when the backend has an event store, is a {@link JsonStateBackend} or has a `stateDir`.
    */
   eventLog?: boolean;
+  /**
+   * Where workflows' memory is (`{{memory.<key>}}`, `cache:`, `remember:`): a store (yours: it
+   * is never closed here), or the kind of store to open in `stateDir` (`json`: `<stateDir>/memory/`;
+   * `sqlite`), opened when a run first needs it and closed once no run uses it. Default: `json`
+   * with a state backend; without one (`stateBackend: null`) an `InMemoryBackend` kept by this
+   * orchestrator, shared by its runs.
+   */
+  memory?: MemoryBackend | 'json' | 'sqlite';
 }
 
 /** Options of {@link WorkflowOrchestrator.resume}. */
@@ -94,6 +107,8 @@ export interface ResumeOptions {
    * workflow's own `budget_usd`.
    */
   budgetUsd?: number;
+  /** See {@link RunWorkflowOptions.cache}. */
+  cache?: boolean;
 }
 
 /** Options of one run. */
@@ -102,6 +117,11 @@ export interface RunWorkflowOptions {
   inputs?: Record<string, string>;
   /** The run id; default a fresh 12-character id. */
   runId?: string;
+  /**
+   * `false` (`--no-cache`): tasks with `cache:` do not read their memory entries: every one
+   * runs, and its fresh output replaces the entry. Default true.
+   */
+  cache?: boolean;
 }
 
 /** The machine of a run, with an executor of your choice. */
@@ -159,6 +179,10 @@ export class WorkflowOrchestrator {
   private readonly commitStats: CommitStats | undefined;
   /** Whether each run's events go to `<stateDir>/<runId>/events.jsonl`. */
   private readonly eventLog: boolean;
+  /** The memory store of the runs that use memory. */
+  private readonly memoryStore: SharedMemoryStore;
+  /** The memory of each active run that uses memory, by run id (read by the executor's memory layer). */
+  private readonly runMemory = new Map<string, RunMemory>();
 
   /**
    * @param stateBackend - where runs are checkpointed (the seed's signature); or the options.
@@ -183,7 +207,8 @@ export class WorkflowOrchestrator {
     this.eventLog =
       options.eventLog ??
       (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string' || hasRunEventStore(this.stateBackend));
-    const executor = options.executor ?? defaultExecutor;
+    this.memoryStore = sharedMemoryStore(options.memory, this.stateBackend !== null, this.stateDir);
+    const executor = createMemoryExecutor(options.executor ?? defaultExecutor, (runId) => this.runMemory.get(runId));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks);
@@ -210,7 +235,7 @@ export class WorkflowOrchestrator {
     return this.locked(runId, {}, async (pending) => {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
-      return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending);
+      return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending, [], options.cache ?? true);
     });
   }
 
@@ -269,7 +294,7 @@ export class WorkflowOrchestrator {
         records: run.records,
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
-      }, pending, processes);
+      }, pending, processes, options.cache ?? true);
     });
   }
 
@@ -345,9 +370,30 @@ export class WorkflowOrchestrator {
   /**
    * Starts the machine for a run (the caller holds its lock) and resolves with its output.
    * `reaped`: the agent processes a resume killed first, told as `workflow.reaped` (to the
-   * event log too) before the run starts.
+   * event log too) before the run starts. `readCache`: see {@link RunWorkflowOptions.cache}.
    */
-  protected async start(input: OrchestratorInput, pending: { cancelled: boolean }, reaped: ReapedProcess[] = []): Promise<WorkflowResult> {
+  protected async start(input: OrchestratorInput, pending: { cancelled: boolean }, reaped: ReapedProcess[] = [], readCache = true): Promise<WorkflowResult> {
+    const memory = usesMemory(input.workflow) ? this.openRunMemory(input.runId, readCache) : null;
+    try {
+      return await this.startRun(input, pending, reaped);
+    } finally {
+      this.runMemory.delete(input.runId);
+      await memory?.release();
+    }
+  }
+
+  /** The memory of a run, for the executor's memory layer; `release` once the run has ended. */
+  private openRunMemory(runId: string, readCache: boolean): { release(): Promise<void> } {
+    let acquired: Promise<MemoryBackend> | undefined;
+    this.runMemory.set(runId, { readCache, backend: () => (acquired ??= this.memoryStore.acquire()) });
+    return {
+      release: async () => {
+        if (acquired && (await acquired.then(() => true, () => false))) await this.memoryStore.release();
+      },
+    };
+  }
+
+  private async startRun(input: OrchestratorInput, pending: { cancelled: boolean }, reaped: ReapedProcess[]): Promise<WorkflowResult> {
     const backend = this.stateBackend;
     // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
     // its dependants start once the output they read is durable.
@@ -483,6 +529,18 @@ function withResumeAdvice(error: unknown, runId: string): unknown {
       `everything saved before it is intact. Once the cause is fixed (free some space), continue with: agents-sdk resume ${runId}`,
     { cause: error, details: { ...error.details, runId } },
   );
+}
+
+/** The memory store of {@link WorkflowOrchestratorOptions.memory}. */
+function sharedMemoryStore(memory: WorkflowOrchestratorOptions['memory'], persistent: boolean, stateDir: string): SharedMemoryStore {
+  if (typeof memory === 'object') return new SharedMemoryStore(async () => memory, { closeWhenUnused: false });
+  const kind = memory ?? (persistent ? 'json' : undefined);
+  if (kind === undefined) {
+    // Lives as long as the orchestrator: closing it would forget everything.
+    const inProcess = new InMemoryBackend();
+    return new SharedMemoryStore(async () => inProcess, { closeWhenUnused: false });
+  }
+  return new SharedMemoryStore(() => openMemoryBackend(kind, stateDir));
 }
 
 function isStateBackend(value: unknown): value is StateBackend {

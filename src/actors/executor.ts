@@ -9,11 +9,19 @@ import { fromCallback, type EventObject } from 'xstate';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
+import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import { runClaudeCode, type ClaudeRunRequest } from './claude-code-runner.js';
 import { runCommand, type CommandRunRequest } from './command-runner.js';
 
-/** A request for one execution. Plain JSON, so it can sit in machine context and checkpoints. */
-export type ExecutionRequest = ({ kind: 'claude' } & ClaudeRunRequest) | ({ kind: 'command' } & CommandRunRequest);
+/**
+ * A request for one execution. Plain JSON, so it can sit in machine context and checkpoints.
+ * `memory`: set by the orchestrator on a task that uses memory (`{{memory.<key>}}`,
+ * `{{hash "..."}}`, `cache:`, `remember:`), for the memory layer `WorkflowOrchestrator` wraps its
+ * executor in; an executor given one directly ignores it.
+ */
+export type ExecutionRequest = (({ kind: 'claude' } & ClaudeRunRequest) | ({ kind: 'command' } & CommandRunRequest)) & {
+  memory?: TaskMemoryRequest;
+};
 
 /** Companions of an execution that cannot be serialized. */
 export interface ExecutionHooks {

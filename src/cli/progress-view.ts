@@ -106,7 +106,7 @@ export class ProgressView {
         row.startedAt = r.startedAt;
         row.tokens = totalTokens(r.tokens);
         row.costUsd = r.costUsd;
-        row.note = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
+        row.note = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.cached ? 'cached: no agent call' : ''));
         return finishedLine(r);
       }
     }
@@ -167,6 +167,7 @@ export class ProgressView {
 function finishedLine(r: TaskRecord): string {
   if (r.status === 'skipped') return `${r.taskId}: skipped${r.reason ? `: ${oneLine(r.reason)}` : ''}`;
   if (r.status === 'cancelled' && r.attempts === 0) return `${r.taskId}: cancelled before it started`;
+  if (r.cached) return `${r.taskId}: completed, cached (from memory, no agent call), $${r.costUsd.toFixed(4)}`;
   const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
   const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}${why}`;
   return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
@@ -197,12 +198,18 @@ function seconds(ms: number | null): string {
   return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** `, 3 tasks cached` when tasks completed from memory. */
+function cachedNote(result: WorkflowResult): string {
+  const cached = result.taskResults.filter((t) => t.cached).length;
+  return cached === 0 ? '' : `, ${cached} task${cached === 1 ? '' : 's'} cached`;
+}
+
 /** The summary table printed at the end of a run. */
 export function summaryTable(result: WorkflowResult): string {
   const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
   const rows = result.taskResults.map((t) => [
     t.taskId,
-    t.status,
+    t.cached ? `${t.status} (cached)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),
@@ -214,7 +221,7 @@ export function summaryTable(result: WorkflowResult): string {
   lines.push(
     '',
     `${result.workflowId} run ${result.runId}: ${result.status} in ${seconds(result.totalTimeMs)}, ` +
-      `${totalTokens(result.tokens)} tokens, $${result.costUsd.toFixed(4)}`,
+      `${totalTokens(result.tokens)} tokens, $${result.costUsd.toFixed(4)}${cachedNote(result)}`,
   );
   for (const t of result.taskResults) {
     if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));

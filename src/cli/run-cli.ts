@@ -67,7 +67,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   const stateOptions = (sub: Command): Command =>
     sub
       .option('--state-dir <dir>', 'state directory (default: agents)')
-      .option('--backend <kind>', 'state backend: json or sqlite (<state-dir>/agents.sqlite) (default: json)');
+      .option('--backend <kind>', 'state (and memory) backend: json or sqlite (<state-dir>/agents.sqlite) (default: json)');
   const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
   const logOptions = (sub: Command): Command =>
     sub
@@ -83,6 +83,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
       .option('--run-id <id>', 'the run id, a new one (default: generated)')
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
+      .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
       .option('--dry-run', 'print the plan (tasks in the waves they would start in, rendered prompts and commands) and start nothing')
       .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout'),
   )).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
@@ -103,6 +104,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--force', 'take over a lock held on another host (a crashed machine or replaced container)')
       .option('--retry-failed', 'rerun the failed tasks of a failed run (and those skipped because of them), keeping completed ones')
       .option('--budget <usd>', 'continue a run that ended over budget under this new cap (USD)')
+      .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--json', 'print only the WorkflowResult as JSON on stdout'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));

@@ -43,6 +43,11 @@ export function replayExecutor(dir: string | undefined, speedText: string | unde
   return createReplayExecutor(dir, speed === undefined ? {} : { speed });
 }
 
+/** The memory store of `--backend` (checked by opening the state backend): the same kind, in the same state dir. */
+export function memoryKind(backend: string | undefined): 'json' | 'sqlite' {
+  return backend === 'sqlite' ? 'sqlite' : 'json';
+}
+
 /** `--log-format` and `--log-level` of `run` and `resume`, as parsed. */
 export interface LogOptions {
   logFormat?: string;
@@ -83,6 +88,8 @@ export interface RunOptions extends LogOptions {
   dryRun?: boolean;
   /** `--inspect [target]`: `true` (the flag alone), `local`, `sky` or a `ws://` URL. */
   inspect?: string | boolean;
+  /** `false` with `--no-cache`. */
+  cache?: boolean;
 }
 
 /** `agents-sdk run <file>`. */
@@ -104,6 +111,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   const inspector = cliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
+    memory: memoryKind(options.backend),
     ...(replay && { executor: replay }),
     ...(inspector && { inspect: inspector.inspect }),
   });
@@ -112,7 +120,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
       orchestrator,
       io,
       options.json === true,
-      (o) => o.runWorkflow(workflow, options.runId !== undefined ? { runId: options.runId } : {}),
+      (o) => o.runWorkflow(workflow, { ...(options.runId !== undefined && { runId: options.runId }), ...(options.cache === false && { cache: false }) }),
       { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
       logs,
     );

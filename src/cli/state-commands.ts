@@ -16,7 +16,7 @@ import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
-import { driveRun, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
+import { driveRun, memoryKind, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 import { cliInspector } from './inspect-command.js';
 import { parseInspectTarget } from '../inspector/inspection-client.js';
 
@@ -52,6 +52,8 @@ export interface ResumeOptions extends StateOptions, LogOptions {
   budget?: string;
   /** `--inspect [target]`. */
   inspect?: string | boolean;
+  /** `false` with `--no-cache`. */
+  cache?: boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
@@ -65,6 +67,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     force: options.force === true,
     retryFailed: options.retryFailed === true,
     ...(budgetUsd !== undefined && { budgetUsd }),
+    ...(options.cache === false && { cache: false }),
   };
   return withBackend(options, 'write', async (backend, stateDir) => {
     const stored = await backend.loadRun(runId);
@@ -74,7 +77,12 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
     const inspector = cliInspector(options.inspect, io);
-    const orchestrator = new WorkflowOrchestrator(backend, { stateDir, ...(replay && { executor: replay }), ...(inspector && { inspect: inspector.inspect }) });
+    const orchestrator = new WorkflowOrchestrator(backend, {
+      stateDir,
+      memory: memoryKind(options.backend),
+      ...(replay && { executor: replay }),
+      ...(inspector && { inspect: inspector.inspect }),
+    });
     try {
       return await driveRun(
         orchestrator,
@@ -144,7 +152,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
         run.records.map((r) => [
           r.taskId,
-          r.status,
+          r.cached ? `${r.status} (cached)` : r.status,
           String(r.attempts),
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),

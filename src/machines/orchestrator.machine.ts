@@ -26,7 +26,8 @@ import type { RetryPolicy } from '../retry-policy.js';
 import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
-import { renderTemplate, type TemplateValues } from '../workflow/template.js';
+import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
+import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
 import { toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
 import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
@@ -526,10 +527,14 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const timeoutMs = task.timeout !== undefined ? Math.round(task.timeout * 1000) : undefined;
   let request: ExecutionRequest;
   let claudeSessionId: string | null = null;
+  // Memory and hash references are read when the task runs, by the executor's memory layer.
+  let deferred: Pick<TaskMemoryRequest, 'prompt' | 'command'> | undefined;
   if (task.kind === 'command') {
+    const args = task.command.map((a) => renderDeferred(a, values));
+    if (args.some((a) => typeof a !== 'string')) deferred = { command: args };
     request = {
       kind: 'command',
-      command: task.command.map((a) => renderTemplate(a, values)),
+      command: args.map(deferredSource),
       ...(task.cwd !== undefined && { cwd: task.cwd }),
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),
@@ -541,9 +546,11 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     // happen inside the session actor.
     const continueInterrupted = record.sessionId !== null && (task.resume_interrupted ?? ctx.workflow.resume_interrupted) === 'continue';
     if (continueInterrupted) claudeSessionId = record.sessionId;
+    const prompt = continueInterrupted ? CONTINUE_PROMPT : renderDeferred(task.prompt, values);
+    if (typeof prompt !== 'string') deferred = { prompt };
     request = {
       kind: 'claude',
-      prompt: continueInterrupted ? CONTINUE_PROMPT : renderTemplate(task.prompt, values),
+      prompt: deferredSource(prompt),
       model: task.model,
       agentName: task.id,
       ...(task.cwd !== undefined && { cwd: task.cwd }),
@@ -555,6 +562,12 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.dangerously_skip_permissions !== undefined && { dangerouslySkipPermissions: task.dangerously_skip_permissions }),
       ...(ctx.run.processRegistry && { processRegistry: true }),
     };
+  }
+  if (deferred || task.cache || task.remember) {
+    const memory: TaskMemoryRequest = { runId: ctx.run.runId, taskId: task.id, ...deferred };
+    if (task.cache) memory.cache = memoryEntry(task.cache, values);
+    if (task.remember) memory.remember = memoryEntry(task.remember, values);
+    request.memory = memory;
   }
   const input: AgentSessionInput = {
     sessionId: task.id,
@@ -571,6 +584,12 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   };
   if (task.kind === 'agent') input.model = task.model;
   return input;
+}
+
+/** A task's `cache:` or `remember:` with its key rendered (but for its hashes). */
+function memoryEntry(entry: { key: string; ttl?: number | undefined }, values: TemplateValues): { key: string | DeferredText; ttl?: number } {
+  const key = renderDeferred(entry.key, memoryKeyValues(values));
+  return entry.ttl === undefined ? { key } : { key, ttl: entry.ttl };
 }
 
 /** How the run ends (or would, if it ended now). */
@@ -702,6 +721,7 @@ export const orchestratorMachine = setup({
         case 'session.completed': {
           record.status = 'completed';
           record.output = e.result.output;
+          if (e.result.cached) record.cached = true;
           record.sessionId = e.result.sessionId ?? record.sessionId;
           record.error = null;
           closeAttempt(record, 'succeeded', e.at, null, e.result);

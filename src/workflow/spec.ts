@@ -47,6 +47,19 @@ export const waitForSchema = z
 export type WaitFor = z.output<typeof waitForSchema>;
 
 
+/**
+ * `cache:` and `remember:` of a task: a memory key (a template of inputs, dependencies' outputs
+ * and `{{hash "<path or glob>"}}`) and how long the entry lives.
+ */
+export const memoryEntrySchema = z.strictObject({
+  key: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  /** Seconds until the entry expires; default never. */
+  ttl: z.number().positive().optional(),
+});
+
+/** A task's `cache:` or `remember:`. */
+export type MemoryEntrySpec = z.output<typeof memoryEntrySchema>;
+
 /** Names of workflow inputs (`{{inputs.<name>}}`). */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -92,6 +105,13 @@ const common = {
   wait_for: waitForSchema.optional(),
   /** Publish the task's output as this event when it completes (to this run and the others in its state dir). */
   publish: eventType.optional(),
+  /**
+   * While an unexpired memory entry exists under the rendered key, the task completes with it
+   * (no agent call, no command); otherwise it runs and its output is stored there.
+   */
+  cache: memoryEntrySchema.optional(),
+  /** Store the task's output in memory under the rendered key once it completes. */
+  remember: memoryEntrySchema.optional(),
 };
 
 /** A task run by a Claude Code agent. */

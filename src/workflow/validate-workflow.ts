@@ -50,6 +50,7 @@ const COMMAND_FIELDS = new Set(Object.keys(commandTaskSchema.shape));
 const TASK_FIELDS = [...new Set([...AGENT_FIELDS, ...COMMAND_FIELDS])];
 const DEFAULT_FIELDS = Object.keys(taskDefaultsSchema.shape);
 const WAIT_FOR_FIELDS = ['event', 'timeout'];
+const MEMORY_ENTRY_FIELDS = ['key', 'ttl'];
 
 /**
  * Checks a workflow spec and returns it normalized (defaults filled in).
@@ -208,6 +209,7 @@ function unrecognized(at: string, key: string): ValidationIssue {
     };
   }
   if (/\.wait_for$/.test(at)) return { path: `${at}.${key}`, message: unknownField(key, WAIT_FOR_FIELDS) };
+  if (/\.(cache|remember)$/.test(at)) return { path: `${at}.${key}`, message: unknownField(key, MEMORY_ENTRY_FIELDS) };
   const path = at === '(workflow)' ? key : `${at}.${key}`;
   return { path, message: unknownField(key, WORKFLOW_FIELDS, '; top-level keys starting with `x-` are ignored (for YAML anchors)') };
 }
@@ -313,16 +315,27 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   const waitsFor = new Map(tasks.filter((t) => t.wait_for).map((t) => [t.id, t.wait_for!.event]));
   for (const task of tasks) {
-    const texts = task.kind === 'agent' ? [['prompt', task.prompt] as const] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
+    const texts: Array<readonly [string, string]> =
+      task.kind === 'agent' ? [['prompt', task.prompt]] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
+    if (task.cache) texts.push(['cache.key', task.cache.key]);
+    if (task.remember) texts.push(['remember.key', task.remember.key]);
     let ancestors: Set<string> | null = null;
     for (const [field, text] of texts) {
+      const isKey = field.endsWith('.key');
       for (const ref of templateRefs(text)) {
         const path = `tasks.${task.id}.${field}`;
         if (ref.kind === 'invalid') {
           issues.push({
             path,
-            message: `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{inputs.<name>}} or {{events.<type>.payload}}; write \\{{...}} for a literal {{...}})`,
+            message:
+              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
+              `{{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})`,
           });
+        } else if (ref.kind === 'memory') {
+          // A key read from memory would make the entry depend on what it is stored under.
+          if (isKey) issues.push({ path, message: `${ref.raw}: a memory key is made of inputs, dependencies' outputs and {{hash "..."}}, not of memory` });
+        } else if (ref.kind === 'hash') {
+          // Read when the task runs, relative to its cwd.
         } else if (ref.kind === 'event') {
           // The event must have arrived before the task starts: it waits for it, or a task it depends on did.
           ancestors ??= ancestorsOf(task, byId);

@@ -81,6 +81,8 @@ export interface TaskRecord {
   waitingSince?: number;
   /** A `wait_for` task: the event that let it start. */
   signal?: Signal;
+  /** Completed from memory (its `cache:` entry) without an agent call or a command: cost 0. */
+  cached?: boolean;
 }
 
 /** How a run ended. */
@@ -103,6 +105,8 @@ export interface TaskResult {
   durationMs: number | null;
   error: SerializedError | null;
   reason?: string;
+  /** See {@link TaskRecord.cached}. */
+  cached?: boolean;
 }
 
 /** The result of a run. */
@@ -136,5 +140,6 @@ export function toTaskResult(record: TaskRecord): TaskResult {
     error: record.error,
   };
   if (record.reason !== undefined) out.reason = record.reason;
+  if (record.cached) out.cached = true;
   return out;
 }
