@@ -8,6 +8,7 @@ import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { ValidationError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
+import type { StateBackend } from '../persistence/state-backend.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { planWorkflow } from '../workflow/plan-workflow.js';
@@ -108,6 +109,28 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
+  try {
+    return await driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) =>
+      o.runWorkflow(workflow, { ...(options.runId !== undefined && { runId: options.runId }), ...(options.cache === false && { cache: false }) }),
+    );
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * `run` and `resume`: an orchestrator over `backend` with the command's memory store, replay
+ * executor and inspector, driven by {@link driveRun}; the inspector is stopped at the end.
+ */
+export async function driveOrchestrated(
+  backend: StateBackend,
+  stateDir: string,
+  options: { backend?: string; stateDir?: string; json?: boolean; inspect?: string | boolean },
+  io: CliIO,
+  replay: Executor | undefined,
+  logs: RunLogSettings | undefined,
+  start: (orchestrator: WorkflowOrchestrator) => Promise<WorkflowResult>,
+): Promise<number> {
   const inspector = cliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
@@ -116,17 +139,9 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
     ...(inspector && { inspect: inspector.inspect }),
   });
   try {
-    return await driveRun(
-      orchestrator,
-      io,
-      options.json === true,
-      (o) => o.runWorkflow(workflow, { ...(options.runId !== undefined && { runId: options.runId }), ...(options.cache === false && { cache: false }) }),
-      { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
-      logs,
-    );
+    return await driveRun(orchestrator, io, options.json === true, start, { stateDir, stateDirOption: options.stateDir, backendOption: options.backend }, logs);
   } finally {
     await inspector?.stop();
-    await backend.close();
   }
 }
 

@@ -10,14 +10,12 @@ import { PermanentError, ValidationError } from '../errors.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
-import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
-import { driveRun, memoryKind, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
-import { cliInspector } from './inspect-command.js';
+import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 import { parseInspectTarget } from '../inspector/inspection-client.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
@@ -76,25 +74,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
-    const inspector = cliInspector(options.inspect, io);
-    const orchestrator = new WorkflowOrchestrator(backend, {
-      stateDir,
-      memory: memoryKind(options.backend),
-      ...(replay && { executor: replay }),
-      ...(inspector && { inspect: inspector.inspect }),
-    });
-    try {
-      return await driveRun(
-        orchestrator,
-        io,
-        options.json === true,
-        (o) => o.resume(runId, resumeOptions),
-        { stateDir, stateDirOption: options.stateDir, backendOption: options.backend },
-        logs,
-      );
-    } finally {
-      await inspector?.stop();
-    }
+    return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
   });
 }
 

@@ -141,7 +141,8 @@ function isActorRef(value: object): value is AnyActorRef {
   return typeof (value as AnyActorRef).sessionId === 'string' && typeof (value as AnyActorRef).send === 'function';
 }
 
-interface RecordLike {
+/** The fields of a task record the inspector shows. */
+export interface RecordLike {
   taskId: string;
   status: string;
   attempts: number;

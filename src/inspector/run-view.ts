@@ -10,7 +10,7 @@
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import type { RunEventLogEntry } from '../persistence/run-event-log.js';
 import { layoutDag, type DagLayout } from '../visual/dag-layout.js';
-import { bounded, compactTask, type CompactTask, type InspectionMessage, type SpecTask } from './inspection-protocol.js';
+import { bounded, compactTask, type CompactTask, type InspectionMessage, type RecordLike, type SpecTask } from './inspection-protocol.js';
 import { activePaths, machineView, type MachineView } from './machine-view.js';
 
 /** The task graph, placed. */
@@ -374,16 +374,6 @@ function describeFields(event: Record<string, unknown>): string {
   return parts.length > 0 ? ` ${parts.join(' ')}` : '';
 }
 
-interface StoredRecord {
-  taskId: string;
-  status: string;
-  attempts: number;
-  tokens: Record<string, number>;
-  costUsd: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  error: { code?: string; message?: string } | null;
-}
 
 /**
  * A finished (or interrupted) run from its event log. `spec` gives the dependencies (from the
@@ -432,7 +422,7 @@ export function runViewFromEventLog(
       }
     } else if (taskId && e.type.startsWith('task.')) {
       const t = taskOf(taskId);
-      const record = e.record as StoredRecord | undefined;
+      const record = e.record as RecordLike | undefined;
       if (record) {
         Object.assign(t, compactTask(record));
         const spent = compactTask(record);
@@ -478,7 +468,7 @@ export function runViewFromEventLog(
 function storedEventText(e: RunEventLogEntry): string {
   const line = sessionLine(e as unknown as SessionEventLike);
   if (line) return line.text;
-  const record = e.record as StoredRecord & { reason?: string } | undefined;
+  const record = e.record as RecordLike & { reason?: string } | undefined;
   if (record) return `${record.status}${record.error ? `: ${record.error.code}: ${clip(record.error.message ?? '', 200)}` : ''}${record.reason ? `: ${record.reason}` : ''}`;
   if (e.type === 'workflow.finished') return `run ${(e.result as { status?: string } | undefined)?.status ?? 'finished'}`;
   if (e.type === 'task.waiting') return `waiting for ${String(e.event)}`;
