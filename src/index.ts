@@ -382,3 +382,20 @@ export {
 } from './inspector/inspection-client.js';
 export { startInspectorServer, type InspectorServer, type InspectorServerOptions } from './inspector/inspector-server.js';
 export type { RunSummary as InspectedRunSummary } from './inspector/run-view.js';
+/**
+ * ADW compatibility: drop-ins for the Python ADW system's `prompt_claude_code` and
+ * `execute_template`, with its field names; `USE_AGENTS_SDK` picks the original one-shot call
+ * (default) or the SDK path (sessions cached per `agent_name:adw_id`, retries).
+ */
+export { promptClaudeCode } from './adw/prompt-claude-code.js';
+export { executeTemplate, modelForSlashCommand, templatePromptRequest } from './adw/execute-template.js';
+export {
+  SLASH_COMMAND_MODEL_MAP,
+  useAgentsSdkFrom,
+  type AdwModel,
+  type AdwPromptOptions,
+  type AdwRetryCode,
+  type AgentPromptRequest,
+  type AgentPromptResponse,
+  type AgentTemplateRequest,
+} from './adw/adw-types.js';

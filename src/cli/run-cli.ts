@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
 import { diagramCommand, type DiagramCommandOptions } from './diagram-command.js';
 import { execCommand, type ExecOptions } from './exec-command.js';
+import { promptCommand, type PromptOptions } from './prompt-command.js';
 import { reportCommand, type ReportOptions } from './report-command.js';
 import { inspectCommand, type InspectOptions } from './inspect-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
@@ -181,6 +182,11 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--inspect [target]', 'send the session to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
     .action(async (words: string[], options: ExecOptions) => setExit(await execCommand(words, options, io)));
+
+  command('prompt', "ADW's prompt_claude_code: an AgentPromptRequest (JSON) on stdin, the AgentPromptResponse on stdout")
+    .option('--json', 'read the request and print the response as JSON (required)')
+    .option('--state-dir <dir>', "ADW's agents directory: prompts, the session cache (default: agents)")
+    .action(async (options: PromptOptions) => setExit(await promptCommand(options, io)));
 
   stateOptions(
     command('inspect', 'serve the live inspector on localhost: task graph, actors and their statecharts, events, transcripts; finished runs replayed')

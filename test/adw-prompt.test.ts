@@ -1,0 +1,151 @@
+/**
+ * ADW compatibility: promptClaudeCode / executeTemplate answer as ADW's prompt_claude_code /
+ * execute_template, with USE_AGENTS_SDK off (the original's one-shot call) and on (sessions).
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { executeTemplate, modelForSlashCommand, promptClaudeCode, type AgentPromptRequest } from '../src/index.js';
+import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+
+let world: FakeWorld;
+let env: NodeJS.ProcessEnv;
+
+beforeEach(() => {
+  world = fakeWorld();
+  env = { ...process.env, ...world.env, IS_SANDBOX: '1', USE_AGENTS_SDK: 'false' };
+});
+afterEach(() => world.cleanup());
+
+function request(prompt: string, extra: Partial<AgentPromptRequest> = {}): AgentPromptRequest {
+  return { prompt, adw_id: 'a1b2c3d4', agent_name: 'sdlc_planner', model: 'sonnet', output_file: join(world.root, 'out', 'raw_output.jsonl'), ...extra };
+}
+
+/** A claude that runs the fake, then exits 0 whatever the fake did (a stream with an error result and exit 0). */
+function exitZeroClaude(): string {
+  const file = join(world.root, 'claude-exit-0');
+  writeFileSync(file, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nexit 0\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+const off = () => ({ stateDir: world.stateDir, env, useAgentsSdk: false });
+const on = () => ({ stateDir: world.stateDir, env, useAgentsSdk: true, baseDelayMs: 10 });
+
+describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call', () => {
+  it('answers with the result, writes the raw stream and its parsed array (indent 2)', async () => {
+    const req = request('[[reply:all good]]', { dangerously_skip_permissions: true });
+    const response = await promptClaudeCode(req, off());
+    expect(response).toMatchObject({ output: 'all good', success: true, retry_code: 'none' });
+    expect(response.session_id).toMatch(/^[0-9a-f-]{36}$/);
+    const raw = readFileSync(req.output_file, 'utf8');
+    const messages = raw.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(readFileSync(req.output_file.replace('.jsonl', '.json'), 'utf8')).toBe(JSON.stringify(messages, null, 2));
+    const [run] = world.invocations();
+    expect(run!.argv).toEqual(['-p', '[[reply:all good]]', '--model', 'sonnet', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions']);
+  });
+
+  it('is_error: success false with the result text; error_during_execution: the fixed message', async () => {
+    env.CLAUDE_CODE_PATH = exitZeroClaude();
+    const tooLong = await promptClaudeCode(request('[[prompt-too-long]]'), off());
+    expect(tooLong).toMatchObject({ output: 'Prompt is too long', success: false });
+    expect(tooLong.session_id).toMatch(/^[0-9a-f-]{36}$/);
+    const failed = await promptClaudeCode(request('[[is-error]]'), off());
+    expect(failed).toMatchObject({ output: 'Error during execution: Agent encountered an error', success: false, retry_code: 'error_during_execution' });
+  });
+
+  it('no result message: the raw file as output, success, no session', async () => {
+    const req = request('[[crash:0]]');
+    const response = await promptClaudeCode(req, off());
+    expect(response).toEqual({ output: readFileSync(req.output_file, 'utf8'), success: true, session_id: null, retry_code: 'none' });
+    expect(response.output).toContain('"subtype":"init"');
+  });
+
+  it('non-zero exit: "Claude Code error: <stderr>", no .json written', async () => {
+    const req = request('[[crash:3]]');
+    const response = await promptClaudeCode(req, off());
+    expect(response).toEqual({ output: 'Claude Code error: Segmentation fault (fake)\n', success: false, session_id: null, retry_code: 'claude_code_error' });
+    expect(existsSync(req.output_file.replace('.jsonl', '.json'))).toBe(false);
+  });
+
+  it('a CLI that is not there: the not-installed message, nothing run', async () => {
+    env.CLAUDE_CODE_PATH = join(world.root, 'no-claude');
+    expect(await promptClaudeCode(request('hello'), off())).toEqual({
+      output: `Error: Claude Code CLI is not installed. Expected at: ${env.CLAUDE_CODE_PATH}`,
+      success: false,
+      session_id: null,
+      retry_code: 'none',
+    });
+  });
+
+  it('a slash-command prompt is saved under prompts/<command>.txt; --version runs first', async () => {
+    await promptClaudeCode(request('/feature 42 a1b2c3d4 [[reply:ok]]'), off());
+    expect(readFileSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_planner', 'prompts', 'feature.txt'), 'utf8')).toBe('/feature 42 a1b2c3d4 [[reply:ok]]');
+    // the fake logs prompts only: --version is not logged, the prompt once
+    expect(world.invocations().filter((i) => i.prompt)).toHaveLength(1);
+  });
+});
+
+describe('promptClaudeCode with USE_AGENTS_SDK on: the SDK path', () => {
+  it('gives the same response and files as the flag-off path for the same stream', async () => {
+    for (const prompt of ['[[reply:same]]', '[[crash:3]]', '[[crash:0]]']) {
+      const a = request(prompt, { output_file: join(world.root, 'off', prompt.replace(/\W/g, ''), 'raw_output.jsonl'), agent_name: 'off' });
+      const b = request(prompt, { output_file: join(world.root, 'on', prompt.replace(/\W/g, ''), 'raw_output.jsonl'), agent_name: 'on' });
+      const offResponse = await promptClaudeCode(a, off());
+      const onResponse = await promptClaudeCode(b, { ...on(), maxRetries: 1 });
+      const shape = (r: typeof offResponse) => ({ ...r, session_id: r.session_id === null ? null : 'id', output: r.output.replace(/[0-9a-f-]{36}/g, 'id').replace(/"(duration_ms|duration_api_ms|timestamp|uuid|total_cost_usd)":[^,}]*/g, '') });
+      expect(shape(onResponse)).toEqual(shape(offResponse));
+      expect(existsSync(b.output_file)).toBe(true);
+      expect(existsSync(b.output_file.replace('.jsonl', '.json'))).toBe(existsSync(a.output_file.replace('.jsonl', '.json')));
+      if (existsSync(a.output_file.replace('.jsonl', '.json'))) {
+        const types = (f: string) => (JSON.parse(readFileSync(f.replace('.jsonl', '.json'), 'utf8')) as Array<{ type: string }>).map((m) => m.type);
+        expect(types(b.output_file)).toEqual(types(a.output_file));
+      }
+    }
+  });
+
+  it('continues the agent session: the second prompt resumes the first one\'s Claude session', async () => {
+    const first = await promptClaudeCode(request('[[reply:one]]'), on());
+    const second = await promptClaudeCode(request('[[echo]] two'), on());
+    expect(first.success && second.success).toBe(true);
+    expect(second.output).toBe(`[resumed ${first.session_id}] [[echo]] two`);
+    const runs = world.invocations().filter((i) => i.prompt);
+    expect(runs[0]!.resume ?? null).toBeNull();
+    expect(runs[1]!.resume).toBe(first.session_id);
+    expect(runs[1]!.argv).toEqual(expect.arrayContaining(['--resume', first.session_id]));
+    expect(JSON.parse(readFileSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_planner', 'session.json'), 'utf8'))).toMatchObject({
+      schemaVersion: 1,
+      key: 'sdlc_planner:a1b2c3d4',
+      claudeSessionId: first.session_id,
+    });
+    // another agent of the same run has a session of its own
+    await promptClaudeCode(request('[[reply:x]]', { agent_name: 'reviewer' }), on());
+    expect(world.invocations().filter((i) => i.prompt)[2]!.resume ?? null).toBeNull();
+  });
+
+  it('retries a transient failure with backoff and answers with the retried run', async () => {
+    const req = request('[[transient:1]] [[reply:after retry]]');
+    expect(await promptClaudeCode(req, on())).toMatchObject({ output: 'after retry', success: true });
+    expect(world.invocations().filter((i) => i.prompt)).toHaveLength(2);
+    expect(readFileSync(req.output_file, 'utf8')).toContain('after retry');
+  });
+});
+
+describe('executeTemplate', () => {
+  it('picks the model from the slash command, joins the args, writes under the agent directory', async () => {
+    expect(['/implement', '/bug', '/feature', '/validate', '/commit', '/pull_request', '/chore'].map(modelForSlashCommand)).toEqual([
+      'opus', 'opus', 'opus', 'sonnet', 'sonnet', 'sonnet', 'sonnet',
+    ]);
+    const response = await executeTemplate(
+      { agent_name: 'sdlc_implementor', slash_command: '/implement', args: ['specs/plan.md', '[[echo]]'], adw_id: 'a1b2c3d4', model: 'sonnet' },
+      off(),
+    );
+    expect(response).toMatchObject({ output: '/implement specs/plan.md [[echo]]', success: true });
+    const [run] = world.invocations();
+    expect(run!.model).toBe('opus');
+    expect(run!.argv).toContain('--dangerously-skip-permissions');
+    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.jsonl'))).toBe(true);
+    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.json'))).toBe(true);
+    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'prompts', 'implement.txt'))).toBe(true);
+  });
+});
