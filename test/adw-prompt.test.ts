@@ -6,6 +6,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeTemplate, modelForSlashCommand, promptClaudeCode, type AgentPromptRequest } from '../src/index.js';
+import { cli, cliProcess } from './helpers/cli.js';
 import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
 let world: FakeWorld;
@@ -147,5 +148,30 @@ describe('executeTemplate', () => {
     expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.jsonl'))).toBe(true);
     expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.json'))).toBe(true);
     expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'prompts', 'implement.txt'))).toBe(true);
+  });
+});
+
+describe('agents-sdk prompt --json', () => {
+  it('continues the agent session across processes (USE_AGENTS_SDK=true), one response JSON on stdout', async () => {
+    const cliEnv = { ...env, USE_AGENTS_SDK: 'true' } as Record<string, string>;
+    const run = (prompt: string) => cliProcess(['prompt', '--json', '--state-dir', world.stateDir], { env: cliEnv, input: JSON.stringify(request(prompt)) });
+    const first = await run('[[reply:one]]');
+    expect(first.exitCode).toBe(0);
+    const one = JSON.parse(first.stdout);
+    expect(one).toMatchObject({ output: 'one', success: true, retry_code: 'none' });
+    const second = await run('[[echo]] two');
+    expect(second.exitCode).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ output: `[resumed ${one.session_id}] [[echo]] two`, success: true, session_id: one.session_id });
+    expect(world.invocations().filter((i) => i.prompt)[1]!.resume).toBe(one.session_id);
+  });
+
+  it('a failed prompt: the response on stdout, exit 1; a bad request: error JSON on stdout, message on stderr, exit 2', async () => {
+    const failed = await cli(['prompt', '--json', '--state-dir', world.stateDir], { ...world.env, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ success: false, output: 'Claude Code error: Segmentation fault (fake)\n' });
+    const bad = await cli(['prompt', '--json'], world.env, undefined, JSON.stringify({ prompt: 'x', adw_id: 'a', model: 'gpt', output_file: 'o.jsonl' }));
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
+    expect(bad.stderr).toContain('model must be "sonnet" or "opus"');
   });
 });
