@@ -151,6 +151,17 @@ describe('executeTemplate', () => {
   });
 });
 
+describe('executeTemplate with USE_AGENTS_SDK on', () => {
+  it('the session records its stream where ADW expects it, and the .json beside it is the parsed array', async () => {
+    const response = await executeTemplate({ agent_name: 'tester', slash_command: '/test', args: ['[[reply:ok]]'], adw_id: 'a1b2c3d4' }, on());
+    expect(response).toMatchObject({ output: 'ok', success: true });
+    const dir = join(world.stateDir, 'a1b2c3d4', 'tester');
+    const messages = JSON.parse(readFileSync(join(dir, 'raw_output.json'), 'utf8')) as Array<{ type: string }>;
+    expect(messages.map((m) => m.type)).toEqual(readFileSync(join(dir, 'raw_output.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).type));
+    expect(world.invocations()[0]!.model).toBe('sonnet');
+  });
+});
+
 describe('agents-sdk prompt --json', () => {
   it('continues the agent session across processes (USE_AGENTS_SDK=true), one response JSON on stdout', async () => {
     const cliEnv = { ...env, USE_AGENTS_SDK: 'true' } as Record<string, string>;
