@@ -32,6 +32,9 @@
  * 12. Memory in workflows (bench/memory-cache.mjs): examples/cached-review.yaml with the fake claude, run twice on
  *     unchanged files, then after one file changed. Targets: the second run makes ≥ 40% fewer
  *     agent calls and spends ≥ 40% less; after the change only the tasks whose key covers it run.
+ * 13. Migrated ADW workflows (bench/adw-speedup.mjs): examples/adw/plan-build-test.yaml replayed at
+ *     10× its recorded pace (BENCH_ADW_SPEED), one agent after another as ADW runs it and through
+ *     the orchestrator. Targets: speedup ≥ 1.5×, efficiency against the critical path ≥ 0.97.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -71,6 +74,7 @@ import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
 import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
+import { adwSpeedupBench, printAdwSpeedupTable } from './adw-speedup.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -685,6 +689,9 @@ async function main() {
   // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
   const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
   if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));
+  // 13. The migrated ADW workflows (issue 14): one agent after another (as ADW) vs the orchestrator
+  const adw = await section('migrated ADW workflows', () => adwSpeedupBench());
+  if (adw) verdicts.push(...printAdwSpeedupTable(adw));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

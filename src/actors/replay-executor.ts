@@ -55,8 +55,10 @@ export function createReplayExecutor(dir: string, options: ReplayOptions = {}): 
     const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent);
     const started = performance.now();
     let cancelled = false;
-    for (const line of lines) {
-      if (gap > 0) await sleep(gap, undefined, { signal: hooks.signal }).catch(() => undefined);
+    for (const [i, line] of lines.entries()) {
+      // Each line is due at its own time from the start, so timer lateness does not add up.
+      const wait = gap > 0 ? started + (i + 1) * gap - performance.now() : 0;
+      if (wait > 0) await sleep(wait, undefined, { signal: hooks.signal }).catch(() => undefined);
       if (hooks.signal.aborted) {
         cancelled = true;
         break;
