@@ -399,3 +399,5 @@ export {
   type AgentPromptResponse,
   type AgentTemplateRequest,
 } from './adw/adw-types.js';
+/** ADW's `adw_state.json`, read and updated in place (both systems on one state directory). */
+export { adwStatePath, readAdwState, updateAdwState, type AdwState } from './adw/adw-state.js';

@@ -43,6 +43,7 @@ import {
 } from './state-backend.js';
 import { assertValidRunId, assertValidValueKey } from './state-keys.js';
 import { appendSignalLine, readSignalFile } from './signal-inbox-file.js';
+import { readAdwState, updateAdwState, type AdwState } from '../adw/adw-state.js';
 import { BROADCAST_SCOPE, type Signal, type SignalStore } from '../signals/signal.js';
 
 /** A stored checkpoint file: the checkpoint plus the journal generation that follows it. */
@@ -240,6 +241,22 @@ export class JsonStateBackend implements StateBackend, SignalStore {
       }
       await rm(join(this.stateDir, runId), { recursive: true, force: true });
     });
+  }
+
+  /**
+   * ADW's state for `adwId`, read from `<stateDir>/<adwId>/adw_state.json` as ADW wrote it (see
+   * `docs/migration.md`: both systems on one state directory), or `undefined`.
+   */
+  async loadAdwState(adwId: string): Promise<AdwState | undefined> {
+    return readAdwState(this.stateDir, adwId);
+  }
+
+  /**
+   * Sets fields of `<stateDir>/<adwId>/adw_state.json` in place, keeping every other field
+   * (those ADW wrote included); see {@link updateAdwState}.
+   */
+  async saveAdwState(adwId: string, fields: Record<string, unknown>): Promise<AdwState> {
+    return this.serial(async () => updateAdwState(this.stateDir, adwId, fields));
   }
 
   async appendSignal(scope: string, signal: Signal): Promise<void> {
