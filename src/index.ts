@@ -401,3 +401,14 @@ export {
 } from './adw/adw-types.js';
 /** ADW's `adw_state.json`, read and updated in place (both systems on one state directory). */
 export { adwStatePath, readAdwState, updateAdwState, type AdwState } from './adw/adw-state.js';
+export {
+  createBullmqExecutor,
+  checkRedis,
+  jobIdOf,
+  JOB_PAYLOAD_VERSION,
+  type BullmqExecutor,
+  type BullmqExecutorOptions,
+  type JobOutcome,
+  type JobPayload,
+} from './distributed/bullmq-executor.js';
+export { startWorker, type RunningWorker, type WorkerOptions } from './distributed/worker.js';

@@ -31,6 +31,10 @@ export interface CommandRunRequest {
   processRegistry?: boolean;
   /** Who the registry lists the process under (see `ClaudeRunRequest.processOwner`). */
   processOwner?: string;
+  /** The task the command runs for (names a remote attempt's job; the runner ignores it). */
+  taskId?: string;
+  /** Which attempt of its task this run is, from 1 (names a remote attempt's job; the runner ignores it). */
+  attempt?: number;
 }
 
 /** Largest stdout kept as a command's output (the tail is kept). */

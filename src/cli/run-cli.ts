@@ -14,6 +14,7 @@ import { inspectCommand, type InspectOptions } from './inspect-command.js';
 import { signalCommand, type SignalOptions } from './signal-command.js';
 import { logsCommand, type LogsOptions } from './logs-command.js';
 import { registerMemoryCommand } from './memory-command.js';
+import { workerCommand, type WorkerCommandOptions } from './worker-command.js';
 import { statsCommand, type StatsOptions } from './stats-command.js';
 import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
 import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
@@ -86,7 +87,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
       .option('--dry-run', 'print the plan (tasks in the waves they would start in, rendered prompts and commands) and start nothing')
-      .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout'),
+      .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout')
+      .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
   )).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
 
   command('validate', 'check a workflow without running it (the same checks as run)')
@@ -107,7 +110,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--budget <usd>', 'continue a run that ended over budget under this new cap (USD)')
       .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
-      .option('--json', 'print only the WorkflowResult as JSON on stdout'),
+      .option('--json', 'print only the WorkflowResult as JSON on stdout')
+      .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
 
   stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
@@ -194,6 +199,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   ).action(async (options: InspectOptions) => setExit(await inspectCommand(options, io)));
 
   registerMemoryCommand(program, io, setExit);
+
+  command('worker', 'run task attempts of runs started with --redis: takes them from the queue, streams progress back')
+    .option('--redis <url>', 'the Redis of the runs, redis://host:port (required)')
+    .option('--queue <name>', 'the queue (default: agents-sdk)')
+    .option('--concurrency <n>', 'attempts run at once on this machine (default: 1)')
+    .option('--cwd <dir>', 'working directory of attempts (and base of relative ones)')
+    .option('--tag <tag>', 'a tag of this worker (repeatable; routing by tag is not done yet)', collect)
+    .action(async (options: WorkerCommandOptions) => setExit(await workerCommand(options, io)));
 
   return program;
 }

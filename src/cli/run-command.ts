@@ -22,6 +22,7 @@ import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel } from '../logging/run-logger.js';
 import { cliInspector } from './inspect-command.js';
 import { parseInspectTarget } from '../inspector/inspection-client.js';
+import { createBullmqExecutor, type BullmqExecutor } from '../distributed/bullmq-executor.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -91,6 +92,10 @@ export interface RunOptions extends LogOptions {
   inspect?: string | boolean;
   /** `false` with `--no-cache`. */
   cache?: boolean;
+  /** `--redis URL`: attempts run on workers through BullMQ. */
+  redis?: string;
+  /** `--queue NAME` with `--redis`. */
+  queue?: string;
 }
 
 /** `agents-sdk run <file>`. */
@@ -125,23 +130,33 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 export async function driveOrchestrated(
   backend: StateBackend,
   stateDir: string,
-  options: { backend?: string; stateDir?: string; json?: boolean; inspect?: string | boolean },
+  options: { backend?: string; stateDir?: string; json?: boolean; inspect?: string | boolean; redis?: string; queue?: string },
   io: CliIO,
   replay: Executor | undefined,
   logs: RunLogSettings | undefined,
   start: (orchestrator: WorkflowOrchestrator) => Promise<WorkflowResult>,
 ): Promise<number> {
+  if (options.queue !== undefined && options.redis === undefined) throw new ValidationError('--queue needs --redis <url>');
+  if (options.redis !== undefined && replay) throw new ValidationError('--redis and --replay cannot be used together');
+  let remote: BullmqExecutor | undefined;
+  if (options.redis !== undefined) {
+    remote = createBullmqExecutor({ connection: options.redis, ...(options.queue !== undefined && { queue: options.queue }) });
+    // An unreachable Redis is a clear error now (exit 2), not a run whose attempts hang.
+    await remote.ready();
+  }
+  const executor = replay ?? remote;
   const inspector = cliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
     memory: memoryKind(options.backend),
-    ...(replay && { executor: replay }),
+    ...(executor && { executor }),
     ...(inspector && { inspect: inspector.inspect }),
   });
   try {
     return await driveRun(orchestrator, io, options.json === true, start, { stateDir, stateDirOption: options.stateDir, backendOption: options.backend }, logs);
   } finally {
     await inspector?.stop();
+    await remote?.close();
   }
 }
 

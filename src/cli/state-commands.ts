@@ -52,6 +52,9 @@ export interface ResumeOptions extends StateOptions, LogOptions {
   inspect?: string | boolean;
   /** `false` with `--no-cache`. */
   cache?: boolean;
+  /** `--redis URL` / `--queue NAME`: attempts run on workers through BullMQ. */
+  redis?: string;
+  queue?: string;
 }
 
 /** `agents-sdk resume <runId>`. */

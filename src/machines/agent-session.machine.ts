@@ -312,6 +312,7 @@ export const agentSessionMachine = setup({
               env,
               stateDir: request.stateDir ?? context.settings.stateDir,
               runId: request.runId ?? context.settings.runId,
+              attempt: (context.settings.attemptsBefore ?? 0) + context.attempt,
             };
           }
           const out: ExecutionRequest = {

@@ -535,6 +535,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     request = {
       kind: 'command',
       command: args.map(deferredSource),
+      taskId: task.id,
       ...(task.cwd !== undefined && { cwd: task.cwd }),
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),
