@@ -1,0 +1,181 @@
+/**
+ * Issue 15: task attempts on worker processes through BullMQ on a real redis-server
+ * (started here on a free port; a missing redis-server fails these tests, it does not skip them).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultExecutor, type ExecutionRequest } from '../src/actors/executor.js';
+import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
+import { checkRedis, createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
+import { runJobPayload } from '../src/distributed/worker.js';
+import { CLI_BIN, cliProcess } from './helpers/cli.js';
+import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server of our own, on a free port with a temporary directory, no persistence. */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-'));
+  const child = execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    reject: false,
+    stdio: 'ignore',
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${String(child.exitCode)}): is it installed?`);
+    try {
+      await checkRedis({ host: '127.0.0.1', port }, 500);
+      break;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await child;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A worker process (the built CLI); resolves once it takes jobs. */
+async function startWorker(url: string, queue: string, world: FakeWorld, marker: string): Promise<{ child: ResultPromise; output: () => string }> {
+  const child = execa(process.execPath, [CLI_BIN, 'worker', '--redis', url, '--queue', queue, '--concurrency', '1', '--cwd', world.root], {
+    reject: false,
+    env: { ...world.env, FAKE_MARKER: marker },
+    stdin: 'ignore',
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const until = Date.now() + 15_000;
+  while (!output.includes('taking attempts')) {
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`worker did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, output: () => output };
+}
+
+describe('BullMQ on redis-server', () => {
+  let redis: { url: string; stop(): Promise<void> };
+  let world: FakeWorld;
+  const queue = `q${process.pid}`;
+  let workers: Array<{ child: ResultPromise; output: () => string }> = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    world = fakeWorld();
+    workers = [await startWorker(redis.url, queue, world, 'w1'), await startWorker(redis.url, queue, world, 'w2')];
+  }, 40_000);
+
+  afterAll(async () => {
+    for (const w of workers) {
+      w.child.kill('SIGTERM');
+      await w.child;
+    }
+    await redis?.stop();
+    world?.cleanup();
+  }, 30_000);
+
+  it('an orchestrator run of a DAG completes with its attempts spread over two worker processes', async () => {
+    const spec = join(world.root, 'dag.yaml');
+    writeFileSync(
+      spec,
+      [
+        'id: dag',
+        'max_parallel: 4',
+        'tasks:',
+        '  - {id: plan, prompt: "plan [[delay:100]] [[reply:planned]]"}',
+        ...[1, 2, 3, 4].map((i) => `  - {id: build${i}, prompt: "build ${i} [[delay:400]] [[reply:built${i}]]", depends_on: [plan]}`),
+        '  - {id: ship, prompt: "ship [[reply:shipped]]", depends_on: [build1, build2, build3, build4]}',
+        '',
+      ].join('\n'),
+    );
+    const run = await cliProcess(['run', spec, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir, '--json'], { env: world.env });
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    const result = JSON.parse(String(run.stdout)) as { success: boolean; tasks: Record<string, { output?: string; status?: string }> };
+    expect(result.success).toBe(true);
+    const calls = world.invocations().filter((c) => typeof c.prompt === 'string');
+    expect(calls).toHaveLength(6);
+    const markers = new Set(calls.map((c) => (c.env as { FAKE_MARKER: string }).FAKE_MARKER));
+    expect([...markers].sort()).toEqual(['w1', 'w2']);
+    // Each attempt was one job with its deterministic id.
+    const started = workers.flatMap((w) => w.output().split('\n').filter((l) => l.includes(': started ')));
+    expect(started.some((l) => l.endsWith(':build3:1'))).toBe(true);
+  }, 60_000);
+
+  it('progress events come back typed and in order, the same as a local run', async () => {
+    const request: ExecutionRequest = { kind: 'claude', prompt: 'steps [[tool-turns:4]] [[reply:done]]', agentName: 'steps', runId: `r${Date.now()}`, attempt: 1 };
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    const remoteEvents: ClaudeProgressEvent[] = [];
+    try {
+      const result = await remote(request, { signal: new AbortController().signal, onEvent: (e) => remoteEvents.push(e) });
+      expect(result.success).toBe(true);
+    } finally {
+      await remote.close();
+    }
+    const localEvents: ClaudeProgressEvent[] = [];
+    const restore = Object.entries(world.env).map(([k, v]) => [k, process.env[k], (process.env[k] = v)] as const);
+    try {
+      await defaultExecutor({ ...request, runId: `${request.runId}-local` }, { signal: new AbortController().signal, onEvent: (e) => localEvents.push(e) });
+    } finally {
+      for (const [k, old] of restore) if (old === undefined) delete process.env[k]; else process.env[k] = old;
+    }
+    expect(remoteEvents.length).toBeGreaterThan(4);
+    expect(remoteEvents.map((e) => e.type)).toEqual(localEvents.map((e) => e.type));
+  }, 30_000);
+
+  it('a failed attempt comes back as the typed error, so the retry policy applies', async () => {
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    try {
+      const failed = remote({ kind: 'claude', prompt: '[[auth-failure]] x', agentName: 'auth', runId: `r${Date.now()}` }, { signal: new AbortController().signal, onEvent: () => {} });
+      await expect(failed).rejects.toMatchObject({ code: 'AUTH_FAILED', transient: false });
+    } finally {
+      await remote.close();
+    }
+  }, 30_000);
+
+  it('a job payload of another version is refused with a message', async () => {
+    const outcome = await runJobPayload({ version: 999, request: {} }, defaultExecutor, world.root, new AbortController().signal, async () => {});
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error.message).toMatch(/job payload version 999 is not supported/);
+  });
+});
+
+describe('unreachable Redis', () => {
+  it('run --redis and worker --redis fail with exit 2 within seconds', async () => {
+    const world = fakeWorld();
+    try {
+      const port = await freePort();
+      const spec = join(world.root, 'one.yaml');
+      writeFileSync(spec, 'id: one\ntasks:\n  - id: a\n    prompt: "[[reply:ok]]"\n');
+      const t0 = Date.now();
+      const run = await cliProcess(['run', spec, '--redis', `redis://127.0.0.1:${port}`, '--state-dir', world.stateDir], { env: world.env });
+      const worker = await cliProcess(['worker', '--redis', `redis://127.0.0.1:${port}`], { env: world.env });
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(run.exitCode).toBe(2);
+      expect(String(run.stderr)).toMatch(/BACKEND_UNAVAILABLE: Redis at 127\.0\.0\.1:\d+ is unreachable/);
+      expect(worker.exitCode).toBe(2);
+      expect(String(worker.stderr)).toMatch(/is unreachable/);
+    } finally {
+      world.cleanup();
+    }
+  }, 30_000);
+});
