@@ -29,7 +29,7 @@ import type { Workflow } from '../workflow/spec.js';
 import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
-import { toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
+import { emptyTaskRecord, toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
 import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
 
 /** Version of the persisted orchestrator context. */
@@ -160,23 +160,6 @@ export type OrchestratorEvent =
   | { type: 'WAIT.TIMEOUT'; taskId: string };
 
 type Ctx = OrchestratorContext;
-
-function emptyRecord(taskId: string): TaskRecord {
-  return {
-    taskId,
-    status: 'pending',
-    attempts: 0,
-    output: null,
-    sessionId: null,
-    tokens: emptyTokens(),
-    costUsd: 0,
-    startedAt: null,
-    endedAt: null,
-    durationMs: null,
-    error: null,
-    attemptLog: [],
-  };
-}
 
 /** Context keys holding containers a step may change. */
 type OwnedKey = 'records' | 'remaining' | 'ready' | 'finishedOrder' | 'undurable' | 'signals' | 'finishedTail' | 'readyHeap';
@@ -953,16 +936,16 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
 
   const records: TaskRecord[] = workflow.tasks.map((task) => {
     const before = previous.get(task.id);
-    if (!before) return emptyRecord(task.id);
+    if (!before) return emptyTaskRecord(task.id);
     // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
     if (before.status === 'completed' || (before.status === 'failed' && !input.retryFailed)) return { ...before };
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
     // spent stays in the run's total, which a budget is measured against.
-    if (before.status === 'failed') return { ...emptyRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
+    if (before.status === 'failed') return { ...emptyTaskRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
     // startedAt is left to the run that now produces the result: its duration must not count
     // the time the run was down.
     return {
-      ...emptyRecord(task.id),
+      ...emptyTaskRecord(task.id),
       attempts: before.attempts,
       sessionId: before.sessionId,
       tokens: before.tokens,

@@ -11,7 +11,7 @@ import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collecto
 import type { PriceTable } from '../metrics/price-table.js';
 import { PermanentError, type SerializedError } from '../errors.js';
 import type { TokenUsage } from '../claude/stream-json.js';
-import type { TaskRecord, TaskStatus } from '../workflow/workflow-result.js';
+import { emptyTaskRecord, type TaskRecord, type TaskStatus } from '../workflow/workflow-result.js';
 
 /**
  * How an attempt ended: `retried` (it failed and another attempt followed), `completed`,
@@ -145,7 +145,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   const logged = events ? attemptsFromLog(events, finished) : new Map<string, ReportAttempt[]>();
 
   const tasks: ReportTask[] = run.workflow.tasks.map((spec) => {
-    const record = records.get(spec.id) ?? pendingRecord(spec.id);
+    const record = records.get(spec.id) ?? emptyTaskRecord(spec.id);
     const cost = byTask.get(spec.id);
     const out: ReportTask = {
       id: spec.id,
@@ -289,22 +289,6 @@ function reportError(error: SerializedError): ReportError {
   if (error.stderrTail) out.stderrTail = error.stderrTail;
   if (error.apiErrorStatus !== undefined) out.apiErrorStatus = error.apiErrorStatus;
   return out;
-}
-
-function pendingRecord(taskId: string): TaskRecord {
-  return {
-    taskId,
-    status: 'pending',
-    attempts: 0,
-    output: null,
-    sessionId: null,
-    tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-    costUsd: 0,
-    startedAt: null,
-    endedAt: null,
-    durationMs: null,
-    error: null,
-  };
 }
 
 function durationOf(record: TaskRecord): number | null {

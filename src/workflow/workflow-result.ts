@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { TokenUsage } from '../claude/stream-json.js';
+import { emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
 import type { Signal } from '../signals/signal.js';
 
@@ -142,4 +142,22 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.reason !== undefined) out.reason = record.reason;
   if (record.cached) out.cached = true;
   return out;
+}
+
+/** The record of a task that has not started. */
+export function emptyTaskRecord(taskId: string): TaskRecord {
+  return {
+    taskId,
+    status: 'pending',
+    attempts: 0,
+    output: null,
+    sessionId: null,
+    tokens: emptyTokens(),
+    costUsd: 0,
+    startedAt: null,
+    endedAt: null,
+    durationMs: null,
+    error: null,
+    attemptLog: [],
+  };
 }
