@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'NETWORK_ERROR'
   | 'TIMEOUT'
   | 'STALLED'
+  /** The worker running a remote attempt stopped answering (killed, or its machine lost): BullMQ's stalled-job check failed the job. */
+  | 'WORKER_LOST'
   // permanent: retrying cannot help
   | 'AUTH_FAILED'
   | 'BINARY_NOT_FOUND'
@@ -48,7 +50,9 @@ export type ErrorCode =
   /** `{{hash "<path>"}}` names a file (or directory) that does not exist. */
   | 'HASH_NO_MATCH'
   /** A task's output could not be stored in memory (`cache:`, `remember:`). */
-  | 'MEMORY_WRITE_FAILED';
+  | 'MEMORY_WRITE_FAILED'
+  /** No worker took a remote attempt within the task's timeout (none serves its queue, or its `runs_on` tags). */
+  | 'NO_WORKER';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

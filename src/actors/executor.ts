@@ -21,6 +21,15 @@ import { runCommand, type CommandRunRequest } from './command-runner.js';
  */
 export type ExecutionRequest = (({ kind: 'claude' } & ClaudeRunRequest) | ({ kind: 'command' } & CommandRunRequest)) & {
   memory?: TaskMemoryRequest;
+  /** The task's `runs_on`: a remote executor sends the attempt only to workers with all these tags; a local one ignores it. */
+  runsOn?: string[];
+  /**
+   * Set on resume when the attempt before this one (this number) was cut short by the death
+   * of the process driving the run: a remote executor re-attaches to it (takes its result, or
+   * waits for it) instead of starting another; a local one ignores it (the process registry
+   * ended it).
+   */
+  interruptedAttempt?: number;
 };
 
 /** Companions of an execution that cannot be serialized. */

@@ -88,6 +88,18 @@ export type ClaudeProgressEvent =
       retryDelayMs: number | null;
     }
   | {
+      /**
+       * Not from Claude Code: a remote executor's notice that no worker has taken the attempt
+       * yet (`workers`: how many serve its queue; 0 = none has its `runs_on` tags).
+       */
+      type: 'queued';
+      sessionId: null;
+      queue: string;
+      tags: string[];
+      workers: number;
+      waitedMs: number;
+    }
+  | {
       type: 'result';
       sessionId: string | null;
       subtype: string;

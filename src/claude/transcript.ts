@@ -125,6 +125,13 @@ export function describeApiRetry(p: ApiRetryFacts): string {
   return `API retry${count}${cause ? ` after ${cause}` : ''}${next}`;
 }
 
+/** A remote attempt no worker has taken yet, in words (the live view and the log say the same). */
+export function describeQueued(p: Extract<ClaudeProgressEvent, { type: 'queued' }>): string {
+  const tags = p.tags.length > 0 ? ` with tag${p.tags.length > 1 ? 's' : ''} ${p.tags.join(', ')}` : '';
+  const workers = p.workers === 0 ? `no worker${tags} is connected to queue ${p.queue}` : `${p.workers} worker(s) on queue ${p.queue}, all busy`;
+  return `waiting for a worker for ${seconds(p.waitedMs)}: ${workers}`;
+}
+
 /** The text of a tool result's content: a string, or text blocks. */
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

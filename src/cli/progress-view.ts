@@ -5,7 +5,7 @@
  * @module
  */
 import { totalTokens } from '../claude/stream-json.js';
-import { describeApiRetry } from '../claude/transcript.js';
+import { describeApiRetry, describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
@@ -86,7 +86,10 @@ export class ProgressView {
       case 'task.progress':
         if (event.progress.type === 'tool_use') row.note = `tool ${event.progress.name}`;
         else if (event.progress.type === 'assistant_text') row.note = 'thinking';
-        else if (event.progress.type === 'api_retry') {
+        else if (event.progress.type === 'queued') {
+          row.note = describeQueued(event.progress);
+          return `${event.taskId}: ${row.note}`;
+        } else if (event.progress.type === 'api_retry') {
           // Claude Code retrying the API itself: without this a task sits at "started" for minutes.
           row.note = describeApiRetry(event.progress);
           return `${event.taskId}: ${row.note}`;

@@ -205,7 +205,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--queue <name>', 'the queue (default: agents-sdk)')
     .option('--concurrency <n>', 'attempts run at once on this machine (default: 1)')
     .option('--cwd <dir>', 'working directory of attempts (and base of relative ones)')
-    .option('--tag <tag>', 'a tag of this worker (repeatable; routing by tag is not done yet)', collect)
+    .option('--tag <tag>', 'a tag of this worker (repeatable): it also takes the tasks whose runs_on names only its tags', collect)
+    .option('--lock-duration <ms>', 'how long a job stays locked unrenewed; a killed worker is noticed within about twice this (default: 30000)')
     .action(async (options: WorkerCommandOptions) => setExit(await workerCommand(options, io)));
 
   return program;

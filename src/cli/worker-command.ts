@@ -14,12 +14,14 @@ export interface WorkerCommandOptions {
   concurrency?: string;
   cwd?: string;
   tag?: string[];
+  lockDuration?: string;
 }
 
 /** Runs until SIGTERM or SIGINT, then stops taking jobs and lets the running ones finish. */
 export async function workerCommand(options: WorkerCommandOptions, io: CliIO): Promise<number> {
   if (options.redis === undefined) throw new ValidationError('worker needs --redis redis://host:port');
   const concurrency = intOption('concurrency', options.concurrency) ?? 1;
+  const lockDurationMs = intOption('lock-duration', options.lockDuration);
   if (options.cwd !== undefined && !isDirectory(options.cwd)) throw new ValidationError(`--cwd: ${options.cwd} is not a directory`);
   const worker = await startWorker({
     connection: options.redis,
@@ -27,9 +29,11 @@ export async function workerCommand(options: WorkerCommandOptions, io: CliIO): P
     concurrency,
     ...(options.cwd !== undefined && { cwd: options.cwd }),
     ...(options.tag !== undefined && { tags: options.tag }),
+    ...(lockDurationMs !== undefined && { lockDurationMs }),
     onJob: (e) => io.stderr(`worker ${process.pid}: ${e.type} ${e.jobId}${e.ok === undefined ? '' : e.ok ? ' ok' : ' failed'}\n`),
   });
-  io.stderr(`worker ${process.pid}: taking attempts from queue "${options.queue ?? 'agents-sdk'}" (concurrency ${concurrency})\n`);
+  const queues = worker.queues.map((q) => `"${q}"`).join(', ');
+  io.stderr(`worker ${process.pid}: taking attempts from queue${worker.queues.length > 1 ? 's' : ''} ${queues} (concurrency ${concurrency})\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);

@@ -6,11 +6,14 @@
  *
  * @module
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import type { ExecutionRequest, Executor } from '../actors/executor.js';
-import { AgentsSdkError, CancelledError, PermanentError, deserializeError, type SerializedError } from '../errors.js';
+import { DEFAULT_TIMEOUT_MS, rawOutputFile } from '../actors/claude-code-runner.js';
+import { AgentsSdkError, CancelledError, PermanentError, TransientError, deserializeError, type SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 
 /** Version of the job payload; a worker refuses another one. */
@@ -24,8 +27,34 @@ export interface JobPayload {
   request: ExecutionRequest;
 }
 
-/** What a worker returns: never a thrown error, so that the code and `transient` flag survive. */
-export type JobOutcome = { ok: true; result: ExecutionResult } | { ok: false; error: SerializedError };
+/**
+ * What a worker returns: never a thrown error, so that the code and `transient` flag survive.
+ * `files`: the Redis key under which the worker left the attempt's raw stream (see {@link AttemptFiles}).
+ */
+export type JobOutcome = ({ ok: true; result: ExecutionResult } | { ok: false; error: SerializedError }) & { files?: string };
+
+/** An agent attempt's raw stream (`raw_output[.attempt-<n>].jsonl`) and its result file (`.json`), as text. */
+export interface AttemptFiles {
+  stream: string;
+  result?: string;
+}
+
+/** Where a worker leaves an attempt's files for the orchestrator (a day at most). */
+export function attemptFilesKey(queue: string, jobId: string): string {
+  return `agents-sdk:${queue}:files:${jobId}`;
+}
+
+/** How long an attempt's files wait in Redis for the orchestrator to take them: a day. */
+export const ATTEMPT_FILES_TTL_S = 24 * 3600;
+
+/**
+ * The queue an attempt goes to: `<queue>` for a task without `runs_on`, `<queue>@<tags>` (sorted,
+ * joined with `+`) otherwise. A worker serves its base queue and one per non-empty set of its tags.
+ */
+export function queueNameFor(queue: string, tags?: readonly string[]): string {
+  if (tags === undefined || tags.length === 0) return queue;
+  return `${queue}@${[...new Set(tags)].sort().join('+')}`;
+}
 
 /** One progress update: `seq` orders them. */
 export interface JobProgress {
@@ -106,6 +135,12 @@ export interface BullmqExecutorOptions {
   connection: string | RedisOptions;
   /** The queue name; default `agents-sdk`. */
   queue?: string;
+  /**
+   * How long an attempt waits untaken before the run says so (a `queued` progress event, shown
+   * in the live view), and how often it says it again later; default 5 s. Untaken for the task's
+   * `timeout` (default 30 min), the attempt fails with `NO_WORKER`.
+   */
+  queuedNoticeMs?: number;
 }
 
 /** An executor that runs attempts on workers; `close()` ends its Redis connections. */
@@ -117,32 +152,55 @@ export type BullmqExecutor = Executor & {
 
 /**
  * The remote executor: one job per attempt; adding a job whose id exists returns the
- * existing job, which is how a resumed run re-attaches to it.
+ * existing job, which is how a resumed run re-attaches to it. An attempt cut short by the
+ * orchestrator's death ({@link ExecutionRequest.interruptedAttempt}) is re-attached to as well:
+ * its job's result is taken, or waited for, instead of running the attempt again.
  */
 export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExecutor {
   const base = typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
   const name = options.queue ?? DEFAULT_QUEUE;
+  const noticeMs = Math.max(10, options.queuedNoticeMs ?? 5000);
   const connection: ConnectionOptions = { ...base, maxRetriesPerRequest: null };
-  let opened: Promise<{ queue: Queue; events: QueueEvents; publisher: Redis }> | undefined;
+  let opened: Promise<{ publisher: Redis }> | undefined;
+  const queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   const listeners = new Map<string, { progress(p: JobProgress): void }>();
 
   const open = () =>
     (opened ??= (async () => {
       await checkRedis(base);
-      const queue = new Queue(name, { connection });
-      const events = new QueueEvents(name, { connection });
       const publisher = new Redis({ ...base, maxRetriesPerRequest: 1 });
-      queue.on('error', () => {});
-      events.on('error', () => {});
       publisher.on('error', () => {});
-      events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data as unknown as JobProgress));
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-      return { queue, events, publisher };
+      return { publisher };
     })());
 
+  const queueOf = (queueName: string) => {
+    let entry = queues.get(queueName);
+    if (!entry) {
+      entry = (async () => {
+        const queue = new Queue(queueName, { connection });
+        const events = new QueueEvents(queueName, { connection });
+        queue.on('error', () => {});
+        events.on('error', () => {});
+        events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data as unknown as JobProgress));
+        await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+        return { queue, events };
+      })();
+      queues.set(queueName, entry);
+    }
+    return entry;
+  };
+
   const execute = async (request: ExecutionRequest, hooks: Parameters<Executor>[1]): Promise<ExecutionResult> => {
-    const { queue, events, publisher } = await open();
-    const jobId = jobIdOf(request);
+    const { publisher } = await open();
+    const tags = request.runsOn ?? [];
+    const queueName = queueNameFor(name, tags);
+    const { queue, events } = await queueOf(queueName);
+    let job: Job | undefined;
+    const attempt = request.attempt ?? 1;
+    if (request.interruptedAttempt !== undefined && request.interruptedAttempt === attempt - 1) {
+      job = await reattachable(queue, jobIdOf({ ...request, attempt: request.interruptedAttempt }));
+    }
+    const jobId = job?.id ?? jobIdOf(request);
     let nextSeq = 0;
     const pending = new Map<number, ClaudeProgressEvent>();
     // Events come in order from the stream; `seq` guards against a replayed or reordered one.
@@ -157,9 +215,8 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
         }
       },
     });
-    const { memory: _memory, ...plain } = request;
+    const { memory: _memory, interruptedAttempt: _interrupted, ...plain } = request;
     const payload: JobPayload = { version: JOB_PAYLOAD_VERSION, request: plain };
-    let job: Job | undefined;
     const onAbort = (): void => {
       void (async () => {
         // A job no worker has taken yet is removed; one that runs is cancelled by its worker.
@@ -167,8 +224,9 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
         await job?.remove().catch(() => {});
       })();
     };
+    let untaken: UntakenWatch | undefined;
     try {
-      job = await queue.add('attempt', payload, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
+      job ??= await queue.add('attempt', payload, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
       if (hooks.signal.aborted) onAbort();
       hooks.signal.addEventListener('abort', onAbort, { once: true });
       const finished = job.waitUntilFinished(events) as Promise<JobOutcome>;
@@ -177,17 +235,20 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
         if (hooks.signal.aborted) fail();
         else hooks.signal.addEventListener('abort', fail, { once: true });
       });
+      const timeoutMs = request.timeoutMs === 0 ? Infinity : (request.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      untaken = watchUntaken(job, queue, { queueName, tags, noticeMs, timeoutMs, onEvent: hooks.onEvent });
       let outcome: JobOutcome;
       try {
-        outcome = await Promise.race([finished, cancelled]);
+        outcome = await Promise.race([finished, cancelled, untaken.failed]);
       } catch (error) {
         if (error instanceof AgentsSdkError) throw error;
-        // The worker threw (it should not): a plain failure reason.
-        throw new PermanentError('CRASHED', `Attempt ${jobId} failed on its worker: ${error instanceof Error ? error.message : String(error)}`);
+        throw failedJobError(jobId, error);
       }
+      if (outcome.files !== undefined) await takeFiles(publisher, outcome.files, request);
       if (outcome.ok) return outcome.result;
       throw deserializeError(outcome.error);
     } finally {
+      untaken?.stop();
       hooks.signal.removeEventListener('abort', onAbort);
       listeners.delete(jobId);
     }
@@ -198,11 +259,133 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     await open();
   };
   executor.close = async () => {
-    if (!opened) return;
-    const o = await opened.catch(() => undefined);
+    const all = [...queues.values()];
+    queues.clear();
+    const o = opened && (await opened.catch(() => undefined));
     opened = undefined;
-    if (!o) return;
-    await Promise.allSettled([o.events.close(), o.queue.close(), o.publisher.quit()]);
+    const closing: Array<Promise<unknown>> = [];
+    for (const entry of all) {
+      const q = await entry.catch(() => undefined);
+      if (q) closing.push(q.events.close(), q.queue.close());
+    }
+    if (o) closing.push(o.publisher.quit());
+    await Promise.allSettled(closing);
   };
   return executor;
+}
+
+/**
+ * The job of an interrupted attempt, when it is worth re-attaching to: still waiting or
+ * running, or finished with a result nobody took. A job its worker cancelled is not: the
+ * attempt runs again.
+ */
+async function reattachable(queue: Queue, jobId: string): Promise<Job | undefined> {
+  const job = await queue.getJob(jobId);
+  if (!job) return undefined;
+  const state = await job.getState();
+  if (state === 'completed') {
+    const outcome = job.returnvalue as JobOutcome | null;
+    if (outcome && !outcome.ok && outcome.error.code === 'CANCELLED') return undefined;
+  }
+  return state === 'unknown' ? undefined : job;
+}
+
+/** A job that failed in BullMQ (not in our code: the worker returns failures as outcomes). */
+function failedJobError(jobId: string, error: unknown): AgentsSdkError {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (/stalled/i.test(reason)) {
+    return new TransientError(
+      'WORKER_LOST',
+      `Attempt ${jobId}: the worker running it stopped answering (its lock expired: the worker was killed or its machine lost), so BullMQ failed the job (${reason})`,
+    );
+  }
+  return new PermanentError('CRASHED', `Attempt ${jobId} failed on its worker: ${reason}`);
+}
+
+/** Writes an attempt's files where a local run would have, then drops them from Redis. */
+async function takeFiles(redis: Redis, key: string, request: ExecutionRequest): Promise<void> {
+  const text = await redis.get(key).catch(() => null);
+  if (text === null || request.kind !== 'claude') return;
+  const file = rawOutputFile(request);
+  if (file === null) return;
+  const files = JSON.parse(text) as AttemptFiles;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, files.stream);
+  if (files.result !== undefined) writeFileSync(file.replace(/\.jsonl$/, '') + '.json', files.result);
+  await redis.del(key).catch(() => {});
+}
+
+interface UntakenWatch {
+  /** Rejects with `NO_WORKER` once the attempt has waited untaken for its timeout. */
+  failed: Promise<never>;
+  stop(): void;
+}
+
+/**
+ * Watches a job no worker has taken yet: past `noticeMs` (and again every `noticeMs`, at least
+ * 30 s apart) it reports a `queued` event; past `timeoutMs` it removes the job and fails.
+ */
+function watchUntaken(
+  job: Job,
+  queue: Queue,
+  o: { queueName: string; tags: string[]; noticeMs: number; timeoutMs: number; onEvent: (e: ClaudeProgressEvent) => void },
+): UntakenWatch {
+  const since = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let lastNotice = -Infinity;
+  let reject!: (error: AgentsSdkError) => void;
+  const failed = new Promise<never>((_, r) => (reject = r));
+  failed.catch(() => {});
+  const schedule = (): void => {
+    if (stopped) return;
+    const now = Date.now();
+    const deadline = since + o.timeoutMs;
+    const nextNotice = Math.max(since + o.noticeMs, lastNotice + Math.max(o.noticeMs, 30_000));
+    timer = setTimeout(check, Math.max(0, Math.min(deadline, nextNotice) - now));
+    timer.unref?.();
+  };
+  const check = async (): Promise<void> => {
+    try {
+      const state = await job.getState();
+      // Taken (or finished): a worker has it; nothing more to watch.
+      if (!['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state)) stopped = true;
+      if (stopped) return;
+      const waitedMs = Date.now() - since;
+      if (waitedMs >= o.timeoutMs) {
+        const removed = await job.remove().then(
+          () => true,
+          () => false,
+        );
+        // Not removed: a worker took it at this very moment; it runs.
+        if (!removed) stopped = true;
+        else if (!stopped) {
+          const who = o.tags.length > 0 ? `no worker with tag${o.tags.length > 1 ? 's' : ''} ${o.tags.join(', ')} took it` : 'no worker took it';
+          reject(
+            new PermanentError(
+              'NO_WORKER',
+              `Attempt ${String(job.id)} waited ${Math.round(waitedMs / 1000)}s on queue ${o.queueName} and ${who} (the task's timeout): start one with agents-sdk worker --redis <url>${o.tags.map((t) => ` --tag ${t}`).join('')}`,
+            ),
+          );
+          stopped = true;
+        }
+        return;
+      }
+      lastNotice = Date.now();
+      const workers = await queue.getWorkersCount().catch(() => 0);
+      if (!stopped) o.onEvent({ type: 'queued', sessionId: null, queue: o.queueName, tags: o.tags, workers, waitedMs });
+    } catch {
+      // Redis hiccup: look again at the next tick.
+    } finally {
+      schedule();
+    }
+  };
+  schedule();
+  return {
+    failed,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

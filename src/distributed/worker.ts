@@ -5,17 +5,25 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from 'node:path';
-import { Worker, type Job } from 'bullmq';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { rawOutputFile } from '../actors/claude-code-runner.js';
 import { defaultExecutor, type ExecutionRequest, type Executor } from '../actors/executor.js';
-import { PermanentError, serializeError } from '../errors.js';
+import { PermanentError, ValidationError, serializeError } from '../errors.js';
+import { MAX_RUNS_ON_TAGS, WORKER_TAG } from '../workflow/spec.js';
 import {
+  ATTEMPT_FILES_TTL_S,
   DEFAULT_QUEUE,
   JOB_PAYLOAD_VERSION,
+  attemptFilesKey,
   cancelChannel,
   checkRedis,
+  queueNameFor,
   redisOptionsFromUrl,
+  type AttemptFiles,
   type JobOutcome,
   type JobPayload,
   type JobProgress,
@@ -29,8 +37,17 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Working directory of attempts that name none, and base of relative ones (default: the process's). */
   cwd?: string;
-  /** This worker's tags (routing by tag is not done yet: recorded only). */
+  /**
+   * This worker's tags: besides untagged attempts it takes those of tasks whose `runs_on` names
+   * only tags it has (at most 4 tags).
+   */
   tags?: string[];
+  /**
+   * How long a job stays locked without the worker renewing it (default 30 s). A worker killed
+   * mid-attempt is noticed by the others within about twice this: the attempt fails with
+   * `WORKER_LOST` and the task's retry policy decides.
+   */
+  lockDurationMs?: number;
   executor?: Executor;
   /** Called when an attempt starts and ends (for the CLI's log lines). */
   onJob?: (event: { type: 'started' | 'finished'; jobId: string; ok?: boolean }) => void;
@@ -38,6 +55,8 @@ export interface WorkerOptions {
 
 /** A running worker. */
 export interface RunningWorker {
+  /** The queues it takes attempts from. */
+  queues: string[];
   /** Stops taking jobs and waits for the running ones to finish. */
   close(): Promise<void>;
 }
@@ -49,6 +68,7 @@ export async function runJobPayload(
   cwd: string,
   signal: AbortSignal,
   progress: (p: JobProgress) => Promise<void>,
+  keepFiles?: (files: AttemptFiles) => Promise<string>,
 ): Promise<JobOutcome> {
   const version = (payload as Partial<JobPayload> | null)?.version;
   if (version !== JOB_PAYLOAD_VERSION) {
@@ -63,8 +83,12 @@ export async function runJobPayload(
   if (request.stateDir !== undefined && !isAbsolute(request.stateDir)) request.stateDir = resolve(cwd, request.stateDir);
   // The orchestrator's process registry lists pids of its own machine: not ours.
   delete request.processRegistry;
+  // An agent's raw stream is written here, then handed to the orchestrator, whose state dir it belongs in.
+  const scratch = keepFiles && request.kind === 'claude' && request.runId ? mkdtempSync(join(tmpdir(), 'agents-sdk-attempt-')) : undefined;
+  if (scratch !== undefined) request.stateDir = scratch;
   let seq = 0;
   let chain = Promise.resolve();
+  let outcome: JobOutcome;
   try {
     const result = await executor(request, {
       signal,
@@ -73,54 +97,117 @@ export async function runJobPayload(
         chain = chain.then(() => progress(p)).catch(() => {});
       },
     });
-    await chain;
-    return { ok: true, result };
+    outcome = { ok: true, result };
   } catch (error) {
-    await chain;
-    return { ok: false, error: serializeError(error) };
+    outcome = { ok: false, error: serializeError(error) };
   }
+  await chain;
+  if (scratch !== undefined) {
+    try {
+      const files = attemptFilesOf(request);
+      if (files) outcome.files = await keepFiles!(files);
+    } catch {
+      // The result matters more than its transcript: it goes back without it.
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  return outcome;
+}
+
+/** The raw stream (and result file) an agent attempt left under its state dir, if any. */
+function attemptFilesOf(request: ExecutionRequest): AttemptFiles | undefined {
+  const file = request.kind === 'claude' ? rawOutputFile(request) : null;
+  if (file === null || !existsSync(file)) return undefined;
+  const files: AttemptFiles = { stream: readFileSync(file, 'utf8') };
+  const resultFile = file.replace(/\.jsonl$/, '') + '.json';
+  if (existsSync(resultFile)) files.result = readFileSync(resultFile, 'utf8');
+  return files;
+}
+
+/** Every queue a worker with these tags serves: the base queue and one per non-empty set of its tags. */
+export function queuesServed(queue: string, tags: readonly string[]): string[] {
+  const unique = [...new Set(tags)].sort();
+  const names = [queue];
+  for (let mask = 1; mask < 1 << unique.length; mask++) {
+    names.push(queueNameFor(queue, unique.filter((_, i) => mask & (1 << i))));
+  }
+  return names;
 }
 
 /** Starts a worker; rejects with `BACKEND_UNAVAILABLE` when Redis does not answer. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const tags = options.tags ?? [];
+  for (const tag of tags) if (!WORKER_TAG.test(tag)) throw new ValidationError(`--tag "${tag}": must be letters, digits, _ . - (e.g. gpu)`);
+  if (new Set(tags).size > MAX_RUNS_ON_TAGS) throw new ValidationError(`a worker takes at most ${MAX_RUNS_ON_TAGS} tags, got ${tags.length}`);
   const base = typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
   await checkRedis(base);
   const name = options.queue ?? DEFAULT_QUEUE;
   const executor = options.executor ?? defaultExecutor;
   const cwd = resolve(options.cwd ?? process.cwd());
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const lockDuration = Math.max(500, options.lockDurationMs ?? 30_000);
   const running = new Map<string, AbortController>();
+  let busy = 0;
 
   const subscriber = new Redis({ ...base, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   await subscriber.subscribe(cancelChannel(name));
   subscriber.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
+  const commands = new Redis({ ...base, maxRetriesPerRequest: 3 });
+  commands.on('error', () => {});
 
-  const worker = new Worker(
-    name,
-    async (job: Job) => {
-      const jobId = job.id ?? '';
-      const controller = new AbortController();
-      running.set(jobId, controller);
-      options.onJob?.({ type: 'started', jobId });
-      try {
-        const outcome = await runJobPayload(job.data, executor, cwd, controller.signal, (p) =>
-          job.updateProgress(p as unknown as object),
-        );
-        options.onJob?.({ type: 'finished', jobId, ok: outcome.ok });
-        return outcome;
-      } finally {
-        running.delete(jobId);
-      }
-    },
-    { connection: { ...base, maxRetriesPerRequest: null }, concurrency: options.concurrency ?? 1 },
+  const queues = queuesServed(name, tags);
+  const processJob = async (job: Job, token?: string): Promise<JobOutcome> => {
+    // Several queues (a tagged worker) share one bound: past it, a job goes back for another worker.
+    if (busy >= concurrency) {
+      await job.moveToDelayed(Date.now() + 200, token);
+      throw new DelayedError();
+    }
+    busy++;
+    const jobId = job.id ?? '';
+    const controller = new AbortController();
+    running.set(jobId, controller);
+    options.onJob?.({ type: 'started', jobId });
+    try {
+      const outcome = await runJobPayload(
+        job.data,
+        executor,
+        cwd,
+        controller.signal,
+        (p) => job.updateProgress(p as unknown as object),
+        async (files) => {
+          const key = attemptFilesKey(name, jobId);
+          await commands.set(key, JSON.stringify(files), 'EX', ATTEMPT_FILES_TTL_S);
+          return key;
+        },
+      );
+      options.onJob?.({ type: 'finished', jobId, ok: outcome.ok });
+      return outcome;
+    } finally {
+      busy--;
+      running.delete(jobId);
+    }
+  };
+  const workers = queues.map(
+    (queueName) =>
+      new Worker(queueName, processJob, {
+        connection: { ...base, maxRetriesPerRequest: null },
+        concurrency,
+        lockDuration,
+        stalledInterval: lockDuration,
+        // A stalled attempt (its worker died) is a failed attempt: the task's retry policy decides, not BullMQ.
+        maxStalledCount: 0,
+      }),
   );
-  worker.on('error', () => {});
-  await worker.waitUntilReady();
+  for (const worker of workers) worker.on('error', () => {});
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   return {
+    queues,
     close: async () => {
-      await worker.close();
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.allSettled([subscriber.quit(), commands.quit()]);
     },
   };
 }

@@ -11,6 +11,7 @@
  */
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { totalTokens, type ClaudeProgressEvent, type TokenUsage } from '../claude/stream-json.js';
+import { describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { BusEvent, LifecycleBus, LifecycleEvent } from '../event-bus.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
@@ -185,6 +186,8 @@ function progressFields(p: ClaudeProgressEvent): Record<string, unknown> {
       return { type: p.type, model: p.model };
     case 'result':
       return { type: p.type, subtype: p.subtype, isError: p.isError, costUsd: p.costUsd, numTurns: p.numTurns };
+    case 'queued':
+      return { type: p.type, queue: p.queue, tags: p.tags, workers: p.workers, waitedMs: p.waitedMs };
   }
 }
 
@@ -244,6 +247,8 @@ function describeProgress(p: ClaudeProgressEvent): string {
       return `text: ${clip(p.text.replace(/\s+/g, ' '), 120)}`;
     case 'api_retry':
       return `API retry${p.attempt === null ? '' : ` ${p.attempt}`}${p.errorStatus === null ? '' : ` after ${p.errorStatus}`}`;
+    case 'queued':
+      return describeQueued(p);
     default:
       return p.type.replace('_', ' ');
   }

@@ -547,6 +547,10 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   }
+  if (task.runs_on !== undefined) request.runsOn = [...task.runs_on];
+  // The attempt before this spawn's was cut short by a crash: a remote executor may find it still running, or finished.
+  const before = loggedBefore > 0 ? record.attemptLog?.[loggedBefore - 1] : undefined;
+  if (before?.status === 'interrupted') request.interruptedAttempt = before.attempt;
   if (deferred || task.cache || task.remember) {
     const memory: TaskMemoryRequest = { runId: ctx.run.runId, taskId: task.id, ...deferred };
     if (task.cache) memory.cache = memoryEntry(task.cache, values);

@@ -52,6 +52,8 @@ export interface PlannedTask {
   allowedTools?: string[];
   appendSystemPrompt?: string;
   dangerouslySkipPermissions?: boolean;
+  /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
+  runsOn?: string[];
 }
 
 /** Tasks that would start at the same moment. */
@@ -171,5 +173,6 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;
+  if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   return planned;
 }

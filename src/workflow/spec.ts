@@ -69,6 +69,11 @@ export const workflowInputsSchema = z.record(z.string().regex(INPUT_NAME), z.uni
 /** What to do with a task that was running when the process died (see resume). */
 export const resumeInterruptedSchema = z.enum(['restart', 'continue']);
 
+/** A worker tag (`runs_on`, `agents-sdk worker --tag`). */
+export const WORKER_TAG = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Most tags a task's `runs_on` (or a worker) may name. */
+export const MAX_RUNS_ON_TAGS = 4;
+
 /** The settings a task may take from the workflow's `defaults` (each optional there). */
 const sharedFields = {
   /** Attempts in all, the first included. */
@@ -79,6 +84,14 @@ const sharedFields = {
   cwd: z.string().min(1),
   env,
   resume_interrupted: resumeInterruptedSchema,
+  /**
+   * Worker tags (`agents-sdk worker --tag T`): with `--redis`, the task runs only on a worker
+   * that has every one of them. Ignored by a local run.
+   */
+  runs_on: z
+    .array(z.string().regex(WORKER_TAG, 'must be letters, digits, _ . - (e.g. gpu)'))
+    .min(1, 'must name at least one tag')
+    .max(MAX_RUNS_ON_TAGS, `must name at most ${MAX_RUNS_ON_TAGS} tags`),
 };
 
 /** Settings of agent tasks only; a command task ignores them in `defaults`. */
@@ -101,6 +114,7 @@ const common = {
   estimate: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`).optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
+  runs_on: sharedFields.runs_on.optional(),
   /** Wait for an event before starting (an approval gate, another branch or run's `publish`). */
   wait_for: waitForSchema.optional(),
   /** Publish the task's output as this event when it completes (to this run and the others in its state dir). */
@@ -145,6 +159,7 @@ export const taskDefaultsSchema = z.strictObject({
   cwd: sharedFields.cwd.optional(),
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
+  runs_on: sharedFields.runs_on.optional(),
   agent: agentFields.agent.optional(),
   model: agentFields.model.optional(),
   max_turns: agentFields.max_turns.optional(),
