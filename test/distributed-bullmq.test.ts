@@ -2,94 +2,31 @@
  * Issue 15: task attempts on worker processes through BullMQ on a real redis-server
  * (started here on a free port; a missing redis-server fails these tests, it does not skip them).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultExecutor, type ExecutionRequest } from '../src/actors/executor.js';
 import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
-import { checkRedis, createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
+import { createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
 import { runJobPayload } from '../src/distributed/worker.js';
-import { CLI_BIN, cliProcess } from './helpers/cli.js';
+import { cliProcess } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of our own, on a free port with a temporary directory, no persistence. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-'));
-  const child = execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-    reject: false,
-    stdio: 'ignore',
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  const until = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${String(child.exitCode)}): is it installed?`);
-    try {
-      await checkRedis({ host: '127.0.0.1', port }, 500);
-      break;
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await child;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A worker process (the built CLI); resolves once it takes jobs. */
-async function startWorker(url: string, queue: string, world: FakeWorld, marker: string): Promise<{ child: ResultPromise; output: () => string }> {
-  const child = execa(process.execPath, [CLI_BIN, 'worker', '--redis', url, '--queue', queue, '--concurrency', '1', '--cwd', world.root], {
-    reject: false,
-    env: { ...world.env, FAKE_MARKER: marker },
-    stdin: 'ignore',
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const until = Date.now() + 15_000;
-  while (!output.includes('taking attempts')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`worker did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, output: () => output };
-}
+import { freePort, startRedis, startWorkerProcess, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
 describe('BullMQ on redis-server', () => {
-  let redis: { url: string; stop(): Promise<void> };
+  let redis: TestRedis;
   let world: FakeWorld;
   const queue = `q${process.pid}`;
-  let workers: Array<{ child: ResultPromise; output: () => string }> = [];
+  let workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
     world = fakeWorld();
-    workers = [await startWorker(redis.url, queue, world, 'w1'), await startWorker(redis.url, queue, world, 'w2')];
+    workers = [await startWorkerProcess(redis.url, queue, world, 'w1'), await startWorkerProcess(redis.url, queue, world, 'w2')];
   }, 40_000);
 
   afterAll(async () => {
-    for (const w of workers) {
-      w.child.kill('SIGTERM');
-      await w.child;
-    }
+    for (const w of workers) await w.stop();
     await redis?.stop();
     world?.cleanup();
   }, 30_000);
@@ -119,6 +56,17 @@ describe('BullMQ on redis-server', () => {
     // Each attempt was one job with its deterministic id.
     const started = workers.flatMap((w) => w.output().split('\n').filter((l) => l.includes(': started ')));
     expect(started.some((l) => l.endsWith(':build3:1'))).toBe(true);
+    // Each agent attempt's raw stream is in the orchestrator's state dir, as after a local run.
+    const runId = (result as unknown as { runId: string }).runId;
+    for (const id of ['plan', 'build1', 'build2', 'build3', 'build4', 'ship']) {
+      const raw = join(world.stateDir, runId, id, 'raw_output.jsonl');
+      expect(existsSync(raw), raw).toBe(true);
+      expect(readFileSync(raw, 'utf8')).toContain('"type":"result"');
+      expect(JSON.parse(readFileSync(join(world.stateDir, runId, id, 'raw_output.json'), 'utf8'))).toMatchObject({ type: 'result' });
+    }
+    const logs = await cliProcess(['logs', runId, 'build2', '--state-dir', world.stateDir], { env: world.env });
+    expect(logs.exitCode, String(logs.stderr)).toBe(0);
+    expect(String(logs.stdout)).toContain('built2');
   }, 60_000);
 
   it('progress events come back typed and in order, the same as a local run', async () => {

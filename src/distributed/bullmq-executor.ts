@@ -341,7 +341,8 @@ function watchUntaken(
     if (stopped) return;
     const now = Date.now();
     const deadline = since + o.timeoutMs;
-    const nextNotice = Math.max(since + o.noticeMs, lastNotice + Math.max(o.noticeMs, 30_000));
+    // The first notice comes before the timeout, however short.
+    const nextNotice = Math.max(since + Math.min(o.noticeMs, o.timeoutMs / 2), lastNotice + Math.max(o.noticeMs, 30_000));
     timer = setTimeout(check, Math.max(0, Math.min(deadline, nextNotice) - now));
     timer.unref?.();
   };

@@ -1,0 +1,99 @@
+/**
+ * Issue 15: routing attempts by worker tag (`runs_on`, `agents-sdk worker --tag`), and the
+ * bounds: `max_parallel` bounds a run, `--concurrency` bounds a worker (over all its queues).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcess } from './helpers/cli.js';
+import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { agentCalls, startRedis, startWorkerProcess, type TestRedis, type WorkerProcess } from './helpers/redis.js';
+
+/** The most calls that ran at once, from the fake's log (start: invocation line, end: completion line). */
+function maxOverlap(world: FakeWorld, calls: Array<{ pid: number; time: number }>): number {
+  const ends = new Map(world.invocations().filter((c) => c.event === 'completed').map((c) => [c.pid as number, c.time as number]));
+  const points = calls.flatMap((c) => [
+    { t: c.time, d: 1 },
+    { t: ends.get(c.pid) ?? Infinity, d: -1 },
+  ]);
+  // An end and a start at the same instant: the end first.
+  points.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (now += p.d));
+  return max;
+}
+
+describe('routing by tag', () => {
+  let redis: TestRedis;
+  let world: FakeWorld;
+  const queue = `route${process.pid}`;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    world = fakeWorld();
+    workers.push(await startWorkerProcess(redis.url, queue, world, 'plain', { args: ['--concurrency', '2'] }));
+    workers.push(await startWorkerProcess(redis.url, queue, world, 'gpu', { args: ['--concurrency', '1', '--tag', 'gpu', '--tag', 'linux'] }));
+  }, 40_000);
+
+  afterAll(async () => {
+    for (const w of workers) await w.stop();
+    await redis?.stop();
+    world?.cleanup();
+  }, 30_000);
+
+  it('runs_on sends a task only to workers with all its tags; max_parallel bounds the run and --concurrency each worker', async () => {
+    expect(workers[1]!.output()).toContain(`"${queue}@gpu+linux"`);
+    const spec = join(world.root, 'routed.yaml');
+    writeFileSync(
+      spec,
+      [
+        'id: routed',
+        'max_parallel: 3',
+        'tasks:',
+        '  - {id: train, prompt: "route train [[delay:500]]", runs_on: [gpu]}',
+        '  - {id: both, prompt: "route both [[delay:500]]", runs_on: [linux, gpu]}',
+        ...[1, 2, 3, 4, 5, 6].map((i) => `  - {id: any${i}, prompt: "route any${i} [[delay:500]]"}`),
+        '',
+      ].join('\n'),
+    );
+    const run = await cliProcess(['run', spec, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    const calls = agentCalls(world).filter((c) => c.prompt.startsWith('route '));
+    expect(calls).toHaveLength(8);
+    expect(calls.find((c) => c.prompt.startsWith('route train'))!.marker).toBe('gpu');
+    expect(calls.find((c) => c.prompt.startsWith('route both'))!.marker).toBe('gpu');
+    // Untagged tasks go to any worker, the tagged one included.
+    expect(new Set(calls.filter((c) => c.prompt.startsWith('route any')).map((c) => c.marker))).toEqual(new Set(['plain', 'gpu']));
+    expect(maxOverlap(world, calls)).toBeLessThanOrEqual(3);
+    expect(maxOverlap(world, calls.filter((c) => c.marker === 'plain'))).toBeLessThanOrEqual(2);
+    // One attempt at a time over the tagged worker's four queues.
+    expect(maxOverlap(world, calls.filter((c) => c.marker === 'gpu'))).toBe(1);
+  }, 60_000);
+
+  it('a task whose tags no worker has waits with a visible status, then fails with NO_WORKER after its timeout', async () => {
+    const spec = join(world.root, 'unroutable.yaml');
+    writeFileSync(spec, ['id: unroutable', 'tasks:', '  - {id: tpu, prompt: "route tpu", runs_on: [tpu], timeout: 2, retry_count: 1}', ''].join('\n'));
+    const t0 = Date.now();
+    const run = await cliProcess(['run', spec, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    expect(run.exitCode).toBe(1);
+    const stderr = String(run.stderr);
+    expect(stderr).toMatch(new RegExp(`tpu: waiting for a worker for \\d\\.\\ds: no worker with tag tpu is connected to queue ${queue}@tpu`));
+    expect(stderr).toMatch(/NO_WORKER: Attempt .*:tpu:1 waited 2s on queue \S+@tpu and no worker with tag tpu took it/);
+    expect(stderr).toContain('agents-sdk worker --redis <url> --tag tpu');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(agentCalls(world).some((c) => c.prompt === 'route tpu')).toBe(false);
+  }, 30_000);
+
+  it('bad tags are named: in a workflow (exit 2) and on a worker (exit 2)', async () => {
+    const spec = join(world.root, 'bad-tag.yaml');
+    writeFileSync(spec, ['id: bad-tag', 'tasks:', '  - {id: x, prompt: "x", runs_on: ["has space"]}', ''].join('\n'));
+    const run = await cliProcess(['run', spec, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    expect(run.exitCode).toBe(2);
+    expect(String(run.stderr)).toMatch(/runs_on.*must be letters, digits/);
+    const worker = await cliProcess(['worker', '--redis', redis.url, '--tag', 'no/slash'], { env: world.env });
+    expect(worker.exitCode).toBe(2);
+    expect(String(worker.stderr)).toContain('--tag "no/slash"');
+  }, 30_000);
+});

@@ -1,0 +1,133 @@
+/**
+ * Distributed tests: a redis-server of their own and `agents-sdk worker` processes.
+ * A missing redis-server fails the tests that use it; they never skip.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { checkRedis } from '../../src/distributed/bullmq-executor.js';
+import { CLI_BIN } from './cli.js';
+import type { FakeWorld } from './fake-claude.js';
+
+/** A TCP port nothing listens on (at the time of asking). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running redis-server. */
+export interface TestRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Debian's redis-server on a free port with a temporary directory, no persistence. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-'));
+  const child = execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    reject: false,
+    stdio: 'ignore',
+  });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${String(child.exitCode)}): is it installed?`);
+    try {
+      await checkRedis({ host: '127.0.0.1', port }, 500);
+      break;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await child;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An `agents-sdk worker` process. */
+export interface WorkerProcess {
+  child: ResultPromise;
+  marker: string;
+  /** What it has written to stderr so far. */
+  output(): string;
+  /** Waits (up to `timeoutMs`) until its stderr matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built CLI's `worker` (its fake `claude` calls carry `FAKE_MARKER=<marker>`);
+ * resolves once it takes jobs.
+ */
+export async function startWorkerProcess(
+  url: string,
+  queue: string,
+  world: FakeWorld,
+  marker: string,
+  options: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<WorkerProcess> {
+  const child = execa(process.execPath, [CLI_BIN, 'worker', '--redis', url, '--queue', queue, '--cwd', world.root, ...(options.args ?? ['--concurrency', '1'])], {
+    reject: false,
+    env: { ...world.env, ...options.env, FAKE_MARKER: marker },
+    stdin: 'ignore',
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const waitFor = async (pattern: RegExp, timeoutMs = 15_000): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(output)) {
+      if (child.exitCode !== null) throw new Error(`worker ${marker} exited (${String(child.exitCode)}) before ${String(pattern)}: ${output}`);
+      if (Date.now() > until) throw new Error(`worker ${marker}: no ${String(pattern)} within ${timeoutMs} ms: ${output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  await waitFor(/taking attempts/);
+  return {
+    child,
+    marker,
+    output: () => output,
+    waitFor,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await child;
+    },
+  };
+}
+
+/** Pids of the processes whose parent is `pid` (from /proc). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The agent calls of a fake world (its log's invocation lines), with the worker each ran on. */
+export function agentCalls(world: FakeWorld): Array<{ pid: number; prompt: string; marker: string | undefined; time: number }> {
+  return world
+    .invocations()
+    .filter((c) => typeof c.prompt === 'string')
+    .map((c) => ({ pid: c.pid as number, prompt: c.prompt as string, marker: (c.env as { FAKE_MARKER?: string } | undefined)?.FAKE_MARKER, time: c.time as number }));
+}
