@@ -1,0 +1,170 @@
+/**
+ * Issue 15 from the library: `createBullmqExecutor` for a `WorkflowOrchestrator` and
+ * `startWorker` in-process, as the README's "Scaling out" section shows them, on a real
+ * redis-server. The worker here runs an executor of the test's own (the orchestrator cannot
+ * tell): how many times it ran, and when, is what the tests look at.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionRequest, Executor } from '../src/actors/executor.js';
+import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
+import { createBullmqExecutor, jobIdOf, queueNameFor } from '../src/distributed/bullmq-executor.js';
+import { queuesServed, startWorker, type RunningWorker } from '../src/distributed/worker.js';
+import { CancelledError } from '../src/errors.js';
+import type { ExecutionResult } from '../src/execution-result.js';
+import { emptyTokens } from '../src/claude/stream-json.js';
+import { WorkflowOrchestrator } from '../src/workflow-orchestrator.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+function resultOf(output: string): ExecutionResult {
+  return { success: true, output, sessionId: null, tokens: emptyTokens(), costUsd: 0, durationMs: 1, numTurns: 1, exitCode: 0 } as unknown as ExecutionResult;
+}
+
+/** An executor that answers `ran <prompt>` after `ms`, counting its runs and how many overlap. */
+function countingExecutor(ms = 50) {
+  const runs: string[] = [];
+  let now = 0;
+  let max = 0;
+  const executor: Executor = async (request, hooks) => {
+    const what = request.kind === 'claude' ? request.prompt : request.command.join(' ');
+    runs.push(what);
+    max = Math.max(max, ++now);
+    try {
+      hooks.onEvent({ type: 'assistant_text', sessionId: null, text: `working on ${what}` });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, what.includes('hang') ? 60_000 : ms);
+        hooks.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new CancelledError('aborted by its run'));
+        });
+      });
+      return resultOf(`ran ${what}`);
+    } finally {
+      now--;
+    }
+  };
+  return { executor, runs, maxOverlap: () => max };
+}
+
+describe('scaling out from the library', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 20_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a worker with tags serves its base queue and one per set of its tags', () => {
+    expect(queueNameFor('q', ['linux', 'gpu', 'gpu'])).toBe('q@gpu+linux');
+    expect(queueNameFor('q', [])).toBe('q');
+    expect(queuesServed('q', ['linux', 'gpu'])).toEqual(['q', 'q@gpu', 'q@linux', 'q@gpu+linux']);
+  });
+
+  it('runs a workflow on an in-process worker: runs_on routed, one concurrency bound over all queues, the untaken attempt announced', async () => {
+    const queue = `lib${Date.now()}`;
+    const counting = countingExecutor(80);
+    let worker: RunningWorker | undefined;
+    const remote = createBullmqExecutor({ connection: redis.url, queue, queuedNoticeMs: 100 });
+    const orchestrator = new WorkflowOrchestrator(null, { executor: remote });
+    const queued: ClaudeProgressEvent[] = [];
+    orchestrator.events.on('task.progress', (e) => {
+      if (e.progress.type === 'queued') queued.push(e.progress);
+    });
+    try {
+      const running = orchestrator.runWorkflow({
+        id: 'lib',
+        max_parallel: 4,
+        tasks: [
+          { id: 'gpu1', prompt: 'gpu one', runs_on: ['gpu'] },
+          { id: 'gpu2', prompt: 'gpu two', runs_on: ['gpu'] },
+          { id: 'plain1', prompt: 'plain one' },
+          { id: 'plain2', prompt: 'plain two' },
+        ],
+      });
+      // No worker yet: the attempts wait, and the run says so.
+      const until = Date.now() + 10_000;
+      while (!queued.some((q) => q.type === 'queued' && q.workers === 0 && q.tags.includes('gpu'))) {
+        if (Date.now() > until) throw new Error('no queued notice');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      worker = await startWorker({ connection: redis.url, queue, concurrency: 1, tags: ['gpu'], executor: counting.executor });
+      const result = await running;
+      expect(result.success).toBe(true);
+      expect(result.taskResults.map((t) => t.output).sort()).toEqual(['ran gpu one', 'ran gpu two', 'ran plain one', 'ran plain two']);
+      expect(counting.runs).toHaveLength(4);
+      expect(counting.maxOverlap()).toBe(1);
+    } finally {
+      await worker?.close();
+      await remote.close();
+    }
+  }, 30_000);
+
+  it('re-attaches to an interrupted attempt instead of running it again, unless its worker cancelled it', async () => {
+    const queue = `reattach${Date.now()}`;
+    const counting = countingExecutor(10);
+    const worker = await startWorker({ connection: redis.url, queue, executor: counting.executor });
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    const hooks = { signal: new AbortController().signal, onEvent: () => {} };
+    try {
+      const first: ExecutionRequest = { kind: 'claude', prompt: 'once', runId: 'r1', agentName: 'a', attempt: 1 };
+      expect((await remote(first, hooks)).output).toBe('ran once');
+      // A resumed run's next attempt says attempt 1 was interrupted: its finished job's result is taken.
+      const again = await remote({ ...first, attempt: 2, interruptedAttempt: 1 }, hooks);
+      expect(again.output).toBe('ran once');
+      expect(counting.runs).toEqual(['once']);
+      // Only the attempt right after the interrupted one re-attaches (a retry after it runs).
+      await remote({ ...first, attempt: 3, interruptedAttempt: 1 }, hooks);
+      expect(counting.runs).toEqual(['once', 'once']);
+
+      // A cancelled attempt is not re-attached to: it runs again.
+      const hang: ExecutionRequest = { kind: 'claude', prompt: 'hang then go', runId: 'r2', agentName: 'b', attempt: 1 };
+      const controller = new AbortController();
+      const cancelled = remote(hang, { signal: controller.signal, onEvent: () => {} });
+      while (counting.runs.length < 3) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(jobIdOf(hang)).toBe('r2:b:1');
+      // Wait until its worker has recorded the cancel, then resume past it.
+      const { Queue } = await import('bullmq');
+      const q = new Queue(queue, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
+      try {
+        const until = Date.now() + 10_000;
+        while ((await (await q.getJob('r2:b:1'))?.getState()) !== 'completed') {
+          if (Date.now() > until) throw new Error('the cancelled job never completed');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        await q.close();
+      }
+      const retried = remote({ ...hang, prompt: 'hang then go', attempt: 2, interruptedAttempt: 1 }, { signal: AbortSignal.timeout(500), onEvent: () => {} });
+      await expect(retried).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(counting.runs.filter((r) => r === 'hang then go')).toHaveLength(2);
+    } finally {
+      await worker.close();
+      await remote.close();
+    }
+  }, 30_000);
+
+  it('an attempt no worker takes within its timeout fails with NO_WORKER and its job is removed', async () => {
+    const queue = `noworker${Date.now()}`;
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    const events: ClaudeProgressEvent[] = [];
+    try {
+      const request: ExecutionRequest = { kind: 'command', command: ['true'], taskId: 't', runId: 'r3', timeoutMs: 300, runsOn: ['arm'] };
+      await expect(remote(request, { signal: new AbortController().signal, onEvent: (e) => events.push(e) })).rejects.toMatchObject({
+        code: 'NO_WORKER',
+        transient: false,
+      });
+      expect(events).toEqual([expect.objectContaining({ type: 'queued', queue: `${queue}@arm`, tags: ['arm'], workers: 0 })]);
+      const { Queue } = await import('bullmq');
+      const q = new Queue(`${queue}@arm`, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
+      try {
+        expect(await q.getJob('r3:t:1')).toBeUndefined();
+      } finally {
+        await q.close();
+      }
+    } finally {
+      await remote.close();
+    }
+  }, 30_000);
+});
