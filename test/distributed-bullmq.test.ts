@@ -69,6 +69,29 @@ describe('BullMQ on redis-server', () => {
     expect(String(logs.stdout)).toContain('built2');
   }, 60_000);
 
+  it("a remote attempt's raw stream grows in the orchestrator's state dir while it runs (logs --follow works)", async () => {
+    const spec = join(world.root, 'live.yaml');
+    writeFileSync(spec, ['id: live', 'tasks:', '  - {id: talk, prompt: "live [[tool-turns:2]] [[delay:2400]] [[reply:said]]"}', ''].join('\n'));
+    const runId = `live-${Date.now()}`;
+    const run = cliProcess(['run', spec, '--run-id', runId, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    const raw = join(world.stateDir, runId, 'talk', 'raw_output.jsonl');
+    const finished = () => workers.some((w) => w.output().includes(`finished ${runId}:talk:1`));
+    const until = Date.now() + 20_000;
+    // Before the attempt ends, the copy holds its first lines (init, a tool turn) but not the result.
+    while (!(existsSync(raw) && readFileSync(raw, 'utf8').includes('"tool_use"'))) {
+      if (finished() || Date.now() > until) throw new Error('no live copy of the stream before the attempt ended');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const partial = readFileSync(raw, 'utf8');
+    expect(partial).toContain('"subtype":"init"');
+    expect(partial).not.toContain('"type":"result"');
+    for (const line of partial.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+    const done = await run;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(readFileSync(raw, 'utf8').startsWith(partial)).toBe(true);
+    expect(readFileSync(raw, 'utf8')).toContain('"type":"result"');
+  }, 40_000);
+
   it('progress events come back typed and in order, the same as a local run', async () => {
     const request: ExecutionRequest = { kind: 'claude', prompt: 'steps [[tool-turns:4]] [[reply:done]]', agentName: 'steps', runId: `r${Date.now()}`, attempt: 1 };
     const remote = createBullmqExecutor({ connection: redis.url, queue });
@@ -115,8 +138,10 @@ describe('unreachable Redis', () => {
       const spec = join(world.root, 'one.yaml');
       writeFileSync(spec, 'id: one\ntasks:\n  - id: a\n    prompt: "[[reply:ok]]"\n');
       const t0 = Date.now();
-      const run = await cliProcess(['run', spec, '--redis', `redis://127.0.0.1:${port}`, '--state-dir', world.stateDir], { env: world.env });
-      const worker = await cliProcess(['worker', '--redis', `redis://127.0.0.1:${port}`], { env: world.env });
+      const [run, worker] = await Promise.all([
+        cliProcess(['run', spec, '--redis', `redis://127.0.0.1:${port}`, '--state-dir', world.stateDir], { env: world.env }),
+        cliProcess(['worker', '--redis', `redis://127.0.0.1:${port}`], { env: world.env }),
+      ]);
       expect(Date.now() - t0).toBeLessThan(15_000);
       expect(run.exitCode).toBe(2);
       expect(String(run.stderr)).toMatch(/BACKEND_UNAVAILABLE: Redis at 127\.0\.0\.1:\d+ is unreachable/);

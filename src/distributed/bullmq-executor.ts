@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -56,11 +56,12 @@ export function queueNameFor(queue: string, tags?: readonly string[]): string {
   return `${queue}@${[...new Set(tags)].sort().join('+')}`;
 }
 
-/** One progress update: `seq` orders them. */
-export interface JobProgress {
-  seq: number;
-  event: ClaudeProgressEvent;
-}
+/**
+ * One progress update: a typed event (`seq` orders them), or new complete lines of the
+ * attempt's raw stream (`rawSeq` orders them), which the orchestrator appends to its copy so
+ * that `logs --follow` shows a remote attempt as it runs.
+ */
+export type JobProgress = { seq: number; event: ClaudeProgressEvent } | { rawSeq: number; raw: string };
 
 /** Connection options from `redis://[user:password@]host:port[/db]`. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
@@ -203,10 +204,13 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     const jobId = job?.id ?? jobIdOf(request);
     let nextSeq = 0;
     const pending = new Map<number, ClaudeProgressEvent>();
+    const liveRaw = liveRawCopy(request);
     // Events come in order from the stream; `seq` guards against a replayed or reordered one.
     listeners.set(jobId, {
       progress: (p) => {
-        if (typeof p !== 'object' || p === null || typeof p.seq !== 'number' || p.seq < nextSeq) return;
+        if (typeof p !== 'object' || p === null) return;
+        if ('raw' in p) return liveRaw?.(p);
+        if (typeof p.seq !== 'number' || p.seq < nextSeq) return;
         pending.set(p.seq, p.event);
         while (pending.has(nextSeq)) {
           const event = pending.get(nextSeq)!;
@@ -300,6 +304,28 @@ function failedJobError(jobId: string, error: unknown): AgentsSdkError {
     );
   }
   return new PermanentError('CRASHED', `Attempt ${jobId} failed on its worker: ${reason}`);
+}
+
+/**
+ * Appends the raw lines of a running attempt to the file a local run would write (the file
+ * is replaced by the whole stream when the attempt ends). A re-attached attempt's copy starts
+ * where the orchestrator came in. `undefined` when the request records no stream.
+ */
+function liveRawCopy(request: ExecutionRequest): ((p: { rawSeq: number; raw: string }) => void) | undefined {
+  const file = request.kind === 'claude' ? rawOutputFile(request) : null;
+  if (file === null) return undefined;
+  let last = -1;
+  return (p) => {
+    if (typeof p.rawSeq !== 'number' || p.rawSeq <= last || typeof p.raw !== 'string') return;
+    try {
+      if (last < 0) mkdirSync(dirname(file), { recursive: true });
+      if (last < 0) writeFileSync(file, p.raw);
+      else appendFileSync(file, p.raw);
+      last = p.rawSeq;
+    } catch {
+      // A live copy only: the whole stream is written when the attempt ends.
+    }
+  };
 }
 
 /** Writes an attempt's files where a local run would have, then drops them from Redis. */

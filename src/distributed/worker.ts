@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DelayedError, Worker, type Job } from 'bullmq';
@@ -89,6 +89,7 @@ export async function runJobPayload(
   let seq = 0;
   let chain = Promise.resolve();
   let outcome: JobOutcome;
+  const tail = scratch === undefined ? undefined : tailRawStream(request, (p) => (chain = chain.then(() => progress(p)).catch(() => {})));
   try {
     const result = await executor(request, {
       signal,
@@ -101,6 +102,7 @@ export async function runJobPayload(
   } catch (error) {
     outcome = { ok: false, error: serializeError(error) };
   }
+  tail?.stop();
   await chain;
   if (scratch !== undefined) {
     try {
@@ -113,6 +115,41 @@ export async function runJobPayload(
     }
   }
   return outcome;
+}
+
+/** How often a running attempt's new raw lines are sent to the orchestrator. */
+const RAW_TAIL_MS = 250;
+
+/**
+ * Sends the complete lines added to a running attempt's raw stream every {@link RAW_TAIL_MS}
+ * (a line split by a read waits for the next one, so no character is cut).
+ */
+function tailRawStream(request: ExecutionRequest, send: (p: JobProgress) => void): { stop(): void } {
+  const file = request.kind === 'claude' ? rawOutputFile(request) : null;
+  let offset = 0;
+  let rawSeq = 0;
+  const read = (): void => {
+    if (file === null) return;
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      const size = fstatSync(fd).size;
+      if (size <= offset) return;
+      const buffer = Buffer.alloc(size - offset);
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      const end = buffer.lastIndexOf(0x0a, n - 1) + 1;
+      if (end === 0) return;
+      offset += end;
+      send({ rawSeq: rawSeq++, raw: buffer.toString('utf8', 0, end) });
+    } catch {
+      // Not created yet.
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  };
+  const timer = setInterval(read, RAW_TAIL_MS);
+  timer.unref?.();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** The raw stream (and result file) an agent attempt left under its state dir, if any. */
