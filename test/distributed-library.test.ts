@@ -4,11 +4,16 @@
  * redis-server. The worker here runs an executor of the test's own (the orchestrator cannot
  * tell): how many times it ran, and when, is what the tests look at.
  */
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawOutputFile } from '../src/actors/claude-code-runner.js';
 import type { ExecutionRequest, Executor } from '../src/actors/executor.js';
 import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
-import { createBullmqExecutor, jobIdOf, queueNameFor } from '../src/distributed/bullmq-executor.js';
-import { queuesServed, startWorker, type RunningWorker } from '../src/distributed/worker.js';
+import { JOB_PAYLOAD_VERSION, createBullmqExecutor, jobIdOf, queueNameFor, redisOptionsFromUrl } from '../src/distributed/bullmq-executor.js';
+import { queuesServed, runJobPayload, startWorker, type RunningWorker } from '../src/distributed/worker.js';
 import { CancelledError } from '../src/errors.js';
 import type { ExecutionResult } from '../src/execution-result.js';
 import { emptyTokens } from '../src/claude/stream-json.js';
@@ -125,7 +130,6 @@ describe('scaling out from the library', () => {
       await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(jobIdOf(hang)).toBe('r2:b:1');
       // Wait until its worker has recorded the cancel, then resume past it.
-      const { Queue } = await import('bullmq');
       const q = new Queue(queue, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
       try {
         const until = Date.now() + 10_000;
@@ -156,7 +160,6 @@ describe('scaling out from the library', () => {
         transient: false,
       });
       expect(events).toEqual([expect.objectContaining({ type: 'queued', queue: `${queue}@arm`, tags: ['arm'], workers: 0 })]);
-      const { Queue } = await import('bullmq');
       const q = new Queue(`${queue}@arm`, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
       try {
         expect(await q.getJob('r3:t:1')).toBeUndefined();
@@ -167,4 +170,73 @@ describe('scaling out from the library', () => {
       await remote.close();
     }
   }, 30_000);
+});
+
+describe('jobs, connections and attempt files', () => {
+  it('reads redis:// and rediss:// URLs, and names a bad one', () => {
+    expect(redisOptionsFromUrl('redis://user:p%40ss@cache.internal:6380/2')).toEqual({ host: 'cache.internal', port: 6380, username: 'user', password: 'p@ss', db: 2 });
+    expect(redisOptionsFromUrl('rediss://cache')).toEqual({ host: 'cache', port: 6379, tls: {} });
+    expect(() => redisOptionsFromUrl('cache:6379')).toThrow(/--redis must be a redis:\/\/ URL, got "cache:6379"/);
+    expect(() => redisOptionsFromUrl('not a url')).toThrow(/--redis must be a URL like redis:\/\/host:6379/);
+  });
+
+  it('a job id keeps its three parts apart whatever the ids hold', () => {
+    expect(jobIdOf({ kind: 'command', command: ['true'], taskId: 'a:b', runId: 'r%1', attempt: 3 })).toBe('r%251:a%3Ab:3');
+    expect(jobIdOf({ kind: 'claude', prompt: 'p', agentName: 'plan' })).toBe('run:plan:1');
+  });
+
+  it('a worker runs a payload in its own directory and hands back the raw stream it wrote, live and whole', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'agents-sdk-payload-'));
+    try {
+      let seen: ExecutionRequest | undefined;
+      // Writes its stream as the runner does: under the request's state dir, a line at a time.
+      const writing: Executor = async (request) => {
+        seen = request;
+        const file = rawOutputFile(request as Parameters<typeof rawOutputFile>[0])!;
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, '{"type":"system","subtype":"init"}\n');
+        await new Promise((r) => setTimeout(r, 600));
+        appendFileSync(file, '{"type":"result","result":"ok"}\n');
+        writeFileSync(file.replace(/\.jsonl$/, '.json'), '{"type":"result"}');
+        return resultOf('ok');
+      };
+      const progress: unknown[] = [];
+      let kept: { stream: string; result?: string } | undefined;
+      const payload = { version: JOB_PAYLOAD_VERSION, request: { kind: 'claude', prompt: 'p', runId: 'r', agentName: 'a', attempt: 2, cwd: 'sub', stateDir: 'agents' } };
+      const outcome = await runJobPayload(payload, writing, root, new AbortController().signal, async (p) => void progress.push(p), async (files) => {
+        kept = files;
+        return 'key-1';
+      });
+      expect(outcome).toMatchObject({ ok: true, files: 'key-1' });
+      expect(seen!.cwd).toBe(join(root, 'sub'));
+      // The stream went to a scratch dir (removed since), not under the worker's directory.
+      expect(seen!.stateDir).not.toContain(root);
+      expect(existsSync(seen!.stateDir!)).toBe(false);
+      expect(kept).toEqual({ stream: '{"type":"system","subtype":"init"}\n{"type":"result","result":"ok"}\n', result: '{"type":"result"}' });
+      expect(progress[0]).toEqual({ rawSeq: 0, raw: '{"type":"system","subtype":"init"}\n' });
+
+      // Keeping the files failed: the result still goes back, without them.
+      const failedKeep = await runJobPayload(payload, writing, root, new AbortController().signal, async () => {}, async () => {
+        throw new Error('redis down');
+      });
+      expect(failedKeep.ok).toBe(true);
+      expect(failedKeep.files).toBeUndefined();
+      // A relative state dir of a command request is the worker's.
+      const command = await runJobPayload(
+        { version: JOB_PAYLOAD_VERSION, request: { kind: 'command', command: ['true'], taskId: 't', stateDir: 'state' } },
+        async (request) => {
+          seen = request;
+          return resultOf('');
+        },
+        root,
+        new AbortController().signal,
+        async () => {},
+      );
+      expect(command.ok).toBe(true);
+      expect(seen!.stateDir).toBe(join(root, 'state'));
+      expect(seen!.cwd).toBe(root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
