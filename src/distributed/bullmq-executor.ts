@@ -164,7 +164,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
   const connection: ConnectionOptions = { ...base, maxRetriesPerRequest: null };
   let opened: Promise<{ publisher: Redis }> | undefined;
   const queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
-  const listeners = new Map<string, { progress(p: JobProgress): void }>();
+  const listeners = new Map<string, { progress(p: JobProgress): void; completed(outcome: JobOutcome): void; failed(reason: string): void }>();
 
   const open = () =>
     (opened ??= (async () => {
@@ -179,11 +179,18 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     if (!entry) {
       entry = (async () => {
         const queue = new Queue(queueName, { connection });
-        const events = new QueueEvents(queueName, { connection });
         queue.on('error', () => {});
+        await queue.waitUntilReady();
+        // QueueEvents reads from `$` by default, and its first read goes out some time after it
+        // is "ready": an event in between would be lost. Reading from the stream's last entry
+        // as of now, nothing that follows our jobs' creation can be missed.
+        const [last] = await ((await queue.client) as unknown as Redis).xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+        const events = new QueueEvents(queueName, { connection, lastEventId: last?.[0] ?? '0-0' });
         events.on('error', () => {});
         events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data as unknown as JobProgress));
-        await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+        events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue as unknown as JobOutcome));
+        events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
+        await events.waitUntilReady();
         return { queue, events };
       })();
       queues.set(queueName, entry);
@@ -195,7 +202,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     const { publisher } = await open();
     const tags = request.runsOn ?? [];
     const queueName = queueNameFor(name, tags);
-    const { queue, events } = await queueOf(queueName);
+    const { queue } = await queueOf(queueName);
     let job: Job | undefined;
     const attempt = request.attempt ?? 1;
     if (request.interruptedAttempt !== undefined && request.interruptedAttempt === attempt - 1) {
@@ -205,8 +212,13 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     let nextSeq = 0;
     const pending = new Map<number, ClaudeProgressEvent>();
     const liveRaw = liveRawCopy(request);
+    let settle!: { resolve(outcome: JobOutcome): void; reject(error: Error): void };
+    const finished = new Promise<JobOutcome>((resolve, reject) => (settle = { resolve, reject }));
+    finished.catch(() => {});
     // Events come in order from the stream; `seq` guards against a replayed or reordered one.
     listeners.set(jobId, {
+      completed: (outcome) => settle.resolve(outcome),
+      failed: (reason) => settle.reject(new Error(reason)),
       progress: (p) => {
         if (typeof p !== 'object' || p === null) return;
         if ('raw' in p) return liveRaw?.(p);
@@ -229,11 +241,13 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
       })();
     };
     let untaken: UntakenWatch | undefined;
+    let finishedWatch: { stop(): void } | undefined;
     try {
       job ??= await queue.add('attempt', payload, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
       if (hooks.signal.aborted) onAbort();
       hooks.signal.addEventListener('abort', onAbort, { once: true });
-      const finished = job.waitUntilFinished(events) as Promise<JobOutcome>;
+      // Finished already (a re-attached job, or an existing id), or an event that never came: asked now and now and then.
+      finishedWatch = watchFinished(queue, job, settle);
       const cancelled = new Promise<never>((_, reject) => {
         const fail = () => reject(new CancelledError(`Attempt ${jobId} was cancelled`));
         if (hooks.signal.aborted) fail();
@@ -253,6 +267,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
       throw deserializeError(outcome.error);
     } finally {
       untaken?.stop();
+      finishedWatch?.stop();
       hooks.signal.removeEventListener('abort', onAbort);
       listeners.delete(jobId);
     }
@@ -294,9 +309,42 @@ async function reattachable(queue: Queue, jobId: string): Promise<Job | undefine
   return state === 'unknown' ? undefined : job;
 }
 
+/** How often a waited-for job's state is read, in case its completion event was missed. */
+const FINISHED_POLL_MS = 10_000;
+
+/** Reads the job's state now and every {@link FINISHED_POLL_MS}: settles once it has finished (or is gone). */
+function watchFinished(queue: Queue, job: Job, settle: { resolve(outcome: JobOutcome): void; reject(error: Error): void }): { stop(): void } {
+  let stopped = false;
+  const check = async (): Promise<void> => {
+    try {
+      const state = await job.getState();
+      if (stopped || (state !== 'completed' && state !== 'failed' && state !== 'unknown')) return;
+      const stored = await queue.getJob(job.id!);
+      if (stopped) return;
+      if (!stored) settle.reject(new Error(`the job is gone from Redis (removed, or Redis lost its data)`));
+      else if (state === 'completed') settle.resolve(stored.returnvalue as JobOutcome);
+      else if (state === 'failed') settle.reject(new Error(stored.failedReason));
+    } catch {
+      // Redis hiccup: the event, or the next look, will tell.
+    }
+  };
+  void check();
+  const timer = setInterval(() => void check(), FINISHED_POLL_MS);
+  timer.unref?.();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
 /** A job that failed in BullMQ (not in our code: the worker returns failures as outcomes). */
 function failedJobError(jobId: string, error: unknown): AgentsSdkError {
   const reason = error instanceof Error ? error.message : String(error);
+  if (/gone from Redis/.test(reason)) {
+    return new TransientError('WORKER_LOST', `Attempt ${jobId}: ${reason}; its result, if any, is lost`);
+  }
   if (/stalled/i.test(reason)) {
     return new TransientError(
       'WORKER_LOST',
