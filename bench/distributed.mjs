@@ -1,0 +1,330 @@
+/**
+ * Scaling out through BullMQ on Redis (issue 15). A private redis-server (free port, temp dir,
+ * no persistence) is started for the bench; workers run in separate node processes
+ * (bench/distributed-worker.mjs, which calls `startWorker` with a bench executor).
+ *
+ *  a. Overhead per task: 1,000 independent instant tasks, max_parallel 64, through the local
+ *     executor and through `createBullmqExecutor` (2 worker processes × concurrency 32).
+ *     Reported: ms per task local and remote, the overhead per task (remote − local), the ratio;
+ *     and the round trip of one task (a 20-task chain, max_parallel 1), which bounds (b).
+ *  b. Makespan: 64 tasks × 200 ms (the worker's executor sleeps), max_parallel 8, on two worker
+ *     processes of concurrency 4 and on one of concurrency 8; efficiency = ideal (64 × 200 / 8 =
+ *     1,600 ms) / actual. Target ≥ 0.95 on two workers. The same run in-process is a reference.
+ *
+ * Each case has its own queue (`bench-<pid>-<case>`), and every timed run is preceded by an
+ * untimed warm-up on the same workers (JIT, Redis connections). The executor's connections are
+ * opened (`ready()`) before the timing. A report: always exits 0.
+ * Runnable alone: `npm run build && node bench/distributed.mjs`.
+ * Environment: BENCH_DIST_RUNS (timed runs per case, median; default 2), REDIS_SERVER (the
+ * redis-server binary; default `redis-server` on the PATH).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checkRedis, createBullmqExecutor, WorkflowOrchestrator } from '../dist/index.js';
+import { instantExecutor, sleepExecutor } from './executors.mjs';
+import { chain, independent, toSpec } from './graphs.mjs';
+
+const WORKER = fileURLToPath(new URL('./distributed-worker.mjs', import.meta.url));
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+const RUNS = Math.max(1, Number(process.env.BENCH_DIST_RUNS ?? 2));
+
+export const DISTRIBUTED = {
+  overhead: { tasks: 1000, maxParallel: 64, workers: 2, concurrency: 32, warmup: 200, chainTasks: 20 },
+  makespan: { tasks: 64, sleepMs: 200, maxParallel: 8, warmup: 16 },
+};
+export const DISTRIBUTED_TARGET = { efficiency: 0.95 };
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits for a child's exit, SIGKILL after `graceMs`. */
+function stopChild(child, graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Children still alive when the process exits (an error path) are killed with it. */
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-bench-'));
+  const port = await freePort();
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  let spawnError;
+  child.on('error', (e) => (spawnError = e));
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    if (spawnError || child.exitCode !== null) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`redis-server did not start: ${spawnError?.message ?? `exit ${child.exitCode}`} ${stderr.trim()}`);
+    }
+    try {
+      await checkRedis({ host: '127.0.0.1', port }, 500);
+      break;
+    } catch (error) {
+      if (performance.now() > deadline) {
+        await stopChild(child);
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`redis-server on port ${port} did not answer within 10 s: ${error.message}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      await stopChild(child);
+      children.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts one worker process; resolves once it printed its ready line. */
+function startWorkerProcess(url, queue, concurrency, mode) {
+  const child = spawn(process.execPath, [WORKER, url, queue, String(concurrency), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`worker did not get ready within 15 s: ${stderr.trim()}`)), 15_000);
+    const fail = (error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      children.delete(child);
+      reject(error);
+    };
+    child.on('error', fail);
+    child.on('exit', (code) => fail(new Error(`worker exited (${code}) before it was ready: ${stderr.trim()}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/^ready \d+/m.test(out)) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stdout.resume();
+        resolve({
+          child,
+          stop: async () => {
+            await stopChild(child);
+            children.delete(child);
+          },
+        });
+      }
+    });
+  });
+}
+
+async function startWorkers(url, queue, processes, concurrency, mode) {
+  const started = await Promise.allSettled(Array.from({ length: processes }, () => startWorkerProcess(url, queue, concurrency, mode)));
+  const ok = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(ok.map((w) => w.stop()));
+    throw failed.reason;
+  }
+  return { stop: () => Promise.all(ok.map((w) => w.stop())) };
+}
+
+/** One timed `runWorkflow`; throws unless every task completed. */
+async function timedRun(stateDir, executor, graph, maxParallel, id) {
+  const orchestrator = new WorkflowOrchestrator({ stateDir, executor, stateBackend: null });
+  const started = performance.now();
+  const result = await orchestrator.runWorkflow(toSpec(graph, maxParallel, id));
+  const ms = performance.now() - started;
+  if (result.status !== 'completed') throw new Error(`${id} ended ${result.status}`);
+  return ms;
+}
+
+/**
+ * A remote case: workers (separate processes) on a fresh queue, an executor, one warm-up run,
+ * then `RUNS` timed runs; the median wall time.
+ */
+async function remoteCase({ url, stateDir, queue, processes, concurrency, mode, graph, warmupGraph, maxParallel, also }) {
+  const workers = await startWorkers(url, queue, processes, concurrency, mode);
+  const executor = createBullmqExecutor({ connection: url, queue });
+  try {
+    await executor.ready();
+    await timedRun(stateDir, executor, warmupGraph, maxParallel, `${queue}-warmup`);
+    const times = [];
+    for (let i = 0; i < RUNS; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${queue}-${i}`));
+    return { ms: median(times), times, also: also ? await also(executor) : undefined };
+  } finally {
+    await executor.close();
+    await workers.stop();
+  }
+}
+
+async function localCase({ stateDir, executor, graph, warmupGraph, maxParallel, id, runs = RUNS }) {
+  await timedRun(stateDir, executor, warmupGraph, maxParallel, `${id}-warmup`);
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${id}-${i}`));
+  return { ms: median(times), times };
+}
+
+/** Round trip of one task: a chain (max_parallel 1) of instant tasks, median ms per task. */
+async function chainLatency(stateDir, executor, id) {
+  const { chainTasks } = DISTRIBUTED.overhead;
+  const times = [];
+  for (let i = 0; i < Math.max(3, RUNS); i++) times.push((await timedRun(stateDir, executor, chain(chainTasks), 1, `${id}-chain-${i}`)) / chainTasks);
+  return median(times);
+}
+
+/** Runs both measurements; `{ skipped }` when redis-server is not installed. */
+export async function distributedBench() {
+  const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return { skipped: `${REDIS_SERVER} not found (install redis-server or set REDIS_SERVER)` };
+  const redisVersion = /v=(\S+)/.exec(probe.stdout)?.[1] ?? '?';
+  const stateDir = mkdtempSync(join(tmpdir(), 'agents-sdk-distributed-bench-'));
+  const redis = await startRedis();
+  const q = (name) => `bench-${process.pid}-${name}`;
+  try {
+    const o = DISTRIBUTED.overhead;
+    const graph = independent(o.tasks);
+    const warmupGraph = independent(o.warmup);
+    const local = await localCase({ stateDir, executor: instantExecutor, graph, warmupGraph, maxParallel: o.maxParallel, id: 'local-overhead', runs: Math.max(3, RUNS) });
+    const localLatency = await chainLatency(stateDir, instantExecutor, 'local');
+    const remote = await remoteCase({
+      url: redis.url,
+      stateDir,
+      queue: q('overhead'),
+      processes: o.workers,
+      concurrency: o.concurrency,
+      mode: 'instant',
+      graph,
+      warmupGraph,
+      maxParallel: o.maxParallel,
+      also: (executor) => chainLatency(stateDir, executor, q('overhead')),
+    });
+    const overhead = { ...o, localMs: local.ms, remoteMs: remote.ms, localTimes: local.times, remoteTimes: remote.times, localLatency, remoteLatency: remote.also };
+
+    const m = DISTRIBUTED.makespan;
+    const idealMs = (m.tasks * m.sleepMs) / m.maxParallel;
+    const mGraph = independent(m.tasks);
+    const mWarmup = independent(m.warmup);
+    const rows = [];
+    const layouts = [
+      { name: 'two workers × concurrency 4', processes: 2, concurrency: 4, judged: true },
+      { name: 'one worker × concurrency 8', processes: 1, concurrency: 8, judged: false },
+    ];
+    for (const [i, l] of layouts.entries()) {
+      const r = await remoteCase({
+        url: redis.url,
+        stateDir,
+        queue: q(`makespan-${i}`),
+        processes: l.processes,
+        concurrency: l.concurrency,
+        mode: `sleep:${m.sleepMs}`,
+        graph: mGraph,
+        warmupGraph: mWarmup,
+        maxParallel: m.maxParallel,
+      });
+      rows.push({ ...l, ms: r.ms, times: r.times, efficiency: idealMs / r.ms });
+    }
+    const inProcess = await localCase({ stateDir, executor: sleepExecutor(m.sleepMs), graph: mGraph, warmupGraph: mWarmup, maxParallel: m.maxParallel, id: 'local-makespan' });
+    rows.push({ name: 'in-process (local executor, reference)', processes: 0, concurrency: m.maxParallel, judged: false, ms: inProcess.ms, times: inProcess.times, efficiency: idealMs / inProcess.ms });
+    return { redisVersion, runs: RUNS, overhead, makespan: { ...m, idealMs, rows } };
+  } finally {
+    await redis.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+function table(header, rows) {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Prints both tables; returns the verdicts (efficiency of two workers ≥ 0.95). */
+export function printDistributedTable(result) {
+  console.log('\n## Scaling out through BullMQ on Redis (bench/distributed.mjs)\n');
+  if (result.skipped) {
+    console.log(`Skipped: ${result.skipped}.`);
+    return [];
+  }
+  const { overhead: o, makespan: m } = result;
+  const perTask = (ms) => ms / o.tasks;
+  const local = perTask(o.localMs);
+  const remote = perTask(o.remoteMs);
+  const times = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(
+    `redis-server ${result.redisVersion} on 127.0.0.1 (no persistence), workers in separate node processes (bench/distributed-worker.mjs), ` +
+      `median of ${result.runs} timed runs after a warm-up; \`stateBackend: null\`.\n`,
+  );
+  console.log(`### Overhead per task (${o.tasks.toLocaleString('en-US')} independent instant tasks, max_parallel ${o.maxParallel}; remote: ${o.workers} workers × concurrency ${o.concurrency})\n`);
+  console.log(
+    table(
+      ['executor', 'run ms (runs)', 'ms/task', 'overhead ms/task (remote − local)', 'remote / local'],
+      [
+        ['local (in-process)', `${o.localMs.toFixed(0)} (${times(o.localTimes)})`, local.toFixed(3), '–', '1.0×'],
+        ['BullMQ (createBullmqExecutor)', `${o.remoteMs.toFixed(0)} (${times(o.remoteTimes)})`, remote.toFixed(3), (remote - local).toFixed(3), `${(remote / local).toFixed(1)}×`],
+      ],
+    ),
+  );
+  console.log(
+    `\nRound trip of one task (a ${o.chainTasks}-task chain of instant tasks, max_parallel 1): local ${o.localLatency.toFixed(2)} ms, BullMQ ${o.remoteLatency.toFixed(2)} ms ` +
+      `(${(o.remoteLatency - o.localLatency).toFixed(2)} ms more). A slot of the makespan case below pays it once per task: ` +
+      `efficiency ≤ ${m.sleepMs} / (${m.sleepMs} + round trip) ≈ ${(m.sleepMs / (m.sleepMs + o.remoteLatency)).toFixed(3)} when unloaded.`,
+  );
+  console.log(`\n### Makespan (${m.tasks} tasks × ${m.sleepMs} ms, max_parallel ${m.maxParallel}; ideal ${m.tasks} × ${m.sleepMs} / ${m.maxParallel} = ${m.idealMs.toFixed(0)} ms)\n`);
+  const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+  console.log(
+    table(
+      ['layout', 'makespan ms (runs)', 'efficiency (ideal / actual)', `target ≥ ${DISTRIBUTED_TARGET.efficiency}`],
+      m.rows.map((r) => [r.name, `${r.ms.toFixed(0)} (${times(r.times)})`, r.efficiency.toFixed(3), r.judged ? verdict(r.efficiency >= DISTRIBUTED_TARGET.efficiency) : '–']),
+    ),
+  );
+  const verdicts = [];
+  for (const r of m.rows.filter((x) => x.judged)) {
+    const ok = r.efficiency >= DISTRIBUTED_TARGET.efficiency;
+    console.log(`\n${r.name}: efficiency ${r.efficiency.toFixed(3)} (target ≥ ${DISTRIBUTED_TARGET.efficiency}): ${verdict(ok)}.`);
+    verdicts.push(ok);
+  }
+  return verdicts;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    printDistributedTable(await distributedBench());
+  } catch (error) {
+    console.log(`distributed bench failed: ${error?.stack ?? error}`);
+  }
+  process.exit(0);
+}
