@@ -12,11 +12,13 @@
  *     1,600 ms) / actual. Target ≥ 0.95 on two workers. The same run in-process is a reference.
  *
  * Each case has its own queue (`bench-<pid>-<case>`), and every timed run is preceded by an
- * untimed warm-up on the same workers (JIT, Redis connections). The executor's connections are
+ * untimed warm-up on the same workers (JIT, Redis connections); the local 1,000-task run, much
+ * cheaper and noisier, is timed 5 times. The executor's connections are
  * opened (`ready()`) before the timing. A report: always exits 0.
  * Runnable alone: `npm run build && node bench/distributed.mjs`.
- * Environment: BENCH_DIST_RUNS (timed runs per case, median; default 2), REDIS_SERVER (the
- * redis-server binary; default `redis-server` on the PATH).
+ * Environment: BENCH_DIST_RUNS (timed runs per remote case, median; default 2), REDIS_SERVER (the
+ * redis-server binary; default `redis-server` on the PATH), BENCH_DIST_RUN_TIMEOUT_S (a run still
+ * going after this is cancelled and reported with where its jobs are; default 60).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,16 +27,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { checkRedis, createBullmqExecutor, WorkflowOrchestrator } from '../dist/index.js';
+import { Queue } from 'bullmq';
+import { checkRedis, createBullmqExecutor, jobIdOf, WorkflowOrchestrator } from '../dist/index.js';
 import { instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, independent, toSpec } from './graphs.mjs';
 
 const WORKER = fileURLToPath(new URL('./distributed-worker.mjs', import.meta.url));
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 const RUNS = Math.max(1, Number(process.env.BENCH_DIST_RUNS ?? 2));
+/** A run that takes longer has lost a job: it is cancelled and reported, the bench goes on. */
+const RUN_TIMEOUT_MS = Number(process.env.BENCH_DIST_RUN_TIMEOUT_S ?? 60) * 1000;
 
 export const DISTRIBUTED = {
-  overhead: { tasks: 1000, maxParallel: 64, workers: 2, concurrency: 32, warmup: 200, chainTasks: 20 },
+  overhead: { tasks: 1000, maxParallel: 64, workers: 2, concurrency: 32, warmup: 1000, chainTasks: 20 },
   makespan: { tasks: 64, sleepMs: 200, maxParallel: 8, warmup: 16 },
 };
 export const DISTRIBUTED_TARGET = { efficiency: 0.95 };
@@ -161,15 +166,72 @@ async function startWorkers(url, queue, processes, concurrency, mode) {
   return { stop: () => Promise.all(ok.map((w) => w.stop())) };
 }
 
-/** One timed `runWorkflow`; throws unless every task completed. */
-async function timedRun(stateDir, executor, graph, maxParallel, id) {
+/**
+ * One timed `runWorkflow`; throws unless every task completed. With `diagnose` (remote runs),
+ * a watchdog cancels the run after `RUN_TIMEOUT_MS` and throws with where its jobs were.
+ */
+async function timedRun(stateDir, executor, graph, maxParallel, id, diagnose) {
   const orchestrator = new WorkflowOrchestrator({ stateDir, executor, stateBackend: null });
   const started = performance.now();
-  const result = await orchestrator.runWorkflow(toSpec(graph, maxParallel, id));
-  const ms = performance.now() - started;
-  if (result.status !== 'completed') throw new Error(`${id} ended ${result.status}`);
-  return ms;
+  let timer;
+  let run;
+  let expired;
+  const timeout = new Promise((resolve) => {
+    if (!diagnose) return;
+    timer = setTimeout(async () => {
+      // Where the jobs are first (cancelling removes them), then cancel, and let the cancelled
+      // attempts end before the caller closes the executor.
+      const why = await Promise.resolve(diagnose()).catch((e) => `(no diagnosis: ${e?.message ?? e})`);
+      expired = new Error(`${id}: not finished after ${RUN_TIMEOUT_MS / 1000} s: ${why}`);
+      await orchestrator.cancel().catch(() => {});
+      await Promise.race([run.catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+      resolve();
+    }, RUN_TIMEOUT_MS);
+  });
+  try {
+    run = orchestrator.runWorkflow(toSpec(graph, maxParallel, id));
+    run.catch(() => {}); // once timed out, its end (cancelled) is of no interest
+    const result = await Promise.race([run, timeout.then(() => undefined)]);
+    if (expired) throw expired;
+    const ms = performance.now() - started;
+    if (result.status !== 'completed') throw new Error(`${id} ended ${result.status}`);
+    return ms;
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+/** Wraps a remote executor to know which attempts wait; `diagnose()` says where their jobs are. */
+function tracked(executor, url, queueName) {
+  const waiting = new Map();
+  const wrapped = async (request, hooks) => {
+    const jobId = jobIdOf(request);
+    waiting.set(jobId, performance.now());
+    try {
+      return await executor(request, hooks);
+    } finally {
+      waiting.delete(jobId);
+    }
+  };
+  const diagnose = async () => {
+    const queue = new Queue(queueName, { connection: { ...redisOptions(url), maxRetriesPerRequest: null } });
+    queue.on('error', () => {});
+    try {
+      const counts = await queue.getJobCounts('wait', 'active', 'completed', 'failed', 'delayed', 'prioritized');
+      const sample = [...waiting.keys()].slice(0, 5);
+      const states = await Promise.all(sample.map(async (j) => `${j}=${await queue.getJobState(j)}`));
+      return `${waiting.size} attempts waiting (${states.join(', ')}); queue ${JSON.stringify(counts)}`;
+    } finally {
+      await queue.close().catch(() => {});
+    }
+  };
+  return { executor: wrapped, diagnose };
+}
+
+const redisOptions = (url) => {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+};
 
 /**
  * A remote case: workers (separate processes) on a fresh queue, an executor, one warm-up run,
@@ -177,15 +239,16 @@ async function timedRun(stateDir, executor, graph, maxParallel, id) {
  */
 async function remoteCase({ url, stateDir, queue, processes, concurrency, mode, graph, warmupGraph, maxParallel, also }) {
   const workers = await startWorkers(url, queue, processes, concurrency, mode);
-  const executor = createBullmqExecutor({ connection: url, queue });
+  const remote = createBullmqExecutor({ connection: url, queue });
+  const { executor, diagnose } = tracked(remote, url, queue);
   try {
-    await executor.ready();
-    await timedRun(stateDir, executor, warmupGraph, maxParallel, `${queue}-warmup`);
+    await remote.ready();
+    await timedRun(stateDir, executor, warmupGraph, maxParallel, `${queue}-warmup`, diagnose);
     const times = [];
-    for (let i = 0; i < RUNS; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${queue}-${i}`));
-    return { ms: median(times), times, also: also ? await also(executor) : undefined };
+    for (let i = 0; i < RUNS; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${queue}-${i}`, diagnose));
+    return { ms: median(times), times, also: also ? await also(executor, diagnose) : undefined };
   } finally {
-    await executor.close();
+    await remote.close();
     await workers.stop();
   }
 }
@@ -198,11 +261,20 @@ async function localCase({ stateDir, executor, graph, warmupGraph, maxParallel, 
 }
 
 /** Round trip of one task: a chain (max_parallel 1) of instant tasks, median ms per task. */
-async function chainLatency(stateDir, executor, id) {
+async function chainLatency(stateDir, executor, id, diagnose) {
   const { chainTasks } = DISTRIBUTED.overhead;
   const times = [];
-  for (let i = 0; i < Math.max(3, RUNS); i++) times.push((await timedRun(stateDir, executor, chain(chainTasks), 1, `${id}-chain-${i}`)) / chainTasks);
+  for (let i = 0; i < Math.max(3, RUNS); i++) times.push((await timedRun(stateDir, executor, chain(chainTasks), 1, `${id}-chain-${i}`, diagnose)) / chainTasks);
   return median(times);
+}
+
+/** A remote case's figures, or `{ error }` (its message): one lost job does not end the bench. */
+async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    return { ms: NaN, times: [], also: NaN, error: error?.message ?? String(error) };
+  }
 }
 
 /** Runs both measurements; `{ skipped }` when redis-server is not installed. */
@@ -211,15 +283,30 @@ export async function distributedBench() {
   if (probe.error || probe.status !== 0) return { skipped: `${REDIS_SERVER} not found (install redis-server or set REDIS_SERVER)` };
   const redisVersion = /v=(\S+)/.exec(probe.stdout)?.[1] ?? '?';
   const stateDir = mkdtempSync(join(tmpdir(), 'agents-sdk-distributed-bench-'));
-  const redis = await startRedis();
+  // BullMQ's Job.waitUntilFinished checks the job from inside a `new Promise(async ...)`: when
+  // the executor closes while that check is in flight (a cancelled run), its rejection is
+  // unhandled and would end the process. Counted and reported instead.
+  const stray = [];
+  const onUnhandled = (error) => {
+    stray.push(error?.message ?? String(error));
+  };
+  process.on('unhandledRejection', onUnhandled);
+  let redis;
+  try {
+    redis = await startRedis();
+  } catch (error) {
+    process.off('unhandledRejection', onUnhandled);
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
   const q = (name) => `bench-${process.pid}-${name}`;
   try {
     const o = DISTRIBUTED.overhead;
     const graph = independent(o.tasks);
     const warmupGraph = independent(o.warmup);
-    const local = await localCase({ stateDir, executor: instantExecutor, graph, warmupGraph, maxParallel: o.maxParallel, id: 'local-overhead', runs: Math.max(3, RUNS) });
+    const local = await localCase({ stateDir, executor: instantExecutor, graph, warmupGraph, maxParallel: o.maxParallel, id: 'local-overhead', runs: Math.max(5, RUNS) });
     const localLatency = await chainLatency(stateDir, instantExecutor, 'local');
-    const remote = await remoteCase({
+    const remote = await attempt(() => remoteCase({
       url: redis.url,
       stateDir,
       queue: q('overhead'),
@@ -229,9 +316,9 @@ export async function distributedBench() {
       graph,
       warmupGraph,
       maxParallel: o.maxParallel,
-      also: (executor) => chainLatency(stateDir, executor, q('overhead')),
-    });
-    const overhead = { ...o, localMs: local.ms, remoteMs: remote.ms, localTimes: local.times, remoteTimes: remote.times, localLatency, remoteLatency: remote.also };
+      also: (executor, diagnose) => chainLatency(stateDir, executor, q('overhead'), diagnose),
+    }));
+    const overhead = { ...o, localMs: local.ms, remoteMs: remote.ms, localTimes: local.times, remoteTimes: remote.times, localLatency, remoteLatency: remote.also, error: remote.error };
 
     const m = DISTRIBUTED.makespan;
     const idealMs = (m.tasks * m.sleepMs) / m.maxParallel;
@@ -243,7 +330,7 @@ export async function distributedBench() {
       { name: 'one worker × concurrency 8', processes: 1, concurrency: 8, judged: false },
     ];
     for (const [i, l] of layouts.entries()) {
-      const r = await remoteCase({
+      const r = await attempt(() => remoteCase({
         url: redis.url,
         stateDir,
         queue: q(`makespan-${i}`),
@@ -253,13 +340,14 @@ export async function distributedBench() {
         graph: mGraph,
         warmupGraph: mWarmup,
         maxParallel: m.maxParallel,
-      });
-      rows.push({ ...l, ms: r.ms, times: r.times, efficiency: idealMs / r.ms });
+      }));
+      rows.push({ ...l, ms: r.ms, times: r.times, efficiency: idealMs / r.ms, error: r.error });
     }
     const inProcess = await localCase({ stateDir, executor: sleepExecutor(m.sleepMs), graph: mGraph, warmupGraph: mWarmup, maxParallel: m.maxParallel, id: 'local-makespan' });
     rows.push({ name: 'in-process (local executor, reference)', processes: 0, concurrency: m.maxParallel, judged: false, ms: inProcess.ms, times: inProcess.times, efficiency: idealMs / inProcess.ms });
-    return { redisVersion, runs: RUNS, overhead, makespan: { ...m, idealMs, rows } };
+    return { redisVersion, runs: RUNS, overhead, makespan: { ...m, idealMs, rows }, stray };
   } finally {
+    process.off('unhandledRejection', onUnhandled);
     await redis.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
@@ -284,6 +372,7 @@ export function printDistributedTable(result) {
   const local = perTask(o.localMs);
   const remote = perTask(o.remoteMs);
   const times = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  const f = (x, d) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
   console.log(
     `redis-server ${result.redisVersion} on 127.0.0.1 (no persistence), workers in separate node processes (bench/distributed-worker.mjs), ` +
       `median of ${result.runs} timed runs after a warm-up; \`stateBackend: null\`.\n`,
@@ -294,26 +383,44 @@ export function printDistributedTable(result) {
       ['executor', 'run ms (runs)', 'ms/task', 'overhead ms/task (remote − local)', 'remote / local'],
       [
         ['local (in-process)', `${o.localMs.toFixed(0)} (${times(o.localTimes)})`, local.toFixed(3), '–', '1.0×'],
-        ['BullMQ (createBullmqExecutor)', `${o.remoteMs.toFixed(0)} (${times(o.remoteTimes)})`, remote.toFixed(3), (remote - local).toFixed(3), `${(remote / local).toFixed(1)}×`],
+        ['BullMQ (createBullmqExecutor)', o.error ? 'ERROR' : `${o.remoteMs.toFixed(0)} (${times(o.remoteTimes)})`, f(remote, 3), f(remote - local, 3), o.error ? 'n/a' : `${f(remote / local, 1)}×`],
       ],
     ),
   );
-  console.log(
+  if (o.error) console.log(`\nBullMQ case: ERROR ${o.error}`);
+  else console.log(
     `\nRound trip of one task (a ${o.chainTasks}-task chain of instant tasks, max_parallel 1): local ${o.localLatency.toFixed(2)} ms, BullMQ ${o.remoteLatency.toFixed(2)} ms ` +
       `(${(o.remoteLatency - o.localLatency).toFixed(2)} ms more). A slot of the makespan case below pays it once per task: ` +
-      `efficiency ≤ ${m.sleepMs} / (${m.sleepMs} + round trip) ≈ ${(m.sleepMs / (m.sleepMs + o.remoteLatency)).toFixed(3)} when unloaded.`,
+      `efficiency ≤ ${m.sleepMs} / (${m.sleepMs} + round trip) ≈ ${(m.sleepMs / (m.sleepMs + o.remoteLatency)).toFixed(3)} at this round trip ` +
+      `(with ${m.maxParallel} tasks in flight, the hops between orchestrator, Redis and workers also wait for each other and for the CPUs).`,
   );
   console.log(`\n### Makespan (${m.tasks} tasks × ${m.sleepMs} ms, max_parallel ${m.maxParallel}; ideal ${m.tasks} × ${m.sleepMs} / ${m.maxParallel} = ${m.idealMs.toFixed(0)} ms)\n`);
   const verdict = (ok) => (ok ? 'PASS' : 'MISS');
   console.log(
     table(
-      ['layout', 'makespan ms (runs)', 'efficiency (ideal / actual)', `target ≥ ${DISTRIBUTED_TARGET.efficiency}`],
-      m.rows.map((r) => [r.name, `${r.ms.toFixed(0)} (${times(r.times)})`, r.efficiency.toFixed(3), r.judged ? verdict(r.efficiency >= DISTRIBUTED_TARGET.efficiency) : '–']),
+      ['layout', 'makespan ms (runs)', 'delay per task ms', 'efficiency (ideal / actual)', `target ≥ ${DISTRIBUTED_TARGET.efficiency}`],
+      m.rows.map((r) => [
+        r.name,
+        r.error ? 'ERROR' : `${r.ms.toFixed(0)} (${times(r.times)})`,
+        f((r.ms - m.idealMs) / (m.tasks / m.maxParallel), 1),
+        f(r.efficiency, 3),
+        r.error ? 'ERROR' : r.judged ? verdict(r.efficiency >= DISTRIBUTED_TARGET.efficiency) : '–',
+      ]),
     ),
   );
+  console.log(`\n"delay per task": (makespan − ideal) / ${m.tasks / m.maxParallel} (the tasks one slot runs), what each task costs beyond its ${m.sleepMs} ms.`);
+  for (const r of m.rows.filter((x) => x.error)) console.log(`\n${r.name}: ERROR ${r.error}`);
+  if (result.stray?.length) {
+    const kinds = [...new Set(result.stray)].map((k) => `"${k}" × ${result.stray.filter((x) => x === k).length}`);
+    console.log(`\nUnhandled rejections during the bench (caught by it): ${kinds.join(', ')}.`);
+  }
   const verdicts = [];
   for (const r of m.rows.filter((x) => x.judged)) {
     const ok = r.efficiency >= DISTRIBUTED_TARGET.efficiency;
+    if (r.error) {
+      verdicts.push(false);
+      continue;
+    }
     console.log(`\n${r.name}: efficiency ${r.efficiency.toFixed(3)} (target ≥ ${DISTRIBUTED_TARGET.efficiency}): ${verdict(ok)}.`);
     verdicts.push(ok);
   }
