@@ -168,6 +168,9 @@ async function startWorkers(url, queue, processes, concurrency, mode) {
   return { stop: () => Promise.all(ok.map((w) => w.stop())) };
 }
 
+/** The run id of the last run `timedRun` completed. */
+let lastRunId;
+
 /**
  * One timed `runWorkflow`; throws unless every task completed. With `diagnose` (remote runs),
  * a watchdog cancels the run after `RUN_TIMEOUT_MS` and throws with where its jobs were.
@@ -197,6 +200,7 @@ async function timedRun(stateDir, executor, graph, maxParallel, id, diagnose) {
     if (expired) throw expired;
     const ms = performance.now() - started;
     if (result.status !== 'completed') throw new Error(`${id} ended ${result.status}`);
+    lastRunId = result.runId;
     return ms;
   } finally {
     clearTimeout(timer);
@@ -253,7 +257,8 @@ async function remoteCase({ url, stateDir, queue, processes, concurrency, mode, 
     await timedRun(stateDir, executor, warmupGraph, maxParallel, `${queue}-warmup`, diagnose);
     const times = [];
     for (let i = 0; i < RUNS; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${queue}-${i}`, diagnose));
-    return { ms: median(times), times, also: also ? await also(executor, diagnose) : undefined };
+    const timeline = await jobTimeline(url, queue, lastRunId, maxParallel).catch(() => undefined);
+    return { ms: median(times), times, timeline, also: also ? await also(executor, diagnose) : undefined };
   } finally {
     await remote.close();
     await workers.stop();
@@ -273,6 +278,31 @@ async function chainLatency(stateDir, executor, id, diagnose) {
   const times = [];
   for (let i = 0; i < Math.max(3, RUNS); i++) times.push((await timedRun(stateDir, executor, chain(chainTasks), 1, `${id}-chain-${i}`, diagnose)) / chainTasks);
   return median(times);
+}
+
+/**
+ * Where a remote run's time went, from BullMQ's own job timestamps (ms, one clock: all processes
+ * on this machine): `pickup` = started − added (queue to worker), `run` = finished − started
+ * (the executor, timer lateness included), `turnaround` = the (k + slots)-th add − the k-th
+ * finish (the completion event reaching the orchestrator, its bookkeeping, the next add).
+ */
+async function jobTimeline(url, queueName, runId, slots) {
+  const queue = new Queue(queueName, { connection: { ...redisOptions(url), maxRetriesPerRequest: null } });
+  queue.on('error', () => {});
+  try {
+    const jobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.id?.startsWith(`${runId}:`));
+    if (jobs.length <= slots) return undefined;
+    const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const added = jobs.map((j) => j.timestamp).sort((a, b) => a - b);
+    const finished = jobs.map((j) => j.finishedOn).sort((a, b) => a - b);
+    return {
+      pickup: avg(jobs.map((j) => j.processedOn - j.timestamp)),
+      run: avg(jobs.map((j) => j.finishedOn - j.processedOn)),
+      turnaround: avg(added.slice(slots).map((a, i) => a - finished[i])),
+    };
+  } finally {
+    await queue.close().catch(() => {});
+  }
 }
 
 /** A remote case's figures, or `{ error }` (its message): one lost job does not end the bench. */
@@ -348,7 +378,7 @@ export async function distributedBench() {
         warmupGraph: mWarmup,
         maxParallel: m.maxParallel,
       }));
-      rows.push({ ...l, ms: r.ms, times: r.times, efficiency: idealMs / r.ms, error: r.error });
+      rows.push({ ...l, ms: r.ms, times: r.times, timeline: r.timeline, efficiency: idealMs / r.ms, error: r.error });
     }
     const inProcess = await localCase({ stateDir, executor: sleepExecutor(m.sleepMs), graph: mGraph, warmupGraph: mWarmup, maxParallel: m.maxParallel, id: 'local-makespan' });
     rows.push({ name: 'in-process (local executor, reference)', processes: 0, concurrency: m.maxParallel, judged: false, ms: inProcess.ms, times: inProcess.times, efficiency: idealMs / inProcess.ms });
@@ -416,6 +446,14 @@ export function printDistributedTable(result) {
     ),
   );
   console.log(`\n"delay per task": (makespan − ideal) / ${m.tasks / m.maxParallel} (the tasks one slot runs), what each task costs beyond its ${m.sleepMs} ms.`);
+  for (const r of m.rows.filter((x) => x.timeline)) {
+    const t = r.timeline;
+    console.log(
+      `\n${r.name}, from BullMQ's job timestamps (last run, mean per task): queue → worker ${t.pickup.toFixed(1)} ms, ` +
+        `executor ${t.run.toFixed(1)} ms (${(t.run - m.sleepMs).toFixed(1)} ms of timer lateness), finish → next add ${t.turnaround.toFixed(1)} ms ` +
+        `(completion event to the orchestrator, its bookkeeping, queue.add).`,
+    );
+  }
   for (const r of m.rows.filter((x) => x.error)) console.log(`\n${r.name}: ERROR ${r.error}`);
   if (result.stray?.length) {
     const kinds = [...new Set(result.stray)].map((k) => `"${k}" × ${result.stray.filter((x) => x === k).length}`);
