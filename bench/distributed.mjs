@@ -79,12 +79,20 @@ function stopChild(child, graceMs = 5000) {
 
 /** Children still alive when the process exits (an error path) are killed with it. */
 const children = new Set();
+/** Temp dirs not removed yet, removed on exit too. */
+const tempDirs = new Set();
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
 
 async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-bench-'));
+  const dir = tempDir('agents-sdk-redis-bench-');
   const port = await freePort();
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -319,7 +327,7 @@ export async function distributedBench() {
   const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return { skipped: `${REDIS_SERVER} not found (install redis-server or set REDIS_SERVER)` };
   const redisVersion = /v=(\S+)/.exec(probe.stdout)?.[1] ?? '?';
-  const stateDir = mkdtempSync(join(tmpdir(), 'agents-sdk-distributed-bench-'));
+  const stateDir = tempDir('agents-sdk-distributed-bench-');
   // BullMQ's Job.waitUntilFinished checks the job from inside a `new Promise(async ...)`: when
   // the executor closes while that check is in flight (a cancelled run), its rejection is
   // unhandled and would end the process. Counted and reported instead.
@@ -473,6 +481,8 @@ export function printDistributedTable(result) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Interrupted: exit through 'exit', which kills redis-server and the workers.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
   try {
     printDistributedTable(await distributedBench());
   } catch (error) {
