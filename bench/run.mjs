@@ -35,6 +35,11 @@
  * 13. Migrated ADW workflows (bench/adw-speedup.mjs): examples/adw/plan-build-test.yaml replayed at
  *     10× its recorded pace (BENCH_ADW_SPEED), one agent after another as ADW runs it and through
  *     the orchestrator. Targets: speedup ≥ 1.5×, efficiency against the critical path ≥ 0.97.
+ * 14. Scaling out through BullMQ on Redis (bench/distributed.mjs, issue 15): a private redis-server,
+ *     workers in separate processes (bench/distributed-worker.mjs). Per-task overhead of
+ *     createBullmqExecutor against the local executor (1,000 instant tasks, max_parallel 64) and
+ *     the makespan of 64 × 200 ms tasks at max_parallel 8 on 2 workers × 4 and 1 worker × 8.
+ *     Target: efficiency ≥ 0.95 on two workers. Skipped when redis-server is not installed.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -75,6 +80,7 @@ import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
 import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
 import { adwSpeedupBench, printAdwSpeedupTable } from './adw-speedup.mjs';
+import { distributedBench, printDistributedTable } from './distributed.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -692,6 +698,9 @@ async function main() {
   // 13. The migrated ADW workflows (issue 14): one agent after another (as ADW) vs the orchestrator
   const adw = await section('migrated ADW workflows', () => adwSpeedupBench());
   if (adw) verdicts.push(...printAdwSpeedupTable(adw));
+  // 14. Scaling out through BullMQ on Redis (issue 15): per-task overhead, makespan on 2 workers
+  const distributed = await section('scaling out through BullMQ', () => distributedBench());
+  if (distributed) verdicts.push(...printDistributedTable(distributed));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);
