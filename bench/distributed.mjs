@@ -37,8 +37,6 @@ const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 const RUNS = Math.max(1, Number(process.env.BENCH_DIST_RUNS ?? 2));
 /** A run that takes longer has lost a job: it is cancelled and reported, the bench goes on. */
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_DIST_RUN_TIMEOUT_S ?? 30) * 1000;
-/** Pause between the executor's `ready()` and its first job (see remoteCase). */
-const STARTUP_PAUSE_MS = 500;
 
 export const DISTRIBUTED = {
   overhead: { tasks: 1000, maxParallel: 64, workers: 2, concurrency: 32, warmup: 1000, chainTasks: 20 },
@@ -257,11 +255,6 @@ async function remoteCase({ url, stateDir, queue, processes, concurrency, mode, 
   const { executor, diagnose } = tracked(remote, url, queue);
   try {
     await remote.ready();
-    // Workaround (src/distributed/bullmq-executor.ts, not changed here): ready() resolves once
-    // QueueEvents is connected, but its first XREAD (from '$') goes out a round trip later; a
-    // job that completes in between never reports (Job.waitUntilFinished checks the job before
-    // that XREAD), and its attempt waits forever. Seen on the first jobs of a run.
-    await new Promise((r) => setTimeout(r, STARTUP_PAUSE_MS));
     await timedRun(stateDir, executor, warmupGraph, maxParallel, `${queue}-warmup`, diagnose);
     const times = [];
     for (let i = 0; i < RUNS; i++) times.push(await timedRun(stateDir, executor, graph, maxParallel, `${queue}-${i}`, diagnose));
