@@ -4,32 +4,22 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultExecutor, type ExecutionRequest } from '../src/actors/executor.js';
 import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
 import { createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
 import { runJobPayload } from '../src/distributed/worker.js';
 import { cliProcess } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { freePort, startRedis, startWorkerProcess, type TestRedis, type WorkerProcess } from './helpers/redis.js';
+import { freePort, useRedisWorkers, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
 describe('BullMQ on redis-server', () => {
+  const setup = useRedisWorkers(`q${process.pid}`, [{ marker: 'w1' }, { marker: 'w2' }]);
+  const { queue } = setup;
   let redis: TestRedis;
   let world: FakeWorld;
-  const queue = `q${process.pid}`;
-  let workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    world = fakeWorld();
-    workers = [await startWorkerProcess(redis.url, queue, world, 'w1'), await startWorkerProcess(redis.url, queue, world, 'w2')];
-  }, 40_000);
-
-  afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await redis?.stop();
-    world?.cleanup();
-  }, 30_000);
+  let workers: WorkerProcess[];
+  beforeAll(() => ({ redis, world, workers } = setup));
 
   it('an orchestrator run of a DAG completes with its attempts spread over two worker processes', async () => {
     const spec = join(world.root, 'dag.yaml');

@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cliProcess } from './helpers/cli.js';
-import { fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
-import { agentCalls, childrenOf, startRedis, startWorkerProcess, type TestRedis, type WorkerProcess } from './helpers/redis.js';
+import { isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { agentCalls, childrenOf, useRedisWorkers, type TestRedis } from './helpers/redis.js';
 
 interface StoredRun {
   status: string;
@@ -24,27 +24,18 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
 }
 
 describe('attempts on workers survive crashes', () => {
-  let redis: TestRedis;
-  let world: FakeWorld;
-  const queue = `crash${process.pid}`;
-  const workers: WorkerProcess[] = [];
   // A short lock: a killed worker is noticed within seconds (the default is 30 s).
   const workerArgs = ['--concurrency', '2', '--lock-duration', '1000'];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    world = fakeWorld();
-    // FAKE_CLAUDE_EXIT_WITH_PARENT: an agent dies with its worker, as on a crashed machine.
-    const env = { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' };
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'w1', { args: workerArgs, env }));
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'w2', { args: workerArgs, env }));
-  }, 40_000);
-
-  afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await redis?.stop();
-    world?.cleanup();
-  }, 30_000);
+  // FAKE_CLAUDE_EXIT_WITH_PARENT: an agent dies with its worker, as on a crashed machine.
+  const env = { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' };
+  const setup = useRedisWorkers(`crash${process.pid}`, [
+    { marker: 'w1', args: workerArgs, env },
+    { marker: 'w2', args: workerArgs, env },
+  ]);
+  const { queue, workers } = setup;
+  let redis: TestRedis;
+  let world: FakeWorld;
+  beforeAll(() => ({ redis, world } = setup));
 
   const status = async (runId: string): Promise<StoredRun> => {
     const shown = await cliProcess(['status', runId, '--json', '--state-dir', world.stateDir], { env: world.env });
@@ -130,7 +121,7 @@ describe('attempts on workers survive crashes', () => {
     expect(String(done.stderr)).toMatch(/attempt 1 failed \(WORKER_LOST/);
 
     // Keep two workers for the tests after this one.
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'w3', { args: workerArgs, env: { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' } }));
+    await setup.addWorker('w3', { args: workerArgs, env });
   }, 60_000);
 
   it('SIGTERM stops a worker gracefully: it takes no new attempt, finishes the running one, exits 0', async () => {
@@ -148,7 +139,7 @@ describe('attempts on workers survive crashes', () => {
     expect(exited.exitCode).toBe(0);
     expect(stopping.output()).toMatch(/stopping, finishing running attempts[\s\S]*finished .*:graceful:1 ok/);
     workers.splice(workers.indexOf(stopping), 1);
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'w4', { args: workerArgs, env: { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' } }));
+    await setup.addWorker('w4', { args: workerArgs, env });
   }, 60_000);
 
   it('cancel (Ctrl-C) of a run: its workers kill the agents’ process trees and the run ends cancelled', async () => {

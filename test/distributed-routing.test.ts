@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cliProcess } from './helpers/cli.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { agentCalls, startRedis, startWorkerProcess, type TestRedis, type WorkerProcess } from './helpers/redis.js';
+import type { FakeWorld } from './helpers/fake-claude.js';
+import { agentCalls, useRedisWorkers, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
 /** The most calls that ran at once, from the fake's log (start: invocation line, end: completion line). */
 function maxOverlap(world: FakeWorld, calls: Array<{ pid: number; time: number }>): number {
@@ -25,23 +25,15 @@ function maxOverlap(world: FakeWorld, calls: Array<{ pid: number; time: number }
 }
 
 describe('routing by tag', () => {
+  const setup = useRedisWorkers(`route${process.pid}`, [
+    { marker: 'plain', args: ['--concurrency', '2'] },
+    { marker: 'gpu', args: ['--concurrency', '1', '--tag', 'gpu', '--tag', 'linux'] },
+  ]);
+  const { queue } = setup;
   let redis: TestRedis;
   let world: FakeWorld;
-  const queue = `route${process.pid}`;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    world = fakeWorld();
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'plain', { args: ['--concurrency', '2'] }));
-    workers.push(await startWorkerProcess(redis.url, queue, world, 'gpu', { args: ['--concurrency', '1', '--tag', 'gpu', '--tag', 'linux'] }));
-  }, 40_000);
-
-  afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await redis?.stop();
-    world?.cleanup();
-  }, 30_000);
+  let workers: WorkerProcess[];
+  beforeAll(() => ({ redis, world, workers } = setup));
 
   it('runs_on sends a task only to workers with all its tags; max_parallel bounds the run and --concurrency each worker', async () => {
     expect(workers[1]!.output()).toContain(`"${queue}@gpu+linux"`);

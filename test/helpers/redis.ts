@@ -7,9 +7,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll } from 'vitest';
 import { checkRedis } from '../../src/distributed/bullmq-executor.js';
 import { CLI_BIN } from './cli.js';
-import type { FakeWorld } from './fake-claude.js';
+import { fakeWorld, type FakeWorld } from './fake-claude.js';
 
 /** A TCP port nothing listens on (at the time of asking). */
 export async function freePort(): Promise<number> {
@@ -130,4 +131,41 @@ export function agentCalls(world: FakeWorld): Array<{ pid: number; prompt: strin
     .invocations()
     .filter((c) => typeof c.prompt === 'string')
     .map((c) => ({ pid: c.pid as number, prompt: c.prompt as string, marker: (c.env as { FAKE_MARKER?: string } | undefined)?.FAKE_MARKER, time: c.time as number }));
+}
+
+/** What {@link useRedisWorkers} sets up: filled in before the file's first test. */
+export interface RedisWorkers {
+  redis: TestRedis;
+  world: FakeWorld;
+  queue: string;
+  /** The live workers (a test that kills one takes it out). */
+  workers: WorkerProcess[];
+  /** Starts one more worker on the queue (stopped after the file's tests). */
+  addWorker(marker: string, options?: { args?: string[]; env?: Record<string, string> }): Promise<WorkerProcess>;
+}
+
+/**
+ * A file's distributed set-up: a redis-server, a fake world and these worker processes (started
+ * at once), all stopped after the file's tests.
+ */
+export function useRedisWorkers(queue: string, specs: Array<{ marker: string; args?: string[]; env?: Record<string, string> }>): RedisWorkers {
+  const setup = { queue, workers: [] as WorkerProcess[] } as unknown as RedisWorkers;
+  setup.addWorker = async (marker, options = {}) => {
+    const worker = await startWorkerProcess(setup.redis.url, queue, setup.world, marker, options);
+    setup.workers.push(worker);
+    return worker;
+  };
+  beforeAll(async () => {
+    setup.redis = await startRedis();
+    setup.world = fakeWorld();
+    await Promise.all(specs.map(({ marker, ...options }) => setup.addWorker(marker, options)));
+    // In the order given, whichever started first.
+    setup.workers.sort((a, b) => specs.findIndex((s) => s.marker === a.marker) - specs.findIndex((s) => s.marker === b.marker));
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all(setup.workers.map((w) => w.stop()));
+    await setup.redis?.stop();
+    setup.world?.cleanup();
+  }, 30_000);
+  return setup;
 }
