@@ -18,7 +18,6 @@ beforeEach(({ onTestFinished }) => {
  * concurrently, each with a world of its own (`w`) instead of the shared `world`.
  */
 const concurrent = it.extend<{ w: FakeWorld }>({
-  // eslint-disable-next-line no-empty-pattern
   w: async ({}, use) => {
     const w = fakeWorld();
     await use(w);
