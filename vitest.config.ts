@@ -7,6 +7,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Real subprocesses on a 2-core machine: keep file-level parallelism modest.
     maxWorkers: 2,
+    // Test files share their worker's module graph instead of importing src/ (instrumented for
+    // coverage) again for each file: that import was ~140 s of the suite's CPU time. Tests put
+    // back what they change (process.env, timers, mocks), so files do not see each other's state.
+    isolate: false,
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

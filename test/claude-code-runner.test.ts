@@ -1,19 +1,32 @@
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join, relative as relativePath } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runClaudeCode, runCommand, type ClaudeProgressEvent, type ClaudeRunRequest } from '../src/index.js';
 import { buildClaudeArgs } from '../src/actors/claude-code-runner.js';
 import { FAKE_CLAUDE, FAKE_CLAUDE_DIR, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 
 let world: FakeWorld;
-beforeEach(() => {
-  world = fakeWorld();
+beforeEach(({ onTestFinished }) => {
+  const own = fakeWorld();
+  world = own;
+  onTestFinished(() => own.cleanup());
 });
-afterEach(() => world.cleanup());
 
-function request(prompt: string, extra: Partial<ClaudeRunRequest> = {}): ClaudeRunRequest {
-  return { prompt, env: world.env, stateDir: world.stateDir, runId: 'run-1', agentName: 'planner', ...extra };
+/**
+ * For tests that mostly wait out a timer (a timeout, a stall limit, a lingering process): they run
+ * concurrently, each with a world of its own (`w`) instead of the shared `world`.
+ */
+const concurrent = it.extend<{ w: FakeWorld }>({
+  w: async ({}, use) => {
+    const w = fakeWorld();
+    await use(w);
+    w.cleanup();
+  },
+}).concurrent;
+
+function request(prompt: string, extra: Partial<ClaudeRunRequest> = {}, w: FakeWorld = world): ClaudeRunRequest {
+  return { prompt, env: w.env, stateDir: w.stateDir, runId: 'run-1', agentName: 'planner', ...extra };
 }
 
 describe('runClaudeCode against the fake claude', () => {
@@ -169,10 +182,10 @@ describe('runClaudeCode against the fake claude', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('kills a hung agent and its child on timeout, reported as a transient TIMEOUT', async () => {
+  concurrent('kills a hung agent and its child on timeout, reported as a transient TIMEOUT', async ({ w, expect }) => {
     const pids: number[] = [];
     const error = await failureOf(
-      runClaudeCode(request('[[hang-child]] stuck', { timeoutMs: 1500, stallTimeoutMs: 0, killGraceMs: 500 }), {
+      runClaudeCode(request('[[hang-child]] stuck', { timeoutMs: 1500, stallTimeoutMs: 0, killGraceMs: 500 }, w), {
         onEvent: (e) => {
           const m = e.type === 'assistant_text' ? /child pid: (\d+)/.exec(e.text) : null;
           if (m) pids.push(Number(m[1]));
@@ -182,27 +195,27 @@ describe('runClaudeCode against the fake claude', () => {
     expect(error.code).toBe('TIMEOUT');
     expect(error.transient).toBe(true);
     expect(pids).toHaveLength(1);
-    const parent = world.invocations()[0]!.pid as number;
+    const parent = w.invocations()[0]!.pid as number;
     expect(await eventually(() => !isAlive(pids[0]!) && !isAlive(parent))).toBe(true);
   });
 
-  it('kills an agent that ignores SIGTERM with SIGKILL after the grace period', async () => {
+  concurrent('kills an agent that ignores SIGTERM with SIGKILL after the grace period', async ({ w, expect }) => {
     const error = await failureOf(
-      runClaudeCode(request('[[hang]] [[ignore-sigterm]] stuck', { timeoutMs: 3000, killGraceMs: 500 })),
+      runClaudeCode(request('[[hang]] [[ignore-sigterm]] stuck', { timeoutMs: 3000, killGraceMs: 500 }, w)),
     );
     expect(error.code).toBe('TIMEOUT');
     expect(error.signal).toBe('SIGKILL');
-    expect(isAlive(world.invocations()[0]!.pid as number)).toBe(false);
+    expect(isAlive(w.invocations()[0]!.pid as number)).toBe(false);
   });
 
-  it('kills a silent agent on the stall timeout, reported as a transient STALLED', async () => {
+  concurrent('kills a silent agent on the stall timeout, reported as a transient STALLED', async ({ w, expect }) => {
     const error = await failureOf(
-      runClaudeCode(request('[[stall-after:20000]] [[hang-child]] quiet', { stallTimeoutMs: 3000, killGraceMs: 500 })),
+      runClaudeCode(request('[[stall-after:20000]] [[hang-child]] quiet', { stallTimeoutMs: 3000, killGraceMs: 500 }, w)),
     );
     expect(error.code).toBe('STALLED');
     expect(error.transient).toBe(true);
     expect(error.message).toMatch(/3000 ms/);
-    const parent = world.invocations()[0]!.pid as number;
+    const parent = w.invocations()[0]!.pid as number;
     expect(await eventually(() => !isAlive(parent))).toBe(true);
   });
 
@@ -286,23 +299,23 @@ describe('runClaudeCode against the fake claude', () => {
 });
 
 describe('runClaudeCode when the CLI outlives its answer', () => {
-  it('keeps a success result when the process lingers and is killed for stalling: no second run', async () => {
-    const wrapper = join(world.root, 'lingering-claude');
+  concurrent('keeps a success result when the process lingers and is killed for stalling: no second run', async ({ w, expect }) => {
+    const wrapper = join(w.root, 'lingering-claude');
     writeFileSync(wrapper, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nsleep 30\n`);
     chmodSync(wrapper, 0o755);
     // The stall limit must outlast the fake's start-up on a loaded machine (node takes seconds there).
-    const result = await runClaudeCode(request('finish then linger [[reply:done]]', { claudePath: wrapper, stallTimeoutMs: 3000, killGraceMs: 200 }));
+    const result = await runClaudeCode(request('finish then linger [[reply:done]]', { claudePath: wrapper, stallTimeoutMs: 3000, killGraceMs: 200 }, w));
     expect(result.success).toBe(true);
     expect(result.output).toBe('done');
-    expect(world.invocations().filter((c) => c.event === 'completed')).toHaveLength(1);
+    expect(w.invocations().filter((c) => c.event === 'completed')).toHaveLength(1);
   });
 
-  it('ends a CLI that lingers after its result line within lingerMs, keeping the result', async () => {
-    const wrapper = join(world.root, 'lingering-claude-2');
+  concurrent('ends a CLI that lingers after its result line within lingerMs, keeping the result', async ({ w, expect }) => {
+    const wrapper = join(w.root, 'lingering-claude-2');
     writeFileSync(wrapper, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nsleep 30\n`);
     chmodSync(wrapper, 0o755);
     const started = Date.now();
-    const result = await runClaudeCode(request('answer then linger [[reply:kept]]', { claudePath: wrapper, lingerMs: 300, killGraceMs: 200 }));
+    const result = await runClaudeCode(request('answer then linger [[reply:kept]]', { claudePath: wrapper, lingerMs: 300, killGraceMs: 200 }, w));
     expect(result.output).toBe('kept');
     // the default stall limit is 11 minutes: only the linger limit can have ended it this soon
     expect(Date.now() - started).toBeLessThan(15_000);

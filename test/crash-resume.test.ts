@@ -6,21 +6,27 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { CONTINUE_PROMPT, JsonStateBackend, type WorkflowResult } from '../src/index.js';
 import { processRegistryDir } from '../src/actors/process-registry.js';
 import { CLI_BIN } from './helpers/cli.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 
-let world: FakeWorld;
-beforeEach(() => {
-  world = fakeWorld();
+/**
+ * Each test has a scratch world of its own, so that the tests (which mostly wait on their CLI
+ * processes and agents) run concurrently.
+ */
+const test = it.extend<{ world: FakeWorld }>({
+  world: async ({}, use) => {
+    const world = fakeWorld();
+    await use(world);
+    world.cleanup();
+  },
 });
-afterEach(() => world.cleanup());
 
 const TASKS = ['t1', 't2', 't3', 't4', 't5', 't6'];
 
-function writeSpec(extra = ''): string {
+function writeSpec(world: FakeWorld, extra = ''): string {
   const lines = ['id: crashy', 'max_parallel: 1', extra, 'tasks:'];
   TASKS.forEach((id, i) => {
     lines.push(`  - id: ${id}`, `    prompt: "work on ${id} [[delay:250]]"`);
@@ -31,15 +37,15 @@ function writeSpec(extra = ''): string {
   return file;
 }
 
-function cliEnv(): Record<string, string> {
+function cliEnv(world: FakeWorld): Record<string, string> {
   return { ...world.env, FAKE_CLAUDE_EXIT_WITH_PARENT: '1' };
 }
 
-function startCli(args: string[]): ResultPromise {
-  return execa(process.execPath, [CLI_BIN, ...args, '--state-dir', world.stateDir], { env: cliEnv(), reject: false, stdin: 'ignore' });
+function startCli(world: FakeWorld, args: string[]): ResultPromise {
+  return execa(process.execPath, [CLI_BIN, ...args, '--state-dir', world.stateDir], { env: cliEnv(world), reject: false, stdin: 'ignore' });
 }
 
-async function completedInCheckpoint(runId: string): Promise<number> {
+async function completedInCheckpoint(world: FakeWorld, runId: string): Promise<number> {
   const backend = new JsonStateBackend(world.stateDir);
   try {
     const run = await backend.loadRun(runId).catch(() => undefined);
@@ -50,7 +56,7 @@ async function completedInCheckpoint(runId: string): Promise<number> {
 }
 
 /** Completions per task, from the fake's log (invocations joined with completions by pid). */
-function completionsPerTask(): Record<string, number> {
+function completionsPerTask(world: FakeWorld): Record<string, number> {
   const calls = world.invocations();
   const promptOf = new Map(calls.filter((c) => c.prompt).map((c) => [c.pid, String(c.prompt)]));
   const counts: Record<string, number> = {};
@@ -61,10 +67,10 @@ function completionsPerTask(): Record<string, number> {
   return counts;
 }
 
-async function crashAfter(runId: string, completed: number, spec: string): Promise<void> {
-  const child = startCli(['run', spec, '--run-id', runId, '--json']);
+async function crashAfter(world: FakeWorld, runId: string, completed: number, spec: string): Promise<void> {
+  const child = startCli(world, ['run', spec, '--run-id', runId, '--json']);
   const until = Date.now() + 30_000;
-  while ((await completedInCheckpoint(runId)) < completed) {
+  while ((await completedInCheckpoint(world, runId)) < completed) {
     if (Date.now() > until) throw new Error(`run never reached ${completed} completed tasks`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -72,21 +78,21 @@ async function crashAfter(runId: string, completed: number, spec: string): Promi
   await child;
 }
 
-describe('crash and resume through the CLI', () => {
-  it.each([
+describe('crash and resume through the CLI', { concurrent: true }, () => {
+  test.for([
     ['after the first task', 1],
     ['mid-run', 3],
     ['before the last task', 5],
-  ])('SIGKILL %s, then resume: every task completed exactly once, one whole result', async (_label, completed) => {
-    const spec = writeSpec();
+  ] as const)('SIGKILL %s, then resume: every task completed exactly once, one whole result', { timeout: 90_000 }, async ([_label, completed], { world, expect }) => {
+    const spec = writeSpec(world);
     const runId = `crash-${completed}`;
-    await crashAfter(runId, completed, spec);
+    await crashAfter(world, runId, completed, spec);
 
     const status = await execa(process.execPath, [CLI_BIN, 'status', runId, '--state-dir', world.stateDir], { reject: false });
     expect(status.exitCode).toBe(0);
     expect(status.stdout).toContain(`run ${runId} of workflow crashy: interrupted (its process is gone: agents-sdk resume ${runId})`);
 
-    const resumed = await startCli(['resume', runId, '--json']);
+    const resumed = await startCli(world, ['resume', runId, '--json']);
     expect(String(resumed.stderr)).not.toContain("agents-sdk:");
     expect(resumed.exitCode).toBe(0);
     const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
@@ -94,27 +100,27 @@ describe('crash and resume through the CLI', () => {
     expect(result.runId).toBe(runId);
     expect(result.taskResults.map((t) => t.taskId)).toEqual(TASKS);
     expect(result.taskResults.every((t) => t.status === 'completed')).toBe(true);
-    expect(completionsPerTask()).toEqual(Object.fromEntries(TASKS.map((t) => [t, 1])));
+    expect(completionsPerTask(world)).toEqual(Object.fromEntries(TASKS.map((t) => [t, 1])));
     // tasks finished before the crash kept their results; none ran twice
     const before = result.taskResults.slice(0, completed);
     expect(before.every((t) => t.attempts === 1)).toBe(true);
 
     // resuming a finished run prints its result and runs nothing
     const calls = world.invocations().length;
-    const again = await startCli(['resume', runId, '--json']);
+    const again = await startCli(world, ['resume', runId, '--json']);
     expect(again.exitCode).toBe(0);
     expect(JSON.parse(String(again.stdout)).status).toBe('completed');
     expect(String(again.stderr)).toContain('already finished');
     expect(world.invocations()).toHaveLength(calls);
-  }, 90_000);
+  });
 
-  it('with resume_interrupted: continue, the interrupted agent continues its Claude session', async () => {
+  test('with resume_interrupted: continue, the interrupted agent continues its Claude session', { timeout: 90_000 }, async ({ world, expect }) => {
     const file = join(world.root, 'long.yaml');
     writeFileSync(
       file,
       ['id: long', 'resume_interrupted: continue', 'tasks:', '  - id: first', '    prompt: "first [[delay:100]]"', '  - id: long', '    depends_on: [first]', '    prompt: "long job [[delay:20000]]"', ''].join('\n'),
     );
-    const child = startCli(['run', file, '--run-id', 'cont', '--json']);
+    const child = startCli(world, ['run', file, '--run-id', 'cont', '--json']);
     // wait until the long task's Claude session id is checkpointed (from the stream's init line)
     const until = Date.now() + 30_000;
     for (;;) {
@@ -131,7 +137,7 @@ describe('crash and resume through the CLI', () => {
     expect(await eventually(() => !isAlive(longCall.pid as number))).toBe(true);
 
     const resumedAt = Date.now();
-    const resumed = await startCli(['resume', 'cont', '--json']);
+    const resumed = await startCli(world, ['resume', 'cont', '--json']);
     expect(resumed.exitCode).toBe(0);
     const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
     const long = result.taskResults.find((t) => t.taskId === 'long')!;
@@ -147,9 +153,9 @@ describe('crash and resume through the CLI', () => {
     const completedPids = world.invocations().filter((c) => c.event === 'completed').map((c) => c.pid);
     expect(completedPids).not.toContain(longCall.pid);
     expect(world.invocations().filter((c) => String(c.prompt).startsWith('first'))).toHaveLength(1);
-  }, 90_000);
+  });
 
-  it('resume first kills the agents a SIGKILLed orchestrator left running, then reruns their task once', async () => {
+  test('resume first kills the agents a SIGKILLed orchestrator left running, then reruns their task once', { timeout: 60_000 }, async ({ world, expect }) => {
     const file = join(world.root, 'orphans.yaml');
     writeFileSync(
       file,
@@ -190,6 +196,6 @@ describe('crash and resume through the CLI', () => {
     // Only the rerun completed: the orphan never did, and the registry is empty again.
     expect(world.invocations().filter((c) => c.event === 'completed')).toHaveLength(2);
     expect(existsSync(registry)).toBe(false);
-  }, 60_000);
+  });
 });
 

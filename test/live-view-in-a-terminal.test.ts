@@ -5,16 +5,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI_BIN } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { resizeMarker, TerminalScreen } from './helpers/terminal-screen.js';
 
-let world: FakeWorld;
-beforeEach(() => {
-  world = fakeWorld();
+/**
+ * The tests mostly wait on their terminal (a replay, a task held until something is shown): they
+ * run concurrently, each with a scratch world of its own.
+ */
+const test = it.extend<{ world: FakeWorld }>({
+  world: async ({}, use) => {
+    const world = fakeWorld();
+    await use(world);
+    world.cleanup();
+  },
 });
-afterEach(() => world.cleanup());
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -24,7 +30,7 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * `until shown 'regex'; do sleep 0.05; done` in the script waits until the terminal has shown
  * that text (script -f writes every output to its log file at once).
  */
-async function inTerminal(columns: number, shell: string, env: Record<string, string> = {}): Promise<{ output: string; exitCode: number | undefined }> {
+async function inTerminal(world: FakeWorld, columns: number, shell: string, env: Record<string, string> = {}): Promise<{ output: string; exitCode: number | undefined }> {
   const typescript = join(world.root, 'typescript');
   const cli = `${q(process.execPath)} ${q(CLI_BIN)}`;
   // The log's first line repeats the command (and so the patterns): it is skipped.
@@ -37,9 +43,10 @@ async function inTerminal(columns: number, shell: string, env: Record<string, st
 
 const headers = (lines: string[]): string[] => lines.filter((l) => l.startsWith('tasks:'));
 
-describe('the live block in a terminal', { timeout: 60_000 }, () => {
-  it.each([60, 80])('is drawn in place at %i columns: the final screen shows one header and the summary', async (columns) => {
+describe('the live block in a terminal', { timeout: 60_000, concurrent: true }, () => {
+  test.for([60, 80])('is drawn in place at %i columns: the final screen shows one header and the summary', async (columns, { world, expect }) => {
     const { output, exitCode } = await inTerminal(
+      world,
       columns,
       `$CLI run examples/sdlc.yaml --replay examples/recordings/sdlc --replay-speed 5 --run-id demo --state-dir ${q(world.stateDir)}`,
     );
@@ -52,8 +59,9 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
     expect(screen.filter((l) => l.startsWith('sdlc run demo: completed in '))).toHaveLength(1);
   });
 
-  it('with --log-format pretty, each log line is printed once above the block, which stays drawn in place', async () => {
+  test('with --log-format pretty, each log line is printed once above the block, which stays drawn in place', async ({ world, expect }) => {
     const { output, exitCode } = await inTerminal(
+      world,
       100,
       `$CLI run examples/sdlc.yaml --replay examples/recordings/sdlc --replay-speed 5 --run-id logs --log-format pretty --state-dir ${q(world.stateDir)}`,
     );
@@ -69,7 +77,7 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
     expect(screen.findIndex((l) => l.includes('INFO  run logs completed'))).toBeLessThan(screen.indexOf('tasks: 5 completed'));
   });
 
-  it.each([60, 80])('a failed task with a long error stays one line in place at %i columns', async (columns) => {
+  test.for([60, 80])('a failed task with a long error stays one line in place at %i columns', async (columns, { world, expect }) => {
     const spec = join(world.root, 'long.yaml');
     const release = join(world.root, 'release');
     // The first task fails with a long message; the second one keeps the run going until the
@@ -80,6 +88,7 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
         `  - id: waits-for-a-file\n    command: ["sh", "-c", "until [ -e ${release} ]; do sleep 0.05; done"]\n`,
     );
     const { output, exitCode } = await inTerminal(
+      world,
       columns,
       `$CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
        until shown 'tasks: 1 failed, 1 running'; do sleep 0.05; done
@@ -93,7 +102,7 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
     expect(screen).toContain('  unauthorized-agent: AUTH_FAILED: Claude Code authentication failed (API answered 401); stopped instead of letting the CLI retry'.slice(0, columns));
   });
 
-  it('after the terminal is narrowed mid-run the old block is erased whole (a reflowing terminal wraps its lines)', async () => {
+  test('after the terminal is narrowed mid-run the old block is erased whole (a reflowing terminal wraps its lines)', async ({ world, expect }) => {
     const spec = join(world.root, 'wait.yaml');
     // The second task runs until the terminal has been resized, so the resize falls mid-run.
     writeFileSync(
@@ -102,6 +111,7 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
         `  - id: waits-for-the-resize\n    depends_on: [first-task-with-a-long-name]\n    command: ["sh", "-c", "until [ -e ${join(world.root, 'resized')} ]; do sleep 0.05; done"]\n`,
     );
     const { output, exitCode } = await inTerminal(
+      world,
       90,
       `$CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
        until shown 'waits-for-the-resize *running'; do sleep 0.05; done
@@ -116,10 +126,11 @@ describe('the live block in a terminal', { timeout: 60_000 }, () => {
     expect(headers(screen)).toEqual(['tasks: 2 completed']);
   });
 
-  it('Ctrl-C (or SIGTERM) prints above the block, and the end says how to resume the run', async () => {
+  test('Ctrl-C (or SIGTERM) prints above the block, and the end says how to resume the run', async ({ world, expect }) => {
     const spec = join(world.root, 'hang.yaml');
     writeFileSync(spec, 'id: hang\ntasks:\n  - id: a\n    prompt: "[[hang]] x"\n');
     const { output } = await inTerminal(
+      world,
       80,
       `$CLI run ${q(spec)} --run-id r1 --state-dir ${q(world.stateDir)} & pid=$!
        until shown 'a  *running' && [ -s ${q(world.log)} ]; do sleep 0.05; done

@@ -5,13 +5,13 @@
  * CORRUPT_STATE naming the file, and leave both files byte for byte as they were. `status` and
  * `list` open the database read-only and never create one.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStateBackend } from '../src/index.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { failureOf } from './helpers/failure-of.js';
@@ -33,11 +33,33 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** A real process saves the runs, then is SIGKILLed: they are in the WAL only. */
+/**
+ * A real process saves the runs, then is SIGKILLed: they are in the WAL only. Each set of runs is
+ * written once, by one killed process, into a directory of its own; every test gets a byte-for-byte
+ * copy of what it left (database file, WAL and shared-memory index).
+ */
+const killedDirs = new Map<string, string>();
+let killedRoot: string;
+beforeAll(async () => {
+  killedRoot = mkdtempSync(join(tmpdir(), 'agents-sdk-killed-'));
+  await Promise.all(
+    [['r1', 'r2'], ['r1']].map(async (runIds) => {
+      const dir = join(killedRoot, runIds.join('-'));
+      mkdirSync(dir);
+      const killedFile = join(dir, 'agents.sqlite');
+      const child = await execa(process.execPath, [KILLED_WRITER, killedFile, ...runIds], { reject: false });
+      expect(child.signal).toBe('SIGKILL');
+      expect(statSync(killedFile).size).toBe(4096); // the header page: no table, no run in the file itself
+      expect(statSync(`${killedFile}-wal`).size).toBeGreaterThan(4096);
+      killedDirs.set(runIds.join(' '), dir);
+    }),
+  );
+});
+afterAll(() => rmSync(killedRoot, { recursive: true, force: true }));
+
 async function killedWriter(...runIds: string[]): Promise<void> {
-  const child = await execa(process.execPath, [KILLED_WRITER, file, ...runIds], { reject: false });
-  expect(child.signal).toBe('SIGKILL');
-  expect(statSync(file).size).toBe(4096); // the header page: no table, no run in the file itself
+  cpSync(killedDirs.get(runIds.join(' '))!, stateDir, { recursive: true });
+  expect(statSync(file).size).toBe(4096);
   expect(statSync(wal).size).toBeGreaterThan(4096);
 }
 
@@ -52,14 +74,16 @@ const state = () => ['--state-dir', stateDir, ...SQLITE];
 /** status, list and resume, in this process and through the built CLI, all refuse with CORRUPT_STATE and change nothing. */
 async function expectRefusedAndUnchanged(): Promise<void> {
   const before = stateFiles();
+  // the built CLI's two commands run at once (both only read), while the in-process ones run here
+  const builtRuns = [['status', 'r1'], ['list']].map((argv) => [argv, cliProcess([...argv, ...state()])] as const);
   for (const argv of [['status', 'r1'], ['list'], ['resume', 'r1']]) {
     const inProcess = await cli([...argv, ...state()]);
     expect([argv, inProcess.code, inProcess.stderr]).toEqual([argv, 2, expect.stringContaining('CORRUPT_STATE')]);
     expect(inProcess.stderr).toContain(file);
     expect(inProcess.stderr).not.toContain('Unknown run id');
   }
-  for (const argv of [['status', 'r1'], ['list']]) {
-    const built = await cliProcess([...argv, ...state()]);
+  for (const [argv, run] of builtRuns) {
+    const built = await run;
     expect([argv, built.exitCode, built.stderr]).toEqual([argv, 2, expect.stringContaining('CORRUPT_STATE')]);
     expect(built.stderr).toContain(file);
   }
