@@ -13,8 +13,8 @@ import { newRunId } from '../run-id.js';
 import type { SessionEvent } from '../events.js';
 import { describeApiRetry } from './progress-view.js';
 import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
-import { cliInspector } from './inspect-command.js';
-import { parseInspectTarget } from '../inspector/inspection-client.js';
+import { parseInspectTarget } from '../inspector/inspect-target.js';
+import { lazyCliInspector } from './lazy-inspector.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
 export interface ExecOptions {
@@ -51,7 +51,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   // A run directory of its own under the state directory: that is where the raw stream is recorded.
   const runId = newRunId();
-  const inspector = cliInspector(options.inspect, io);
+  const inspector = await lazyCliInspector(options.inspect, io);
   const session = new AgentSession({
     sessionId: runId,
     agentName,

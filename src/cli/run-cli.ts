@@ -6,18 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
-import { diagramCommand, type DiagramCommandOptions } from './diagram-command.js';
-import { execCommand, type ExecOptions } from './exec-command.js';
-import { promptCommand, type PromptOptions } from './prompt-command.js';
-import { reportCommand, type ReportOptions } from './report-command.js';
-import { inspectCommand, type InspectOptions } from './inspect-command.js';
-import { signalCommand, type SignalOptions } from './signal-command.js';
-import { logsCommand, type LogsOptions } from './logs-command.js';
+// Each command's module is imported when it runs: `agents-sdk worker` alone loads BullMQ,
+// `report` and `inspect` the page and layout code, and every process starts faster.
+import type { DiagramCommandOptions } from './diagram-command.js';
+import type { ExecOptions } from './exec-command.js';
+import type { PromptOptions } from './prompt-command.js';
+import type { ReportOptions } from './report-command.js';
+import type { InspectOptions } from './inspect-command.js';
+import type { SignalOptions } from './signal-command.js';
+import type { LogsOptions } from './logs-command.js';
 import { registerMemoryCommand } from './memory-command.js';
-import { workerCommand, type WorkerCommandOptions } from './worker-command.js';
-import { statsCommand, type StatsOptions } from './stats-command.js';
-import { runCommand, validateCommand, type RunOptions, type ValidateCommandOptions } from './run-command.js';
-import { listCommand, migrateCommand, resumeCommand, statusCommand, type MigrateOptions, type ResumeOptions, type StateOptions } from './state-commands.js';
+import type { WorkerCommandOptions } from './worker-command.js';
+import type { StatsOptions } from './stats-command.js';
+import type { RunOptions, ValidateCommandOptions } from './run-command.js';
+import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -90,7 +92,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--json', 'print only the WorkflowResult (with --dry-run: the plan) as JSON on stdout')
       .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
       .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
-  )).action(async (file: string, options: RunOptions) => setExit(await runCommand(file, options, io)));
+  )).action(async (file: string, options: RunOptions) => setExit(await (await import('./run-command.js')).runCommand(file, options, io)));
 
   command('validate', 'check a workflow without running it (the same checks as run)')
     .argument('<workflow>', 'the workflow file (YAML or JSON)')
@@ -98,7 +100,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--max-parallel <n>', "override the workflow's max_parallel")
     .option('--no-inputs', 'lint without input values: a required input that is not given is no problem (for CI)')
     .option('--json', 'print {valid, workflowId, tasks, ...} or {valid: false, issues} as JSON on stdout')
-    .action(async (file: string, options: ValidateCommandOptions) => setExit(await validateCommand(file, options, io)));
+    .action(async (file: string, options: ValidateCommandOptions) => setExit(await (await import('./run-command.js')).validateCommand(file, options, io)));
 
   stateOptions(logOptions(
     command('resume', 'resume a run from its last checkpoint')
@@ -113,17 +115,17 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--json', 'print only the WorkflowResult as JSON on stdout')
       .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
       .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
-  )).action(async (runId: string, options: ResumeOptions) => setExit(await resumeCommand(runId, options, io)));
+  )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
   stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
-    async (options: StateOptions & { json?: boolean }) => setExit(await listCommand(options, io)),
+    async (options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).listCommand(options, io)),
   );
 
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")
       .argument('<run-id>', 'the run')
       .option('--json', 'print the run (times, status, one record per task) as JSON'),
-  ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await statusCommand(runId, options, io)));
+  ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).statusCommand(runId, options, io)));
 
   stateOptions(
     command('signal', 'send an event to a run: its tasks with wait_for: <type> start (a run that is not running gets it on resume)')
@@ -131,7 +133,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('<type>', 'the event type, e.g. approval.granted')
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
       .option('--json', 'print the stored signal as JSON'),
-  ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await signalCommand(runId, type, options, io)));
+  ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await (await import('./signal-command.js')).signalCommand(runId, type, options, io)));
 
   stateOptions(
     command('logs', "the agents' transcripts of a run, attempt by attempt: text, tool calls and results, errors, API retries")
@@ -141,7 +143,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--follow', 'tail a live run: print what is written as it comes, until the run ends')
       .option('--raw', 'print the stream-json lines as stored')
       .option('--json', 'print one JSON object per transcript entry (JSON lines)'),
-  ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await logsCommand(runId, taskId, options, io)));
+  ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await (await import('./logs-command.js')).logsCommand(runId, taskId, options, io)));
 
   stateOptions(
     command('stats', 'metrics of stored runs: runs, success rate, retries, tokens, cost and latency (p50, p95) per agent, model, task...')
@@ -149,13 +151,13 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--last <n>', 'the n newest stored runs')
       .option('--by <group>', 'agent, model, task, workflow or session (default: agent)')
       .option('--json', 'print the summary as JSON'),
-  ).action(async (runIds: string[], options: StatsOptions) => setExit(await statsCommand(runIds, options, io)));
+  ).action(async (runIds: string[], options: StatsOptions) => setExit(await (await import('./stats-command.js')).statsCommand(runIds, options, io)));
 
   stateOptions(
     command('report', 'one self-contained HTML page of a run: timeline of the attempts, task graph with the critical path, tokens and cost, failures')
       .argument('<run-id>', 'the run')
       .option('-o, --output <file>', 'where to write it; - prints it (default: <state-dir>/<run-id>/report.html)'),
-  ).action(async (runId: string, options: ReportOptions) => setExit(await reportCommand(runId, options, io)));
+  ).action(async (runId: string, options: ReportOptions) => setExit(await (await import('./report-command.js')).reportCommand(runId, options, io)));
 
   stateOptions(
     command('diagram', "the workflow's task graph as Mermaid or Graphviz dot, coloured by a run's statuses with --run")
@@ -163,13 +165,13 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--run <run-id>', 'colour each task by its status in this stored run')
       .option('--format <format>', 'mermaid or dot (default: mermaid)')
       .option('--input <key=value>', 'a workflow input (repeatable)', collect),
-  ).action(async (file: string, options: DiagramCommandOptions) => setExit(await diagramCommand(file, options, io)));
+  ).action(async (file: string, options: DiagramCommandOptions) => setExit(await (await import('./diagram-command.js')).diagramCommand(file, options, io)));
 
   stateOptions(
     command('migrate', 'import ADW state (<dir>/<id>/adw_state.json)')
       .option('--from <dir>', 'the directory holding <id>/adw_state.json files')
       .option('--dry-run', 'print what would be imported, change nothing'),
-  ).action(async (options: MigrateOptions) => setExit(await migrateCommand(options, io)));
+  ).action(async (options: MigrateOptions) => setExit(await (await import('./state-commands.js')).migrateCommand(options, io)));
 
   command('exec', 'run one prompt through an agent session: progress on stderr, the final text on stdout')
     .argument('[prompt...]', 'the prompt; - reads it from stdin')
@@ -186,17 +188,17 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--skip-permissions', 'pass --dangerously-skip-permissions')
     .option('--inspect [target]', 'send the session to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
-    .action(async (words: string[], options: ExecOptions) => setExit(await execCommand(words, options, io)));
+    .action(async (words: string[], options: ExecOptions) => setExit(await (await import('./exec-command.js')).execCommand(words, options, io)));
 
   command('prompt', "ADW's prompt_claude_code: an AgentPromptRequest (JSON) on stdin, the AgentPromptResponse on stdout")
     .option('--json', 'read the request and print the response as JSON (required)')
     .option('--state-dir <dir>', "ADW's agents directory: prompts, the session cache (default: agents)")
-    .action(async (options: PromptOptions) => setExit(await promptCommand(options, io)));
+    .action(async (options: PromptOptions) => setExit(await (await import('./prompt-command.js')).promptCommand(options, io)));
 
   stateOptions(
     command('inspect', 'serve the live inspector on localhost: task graph, actors and their statecharts, events, transcripts; finished runs replayed')
       .option('--port <n>', 'the port (default: 4747; 0: any free port)'),
-  ).action(async (options: InspectOptions) => setExit(await inspectCommand(options, io)));
+  ).action(async (options: InspectOptions) => setExit(await (await import('./inspect-command.js')).inspectCommand(options, io)));
 
   registerMemoryCommand(program, io, setExit);
 
@@ -207,7 +209,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--cwd <dir>', 'working directory of attempts (and base of relative ones)')
     .option('--tag <tag>', 'a tag of this worker (repeatable): it also takes the tasks whose runs_on names only its tags', collect)
     .option('--lock-duration <ms>', 'how long a job stays locked unrenewed; a killed worker is noticed within about twice this (default: 30000)')
-    .action(async (options: WorkerCommandOptions) => setExit(await workerCommand(options, io)));
+    .action(async (options: WorkerCommandOptions) => setExit(await (await import('./worker-command.js')).workerCommand(options, io)));
 
   return program;
 }

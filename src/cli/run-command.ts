@@ -20,9 +20,9 @@ import { ProgressView, summaryTable } from './progress-view.js';
 import { runWhereabouts, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel } from '../logging/run-logger.js';
-import { cliInspector } from './inspect-command.js';
-import { parseInspectTarget } from '../inspector/inspection-client.js';
-import { createBullmqExecutor, type BullmqExecutor } from '../distributed/bullmq-executor.js';
+import { parseInspectTarget } from '../inspector/inspect-target.js';
+import type { BullmqExecutor } from '../distributed/bullmq-executor.js';
+import { lazyCliInspector } from './lazy-inspector.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -140,12 +140,14 @@ export async function driveOrchestrated(
   if (options.redis !== undefined && replay) throw new ValidationError('--redis and --replay cannot be used together');
   let remote: BullmqExecutor | undefined;
   if (options.redis !== undefined) {
+    // Loaded only here: BullMQ and ioredis are a third of the CLI's start-up otherwise.
+    const { createBullmqExecutor } = await import('../distributed/bullmq-executor.js');
     remote = createBullmqExecutor({ connection: options.redis, ...(options.queue !== undefined && { queue: options.queue }) });
     // An unreachable Redis is a clear error now (exit 2), not a run whose attempts hang.
     await remote.ready();
   }
   const executor = replay ?? remote;
-  const inspector = cliInspector(options.inspect, io);
+  const inspector = await lazyCliInspector(options.inspect, io);
   const orchestrator = new WorkflowOrchestrator(backend, {
     stateDir,
     memory: memoryKind(options.backend),

@@ -16,7 +16,7 @@ import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
 import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
-import { parseInspectTarget } from '../inspector/inspection-client.js';
+import { parseInspectTarget } from '../inspector/inspect-target.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { ValidationError } from '../errors.js';
+import { inspectTargetUrl, type InspectTarget } from './inspect-target.js';
 import {
   bounded,
   compactEvent,
@@ -29,11 +29,7 @@ import {
   type InspectionMessage,
 } from './inspection-protocol.js';
 
-/** The local inspector's default port (`agents-sdk inspect`). */
-export const DEFAULT_INSPECTOR_PORT = 4747;
-
-/** Where inspection goes: `local` (the local inspector on its default port), `sky`, or a `ws://` / `wss://` URL. */
-export type InspectTarget = 'local' | 'sky' | `ws://${string}` | `wss://${string}`;
+export { DEFAULT_INSPECTOR_PORT, inspectTargetUrl, parseInspectTarget, type InspectTarget } from './inspect-target.js';
 
 /** Options of {@link createInspector}. */
 export interface InspectorOptions {
@@ -74,28 +70,6 @@ const SKY_HOST = 'stately-sky-beta.mellson.partykit.dev';
 const SKY_INSPECT_URL = 'https://stately.ai/registry/inspect';
 /** More than this queued while connecting (bytes) and the oldest messages are dropped. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
-/**
- * Reads the `--inspect [target]` option: `true` (the flag alone) or `local` is the local
- * inspector, `sky` is Stately Sky, `ws://` / `wss://` URLs as given.
- *
- * @throws ValidationError for anything else.
- */
-export function parseInspectTarget(value: string | boolean | undefined): InspectTarget | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true || value === 'local') return 'local';
-  if (value === 'sky') return 'sky';
-  if (/^wss?:\/\/[^\s/]+/.test(value)) return value as InspectTarget;
-  throw new ValidationError(
-    `--inspect takes local, sky or ws://host:port, got "${value}" (the flag alone means local; put it after the other arguments, or write --inspect=local)`,
-  );
-}
-
-/** The URL a target connects to. */
-export function inspectTargetUrl(target: InspectTarget): string {
-  if (target === 'local') return `ws://127.0.0.1:${DEFAULT_INSPECTOR_PORT}`;
-  return target;
-}
 
 /**
  * Creates a forwarder to a receiver of the `@statelyai/inspect` WebSocket protocol.
