@@ -120,26 +120,7 @@ describe('attempts on workers survive crashes', () => {
     // The progress lines said why the task was retried.
     expect(String(done.stderr)).toMatch(/attempt 1 failed \(WORKER_LOST/);
 
-    // Keep two workers for the tests after this one.
-    await setup.addWorker('w3', { args: workerArgs, env });
-  }, 60_000);
-
-  it('SIGTERM stops a worker gracefully: it takes no new attempt, finishes the running one, exits 0', async () => {
-    const spec = join(world.root, 'sigterm.yaml');
-    writeFileSync(spec, ['id: sigterm', 'tasks:', '  - {id: graceful, prompt: "graceful [[delay:1500]] [[reply:finished]]", retry_count: 1}', ''].join('\n'));
-    const runId = `term-${Date.now()}`;
-    const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
-    await until('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:graceful:1`)));
-    const stopping = workers.find((w) => w.output().includes(`started ${runId}:graceful:1`))!;
-    stopping.child.kill('SIGTERM');
-    const done = await run;
-    expect(done.exitCode, String(done.stderr)).toBe(0);
-    expect(JSON.parse(String(done.stdout))).toMatchObject({ success: true, taskResults: [{ output: 'finished', attempts: 1 }] });
-    const exited = await stopping.child;
-    expect(exited.exitCode).toBe(0);
-    expect(stopping.output()).toMatch(/stopping, finishing running attempts[\s\S]*finished .*:graceful:1 ok/);
-    workers.splice(workers.indexOf(stopping), 1);
-    await setup.addWorker('w4', { args: workerArgs, env });
+    // One worker is left for the tests after this one.
   }, 60_000);
 
   it('cancel (Ctrl-C) of a run: its workers kill the agents’ process trees and the run ends cancelled', async () => {
@@ -163,4 +144,22 @@ describe('attempts on workers survive crashes', () => {
     expect(stored.tasks.stuck!.status).toBe('cancelled');
     expect(existsSync(join(world.stateDir, runId))).toBe(true);
   }, 60_000);
+  // Last: it stops the last worker.
+  it('SIGTERM stops a worker gracefully: it takes no new attempt, finishes the running one, exits 0', async () => {
+    const spec = join(world.root, 'sigterm.yaml');
+    writeFileSync(spec, ['id: sigterm', 'tasks:', '  - {id: graceful, prompt: "graceful [[delay:1500]] [[reply:finished]]", retry_count: 1}', ''].join('\n'));
+    const runId = `term-${Date.now()}`;
+    const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    await until('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:graceful:1`)));
+    const stopping = workers.find((w) => w.output().includes(`started ${runId}:graceful:1`))!;
+    stopping.child.kill('SIGTERM');
+    const done = await run;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(JSON.parse(String(done.stdout))).toMatchObject({ success: true, taskResults: [{ output: 'finished', attempts: 1 }] });
+    const exited = await stopping.child;
+    expect(exited.exitCode).toBe(0);
+    expect(stopping.output()).toMatch(/stopping, finishing running attempts[\s\S]*finished .*:graceful:1 ok/);
+    workers.splice(workers.indexOf(stopping), 1);
+  }, 60_000);
+
 });
