@@ -71,6 +71,11 @@ describe('attempts on workers survive crashes', () => {
     await until('quick to finish while the orchestrator is down', () => finished('quick'));
     expect(finished('slow')).toBe(false);
 
+    // Resumed without --redis, the cut-short attempts would run again here: refused, naming what to do.
+    const local = await cliProcess(['resume', runId, '--state-dir', world.stateDir], { env: world.env });
+    expect(local.exitCode).toBe(2);
+    expect(String(local.stderr)).toMatch(new RegExp(`run ${runId} ran its attempts on workers \\(queue "${queue}" on Redis 127\\.0\\.0\\.1:\\d+\\) and quick, slow were cut short: resume it with --redis redis://127\\.0\\.0\\.1:\\d+ --queue ${queue}`));
+
     const resumed = await cliProcess(['resume', runId, '--json', ...args], { env: world.env });
     expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
     const result = JSON.parse(String(resumed.stdout)) as { success: boolean; taskResults: Array<{ taskId: string; output: string }> };

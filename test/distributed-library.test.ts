@@ -18,6 +18,7 @@ import { CancelledError } from '../src/errors.js';
 import type { ExecutionResult } from '../src/execution-result.js';
 import { emptyTokens } from '../src/claude/stream-json.js';
 import { WorkflowOrchestrator } from '../src/workflow-orchestrator.js';
+import { cli } from './helpers/cli.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 function resultOf(output: string): ExecutionResult {
@@ -173,6 +174,12 @@ describe('scaling out from the library', () => {
 });
 
 describe('jobs, connections and attempt files', () => {
+  it('resume --local and --redis together is a usage error', async () => {
+    const run = await cli(['resume', 'some-run', '--local', '--redis', 'redis://127.0.0.1:1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--local and --redis cannot be used together');
+  });
+
   it('reads redis:// and rediss:// URLs, and names a bad one', () => {
     expect(redisOptionsFromUrl('redis://user:p%40ss@cache.internal:6380/2')).toEqual({ host: 'cache.internal', port: 6380, username: 'user', password: 'p@ss', db: 2 });
     expect(redisOptionsFromUrl('rediss://cache')).toEqual({ host: 'cache', port: 6379, tls: {} });

@@ -114,7 +114,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--json', 'print only the WorkflowResult as JSON on stdout')
       .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
-      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)')
+      .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
   stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(

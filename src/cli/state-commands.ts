@@ -3,13 +3,14 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
-import { STATE_SCHEMA_VERSION, type StateBackend } from '../persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from '../persistence/state-backend.js';
 import type { Workflow } from '../workflow/spec.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
@@ -55,6 +56,8 @@ export interface ResumeOptions extends StateOptions, LogOptions {
   /** `--redis URL` / `--queue NAME`: attempts run on workers through BullMQ. */
   redis?: string;
   queue?: string;
+  /** `--local`: run here the interrupted attempts of a run whose attempts ran on workers. */
+  local?: boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
@@ -64,6 +67,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
   const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
   if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
   parseInspectTarget(options.inspect);
+  if (options.local === true && options.redis !== undefined) throw new ValidationError('--local and --redis cannot be used together');
   const resumeOptions = {
     force: options.force === true,
     retryFailed: options.retryFailed === true,
@@ -77,8 +81,30 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
+    if (readable && options.redis === undefined && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored);
     return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
   });
+}
+
+/**
+ * A run whose attempts ran on workers, with attempts cut short: resumed here, they would run
+ * again while their jobs may still run (or have finished) on workers. `--redis` re-attaches to
+ * them; `--local` says to run them here anyway.
+ */
+function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint): void {
+  let marker: { queue?: string; redis?: string };
+  try {
+    // WORKERS_FILE of distributed/bullmq-executor (not imported: it would load BullMQ).
+    marker = JSON.parse(readFileSync(join(stateDir, run.runId, 'workers.json'), 'utf8')) as typeof marker;
+  } catch {
+    return;
+  }
+  const interrupted = run.records.filter((r) => r.status === 'running').map((r) => r.taskId);
+  if (run.status !== 'running' || interrupted.length === 0) return;
+  const queue = marker.queue && marker.queue !== 'agents-sdk' ? ` --queue ${marker.queue}` : '';
+  throw new ValidationError(
+    `run ${run.runId} ran its attempts on workers (queue "${marker.queue ?? '?'}" on Redis ${marker.redis ?? '?'}) and ${interrupted.join(', ')} ${interrupted.length === 1 ? 'was' : 'were'} cut short: resume it with --redis redis://${marker.redis ?? '<host:port>'}${queue} to take their results instead of running them again, or with --local to run them here`,
+  );
 }
 
 /** `agents-sdk list`. */

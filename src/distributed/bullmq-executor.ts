@@ -7,12 +7,12 @@
  * @module
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import type { ExecutionRequest, Executor } from '../actors/executor.js';
-import { DEFAULT_TIMEOUT_MS, rawOutputFile } from '../actors/claude-code-runner.js';
+import { DEFAULT_STATE_DIR, DEFAULT_TIMEOUT_MS, rawOutputFile } from '../actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, TransientError, deserializeError, type SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 
@@ -198,8 +198,10 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     return entry;
   };
 
+  const marked = new Set<string>();
   const execute = async (request: ExecutionRequest, hooks: Parameters<Executor>[1]): Promise<ExecutionResult> => {
     const { publisher } = await open();
+    markRemoteRun(request, marked, { queue: name, redis: `${base.host ?? '127.0.0.1'}:${base.port ?? 6379}${base.db ? `/${base.db}` : ''}` });
     const tags = request.runsOn ?? [];
     const queueName = queueNameFor(name, tags);
     const { queue } = await queueOf(queueName);
@@ -307,6 +309,29 @@ async function reattachable(queue: Queue, jobId: string): Promise<Job | undefine
     if (outcome && !outcome.ok && outcome.error.code === 'CANCELLED') return undefined;
   }
   return state === 'unknown' ? undefined : job;
+}
+
+/** The file that says a run's attempts ran on workers: `<stateDir>/<runId>/workers.json`. */
+export const WORKERS_FILE = 'workers.json';
+
+/** What {@link WORKERS_FILE} holds: where the attempts went (no password). */
+export interface RemoteRunMarker {
+  queue: string;
+  /** `host:port[/db]`. */
+  redis: string;
+}
+
+/** Notes once per run, in its directory, that its attempts run on workers (so that `resume` can ask for `--redis`). */
+function markRemoteRun(request: ExecutionRequest, marked: Set<string>, marker: RemoteRunMarker): void {
+  if (!request.runId || marked.has(request.runId)) return;
+  marked.add(request.runId);
+  try {
+    const dir = resolve(request.stateDir ?? DEFAULT_STATE_DIR, request.runId);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, WORKERS_FILE), `${JSON.stringify(marker)}\n`);
+  } catch {
+    // A note for resume only.
+  }
 }
 
 /** How often a waited-for job's state is read, in case its completion event was missed. */
