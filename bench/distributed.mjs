@@ -321,9 +321,9 @@ export async function distributedBench() {
   if (probe.error || probe.status !== 0) return { skipped: `${REDIS_SERVER} not found (install redis-server or set REDIS_SERVER)` };
   const redisVersion = /v=(\S+)/.exec(probe.stdout)?.[1] ?? '?';
   const stateDir = tempDir('agents-sdk-distributed-bench-');
-  // BullMQ's Job.waitUntilFinished checks the job from inside a `new Promise(async ...)`: when
-  // the executor closes while that check is in flight (a cancelled run), its rejection is
-  // unhandled and would end the process. Counted and reported instead.
+  // An unhandled rejection (BullMQ's Job.waitUntilFinished used to leave one when the executor
+  // closed during its check; the executor no longer uses it) would end the process: counted and
+  // reported instead, so a regression shows in the table.
   const stray = [];
   const onUnhandled = (error) => {
     stray.push(error?.message ?? String(error));
