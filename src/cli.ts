@@ -25,9 +25,14 @@ if (isEntryPoint()) {
   // a second one exits at once.
   // SIGTERM and SIGHUP (kill, docker stop, a closed terminal) are treated the same way.
   const interrupt = new AbortController();
+  let second: (() => void) | undefined;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (interrupt.signal.aborted) {
+      if (interrupt.signal.aborted && second) {
+        const handler = second;
+        second = undefined;
+        handler();
+      } else if (interrupt.signal.aborted) {
         // Agents run in their own process groups: kill them before leaving.
         killAllProcessGroups();
         process.exit(130);
@@ -59,6 +64,9 @@ if (isEntryPoint()) {
       return process.stdout.columns;
     },
     signal: interrupt.signal,
+    onSecondInterrupt: (handler) => {
+      second = handler;
+    },
   }).then(
     (code) => {
       finished = true;

@@ -76,6 +76,11 @@ describe('attempts on workers survive crashes', () => {
     expect(local.exitCode).toBe(2);
     expect(String(local.stderr)).toMatch(new RegExp(`run ${runId} ran its attempts on workers \\(queue "${queue}" on Redis 127\\.0\\.0\\.1:\\d+\\) and quick, slow were cut short: resume it with --redis redis://127\\.0\\.0\\.1:\\d+ --queue ${queue}`));
 
+    // Another queue would not find their jobs either.
+    const elsewhere = await cliProcess(['resume', runId, '--redis', redis.url, '--queue', 'other', '--state-dir', world.stateDir], { env: world.env });
+    expect(elsewhere.exitCode).toBe(2);
+    expect(String(elsewhere.stderr)).toContain(`ran its attempts on queue "${queue}", not "other"`);
+
     const resumed = await cliProcess(['resume', runId, '--json', ...args], { env: world.env });
     expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
     const result = JSON.parse(String(resumed.stdout)) as { success: boolean; taskResults: Array<{ taskId: string; output: string }> };

@@ -19,7 +19,8 @@ import type { ExecutionResult } from '../src/execution-result.js';
 import { emptyTokens } from '../src/claude/stream-json.js';
 import { WorkflowOrchestrator } from '../src/workflow-orchestrator.js';
 import { cli } from './helpers/cli.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { fakeWorld } from './helpers/fake-claude.js';
+import { startRedis, startWorkerProcess, type TestRedis } from './helpers/redis.js';
 
 function resultOf(output: string): ExecutionResult {
   return { success: true, output, sessionId: null, tokens: emptyTokens(), costUsd: 0, durationMs: 1, numTurns: 1, exitCode: 0 } as unknown as ExecutionResult;
@@ -115,11 +116,14 @@ describe('scaling out from the library', () => {
       const first: ExecutionRequest = { kind: 'claude', prompt: 'once', runId: 'r1', agentName: 'a', attempt: 1 };
       expect((await remote(first, hooks)).output).toBe('ran once');
       // A resumed run's next attempt says attempt 1 was interrupted: its finished job's result is taken.
-      const again = await remote({ ...first, attempt: 2, interruptedAttempt: 1 }, hooks);
+      const again = await remote({ ...first, attempt: 2, interruptedAttempts: [1] }, hooks);
       expect(again.output).toBe('ran once');
       expect(counting.runs).toEqual(['once']);
-      // Only the attempt right after the interrupted one re-attaches (a retry after it runs).
-      await remote({ ...first, attempt: 3, interruptedAttempt: 1 }, hooks);
+      // Cut short twice (attempt 2 re-attached, then the orchestrator died again): attempt 3 finds attempt 1's job.
+      expect((await remote({ ...first, attempt: 3, interruptedAttempts: [2, 1] }, hooks)).output).toBe('ran once');
+      expect(counting.runs).toEqual(['once']);
+      // Only the attempt right after the interrupted ones re-attaches (a retry after it runs).
+      await remote({ ...first, attempt: 4, interruptedAttempts: [1] }, hooks);
       expect(counting.runs).toEqual(['once', 'once']);
 
       // A cancelled attempt is not re-attached to: it runs again.
@@ -141,12 +145,32 @@ describe('scaling out from the library', () => {
       } finally {
         await q.close();
       }
-      const retried = remote({ ...hang, prompt: 'hang then go', attempt: 2, interruptedAttempt: 1 }, { signal: AbortSignal.timeout(500), onEvent: () => {} });
+      const retried = remote({ ...hang, prompt: 'hang then go', attempt: 2, interruptedAttempts: [1] }, { signal: AbortSignal.timeout(500), onEvent: () => {} });
       await expect(retried).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(counting.runs.filter((r) => r === 'hang then go')).toHaveLength(2);
     } finally {
       await worker.close();
       await remote.close();
+    }
+  }, 30_000);
+
+  it('the only worker of a queue dies mid-attempt: nobody is left to find the job stalled, the executor finds its lock gone (WORKER_LOST)', async () => {
+    const queue = `alone${Date.now()}`;
+    const world = fakeWorld();
+    const remote = createBullmqExecutor({ connection: redis.url, queue, pollMs: 200 });
+    try {
+      const worker = await startWorkerProcess(redis.url, queue, world, 'lonely', { args: ['--tag', 'solo', '--lock-duration', '500'], env: { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' } });
+      const request: ExecutionRequest = { kind: 'claude', prompt: 'alone [[delay:5000]]', agentName: 'solo', runId: `lost${Date.now()}`, runsOn: ['solo'] };
+      const attempt = remote(request, { signal: new AbortController().signal, onEvent: () => {} });
+      await worker.waitFor(/started /);
+      worker.child.kill('SIGKILL');
+      await worker.child;
+      const t0 = Date.now();
+      await expect(attempt).rejects.toMatchObject({ code: 'WORKER_LOST', transient: true, message: expect.stringMatching(/stopped renewing its lock/) });
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await remote.close();
+      world.cleanup();
     }
   }, 30_000);
 

@@ -88,4 +88,39 @@ describe('routing by tag', () => {
     expect(worker.exitCode).toBe(2);
     expect(String(worker.stderr)).toContain('--tag "no/slash"');
   }, 30_000);
+
+  // Last: it stops a worker.
+  it("a second SIGTERM hands a worker's running attempt back: its agent is killed and another worker runs the attempt", async () => {
+    const spec = join(world.root, 'hand-back.yaml');
+    writeFileSync(spec, ['id: hand-back', 'tasks:', '  - {id: moved, prompt: "hand back [[delay:2500]] [[reply:moved on]]", retry_count: 1}', ''].join('\n'));
+    const runId = `back-${Date.now()}`;
+    const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    const startedOn = () => workers.find((w) => w.output().includes(`started ${runId}:moved:1`));
+    const end = Date.now() + 20_000;
+    while (!startedOn()) {
+      if (Date.now() > end) throw new Error('the attempt never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const leaving = startedOn()!;
+    const staying = workers.find((w) => w !== leaving)!;
+    // Its agent runs (it has logged its call).
+    while (!agentCalls(world).some((c) => c.prompt.startsWith('hand back') && c.marker === leaving.marker)) {
+      if (Date.now() > end) throw new Error('the agent never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    leaving.child.kill('SIGTERM');
+    await leaving.waitFor(/stopping, finishing running attempts \(1\)/);
+    leaving.child.kill('SIGTERM');
+    const exited = await leaving.child;
+    expect(exited.exitCode).toBe(0);
+    expect(leaving.output()).toContain(`handed-back ${runId}:moved:1`);
+    const done = await run;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    // The same attempt (1 of 1), run again from its start by the other worker.
+    expect(JSON.parse(String(done.stdout))).toMatchObject({ success: true, taskResults: [{ output: 'moved on', attempts: 1 }] });
+    expect(staying.output()).toContain(`finished ${runId}:moved:1 ok`);
+    const calls = agentCalls(world).filter((c) => c.prompt.startsWith('hand back'));
+    expect(calls.map((c) => c.marker)).toEqual([leaving.marker, staying.marker]);
+    workers.splice(workers.indexOf(leaving), 1);
+  }, 60_000);
 });

@@ -24,12 +24,12 @@ export type ExecutionRequest = (({ kind: 'claude' } & ClaudeRunRequest) | ({ kin
   /** The task's `runs_on`: a remote executor sends the attempt only to workers with all these tags; a local one ignores it. */
   runsOn?: string[];
   /**
-   * Set on resume when the attempt before this one (this number) was cut short by the death
-   * of the process driving the run: a remote executor re-attaches to it (takes its result, or
-   * waits for it) instead of starting another; a local one ignores it (the process registry
-   * ended it).
+   * Set on resume when the attempts right before this one were cut short by the death of the
+   * process driving the run (their numbers, newest first): a remote executor re-attaches to the
+   * one whose job exists (takes its result, or waits for it) instead of starting another; a
+   * local one ignores it (the process registry ended them).
    */
-  interruptedAttempt?: number;
+  interruptedAttempts?: number[];
 };
 
 /** Companions of an execution that cannot be serialized. */

@@ -15,6 +15,12 @@ export interface CliIO {
   columns?: number;
   /** Aborted on SIGINT by the entry point. */
   signal?: AbortSignal;
+  /**
+   * Set by a command that handles a second SIGINT/SIGTERM itself (`worker` hands its attempts
+   * back); without it the entry point kills the agents' process groups and exits 130. A third
+   * signal always exits.
+   */
+  onSecondInterrupt?: (handler: () => void) => void;
   /** All of stdin, for `exec -`; default: reads `process.stdin`. */
   readStdin?: () => Promise<string>;
 }

@@ -139,22 +139,23 @@ export async function driveOrchestrated(
   if (options.queue !== undefined && options.redis === undefined) throw new ValidationError('--queue needs --redis <url>');
   if (options.redis !== undefined && replay) throw new ValidationError('--redis and --replay cannot be used together');
   let remote: BullmqExecutor | undefined;
-  if (options.redis !== undefined) {
-    // Loaded only here: BullMQ and ioredis are a third of the CLI's start-up otherwise.
-    const { createBullmqExecutor } = await import('../distributed/bullmq-executor.js');
-    remote = createBullmqExecutor({ connection: options.redis, ...(options.queue !== undefined && { queue: options.queue }) });
-    // An unreachable Redis is a clear error now (exit 2), not a run whose attempts hang.
-    await remote.ready();
-  }
-  const executor = replay ?? remote;
-  const inspector = await lazyCliInspector(options.inspect, io);
-  const orchestrator = new WorkflowOrchestrator(backend, {
-    stateDir,
-    memory: memoryKind(options.backend),
-    ...(executor && { executor }),
-    ...(inspector && { inspect: inspector.inspect }),
-  });
+  let inspector: Awaited<ReturnType<typeof lazyCliInspector>> = null;
   try {
+    if (options.redis !== undefined) {
+      // Loaded only here: BullMQ and ioredis are a third of the CLI's start-up otherwise.
+      const { createBullmqExecutor } = await import('../distributed/bullmq-executor.js');
+      remote = createBullmqExecutor({ connection: options.redis, ...(options.queue !== undefined && { queue: options.queue }) });
+      // An unreachable Redis is a clear error now (exit 2), not a run whose attempts hang.
+      await remote.ready();
+    }
+    const executor = replay ?? remote;
+    inspector = await lazyCliInspector(options.inspect, io);
+    const orchestrator = new WorkflowOrchestrator(backend, {
+      stateDir,
+      memory: memoryKind(options.backend),
+      ...(executor && { executor }),
+      ...(inspector && { inspect: inspector.inspect }),
+    });
     return await driveRun(orchestrator, io, options.json === true, start, { stateDir, stateDirOption: options.stateDir, backendOption: options.backend }, logs);
   } finally {
     await inspector?.stop();

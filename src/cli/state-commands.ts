@@ -81,7 +81,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
       io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
     }
-    if (readable && options.redis === undefined && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored);
+    if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, options);
     return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
   });
 }
@@ -91,7 +91,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
  * again while their jobs may still run (or have finished) on workers. `--redis` re-attaches to
  * them; `--local` says to run them here anyway.
  */
-function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint): void {
+function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint, options: { redis?: string; queue?: string }): void {
   let marker: { queue?: string; redis?: string };
   try {
     // WORKERS_FILE of distributed/bullmq-executor (not imported: it would load BullMQ).
@@ -102,6 +102,13 @@ function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint): voi
   const interrupted = run.records.filter((r) => r.status === 'running').map((r) => r.taskId);
   if (run.status !== 'running' || interrupted.length === 0) return;
   const queue = marker.queue && marker.queue !== 'agents-sdk' ? ` --queue ${marker.queue}` : '';
+  if (options.redis !== undefined) {
+    // Another queue would not find their jobs: they would run again.
+    if (marker.queue === undefined || marker.queue === (options.queue ?? 'agents-sdk')) return;
+    throw new ValidationError(
+      `run ${run.runId} ran its attempts on queue "${marker.queue}", not "${options.queue ?? 'agents-sdk'}", and ${interrupted.join(', ')} ${interrupted.length === 1 ? 'was' : 'were'} cut short: resume it with --queue ${marker.queue}`,
+    );
+  }
   throw new ValidationError(
     `run ${run.runId} ran its attempts on workers (queue "${marker.queue ?? '?'}" on Redis ${marker.redis ?? '?'}) and ${interrupted.join(', ')} ${interrupted.length === 1 ? 'was' : 'were'} cut short: resume it with --redis redis://${marker.redis ?? '<host:port>'}${queue} to take their results instead of running them again, or with --local to run them here`,
   );

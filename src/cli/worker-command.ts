@@ -17,7 +17,10 @@ export interface WorkerCommandOptions {
   lockDuration?: string;
 }
 
-/** Runs until SIGTERM or SIGINT, then stops taking jobs and lets the running ones finish. */
+/**
+ * Runs until SIGTERM or SIGINT, then stops taking jobs and lets the running ones finish; a
+ * second signal hands them back to the queue.
+ */
 export async function workerCommand(options: WorkerCommandOptions, io: CliIO): Promise<number> {
   if (options.redis === undefined) throw new ValidationError('worker needs --redis redis://host:port');
   const concurrency = intOption('concurrency', options.concurrency) ?? 1;
@@ -34,13 +37,22 @@ export async function workerCommand(options: WorkerCommandOptions, io: CliIO): P
   });
   const queues = worker.queues.map((q) => `"${q}"`).join(', ');
   io.stderr(`worker ${process.pid}: taking attempts from queue${worker.queues.length > 1 ? 's' : ''} ${queues} (concurrency ${concurrency})\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    io.signal?.addEventListener('abort', stop, { once: true });
+  // The first SIGTERM (or Ctrl-C) lets the running attempts finish; a second hands them back.
+  io.onSecondInterrupt?.(() => {
+    io.stderr(`worker ${process.pid}: handing ${worker.running()} running attempt(s) back to the queue\n`);
+    worker.handBack();
   });
-  io.stderr(`worker ${process.pid}: stopping, finishing running attempts\n`);
+  await new Promise<void>((resolve) => {
+    if (io.signal) {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+    } else {
+      // Run without the entry point (embedded): the process's own signals.
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    }
+  });
+  io.stderr(`worker ${process.pid}: stopping, finishing running attempts (${worker.running()}); signal again to hand them back to the queue\n`);
   await worker.close();
   return EXIT.ok;
 }

@@ -61,7 +61,10 @@ export function queueNameFor(queue: string, tags?: readonly string[]): string {
  * attempt's raw stream (`rawSeq` orders them), which the orchestrator appends to its copy so
  * that `logs --follow` shows a remote attempt as it runs.
  */
-export type JobProgress = { seq: number; event: ClaudeProgressEvent } | { rawSeq: number; raw: string };
+export type JobProgress = ({ seq: number; event: ClaudeProgressEvent } | { rawSeq: number; raw: string }) & {
+  /** Which pickup of the job sent it (a job handed back to the queue starts again at 0 on its next worker). */
+  epoch?: string;
+};
 
 /** Connection options from `redis://[user:password@]host:port[/db]`. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
@@ -114,6 +117,11 @@ export async function checkRedis(options: RedisOptions, timeoutMs = 3000): Promi
   }
 }
 
+/** Set when a run cancels a job: a worker that takes it at that moment sees it before it starts. */
+export function cancelledKey(queue: string, jobId: string): string {
+  return `agents-sdk:${queue}:cancelled:${jobId}`;
+}
+
 /** The channel on which cancels of a queue's jobs are published (the job id is the message). */
 export function cancelChannel(queue: string): string {
   return `agents-sdk:${queue}:cancel`;
@@ -142,6 +150,12 @@ export interface BullmqExecutorOptions {
    * `timeout` (default 30 min), the attempt fails with `NO_WORKER`.
    */
   queuedNoticeMs?: number;
+  /**
+   * How often a job that has not finished is looked at (default 10 s): a completion event that
+   * was missed, a job whose worker died with no other worker of its queue to notice (its lock
+   * expired: `WORKER_LOST`), a job handed back to the queue.
+   */
+  pollMs?: number;
 }
 
 /** An executor that runs attempts on workers; `close()` ends its Redis connections. */
@@ -154,13 +168,14 @@ export type BullmqExecutor = Executor & {
 /**
  * The remote executor: one job per attempt; adding a job whose id exists returns the
  * existing job, which is how a resumed run re-attaches to it. An attempt cut short by the
- * orchestrator's death ({@link ExecutionRequest.interruptedAttempt}) is re-attached to as well:
+ * orchestrator's death ({@link ExecutionRequest.interruptedAttempts}) is re-attached to as well:
  * its job's result is taken, or waited for, instead of running the attempt again.
  */
 export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExecutor {
   const base = typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
   const name = options.queue ?? DEFAULT_QUEUE;
   const noticeMs = Math.max(10, options.queuedNoticeMs ?? 5000);
+  const pollMs = Math.max(10, options.pollMs ?? 10_000);
   const connection: ConnectionOptions = { ...base, maxRetriesPerRequest: null };
   let opened: Promise<{ publisher: Redis }> | undefined;
   const queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
@@ -207,13 +222,18 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     const { queue } = await queueOf(queueName);
     let job: Job | undefined;
     const attempt = request.attempt ?? 1;
-    if (request.interruptedAttempt !== undefined && request.interruptedAttempt === attempt - 1) {
-      job = await reattachable(queue, jobIdOf({ ...request, attempt: request.interruptedAttempt }));
+    // The attempts cut short right before this one, newest first: the one that added a job is re-attached to
+    // (an attempt that itself re-attached, then was cut short again, has no job of its own).
+    const interrupted = request.interruptedAttempts ?? [];
+    if (interrupted[0] === attempt - 1) {
+      for (const n of interrupted) if ((job = await reattachable(queue, jobIdOf({ ...request, attempt: n })))) break;
     }
     const jobId = job?.id ?? jobIdOf(request);
-    let nextSeq = 0;
+    // A job already running (re-attached to) is past its first events: the first one seen sets the count.
+    let nextSeq: number | undefined;
+    let epoch: string | undefined;
     const pending = new Map<number, ClaudeProgressEvent>();
-    const liveRaw = liveRawCopy(request);
+    let liveRaw = liveRawCopy(request);
     let settle!: { resolve(outcome: JobOutcome): void; reject(error: Error): void };
     const finished = new Promise<JobOutcome>((resolve, reject) => (settle = { resolve, reject }));
     finished.catch(() => {});
@@ -223,8 +243,17 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
       failed: (reason) => settle.reject(new Error(reason)),
       progress: (p) => {
         if (typeof p !== 'object' || p === null) return;
+        if (p.epoch !== epoch) {
+          // Another worker took the job (handed back): its stream starts again.
+          if (epoch !== undefined) nextSeq = 0;
+          epoch = p.epoch;
+          pending.clear();
+          liveRaw = liveRawCopy(request);
+        }
         if ('raw' in p) return liveRaw?.(p);
-        if (typeof p.seq !== 'number' || p.seq < nextSeq) return;
+        if (typeof p.seq !== 'number') return;
+        nextSeq ??= p.seq;
+        if (p.seq < nextSeq) return;
         pending.set(p.seq, p.event);
         while (pending.has(nextSeq)) {
           const event = pending.get(nextSeq)!;
@@ -233,43 +262,44 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
         }
       },
     });
-    const { memory: _memory, interruptedAttempt: _interrupted, ...plain } = request;
+    const { memory: _memory, interruptedAttempts: _interrupted, ...plain } = request;
     const payload: JobPayload = { version: JOB_PAYLOAD_VERSION, request: plain };
     const onAbort = (): void => {
       void (async () => {
-        // A job no worker has taken yet is removed; one that runs is cancelled by its worker.
+        // A job no worker has taken yet is removed; one that runs is cancelled by its worker. The
+        // key catches a worker taking it right now, before it listens for this job's cancel.
+        await publisher.set(cancelledKey(name, jobId), '1', 'EX', ATTEMPT_FILES_TTL_S).catch(() => {});
         await publisher.publish(cancelChannel(name), jobId).catch(() => {});
         await job?.remove().catch(() => {});
       })();
     };
-    let untaken: UntakenWatch | undefined;
-    let finishedWatch: { stop(): void } | undefined;
+    let watch: JobWatch | undefined;
     try {
       job ??= await queue.add('attempt', payload, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
       if (hooks.signal.aborted) onAbort();
       hooks.signal.addEventListener('abort', onAbort, { once: true });
-      // Finished already (a re-attached job, or an existing id), or an event that never came: asked now and now and then.
-      finishedWatch = watchFinished(queue, job, settle);
       const cancelled = new Promise<never>((_, reject) => {
         const fail = () => reject(new CancelledError(`Attempt ${jobId} was cancelled`));
         if (hooks.signal.aborted) fail();
         else hooks.signal.addEventListener('abort', fail, { once: true });
       });
       const timeoutMs = request.timeoutMs === 0 ? Infinity : (request.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      untaken = watchUntaken(job, queue, { queueName, tags, noticeMs, timeoutMs, onEvent: hooks.onEvent });
+      // Finished already (a re-attached job, an existing id), untaken, lost: looked at now and then.
+      watch = watchJob(job, queue, { queueName, tags, noticeMs, pollMs, timeoutMs, onEvent: hooks.onEvent, settle });
       let outcome: JobOutcome;
       try {
-        outcome = await Promise.race([finished, cancelled, untaken.failed]);
+        outcome = await Promise.race([finished, cancelled, watch.failed]);
       } catch (error) {
         if (error instanceof AgentsSdkError) throw error;
         throw failedJobError(jobId, error);
       }
+      // No live line may land after the whole file.
+      listeners.delete(jobId);
       if (outcome.files !== undefined) await takeFiles(publisher, outcome.files, request);
       if (outcome.ok) return outcome.result;
       throw deserializeError(outcome.error);
     } finally {
-      untaken?.stop();
-      finishedWatch?.stop();
+      watch?.stop();
       hooks.signal.removeEventListener('abort', onAbort);
       listeners.delete(jobId);
     }
@@ -334,36 +364,6 @@ function markRemoteRun(request: ExecutionRequest, marked: Set<string>, marker: R
   }
 }
 
-/** How often a waited-for job's state is read, in case its completion event was missed. */
-const FINISHED_POLL_MS = 10_000;
-
-/** Reads the job's state now and every {@link FINISHED_POLL_MS}: settles once it has finished (or is gone). */
-function watchFinished(queue: Queue, job: Job, settle: { resolve(outcome: JobOutcome): void; reject(error: Error): void }): { stop(): void } {
-  let stopped = false;
-  const check = async (): Promise<void> => {
-    try {
-      const state = await job.getState();
-      if (stopped || (state !== 'completed' && state !== 'failed' && state !== 'unknown')) return;
-      const stored = await queue.getJob(job.id!);
-      if (stopped) return;
-      if (!stored) settle.reject(new Error(`the job is gone from Redis (removed, or Redis lost its data)`));
-      else if (state === 'completed') settle.resolve(stored.returnvalue as JobOutcome);
-      else if (state === 'failed') settle.reject(new Error(stored.failedReason));
-    } catch {
-      // Redis hiccup: the event, or the next look, will tell.
-    }
-  };
-  void check();
-  const timer = setInterval(() => void check(), FINISHED_POLL_MS);
-  timer.unref?.();
-  return {
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
-}
-
 /** A job that failed in BullMQ (not in our code: the worker returns failures as outcomes). */
 function failedJobError(jobId: string, error: unknown): AgentsSdkError {
   const reason = error instanceof Error ? error.message : String(error);
@@ -401,7 +401,7 @@ function liveRawCopy(request: ExecutionRequest): ((p: { rawSeq: number; raw: str
   };
 }
 
-/** Writes an attempt's files where a local run would have, then drops them from Redis. */
+/** Writes an attempt's files where a local run would have. */
 async function takeFiles(redis: Redis, key: string, request: ExecutionRequest): Promise<void> {
   const text = await redis.get(key).catch(() => null);
   if (text === null || request.kind !== 'claude') return;
@@ -411,76 +411,114 @@ async function takeFiles(redis: Redis, key: string, request: ExecutionRequest): 
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, files.stream);
   if (files.result !== undefined) writeFileSync(file.replace(/\.jsonl$/, '') + '.json', files.result);
-  await redis.del(key).catch(() => {});
+  // The key is left to its TTL: a resume after a crash before the next checkpoint takes it again.
 }
 
-interface UntakenWatch {
-  /** Rejects with `NO_WORKER` once the attempt has waited untaken for its timeout. */
+interface JobWatch {
+  /** Rejects with `NO_WORKER` (untaken for its timeout) or `WORKER_LOST` (its worker gone, unnoticed). */
   failed: Promise<never>;
   stop(): void;
 }
 
+/** States of a job no worker holds. */
+const UNTAKEN = ['waiting', 'delayed', 'prioritized', 'waiting-children'];
+
 /**
- * Watches a job no worker has taken yet: past `noticeMs` (and again every `noticeMs`, at least
- * 30 s apart) it reports a `queued` event; past `timeoutMs` it removes the job and fails.
+ * Looks at a job now and then until it finishes:
+ * - finished (a re-attached job, an existing id, a missed event): settles with its outcome;
+ * - untaken past `noticeMs` (then every `noticeMs`, at least 30 s apart): a `queued` event;
+ *   untaken for `timeoutMs` in a row: removed, `NO_WORKER`;
+ * - active with no lock twice in a row (its worker died and no worker of its queue noticed):
+ *   removed, `WORKER_LOST`.
  */
-function watchUntaken(
+function watchJob(
   job: Job,
   queue: Queue,
-  o: { queueName: string; tags: string[]; noticeMs: number; timeoutMs: number; onEvent: (e: ClaudeProgressEvent) => void },
-): UntakenWatch {
-  const since = Date.now();
+  o: {
+    queueName: string;
+    tags: string[];
+    noticeMs: number;
+    pollMs: number;
+    timeoutMs: number;
+    onEvent: (e: ClaudeProgressEvent) => void;
+    settle: { resolve(outcome: JobOutcome): void; reject(error: Error): void };
+  },
+): JobWatch {
+  let waitingSince: number | undefined = Date.now();
+  let lastNotice = -Infinity;
+  let unlocked = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let lastNotice = -Infinity;
   let reject!: (error: AgentsSdkError) => void;
   const failed = new Promise<never>((_, r) => (reject = r));
   failed.catch(() => {});
+  const fail = (error: AgentsSdkError): void => {
+    stopped = true;
+    reject(error);
+  };
   const schedule = (): void => {
     if (stopped) return;
-    const now = Date.now();
-    const deadline = since + o.timeoutMs;
-    // The first notice comes before the timeout, however short.
-    const nextNotice = Math.max(since + Math.min(o.noticeMs, o.timeoutMs / 2), lastNotice + Math.max(o.noticeMs, 30_000));
-    timer = setTimeout(check, Math.max(0, Math.min(deadline, nextNotice) - now));
+    let next = Date.now() + o.pollMs;
+    if (waitingSince !== undefined) {
+      // The first notice comes before the timeout, however short.
+      const notice = Math.max(waitingSince + Math.min(o.noticeMs, o.timeoutMs / 2), lastNotice + Math.max(o.noticeMs, 30_000));
+      next = Math.min(next, notice, waitingSince + o.timeoutMs);
+    }
+    timer = setTimeout(() => void check(), Math.max(0, next - Date.now()));
     timer.unref?.();
   };
   const check = async (): Promise<void> => {
     try {
       const state = await job.getState();
-      // Taken (or finished): a worker has it; nothing more to watch.
-      if (!['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state)) stopped = true;
       if (stopped) return;
-      const waitedMs = Date.now() - since;
+      if (state === 'completed' || state === 'failed' || state === 'unknown') {
+        const stored = await queue.getJob(job.id!);
+        if (stopped) return;
+        stopped = true;
+        if (!stored) o.settle.reject(new Error('the job is gone from Redis (removed, or Redis lost its data)'));
+        else if (state === 'completed') o.settle.resolve(stored.returnvalue as JobOutcome);
+        else o.settle.reject(new Error(stored.failedReason));
+        return;
+      }
+      const now = Date.now();
+      if (!UNTAKEN.includes(state)) {
+        // Active: held by a worker, as long as its lock is renewed.
+        waitingSince = undefined;
+        const locked = await ((await queue.client) as unknown as Redis).exists(`${queue.toKey(job.id!)}:lock`);
+        unlocked = locked ? 0 : unlocked + 1;
+        if (unlocked >= 2 && (await job.remove().then(() => true, () => false))) {
+          fail(new TransientError('WORKER_LOST', `Attempt ${String(job.id)}: its worker stopped renewing its lock (killed, or its machine lost) and no worker of queue ${o.queueName} is left to notice`));
+        }
+        return;
+      }
+      unlocked = 0;
+      waitingSince ??= now;
+      const waitedMs = now - waitingSince;
       if (waitedMs >= o.timeoutMs) {
-        const removed = await job.remove().then(
-          () => true,
-          () => false,
-        );
         // Not removed: a worker took it at this very moment; it runs.
-        if (!removed) stopped = true;
-        else if (!stopped) {
+        if (await job.remove().then(() => true, () => false)) {
           const who = o.tags.length > 0 ? `no worker with tag${o.tags.length > 1 ? 's' : ''} ${o.tags.join(', ')} took it` : 'no worker took it';
-          reject(
+          fail(
             new PermanentError(
               'NO_WORKER',
               `Attempt ${String(job.id)} waited ${Math.round(waitedMs / 1000)}s on queue ${o.queueName} and ${who} (the task's timeout): start one with agents-sdk worker --redis <url>${o.tags.map((t) => ` --tag ${t}`).join('')}`,
             ),
           );
-          stopped = true;
         }
         return;
       }
-      lastNotice = Date.now();
-      const workers = await queue.getWorkersCount().catch(() => 0);
-      if (!stopped) o.onEvent({ type: 'queued', sessionId: null, queue: o.queueName, tags: o.tags, workers, waitedMs });
+      if (waitedMs >= Math.min(o.noticeMs, o.timeoutMs / 2) && now - lastNotice >= Math.max(o.noticeMs, 30_000)) {
+        lastNotice = now;
+        const workers = await queue.getWorkersCount().catch(() => 0);
+        if (!stopped) o.onEvent({ type: 'queued', sessionId: null, queue: o.queueName, tags: o.tags, workers, waitedMs });
+      }
     } catch {
       // Redis hiccup: look again at the next tick.
     } finally {
       schedule();
     }
   };
-  schedule();
+  void check();
   return {
     failed,
     stop: () => {

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { rawOutputFile } from '../actors/claude-code-runner.js';
 import { defaultExecutor, type ExecutionRequest, type Executor } from '../actors/executor.js';
@@ -20,6 +20,7 @@ import {
   JOB_PAYLOAD_VERSION,
   attemptFilesKey,
   cancelChannel,
+  cancelledKey,
   checkRedis,
   queueNameFor,
   redisOptionsFromUrl,
@@ -50,13 +51,20 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   executor?: Executor;
   /** Called when an attempt starts and ends (for the CLI's log lines). */
-  onJob?: (event: { type: 'started' | 'finished'; jobId: string; ok?: boolean }) => void;
+  onJob?: (event: { type: 'started' | 'finished' | 'handed-back'; jobId: string; ok?: boolean }) => void;
 }
 
 /** A running worker. */
 export interface RunningWorker {
   /** The queues it takes attempts from. */
   queues: string[];
+  /** Attempts running now. */
+  running(): number;
+  /**
+   * Hands the running attempts back: their process trees are killed and their jobs go back to
+   * the queue, for another worker (the same attempt, from its start). Then `close()` ends at once.
+   */
+  handBack(): void;
   /** Stops taking jobs and waits for the running ones to finish. */
   close(): Promise<void>;
 }
@@ -190,7 +198,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const subscriber = new Redis({ ...base, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   await subscriber.subscribe(cancelChannel(name));
-  subscriber.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
+  // A run's cancel (its job is then finished as cancelled), not a hand-back.
+  const cancelled = new Set<string>();
+  let handingBack = false;
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    const controller = running.get(jobId);
+    if (!controller) return;
+    cancelled.add(jobId);
+    controller.abort();
+  });
   const commands = new Redis({ ...base, maxRetriesPerRequest: 3 });
   commands.on('error', () => {});
 
@@ -205,25 +221,37 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const jobId = job.id ?? '';
     const controller = new AbortController();
     running.set(jobId, controller);
-    options.onJob?.({ type: 'started', jobId });
     try {
+      // Cancelled as this worker took it (before it listened for the cancel of this job).
+      if (await commands.exists(cancelledKey(name, jobId)).catch(() => 0)) {
+        cancelled.add(jobId);
+        controller.abort();
+      }
+      options.onJob?.({ type: 'started', jobId });
       const outcome = await runJobPayload(
         job.data,
         executor,
         cwd,
         controller.signal,
-        (p) => job.updateProgress(p as unknown as object),
+        // The token tells this pickup's events from another's (a handed-back job's next worker starts at 0).
+        (p) => job.updateProgress({ ...p, epoch: token } as unknown as object),
         async (files) => {
           const key = attemptFilesKey(name, jobId);
           await commands.set(key, JSON.stringify(files), 'EX', ATTEMPT_FILES_TTL_S);
           return key;
         },
       );
+      if (handingBack && controller.signal.aborted && !cancelled.has(jobId)) {
+        await job.moveToWait(token);
+        options.onJob?.({ type: 'handed-back', jobId });
+        throw new WaitingError();
+      }
       options.onJob?.({ type: 'finished', jobId, ok: outcome.ok });
       return outcome;
     } finally {
       busy--;
       running.delete(jobId);
+      cancelled.delete(jobId);
     }
   };
   const workers = queues.map(
@@ -242,6 +270,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   return {
     queues,
+    running: () => running.size,
+    handBack: () => {
+      handingBack = true;
+      for (const controller of running.values()) controller.abort();
+    },
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await Promise.allSettled([subscriber.quit(), commands.quit()]);

@@ -548,9 +548,10 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     };
   }
   if (task.runs_on !== undefined) request.runsOn = [...task.runs_on];
-  // The attempt before this spawn's was cut short by a crash: a remote executor may find it still running, or finished.
-  const before = loggedBefore > 0 ? record.attemptLog?.[loggedBefore - 1] : undefined;
-  if (before?.status === 'interrupted') request.interruptedAttempt = before.attempt;
+  // The attempts before this spawn's were cut short by crashes: a remote executor may find one still running, or finished.
+  const interrupted: number[] = [];
+  for (let k = loggedBefore - 1; k >= 0 && record.attemptLog?.[k]?.status === 'interrupted'; k--) interrupted.push(record.attemptLog[k]!.attempt);
+  if (interrupted.length > 0) request.interruptedAttempts = interrupted;
   if (deferred || task.cache || task.remember) {
     const memory: TaskMemoryRequest = { runId: ctx.run.runId, taskId: task.id, ...deferred };
     if (task.cache) memory.cache = memoryEntry(task.cache, values);
