@@ -405,10 +405,13 @@ export {
   createBullmqExecutor,
   checkRedis,
   jobIdOf,
+  queueNameFor,
   JOB_PAYLOAD_VERSION,
+  type AttemptFiles,
   type BullmqExecutor,
   type BullmqExecutorOptions,
   type JobOutcome,
   type JobPayload,
+  type JobProgress,
 } from './distributed/bullmq-executor.js';
-export { startWorker, type RunningWorker, type WorkerOptions } from './distributed/worker.js';
+export { queuesServed, runJobPayload, startWorker, type RunningWorker, type WorkerOptions } from './distributed/worker.js';
