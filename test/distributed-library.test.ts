@@ -174,6 +174,32 @@ describe('scaling out from the library', () => {
     }
   }, 30_000);
 
+  it('cancelling an attempt no worker has taken removes its job at once', async () => {
+    const queue = `cancel-untaken${Date.now()}`;
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    const q = new Queue(`${queue}@nobody`, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
+    try {
+      const controller = new AbortController();
+      const attempt = remote({ kind: 'command', command: ['true'], taskId: 't', runId: 'r4', runsOn: ['nobody'] }, { signal: controller.signal, onEvent: () => {} });
+      const until = Date.now() + 10_000;
+      while (!(await q.getJob('r4:t:1'))) {
+        if (Date.now() > until) throw new Error('the job was never added');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const t0 = Date.now();
+      controller.abort();
+      await expect(attempt).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      while ((await q.getJob('r4:t:1')) !== undefined) {
+        if (Date.now() > until) throw new Error('the cancelled job was not removed');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await q.close();
+      await remote.close();
+    }
+  }, 30_000);
+
   it('an attempt no worker takes within its timeout fails with NO_WORKER and its job is removed', async () => {
     const queue = `noworker${Date.now()}`;
     const remote = createBullmqExecutor({ connection: redis.url, queue });
