@@ -179,7 +179,10 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
   const connection: ConnectionOptions = { ...base, maxRetriesPerRequest: null };
   let opened: Promise<{ publisher: Redis }> | undefined;
   const queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
-  const listeners = new Map<string, { progress(p: JobProgress): void; completed(outcome: JobOutcome): void; failed(reason: string): void }>();
+  const listeners = new Map<
+    string,
+    { progress(p: JobProgress): void; completed(outcome: JobOutcome): void; failed(reason: string): void; duplicated(): void }
+  >();
 
   const open = () =>
     (opened ??= (async () => {
@@ -205,6 +208,8 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
         events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data as unknown as JobProgress));
         events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue as unknown as JobOutcome));
         events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
+        // `add` of an id that exists (a resume after a crash before the attempt's start was saved).
+        events.on('duplicated', ({ jobId }) => listeners.get(jobId)?.duplicated());
         await events.waitUntilReady();
         return { queue, events };
       })();
@@ -228,6 +233,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     if (interrupted[0] === attempt - 1) {
       for (const n of interrupted) if ((job = await reattachable(queue, jobIdOf({ ...request, attempt: n })))) break;
     }
+    const reattached = job !== undefined;
     const jobId = job?.id ?? jobIdOf(request);
     // A job already running (re-attached to) is past its first events: the first one seen sets the count.
     let nextSeq: number | undefined;
@@ -238,7 +244,12 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     const finished = new Promise<JobOutcome>((resolve, reject) => (settle = { resolve, reject }));
     finished.catch(() => {});
     // Events come in order from the stream; `seq` guards against a replayed or reordered one.
+    let duplicated = false;
     listeners.set(jobId, {
+      duplicated: () => {
+        duplicated = true;
+        watch?.checkNow();
+      },
       completed: (outcome) => settle.resolve(outcome),
       failed: (reason) => settle.reject(new Error(reason)),
       progress: (p) => {
@@ -285,7 +296,9 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
       });
       const timeoutMs = request.timeoutMs === 0 ? Infinity : (request.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       // Finished already (a re-attached job, an existing id), untaken, lost: looked at now and then.
-      watch = watchJob(job, queue, { queueName, tags, noticeMs, pollMs, timeoutMs, onEvent: hooks.onEvent, settle });
+      // A job made by this add needs no look now; one that existed (re-attached, duplicated) does.
+      const existing = reattached || duplicated;
+      watch = watchJob(job, queue, { queueName, tags, noticeMs, pollMs, timeoutMs, onEvent: hooks.onEvent, settle, checkNow: existing });
       let outcome: JobOutcome;
       try {
         outcome = await Promise.race([finished, cancelled, watch.failed]);
@@ -417,6 +430,8 @@ async function takeFiles(redis: Redis, key: string, request: ExecutionRequest): 
 interface JobWatch {
   /** Rejects with `NO_WORKER` (untaken for its timeout) or `WORKER_LOST` (its worker gone, unnoticed). */
   failed: Promise<never>;
+  /** Looks at the job now (it existed before this attempt added it). */
+  checkNow(): void;
   stop(): void;
 }
 
@@ -442,6 +457,8 @@ function watchJob(
     timeoutMs: number;
     onEvent: (e: ClaudeProgressEvent) => void;
     settle: { resolve(outcome: JobOutcome): void; reject(error: Error): void };
+    /** Look at once (a job that existed); otherwise the first look is at the first notice or poll. */
+    checkNow: boolean;
   },
 ): JobWatch {
   let waitingSince: number | undefined = Date.now();
@@ -464,6 +481,7 @@ function watchJob(
       const notice = Math.max(waitingSince + Math.min(o.noticeMs, o.timeoutMs / 2), lastNotice + Math.max(o.noticeMs, 30_000));
       next = Math.min(next, notice, waitingSince + o.timeoutMs);
     }
+    clearTimeout(timer);
     timer = setTimeout(() => void check(), Math.max(0, next - Date.now()));
     timer.unref?.();
   };
@@ -518,9 +536,14 @@ function watchJob(
       schedule();
     }
   };
-  void check();
+  if (o.checkNow) void check();
+  else schedule();
   return {
     failed,
+    checkNow: () => {
+      clearTimeout(timer);
+      void check();
+    },
     stop: () => {
       stopped = true;
       clearTimeout(timer);
