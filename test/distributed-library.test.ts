@@ -18,6 +18,8 @@ import { CancelledError } from '../src/errors.js';
 import type { ExecutionResult } from '../src/execution-result.js';
 import { emptyTokens } from '../src/claude/stream-json.js';
 import { WorkflowOrchestrator } from '../src/workflow-orchestrator.js';
+import { refuseLocalResumeOfRemoteRun } from '../src/cli/state-commands.js';
+import type { RunCheckpoint } from '../src/persistence/state-backend.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld } from './helpers/fake-claude.js';
 import { startRedis, startWorkerProcess, type TestRedis } from './helpers/redis.js';
@@ -221,6 +223,30 @@ describe('scaling out from the library', () => {
       await remote.close();
     }
   }, 30_000);
+});
+
+describe('resuming a run whose attempts ran on workers', () => {
+  const run = (status: string, taskStatus: string) =>
+    ({ runId: 'r9', status, records: [{ taskId: 'a', status: taskStatus }, { taskId: 'b', status: 'completed' }] }) as unknown as RunCheckpoint;
+  it('is refused without --redis, or on another queue, while attempts were cut short; anything else goes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-remote-resume-'));
+    try {
+      // No note: a local run.
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('running', 'running'), {})).not.toThrow();
+      mkdirSync(join(dir, 'r9'));
+      writeFileSync(join(dir, 'r9', 'workers.json'), JSON.stringify({ queue: 'team', redis: 'cache:6379' }));
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('running', 'running'), {})).toThrow(
+        'run r9 ran its attempts on workers (queue "team" on Redis cache:6379) and a was cut short: resume it with --redis redis://cache:6379 --queue team',
+      );
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('running', 'running'), { redis: 'redis://cache:6379' })).toThrow('ran its attempts on queue "team", not "agents-sdk"');
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('running', 'running'), { redis: 'redis://cache:6379', queue: 'team' })).not.toThrow();
+      // Nothing cut short (a cancelled run, a task waiting to retry): nothing can run twice.
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('cancelled', 'cancelled'), {})).not.toThrow();
+      expect(() => refuseLocalResumeOfRemoteRun(dir, run('running', 'pending'), {})).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('jobs, connections and attempt files', () => {

@@ -91,7 +91,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
  * again while their jobs may still run (or have finished) on workers. `--redis` re-attaches to
  * them; `--local` says to run them here anyway.
  */
-function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint, options: { redis?: string; queue?: string }): void {
+export function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoint, options: { redis?: string; queue?: string }): void {
   let marker: { queue?: string; redis?: string };
   try {
     // WORKERS_FILE of distributed/bullmq-executor (not imported: it would load BullMQ).
