@@ -40,7 +40,7 @@ function countingExecutor(ms = 50) {
     try {
       hooks.onEvent({ type: 'assistant_text', sessionId: null, text: `working on ${what}` });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, what.includes('hang') ? 60_000 : ms);
+        const timer = setTimeout(resolve, what.includes('hang') ? 60_000 : what.includes('slow') ? 800 : ms);
         hooks.signal.addEventListener('abort', () => {
           clearTimeout(timer);
           reject(new CancelledError('aborted by its run'));
@@ -84,7 +84,8 @@ describe('scaling out from the library', () => {
         id: 'lib',
         max_parallel: 4,
         tasks: [
-          { id: 'gpu1', prompt: 'gpu one', runs_on: ['gpu'] },
+          // Longer than a held job waits for a slot (500 ms): the job fetched meanwhile goes back to its queue.
+          { id: 'gpu1', prompt: 'gpu one slow', runs_on: ['gpu'] },
           { id: 'gpu2', prompt: 'gpu two', runs_on: ['gpu'] },
           { id: 'plain1', prompt: 'plain one' },
           { id: 'plain2', prompt: 'plain two' },
@@ -99,7 +100,7 @@ describe('scaling out from the library', () => {
       worker = await startWorker({ connection: redis.url, queue, concurrency: 1, tags: ['gpu'], executor: counting.executor });
       const result = await running;
       expect(result.success).toBe(true);
-      expect(result.taskResults.map((t) => t.output).sort()).toEqual(['ran gpu one', 'ran gpu two', 'ran plain one', 'ran plain two']);
+      expect(result.taskResults.map((t) => t.output).sort()).toEqual(['ran gpu one slow', 'ran gpu two', 'ran plain one', 'ran plain two']);
       expect(counting.runs).toHaveLength(4);
       expect(counting.maxOverlap()).toBe(1);
     } finally {

@@ -170,6 +170,9 @@ function attemptFilesOf(request: ExecutionRequest): AttemptFiles | undefined {
   return files;
 }
 
+/** How long a job a tagged worker fetched past its bound waits for a slot before it goes back. */
+const HOLD_MS = 500;
+
 /** Every queue a worker with these tags serves: the base queue and one per non-empty set of its tags. */
 export function queuesServed(queue: string, tags: readonly string[]): string[] {
   const unique = [...new Set(tags)].sort();
@@ -193,7 +196,30 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const lockDuration = Math.max(500, options.lockDurationMs ?? 30_000);
   const running = new Map<string, AbortController>();
+  // The attempts running, against `concurrency`: a freed slot goes to the job waiting longest.
   let busy = 0;
+  const waiters: Array<(got: boolean) => void> = [];
+  const slots = {
+    /** Takes a slot if one frees within `ms`. */
+    wait: (ms: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(take), 1);
+          resolve(false);
+        }, ms);
+        const take = (got: boolean): void => {
+          clearTimeout(timer);
+          resolve(got);
+        };
+        waiters.push(take);
+      }),
+    release: (): void => {
+      // Handed over: busy stays the same.
+      const next = waiters.shift();
+      if (next) next(true);
+      else busy--;
+    },
+  };
 
   const subscriber = new Redis({ ...base, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
@@ -212,12 +238,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const queues = queuesServed(name, tags);
   const processJob = async (job: Job, token?: string): Promise<JobOutcome> => {
-    // Several queues (a tagged worker) share one bound: past it, a job goes back for another worker.
-    if (busy >= concurrency) {
+    // Several queues (a tagged worker) share one bound. Past it, a job waits here a moment for a
+    // slot (the next one that frees is its), then goes back for another worker: put back at once,
+    // BullMQ would fetch the next one straight away and cycle through the whole backlog.
+    if (busy < concurrency) busy++;
+    else if (!(await slots.wait(HOLD_MS))) {
       await job.moveToDelayed(Date.now() + 200, token);
       throw new DelayedError();
     }
-    busy++;
     const jobId = job.id ?? '';
     const controller = new AbortController();
     running.set(jobId, controller);
@@ -255,7 +283,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       options.onJob?.({ type: 'finished', jobId, ok: outcome.ok });
       return outcome;
     } finally {
-      busy--;
+      slots.release();
       running.delete(jobId);
       cancelled.delete(jobId);
     }
