@@ -8,19 +8,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliProcess } from './helpers/cli.js';
 import { isAlive, type FakeWorld } from './helpers/fake-claude.js';
-import { agentCalls, childrenOf, useRedisWorkers, type TestRedis } from './helpers/redis.js';
+import { agentCalls, childrenOf, useRedisWorkers, waitUntil, type TestRedis } from './helpers/redis.js';
 
 interface StoredRun {
   status: string;
   tasks: Record<string, { status: string; attempts: number; attemptLog?: Array<{ status: string; error: { code: string; message: string } | null }> }>;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('attempts on workers survive crashes', () => {
@@ -64,11 +56,11 @@ describe('attempts on workers survive crashes', () => {
     const first = cliProcess(['run', spec, '--run-id', runId, ...args], { env: world.env });
     const started = (task: string) => workers.some((w) => w.output().includes(`started ${runId}:${task}:1`));
     const finished = (task: string) => workers.some((w) => w.output().includes(`finished ${runId}:${task}:1`));
-    await until('quick and slow to start on workers', () => started('quick') && started('slow'));
+    await waitUntil('quick and slow to start on workers', () => started('quick') && started('slow'));
     first.kill('SIGKILL');
     await first;
     // While the orchestrator is down, `quick` finishes on its worker; `slow` still runs.
-    await until('quick to finish while the orchestrator is down', () => finished('quick'));
+    await waitUntil('quick to finish while the orchestrator is down', () => finished('quick'));
     expect(finished('slow')).toBe(false);
 
     // Resumed without --redis, the cut-short attempts would run again here: refused, naming what to do.
@@ -109,7 +101,7 @@ describe('attempts on workers survive crashes', () => {
     );
     const runId = `work-${Date.now()}`;
     const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
-    await until('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:long:1`)));
+    await waitUntil('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:long:1`)));
     const victim = workers.find((w) => w.output().includes(`started ${runId}:long:1`))!;
     const survivor = workers.find((w) => w !== victim)!;
     victim.child.kill('SIGKILL');
@@ -138,9 +130,9 @@ describe('attempts on workers survive crashes', () => {
     writeFileSync(spec, ['id: cancel-remote', 'tasks:', '  - {id: stuck, prompt: "cancel me [[hang-child]]"}', ''].join('\n'));
     const runId = `cancel-${Date.now()}`;
     const run = cliProcess(['run', spec, '--run-id', runId, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
-    await until('the agent to start', () => agentCalls(world).some((c) => c.prompt === 'cancel me [[hang-child]]'));
+    await waitUntil('the agent to start', () => agentCalls(world).some((c) => c.prompt === 'cancel me [[hang-child]]'));
     const agent = agentCalls(world).find((c) => c.prompt === 'cancel me [[hang-child]]')!;
-    await until('the agent to spawn its child', () => childrenOf(agent.pid).length > 0);
+    await waitUntil('the agent to spawn its child', () => childrenOf(agent.pid).length > 0);
     const [grandchild] = childrenOf(agent.pid);
     expect(isAlive(agent.pid) && isAlive(grandchild!)).toBe(true);
 
@@ -148,8 +140,8 @@ describe('attempts on workers survive crashes', () => {
     const done = await run;
     expect(done.exitCode).not.toBe(0);
     expect(String(done.stderr)).toMatch(/cancel/i);
-    await until('the agent and its child to be killed', () => !isAlive(agent.pid) && !isAlive(grandchild!), 15_000);
-    await until('its worker to report the attempt', () => workers.some((w) => w.output().includes(`finished ${runId}:stuck:1 failed`)));
+    await waitUntil('the agent and its child to be killed', () => !isAlive(agent.pid) && !isAlive(grandchild!), 15_000);
+    await waitUntil('its worker to report the attempt', () => workers.some((w) => w.output().includes(`finished ${runId}:stuck:1 failed`)));
     const stored = await status(runId);
     expect(stored.tasks.stuck!.status).toBe('cancelled');
     expect(existsSync(join(world.stateDir, runId))).toBe(true);
@@ -160,7 +152,7 @@ describe('attempts on workers survive crashes', () => {
     writeFileSync(spec, ['id: sigterm', 'tasks:', '  - {id: graceful, prompt: "graceful [[delay:1500]] [[reply:finished]]", retry_count: 1}', ''].join('\n'));
     const runId = `term-${Date.now()}`;
     const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
-    await until('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:graceful:1`)));
+    await waitUntil('the attempt to start', () => workers.some((w) => w.output().includes(`started ${runId}:graceful:1`)));
     const stopping = workers.find((w) => w.output().includes(`started ${runId}:graceful:1`))!;
     stopping.child.kill('SIGTERM');
     const done = await run;

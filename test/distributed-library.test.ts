@@ -22,7 +22,7 @@ import { refuseLocalResumeOfRemoteRun } from '../src/cli/state-commands.js';
 import type { RunCheckpoint } from '../src/persistence/state-backend.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld } from './helpers/fake-claude.js';
-import { startRedis, startWorkerProcess, type TestRedis } from './helpers/redis.js';
+import { startRedis, startWorkerProcess, waitUntil, type TestRedis } from './helpers/redis.js';
 
 function resultOf(output: string): ExecutionResult {
   return { success: true, output, sessionId: null, tokens: emptyTokens(), costUsd: 0, durationMs: 1, numTurns: 1, exitCode: 0 } as unknown as ExecutionResult;
@@ -92,11 +92,7 @@ describe('scaling out from the library', () => {
         ],
       });
       // No worker yet: the attempts wait, and the run says so.
-      const until = Date.now() + 10_000;
-      while (!queued.some((q) => q.type === 'queued' && q.workers === 0 && q.tags.includes('gpu'))) {
-        if (Date.now() > until) throw new Error('no queued notice');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil('a queued notice', () => queued.some((q) => q.type === 'queued' && q.workers === 0 && q.tags.includes('gpu')), 10_000);
       worker = await startWorker({ connection: redis.url, queue, concurrency: 1, tags: ['gpu'], executor: counting.executor });
       const result = await running;
       expect(result.success).toBe(true);
@@ -140,11 +136,7 @@ describe('scaling out from the library', () => {
       // Wait until its worker has recorded the cancel, then resume past it.
       const q = new Queue(queue, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
       try {
-        const until = Date.now() + 10_000;
-        while ((await (await q.getJob('r2:b:1'))?.getState()) !== 'completed') {
-          if (Date.now() > until) throw new Error('the cancelled job never completed');
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await waitUntil('the cancelled job to complete', async () => (await (await q.getJob('r2:b:1'))?.getState()) === 'completed', 10_000);
       } finally {
         await q.close();
       }
@@ -184,19 +176,12 @@ describe('scaling out from the library', () => {
     try {
       const controller = new AbortController();
       const attempt = remote({ kind: 'command', command: ['true'], taskId: 't', runId: 'r4', runsOn: ['nobody'] }, { signal: controller.signal, onEvent: () => {} });
-      const until = Date.now() + 10_000;
-      while (!(await q.getJob('r4:t:1'))) {
-        if (Date.now() > until) throw new Error('the job was never added');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil('the job to be added', async () => (await q.getJob('r4:t:1')) !== undefined, 10_000);
       const t0 = Date.now();
       controller.abort();
       await expect(attempt).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(Date.now() - t0).toBeLessThan(2000);
-      while ((await q.getJob('r4:t:1')) !== undefined) {
-        if (Date.now() > until) throw new Error('the cancelled job was not removed');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil('the cancelled job to be removed', async () => (await q.getJob('r4:t:1')) === undefined, 10_000);
     } finally {
       await q.close();
       await remote.close();

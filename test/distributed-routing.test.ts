@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliProcess } from './helpers/cli.js';
 import type { FakeWorld } from './helpers/fake-claude.js';
-import { agentCalls, useRedisWorkers, type TestRedis, type WorkerProcess } from './helpers/redis.js';
+import { agentCalls, useRedisWorkers, waitUntil, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
 /** The most calls that ran at once, from the fake's log (start: invocation line, end: completion line). */
 function maxOverlap(world: FakeWorld, calls: Array<{ pid: number; time: number }>): number {
@@ -96,18 +96,11 @@ describe('routing by tag', () => {
     const runId = `back-${Date.now()}`;
     const run = cliProcess(['run', spec, '--run-id', runId, '--json', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
     const startedOn = () => workers.find((w) => w.output().includes(`started ${runId}:moved:1`));
-    const end = Date.now() + 20_000;
-    while (!startedOn()) {
-      if (Date.now() > end) throw new Error('the attempt never started');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil('the attempt to start', () => startedOn() !== undefined);
     const leaving = startedOn()!;
     const staying = workers.find((w) => w !== leaving)!;
     // Its agent runs (it has logged its call).
-    while (!agentCalls(world).some((c) => c.prompt.startsWith('hand back') && c.marker === leaving.marker)) {
-      if (Date.now() > end) throw new Error('the agent never started');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil('its agent to start', () => agentCalls(world).some((c) => c.prompt.startsWith('hand back') && c.marker === leaving.marker));
     leaving.child.kill('SIGTERM');
     await leaving.waitFor(/stopping, finishing running attempts \(1\)/);
     leaving.child.kill('SIGTERM');

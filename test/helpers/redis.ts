@@ -109,6 +109,15 @@ export async function startWorkerProcess(
   };
 }
 
+/** Waits (polling every 25 ms) until `check` holds; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** Pids of the processes whose parent is `pid` (from /proc). */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
