@@ -11,6 +11,8 @@ export default defineConfig({
     // coverage) again for each file: that import was ~140 s of the suite's CPU time. Tests put
     // back what they change (process.env, timers, mocks), so files do not see each other's state.
     isolate: false,
+    // ...and a file that leaves process.env changed (FAKE_*, CLAUDE_*, ...) fails, put back.
+    setupFiles: ['test/setup/env-guard.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

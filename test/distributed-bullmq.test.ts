@@ -10,7 +10,7 @@ import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
 import { createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
 import { runJobPayload } from '../src/distributed/worker.js';
 import { cliProcess } from './helpers/cli.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { freePort, useRedisWorkers, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
 describe('BullMQ on redis-server', () => {
@@ -93,11 +93,11 @@ describe('BullMQ on redis-server', () => {
       await remote.close();
     }
     const localEvents: ClaudeProgressEvent[] = [];
-    const restore = Object.entries(world.env).map(([k, v]) => [k, process.env[k], (process.env[k] = v)] as const);
+    const restore = setProcessEnv(world.env);
     try {
       await defaultExecutor({ ...request, runId: `${request.runId}-local` }, { signal: new AbortController().signal, onEvent: (e) => localEvents.push(e) });
     } finally {
-      for (const [k, old] of restore) if (old === undefined) delete process.env[k]; else process.env[k] = old;
+      restore();
     }
     expect(remoteEvents.length).toBeGreaterThan(4);
     expect(remoteEvents.map((e) => e.type)).toEqual(localEvents.map((e) => e.type));

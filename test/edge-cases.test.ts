@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentSession, JsonStateBackend, STATE_SCHEMA_VERSION, WorkflowOrchestrator, createReplayExecutor, runCommand, validateWorkflow, type TaskRecord } from '../src/index.js';
 import { ProgressView } from '../src/cli/progress-view.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { record } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';
 
@@ -174,8 +174,7 @@ describe('resume of a run that already had a failure', () => {
       updatedAt: 1,
       records: [failed, record('b', 'pending'), record('c', 'running')],
     });
-    const saved = process.env.CLAUDE_CODE_PATH;
-    process.env.CLAUDE_CODE_PATH = world.env.CLAUDE_CODE_PATH;
+    const restoreEnv = setProcessEnv(world.env);
     try {
       const result = await new WorkflowOrchestrator(backend, { stateDir: world.stateDir }).resume('r1');
       expect(result.status).toBe(status);
@@ -184,8 +183,7 @@ describe('resume of a run that already had a failure', () => {
       expect(byId.a).toBe('failed');
       expect((await backend.loadRun('r1'))!.status).toBe('failed');
     } finally {
-      if (saved === undefined) delete process.env.CLAUDE_CODE_PATH;
-      else process.env.CLAUDE_CODE_PATH = saved;
+      restoreEnv();
       await backend.close();
     }
   });
@@ -238,9 +236,7 @@ describe('inspection', () => {
 
 describe('cancel, then resume', () => {
   it('continues a cancelled run: finished tasks are kept, cancelled and skipped ones run', async () => {
-    const saved = process.env.CLAUDE_CODE_PATH;
-    process.env.CLAUDE_CODE_PATH = world.env.CLAUDE_CODE_PATH;
-    process.env.FAKE_CLAUDE_LOG = world.log;
+    const restoreEnv = setProcessEnv(world.env);
     try {
       const spec = {
         id: 'w',
@@ -271,9 +267,7 @@ describe('cancel, then resume', () => {
       expect(resumed.taskResults[1]!.attempts).toBe(1); // the cancelled attempt does not count
       expect(world.invocations().filter((c) => String(c.prompt).startsWith('quick'))).toHaveLength(1);
     } finally {
-      if (saved === undefined) delete process.env.CLAUDE_CODE_PATH;
-      else process.env.CLAUDE_CODE_PATH = saved;
-      delete process.env.FAKE_CLAUDE_LOG;
+      restoreEnv();
     }
   });
 });

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { runCli } from '../../src/cli/run-cli.js';
+import { overrideProcessEnv } from './process-env.js';
 
 export interface CliRun {
   code: number;
@@ -18,11 +19,7 @@ export interface CliRun {
 export async function cli(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal, stdin?: string): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
+  const restoreEnv = overrideProcessEnv(env);
   try {
     const code = await runCli(argv, {
       stdout: (t) => (stdout += t),
@@ -33,10 +30,7 @@ export async function cli(argv: string[], env: Record<string, string> = {}, sign
     });
     return { code, stdout, stderr };
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   }
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { overrideProcessEnv } from './process-env.js';
 
 /** Absolute path of the fake `claude`. */
 export const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/fake-claude/claude', import.meta.url));
@@ -78,15 +79,5 @@ export async function eventually(check: () => boolean, ms = 10_000, every = 50):
  * would); returns a function that puts the previous values back.
  */
 export function setProcessEnv(env: Record<string, string>): () => void {
-  const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-  return () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
+  return overrideProcessEnv(env);
 }
