@@ -41,6 +41,7 @@ function writeSpec(): string {
       '  - id: flaky',
       '    prompt: "flaky [[transient:1]]"',
       '    retry_count: 2',
+      '    retry_delay: 0.2',
       '  - id: bad',
       '    prompt: "bad [[is-error:no way]]"',
       '    retry_count: 1',

@@ -169,6 +169,7 @@ tasks:
     agent: builder
     depends_on: [plan]
     prompt: "[[transient:2]] [[delay:300]] Build it. [[reply:built]]"
+    retry_delay: 0.2
   - id: lint
     depends_on: [plan]
     command: [node, -e, "setTimeout(() => console.log('lint ok'), 300)"]
@@ -213,7 +214,7 @@ tasks:
     expect(shown.rows.find((r) => r.id === 'announce')!.bars).toEqual([]);
     expect(shown.rows.find((r) => r.id === 'announce')!.text).toContain('skipped');
 
-    // The retries' backoff (2 s, then 4 s) makes build the longest branch.
+    // Three attempts of 300 ms (and the waits between them) make build the longest branch.
     expect(shown.criticalNodes).toEqual(['plan', 'build', 'deploy']);
     expect(shown.criticalEdges.sort()).toEqual(['build->deploy', 'plan->build']);
 

@@ -52,6 +52,15 @@ describe('defaults', () => {
     expect(task).toEqual({ id: 't', kind: 'command', command: ['npm', 'test'], depends_on: [], cwd: '/base/repo', env: { CI: '1' }, retry_count: 2, timeout: 60 });
   });
 
+  it('retry_delay is in seconds, from 0 to 60, in a task or in defaults', () => {
+    const wf = validateWorkflow({ id: 'w', defaults: { retry_delay: 5 }, tasks: [{ id: 'a', prompt: 'x' }, { id: 'b', command: ['true'], retry_delay: 0.5 }] });
+    expect(wf.tasks.map((t) => t.retry_delay)).toEqual([5, 0.5]);
+    expect(problems({ id: 'w', tasks: [{ id: 'a', prompt: 'x', retry_delay: 2000 }] })).toEqual([
+      'tasks.a.retry_delay: must be at most 60 (the longest wait between attempts); the unit is seconds',
+    ]);
+    expect(problems({ id: 'w', defaults: { retry_delay: -1 }, tasks: [{ id: 'a', prompt: 'x' }] })).toEqual([expect.stringMatching(/^defaults\.retry_delay: /)]);
+  });
+
   it('a default cwd is relative to the same base as a task cwd', () => {
     const wf = validateWorkflow({ id: 'w', defaults: { cwd: 'app' }, tasks: [{ id: 'a', prompt: 'x' }, { id: 'b', prompt: 'x', cwd: '/abs' }] }, { baseDir: '/base' });
     expect(wf.tasks.map((t) => t.cwd)).toEqual(['/base/app', '/abs']);

@@ -178,6 +178,24 @@ describe('WorkflowOrchestrator', () => {
     ]);
   });
 
+  it("waits below retry_delay (a task's own, else the defaults'), doubling per retry, over the orchestrator's backoff", async () => {
+    // The orchestrator's own policy would wait exactly 20 ms (jitter none): retry_delay overrides its base only.
+    const o = orchestrator();
+    const delays: Record<string, number[]> = {};
+    o.events.on('task.retrying', (e) => void (delays[e.taskId] ??= []).push(e.delayMs));
+    const result = await o.runWorkflow({
+      id: 'delays',
+      defaults: { retry_delay: 0.3 },
+      tasks: [
+        { id: 'own', prompt: '[[transient:2]] own', retry_delay: 0.1 },
+        { id: 'inherited', prompt: '[[transient:1]] inherited' },
+        { id: 'none', prompt: '[[transient:2]] none', retry_delay: 0 },
+      ],
+    });
+    expect(result.status).toBe('completed');
+    expect(delays).toEqual({ own: [100, 200], inherited: [300], none: [0, 0] });
+  });
+
   it('stops starting tasks once the budget is reached and ends budget_exceeded', async () => {
     const result = await orchestrator().runWorkflow({
       id: 'budget',

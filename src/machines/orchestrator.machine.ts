@@ -567,7 +567,11 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     continueSession: claudeSessionId !== null,
     claudeSessionId,
     // Attempts already made by an earlier process count against retry_count.
-    retry: { ...ctx.run.retry, maxAttempts: Math.max(1, task.retry_count - attemptsBefore) },
+    retry: {
+      ...ctx.run.retry,
+      ...(task.retry_delay !== undefined && { baseDelayMs: task.retry_delay * 1000 }),
+      maxAttempts: Math.max(1, task.retry_count - attemptsBefore),
+    },
     execute: { request },
     attemptsBefore: loggedBefore,
   };

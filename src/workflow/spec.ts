@@ -78,6 +78,11 @@ export const MAX_RUNS_ON_TAGS = 4;
 const sharedFields = {
   /** Attempts in all, the first included. */
   retry_count: z.number().int().min(1).max(100),
+  /**
+   * Seconds: the longest wait before the first retry (default 2); each later retry may wait
+   * twice as long, up to 60 s, and the wait is random below that cap (full jitter).
+   */
+  retry_delay: z.number().min(0).max(60, 'must be at most 60 (the longest wait between attempts); the unit is seconds'),
   /** Seconds (at most 7 days: a value in milliseconds by mistake is caught). */
   timeout: z.number().positive().max(MAX_TIMEOUT_S, `must be at most ${MAX_TIMEOUT_S} (7 days); the unit is seconds`),
   /** Relative to the workflow file's directory (or, for a spec given in code, the process's). */
@@ -108,6 +113,7 @@ const common = {
   id: taskId,
   depends_on: z.array(taskId).default([]),
   retry_count: sharedFields.retry_count.default(3),
+  retry_delay: sharedFields.retry_delay.optional(),
   timeout: sharedFields.timeout.optional(),
   cwd: sharedFields.cwd.optional(),
   /** Expected duration in seconds: weights the critical path the ready queue orders by (default: earlier runs' median). */
@@ -155,6 +161,7 @@ export const commandTaskSchema = z.strictObject({
  */
 export const taskDefaultsSchema = z.strictObject({
   retry_count: sharedFields.retry_count.optional(),
+  retry_delay: sharedFields.retry_delay.optional(),
   timeout: sharedFields.timeout.optional(),
   cwd: sharedFields.cwd.optional(),
   env: env.optional(),
