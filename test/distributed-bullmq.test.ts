@@ -9,7 +9,7 @@ import { defaultExecutor, type ExecutionRequest } from '../src/actors/executor.j
 import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
 import { createBullmqExecutor } from '../src/distributed/bullmq-executor.js';
 import { runJobPayload } from '../src/distributed/worker.js';
-import { cliProcess } from './helpers/cli.js';
+import { cli, cliProcess } from './helpers/cli.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { freePort, useRedisWorkers, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
@@ -54,8 +54,8 @@ describe('BullMQ on redis-server', () => {
       expect(readFileSync(raw, 'utf8')).toContain('"type":"result"');
       expect(JSON.parse(readFileSync(join(world.stateDir, runId, id, 'raw_output.json'), 'utf8'))).toMatchObject({ type: 'result' });
     }
-    const logs = await cliProcess(['logs', runId, 'build2', '--state-dir', world.stateDir], { env: world.env });
-    expect(logs.exitCode, String(logs.stderr)).toBe(0);
+    const logs = await cli(['logs', runId, 'build2', '--state-dir', world.stateDir], world.env);
+    expect(logs.code, logs.stderr).toBe(0);
     expect(String(logs.stdout)).toContain('built2');
   }, 60_000);
 

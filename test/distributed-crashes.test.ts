@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliProcess } from './helpers/cli.js';
+import { cli, cliProcess } from './helpers/cli.js';
 import { isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { agentCalls, childrenOf, useRedisWorkers, waitUntil, type TestRedis } from './helpers/redis.js';
 
@@ -17,7 +17,7 @@ interface StoredRun {
 
 describe('attempts on workers survive crashes', () => {
   // A short lock: a killed worker is noticed within seconds (the default is 30 s).
-  const workerArgs = ['--concurrency', '2', '--lock-duration', '1000'];
+  const workerArgs = ['--concurrency', '2', '--lock-duration', '2000'];
   // FAKE_CLAUDE_EXIT_WITH_PARENT: an agent dies with its worker, as on a crashed machine.
   const env = { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' };
   const setup = useRedisWorkers(`crash${process.pid}`, [
@@ -30,8 +30,8 @@ describe('attempts on workers survive crashes', () => {
   beforeAll(() => ({ redis, world } = setup));
 
   const status = async (runId: string): Promise<StoredRun> => {
-    const shown = await cliProcess(['status', runId, '--json', '--state-dir', world.stateDir], { env: world.env });
-    expect(shown.exitCode, String(shown.stderr)).toBe(0);
+    const shown = await cli(['status', runId, '--json', '--state-dir', world.stateDir], world.env);
+    expect(shown.code, shown.stderr).toBe(0);
     const run = JSON.parse(String(shown.stdout)) as { status: string; records: Array<StoredRun['tasks'][string] & { taskId: string }> };
     return { status: run.status, tasks: Object.fromEntries(run.records.map((t) => [t.taskId, t])) };
   };
@@ -64,13 +64,13 @@ describe('attempts on workers survive crashes', () => {
     expect(finished('slow')).toBe(false);
 
     // Resumed without --redis, the cut-short attempts would run again here: refused, naming what to do.
-    const local = await cliProcess(['resume', runId, '--state-dir', world.stateDir], { env: world.env });
-    expect(local.exitCode).toBe(2);
+    const local = await cli(['resume', runId, '--state-dir', world.stateDir], world.env);
+    expect(local.code).toBe(2);
     expect(String(local.stderr)).toMatch(new RegExp(`run ${runId} ran its attempts on workers \\(queue "${queue}" on Redis 127\\.0\\.0\\.1:\\d+\\) and quick, slow were cut short: resume it with --redis redis://127\\.0\\.0\\.1:\\d+ --queue ${queue}`));
 
     // Another queue would not find their jobs either.
-    const elsewhere = await cliProcess(['resume', runId, '--redis', redis.url, '--queue', 'other', '--state-dir', world.stateDir], { env: world.env });
-    expect(elsewhere.exitCode).toBe(2);
+    const elsewhere = await cli(['resume', runId, '--redis', redis.url, '--queue', 'other', '--state-dir', world.stateDir], world.env);
+    expect(elsewhere.code).toBe(2);
     expect(String(elsewhere.stderr)).toContain(`ran its attempts on queue "${queue}", not "other"`);
 
     const resumed = await cliProcess(['resume', runId, '--json', ...args], { env: world.env });
@@ -80,12 +80,12 @@ describe('attempts on workers survive crashes', () => {
     expect(result.taskResults.find((t) => t.taskId === 'last')?.output).toContain('orch last Q S');
 
     // Zero reruns: each prompt reached an agent exactly once.
+    const run = await status(runId);
     const prompts = agentCalls(world)
       .map((c) => c.prompt)
       .filter((p) => p.startsWith('orch '));
-    expect(prompts.sort()).toEqual(['orch a [[reply:A]]', 'orch last Q S [[echo]]', 'orch quick [[delay:400]] [[reply:Q]]', 'orch slow [[delay:3500]] [[reply:S]]']);
+    expect(prompts.sort(), JSON.stringify(run.tasks)).toEqual(['orch a [[reply:A]]', 'orch last Q S [[echo]]', 'orch quick [[delay:400]] [[reply:Q]]', 'orch slow [[delay:3500]] [[reply:S]]']);
     // The re-attached attempts are recorded as such: the interrupted one, then the one that took its result.
-    const run = await status(runId);
     for (const id of ['quick', 'slow']) {
       expect(run.tasks[id]!.attemptLog!.map((a) => a.status)).toEqual(['interrupted', 'succeeded']);
       // Its stream reached the orchestrator's state dir under the attempt that took it.

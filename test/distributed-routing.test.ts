@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliProcess } from './helpers/cli.js';
+import { cli, cliProcess } from './helpers/cli.js';
 import type { FakeWorld } from './helpers/fake-claude.js';
 import { agentCalls, useRedisWorkers, waitUntil, type TestRedis, type WorkerProcess } from './helpers/redis.js';
 
@@ -81,11 +81,11 @@ describe('routing by tag', () => {
   it('bad tags are named: in a workflow (exit 2) and on a worker (exit 2)', async () => {
     const spec = join(world.root, 'bad-tag.yaml');
     writeFileSync(spec, ['id: bad-tag', 'tasks:', '  - {id: x, prompt: "x", runs_on: ["has space"]}', ''].join('\n'));
-    const run = await cliProcess(['run', spec, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
-    expect(run.exitCode).toBe(2);
+    const run = await cli(['run', spec, '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], world.env);
+    expect(run.code).toBe(2);
     expect(String(run.stderr)).toMatch(/runs_on.*must be letters, digits/);
-    const worker = await cliProcess(['worker', '--redis', redis.url, '--tag', 'no/slash'], { env: world.env });
-    expect(worker.exitCode).toBe(2);
+    const worker = await cli(['worker', '--redis', redis.url, '--tag', 'no/slash'], world.env);
+    expect(worker.code).toBe(2);
     expect(String(worker.stderr)).toContain('--tag "no/slash"');
   }, 30_000);
 
