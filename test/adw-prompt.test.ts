@@ -11,12 +11,30 @@ import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js
 
 let world: FakeWorld;
 let env: NodeJS.ProcessEnv;
+/** Where the claude of `env` notes each `--version` call (one line each). */
+let versionLog: string;
 
 beforeEach(() => {
   world = fakeWorld();
-  env = { ...process.env, ...world.env, IS_SANDBOX: '1', USE_AGENTS_SDK: 'false' };
+  versionLog = join(world.root, 'version-calls.log');
+  env = { ...process.env, ...world.env, CLAUDE_CODE_PATH: versionAnsweringClaude(), IS_SANDBOX: '1', USE_AGENTS_SDK: 'false' };
 });
 afterEach(() => world.cleanup());
+
+/**
+ * The fake claude, except that the installed-check `claude --version` (made before every prompt)
+ * is answered by the shell with the fake's own answer, and noted, instead of starting a node
+ * process; every other call is the fake itself (exec: same process, arguments, output and exit).
+ */
+function versionAnsweringClaude(): string {
+  const file = join(world.root, 'claude');
+  writeFileSync(
+    file,
+    `#!/bin/sh\nif [ "$#" = 1 ] && [ "$1" = --version ]; then echo --version >> "${versionLog}"; echo "2.1.197 (Claude Code)"; exit 0; fi\nexec "${FAKE_CLAUDE}" "$@"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
 
 function request(prompt: string, extra: Partial<AgentPromptRequest> = {}): AgentPromptRequest {
   return { prompt, adw_id: 'a1b2c3d4', agent_name: 'sdlc_planner', model: 'sonnet', output_file: join(world.root, 'out', 'raw_output.jsonl'), ...extra };
@@ -25,7 +43,7 @@ function request(prompt: string, extra: Partial<AgentPromptRequest> = {}): Agent
 /** A claude that runs the fake, then exits 0 whatever the fake did (a stream with an error result and exit 0). */
 function exitZeroClaude(): string {
   const file = join(world.root, 'claude-exit-0');
-  writeFileSync(file, `#!/bin/sh\n"${FAKE_CLAUDE}" "$@"\nexit 0\n`);
+  writeFileSync(file, `#!/bin/sh\n"${versionAnsweringClaude()}" "$@"\nexit 0\n`);
   chmodSync(file, 0o755);
   return file;
 }
@@ -84,6 +102,7 @@ describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call',
     expect(readFileSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_planner', 'prompts', 'feature.txt'), 'utf8')).toBe('/feature 42 a1b2c3d4 [[reply:ok]]');
     // the fake logs prompts only: --version is not logged, the prompt once
     expect(world.invocations().filter((i) => i.prompt)).toHaveLength(1);
+    expect(readFileSync(versionLog, 'utf8')).toBe('--version\n');
   });
 });
 
@@ -177,7 +196,7 @@ describe('agents-sdk prompt --json', () => {
   });
 
   it('a failed prompt: the response on stdout, exit 1; a bad request: error JSON on stdout, message on stderr, exit 2', async () => {
-    const failed = await cli(['prompt', '--json', '--state-dir', world.stateDir], { ...world.env, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
+    const failed = await cli(['prompt', '--json', '--state-dir', world.stateDir], { ...world.env, CLAUDE_CODE_PATH: env.CLAUDE_CODE_PATH!, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ success: false, output: 'Claude Code error: Segmentation fault (fake)\n' });
     const bad = await cli(['prompt', '--json'], world.env, undefined, JSON.stringify({ prompt: 'x', adw_id: 'a', model: 'gpt', output_file: 'o.jsonl' }));

@@ -27,14 +27,16 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /**
  * Runs `shell` (a sh script; `$CLI` runs the built CLI) in a pseudo-terminal of `columns`
  * columns; resolves with everything written to the terminal, in order, and the exit code.
- * `until shown 'regex'; do sleep 0.05; done` in the script waits until the terminal has shown
- * that text (script -f writes every output to its log file at once).
+ * `shown 'regex'` in the script waits until the terminal has shown that text (script -f writes
+ * every output to its log file at once): grep reads the log as `tail -f` follows it, so the wait
+ * ends at the first match without polling (a poll would start two processes every few ms).
  */
 async function inTerminal(world: FakeWorld, columns: number, shell: string, env: Record<string, string> = {}): Promise<{ output: string; exitCode: number | undefined }> {
   const typescript = join(world.root, 'typescript');
   const cli = `${q(process.execPath)} ${q(CLI_BIN)}`;
   // The log's first line repeats the command (and so the patterns): it is skipped.
-  const shown = `shown() { tail -n +2 ${q(typescript)} | grep -q "$1"; }`;
+  const tailPid = join(world.root, 'tail.pid');
+  const shown = `shown() { ( tail -n +2 -f ${q(typescript)} 2>/dev/null & echo $! > ${q(tailPid)} ) | grep -q "$1"; read tp < ${q(tailPid)}; kill "$tp" 2>/dev/null; }`;
   const command = `${shown}; stty cols ${columns} rows 200; ${shell.replaceAll('$CLI', cli)}`;
   const run = await execa('script', ['-qfec', command, typescript], { reject: false, stdin: 'ignore', env: { ...env, SHELL: '/bin/sh' }, timeout: 50_000 });
   expect(run.timedOut, run.stderr).toBe(false);
@@ -81,18 +83,19 @@ describe('the live block in a terminal', { timeout: 60_000, concurrent: true }, 
     const spec = join(world.root, 'long.yaml');
     const release = join(world.root, 'release');
     // The first task fails with a long message; the second one keeps the run going until the
-    // failure has been drawn, so that the block with the long line is drawn again.
+    // failure has been drawn, so that the block with the long line is drawn again. (It waits on a
+    // FIFO: its read returns once the script writes a line there.)
     writeFileSync(
       spec,
       'id: long\non_failure: continue\ntasks:\n  - id: unauthorized-agent\n    prompt: "[[api-retry-401]] x"\n' +
-        `  - id: waits-for-a-file\n    command: ["sh", "-c", "until [ -e ${release} ]; do sleep 0.05; done"]\n`,
+        `  - id: waits-for-a-file\n    command: ["sh", "-c", "read line < ${release}"]\n`,
     );
     const { output, exitCode } = await inTerminal(
       world,
       columns,
-      `$CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
-       until shown 'tasks: 1 failed, 1 running'; do sleep 0.05; done
-       touch ${q(release)}; wait $pid`,
+      `mkfifo ${q(release)}; $CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
+       shown 'tasks: 1 failed, 1 running'
+       echo go > ${q(release)}; wait $pid`,
       world.env,
     );
     expect(exitCode).toBe(1);
@@ -104,18 +107,19 @@ describe('the live block in a terminal', { timeout: 60_000, concurrent: true }, 
 
   test('after the terminal is narrowed mid-run the old block is erased whole (a reflowing terminal wraps its lines)', async ({ world, expect }) => {
     const spec = join(world.root, 'wait.yaml');
-    // The second task runs until the terminal has been resized, so the resize falls mid-run.
+    const resized = join(world.root, 'resized');
+    // The second task runs until the terminal has been resized (a line in the FIFO), so the resize falls mid-run.
     writeFileSync(
       spec,
-      'id: wait\ntasks:\n  - id: first-task-with-a-long-name\n    command: ["node", "-e", "1"]\n' +
-        `  - id: waits-for-the-resize\n    depends_on: [first-task-with-a-long-name]\n    command: ["sh", "-c", "until [ -e ${join(world.root, 'resized')} ]; do sleep 0.05; done"]\n`,
+      'id: wait\ntasks:\n  - id: first-task-with-a-long-name\n    command: ["true"]\n' +
+        `  - id: waits-for-the-resize\n    depends_on: [first-task-with-a-long-name]\n    command: ["sh", "-c", "read line < ${resized}"]\n`,
     );
     const { output, exitCode } = await inTerminal(
       world,
       90,
-      `$CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
-       until shown 'waits-for-the-resize *running'; do sleep 0.05; done
-       stty cols 40; printf '${resizeMarker(40).replace('\x1b', '\\033').replace('\x07', '\\007')}'; touch ${q(join(world.root, 'resized'))}
+      `mkfifo ${q(resized)}; $CLI run ${q(spec)} --run-id r --state-dir ${q(world.stateDir)} & pid=$!
+       shown 'waits-for-the-resize *running'
+       stty cols 40; printf '${resizeMarker(40).replace('\x1b', '\\033').replace('\x07', '\\007')}'; echo go > ${q(resized)}
        wait $pid`,
     );
     expect(exitCode).toBe(0);
@@ -133,7 +137,7 @@ describe('the live block in a terminal', { timeout: 60_000, concurrent: true }, 
       world,
       80,
       `$CLI run ${q(spec)} --run-id r1 --state-dir ${q(world.stateDir)} & pid=$!
-       until shown 'a  *running' && [ -s ${q(world.log)} ]; do sleep 0.05; done
+       shown 'a  *running'; until [ -s ${q(world.log)} ]; do sleep 0.05; done
        kill -TERM $pid; wait $pid; echo "exit $?"`,
       world.env,
     );

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentMemory, AgentSession, InMemoryBackend, type AgentSessionOptions, type ExecutionRequest } from '../src/index.js';
+import { AgentMemory, AgentSession, InMemoryBackend, type AgentSessionOptions, type ExecutionRequest, type Executor } from '../src/index.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 import { okResult } from './helpers/results.js';
@@ -107,6 +107,20 @@ describe('summarizing a transcript past maxHistoryChars', () => {
     for (const step of steps) await s.execute(step, { context: 'transcript', maxHistoryChars: 400 });
   }
 
+  /**
+   * An in-process stand-in for the fake claude, for the tests about the summary cache (the test
+   * above runs the summary through the fake itself): it notes each prompt in `sent` and answers
+   * as the fake does, with the last [[reply:...]] the prompt holds.
+   */
+  function answeringLikeTheFake(sent: string[]): Executor {
+    return async (request: ExecutionRequest) => {
+      const prompt = request.kind === 'claude' ? request.prompt : '';
+      sent.push(prompt);
+      const reply = [...prompt.matchAll(/\[\[reply:(.*?)\]\]/g)].at(-1)?.[1];
+      return okResult({ output: reply ?? `Done: ${prompt.slice(0, 60)}` });
+    };
+  }
+
   it('summarizes the oldest turns with one agent call and puts the summary in their place', async () => {
     const s = session();
     const steps = stepsOf('billing');
@@ -134,27 +148,35 @@ describe('summarizing a transcript past maxHistoryChars', () => {
   });
 
   it('the same turns summarized again come from the cache: no second call', async () => {
+    const sent: string[] = [];
+    const executor = answeringLikeTheFake(sent);
     const steps = stepsOf('accounts');
-    await converse(session(), steps);
-    expect(prompts()).toHaveLength(5);
-    const again = session();
+    const first = session({ executor });
+    await converse(first, steps);
+    expect(sent).toHaveLength(5);
+    expect(sent[3]).toMatch(/^Summarize/);
+    expect(roles(first)[0]).toBe('[SYSTEM] Summary of 2 earlier turns: answer 2');
+    const again = session({ executor });
     await converse(again, steps);
-    expect(prompts()).toHaveLength(9);
-    expect(prompts().filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
+    expect(sent).toHaveLength(9);
+    expect(sent.filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
     expect(roles(again)[0]).toBe('[SYSTEM] Summary of 2 earlier turns: answer 2');
   });
 
   it('with a backend, the summary is cached there under cache:summary:<hash>', async () => {
+    const sent: string[] = [];
+    const executor = answeringLikeTheFake(sent);
     const backend = new InMemoryBackend();
     const steps = stepsOf('shipping');
-    await converse(session({ memory: backend }), steps);
+    await converse(session({ memory: backend, executor }), steps);
     const cached = await backend.list({ prefix: 'cache:summary:' });
     expect(cached.map((e) => [e.key, e.value])).toEqual([[expect.stringMatching(/^cache:summary:[0-9a-f]{64}$/), 'answer 2']]);
     expect(cached[0]!.expiresAt).not.toBeNull();
 
-    const again = session({ memory: backend });
+    const again = session({ memory: backend, executor });
     await converse(again, steps);
-    expect(prompts().filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
+    expect(sent).toHaveLength(9);
+    expect(sent.filter((p) => p.startsWith('Summarize'))).toHaveLength(1);
     expect(again.memory!.backend).toBe(backend);
   });
 

@@ -29,10 +29,10 @@ beforeEach(() => {
 });
 afterEach(() => world.cleanup());
 
-/** A command task that prints its argument (templates rendered). */
-const echo = (text: string) => ['node', '-e', 'process.stdout.write(process.argv[1])', text];
+/** A command task that prints its argument (templates rendered) as is, without a newline. */
+const echo = (text: string) => ['printf', '%s', text];
 /** A command task that notes in `file` that it ran, then prints `text`. */
-const noted = (file: string, text = 'ran') => ['node', '-e', 'require("fs").appendFileSync(process.argv[1], "x\\n"); process.stdout.write(process.argv[2])', file, text];
+const noted = (file: string, text = 'ran') => ['sh', '-c', 'echo x >> "$1"; printf %s "$2"', 'sh', file, text];
 const timesRun = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
 
 /** The agent calls the fake claude logged (one line per run, with its prompt). */
@@ -43,6 +43,17 @@ function copyExample(): string {
   cpSync('examples/cached-review.yaml', join(world.root, 'cached-review.yaml'));
   cpSync('examples/cached-review', join(world.root, 'cached-review'), { recursive: true });
   return join(world.root, 'cached-review.yaml');
+}
+
+/**
+ * A first run of the example answered from its recordings (examples/recordings/cached-review,
+ * instantly): it fills the cache as a live run would, without spawning an agent.
+ */
+async function coldReplay(file: string, ...extra: string[]): Promise<WorkflowResult> {
+  const cold = await runJson(file, '--replay', 'examples/recordings/cached-review', '--replay-speed', '0', ...extra);
+  expect(cold.taskResults.some((t) => t.cached)).toBe(false);
+  expect(agentCalls()).toHaveLength(0);
+  return cold;
 }
 
 async function runJson(file: string, ...extra: string[]): Promise<WorkflowResult> {
@@ -86,7 +97,7 @@ describe('cache: a task answered from memory', () => {
 
   it('shows cached tasks as cached in the progress lines, the summary, `status` and the result', async () => {
     const file = copyExample();
-    await runJson(file, '--run-id', 'cold');
+    await coldReplay(file, '--run-id', 'cold');
     const warm = await cli(['run', file, '--run-id', 'warm', '--state-dir', world.stateDir], world.env);
     expect(warm.code, warm.stderr).toBe(0);
     expect(warm.stderr).toContain('review-cart: completed, cached (from memory, no agent call), $0.0000');
@@ -103,12 +114,14 @@ describe('cache: a task answered from memory', () => {
 
   it('--no-cache runs every task, and its outputs replace the entries', async () => {
     const file = copyExample();
-    await runJson(file);
+    // The entries first hold the recorded answers; the live run's (the fake's) differ from them.
+    const cold = await coldReplay(file);
     const refreshed = await runJson(file, '--no-cache');
-    expect(agentCalls()).toHaveLength(10);
+    expect(agentCalls()).toHaveLength(5);
     expect(refreshed.taskResults.some((t) => t.cached)).toBe(false);
     const memory = new JsonMemoryBackend(world.stateDir);
     const summary = refreshed.taskResults.find((t) => t.taskId === 'summary')!;
+    expect(summary.output).not.toEqual(cold.taskResults.find((t) => t.taskId === 'summary')!.output);
     const entries = await memory.list({ prefix: 'review:v1:summary:' });
     await memory.close();
     expect(entries.map((e) => e.value)).toEqual([summary.output]);
@@ -117,12 +130,14 @@ describe('cache: a task answered from memory', () => {
 
   it('resume --no-cache, like run', async () => {
     const file = copyExample();
-    await runJson(file);
-    // A run stopped before anything ran (its tasks all pending), continued without the cache.
+    await coldReplay(file);
+    // A run stopped before anything ran (its tasks all pending), continued without the cache
+    // (answered from the recordings again: whether a task is cached does not depend on who answers).
     const signal = AbortSignal.abort();
     const stopped = await cli(['run', file, '--run-id', 'stopped', '--state-dir', world.stateDir], world.env, signal);
     expect(stopped.code).toBe(1);
-    const resumed = await cli(['resume', 'stopped', '--no-cache', '--json', '--state-dir', world.stateDir], world.env);
+    const replay = ['--replay', 'examples/recordings/cached-review', '--replay-speed', '0'];
+    const resumed = await cli(['resume', 'stopped', '--no-cache', ...replay, '--json', '--state-dir', world.stateDir], world.env);
     expect(resumed.code, resumed.stderr).toBe(0);
     const result = JSON.parse(resumed.stdout) as WorkflowResult;
     expect(result.status).toBe('completed');
@@ -131,7 +146,7 @@ describe('cache: a task answered from memory', () => {
 
   it('--backend sqlite keeps the memory in <state-dir>/memory.sqlite', async () => {
     const file = copyExample();
-    await runJson(file, '--backend', 'sqlite');
+    await coldReplay(file, '--backend', 'sqlite');
     const warm = await runJson(file, '--backend', 'sqlite');
     expect(warm.taskResults.every((t) => t.cached)).toBe(true);
     expect(existsSync(join(world.stateDir, 'memory.sqlite'))).toBe(true);
