@@ -118,16 +118,21 @@ describe('real claude CLI through the runner and the session actor', () => {
   it(
     'classifies a 529 overload as transient, and the session retries it to success',
     async () => {
-      api.enqueue(
-        { error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } },
-        { error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } },
-      );
+      // One overload: each attempt is a real CLI start (~2 CPU-s); the session's own retry loop
+      // (backoff, several retries) is covered with the fake claude.
+      api.enqueue({ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
       const s = session({ CLAUDE_CODE_MAX_RETRIES: '0' });
       const retried: string[] = [];
       s.on('session.retrying', (e) => retried.push(e.error.code));
       const result = await s.executeWithRetry('Busy?', { maxRetries: 3 });
-      expect(retried).toEqual(['API_OVERLOADED', 'API_OVERLOADED']);
+      expect(retried).toEqual(['API_OVERLOADED']);
       expect(result.output).toBe(MOCK_TEXT);
+      expect(s.attemptLog.map((a) => [a.status, a.error?.code ?? null])).toEqual([
+        ['failed', 'API_OVERLOADED'],
+        ['succeeded', null],
+      ]);
+      // The retry was the session's, not the CLI's (CLAUDE_CODE_MAX_RETRIES=0): one request per attempt.
+      expect(api.requests).toHaveLength(2);
     },
     TEST_TIMEOUT,
   );
