@@ -122,7 +122,7 @@ describe('planWorkflow: what each task would be sent', () => {
       tasks: [
         { id: 'plan', prompt: 'Plan {{inputs.feature}} on {{inputs.branch}}.', agent: 'planner', model: 'opus' },
         { id: 'build', prompt: 'Build:\n{{tasks.plan.output}}\n(continuing {{tasks.plan.session_id}}; keep \\{{literal}})', depends_on: ['plan'] },
-        { id: 'test', command: ['npm', 'test', '--', '{{inputs.feature}}', '{{tasks.build.output}}'], depends_on: ['build'], cwd: '/repo' },
+        { id: 'test', command: ['npm', 'test', '--', '{{inputs.feature}}', '{{tasks.build.output}}'], depends_on: ['build'], cwd: '/repo', retry_delay: 0.5 },
       ],
     },
     { inputs: { branch: 'main' } },
@@ -134,6 +134,7 @@ describe('planWorkflow: what each task would be sent', () => {
     expect(byId.plan).toMatchObject({ kind: 'agent', agent: 'planner', model: 'opus', prompt: 'Plan search on main.', timeout: 60, env: { CI: '1' }, retryCount: 3 });
     expect(byId.build!.prompt).toBe('Build:\n<output of plan>\n(continuing <session id of plan>; keep {{literal}})');
     expect(byId.build!.agent).toBe('build');
+    expect([byId.build!.retryDelay, byId.test!.retryDelay]).toEqual([undefined, 0.5]);
     expect(byId.test).toMatchObject({ kind: 'command', command: ['npm', 'test', '--', 'search', '<output of build>'], cwd: '/repo', dependsOn: ['build'] });
     expect(plan.inputs).toEqual({ feature: 'search', branch: 'main' });
   });
@@ -165,7 +166,7 @@ describe('planWorkflow: what each task would be sent', () => {
         '  | <output of plan>',
         '  | (continuing <session id of plan>; keep {{literal}})',
         '',
-        'test (command, after build, in /repo, timeout 60 s, 3 attempts)',
+        'test (command, after build, in /repo, timeout 60 s, 3 attempts, first retry within 0.5 s)',
         '  env: CI=1',
         "  $ npm test -- search '<output of build>'",
         '',

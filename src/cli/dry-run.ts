@@ -31,6 +31,7 @@ function taskLines(task: PlannedTask): string[] {
   if (task.cwd !== undefined) facts.push(`in ${task.cwd}`);
   if (task.timeout !== undefined) facts.push(`timeout ${task.timeout} s`);
   facts.push(`${task.retryCount} attempt${task.retryCount === 1 ? '' : 's'}`);
+  if (task.retryDelay !== undefined && task.retryCount > 1) facts.push(`first retry within ${task.retryDelay} s`);
   if (task.maxTurns !== undefined) facts.push(`max ${task.maxTurns} turns`);
   if (task.allowedTools !== undefined) facts.push(`tools ${task.allowedTools.join(' ') || '(none)'}`);
   if (task.dangerouslySkipPermissions) facts.push('permissions skipped');

@@ -48,6 +48,8 @@ export interface PlannedTask {
   timeout?: number;
   /** Attempts in all. */
   retryCount: number;
+  /** Seconds: the cap of the first retry's wait (`retry_delay`), when set. */
+  retryDelay?: number;
   maxTurns?: number;
   allowedTools?: string[];
   appendSystemPrompt?: string;
@@ -173,6 +175,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;
+  if (task.retry_delay !== undefined) planned.retryDelay = task.retry_delay;
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   return planned;
 }
