@@ -25,6 +25,15 @@ export interface ExecutionResult {
   exitCode: number | null;
   /** The last few KiB of stderr. */
   stderrTail: string;
+  /**
+   * A command printed more than its output keeps (10 MiB by default): `output` is the tail of
+   * its stdout, and `outputFile` (when the run has a state directory) the whole of it.
+   */
+  truncated?: boolean;
+  /** The file holding a `truncated` command's whole stdout (`<stateDir>/<runId>/<taskId>/raw_stdout[.attempt-<n>].txt`). */
+  outputFile?: string;
+  /** Bytes of the whole stdout in `outputFile`. */
+  outputBytes?: number;
   /** Completed from a memory entry (a task's `cache:`): nothing ran, nothing was spent. */
   cached?: boolean;
 }

@@ -58,6 +58,8 @@ describe('big outputs', () => {
     expect(result.output.length).toBe(kept * 8 - 1);
     expect(result.output.startsWith(`${1_000_000 + 1_600_000 - kept}\n`)).toBe(true);
     expect(result.output.endsWith('\n2599999')).toBe(true);
+    // Said, not silent: without a run id there is no file for the whole of it.
+    expect(result.truncated).toBe(true);
   });
 
   it('keeps the end of a single command line longer than 10 MB', async () => {

@@ -9,7 +9,7 @@ import { CancelledError, PermanentError, TransientError } from '../errors.js';
 import { emptyTokens } from '../claude/stream-json.js';
 import type { ExecutionResult } from '../execution-result.js';
 import { DEFAULT_STATE_DIR } from './claude-code-runner.js';
-import { LineTail } from './line-tail.js';
+import { CommandOutputCollector, DEFAULT_MAX_OUTPUT_CHARS, commandOutputFile } from './command-output.js';
 import { processRegistryDir } from './process-registry.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
 
@@ -33,12 +33,18 @@ export interface CommandRunRequest {
   processOwner?: string;
   /** The task the command runs for (names a remote attempt's job; the runner ignores it). */
   taskId?: string;
-  /** Which attempt of its task this run is, from 1 (names a remote attempt's job; the runner ignores it). */
+  /**
+   * Which attempt of its task this run is, from 1: names the attempt's whole-stdout file
+   * (`raw_stdout.attempt-<n>.txt`) and a remote attempt's job.
+   */
   attempt?: number;
+  /**
+   * Characters of stdout the result keeps (default 10 MiB). Past it the result's `output` is
+   * the tail, marked `truncated`, and with a `runId` the whole stdout is written to
+   * `<stateDir>/<runId>/<taskId>/raw_stdout[.attempt-<n>].txt` (`outputFile`).
+   */
+  maxOutputChars?: number;
 }
-
-/** Largest stdout kept as a command's output (the tail is kept). */
-const MAX_OUTPUT_CHARS = 10 * 1024 * 1024;
 
 /** Runs the command to its end; resolves on exit 0, otherwise throws a typed error carrying the result. */
 export async function runCommand(request: CommandRunRequest, hooks: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
@@ -46,7 +52,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
   if (!file) throw new PermanentError('INVALID_ARGUMENTS', 'Command task has an empty command');
   // Spawning in a missing directory fails with ENOENT, which reads as a missing program.
   if (request.cwd !== undefined && !isDirectory(request.cwd)) throw missingCwd(request.cwd);
-  const out = new LineTail(MAX_OUTPUT_CHARS);
+  const out = new CommandOutputCollector(request.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS, commandOutputFile(request, DEFAULT_STATE_DIR));
   const outcome = await runSupervisedProcess({
     file,
     args,
@@ -58,9 +64,10 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId), registryOwner: request.processOwner }),
     onLine: (line) => out.push(line),
   });
+  const stdout = out.finish();
   const result: ExecutionResult = {
     success: false,
-    output: out.text(),
+    output: stdout.text,
     sessionId: null,
     tokens: emptyTokens(),
     costUsd: 0,
@@ -70,6 +77,11 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     exitCode: outcome.exitCode,
     stderrTail: outcome.stderrTail,
   };
+  if (stdout.truncated) {
+    result.truncated = true;
+    if (stdout.file !== null) result.outputFile = stdout.file;
+    if (stdout.bytes !== null) result.outputBytes = stdout.bytes;
+  }
   const facts = { exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: outcome.stderrTail, result };
   const shown = clip(request.command.join(' '));
   if (outcome.spawnError) {

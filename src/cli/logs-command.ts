@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STATE_DIR, rawOutputFileName } from '../actors/claude-code-runner.js';
@@ -38,7 +38,14 @@ export interface LogsOptions extends StateOptions {
 type LogEntry =
   | TranscriptEntry
   | { kind: 'attempt'; status: AttemptRecord['status']; startedAt: number; rawFile: string | null }
-  | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string }
+  | {
+      kind: 'output';
+      stream: 'stdout' | 'stderr';
+      text: string;
+      /** A command's stdout that outgrew its record, read whole from this file (`bytes` long). */
+      file?: string;
+      bytes?: number;
+    }
   | {
       kind: 'attempt_end';
       status: AttemptRecord['status'];
@@ -214,11 +221,18 @@ class TranscriptPrinter {
   /** The attempt's end: how it went, and for a command task what it printed. */
   private end(view: AttemptView, entry: AttemptRecord, record: TaskRecord, note: string | null): void {
     view.ended = true;
+    if (view.command) {
+      const stdout = this.commandStdout(record, entry);
+      if (this.select.raw) {
+        // The stdout as printed: the whole of it, from its file when it outgrew the record.
+        if (stdout.text) this.write(stdout.text.endsWith('\n') ? stdout.text : `${stdout.text}\n`);
+        return;
+      }
+      if (stdout.text) this.emit(view, { kind: 'output', stream: 'stdout', ...stdout });
+      if (stdout.missing) this.emit(view, { kind: 'output', stream: 'stderr', text: stdout.missing });
+    }
     if (this.select.raw) return;
     if (view.command) {
-      const last = attemptLogOf(record).at(-1) === entry;
-      const stdout = last ? (record.output ?? record.error?.result?.output ?? '') : '';
-      if (stdout) this.emit(view, { kind: 'output', stream: 'stdout', text: stdout });
       const stderr = entry.error?.stderrTail ?? '';
       if (stderr) this.emit(view, { kind: 'output', stream: 'stderr', text: stderr });
     } else if (view.tail !== null && !existsSync(view.tail.file)) {
@@ -226,6 +240,24 @@ class TranscriptPrinter {
     }
     const error = entry.error === null ? null : { code: entry.error.code, message: entry.error.message };
     this.emit(view, { kind: 'attempt_end', status: entry.status, note, durationMs: entry.durationMs, tokens: entry.tokens, costUsd: entry.costUsd, error });
+  }
+
+  /**
+   * What a command attempt printed: the whole stdout from the attempt's file when it outgrew the
+   * record (`TaskRecord.truncated`), else the record's output (the last attempt's only).
+   */
+  private commandStdout(record: TaskRecord, entry: AttemptRecord): { text: string; file?: string; bytes?: number; missing?: string } {
+    const last = attemptLogOf(record).at(-1) === entry;
+    const kept = last ? (record.output ?? record.error?.result?.output ?? '') : '';
+    if (entry.rawFile === null) return { text: kept };
+    const file = rawFileOf(this.stateDir, this.run.runId, record.taskId, entry);
+    try {
+      const text = readFileSync(file, 'utf8');
+      return { text, file, bytes: Buffer.byteLength(text) };
+    } catch {
+      const what = kept ? `; above: its last ${kept.length} characters, as the record keeps them` : '';
+      return { text: kept, missing: `(the whole stdout was written to ${file}, which cannot be read now${what})` };
+    }
   }
 
   private emit(view: AttemptView, entry: LogEntry): void {
@@ -248,8 +280,11 @@ class TranscriptPrinter {
     switch (entry.kind) {
       case 'attempt':
         return `== ${view.taskId} · attempt ${view.attempt} · started ${iso(entry.startedAt)}${entry.rawFile ? ` · ${entry.rawFile}` : ''}`;
-      case 'output':
-        return `${entry.stream}:\n  ${entry.text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
+      case 'output': {
+        // A stdout that outgrew the record is printed whole, from its file.
+        const from = entry.file === undefined ? '' : ` (whole, ${entry.bytes ?? '?'} bytes, from ${entry.file}; the task record keeps its end only)`;
+        return `${entry.stream}${from}:\n  ${entry.text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
+      }
       case 'attempt_end': {
         if (entry.note !== null) return `-- attempt ${view.attempt} ${entry.note}`;
         const spend = view.command ? '' : `, ${totalTokens(entry.tokens)} tokens, $${entry.costUsd.toFixed(4)}`;

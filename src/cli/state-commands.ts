@@ -152,8 +152,9 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const endedAt = run.status === 'running' ? null : run.updatedAt;
     const durationMs = run.result?.totalTimeMs ?? (endedAt === null ? null : endedAt - run.startedAt);
     const agents = new Set(run.workflow.tasks.filter((t) => t.kind === 'agent').map((t) => t.id));
-    const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : []));
-    // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile).
+    const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : recordedStdout(stateDir, runId, r)));
+    // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile);
+    // for a command, the file of its last attempt whose stdout outgrew the record.
     const records = run.records.map((r, i) => ({ ...r, rawOutput: files[i]!.at(-1)?.file ?? null }));
     if (options.json) {
       const { runId: id, workflowId, startedAt, updatedAt } = run;
@@ -173,17 +174,25 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? waitNote(run.workflow, r)),
+          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (waitNote(run.workflow, r) || truncationNote(r))),
         ]),
       ),
     );
-    const rows = run.records.flatMap((r, i) =>
-      files[i]!.map(({ entry, file }) => [r.taskId, `#${entry.attempt}`, entry.error ? `${entry.status} (${entry.error.code})` : entry.status, file]),
-    );
+    const rowsOf = (agent: boolean) =>
+      run.records.flatMap((r, i) =>
+        agents.has(r.taskId) !== agent
+          ? []
+          : files[i]!.map(({ entry, file }) => [r.taskId, `#${entry.attempt}`, entry.error ? `${entry.status} (${entry.error.code})` : entry.status, file]),
+      );
+    const rows = rowsOf(true);
     if (rows.length > 0) {
       io.stdout(`\nraw output of each agent, per attempt (its Claude Code stream, one JSON line per message; as a transcript: agents-sdk logs ${runId}):\n`);
-      const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]!.length)));
-      for (const row of rows) io.stdout(`  ${row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell)).join('  ')}\n`);
+      printRows(rows, io);
+    }
+    const cut = rowsOf(false);
+    if (cut.length > 0) {
+      io.stdout(`\nstdout truncated in the record (it keeps the end; the whole stdout is in the file, printed by agents-sdk logs ${runId} <task>):\n`);
+      printRows(cut, io);
     }
     return EXIT.ok;
   });
@@ -205,6 +214,26 @@ function recordedAttempts(stateDir: string, runId: string, record: TaskRecord): 
   return attemptLogOf(record)
     .map((entry) => ({ entry, file: rawFileOf(stateDir, runId, record.taskId, entry) }))
     .filter(({ file }) => existsSync(file));
+}
+
+/** A command whose stdout outgrew its record: how much it printed, and that the record keeps the end. */
+function truncationNote(record: TaskRecord): string {
+  if (!record.truncated) return '';
+  const size = record.outputBytes === undefined ? '' : ` of ${record.outputBytes} bytes`;
+  return `stdout truncated: the record keeps the last ${record.output?.length ?? 0} characters${size}`;
+}
+
+/** The attempts of a command task whose stdout outgrew the record, with the file holding it whole (`raw_stdout[.attempt-<n>].txt`). */
+function recordedStdout(stateDir: string, runId: string, record: TaskRecord): Array<{ entry: AttemptRecord; file: string }> {
+  return attemptLogOf(record)
+    .filter((entry) => entry.rawFile !== null)
+    .map((entry) => ({ entry, file: rawFileOf(stateDir, runId, record.taskId, entry) }));
+}
+
+/** Rows of task, attempt, status and file, the first three padded. */
+function printRows(rows: string[][], io: CliIO): void {
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]!.length)));
+  for (const row of rows) io.stdout(`  ${row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell)).join('  ')}\n`);
 }
 
 /** Options of `agents-sdk migrate`. */

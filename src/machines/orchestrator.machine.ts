@@ -22,6 +22,7 @@ import type { ExecutionRequest } from '../actors/executor.js';
 import { addTokens, emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { SerializedError } from '../errors.js';
+import type { ExecutionResult } from '../execution-result.js';
 import type { RetryPolicy } from '../retry-policy.js';
 import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
@@ -618,6 +619,21 @@ export function workflowResultOf(ctx: Ctx, endedAt = Date.now()): WorkflowResult
   };
 }
 
+/** A command whose stdout outgrew its record: the record says so, and where the whole of it is. */
+function setOutputTruncation(record: TaskRecord, result: ExecutionResult): void {
+  if (!result.truncated) {
+    delete record.truncated;
+    delete record.outputFile;
+    delete record.outputBytes;
+    return;
+  }
+  record.truncated = true;
+  if (result.outputFile !== undefined) record.outputFile = result.outputFile;
+  else delete record.outputFile;
+  if (result.outputBytes !== undefined) record.outputBytes = result.outputBytes;
+  else delete record.outputBytes;
+}
+
 function addSpend(ctx: Ctx, record: TaskRecord, tokens: TokenUsage, costUsd: number): void {
   record.tokens = addTokens(record.tokens, tokens);
   record.costUsd += costUsd;
@@ -714,6 +730,7 @@ export const orchestratorMachine = setup({
         case 'session.completed': {
           record.status = 'completed';
           record.output = e.result.output;
+          setOutputTruncation(record, e.result);
           if (e.result.cached) record.cached = true;
           record.sessionId = e.result.sessionId ?? record.sessionId;
           record.error = null;

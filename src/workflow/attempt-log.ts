@@ -59,6 +59,8 @@ export function closeAttempt(
     entry.tokens = spent.tokens;
     entry.costUsd = spent.costUsd;
     entry.sessionId = spent.sessionId;
+    // A command whose stdout outgrew its record: the attempt's file holds the whole of it.
+    if (spent.outputFile !== undefined) entry.rawFile = spent.outputFile;
   } else entry.sessionId = record.sessionId;
 }
 

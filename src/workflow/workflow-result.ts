@@ -43,8 +43,10 @@ export interface AttemptRecord {
   /** The Claude session id the attempt reported (or continued); `null` for commands. */
   sessionId: string | null;
   /**
-   * Where the attempt's raw stream is recorded (`<stateDir>/<runId>/<taskId>/raw_output[.attempt-<n>].jsonl`),
-   * `null` for a command task. An executor that records nothing (a test's) leaves no file there.
+   * Where the attempt's raw stream is recorded (`<stateDir>/<runId>/<taskId>/raw_output[.attempt-<n>].jsonl`).
+   * A command task's is `null`, unless its stdout outgrew the record: then the file holding the
+   * whole of it (`raw_stdout[.attempt-<n>].txt`, see {@link TaskRecord.truncated}). An executor
+   * that records nothing (a test's) leaves no file there.
    */
   rawFile: string | null;
 }
@@ -66,6 +68,16 @@ export interface TaskRecord {
    */
   attemptLog?: AttemptRecord[];
   output: string | null;
+  /**
+   * A command task printed more than its record keeps (10 MiB by default): `output` is the tail
+   * of its stdout, and `outputFile` the file holding the whole of it (`outputBytes` bytes;
+   * `agents-sdk logs <run> <task>` prints it).
+   */
+  truncated?: boolean;
+  /** See {@link TaskRecord.truncated}. */
+  outputFile?: string;
+  /** See {@link TaskRecord.truncated}. */
+  outputBytes?: number;
   /** The Claude session id, known from the stream's init line on. */
   sessionId: string | null;
   tokens: TokenUsage;
@@ -97,6 +109,12 @@ export interface TaskResult {
   /** See {@link TaskRecord.attemptLog}: each attempt (times in epoch ms, as in the record). */
   attemptLog: AttemptRecord[];
   output: string | null;
+  /** See {@link TaskRecord.truncated}. */
+  truncated?: boolean;
+  /** See {@link TaskRecord.truncated}. */
+  outputFile?: string;
+  /** See {@link TaskRecord.truncated}. */
+  outputBytes?: number;
   sessionId: string | null;
   tokens: TokenUsage;
   costUsd: number;
@@ -140,6 +158,11 @@ export function toTaskResult(record: TaskRecord): TaskResult {
     error: record.error,
   };
   if (record.reason !== undefined) out.reason = record.reason;
+  if (record.truncated) {
+    out.truncated = true;
+    if (record.outputFile !== undefined) out.outputFile = record.outputFile;
+    if (record.outputBytes !== undefined) out.outputBytes = record.outputBytes;
+  }
   if (record.cached) out.cached = true;
   return out;
 }
