@@ -245,7 +245,9 @@ export { cosineSimilarity, type EmbedFunction, type VectorSearchOptions } from '
 /**
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run as one JSON
  * line (with runId, taskId, sessionId, attempt, at), outputs over 64 KB referenced as
- * `{ $ref: 'records', taskId, bytes }`. Written by the orchestrator (option `eventLog`);
+ * `{ $ref: 'records', taskId, bytes }`; past 64 KB per attempt, progress texts, tool inputs and
+ * tool results are a preview and a `<field>Ref` (`{ $ref: 'raw_output', taskId, attempt, bytes }`,
+ * the attempt's raw stream). Written by the orchestrator (option `eventLog`);
  * `readRunEventLog(file)` reads it back, tolerating a torn last line. With the SQLite backend
  * the same entries go to its `events` table instead; `readRunEvents(runId, { backend, stateDir })`
  * reads a run's events from wherever they are.
@@ -265,6 +267,8 @@ export {
   type RecordRef,
   type RunEventLogEntry,
   type RunEventLogContents,
+  EVENT_LOG_PREVIEW_CHARS,
+  type RawOutputRef,
 } from './persistence/run-event-log.js';
 /**
  * Structured logs of runs through pino (issue 11): `createRunLogger({ format, level, write })`

@@ -31,6 +31,7 @@ describe('big outputs', () => {
       stateDir: world.stateDir,
       runId: 'big',
       agentName: 'writer',
+      resultFile: true,
     });
     const expected = largeOutputText(size);
     expect(result.success).toBe(true);

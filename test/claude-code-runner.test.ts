@@ -31,7 +31,7 @@ function request(prompt: string, extra: Partial<ClaudeRunRequest> = {}, w: FakeW
 
 describe('runClaudeCode against the fake claude', () => {
   it('parses a successful run: output, session id, tokens, cost, turns, and records raw files', async () => {
-    const result = await runClaudeCode(request('Plan the feature [[reply:PLAN READY]] [[tool-turns:2]]'));
+    const result = await runClaudeCode(request('Plan the feature [[reply:PLAN READY]] [[tool-turns:2]]', { resultFile: true }));
     expect(result.success).toBe(true);
     expect(result.output).toBe('PLAN READY');
     expect(result.sessionId).toMatch(/^[0-9a-f-]{36}$/);
@@ -52,6 +52,13 @@ describe('runClaudeCode against the fake claude', () => {
     const final = JSON.parse(readFileSync(join(dir, 'raw_output.json'), 'utf8'));
     expect(final).toMatchObject({ type: 'result', is_error: false, session_id: result.sessionId });
     expect(final.total_cost_usd).toBeCloseTo(result.costUsd);
+  });
+
+  it('writes the result line to raw_output.json only when asked (ADW\'s layout): the stream holds it already', async () => {
+    await runClaudeCode(request('[[reply:once]]'));
+    const dir = join(world.stateDir, 'run-1', 'planner');
+    expect(readFileSync(join(dir, 'raw_output.jsonl'), 'utf8')).toContain('"result":"once"');
+    expect(existsSync(join(dir, 'raw_output.json'))).toBe(false);
   });
 
   it('passes the documented arguments and runs in the working directory with the env over process env', async () => {

@@ -69,6 +69,12 @@ export interface ClaudeRunRequest {
    * so that a retry never overwrites the stream of the attempt before it (see {@link rawOutputFileName}).
    */
   attempt?: number;
+  /**
+   * Also write the final result line to `raw_output[.attempt-<n>].json` beside the stream, as
+   * ADW's layout has it (`promptClaudeCode` sets it). Default false: the stream file holds that
+   * line already, and a big result would be stored twice.
+   */
+  resultFile?: boolean;
   /** Explicit binary path; default `CLAUDE_CODE_PATH`, else `claude` on PATH. */
   claudePath?: string;
   /**
@@ -163,7 +169,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
   const viaStdin = request.prompt.startsWith('-') || Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
-  const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent);
+  const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true);
   const outcome = await runSupervisedProcess({
     file: binary,
     args: buildClaudeArgs(request, viaStdin),

@@ -52,7 +52,7 @@ export function createReplayExecutor(dir: string, options: ReplayOptions = {}): 
     const recordedMs = typeof result?.duration_ms === 'number' ? result.duration_ms : 0;
     const gap = speed > 0 && lines.length > 0 ? recordedMs / speed / lines.length : 0;
 
-    const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent);
+    const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true);
     const started = performance.now();
     let cancelled = false;
     for (const [i, line] of lines.entries()) {

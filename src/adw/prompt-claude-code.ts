@@ -83,6 +83,8 @@ async function viaAgentSession(
   try {
     const result = await session.executeWithRetry(request.prompt, {
       model: request.model,
+      // ADW's layout: the result line in raw_output.json beside the stream.
+      resultFile: true,
       env: definedEnv(env),
       ...(request.dangerously_skip_permissions && { dangerouslySkipPermissions: true }),
       ...(options.maxRetries !== undefined && { maxRetries: options.maxRetries }),

@@ -30,14 +30,16 @@ export class ClaudeStreamCollector {
   private lastRetryStatus: number | null = null;
 
   /**
-   * @param rawFile - where the stream is written (`.../raw_output.jsonl`), the result line
-   *   beside it under the same name ending in `.json`; `null`: nowhere.
+   * @param rawFile - where the stream is written (`.../raw_output.jsonl`); `null`: nowhere.
    * @param resumeSessionId - the session being continued, until the stream names one.
+   * @param resultFile - also write the result line beside the stream, under the same name
+   *   ending in `.json` (ADW's layout).
    */
   constructor(
     private rawFile: string | null,
     resumeSessionId: string | null,
     private readonly onEvent?: (event: ClaudeProgressEvent) => void,
+    private readonly resultFile = false,
   ) {
     this.sessionId = resumeSessionId;
     if (rawFile) {
@@ -104,7 +106,7 @@ export class ClaudeStreamCollector {
       exitCode: outcome.exitCode,
       stderrTail: outcome.stderrTail,
     };
-    if (this.rawFile) {
+    if (this.rawFile && this.resultFile) {
       try {
         writeFileSync(this.rawFile.replace(/\.jsonl$/, '') + '.json', JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
       } catch {

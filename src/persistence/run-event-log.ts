@@ -27,6 +27,49 @@ export interface RecordRef {
   bytes: number;
 }
 
+/**
+ * Where a big part of a progress event went: the raw stream of attempt `attempt` of `taskId`
+ * (its `attemptLog` entry's `rawFile`, `raw_output[.attempt-<n>].jsonl`), `bytes` long. Put
+ * beside the field it stands for (`textRef` beside `text` ...), which keeps its first
+ * {@link EVENT_LOG_PREVIEW_CHARS} characters.
+ */
+export interface RawOutputRef {
+  $ref: 'raw_output';
+  taskId: string;
+  attempt: number | null;
+  bytes: number;
+}
+
+/** Characters of a referenced progress text kept in the log, as a preview. */
+export const EVENT_LOG_PREVIEW_CHARS = 200;
+
+/**
+ * What the progress events of each task's current attempt have inlined so far: past
+ * {@link EVENT_LOG_INLINE_LIMIT} bytes in all, their texts, tool inputs and tool results are
+ * referenced ({@link RawOutputRef}), so an agent writing megabytes in many small messages
+ * does not copy them into the log. One per event store of a run.
+ */
+export class ProgressBudget {
+  private readonly spent = new Map<string, { attempt: number | null; bytes: number }>();
+
+  /** Charges `bytes` to the attempt; false (nothing charged) when that would pass `limit`. */
+  take(taskId: string, attempt: number | null, bytes: number, limit: number): boolean {
+    let entry = this.spent.get(taskId);
+    if (entry === undefined || entry.attempt !== attempt) {
+      entry = { attempt, bytes: 0 };
+      this.spent.set(taskId, entry);
+    }
+    if (entry.bytes + bytes > limit) return false;
+    entry.bytes += bytes;
+    return true;
+  }
+
+  /** Forgets a task whose attempt has ended. */
+  end(taskId: string): void {
+    this.spent.delete(taskId);
+  }
+}
+
 /** One line of the log: the event, with the run, task, session and attempt it belongs to. */
 export interface RunEventLogEntry {
   type: string;
@@ -64,6 +107,7 @@ export class RunEventLog implements RunEventSink {
   private writing: Promise<void> | null = null;
   private prepared = false;
   private closed = false;
+  private readonly budget = new ProgressBudget();
 
   /**
    * @param file - the log file (see {@link runEventLogPath}).
@@ -81,7 +125,7 @@ export class RunEventLog implements RunEventSink {
     if (this.closed || this.error !== null) return;
     let line: string;
     try {
-      line = JSON.stringify(toRunEventLogEntry(event, this.runId, this.inlineLimit)) + '\n';
+      line = JSON.stringify(toRunEventLogEntry(event, this.runId, this.inlineLimit, this.budget)) + '\n';
     } catch (error) {
       this.error = error;
       return;
@@ -137,9 +181,11 @@ export class RunEventLog implements RunEventSink {
 
 /**
  * The event as a log entry: run, task, session and attempt first; outputs over `limit` bytes
- * referenced. Shared by every event store (the JSONL file, the SQLite table).
+ * referenced. With a `budget`, the texts, tool inputs and tool results of progress events are
+ * referenced once an attempt's have passed `limit` bytes in all (without one, each event's
+ * alone counts). Shared by every event store (the JSONL file, the SQLite table).
  */
-export function toRunEventLogEntry(event: AnyEvent, runId: string, limit = EVENT_LOG_INLINE_LIMIT): RunEventLogEntry {
+export function toRunEventLogEntry(event: AnyEvent, runId: string, limit = EVENT_LOG_INLINE_LIMIT, budget?: ProgressBudget): RunEventLogEntry {
   const e = event as unknown as Record<string, unknown>;
   const taskId = typeof e.taskId === 'string' ? e.taskId : undefined;
   const sessionId = typeof e.sessionId === 'string' ? e.sessionId : taskId;
@@ -149,19 +195,63 @@ export function toRunEventLogEntry(event: AnyEvent, runId: string, limit = EVENT
   if (typeof e.attempt === 'number') head.attempt = e.attempt;
   const entry: RunEventLogEntry = { ...head, ...e, ...head };
   const owner = taskId ?? sessionId ?? '';
-  if (isObject(e.record)) entry.record = withOutputRef(e.record, stringOr(e.record.taskId, owner), limit);
+  if (isObject(e.progress)) {
+    entry.progress = withProgressRefs(e.progress, owner, head.attempt ?? null, limit, budget);
+  } else if (budget !== undefined && owner !== '' && ENDS_ATTEMPT.has(event.type)) {
+    budget.end(owner);
+  }
+  if (isObject(e.record)) {
+    const record = withOutputRef(e.record, stringOr(e.record.taskId, owner), limit);
+    entry.record = withErrorResultRef(record, stringOr(e.record.taskId, owner), limit);
+  }
   if (isObject(e.result)) {
     let result = withOutputRef(e.result, owner, limit);
     if (Array.isArray(result.taskResults)) {
       result = {
         ...result,
-        taskResults: result.taskResults.map((r: unknown) => (isObject(r) ? withOutputRef(r, stringOr(r.taskId, owner), limit) : r)),
+        taskResults: result.taskResults.map((r: unknown) =>
+          isObject(r) ? withErrorResultRef(withOutputRef(r, stringOr(r.taskId, owner), limit), stringOr(r.taskId, owner), limit) : r,
+        ),
       };
     }
     entry.result = result;
   }
   if (isObject(e.error) && isObject(e.error.result)) entry.error = { ...e.error, result: withOutputRef(e.error.result, owner, limit) };
   return entry;
+}
+
+/** Events after which a task's attempt has no more progress: its budget is forgotten. */
+const ENDS_ATTEMPT = new Set(['task.retrying', 'task.completed', 'task.failed', 'task.cancelled', 'session.retrying', 'session.completed', 'session.failed']);
+
+/** The field of each kind of progress event that can be big. */
+const PROGRESS_PAYLOAD: Record<string, string> = { assistant_text: 'text', result: 'text', tool_result: 'content', tool_use: 'input' };
+
+/**
+ * A progress event with its big field (see {@link PROGRESS_PAYLOAD}) cut to a preview and
+ * referenced ({@link RawOutputRef}, as `<field>Ref`) when it is over `limit` bytes, or, with a
+ * `budget`, when the attempt's inlined fields would pass `limit` in all.
+ */
+function withProgressRefs(progress: Record<string, unknown>, taskId: string, attempt: number | null, limit: number, budget: ProgressBudget | undefined): Record<string, unknown> {
+  const field = typeof progress.type === 'string' ? PROGRESS_PAYLOAD[progress.type] : undefined;
+  if (field === undefined) return progress;
+  const value = progress[field];
+  if (value === undefined || value === null) return progress;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  // Nothing to gain: the preview would be the whole of it.
+  if (text.length <= EVENT_LOG_PREVIEW_CHARS) return progress;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const fits = budget === undefined ? bytes <= limit : budget.take(taskId, attempt, bytes, limit);
+  if (fits) return progress;
+  const ref: RawOutputRef = { $ref: 'raw_output', taskId, attempt, bytes };
+  return { ...progress, [field]: text.slice(0, EVENT_LOG_PREVIEW_CHARS), [`${field}Ref`]: ref };
+}
+
+/** `value` with its `error.result.output` (a failed attempt's partial output) referenced like an output. */
+function withErrorResultRef(value: Record<string, unknown>, taskId: string, limit: number): Record<string, unknown> {
+  const error = value.error;
+  if (!isObject(error) || !isObject(error.result)) return value;
+  const result = withOutputRef(error.result, taskId, limit);
+  return result === error.result ? value : { ...value, error: { ...error, result } };
 }
 
 /** `value` with its `output` replaced by a {@link RecordRef} when that is over `limit` bytes. */

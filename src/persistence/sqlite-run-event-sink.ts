@@ -5,7 +5,7 @@
  * @module
  */
 import type { Events } from '../events.js';
-import { EVENT_LOG_INLINE_LIMIT, toRunEventLogEntry, type RunEventLogEntry } from './run-event-log.js';
+import { EVENT_LOG_INLINE_LIMIT, ProgressBudget, toRunEventLogEntry, type RunEventLogEntry } from './run-event-log.js';
 import type { RunEventSink } from './run-event-sink.js';
 
 /** One entry as the table holds it: the indexed columns and the whole entry as JSON. */
@@ -24,6 +24,7 @@ export class SqliteRunEventSink implements RunEventSink {
   private pending: EventRow[] = [];
   private scheduled = false;
   private closed = false;
+  private readonly budget = new ProgressBudget();
 
   constructor(
     readonly runId: string,
@@ -34,7 +35,7 @@ export class SqliteRunEventSink implements RunEventSink {
   append(event: Events[keyof Events]): void {
     if (this.closed || this.error !== null) return;
     try {
-      this.pending.push(toRow(toRunEventLogEntry(event, this.runId, this.inlineLimit)));
+      this.pending.push(toRow(toRunEventLogEntry(event, this.runId, this.inlineLimit, this.budget)));
     } catch (error) {
       this.error = error;
       return;
