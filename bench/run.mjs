@@ -19,7 +19,8 @@
  *     the same run with no backend as the baseline) and the resume time of a 10,000-task run
  *     (bench/checkpoint.mjs). Targets: flat per-task cost (≤ 1.5× growth), resume < 2 s.
  *  7. Big outputs: a 30 MB result through the runner and the orchestrator (bench/big-output.mjs):
- *     intake time, peak RSS, state bytes on disk. Target: intake ≤ 3× the CLI writing alone.
+ *     intake time, peak RSS, state bytes on disk (also with the text in 100 messages). Targets:
+ *     intake ≤ 3× the CLI writing alone; state besides the raw stream ≤ 1.3× the output.
  *  5. LangGraph JS on the same graphs (20×50 layered, 500-chain, 1,000 independent,
  *     max_parallel 8; bench/langgraph.mjs). Target: ≥ 5× less per task than LangGraph, shown
  *     beside what the empty-child XState floor allows.
