@@ -4,13 +4,13 @@
  * redis-server. The worker here runs an executor of the test's own (the orchestrator cannot
  * tell): how many times it ran, and when, is what the tests look at.
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawOutputFile } from '../src/actors/claude-code-runner.js';
-import type { ExecutionRequest, Executor } from '../src/actors/executor.js';
+import { defaultExecutor, type ExecutionRequest, type Executor } from '../src/actors/executor.js';
 import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
 import { JOB_PAYLOAD_VERSION, createBullmqExecutor, jobIdOf, queueNameFor, redisOptionsFromUrl } from '../src/distributed/bullmq-executor.js';
 import { queuesServed, runJobPayload, startWorker, type RunningWorker } from '../src/distributed/worker.js';
@@ -102,6 +102,34 @@ describe('scaling out from the library', () => {
     } finally {
       await worker?.close();
       await remote.close();
+    }
+  }, 30_000);
+
+  it('a command whose stdout outgrew its result on a worker: its whole stdout lands in the orchestrator\'s state dir, and the result names it', async () => {
+    const queue = `stdout${Date.now()}`;
+    const stateDir = mkdtempSync(join(tmpdir(), 'agents-sdk-remote-stdout-'));
+    // The worker writes under a state dir of its own (on another machine the orchestrator's is not there).
+    const workerDirs: string[] = [];
+    const executor: Executor = (request, hooks) => {
+      workerDirs.push(request.kind === 'command' ? request.stateDir! : '');
+      return defaultExecutor(request, hooks);
+    };
+    const worker = await startWorker({ connection: redis.url, queue, executor });
+    const remote = createBullmqExecutor({ connection: redis.url, queue });
+    try {
+      const print = [process.execPath, '-e', "for (let i = 0; i < 100; i++) console.log('line-' + i)"];
+      const request: ExecutionRequest = { kind: 'command', command: print, maxOutputChars: 40, stateDir, runId: 'r3', taskId: 'dump', attempt: 1 };
+      const result = await remote(request, { signal: new AbortController().signal, onEvent: () => {} });
+      const file = join(stateDir, 'r3', 'dump', 'raw_stdout.txt');
+      const lines = Array.from({ length: 100 }, (_, i) => `line-${i}`);
+      expect(result).toMatchObject({ truncated: true, outputFile: file, output: lines.slice(95).join('\n') });
+      expect(readFileSync(file, 'utf8')).toBe(`${lines.join('\n')}\n`);
+      expect(workerDirs).toHaveLength(1);
+      expect(workerDirs[0]).not.toBe(stateDir);
+    } finally {
+      await worker.close();
+      await remote.close();
+      rmSync(stateDir, { recursive: true, force: true });
     }
   }, 30_000);
 

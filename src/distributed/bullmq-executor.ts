@@ -13,6 +13,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import type { ExecutionRequest, Executor } from '../actors/executor.js';
 import { DEFAULT_STATE_DIR, DEFAULT_TIMEOUT_MS, rawOutputFile } from '../actors/claude-code-runner.js';
+import { commandOutputFile } from '../actors/command-output.js';
 import { AgentsSdkError, CancelledError, PermanentError, TransientError, deserializeError, type SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 
@@ -33,7 +34,10 @@ export interface JobPayload {
  */
 export type JobOutcome = ({ ok: true; result: ExecutionResult } | { ok: false; error: SerializedError }) & { files?: string };
 
-/** An agent attempt's raw stream (`raw_output[.attempt-<n>].jsonl`) and its result file (`.json`), as text. */
+/**
+ * An agent attempt's raw stream (`raw_output[.attempt-<n>].jsonl`) and its result file (`.json`),
+ * or a command's whole stdout (`raw_stdout[.attempt-<n>].txt`) in `stream`, as text.
+ */
 export interface AttemptFiles {
   stream: string;
   result?: string;
@@ -308,7 +312,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
       }
       // No live line may land after the whole file.
       listeners.delete(jobId);
-      if (outcome.files !== undefined) await takeFiles(publisher, outcome.files, request);
+      if (outcome.files !== undefined) await takeFiles(publisher, outcome.files, request, outcome);
       if (outcome.ok) return outcome.result;
       throw deserializeError(outcome.error);
     } finally {
@@ -414,10 +418,22 @@ function liveRawCopy(request: ExecutionRequest): ((p: { rawSeq: number; raw: str
   };
 }
 
-/** Writes an attempt's files where a local run would have. */
-async function takeFiles(redis: Redis, key: string, request: ExecutionRequest): Promise<void> {
+/**
+ * Writes an attempt's files where a local run would have; a command's whole stdout goes to its
+ * `raw_stdout[.attempt-<n>].txt`, and the result names that file instead of the worker's.
+ */
+async function takeFiles(redis: Redis, key: string, request: ExecutionRequest, outcome: JobOutcome): Promise<void> {
   const text = await redis.get(key).catch(() => null);
-  if (text === null || request.kind !== 'claude') return;
+  if (text === null) return;
+  if (request.kind === 'command') {
+    const result = outcome.ok ? outcome.result : outcome.error.result;
+    const file = commandOutputFile(request, DEFAULT_STATE_DIR);
+    if (result?.outputFile === undefined || file === null) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, (JSON.parse(text) as AttemptFiles).stream);
+    result.outputFile = file;
+    return;
+  }
   const file = rawOutputFile(request);
   if (file === null) return;
   const files = JSON.parse(text) as AttemptFiles;

@@ -91,8 +91,9 @@ export async function runJobPayload(
   if (request.stateDir !== undefined && !isAbsolute(request.stateDir)) request.stateDir = resolve(cwd, request.stateDir);
   // The orchestrator's process registry lists pids of its own machine: not ours.
   delete request.processRegistry;
-  // An agent's raw stream is written here, then handed to the orchestrator, whose state dir it belongs in.
-  const scratch = keepFiles && request.kind === 'claude' && request.runId ? mkdtempSync(join(tmpdir(), 'agents-sdk-attempt-')) : undefined;
+  // An agent's raw stream (a command's whole stdout, when it outgrew the result) is written
+  // here, then handed to the orchestrator, whose state dir it belongs in.
+  const scratch = keepFiles && request.runId ? mkdtempSync(join(tmpdir(), 'agents-sdk-attempt-')) : undefined;
   if (scratch !== undefined) request.stateDir = scratch;
   let seq = 0;
   let chain = Promise.resolve();
@@ -114,7 +115,7 @@ export async function runJobPayload(
   await chain;
   if (scratch !== undefined) {
     try {
-      const files = attemptFilesOf(request);
+      const files = attemptFilesOf(request, outcome);
       if (files) outcome.files = await keepFiles!(files);
     } catch {
       // The result matters more than its transcript: it goes back without it.
@@ -160,9 +161,13 @@ function tailRawStream(request: ExecutionRequest, send: (p: JobProgress) => void
   return { stop: () => clearInterval(timer) };
 }
 
-/** The raw stream (and result file) an agent attempt left under its state dir, if any. */
-function attemptFilesOf(request: ExecutionRequest): AttemptFiles | undefined {
-  const file = request.kind === 'claude' ? rawOutputFile(request) : null;
+/** The raw stream (and result file) an agent attempt left under its state dir, or the whole stdout of a command that outgrew its result, if any. */
+function attemptFilesOf(request: ExecutionRequest, outcome: JobOutcome): AttemptFiles | undefined {
+  if (request.kind === 'command') {
+    const file = (outcome.ok ? outcome.result : outcome.error.result)?.outputFile;
+    return file !== undefined && existsSync(file) ? { stream: readFileSync(file, 'utf8') } : undefined;
+  }
+  const file = rawOutputFile(request);
   if (file === null || !existsSync(file)) return undefined;
   const files: AttemptFiles = { stream: readFileSync(file, 'utf8') };
   const resultFile = file.replace(/\.jsonl$/, '') + '.json';
