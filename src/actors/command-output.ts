@@ -52,8 +52,6 @@ export interface CommandOutput {
 /** Takes a command's stdout line by line; see the module comment. */
 export class CommandOutputCollector {
   private readonly tail: LineTail;
-  /** Every line so far, until the output outgrows the limit (then they are in the file). */
-  private held: string[] | null = [];
   private chars = 0;
   private fd: number | null = null;
   private batch: string[] = [];
@@ -75,14 +73,12 @@ export class CommandOutputCollector {
   /** Takes one line (without its newline). */
   push(line: string): void {
     this.chars += line.length + 1;
-    this.tail.push(line);
-    if (this.held !== null) {
-      this.held.push(line);
-      // The lines joined: one newline fewer than lines.
+    if (!this.spilled) {
+      // The lines joined: one newline fewer than lines. Until now the tail has dropped nothing.
       if (this.chars - 1 > this.maxChars) this.spill();
-      return;
     }
-    this.write(line);
+    if (this.spilled) this.write(line);
+    this.tail.push(line);
   }
 
   /** Ends the output: flushes and closes the file. */
@@ -112,8 +108,7 @@ export class CommandOutputCollector {
 
   /** The output outgrew the limit: from now on the file holds it whole. */
   private spill(): void {
-    const held = this.held!;
-    this.held = null;
+    const held = this.tail.kept();
     this.spilled = true;
     if (this.file === null) return;
     try {

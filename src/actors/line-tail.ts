@@ -36,6 +36,11 @@ export class LineTail {
     }
   }
 
+  /** The lines kept, in order (not cut: a single line longer than `maxChars` is whole here). */
+  kept(): string[] {
+    return this.first === 0 ? this.lines : this.lines.slice(this.first);
+  }
+
   /** The lines kept, joined with `\n`; a single line longer than `maxChars` keeps its end. */
   text(): string {
     const text = (this.first === 0 ? this.lines : this.lines.slice(this.first)).join('\n');
