@@ -43,6 +43,12 @@ export {
   type RunHooks,
 } from './actors/claude-code-runner.js';
 export { runCommand, type CommandRunRequest } from './actors/command-runner.js';
+/**
+ * A command's stdout past `maxOutputChars` (default {@link DEFAULT_MAX_OUTPUT_CHARS}, 10 MiB):
+ * the whole of it in `<stateDir>/<runId>/<taskId>/raw_stdout[.attempt-<n>].txt`, the result's
+ * `output` the tail, marked `truncated`, with `outputFile` and `outputBytes`.
+ */
+export { DEFAULT_MAX_OUTPUT_CHARS, commandOutputFileName } from './actors/command-output.js';
 export {
   defaultExecutor,
   createExecutorActor,
