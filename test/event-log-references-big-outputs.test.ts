@@ -17,6 +17,8 @@ import {
   type RawOutputRef,
 } from '../src/persistence/run-event-log.js';
 import { WorkflowOrchestrator, readRunEvents, type Events } from '../src/index.js';
+import { describeProgress } from '../src/inspector/run-view.js';
+import type { ClaudeProgressEvent } from '../src/claude/stream-json.js';
 import { backendFactories } from './helpers/backends.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -90,6 +92,8 @@ describe('toRunEventLogEntry on progress events', () => {
     const result = toRunEventLogEntry(progress(1, { type: 'tool_result', toolUseId: 'u1', content: big, isError: false }), 'r').progress as Record<string, unknown>;
     expect(result.content).toBe('z'.repeat(EVENT_LOG_PREVIEW_CHARS));
     expect(result.contentRef).toEqual({ $ref: 'raw_output', taskId: 't', attempt: 1, bytes: big.length });
+    // The inspector, replaying a stored run, says the preview is not the whole of it.
+    expect(describeProgress(result as unknown as ClaudeProgressEvent).text).toBe(`${'z'.repeat(EVENT_LOG_PREVIEW_CHARS)}… (${big.length} bytes in all, in the attempt's raw stream)`);
     const input = { file_path: 'a.txt', content: big };
     const use = toRunEventLogEntry(progress(1, { type: 'tool_use', toolUseId: 'u2', name: 'Write', input }), 'r').progress as Record<string, unknown>;
     expect(use.input).toBe(JSON.stringify(input).slice(0, EVENT_LOG_PREVIEW_CHARS));

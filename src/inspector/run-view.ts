@@ -108,17 +108,29 @@ function clip(text: string, max = MAX_LINE): string {
   return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
 }
 
+/**
+ * What a stored event's field stands for when the event log kept only its preview (its
+ * `<field>Ref`, see `RawOutputRef`): `… (N bytes in the raw stream)`; else nothing.
+ */
+function refNote(p: ClaudeProgressEvent, field: string): string {
+  const ref = (p as unknown as Record<string, unknown>)[`${field}Ref`] as { bytes?: unknown } | undefined;
+  return ref && typeof ref.bytes === 'number' ? `… (${ref.bytes} bytes in all, in the attempt's raw stream)` : '';
+}
+
 /** One transcript line for a Claude progress event. */
 export function describeProgress(p: ClaudeProgressEvent): { kind: string; text: string } {
   switch (p.type) {
     case 'init':
       return { kind: 'init', text: `session ${p.sessionId}${p.model ? `, model ${p.model}` : ''}` };
     case 'assistant_text':
-      return { kind: 'text', text: clip(p.text, 2000) };
+      return { kind: 'text', text: clip(p.text, 2000) + refNote(p, 'text') };
     case 'tool_use':
-      return { kind: 'tool', text: `${p.name} ${clip(JSON.stringify(p.input ?? {}), 300)}` };
+      return { kind: 'tool', text: `${p.name} ${clip(typeof p.input === 'string' ? p.input : JSON.stringify(p.input ?? {}), 300)}${refNote(p, 'input')}` };
     case 'tool_result':
-      return { kind: p.isError ? 'tool-error' : 'result', text: clip(typeof p.content === 'string' ? p.content : JSON.stringify(p.content ?? ''), 300) };
+      return {
+        kind: p.isError ? 'tool-error' : 'result',
+        text: clip(typeof p.content === 'string' ? p.content : JSON.stringify(p.content ?? ''), 300) + refNote(p, 'content'),
+      };
     case 'api_retry':
       return {
         kind: 'api-retry',
@@ -126,7 +138,7 @@ export function describeProgress(p: ClaudeProgressEvent): { kind: string; text: 
           (p.retryDelayMs !== null ? `, next in ${(p.retryDelayMs / 1000).toFixed(1)}s` : ''),
       };
     case 'result':
-      return { kind: p.isError ? 'error' : 'done', text: `${p.subtype}: ${clip(p.text, 600)} ($${p.costUsd.toFixed(4)}, ${p.numTurns} turns)` };
+      return { kind: p.isError ? 'error' : 'done', text: `${p.subtype}: ${clip(p.text, 600)}${refNote(p, 'text')} ($${p.costUsd.toFixed(4)}, ${p.numTurns} turns)` };
     default:
       return { kind: 'other', text: clip(JSON.stringify(bounded(p))) };
   }
