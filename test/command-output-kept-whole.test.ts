@@ -4,7 +4,7 @@
  * `raw_output.jsonl`), the record holds the tail marked `truncated` with the file's path, and
  * `status`, `logs` and `logs --raw` say so and print it whole.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_OUTPUT_CHARS } from '../src/actors/command-output.js';
@@ -55,6 +55,14 @@ describe('runCommand with a small output limit', () => {
     expect(failure.code).toBe('COMMAND_FAILED');
     expect(failure.result).toMatchObject({ truncated: true, output: linesText(95, 100) });
     expect(readFileSync(failure.result!.outputFile!, 'utf8')).toBe(`${linesText(0, 100)}\n`);
+  });
+
+  it('a file that cannot be written does not fail the command: the tail, marked truncated, no file named', async () => {
+    const blocked = join(world.root, 'not-a-directory');
+    writeFileSync(blocked, 'a file where the state directory should be');
+    const result = await runCommand({ command: printLines(100), maxOutputChars: 40, stateDir: blocked, runId: 'r1', taskId: 'build' });
+    expect(result).toMatchObject({ success: true, truncated: true, output: linesText(95, 100) });
+    expect(result.outputFile).toBeUndefined();
   });
 
   it('without a run id: the tail, marked truncated, and no file', async () => {
