@@ -103,6 +103,9 @@ export {
  */
 export { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal, type SignalStore } from './signals/signal.js';
 export { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
+/** Cancelling a stored run from any process: `cancelRun()` (`agents-sdk cancel`, `orchestrator.cancel(runId)`). */
+export { cancelRun, type CancelRunOptions, type CancelRunResult } from './cancel-run.js';
+export { CANCEL_REQUEST_TYPE } from './signals/cancel-request.js';
 export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,

@@ -20,6 +20,7 @@ import type { WorkerCommandOptions } from './worker-command.js';
 import type { StatsOptions } from './stats-command.js';
 import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
+import type { CancelOptions } from './cancel-command.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -135,6 +136,15 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
       .option('--json', 'print the stored signal as JSON'),
   ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await (await import('./signal-command.js')).signalCommand(runId, type, options, io)));
+
+  stateOptions(
+    command('cancel', 'cancel a run from any terminal or machine: its driving process stops it within a second; a run not running is marked cancelled')
+      .argument('<run-id>', 'the run')
+      .option('--reason <text>', 'why, kept in the cancelled tasks\' error')
+      .option('--force', 'kill the driving process (by the pid in the run\'s lock, this host only) when it has not ended the run within --timeout')
+      .option('--timeout <seconds>', 'how long to wait for the driving process to end the run (default: 10)')
+      .option('--json', 'print what was done as JSON'),
+  ).action(async (runId: string, options: CancelOptions) => setExit(await (await import('./cancel-command.js')).cancelCommand(runId, options, io)));
 
   stateOptions(
     command('logs', "the agents' transcripts of a run, attempt by attempt: text, tool calls and results, errors, API retries")
