@@ -21,6 +21,7 @@ import type { StatsOptions } from './stats-command.js';
 import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
 import type { CancelOptions } from './cancel-command.js';
+import type { EventsOptions } from './events-command.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -145,6 +146,15 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--timeout <seconds>', 'how long to wait for the driving process to end the run (default: 10)')
       .option('--json', 'print what was done as JSON'),
   ).action(async (runId: string, options: CancelOptions) => setExit(await (await import('./cancel-command.js')).cancelCommand(runId, options, io)));
+
+  stateOptions(
+    command('events', "a run's history from its event log, one line per event (like temporal workflow show)")
+      .argument('<run-id>', 'the run')
+      .option('--follow', 'print new events as they come, until the run ends')
+      .option('--type <type>', 'only events of this type (task.failed) or kind (task, workflow.*); repeatable', collect)
+      .option('--task <id>', "only this task's events; repeatable", collect)
+      .option('--json', 'print the events as stored, one JSON object per line'),
+  ).action(async (runId: string, options: EventsOptions) => setExit(await (await import('./events-command.js')).eventsCommand(runId, options, io)));
 
   stateOptions(
     command('logs', "the agents' transcripts of a run, attempt by attempt: text, tool calls and results, errors, API retries")
