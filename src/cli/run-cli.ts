@@ -20,6 +20,8 @@ import type { WorkerCommandOptions } from './worker-command.js';
 import type { StatsOptions } from './stats-command.js';
 import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
+import type { ListOptions } from './state-commands.js';
+import type { PruneOptions } from './prune-command.js';
 import type { CancelOptions } from './cancel-command.js';
 import type { EventsOptions } from './events-command.js';
 
@@ -120,9 +122,22 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
-  stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
-    async (options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).listCommand(options, io)),
-  );
+  stateOptions(
+    command('list', 'list stored runs, newest first')
+      .option('--json', 'print the runs as JSON')
+      .option('--status <status>', 'only runs in this status: running, interrupted, completed, failed, cancelled, budget_exceeded or unreadable (repeatable, or comma-separated)', collect)
+      .option('--workflow <id>', 'only runs of this workflow id (repeatable)', collect)
+      .option('--since <when>', 'only runs started since: a duration back (30m, 2h, 7d) or an ISO date (2026-12-01)')
+      .option('--limit <n>', 'at most n runs, the newest'),
+  ).action(async (options: ListOptions) => setExit(await (await import('./state-commands.js')).listCommand(options, io)));
+
+  stateOptions(
+    command('prune', 'delete whole runs (state, event log, raw outputs) that ended longer ago than --older-than; never a live one')
+      .option('--older-than <duration>', 'runs last written longer ago than this: 30d, 12h, 2w (required)')
+      .option('--status <status>', 'only runs in this status: completed, failed, cancelled, budget_exceeded, interrupted or unreadable (repeatable, or comma-separated; default: all but unreadable)', collect)
+      .option('--dry-run', 'print what would be deleted, delete nothing')
+      .option('--json', 'print the deleted (or, with --dry-run, the chosen) runs as JSON'),
+  ).action(async (options: PruneOptions) => setExit(await (await import('./prune-command.js')).pruneCommand(options, io)));
 
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")
