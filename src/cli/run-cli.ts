@@ -24,6 +24,7 @@ import type { ListOptions } from './state-commands.js';
 import type { PruneOptions } from './prune-command.js';
 import type { CancelOptions } from './cancel-command.js';
 import type { EventsOptions } from './events-command.js';
+import { applyConfigDefaults } from './cli-config.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -31,6 +32,15 @@ Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid in
 
 Environment:
   CLAUDE_CODE_PATH         the Claude Code binary (default: \`claude\` on PATH)
+  AGENTS_SDK_STATE_DIR     --state-dir when not given
+  AGENTS_SDK_BACKEND       --backend when not given (json or sqlite)
+  AGENTS_SDK_MAX_PARALLEL  --max-parallel when not given
+
+  AGENTS_SDK_CONFIG        the configuration file (default: found upward, below)
+
+Configuration file: agents-sdk.config.json (or .yaml), found upward from the working
+directory: {"stateDir": "...", "backend": "sqlite", "maxParallel": 8}. A flag wins over the
+environment, the environment over the file.
 `;
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code. */
@@ -63,6 +73,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError()
     .showHelpAfterError('(agents-sdk --help lists the commands)');
+  // --state-dir, --backend and --max-parallel not given: from AGENTS_SDK_* or agents-sdk.config.{json,yaml}.
+  program.hook('preAction', (_program, action) => applyConfigDefaults(action));
   program
     .description('orchestrated, checkpointed Claude Code agents')
     .version(packageVersion(), '-v, --version', 'print the version')

@@ -9,7 +9,7 @@ import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
-import { openStateBackend } from '../persistence/open-state-backend.js';
+import { openStateBackend, SQLITE_FILE } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from '../persistence/state-backend.js';
 import type { Workflow } from '../workflow/spec.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
@@ -134,7 +134,9 @@ export async function listCommand(options: ListOptions, io: CliIO): Promise<numb
   const workflows = new Set(options.workflow ?? []);
   const since = options.since === undefined ? undefined : parseSince('since', options.since);
   const limit = intOption('limit', options.limit) ?? Infinity;
-  return withBackend(options, 'read', async (backend) => {
+  return withBackend(options, 'read', async (backend, stateDir) => {
+    const hint = sqliteHint(options, stateDir);
+    if (hint) io.stderr(`note: ${hint}\n`);
     const runs = [];
     for (const run of await backend.listRuns()) {
       if (runs.length >= limit) break;
@@ -172,7 +174,10 @@ export async function listCommand(options: ListOptions, io: CliIO): Promise<numb
 export async function statusCommand(runId: string, options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
   return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
-    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
+    if (!run) {
+      const hint = sqliteHint(options, stateDir);
+      throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"${hint ? `; ${hint}` : ''}`, { details: { runId } });
+    }
     const status = await displayStatus(backend, runId, run.status);
     // A run that is not running any more ended when it was last written.
     const endedAt = run.status === 'running' ? null : run.updatedAt;
@@ -231,6 +236,18 @@ function recordedAttempts(stateDir: string, runId: string, record: TaskRecord): 
   return attemptLogOf(record)
     .map((entry) => ({ entry, file: rawFileOf(stateDir, runId, record.taskId, entry) }))
     .filter(({ file }) => existsSync(file));
+}
+
+/**
+ * For a state directory read as JSON that holds an `agents.sqlite`: where its runs are (the
+ * SQLite backend), and how to read them; `null` otherwise.
+ */
+export function sqliteHint(options: StateOptions, stateDir: string): string | null {
+  if ((options.backend ?? 'json') !== 'json' || !existsSync(join(stateDir, SQLITE_FILE))) return null;
+  return (
+    `${stateDir} holds ${SQLITE_FILE}, a SQLite state database, but was read with the JSON backend: ` +
+    'read its runs with --backend sqlite (or AGENTS_SDK_BACKEND=sqlite, or "backend": "sqlite" in agents-sdk.config.json)'
+  );
 }
 
 /** Options of `agents-sdk migrate`. */
