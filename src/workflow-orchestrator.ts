@@ -167,6 +167,11 @@ export class WorkflowOrchestrator {
   readonly callbacks = new CallbackManager();
   /** Where runs are checkpointed (`null`: nowhere). */
   readonly stateBackend: StateBackend | null;
+  /**
+   * Told when a cancel request from another process (`agents-sdk cancel`, {@link cancelRun})
+   * reaches a run driven here, just before the run is cancelled (the CLI prints who asked).
+   */
+  onCancelRequest: ((runId: string, request: { source: string; reason: string | null; message: string }) => void) | undefined;
   private readonly stateDir: string;
   private readonly executor: Executor;
   private readonly retry: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
@@ -358,6 +363,15 @@ export class WorkflowOrchestrator {
     return cancelRun(this.stateBackend, runId, { stateDir: this.stateDir, ...options });
   }
 
+  private tellCancelRequest(runId: string, request: Signal): void {
+    const reason = (request.payload as { reason?: unknown } | null)?.reason;
+    try {
+      this.onCancelRequest?.(runId, { source: request.source, reason: typeof reason === 'string' ? reason : null, message: cancelRequestMessage(request) });
+    } catch {
+      // a listener's bug must not keep the run from being cancelled
+    }
+  }
+
   /** The one publication point: the bus first, then the mitt emitter, synchronously. */
   private publish(event: LifecycleEvent): void {
     publishLifecycleEvent(this.bus, event);
@@ -447,6 +461,7 @@ export class WorkflowOrchestrator {
       if (request) {
         pending.cancelled = true;
         pending.reason = cancelRequestMessage(request);
+        this.tellCancelRequest(input.runId, request);
       }
       input = { ...input, startedAt, ...(signals.length > 0 && { signals }) };
       // The inbox is always watched, for cancel requests; its signals only by a run that waits for some.
@@ -495,7 +510,10 @@ export class WorkflowOrchestrator {
       this.publish(event);
     });
     const deliver = (signal: Signal): void => {
-      if (isCancelRequest(signal)) sendIfActive({ type: 'CANCEL', reason: cancelRequestMessage(signal) });
+      if (isCancelRequest(signal)) {
+        this.tellCancelRequest(input.runId, signal);
+        sendIfActive({ type: 'CANCEL', reason: cancelRequestMessage(signal) });
+      }
       else if (watching?.signals) sendIfActive({ type: 'SIGNAL', signal });
     };
     const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, deliver) : null;

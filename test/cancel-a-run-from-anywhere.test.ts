@@ -79,6 +79,7 @@ describe.each(['json', 'sqlite'])('agents-sdk cancel (%s backend)', (backend) =>
     expect(run.exitCode).toBe(1);
     const result = JSON.parse(String(run.stdout)) as WorkflowResult;
     expect(result.status).toBe('cancelled');
+    expect(String(run.stderr)).toMatch(/cancel requested by cli@.+:\d+: wrong branch: cancelling the run \(agents are being stopped\)\.\.\./);
     expect(isAlive(agentPid)).toBe(false);
     const stored = await statusOf('live', state());
     expect(stored.status).toBe('cancelled');
