@@ -98,6 +98,21 @@ describe.each(['json', 'sqlite'])('agents-sdk events (%s backend)', (backend) =>
   }, 60_000);
 });
 
+describe.each(['json', 'sqlite'])('agents-sdk events --follow before the run exists (%s backend)', (backend) => {
+  it('waits for the run to start, then follows it to its end', async () => {
+    const state = ['--state-dir', world.stateDir, '--backend', backend];
+    const following = cliProcess(['events', 'early', '--follow', ...state]);
+    let waiting = '';
+    following.stderr!.on('data', (chunk: Buffer) => (waiting += chunk.toString()));
+    expect(await eventually(() => waiting.includes('waiting for run early to start (up to 30s)...'), 30_000)).toBe(true);
+    const run = await cliProcess(['run', writeSpec([{ id: 'only', command: echo('x') }]), '--run-id', 'early', ...state]);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    const followed = await following;
+    expect(followed.exitCode, String(followed.stderr)).toBe(0);
+    expect(String(followed.stdout).trimEnd().split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['workflow.started', 'task.started', 'task.completed', 'workflow.finished']);
+  }, 60_000);
+});
+
 describe('agents-sdk events: bad input', () => {
   it('an unknown run or a bad --type exits 2', async () => {
     const unknown = await cli(['events', 'ghost', '--state-dir', world.stateDir]);

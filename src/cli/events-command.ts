@@ -25,9 +25,13 @@ export interface EventsOptions extends StateOptions {
 /** How often `--follow` reads the log again (ms). */
 export const EVENTS_FOLLOW_POLL_MS = 250;
 
+/** How long `--follow` waits for a run that does not exist yet (ms). */
+export const EVENTS_WAIT_MS = 30_000;
+
 /** `agents-sdk events <runId>`. */
 export async function eventsCommand(runId: string, options: EventsOptions, io: CliIO): Promise<number> {
   const keep = eventFilter(options);
+  if (options.follow) await waitForRun(runId, options, io);
   return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
@@ -49,6 +53,21 @@ export async function eventsCommand(runId: string, options: EventsOptions, io: C
     print((await readRunEvents(runId, { backend, stateDir })).events);
     return EXIT.ok;
   });
+}
+
+/**
+ * `--follow` of a run that does not exist yet (`run` begun a moment ago in another terminal):
+ * waits for it a while, opening the state afresh each time (a SQLite file may not exist yet).
+ */
+async function waitForRun(runId: string, options: StateOptions, io: CliIO): Promise<void> {
+  const exists = () => withBackend(options, 'read', async (backend) => (await backend.loadRun(runId)) !== undefined);
+  if (await exists()) return;
+  io.stderr(`waiting for run ${runId} to start (up to ${EVENTS_WAIT_MS / 1000}s)...\n`);
+  for (const until = Date.now() + EVENTS_WAIT_MS; Date.now() < until && !io.signal?.aborted; ) {
+    await new Promise((r) => setTimeout(r, EVENTS_FOLLOW_POLL_MS));
+    if (await exists()) return;
+  }
+  throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}": no such run started within ${EVENTS_WAIT_MS / 1000}s`, { details: { runId } });
 }
 
 /** Whether a process still drives the run (it is running and its lock is held). */
