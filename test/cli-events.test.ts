@@ -59,6 +59,19 @@ describe.each(['json', 'sqlite'])('agents-sdk events (%s backend)', (backend) =>
     expect(starred.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['workflow.started', 'task.skipped', 'workflow.finished']);
   }, 60_000);
 
+  it("an agent task's progress: its session, tool calls and text, one line each", async () => {
+    const file = writeSpec([{ id: 'agent', prompt: 'work [[tool-turns:1]]' }]);
+    const run = await cli(['run', file, '--run-id', 'agentic', ...state()], world.env);
+    expect(run.code, run.stderr).toBe(0);
+    const progress = await cli(['events', 'agentic', '--type', 'task.progress', ...state()]);
+    expect(progress.code, progress.stderr).toBe(0);
+    expect(progress.stdout).toMatch(/Z {2}task\.progress +agent +#1 session [\w-]+ \(claude-[\w.-]+\)\n/);
+    expect(progress.stdout).toMatch(/Z {2}task\.progress +agent +#1 tool Bash: \{"command":"echo step-1".*\n/);
+    expect(progress.stdout).toMatch(/Z {2}task\.progress +agent +#1 tool result\n/);
+    expect(progress.stdout).toMatch(/Z {2}task\.progress +agent +#1 text: \S/);
+    expect(progress.stdout).toMatch(/Z {2}task\.progress +agent +#1 result success\n/);
+  }, 60_000);
+
   it('--follow prints events as the run makes them and ends with the run', async () => {
     const go = join(world.root, 'go');
     const started = join(world.root, 'started');
