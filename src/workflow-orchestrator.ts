@@ -513,8 +513,7 @@ export class WorkflowOrchestrator {
       if (isCancelRequest(signal)) {
         this.tellCancelRequest(input.runId, signal);
         sendIfActive({ type: 'CANCEL', reason: cancelRequestMessage(signal) });
-      }
-      else if (watching?.signals) sendIfActive({ type: 'SIGNAL', signal });
+      } else if (watching?.signals) sendIfActive({ type: 'SIGNAL', signal });
     };
     const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, deliver) : null;
     if (reaped.length > 0) {

@@ -177,6 +177,25 @@ describe.each(['json', 'sqlite'])('agents-sdk cancel (%s backend)', (backend) =>
   }, 60_000);
 });
 
+describe('orchestrator.cancel(runId) of a run it drives itself', () => {
+  it('cancels that run at once, with the reason, and resolves once it has ended', async () => {
+    const backend = new JsonStateBackend(world.stateDir);
+    try {
+      const orchestrator = new WorkflowOrchestrator(backend, { stateDir: world.stateDir });
+      const spec = JSON.parse(readFileSync(writeSpec(), 'utf8')) as Parameters<WorkflowOrchestrator['runWorkflow']>[0];
+      const running = orchestrator.runWorkflow(spec, { runId: 'mine' });
+      expect(await eventually(() => existsSync(join(world.root, 'slow.pid')), 30_000)).toBe(true);
+      const outcome = await orchestrator.cancel('mine', { reason: 'enough' });
+      expect(outcome).toEqual({ runId: 'mine', outcome: 'cancelled', status: 'cancelled', driver: null, reaped: 0 });
+      const result = await running;
+      expect(result.taskResults.find((t) => t.taskId === 'slow')!.error!.message).toBe('The run was cancelled: enough');
+      expect(await orchestrator.cancel('mine')).toMatchObject({ outcome: 'already_cancelled', status: 'cancelled' });
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
+});
+
 describe('agents-sdk cancel: bad input', () => {
   it('an unknown run exits 2', async () => {
     const unknown = await cli(['cancel', 'ghost', '--state-dir', world.stateDir]);
