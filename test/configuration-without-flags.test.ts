@@ -45,6 +45,11 @@ describe('configuration from the environment', () => {
     expect(status.code).toBe(2);
     expect(status.stderr).toContain('NOT_FOUND: Unknown run id "fromenv"; ');
     expect(status.stderr).toContain('read its runs with --backend sqlite');
+    for (const command of [['events', 'fromenv'], ['cancel', 'fromenv']]) {
+      const read = await cli([...command, '--backend', 'json'], env);
+      expect(read.code, command[0]).toBe(2);
+      expect(read.stderr, command[0]).toContain('read its runs with --backend sqlite');
+    }
     // --state-dir wins too.
     expect((await cli(['list', '--state-dir', world.stateDir], env)).stdout).toBe('no runs\n');
   });

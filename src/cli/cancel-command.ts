@@ -7,9 +7,9 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { cancelRun, type CancelRunResult } from '../cancel-run.js';
-import { ValidationError } from '../errors.js';
+import { PermanentError, ValidationError } from '../errors.js';
 import { EXIT, type CliIO } from './cli-support.js';
-import { withBackend, type StateOptions } from './state-commands.js';
+import { sqliteHint, withBackend, type StateOptions } from './state-commands.js';
 
 /** Options of `agents-sdk cancel`. */
 export interface CancelOptions extends StateOptions {
@@ -25,6 +25,10 @@ export async function cancelCommand(runId: string, options: CancelOptions, io: C
   const timeout = options.timeout === undefined ? 10 : Number(options.timeout);
   if (!(timeout >= 0) || !Number.isFinite(timeout)) throw new ValidationError(`--timeout must be a number of seconds >= 0, got "${options.timeout}"`);
   return withBackend(options, 'write', async (backend, stateDir) => {
+    if ((await backend.loadRun(runId)) === undefined) {
+      const hint = sqliteHint(options, stateDir);
+      if (hint) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"; ${hint}`, { details: { runId } });
+    }
     const result = await cancelRun(backend, runId, {
       ...(options.reason !== undefined && { reason: options.reason }),
       ...(options.force === true && { force: true }),

@@ -10,7 +10,7 @@ import { readRunEvents } from '../persistence/run-event-sink.js';
 import type { RunEventLogEntry } from '../persistence/run-event-log.js';
 import type { StateBackend } from '../persistence/state-backend.js';
 import { EXIT, type CliIO } from './cli-support.js';
-import { withBackend, type StateOptions } from './state-commands.js';
+import { sqliteHint, withBackend, type StateOptions } from './state-commands.js';
 
 /** Options of `agents-sdk events`. */
 export interface EventsOptions extends StateOptions {
@@ -34,7 +34,10 @@ export async function eventsCommand(runId: string, options: EventsOptions, io: C
   if (options.follow) await waitForRun(runId, options, io);
   return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
-    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
+    if (!run) {
+      const hint = sqliteHint(options, stateDir);
+      throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"${hint ? `; ${hint}` : ''}`, { details: { runId } });
+    }
     let seen = 0;
     const print = (events: RunEventLogEntry[]): void => {
       for (const event of events.slice(seen)) {
