@@ -174,7 +174,14 @@ async function markStopped(
     const error: SerializedError = { name: 'CancelledError', code: 'CANCELLED', message: `${message} (its process was gone)`, transient: false };
     const records = run.records.map((r) => {
       if (r.status !== 'running' && r.status !== 'retrying') return r;
-      const record = { ...r, status: 'cancelled' as const, error, endedAt: now, ...(r.attemptLog && { attemptLog: r.attemptLog.map((a) => ({ ...a })) }) };
+      const record = {
+        ...r,
+        status: 'cancelled' as const,
+        error,
+        endedAt: now,
+        durationMs: r.startedAt === null ? null : now - r.startedAt,
+        ...(r.attemptLog && { attemptLog: r.attemptLog.map((a) => ({ ...a })) }),
+      };
       // Cut short by the driver's death, not by this cancel: the attempt counts (as after a crash).
       closeAttempt(record, 'interrupted', now, error);
       return record;
