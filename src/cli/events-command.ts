@@ -46,11 +46,17 @@ export async function eventsCommand(runId: string, options: EventsOptions, io: C
       }
       seen = Math.max(seen, events.length);
     };
-    print((await readRunEvents(runId, { backend, stateDir })).events);
+    const read = async (): Promise<number> => {
+      const started = performance.now();
+      print((await readRunEvents(runId, { backend, stateDir })).events);
+      return performance.now() - started;
+    };
+    let readMs = await read();
     if (!options.follow) return EXIT.ok;
     while (!io.signal?.aborted && (await driven(backend, runId))) {
-      await new Promise((r) => setTimeout(r, EVENTS_FOLLOW_POLL_MS));
-      print((await readRunEvents(runId, { backend, stateDir })).events);
+      // The log is read whole each time: a big run's is read less often (at most a third of the time spent reading).
+      await new Promise((r) => setTimeout(r, Math.max(EVENTS_FOLLOW_POLL_MS, 2 * readMs)));
+      readMs = await read();
     }
     // The run has ended (or its driver is gone): what it wrote last.
     print((await readRunEvents(runId, { backend, stateDir })).events);
