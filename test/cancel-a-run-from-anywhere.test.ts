@@ -7,7 +7,20 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CANCEL_REQUEST_TYPE, JsonStateBackend, SqliteStateBackend, WorkflowOrchestrator, type StateBackend, type WorkflowResult } from '../src/index.js';
+import {
+  CANCEL_REQUEST_TYPE,
+  JsonStateBackend,
+  STATE_SCHEMA_VERSION,
+  SqliteStateBackend,
+  WorkflowOrchestrator,
+  cancelRun,
+  validateWorkflow,
+  type SignalStore,
+  type StateBackend,
+  type WorkflowResult,
+} from '../src/index.js';
+import { backendFactories } from './helpers/backends.js';
+import { failureOf } from './helpers/failure-of.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -175,6 +188,29 @@ describe.each(['json', 'sqlite'])('agents-sdk cancel (%s backend)', (backend) =>
       await asking.close();
     }
   }, 60_000);
+});
+
+describe.each(backendFactories())('cancelRun of a run driven on another host ($name)', (factory) => {
+  it('stores the request, and --force refuses to kill what it cannot reach', async () => {
+    const backend = await factory.create(world.stateDir);
+    try {
+      const workflow = validateWorkflow({ id: 'far', tasks: [{ id: 't', command: ['true'] }] });
+      const now = Date.now();
+      await backend.saveCheckpoint('far', { schemaVersion: STATE_SCHEMA_VERSION, runId: 'far', workflowId: 'far', status: 'running', workflow, startedAt: now, updatedAt: now, records: [] });
+      await factory.forgeLock(world.stateDir, 'far', { pid: 4242, host: 'elsewhere.example', acquiredAt: now });
+      const asked = await cancelRun(backend, 'far', { waitMs: 50, pollMs: 10 });
+      expect(asked).toMatchObject({ outcome: 'requested', status: 'running', driver: { pid: 4242, host: 'elsewhere.example' } });
+      const failure = await failureOf(cancelRun(backend, 'far', { waitMs: 50, pollMs: 10, force: true }));
+      expect(failure.code).toBe('LOCKED');
+      expect(failure.message).toContain('Run far is driven by pid 4242 on host elsewhere.example, not this host');
+      // Both requests wait in the run's inbox for its driver.
+      const inbox = await (backend as unknown as SignalStore).readSignals('far', 0);
+      expect(inbox.signals.map((s) => s.type)).toEqual([CANCEL_REQUEST_TYPE, CANCEL_REQUEST_TYPE]);
+      expect((await backend.loadRun('far'))!.status).toBe('running');
+    } finally {
+      await backend.close();
+    }
+  });
 });
 
 describe('orchestrator.cancel(runId) of a run it drives itself', () => {
