@@ -109,6 +109,11 @@ export {
  */
 export { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal, type SignalStore } from './signals/signal.js';
 export { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
+/** Cancelling a stored run from any process: `cancelRun()` (`agents-sdk cancel`, `orchestrator.cancel(runId)`). */
+export { cancelRun, type CancelRunOptions, type CancelRunResult } from './cancel-run.js';
+export { CANCEL_REQUEST_TYPE } from './signals/cancel-request.js';
+/** Deleting old runs whole, never a live one (`agents-sdk prune`). */
+export { pruneRuns, type PruneRunsOptions, type PruneRunsResult, type PrunedRun } from './persistence/prune-runs.js';
 export {
   agentSessionMachine,
   SESSION_SCHEMA_VERSION,

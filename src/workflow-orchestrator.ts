@@ -29,6 +29,8 @@ import { newRunId } from './run-id.js';
 import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
 import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
+import { cancelRequestMessage, isCancelRequest } from './signals/cancel-request.js';
+import { cancelRun, type CancelRunOptions, type CancelRunResult } from './cancel-run.js';
 import { createInspector, type InspectTarget } from './inspector/inspection-client.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
 import type { MemoryBackend } from './memory/memory-backend.js';
@@ -165,6 +167,11 @@ export class WorkflowOrchestrator {
   readonly callbacks = new CallbackManager();
   /** Where runs are checkpointed (`null`: nowhere). */
   readonly stateBackend: StateBackend | null;
+  /**
+   * Told when a cancel request from another process (`agents-sdk cancel`, {@link cancelRun})
+   * reaches a run driven here, just before the run is cancelled (the CLI prints who asked).
+   */
+  onCancelRequest: ((runId: string, request: { source: string; reason: string | null; message: string }) => void) | undefined;
   private readonly stateDir: string;
   private readonly executor: Executor;
   private readonly retry: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
@@ -323,10 +330,46 @@ export class WorkflowOrchestrator {
    * Cancels every active run: children are stopped, their process trees killed, and each run
    * ends `cancelled`. Resolves once every agent process has exited.
    */
-  async cancel(): Promise<void> {
-    for (const pending of this.starting) pending.cancelled = true;
-    for (const actor of this.active) actor.send({ type: 'CANCEL' });
-    await Promise.allSettled([...this.inflight]);
+  async cancel(): Promise<void>;
+  /**
+   * Cancels one run, whichever process drives it: a run active here is cancelled at once;
+   * otherwise, through the state backend, a driving process (on any host) gets a cancel request
+   * in the run's inbox and cancels it within a second, and a run that nothing drives is marked
+   * `cancelled` (see {@link cancelRun}: `force` kills a driver that does not answer).
+   *
+   * @throws PermanentError `NOT_FOUND`, `RUN_FINISHED`, `LOCKED` (see {@link cancelRun}).
+   */
+  async cancel(runId: string, options?: CancelRunOptions): Promise<CancelRunResult>;
+  async cancel(runId?: string, options: CancelRunOptions = {}): Promise<void | CancelRunResult> {
+    if (runId === undefined) {
+      for (const pending of this.starting) pending.cancelled = true;
+      for (const actor of this.active) actor.send({ type: 'CANCEL' });
+      await Promise.allSettled([...this.inflight]);
+      return;
+    }
+    assertValidRunId(runId);
+    if (this.byRunId.has(runId) || !this.stateBackend) {
+      const actor = this.byRunId.get(runId);
+      if (!actor) throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to look for it in)`, { details: { runId } });
+      if (actor.getSnapshot().status === 'active') {
+        const ended = new Promise<void>((resolve) => actor.subscribe({ complete: resolve, error: () => resolve() }));
+        actor.send({ type: 'CANCEL', ...(options.reason !== undefined && { reason: `The run was cancelled: ${options.reason}` }) });
+        await ended;
+      }
+      await Promise.allSettled([...this.inflight]);
+      const status = actor.getSnapshot().output?.status ?? 'cancelled';
+      return { runId, outcome: status === 'cancelled' ? 'cancelled' : 'finished', status, driver: null, reaped: 0 };
+    }
+    return cancelRun(this.stateBackend, runId, { stateDir: this.stateDir, ...options });
+  }
+
+  private tellCancelRequest(runId: string, request: Signal): void {
+    const reason = (request.payload as { reason?: unknown } | null)?.reason;
+    try {
+      this.onCancelRequest?.(runId, { source: request.source, reason: typeof reason === 'string' ? reason : null, message: cancelRequestMessage(request) });
+    } catch {
+      // a listener's bug must not keep the run from being cancelled
+    }
   }
 
   /** The one publication point: the bus first, then the mitt emitter, synchronously. */
@@ -344,7 +387,8 @@ export class WorkflowOrchestrator {
    * `cancel()` is noted in `pending` so that it applies once the run starts.
    */
   private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
-    const pending = { cancelled: false };
+    // lockedAt: a cancel request stored from then on is for this process (older ones were not).
+    const pending = { cancelled: false, lockedAt: Date.now() };
     this.starting.add(pending);
     try {
       const release = this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null;
@@ -393,7 +437,7 @@ export class WorkflowOrchestrator {
     };
   }
 
-  private async startRun(input: OrchestratorInput, pending: { cancelled: boolean }, reaped: ReapedProcess[]): Promise<WorkflowResult> {
+  private async startRun(input: OrchestratorInput, pending: { cancelled: boolean; lockedAt?: number; reason?: string }, reaped: ReapedProcess[]): Promise<WorkflowResult> {
     const backend = this.stateBackend;
     // Only a checkpointed run can be resumed, and so only it keeps a process registry to reap;
     // its dependants start once the output they read is durable.
@@ -406,12 +450,22 @@ export class WorkflowOrchestrator {
     // Signals stored for the run (sent while it was down, or before) go in with it; a run with
     // `wait_for` tasks then watches its inboxes for more.
     const store = backend && isSignalStore(backend) ? backend : null;
-    let watching: { since: number; cursors: Awaited<ReturnType<typeof readInboxes>>['cursors'] } | null = null;
+    let watching: { since: number; cursors: Awaited<ReturnType<typeof readInboxes>>['cursors']; signals: boolean } | null = null;
     if (store) {
       const startedAt = input.startedAt ?? since;
       const inbox = await readInboxes(store, input.runId, startedAt);
-      input = { ...input, startedAt, ...(inbox.signals.length > 0 && { signals: inbox.signals }) };
-      if (input.workflow.tasks.some((t) => t.wait_for)) watching = { since: startedAt, cursors: inbox.cursors };
+      // Cancel requests (`agents-sdk cancel`) are no signals; one stored since this process
+      // took the lock is for it, older ones were for a driver before it.
+      const signals = inbox.signals.filter((s) => !isCancelRequest(s));
+      const request = inbox.signals.find((s) => isCancelRequest(s) && s.at >= (pending.lockedAt ?? since));
+      if (request) {
+        pending.cancelled = true;
+        pending.reason = cancelRequestMessage(request);
+        this.tellCancelRequest(input.runId, request);
+      }
+      input = { ...input, startedAt, ...(signals.length > 0 && { signals }) };
+      // The inbox is always watched, for cancel requests; its signals only by a run that waits for some.
+      watching = { since: startedAt, cursors: inbox.cursors, signals: input.workflow.tasks.some((t) => t.wait_for) };
     }
     // One machine per orchestrator: XState caches its transition tables per machine.
     this.machine ??= createOrchestratorMachine(this.executor);
@@ -455,7 +509,13 @@ export class WorkflowOrchestrator {
       }
       this.publish(event);
     });
-    const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, (signal) => sendIfActive({ type: 'SIGNAL', signal })) : null;
+    const deliver = (signal: Signal): void => {
+      if (isCancelRequest(signal)) {
+        this.tellCancelRequest(input.runId, signal);
+        sendIfActive({ type: 'CANCEL', reason: cancelRequestMessage(signal) });
+      } else if (watching?.signals) sendIfActive({ type: 'SIGNAL', signal });
+    };
+    const watcher = watching && store ? new SignalWatcher(store, input.runId, watching.since, watching.cursors, deliver) : null;
     if (reaped.length > 0) {
       const event: LifecycleEvent = { type: 'workflow.reaped', workflowId: input.workflow.id, runId: input.runId, at: Date.now(), processes: reaped };
       eventLog?.append(event);
@@ -469,7 +529,7 @@ export class WorkflowOrchestrator {
       actor.start();
       watcher?.start();
       // A cancel() that arrived while the run was being set up applies now.
-      if (pending.cancelled) sendIfActive({ type: 'CANCEL' });
+      if (pending.cancelled) sendIfActive({ type: 'CANCEL', ...(pending.reason !== undefined && { reason: pending.reason }) });
       result = await toPromise(actor);
     } finally {
       watcher?.stop();

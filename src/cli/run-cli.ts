@@ -20,6 +20,11 @@ import type { WorkerCommandOptions } from './worker-command.js';
 import type { StatsOptions } from './stats-command.js';
 import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
+import type { ListOptions } from './state-commands.js';
+import type { PruneOptions } from './prune-command.js';
+import type { CancelOptions } from './cancel-command.js';
+import type { EventsOptions } from './events-command.js';
+import { applyConfigDefaults } from './cli-config.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -27,6 +32,15 @@ Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid in
 
 Environment:
   CLAUDE_CODE_PATH         the Claude Code binary (default: \`claude\` on PATH)
+  AGENTS_SDK_STATE_DIR     --state-dir when not given
+  AGENTS_SDK_BACKEND       --backend when not given (json or sqlite)
+  AGENTS_SDK_MAX_PARALLEL  --max-parallel when not given
+
+  AGENTS_SDK_CONFIG        the configuration file (default: found upward, below)
+
+Configuration file: agents-sdk.config.json (or .yaml), found upward from the working
+directory: {"stateDir": "...", "backend": "sqlite", "maxParallel": 8}. A flag wins over the
+environment, the environment over the file.
 `;
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code. */
@@ -59,6 +73,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError()
     .showHelpAfterError('(agents-sdk --help lists the commands)');
+  // --state-dir, --backend and --max-parallel not given: from AGENTS_SDK_* or agents-sdk.config.{json,yaml}.
+  program.hook('preAction', (_program, action) => applyConfigDefaults(action));
   program
     .description('orchestrated, checkpointed Claude Code agents')
     .version(packageVersion(), '-v, --version', 'print the version')
@@ -118,9 +134,22 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
-  stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
-    async (options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).listCommand(options, io)),
-  );
+  stateOptions(
+    command('list', 'list stored runs, newest first')
+      .option('--json', 'print the runs as JSON')
+      .option('--status <status>', 'only runs in this status: running, interrupted, completed, failed, cancelled, budget_exceeded or unreadable (repeatable, or comma-separated)', collect)
+      .option('--workflow <id>', 'only runs of this workflow id (repeatable)', collect)
+      .option('--since <when>', 'only runs started since: a duration back (30m, 2h, 7d) or an ISO date (2026-12-01)')
+      .option('--limit <n>', 'at most n runs, the newest'),
+  ).action(async (options: ListOptions) => setExit(await (await import('./state-commands.js')).listCommand(options, io)));
+
+  stateOptions(
+    command('prune', 'delete whole runs (state, event log, raw outputs) that ended longer ago than --older-than; never a live one')
+      .option('--older-than <duration>', 'runs last written longer ago than this: 30d, 12h, 2w (required)')
+      .option('--status <status>', 'only runs in this status: completed, failed, cancelled, budget_exceeded, interrupted or unreadable (repeatable, or comma-separated; default: all but unreadable)', collect)
+      .option('--dry-run', 'print what would be deleted, delete nothing')
+      .option('--json', 'print the deleted (or, with --dry-run, the chosen) runs as JSON'),
+  ).action(async (options: PruneOptions) => setExit(await (await import('./prune-command.js')).pruneCommand(options, io)));
 
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")
@@ -135,6 +164,24 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
       .option('--json', 'print the stored signal as JSON'),
   ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await (await import('./signal-command.js')).signalCommand(runId, type, options, io)));
+
+  stateOptions(
+    command('cancel', 'cancel a run from any terminal or machine: its driving process stops it within a second; a run not running is marked cancelled')
+      .argument('<run-id>', 'the run')
+      .option('--reason <text>', 'why, kept in the cancelled tasks\' error')
+      .option('--force', 'kill the driving process (by the pid in the run\'s lock, this host only) when it has not ended the run within --timeout')
+      .option('--timeout <seconds>', 'how long to wait for the driving process to end the run (default: 10)')
+      .option('--json', 'print what was done as JSON'),
+  ).action(async (runId: string, options: CancelOptions) => setExit(await (await import('./cancel-command.js')).cancelCommand(runId, options, io)));
+
+  stateOptions(
+    command('events', "a run's history from its event log, one line per event (like temporal workflow show)")
+      .argument('<run-id>', 'the run')
+      .option('--follow', 'print new events as they come, until the run ends')
+      .option('--type <type>', 'only events of this type (task.failed) or kind (task, workflow.*); repeatable', collect)
+      .option('--task <id>', "only this task's events; repeatable", collect)
+      .option('--json', 'print the events as stored, one JSON object per line'),
+  ).action(async (runId: string, options: EventsOptions) => setExit(await (await import('./events-command.js')).eventsCommand(runId, options, io)));
 
   stateOptions(
     command('logs', "the agents' transcripts of a run, attempt by attempt: text, tool calls and results, errors, API retries")

@@ -188,6 +188,12 @@ export async function driveRun(
     void orchestrator.cancel();
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
+  // `agents-sdk cancel` from elsewhere: say who asked, as for Ctrl-C.
+  orchestrator.onCancelRequest = (_runId, request) => {
+    const message = `${request.message.replace(/^The run was cancelled/, 'cancel requested')}: cancelling the run (agents are being stopped)...`;
+    if (runLogger) runLogger.logger.warn({ type: 'cli.cancel_requested', source: request.source, reason: request.reason }, message);
+    else progress.log(message);
+  };
   let result: WorkflowResult;
   try {
     const running = work(orchestrator);
@@ -196,6 +202,7 @@ export async function driveRun(
     result = await running;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
+    orchestrator.onCancelRequest = undefined;
     detach?.();
     progress.stop();
   }

@@ -9,12 +9,13 @@ import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
-import { openStateBackend } from '../persistence/open-state-backend.js';
+import { openStateBackend, SQLITE_FILE } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from '../persistence/state-backend.js';
 import type { Workflow } from '../workflow/spec.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
-import { EXIT, type CliIO } from './cli-support.js';
+import { EXIT, intOption, type CliIO } from './cli-support.js';
+import { parseSince, parseStatuses } from './run-filters.js';
 import { rawFileOf } from './logs-command.js';
 import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
@@ -114,17 +115,44 @@ export function refuseLocalResumeOfRemoteRun(stateDir: string, run: RunCheckpoin
   );
 }
 
+/** Options of `agents-sdk list`. */
+export interface ListOptions extends StateOptions {
+  json?: boolean;
+  /** Statuses (repeatable or comma-separated): running, interrupted, completed, failed, cancelled, budget_exceeded, unreadable. */
+  status?: string[];
+  /** Only runs of this workflow id (repeatable). */
+  workflow?: string[];
+  /** Only runs started since: a duration back (2h, 7d) or an ISO date. */
+  since?: string;
+  /** At most this many runs, the newest. */
+  limit?: string;
+}
+
 /** `agents-sdk list`. */
-export async function listCommand(options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
-  return withBackend(options, 'read', async (backend) => {
+export async function listCommand(options: ListOptions, io: CliIO): Promise<number> {
+  const statuses = parseStatuses(options.status);
+  const workflows = new Set(options.workflow ?? []);
+  const since = options.since === undefined ? undefined : parseSince('since', options.since);
+  const limit = intOption('limit', options.limit) ?? Infinity;
+  return withBackend(options, 'read', async (backend, stateDir) => {
+    const hint = sqliteHint(options, stateDir);
+    if (hint) io.stderr(`note: ${hint}\n`);
     const runs = [];
-    for (const run of await backend.listRuns()) runs.push({ ...run, status: await displayStatus(backend, run.runId, run.status) });
+    for (const run of await backend.listRuns()) {
+      if (runs.length >= limit) break;
+      if (workflows.size > 0 && !workflows.has(run.workflowId)) continue;
+      if (since !== undefined && !(run.startedAt >= since)) continue;
+      const status = await displayStatus(backend, run.runId, run.status);
+      if (statuses.size > 0 && !statuses.has(status)) continue;
+      runs.push({ ...run, status });
+    }
     if (options.json) {
       io.stdout(`${JSON.stringify(runs, null, 2)}\n`);
       return EXIT.ok;
     }
     if (runs.length === 0) {
-      io.stdout('no runs\n');
+      const filtered = statuses.size > 0 || workflows.size > 0 || since !== undefined;
+      io.stdout(filtered ? 'no runs match\n' : 'no runs\n');
       return EXIT.ok;
     }
     io.stdout(
@@ -146,7 +174,10 @@ export async function listCommand(options: StateOptions & { json?: boolean }, io
 export async function statusCommand(runId: string, options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
   return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
-    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
+    if (!run) {
+      const hint = sqliteHint(options, stateDir);
+      throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"${hint ? `; ${hint}` : ''}`, { details: { runId } });
+    }
     const status = await displayStatus(backend, runId, run.status);
     // A run that is not running any more ended when it was last written.
     const endedAt = run.status === 'running' ? null : run.updatedAt;
@@ -236,6 +267,18 @@ function printRows(rows: string[][], io: CliIO): void {
   for (const row of rows) io.stdout(`  ${row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell)).join('  ')}\n`);
 }
 
+/**
+ * For a state directory read as JSON that holds an `agents.sqlite`: where its runs are (the
+ * SQLite backend), and how to read them; `null` otherwise.
+ */
+export function sqliteHint(options: StateOptions, stateDir: string): string | null {
+  if ((options.backend ?? 'json') !== 'json' || !existsSync(join(stateDir, SQLITE_FILE))) return null;
+  return (
+    `${stateDir} holds ${SQLITE_FILE}, a SQLite state database, but was read with the JSON backend: ` +
+    'read its runs with --backend sqlite (or AGENTS_SDK_BACKEND=sqlite, or "backend": "sqlite" in agents-sdk.config.json)'
+  );
+}
+
 /** Options of `agents-sdk migrate`. */
 export interface MigrateOptions extends StateOptions {
   from?: string;
@@ -263,7 +306,7 @@ export async function migrateCommand(options: MigrateOptions, io: CliIO): Promis
  * `running` for a run that a live process drives; `interrupted (resume it)` for one whose
  * process died (no live holder of its lock).
  */
-async function displayStatus(backend: StateBackend, runId: string, status: string): Promise<string> {
+export async function displayStatus(backend: StateBackend, runId: string, status: string): Promise<string> {
   if (status !== 'running') return status;
   // Only looks at the lock: taking it, even for an instant, could make a starting resume fail.
   return (await backend.lockHolder(runId)) ? 'running' : 'interrupted';

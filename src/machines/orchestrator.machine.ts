@@ -150,7 +150,8 @@ export interface OrchestratorContext {
 /** Events the orchestrator accepts. */
 export type OrchestratorEvent =
   | SessionParentEvent
-  | { type: 'CANCEL' }
+  /** `reason`: the message the cancelled tasks keep (default "The run was cancelled"). */
+  | { type: 'CANCEL'; reason?: string }
   /** These tasks' records are durable: a completed one's dependants may start. */
   | { type: 'RECORDS.DURABLE'; taskIds: string[] }
   /** Saving the run's state failed: nothing new starts, running tasks are cancelled. */
@@ -782,9 +783,10 @@ export const orchestratorMachine = setup({
       startReadyTasks(ctx);
       return ctx;
     }),
-    applyCancel: assign(({ context }) => {
+    applyCancel: assign(({ context, event }) => {
       const ctx = beginStep(context);
-      const error: SerializedError = { name: 'CancelledError', code: 'CANCELLED', message: 'The run was cancelled', transient: false };
+      const message = event.type === 'CANCEL' && event.reason !== undefined ? event.reason : 'The run was cancelled';
+      const error: SerializedError = { name: 'CancelledError', code: 'CANCELLED', message, transient: false };
       haltRun(ctx, 'cancelled', error, 'the run was cancelled');
       return ctx;
     }),
