@@ -16,6 +16,7 @@ import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
+import { finishedRunAdvice, resumeCommandLine } from './run-summary.js';
 import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 
@@ -79,7 +80,8 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
     const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
     if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
-      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
+      const advice = finishedRunAdvice(stored.status, resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend }));
+      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run${advice ? `\n${advice}` : ''}\n`);
     }
     if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, options);
     return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
