@@ -27,7 +27,7 @@ import { validateWorkflow } from './workflow/validate-workflow.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
 import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
-import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
+import { assertAwaitedEvent, sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
 import { createInspector, type InspectTarget } from './inspector/inspection-client.js';
 import type { WorkflowResult } from './workflow/workflow-result.js';
@@ -306,15 +306,18 @@ export class WorkflowOrchestrator {
    * it is resumed. Each signal is applied once, however often it is delivered.
    *
    * @returns the signal as stored (with its id).
-   * @throws PermanentError `NOT_FOUND` (unknown run), `RUN_FINISHED` (a completed run);
+   * @throws PermanentError `NOT_FOUND` (unknown run), `RUN_FINISHED` (a completed run),
+   *   `UNKNOWN_EVENT` (no task of the run waits for `type`: a typo; `force: true` stores it anyway);
    *   ValidationError (a bad event type, a payload that is not JSON).
    */
   async signal(runId: string, type: string, payload?: unknown, options: SendSignalOptions = {}): Promise<Signal> {
     const actor = this.byRunId.get(runId);
     let signal: Signal;
     if (this.stateBackend && isSignalStore(this.stateBackend)) signal = await sendSignal(this.stateBackend, runId, type, payload, options);
-    else if (actor) signal = createSignal(type, payload, options.source ?? 'api');
-    else throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to store the signal in)`, { details: { runId } });
+    else if (actor) {
+      signal = createSignal(type, payload, options.source ?? 'api');
+      if (options.force !== true) assertAwaitedEvent(runId, actor.getSnapshot().context.workflow, type);
+    } else throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to store the signal in)`, { details: { runId } });
     if (actor?.getSnapshot().status === 'active') actor.send({ type: 'SIGNAL', signal });
     return signal;
   }

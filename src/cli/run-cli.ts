@@ -133,6 +133,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('<run-id>', 'the run')
       .argument('<type>', 'the event type, e.g. approval.granted')
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
+      .option('--force', 'store it even though no task of the run waits for this type (refused otherwise, naming the types they wait for)')
       .option('--json', 'print the stored signal as JSON'),
   ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await (await import('./signal-command.js')).signalCommand(runId, type, options, io)));
 

@@ -14,13 +14,15 @@ export interface SignalOptions extends StateOptions {
   /** The payload, as JSON. */
   data?: string;
   json?: boolean;
+  /** `--force`: store it even though no task of the run waits for the type. */
+  force?: boolean;
 }
 
 /** `agents-sdk signal <runId> <type>`. */
 export async function signalCommand(runId: string, type: string, options: SignalOptions, io: CliIO): Promise<number> {
   const payload = parseData(options.data);
   return withBackend(options, 'write', async (backend) => {
-    const signal = await sendSignal(backend, runId, type, payload, { source: 'cli' });
+    const signal = await sendSignal(backend, runId, type, payload, { source: 'cli', ...(options.force === true && { force: true }) });
     const status = (await backend.lockHolder(runId)) ? 'running' : 'not running';
     if (options.json) {
       io.stdout(`${JSON.stringify({ runId, delivery: status === 'running' ? 'live' : 'on_resume', signal }, null, 2)}\n`);
