@@ -17,7 +17,7 @@ import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
 import type { LockOptions } from './persistence/process-lock.js';
-import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type RunCheckpoint, type RunLaunch, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from './machines/orchestrator.machine.js';
@@ -109,6 +109,8 @@ export interface ResumeOptions {
   budgetUsd?: number;
   /** See {@link RunWorkflowOptions.cache}. */
   cache?: boolean;
+  /** How the run is driven from now on (stored with it); default: what the run stored. See {@link RunWorkflowOptions.launch}. */
+  launch?: RunLaunch;
 }
 
 /** Options of one run. */
@@ -122,6 +124,12 @@ export interface RunWorkflowOptions {
    * runs, and its fresh output replaces the entry. Default true.
    */
   cache?: boolean;
+  /**
+   * How the run is driven (the CLI's `--replay`, `--redis`, ...), stored in its checkpoints
+   * ({@link RunCheckpoint.launch}) so that a later `resume` can drive it the same way. The
+   * orchestrator stores it as given and does not act on it.
+   */
+  launch?: RunLaunch;
 }
 
 /** The machine of a run, with an executor of your choice. */
@@ -235,7 +243,12 @@ export class WorkflowOrchestrator {
     return this.locked(runId, {}, async (pending) => {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
-      return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending, [], options.cache ?? true);
+      return this.start(
+        { workflow, runId, stateDir: this.stateDir, retry: this.retry, ...(options.launch && { launch: options.launch }) },
+        pending,
+        [],
+        options.cache ?? true,
+      );
     });
   }
 
@@ -294,6 +307,7 @@ export class WorkflowOrchestrator {
         records: run.records,
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
+        ...((options.launch ?? run.launch) && { launch: options.launch ?? run.launch }),
       }, pending, processes, options.cache ?? true);
     });
   }
@@ -443,6 +457,7 @@ export class WorkflowOrchestrator {
             onFailure: (error) => sendIfActive({ type: 'STATE.WRITE_FAILED', error: error.toJSON() }),
           },
           this.commitStats,
+          input.launch,
         )
       : null;
     const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;

@@ -29,6 +29,7 @@ import type { Workflow } from '../workflow/spec.js';
 import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
+import type { RunLaunch } from '../persistence/state-backend.js';
 import { emptyTaskRecord, toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
 import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
 
@@ -70,6 +71,8 @@ export interface OrchestratorInput {
   awaitDurable?: boolean;
   /** Signals the run has received (stored in its inbox, by an earlier process or while it was down). */
   signals?: Signal[];
+  /** How the run is driven, stored in its checkpoints (not used by the machine): see {@link RunLaunch}. */
+  launch?: RunLaunch;
 }
 
 /** What a run is, fixed for its life. */
