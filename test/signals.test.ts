@@ -296,7 +296,7 @@ describe('durable waiting, through the CLI', () => {
 
     const sent = await cli(['signal', 'durable', 'approval.granted', '--data', '{"by":"dee"}', ...state]);
     expect(sent.code).toBe(0);
-    expect(sent.stdout).toContain('the run is not running: it gets the signal when resumed (agents-sdk resume durable)');
+    expect(sent.stdout).toContain(`the run is not running: it gets the signal when resumed (agents-sdk resume durable ${state.join(' ')})`);
 
     const resumed = await cli(['resume', 'durable', '--json', ...state]);
     expect(resumed.code).toBe(0);

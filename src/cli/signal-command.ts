@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js';
 import { sendSignal } from '../signals/send-signal.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { withBackend, type StateOptions } from './state-commands.js';
+import { resumeCommandLine } from './run-summary.js';
 
 /** Options of `agents-sdk signal`. */
 export interface SignalOptions extends StateOptions {
@@ -31,7 +32,7 @@ export async function signalCommand(runId: string, type: string, options: Signal
     const next =
       status === 'running'
         ? 'the process driving the run applies it within a second'
-        : `the run is not running: it gets the signal when resumed (agents-sdk resume ${runId})`;
+        : `the run is not running: it gets the signal when resumed (${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})`;
     io.stdout(`signal ${signal.type} (${signal.id}) stored for run ${runId}; ${next}\n`);
     return EXIT.ok;
   });

@@ -176,7 +176,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
       return EXIT.ok;
     }
-    const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
+    const hint = status === 'interrupted' ? ` (its process is gone: ${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})` : '';
     const times = endedAt === null ? `updated ${iso(run.updatedAt)}` : `ended ${iso(endedAt)} (${seconds(durationMs)})`;
     io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n\n`);
     io.stdout(
