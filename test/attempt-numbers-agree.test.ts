@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type ExecutionResult, type Executor, type TaskEvent, type WorkflowEvent } from '../src/index.js';
 import { ProgressView } from '../src/cli/progress-view.js';
+import { attemptLabel } from '../src/workflow/attempt-log.js';
 import { cli } from './helpers/cli.js';
 import { okResult } from './helpers/results.js';
 
@@ -85,8 +86,7 @@ describe('attempt numbers', () => {
     expect(logs.code).toBe(0);
   });
 
-  it('without cancelled attempts the label stays N/M', async () => {
-    const { attemptLabel } = await import('../src/workflow/attempt-log.js');
+  it('without cancelled attempts the label stays N/M', () => {
     expect(attemptLabel(2, 2, 3)).toBe('2/3');
     expect(attemptLabel(2, undefined, 3)).toBe('2/3');
     expect(attemptLabel(3, 1, 3, true)).toBe('#3 1/3');

@@ -6,9 +6,10 @@
  */
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, SqliteStateBackend, type RunCheckpoint, type WorkflowResult } from '../src/index.js';
+import { JsonStateBackend, SqliteStateBackend, WorkflowOrchestrator, type RunCheckpoint, type WorkflowResult } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { okResult } from './helpers/results.js';
 
 const RECORDINGS = 'examples/recordings/plan-build';
 const WORKFLOW = 'examples/plan-build.yaml';
@@ -94,5 +95,19 @@ describe('resume flags', () => {
     expect(speed.code).toBe(2);
     expect(speed.stderr).toContain('--replay-speed needs --replay <dir> (this run was not replayed)');
     expect(agentCalls()).toEqual([]);
+  });
+});
+
+describe('the library', () => {
+  it('stores the launch given to runWorkflow as is, and keeps it over a resume that gives none', async () => {
+    const backend = new JsonStateBackend(world.stateDir);
+    const launch = { redis: 'redis://cache:6379', queue: 'team', stateDir: world.stateDir, backend: 'json' as const };
+    const first = new WorkflowOrchestrator({ stateBackend: backend, stateDir: world.stateDir, executor: async () => okResult() });
+    first.events.on('task.started', () => void first.cancel());
+    expect((await first.runWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'x' }] }, { runId: 'lib', launch })).status).toBe('cancelled');
+    expect((await backend.loadRun('lib'))!.launch).toEqual(launch);
+    const second = new WorkflowOrchestrator({ stateBackend: backend, stateDir: world.stateDir, executor: async () => okResult() });
+    expect((await second.resume('lib')).status).toBe('completed');
+    expect((await backend.loadRun('lib'))!.launch).toEqual(launch);
   });
 });
