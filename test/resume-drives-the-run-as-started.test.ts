@@ -111,3 +111,14 @@ describe('the library', () => {
     expect((await backend.loadRun('lib'))!.launch).toEqual(launch);
   });
 });
+
+describe('with --log-format json', () => {
+  it('the note on the settings resume took from the run is a log line too', async () => {
+    await cli(['run', WORKFLOW, '--replay', RECORDINGS, '--replay-speed', '0', '--run-id', 'logged', '--state-dir', world.stateDir], world.env, interrupted());
+    const resumed = await cli(['resume', 'logged', '--log-format', 'json', '--state-dir', world.stateDir], world.env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const lines = resumed.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { type?: string; launch?: unknown; msg: string });
+    expect(lines.find((l) => l.type === 'cli.resume_launch')).toMatchObject({ launch: { replay: { dir: resolve(RECORDINGS), speed: 0 } } });
+    expect(agentCalls()).toEqual([]);
+  });
+});

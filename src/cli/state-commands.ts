@@ -20,6 +20,7 @@ import { finishedRunAdvice, resumeCommandLine } from './run-summary.js';
 import { driveOrchestrated, replayExecutor, replayExecutorOf, runLogSettings, type LogOptions } from './run-command.js';
 import { inheritedNote, replaySpeedOption, resumeLaunch } from './run-launch.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
+import { createRunLogger } from '../logging/run-logger.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {
@@ -93,7 +94,12 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     // Driven as it was started (replayed, on workers...) unless a flag says otherwise; a
     // finished run that is not reopened runs nothing, so it needs none of it.
     const { launch, inherited } = resumeLaunch(readable && !finished ? stored.launch : undefined, options, { stateDir, backend: options.backend });
-    if (inherited.length > 0) io.stderr(inheritedNote(runId, inherited, launch));
+    if (inherited.length > 0) {
+      const note = inheritedNote(runId, inherited, launch);
+      // With --log-format stderr carries only log lines: the note is one.
+      if (logs) createRunLogger({ ...logs, write: io.stderr }).logger.info({ type: 'cli.resume_launch', runId, launch }, note.trimEnd());
+      else io.stderr(note);
+    }
     const replay = launch.replay ? replayExecutorOf(launch.replay, options.replay === undefined ? runId : undefined) : undefined;
     const remote = { ...(launch.redis !== undefined && { redis: launch.redis }), ...(launch.queue !== undefined && { queue: launch.queue }) };
     if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, remote);
