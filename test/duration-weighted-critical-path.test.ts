@@ -15,9 +15,10 @@ import { durationHistoryKey, expectedDurationsMs, readDurationHistory, HISTORY_S
 const OK = okResult({ output: '', numTurns: 1 });
 
 /**
- * The clock the runs measure durations by: the real one plus `skew`, which `long` moves on by
- * a minute as it runs. So `long` takes a minute and every other task (resolved at once) takes
- * what the machine takes, however loaded: the durations are injected, not measured.
+ * The clock the runs measure durations by: it stands still (at the moment the test began)
+ * except that `long` moves it on by a minute as it runs. So `long` takes exactly a minute and
+ * every other task exactly 0 ms, however loaded the machine: the durations are injected, not
+ * measured.
  */
 let skew = 0;
 const LONG_MS = 60_000;
@@ -42,8 +43,8 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'weighted-path-'));
   skew = 0;
-  const realNow = Date.now.bind(Date);
-  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+  const start = Date.now();
+  vi.spyOn(Date, 'now').mockImplementation(() => start + skew);
 });
 afterEach(() => {
   vi.mocked(Date.now).mockRestore();
@@ -101,7 +102,7 @@ describe('critical path weighted by expected duration', () => {
     const backend = new JsonStateBackend(dir);
     expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1')).toEqual(['x1', 'x2', 'long']);
     const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
-    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(LONG_MS);
+    expect(history.byTask).toEqual({ x1: [0], x2: [0], long: [LONG_MS] });
     expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r2')).toEqual(['long', 'x1', 'x2']);
     // Each run adds its samples; only the latest few are kept.
     for (let i = 3; i <= HISTORY_SAMPLES + 2; i++) await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, `r${i}`);
@@ -116,6 +117,8 @@ describe('critical path weighted by expected duration', () => {
       if (e.taskId === 'x1') void o.cancel();
     });
     expect((await o.runWorkflow(spec, { runId: 'r1' })).status).toBe('cancelled');
+    // The resume comes a moment later (the clock stands still otherwise).
+    skew += 1;
     const resumed = await new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }).resume('r1');
     expect(resumed.status).toBe('completed');
     const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
@@ -128,7 +131,7 @@ describe('critical path weighted by expected duration', () => {
     await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1');
     rmSync(join(dir, `${durationHistoryKey('w')}.json`));
     const history = await readDurationHistory(backend, 'w', 'r2');
-    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(LONG_MS);
+    expect(history.byTask.long).toEqual([LONG_MS]);
     expect(Object.keys(history.byTask).sort()).toEqual(['long', 'x1', 'x2']);
     // The run being started is not its own history; other workflows are not read.
     expect((await readDurationHistory(backend, 'w', 'r1')).byTask).toEqual({});
