@@ -13,6 +13,8 @@ export default defineConfig({
     isolate: false,
     // ...and a file that leaves process.env changed (FAKE_*, CLAUDE_*, ...) fails, put back.
     setupFiles: ['test/setup/env-guard.ts'],
+    // ...and the suite fails if it wrote into the repository (agents/, or any new untracked file).
+    globalSetup: ['test/setup/repository-guard.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

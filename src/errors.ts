@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'WAIT_TIMEOUT'
   /** The run has finished (completed): a signal to it can change nothing. */
   | 'RUN_FINISHED'
+  /** A signal whose type no task of the run waits for (`wait_for`): refused unless forced. */
+  | 'UNKNOWN_EVENT'
   /** `{{memory.<key>}}` names a key the memory store does not have (and the template gives no default). */
   | 'MEMORY_KEY_MISSING'
   /** `{{hash "<path>"}}` names a file (or directory) that does not exist. */

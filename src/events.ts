@@ -55,9 +55,15 @@ export type TaskEvent =
    * is when it fails if the event has not come, `null` without a timeout.
    */
   | (TaskEventBase & { type: 'task.waiting'; event: string; deadline: number | null })
-  | (TaskEventBase & { type: 'task.started'; attempt: number; maxAttempts: number })
+  /**
+   * `attempt`: the attempt's number in the task's attempt log, across resumes (as `status`
+   * says `#2`, `logs --attempt 2`, `raw_output.attempt-2.jsonl`); `counted`: how many attempts
+   * count against `retry_count` (`maxAttempts`), this one included: fewer than `attempt` when
+   * an earlier attempt was cancelled (a cancelled attempt does not count).
+   */
+  | (TaskEventBase & { type: 'task.started'; attempt: number; counted?: number; maxAttempts: number })
   | (TaskEventBase & { type: 'task.progress'; attempt: number; progress: ClaudeProgressEvent })
-  | (TaskEventBase & { type: 'task.retrying'; attempt: number; error: SerializedError; delayMs: number })
+  | (TaskEventBase & { type: 'task.retrying'; attempt: number; counted?: number; error: SerializedError; delayMs: number })
   | (TaskEventBase & { type: 'task.completed'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.failed'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })

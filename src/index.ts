@@ -214,6 +214,7 @@ export {
   STATE_SCHEMA_VERSION,
   type StateBackend,
   type RunCheckpoint,
+  type RunLaunch,
   type RunSummary,
   type RunStatus,
   type ReleaseLock,

@@ -17,7 +17,7 @@ import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
 import type { LockOptions } from './persistence/process-lock.js';
-import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type RunCheckpoint, type RunLaunch, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from './machines/orchestrator.machine.js';
@@ -27,7 +27,7 @@ import { validateWorkflow } from './workflow/validate-workflow.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
 import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
-import { sendSignal, type SendSignalOptions } from './signals/send-signal.js';
+import { assertAwaitedEvent, sendSignal, type SendSignalOptions } from './signals/send-signal.js';
 import { readInboxes, SignalWatcher } from './signals/signal-watcher.js';
 import { cancelRequestMessage, isCancelRequest } from './signals/cancel-request.js';
 import { cancelRun, type CancelRunOptions, type CancelRunResult } from './cancel-run.js';
@@ -111,6 +111,8 @@ export interface ResumeOptions {
   budgetUsd?: number;
   /** See {@link RunWorkflowOptions.cache}. */
   cache?: boolean;
+  /** How the run is driven from now on (stored with it); default: what the run stored. See {@link RunWorkflowOptions.launch}. */
+  launch?: RunLaunch;
 }
 
 /** Options of one run. */
@@ -124,6 +126,12 @@ export interface RunWorkflowOptions {
    * runs, and its fresh output replaces the entry. Default true.
    */
   cache?: boolean;
+  /**
+   * How the run is driven (the CLI's `--replay`, `--redis`, ...), stored in its checkpoints
+   * ({@link RunCheckpoint.launch}) so that a later `resume` can drive it the same way. The
+   * orchestrator stores it as given and does not act on it.
+   */
+  launch?: RunLaunch;
 }
 
 /** The machine of a run, with an executor of your choice. */
@@ -242,7 +250,12 @@ export class WorkflowOrchestrator {
     return this.locked(runId, {}, async (pending) => {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
-      return this.start({ workflow, runId, stateDir: this.stateDir, retry: this.retry }, pending, [], options.cache ?? true);
+      return this.start(
+        { workflow, runId, stateDir: this.stateDir, retry: this.retry, ...(options.launch && { launch: options.launch }) },
+        pending,
+        [],
+        options.cache ?? true,
+      );
     });
   }
 
@@ -301,6 +314,7 @@ export class WorkflowOrchestrator {
         records: run.records,
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
+        ...((options.launch ?? run.launch) && { launch: options.launch ?? run.launch }),
       }, pending, processes, options.cache ?? true);
     });
   }
@@ -313,15 +327,18 @@ export class WorkflowOrchestrator {
    * it is resumed. Each signal is applied once, however often it is delivered.
    *
    * @returns the signal as stored (with its id).
-   * @throws PermanentError `NOT_FOUND` (unknown run), `RUN_FINISHED` (a completed run);
+   * @throws PermanentError `NOT_FOUND` (unknown run), `RUN_FINISHED` (a completed run),
+   *   `UNKNOWN_EVENT` (no task of the run waits for `type`: a typo; `force: true` stores it anyway);
    *   ValidationError (a bad event type, a payload that is not JSON).
    */
   async signal(runId: string, type: string, payload?: unknown, options: SendSignalOptions = {}): Promise<Signal> {
     const actor = this.byRunId.get(runId);
     let signal: Signal;
     if (this.stateBackend && isSignalStore(this.stateBackend)) signal = await sendSignal(this.stateBackend, runId, type, payload, options);
-    else if (actor) signal = createSignal(type, payload, options.source ?? 'api');
-    else throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to store the signal in)`, { details: { runId } });
+    else if (actor) {
+      signal = createSignal(type, payload, options.source ?? 'api');
+      if (options.force !== true) assertAwaitedEvent(runId, actor.getSnapshot().context.workflow, type);
+    } else throw new PermanentError('NOT_FOUND', `No active run "${runId}" in this orchestrator (and no state backend to store the signal in)`, { details: { runId } });
     if (actor?.getSnapshot().status === 'active') actor.send({ type: 'SIGNAL', signal });
     return signal;
   }
@@ -494,6 +511,7 @@ export class WorkflowOrchestrator {
             onFailure: (error) => sendIfActive({ type: 'STATE.WRITE_FAILED', error: error.toJSON() }),
           },
           this.commitStats,
+          input.launch,
         )
       : null;
     const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;

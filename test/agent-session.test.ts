@@ -167,7 +167,7 @@ const OK_RESULT = okResult();
 
 describe('AgentSession restored mid-execution', () => {
   it('a session restored while running runs its prompt again, and settled() awaits it', async () => {
-    const first = new AgentSession({ agentName: 'a', executor: () => new Promise(() => {}) });
+    const first = new AgentSession({ agentName: 'a', context: { stateDir: world.stateDir }, executor: () => new Promise(() => {}) });
     void first.execute('the prompt').catch(() => undefined);
     expect(first.status).toBe('running');
     const snapshot = JSON.parse(JSON.stringify(first.getPersistedSnapshot()));
@@ -190,10 +190,11 @@ describe('AgentSession restored mid-execution', () => {
   });
 
   it('settled() rejects with the last error, or NOT_FOUND before anything ran', async () => {
-    const fresh = new AgentSession({ agentName: 'a', executor: async () => OK_RESULT });
+    const fresh = new AgentSession({ agentName: 'a', context: { stateDir: world.stateDir }, executor: async () => OK_RESULT });
     await expect(fresh.settled()).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const failing = new AgentSession({
       agentName: 'a',
+      context: { stateDir: world.stateDir },
       executor: async () => {
         throw new TransientError('API_OVERLOADED', 'busy');
       },

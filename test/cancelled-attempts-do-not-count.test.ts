@@ -64,7 +64,7 @@ function orchestrator(executor: Executor, when: 'task.started' | 'task.retrying'
 const spec = (retry_count: number): WorkflowSpecInput => ({ id: 'w', tasks: [{ id: 'a', prompt: 'x', retry_count }] });
 
 describe('a cancelled attempt does not count against retry_count', () => {
-  it('retry_count 1, cancelled twice and resumed: every start is attempt 1/1 and the task completes after 1 attempt', async () => {
+  it('retry_count 1, cancelled twice and resumed: attempts 1, 2 and 3 each count as 1/1, and the task completes after 1 counted attempt', async () => {
     const executor = scripted(['hang', 'hang', 'ok']);
     const seen: TaskEvent[] = [];
     const first = await orchestrator(executor, 'task.started', seen).runWorkflow(spec(1), { runId: 'r1' });
@@ -80,18 +80,19 @@ describe('a cancelled attempt does not count against retry_count', () => {
     expect(third.status).toBe('completed');
     expect(third.taskResults[0]).toMatchObject({ status: 'completed', attempts: 1, output: 'done' });
     expect(executor.calls).toBe(3);
-    const starts = seen.filter((e) => e.type === 'task.started').map((e) => e.type === 'task.started' && [e.attempt, e.maxAttempts]);
+    // Numbered as the attempt log (and status, logs, the raw files) number them; counted against retry_count.
+    const starts = seen.filter((e) => e.type === 'task.started').map((e) => e.type === 'task.started' && [e.attempt, e.counted, e.maxAttempts]);
     expect(starts).toEqual([
-      [1, 1],
-      [1, 1],
-      [1, 1],
+      [1, 1, 1],
+      [2, 1, 1],
+      [3, 1, 1],
     ]);
     expect((await new JsonStateBackend(dir).loadRun('r1'))!.records[0]).toMatchObject({ status: 'completed', attempts: 1 });
   });
 
   it('attempts that failed before the cancel still count; the resumed task gets only what is left', async () => {
-    // Attempt 1 fails (transient), attempt 2 is cancelled; on resume attempt 2 fails, and with
-    // retry_count 3 one attempt is left: attempt 3 succeeds.
+    // Attempt 1 fails (transient), attempt 2 is cancelled; on resume attempt 3 (the second that
+    // counts) fails, and with retry_count 3 one attempt is left: attempt 4 succeeds.
     const executor = scripted(['fail', 'hang', 'fail', 'ok']);
     const seen: TaskEvent[] = [];
     const o = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor, retry: { baseDelayMs: 1, jitter: 'none' } });
@@ -105,7 +106,12 @@ describe('a cancelled attempt does not count against retry_count', () => {
 
     const resumed = await orchestrator(executor, null, seen, 1).resume('r2');
     expect(resumed.taskResults[0]).toMatchObject({ status: 'completed', attempts: 3 });
-    expect(seen.filter((e) => e.type === 'task.started').map((e) => e.type === 'task.started' && e.attempt)).toEqual([1, 2, 2, 3]);
+    expect(seen.filter((e) => e.type === 'task.started').map((e) => e.type === 'task.started' && [e.attempt, e.counted])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 2],
+      [4, 3],
+    ]);
   });
 
   it('a task cancelled while it waits to retry keeps the attempt that failed', async () => {

@@ -91,7 +91,7 @@ describe('crash and resume through the CLI', { concurrent: true }, () => {
     // Reading the state needs no process of its own (each CLI start is ~0.8 CPU-s): in-process.
     const status = await cli(['status', runId, '--state-dir', world.stateDir]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain(`run ${runId} of workflow crashy: interrupted (its process is gone: agents-sdk resume ${runId})`);
+    expect(status.stdout).toContain(`run ${runId} of workflow crashy: interrupted (its process is gone: agents-sdk resume ${runId} --state-dir ${world.stateDir})`);
 
     const resumed = await startCli(world, ['resume', runId, '--json']);
     expect(String(resumed.stderr)).not.toContain("agents-sdk:");

@@ -84,7 +84,7 @@ describe('BullMQ on redis-server', () => {
   }, 40_000);
 
   it('progress events come back typed and in order, the same as a local run', async () => {
-    const request: ExecutionRequest = { kind: 'claude', prompt: 'steps [[tool-turns:4]] [[reply:done]]', agentName: 'steps', runId: `r${Date.now()}`, attempt: 1 };
+    const request: ExecutionRequest = { kind: 'claude', prompt: 'steps [[tool-turns:4]] [[reply:done]]', agentName: 'steps', runId: `r${Date.now()}`, attempt: 1, stateDir: world.stateDir };
     const remote = createBullmqExecutor({ connection: redis.url, queue });
     const remoteEvents: ClaudeProgressEvent[] = [];
     try {
@@ -107,7 +107,7 @@ describe('BullMQ on redis-server', () => {
   it('a failed attempt comes back as the typed error, so the retry policy applies', async () => {
     const remote = createBullmqExecutor({ connection: redis.url, queue });
     try {
-      const failed = remote({ kind: 'claude', prompt: '[[auth-failure]] x', agentName: 'auth', runId: `r${Date.now()}` }, { signal: new AbortController().signal, onEvent: () => {} });
+      const failed = remote({ kind: 'claude', prompt: '[[auth-failure]] x', agentName: 'auth', runId: `r${Date.now()}`, stateDir: world.stateDir }, { signal: new AbortController().signal, onEvent: () => {} });
       await expect(failed).rejects.toMatchObject({ code: 'AUTH_FAILED', transient: false });
     } finally {
       await remote.close();

@@ -63,18 +63,15 @@ describe('attempts on workers survive crashes', () => {
     await waitUntil('quick to finish while the orchestrator is down', () => finished('quick'));
     expect(finished('slow')).toBe(false);
 
-    // Resumed without --redis, the cut-short attempts would run again here: refused, naming what to do.
-    const local = await cli(['resume', runId, '--state-dir', world.stateDir], world.env);
-    expect(local.code).toBe(2);
-    expect(String(local.stderr)).toMatch(new RegExp(`run ${runId} ran its attempts on workers \\(queue "${queue}" on Redis 127\\.0\\.0\\.1:\\d+\\) and quick, slow were cut short: resume it with --redis redis://127\\.0\\.0\\.1:\\d+ --queue ${queue}`));
-
-    // Another queue would not find their jobs either.
-    const elsewhere = await cli(['resume', runId, '--redis', redis.url, '--queue', 'other', '--state-dir', world.stateDir], world.env);
+    // Another queue would not find their jobs: refused, naming the run's queue.
+    const elsewhere = await cli(['resume', runId, '--queue', 'other', '--state-dir', world.stateDir], world.env);
     expect(elsewhere.code).toBe(2);
     expect(String(elsewhere.stderr)).toContain(`ran its attempts on queue "${queue}", not "other"`);
 
-    const resumed = await cliProcess(['resume', runId, '--json', ...args], { env: world.env });
+    // The plain resume command (as a run prints it) re-attaches through the Redis and queue the run stored.
+    const resumed = await cliProcess(['resume', runId, '--json', '--state-dir', world.stateDir], { env: world.env });
     expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
+    expect(String(resumed.stderr)).toContain(`resuming run ${runId} as it was started: --redis ${redis.url} --queue ${queue} (--local runs the attempts here instead)`);
     const result = JSON.parse(String(resumed.stdout)) as { success: boolean; taskResults: Array<{ taskId: string; output: string }> };
     expect(result.success).toBe(true);
     expect(result.taskResults.find((t) => t.taskId === 'last')?.output).toContain('orch last Q S');

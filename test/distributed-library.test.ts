@@ -56,11 +56,15 @@ function countingExecutor(ms = 50) {
 
 describe('scaling out from the library', () => {
   let redis: TestRedis;
+  /** The state dir of the runs here (their workers.json, raw outputs): never the repository's agents/. */
+  let scratch: string;
   beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'distributed-library-'));
     redis = await startRedis();
   }, 20_000);
   afterAll(async () => {
     await redis?.stop();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it('a worker with tags serves its base queue and one per set of its tags', () => {
@@ -74,7 +78,7 @@ describe('scaling out from the library', () => {
     const counting = countingExecutor(80);
     let worker: RunningWorker | undefined;
     const remote = createBullmqExecutor({ connection: redis.url, queue, queuedNoticeMs: 100 });
-    const orchestrator = new WorkflowOrchestrator(null, { executor: remote });
+    const orchestrator = new WorkflowOrchestrator(null, { executor: remote, stateDir: scratch });
     const queued: ClaudeProgressEvent[] = [];
     orchestrator.events.on('task.progress', (e) => {
       if (e.progress.type === 'queued') queued.push(e.progress);
@@ -140,7 +144,7 @@ describe('scaling out from the library', () => {
     const remote = createBullmqExecutor({ connection: redis.url, queue });
     const hooks = { signal: new AbortController().signal, onEvent: () => {} };
     try {
-      const first: ExecutionRequest = { kind: 'claude', prompt: 'once', runId: 'r1', agentName: 'a', attempt: 1 };
+      const first: ExecutionRequest = { kind: 'claude', prompt: 'once', runId: 'r1', agentName: 'a', attempt: 1, stateDir: scratch };
       expect((await remote(first, hooks)).output).toBe('ran once');
       // A resumed run's next attempt says attempt 1 was interrupted: its finished job's result is taken.
       const again = await remote({ ...first, attempt: 2, interruptedAttempts: [1] }, hooks);
@@ -154,7 +158,7 @@ describe('scaling out from the library', () => {
       expect(counting.runs).toEqual(['once', 'once']);
 
       // A cancelled attempt is not re-attached to: it runs again.
-      const hang: ExecutionRequest = { kind: 'claude', prompt: 'hang then go', runId: 'r2', agentName: 'b', attempt: 1 };
+      const hang: ExecutionRequest = { kind: 'claude', prompt: 'hang then go', runId: 'r2', agentName: 'b', attempt: 1, stateDir: scratch };
       const controller = new AbortController();
       const cancelled = remote(hang, { signal: controller.signal, onEvent: () => {} });
       while (counting.runs.length < 3) await new Promise((r) => setTimeout(r, 10));
@@ -183,7 +187,7 @@ describe('scaling out from the library', () => {
     const remote = createBullmqExecutor({ connection: redis.url, queue, pollMs: 200 });
     try {
       const worker = await startWorkerProcess(redis.url, queue, world, 'lonely', { args: ['--tag', 'solo', '--lock-duration', '500'], env: { FAKE_CLAUDE_EXIT_WITH_PARENT: '1' } });
-      const request: ExecutionRequest = { kind: 'claude', prompt: 'alone [[delay:5000]]', agentName: 'solo', runId: `lost${Date.now()}`, runsOn: ['solo'] };
+      const request: ExecutionRequest = { kind: 'claude', prompt: 'alone [[delay:5000]]', agentName: 'solo', runId: `lost${Date.now()}`, runsOn: ['solo'], stateDir: scratch };
       const attempt = remote(request, { signal: new AbortController().signal, onEvent: () => {} });
       await worker.waitFor(/started /);
       worker.child.kill('SIGKILL');
@@ -203,7 +207,7 @@ describe('scaling out from the library', () => {
     const q = new Queue(`${queue}@nobody`, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
     try {
       const controller = new AbortController();
-      const attempt = remote({ kind: 'command', command: ['true'], taskId: 't', runId: 'r4', runsOn: ['nobody'] }, { signal: controller.signal, onEvent: () => {} });
+      const attempt = remote({ kind: 'command', command: ['true'], taskId: 't', runId: 'r4', runsOn: ['nobody'], stateDir: scratch }, { signal: controller.signal, onEvent: () => {} });
       await waitUntil('the job to be added', async () => (await q.getJob('r4:t:1')) !== undefined, 10_000);
       const t0 = Date.now();
       controller.abort();
@@ -221,7 +225,7 @@ describe('scaling out from the library', () => {
     const remote = createBullmqExecutor({ connection: redis.url, queue });
     const events: ClaudeProgressEvent[] = [];
     try {
-      const request: ExecutionRequest = { kind: 'command', command: ['true'], taskId: 't', runId: 'r3', timeoutMs: 300, runsOn: ['arm'] };
+      const request: ExecutionRequest = { kind: 'command', command: ['true'], taskId: 't', runId: 'r3', timeoutMs: 300, runsOn: ['arm'], stateDir: scratch };
       await expect(remote(request, { signal: new AbortController().signal, onEvent: (e) => events.push(e) })).rejects.toMatchObject({
         code: 'NO_WORKER',
         transient: false,

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { okResult } from './helpers/results.js';
 import { JsonStateBackend, validateWorkflow, type ValidationError, WorkflowOrchestrator, type Executor, type WorkflowSpecInput } from '../src/index.js';
 import { buildTaskGraph } from '../src/workflow/ready-queue.js';
@@ -14,12 +14,21 @@ import { durationHistoryKey, expectedDurationsMs, readDurationHistory, HISTORY_S
 
 const OK = okResult({ output: '', numTurns: 1 });
 
-/** `long` takes 200 ms, every other task resolves at once. */
-const executor: Executor = (request) =>
-  new Promise((resolve) => setTimeout(resolve, request.kind === 'claude' && request.agentName === 'long' ? 200 : 0, OK));
+/**
+ * The clock the runs measure durations by: it stands still (at the moment the test began)
+ * except that `long` moves it on by a minute as it runs. So `long` takes exactly a minute and
+ * every other task exactly 0 ms, however loaded the machine: the durations are injected, not
+ * measured.
+ */
+let skew = 0;
+const LONG_MS = 60_000;
+const executor: Executor = async (request) => {
+  if (request.kind === 'claude' && request.agentName === 'long') skew += LONG_MS;
+  return OK;
+};
 
 // One slot: the start order is the queue's order. Count-based, the 2-task chain comes first;
-// weighted by duration, `long` (200 ms against two instant tasks) does.
+// weighted by duration, `long` (a minute against two instant tasks) does.
 const spec: WorkflowSpecInput = {
   id: 'w',
   max_parallel: 1,
@@ -33,8 +42,12 @@ const spec: WorkflowSpecInput = {
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'weighted-path-'));
+  skew = 0;
+  const start = Date.now();
+  vi.spyOn(Date, 'now').mockImplementation(() => start + skew);
 });
 afterEach(() => {
+  vi.mocked(Date.now).mockRestore();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -89,7 +102,7 @@ describe('critical path weighted by expected duration', () => {
     const backend = new JsonStateBackend(dir);
     expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1')).toEqual(['x1', 'x2', 'long']);
     const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
-    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(190);
+    expect(history.byTask).toEqual({ x1: [0], x2: [0], long: [LONG_MS] });
     expect(await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r2')).toEqual(['long', 'x1', 'x2']);
     // Each run adds its samples; only the latest few are kept.
     for (let i = 3; i <= HISTORY_SAMPLES + 2; i++) await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, `r${i}`);
@@ -104,6 +117,8 @@ describe('critical path weighted by expected duration', () => {
       if (e.taskId === 'x1') void o.cancel();
     });
     expect((await o.runWorkflow(spec, { runId: 'r1' })).status).toBe('cancelled');
+    // The resume comes a moment later (the clock stands still otherwise).
+    skew += 1;
     const resumed = await new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }).resume('r1');
     expect(resumed.status).toBe('completed');
     const history = (await backend.load(durationHistoryKey('w'))) as { byTask: Record<string, number[]> };
@@ -116,7 +131,7 @@ describe('critical path weighted by expected duration', () => {
     await startOrder(new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor }), spec, 'r1');
     rmSync(join(dir, `${durationHistoryKey('w')}.json`));
     const history = await readDurationHistory(backend, 'w', 'r2');
-    expect(history.byTask.long![0]).toBeGreaterThanOrEqual(190);
+    expect(history.byTask.long).toEqual([LONG_MS]);
     expect(Object.keys(history.byTask).sort()).toEqual(['long', 'x1', 'x2']);
     // The run being started is not its own history; other workflows are not read.
     expect((await readDurationHistory(backend, 'w', 'r1')).byTask).toEqual({});

@@ -228,7 +228,7 @@ describe('inspection', () => {
     expect(events).toEqual(expect.arrayContaining(['SESSION.EVENT', 'EXECUTOR.DONE']));
 
     const seen: string[] = [];
-    const s = new AgentSession({ agentName: 'a', context: { env: world.env }, inspect: (e) => seen.push(e.type) });
+    const s = new AgentSession({ agentName: 'a', context: { env: world.env, stateDir: world.stateDir }, inspect: (e) => seen.push(e.type) });
     await s.execute('hi');
     expect(seen).toContain('@xstate.snapshot');
   });

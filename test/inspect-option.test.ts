@@ -151,7 +151,7 @@ describe('--inspect', () => {
   it('the library takes a target: each run gets its own forwarder, stopped when the run ends', async () => {
     const rx = await receiver();
     try {
-      const orchestrator = new WorkflowOrchestrator({ stateBackend: null, eventLog: false, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: rx.url });
+      const orchestrator = new WorkflowOrchestrator({ stateBackend: null, stateDir: world.stateDir, eventLog: false, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: rx.url });
       const spec = { id: 'two', tasks: [{ id: 'plan', prompt: 'p' }, { id: 'build', prompt: 'b', depends_on: ['plan'] }] };
       await orchestrator.runWorkflow(spec);
       await orchestrator.runWorkflow(spec);
@@ -166,7 +166,7 @@ describe('--inspect', () => {
     const rx = await receiver();
     try {
       const inspector = createInspector({ target: rx.url, onWarning: () => undefined });
-      const session = new AgentSession({ agentName: 'plan', executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: inspector.inspect });
+      const session = new AgentSession({ agentName: 'plan', context: { stateDir: world.stateDir }, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: inspector.inspect });
       await session.execute('Plan it');
       session.stop();
       await inspector.stop();
@@ -176,7 +176,7 @@ describe('--inspect', () => {
       await until(() => rx.closes === 1);
       expect(rx.messages.find((m) => m.type === '@xstate.actor')!.name).toBe('agentSession');
 
-      const own = new AgentSession({ agentName: 'plan', executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: rx.url });
+      const own = new AgentSession({ agentName: 'plan', context: { stateDir: world.stateDir }, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: rx.url });
       const result = await own.execute('Plan it');
       expect(result.output.length).toBeGreaterThan(0);
       own.stop();

@@ -191,7 +191,7 @@ describe('agents-sdk inspect', () => {
     server = await startInspectorServer({ port: 0 });
     const inspector = createWebSocketInspector({ url: server.inspectUrl });
     await until(() => (inspector.adapter as unknown as { status: string }).status === 'open');
-    const orchestrator = new WorkflowOrchestrator({ stateBackend: null, eventLog: false, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: inspector.inspect });
+    const orchestrator = new WorkflowOrchestrator({ stateBackend: null, stateDir: world.stateDir, eventLog: false, executor: createReplayExecutor(SDLC_RECORDINGS, { speed: 0 }), inspect: inspector.inspect });
     await orchestrator.runWorkflow({ id: 'full', tasks: [{ id: 'plan', prompt: 'p' }, { id: 'build', prompt: 'b', depends_on: ['plan'] }] }, { runId: 'full1' });
     await until(() => server!.received.messages > 20);
     let body: { entries: ViewEntry[] } = { entries: [] };

@@ -50,9 +50,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function orchestrator(executor: Executor, starts: Array<[string, number, number]> = []) {
+function orchestrator(executor: Executor, starts: Array<[string, number, number, number | undefined]> = []) {
   const o = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor, retry: { baseDelayMs: 1, jitter: 'none' } });
-  o.events.on('task.started', (e: Extract<TaskEvent, { type: 'task.started' }>) => starts.push([e.taskId, e.attempt, e.maxAttempts]));
+  o.events.on('task.started', (e: Extract<TaskEvent, { type: 'task.started' }>) => starts.push([e.taskId, e.attempt, e.maxAttempts, e.counted]));
   return o;
 }
 
@@ -73,7 +73,7 @@ describe('resume --retry-failed', () => {
       if (id === 'b' && !fixed) throw new TransientError('API_OVERLOADED', 'overloaded');
       return ok(`out-${id}`);
     });
-    const starts: Array<[string, number, number]> = [];
+    const starts: Array<[string, number, number, number | undefined]> = [];
     const failed = await orchestrator(executor, starts).runWorkflow(spec, { runId: 'f1' });
     expect(failed.status).toBe('failed');
     const status = (r: typeof failed) => Object.fromEntries(r.taskResults.map((t) => [t.taskId, [t.status, t.attempts]]));
@@ -90,11 +90,12 @@ describe('resume --retry-failed', () => {
     expect(status(retried)).toEqual({ a: ['completed', 1], b: ['completed', 1], c: ['completed', 1], d: ['completed', 1] });
     expect(retried.taskResults.find((t) => t.taskId === 'c')!.output).toBe('out-c');
     expect(executor.calls).toEqual({ a: 1, b: 3, c: 1, d: 1 });
-    // b: attempts 1 and 2 of 2 in the first run, then attempt 1 of 2 again.
+    // b: attempts 1 and 2 of 2 in the first run, then attempt 3 (numbered as its attempt log
+    // numbers it), the first of 2 fresh ones.
     expect(starts.filter(([id]) => id === 'b')).toEqual([
-      ['b', 1, 2],
-      ['b', 2, 2],
-      ['b', 1, 2],
+      ['b', 1, 2, 1],
+      ['b', 2, 2, 2],
+      ['b', 3, 2, 1],
     ]);
     const stored = await new JsonStateBackend(dir).loadRun('f1');
     expect(stored!.status).toBe('completed');

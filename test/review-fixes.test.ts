@@ -23,7 +23,7 @@ const OK: ExecutionResult = okResult({ tokens: { input: 1, output: 1, cacheRead:
 describe('runner', () => {
   it('passes a prompt that starts with "-" (a markdown list) without it being read as a flag', async () => {
     const prompt = '- fix the bug\n- add tests [[echo]]';
-    const result = await runClaudeCode({ prompt, env: world.env });
+    const result = await runClaudeCode({ prompt, env: world.env, stateDir: world.stateDir });
     expect(result.output).toBe(prompt);
   });
 
@@ -44,7 +44,7 @@ describe('runner', () => {
   });
 
   it('refuses a missing working directory and names that escape the state directory', async () => {
-    expect((await failureOf(runClaudeCode({ prompt: 'x', env: world.env, cwd: join(world.root, 'nope') }))).code).toBe('INVALID_ARGUMENTS');
+    expect((await failureOf(runClaudeCode({ prompt: 'x', env: world.env, stateDir: world.stateDir, cwd: join(world.root, 'nope') }))).code).toBe('INVALID_ARGUMENTS');
     expect((await failureOf(runClaudeCode({ prompt: 'x', env: world.env, stateDir: world.stateDir, runId: 'r', agentName: '../../x' }))).code).toBe(
       'INVALID_KEY',
     );
@@ -53,7 +53,7 @@ describe('runner', () => {
 
 describe('AgentSession', () => {
   it("one call's retry settings do not carry into the next", async () => {
-    const s = new AgentSession({ agentName: 'a', context: { env: world.env, retry: { baseDelayMs: 10, jitter: 'none' } } });
+    const s = new AgentSession({ agentName: 'a', context: { env: world.env, stateDir: world.stateDir, retry: { baseDelayMs: 10, jitter: 'none' } } });
     await failureOf(s.execute('[[transient:2]] first'));
     const result = await s.executeWithRetry('[[transient:2]] second');
     expect(result.success).toBe(true);
@@ -61,7 +61,7 @@ describe('AgentSession', () => {
   });
 
   it('rejects a pending prompt when the session is stopped, and any prompt after', async () => {
-    const s = new AgentSession({ agentName: 'a', context: { env: world.env } });
+    const s = new AgentSession({ agentName: 'a', context: { env: world.env, stateDir: world.stateDir } });
     const running = s.execute('[[hang]] x');
     setTimeout(() => s.stop(), 300);
     expect((await failureOf(running)).code).toBe('CANCELLED');
@@ -71,6 +71,7 @@ describe('AgentSession', () => {
   it('turns an executor that throws into a failure, not a crash', async () => {
     const s = new AgentSession({
       agentName: 'a',
+      context: { stateDir: world.stateDir },
       executor: () => {
         throw new TransientError('API_ERROR', 'thrown, not rejected');
       },
@@ -81,7 +82,7 @@ describe('AgentSession', () => {
   it('a session restored while waiting to retry retries at once', async () => {
     const flaky = new AgentSession({
       agentName: 'a',
-      context: { retry: { baseDelayMs: 60_000, jitter: 'none' } },
+      context: { stateDir: world.stateDir, retry: { baseDelayMs: 60_000, jitter: 'none' } },
       executor: async () => {
         throw new TransientError('API_OVERLOADED', 'busy');
       },

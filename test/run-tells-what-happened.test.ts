@@ -109,15 +109,26 @@ describe('at the end of a run', () => {
     expect(run.stdout).toContain(`resume:      agents-sdk resume r3 --state-dir ${world.stateDir} --backend sqlite\n`);
   });
 
-  it('a failed run is finished: it says that resume would only print the result again', async () => {
+  it('a failed run says how to retry it: resume --retry-failed (not "run the workflow again")', async () => {
     const spec = workflowFile({ id: 'w', tasks: [{ id: 'a', command: ['node', '-e', 'process.exit(1)'] }] });
     const run = await cli(['run', spec, '--run-id', 'r4', '--state-dir', world.stateDir], world.env);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(
-      `this run is finished: \`agents-sdk resume r4 --state-dir ${world.stateDir}\` only prints its result again; run the workflow again to retry\n`,
-    );
+    const advice = `to retry: \`agents-sdk resume r4 --state-dir ${world.stateDir} --retry-failed\` reruns the failed tasks (and those skipped because of them), keeping the completed ones\n`;
+    expect(run.stdout).toContain(advice);
+    expect(run.stdout).not.toMatch(/run the workflow again/);
     expect(run.stdout).not.toContain('raw outputs:');
     const resumed = await cli(['resume', 'r4', '--state-dir', world.stateDir], world.env);
-    expect(resumed.stderr).toContain('run r4 already finished (failed); nothing to run');
+    expect(resumed.stderr).toContain(`run r4 already finished (failed); nothing to run\n${advice}`);
+  });
+
+  it('a run over its budget says how to go on: resume --budget USD', async () => {
+    const spec = workflowFile({ id: 'w', budget_usd: 0.000001, max_parallel: 1, tasks: [{ id: 'a', prompt: 'x' }, { id: 'b', prompt: 'y', depends_on: ['a'] }] });
+    const run = await cli(['run', spec, '--run-id', 'r5', '--state-dir', world.stateDir], world.env);
+    expect(run.stdout).toContain('budget_exceeded');
+    const advice = `to go on: \`agents-sdk resume r5 --state-dir ${world.stateDir} --budget USD\` continues the run under a new cap (USD, the whole run's cost), keeping the completed tasks\n`;
+    expect(run.stdout).toContain(advice);
+    expect(run.stdout).not.toMatch(/run the workflow again/);
+    const resumed = await cli(['resume', 'r5', '--state-dir', world.stateDir], world.env);
+    expect(resumed.stderr).toContain(`run r5 already finished (budget_exceeded); nothing to run\n${advice}`);
   });
 });

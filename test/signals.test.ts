@@ -296,7 +296,7 @@ describe('durable waiting, through the CLI', () => {
 
     const sent = await cli(['signal', 'durable', 'approval.granted', '--data', '{"by":"dee"}', ...state]);
     expect(sent.code).toBe(0);
-    expect(sent.stdout).toContain('the run is not running: it gets the signal when resumed (agents-sdk resume durable)');
+    expect(sent.stdout).toContain(`the run is not running: it gets the signal when resumed (agents-sdk resume durable ${state.join(' ')})`);
 
     const resumed = await cli(['resume', 'durable', '--json', ...state]);
     expect(resumed.code).toBe(0);
@@ -333,6 +333,62 @@ describe('durable waiting, through the CLI', () => {
     const badType = await cli(['signal', 'ghost', 'no way', ...state]);
     expect(badType.code).toBe(2);
     expect(badType.stderr).toContain('"no way" is not an event type');
+  });
+
+  it.each(['json', 'sqlite'])('%s: signal refuses a type no task waits for (a typo: did you mean), stores nothing; --force stores it', async (backend) => {
+    const state = ['--state-dir', world.stateDir, '--backend', backend];
+    const stopped = new AbortController();
+    stopped.abort();
+    // Cancelled before it started: a stored run whose build task waits for approval.granted.
+    expect((await cli(['run', writeSpec(join(world.root, 'plan-runs.txt')), '--run-id', 'gated', ...state], {}, stopped.signal)).code).toBe(1);
+
+    const typo = await cli(['signal', 'gated', 'approval.grant', ...state]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      'UNKNOWN_EVENT: No task of run gated waits for "approval.grant": its tasks wait for "approval.granted": did you mean "approval.granted"? Nothing was stored',
+    );
+    expect(typo.stdout).toBe('');
+    const undotted = await cli(['signal', 'gated', 'approvalgranted', ...state]);
+    expect(undotted.code).toBe(2);
+    expect(undotted.stderr).toContain('did you mean "approval.granted"?');
+    const unrelated = await cli(['signal', 'gated', 'deploy.done', ...state]);
+    expect(unrelated.code).toBe(2);
+    expect(unrelated.stderr).toContain('its tasks wait for "approval.granted". Nothing was stored');
+
+    const inbox = async (): Promise<string[]> => {
+      const store = backend === 'sqlite' ? await SqliteStateBackend.open(join(world.stateDir, 'agents.sqlite')) : new JsonStateBackend(world.stateDir);
+      try {
+        return (await store.readSignals('gated')).signals.map((s) => s.type);
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await inbox()).toEqual([]);
+    const forced = await cli(['signal', 'gated', 'approval.grant', '--force', ...state]);
+    expect(forced.code).toBe(0);
+    expect((await cli(['signal', 'gated', 'approval.granted', ...state])).code).toBe(0);
+    expect(await inbox()).toEqual(['approval.grant', 'approval.granted']);
+  });
+});
+
+describe('a signal nothing waits for', () => {
+  it('orchestrator.signal refuses it too, with or without a state backend; force: true sends it', async () => {
+    const spec: WorkflowSpecInput = { id: 'gate', tasks: [{ id: 'build', wait_for: 'approval.granted', command: echo('built') }] };
+    for (const backend of [new JsonStateBackend(world.stateDir), null]) {
+      const o = orchestrator(backend);
+      const runId = backend ? 'lib-stored' : 'lib-memory';
+      const answers: unknown[] = [];
+      o.events.on('task.waiting', () => {
+        void (async () => {
+          answers.push(await o.signal(runId, 'approval.grant').catch((error: unknown) => error));
+          answers.push(await o.signal(runId, 'approval.grant', null, { force: true }));
+          await o.signal(runId, 'approval.granted');
+        })();
+      });
+      const result = await o.runWorkflow(spec, { runId });
+      expect(result.status).toBe('completed');
+      expect(answers).toMatchObject([{ code: 'UNKNOWN_EVENT', details: { suggestion: 'approval.granted', awaited: ['approval.granted'] } }, { type: 'approval.grant' }]);
+    }
   });
 });
 

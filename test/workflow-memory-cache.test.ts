@@ -166,7 +166,7 @@ describe('cache: a task answered from memory', () => {
 
   it('skips commands too; an entry past its ttl is a miss', async () => {
     const memory = new InMemoryBackend();
-    const o = new WorkflowOrchestrator(null, { memory });
+    const o = new WorkflowOrchestrator(null, { memory, stateDir: world.stateDir });
     const log = join(world.root, 'ran.log');
     const spec: WorkflowSpecInput = { id: 'ttl', tasks: [{ id: 'slow', command: noted(log, 'answer'), cache: { key: 'slow-answer', ttl: 0.3 } }] };
     expect((await o.runWorkflow(spec)).taskResults[0]).toMatchObject({ output: 'answer' });
@@ -180,7 +180,7 @@ describe('cache: a task answered from memory', () => {
 
   it('keys may use inputs and dependencies\' outputs; a long or multi-line output stands in a key as its sha256', async () => {
     const memory = new InMemoryBackend();
-    const o = new WorkflowOrchestrator(null, { memory });
+    const o = new WorkflowOrchestrator(null, { memory, stateDir: world.stateDir });
     const spec = (plan: string): WorkflowSpecInput => ({
       id: 'keys',
       inputs: { lang: 'ts' },
@@ -210,7 +210,7 @@ describe('cache: a task answered from memory', () => {
     writeFileSync(join(project, 'src/deep/c.ts'), '');
     expect(await hashFiles('src/**/*.ts', project)).not.toBe(glob);
 
-    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend() });
+    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend(), stateDir: world.stateDir });
     const result = await o.runWorkflow({
       id: 'hash',
       tasks: [
@@ -228,7 +228,7 @@ describe('cache: a task answered from memory', () => {
 
 describe('memory that cannot be used fails the task, typed', () => {
   it('a key that renders empty is INVALID_KEY', async () => {
-    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend() });
+    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend(), stateDir: world.stateDir });
     const result = await o.runWorkflow({ id: 'empty-key', inputs: { suffix: '' }, tasks: [{ id: 'a', command: echo('x'), cache: { key: '{{inputs.suffix}}' } }] });
     expect(result.taskResults[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'INVALID_KEY' } });
     expect(result.taskResults[0]!.error!.message).toContain('cache.key renders to an empty key');
@@ -249,7 +249,7 @@ describe('memory that cannot be used fails the task, typed', () => {
 describe('remember: a task keeps its output', () => {
   it('stores the output once the task completes; a later run reads it with {{memory.<key>}}', async () => {
     const memory = new InMemoryBackend();
-    const o = new WorkflowOrchestrator(null, { memory });
+    const o = new WorkflowOrchestrator(null, { memory, stateDir: world.stateDir });
     await o.runWorkflow({ id: 'learn', tasks: [{ id: 'note', command: echo('use pnpm'), remember: { key: 'project:tooling', ttl: 3600 } }] });
     const [entry] = await memory.list({ prefix: 'project:' });
     expect(entry).toMatchObject({ key: 'project:tooling', value: 'use pnpm' });
@@ -264,7 +264,7 @@ describe('remember: a task keeps its output', () => {
     try {
       const memory = new InMemoryBackend();
       await memory.store('style', 'small functions');
-      const o = new WorkflowOrchestrator(null, { memory });
+      const o = new WorkflowOrchestrator(null, { memory, stateDir: world.stateDir });
       const result = await o.runWorkflow({
         id: 'agent',
         on_failure: 'continue',
@@ -288,7 +288,7 @@ describe('remember: a task keeps its output', () => {
         throw new Error('ENOSPC: no space left on device');
       }
     }
-    const o = new WorkflowOrchestrator(null, { memory: new FullStore() });
+    const o = new WorkflowOrchestrator(null, { memory: new FullStore(), stateDir: world.stateDir });
     const result = await o.runWorkflow({ id: 'full', tasks: [{ id: 'note', command: echo('x'), remember: { key: 'k' } }] });
     expect(result.taskResults[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'MEMORY_WRITE_FAILED', transient: false } });
     expect(result.taskResults[0]!.error!.message).toContain('under "k": ENOSPC');
@@ -299,7 +299,7 @@ describe('remember: a task keeps its output', () => {
 
 describe('{{memory.<key>}} in prompts and commands', () => {
   it('a missing key fails the task with an error naming the key, without retrying', async () => {
-    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend() });
+    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend(), stateDir: world.stateDir });
     const result = await o.runWorkflow({ id: 'missing', tasks: [{ id: 'read', retry_count: 3, command: echo('{{memory.release:notes}}') }] });
     const task = result.taskResults[0]!;
     expect(result.status).toBe('failed');
@@ -309,7 +309,7 @@ describe('{{memory.<key>}} in prompts and commands', () => {
   });
 
   it('a default stands in for a missing key', async () => {
-    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend() });
+    const o = new WorkflowOrchestrator(null, { memory: new InMemoryBackend(), stateDir: world.stateDir });
     const result = await o.runWorkflow({ id: 'default', tasks: [{ id: 'read', command: echo('notes: {{memory.release:notes | "none yet"}}') }] });
     expect(result.taskResults[0]!.output).toBe('notes: none yet');
   });
@@ -317,7 +317,7 @@ describe('{{memory.<key>}} in prompts and commands', () => {
   it("a dependency's output or an input that looks like a placeholder stays text", async () => {
     const memory = new InMemoryBackend();
     await memory.store('secret', 'do not leak');
-    const o = new WorkflowOrchestrator(null, { memory });
+    const o = new WorkflowOrchestrator(null, { memory, stateDir: world.stateDir });
     const result = await o.runWorkflow({
       id: 'inject',
       inputs: { text: '{{memory.secret}}' },

@@ -9,6 +9,7 @@ import { describeApiRetry, describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
+import { attemptLabel, attemptLogOf } from '../workflow/attempt-log.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
 
 export { describeApiRetry };
@@ -16,7 +17,10 @@ export { describeApiRetry };
 interface Row {
   taskId: string;
   state: string;
+  /** The attempt's number in the task's attempt log (`#2` in `status` and `logs`). */
   attempt: number;
+  /** Attempts that count against `retry_count` (`maxAttempts`): cancelled ones do not. */
+  counted: number;
   maxAttempts: number;
   startedAt: number | null;
   endedAt: number | null;
@@ -80,9 +84,10 @@ export class ProgressView {
       case 'task.started':
         row.state = 'running';
         row.attempt = event.attempt;
+        row.counted = event.counted ?? event.attempt;
         row.maxAttempts = event.maxAttempts;
         row.startedAt ??= event.at;
-        return `${event.taskId}: started (attempt ${event.attempt}/${event.maxAttempts})`;
+        return `${event.taskId}: started (attempt ${attemptLabel(event.attempt, event.counted, event.maxAttempts)})`;
       case 'task.progress':
         if (event.progress.type === 'tool_use') row.note = `tool ${event.progress.name}`;
         else if (event.progress.type === 'assistant_text') row.note = 'thinking';
@@ -161,7 +166,7 @@ export class ProgressView {
   private line(r: Row, idWidth: number): string {
     const end = r.endedAt ?? this.now();
     const elapsed = r.startedAt === null ? '' : seconds(end - r.startedAt);
-    const attempt = r.attempt > 0 ? `${r.attempt}/${r.maxAttempts}` : '';
+    const attempt = r.attempt > 0 ? attemptLabel(r.attempt, r.counted, r.maxAttempts, true) : '';
     return `${ICON[r.state] ?? '?'} ${r.taskId.padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
   }
 }
@@ -169,7 +174,12 @@ export class ProgressView {
 /** One line for a finished task, with the tail of a failed command's stderr below it. */
 function finishedLine(r: TaskRecord): string {
   if (r.status === 'skipped') return `${r.taskId}: skipped${r.reason ? `: ${oneLine(r.reason)}` : ''}`;
-  if (r.status === 'cancelled' && r.attempts === 0) return `${r.taskId}: cancelled before it started`;
+  if (r.status === 'cancelled') {
+    // The attempt a cancel stopped does not count in `attempts`: the attempt log says whether one ran.
+    const log = attemptLogOf(r);
+    if (log.length === 0) return `${r.taskId}: cancelled before it started`;
+    return `${r.taskId}: cancelled during attempt ${log.at(-1)!.attempt} after ${seconds(r.durationMs)}, ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}`;
+  }
   if (r.cached) return `${r.taskId}: completed, cached (from memory, no agent call), $${r.costUsd.toFixed(4)}`;
   const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
   const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}${why}`;
@@ -194,7 +204,7 @@ export function stderrTail(error: SerializedError | null | undefined, indent = '
 }
 
 function emptyRow(taskId: string): Row {
-  return { taskId, state: 'pending', attempt: 0, maxAttempts: 0, startedAt: null, endedAt: null, tokens: 0, costUsd: 0, note: '' };
+  return { taskId, state: 'pending', attempt: 0, counted: 0, maxAttempts: 0, startedAt: null, endedAt: null, tokens: 0, costUsd: 0, note: '' };
 }
 
 function seconds(ms: number | null): string {

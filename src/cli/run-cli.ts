@@ -119,7 +119,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .action(async (file: string, options: ValidateCommandOptions) => setExit(await (await import('./run-command.js')).validateCommand(file, options, io)));
 
   stateOptions(logOptions(
-    command('resume', 'resume a run from its last checkpoint')
+    command('resume', 'resume a run from its last checkpoint, driven as it was started (--replay, --redis...) unless told otherwise')
       .argument('<run-id>', 'the run to resume')
       .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
       .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
@@ -131,7 +131,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--json', 'print only the WorkflowResult as JSON on stdout')
       .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
       .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)')
-      .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)'),
+      .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)')
+      .option('--live', 'a run started with --replay: resume it with the real agent (by default it is replayed again)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
   stateOptions(
@@ -162,6 +163,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('<run-id>', 'the run')
       .argument('<type>', 'the event type, e.g. approval.granted')
       .option('--data <json>', 'the payload, as JSON ({{events.<type>.payload}} in prompts)')
+      .option('--force', 'store it even though no task of the run waits for this type (refused otherwise, naming the types they wait for)')
       .option('--json', 'print the stored signal as JSON'),
   ).action(async (runId: string, type: string, options: SignalOptions) => setExit(await (await import('./signal-command.js')).signalCommand(runId, type, options, io)));
 

@@ -8,7 +8,8 @@ import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { ValidationError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
-import type { StateBackend } from '../persistence/state-backend.js';
+import type { RunLaunch, StateBackend } from '../persistence/state-backend.js';
+import { replaySpeedOption, runLaunch } from './run-launch.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { planWorkflow } from '../workflow/plan-workflow.js';
@@ -37,12 +38,25 @@ export function parseInputs(values: string[] | undefined): Record<string, string
 
 /** The executor of `--replay DIR [--replay-speed X]`, or `undefined` without `--replay`. */
 export function replayExecutor(dir: string | undefined, speedText: string | undefined): Executor | undefined {
-  const speed = speedText === undefined ? undefined : Number(speedText);
-  if (speed !== undefined && !(speed >= 0)) throw new ValidationError(`--replay-speed must be a number >= 0, got "${speedText}"`);
+  const speed = replaySpeedOption(speedText);
   if (speed !== undefined && dir === undefined) throw new ValidationError('--replay-speed needs --replay <dir>');
   if (dir === undefined) return undefined;
-  if (!isDirectory(dir)) throw new ValidationError(`--replay: ${dir} is not a directory of recordings (e.g. examples/recordings/sdlc)`);
-  return createReplayExecutor(dir, speed === undefined ? {} : { speed });
+  return replayExecutorOf({ dir, ...(speed !== undefined && { speed }) });
+}
+
+/**
+ * The executor of a replay setting (given, or stored with the run: `stored` names the run,
+ * so that a recording directory gone since is explained).
+ */
+export function replayExecutorOf(replay: NonNullable<RunLaunch['replay']>, stored?: string): Executor {
+  if (!isDirectory(replay.dir)) {
+    throw new ValidationError(
+      stored === undefined
+        ? `--replay: ${replay.dir} is not a directory of recordings (e.g. examples/recordings/sdlc)`
+        : `run ${stored} was replayed from ${replay.dir}, which is not a directory of recordings any more: resume it with --replay <dir>, or with --live to run the real agent`,
+    );
+  }
+  return createReplayExecutor(replay.dir, replay.speed === undefined ? {} : { speed: replay.speed });
 }
 
 /** The memory store of `--backend` (checked by opening the state backend): the same kind, in the same state dir. */
@@ -105,7 +119,8 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   const logs = runLogSettings(options);
   parseInspectTarget(options.inspect);
 
-  const workflow = await loadWorkflowFile(file, { inputs: parseInputs(options.input), ...(maxParallel !== undefined && { maxParallel }) });
+  const inputs = parseInputs(options.input);
+  const workflow = await loadWorkflowFile(file, { inputs, ...(maxParallel !== undefined && { maxParallel }) });
   if (options.dryRun) {
     const plan = planWorkflow(workflow);
     io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatWorkflowPlan(plan));
@@ -113,10 +128,12 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   }
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  // Stored with the run: a plain `resume` drives it the same way (replayed, on workers...).
+  const launch = runLaunch(options, { maxParallel, inputs, stateDir, backend: options.backend });
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
   try {
     return await driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) =>
-      o.runWorkflow(workflow, { ...(options.runId !== undefined && { runId: options.runId }), ...(options.cache === false && { cache: false }) }),
+      o.runWorkflow(workflow, { ...(options.runId !== undefined && { runId: options.runId }), ...(options.cache === false && { cache: false }), launch }),
     );
   } finally {
     await backend.close();

@@ -31,16 +31,41 @@ export function runWhereabouts(result: WorkflowResult, storage: RunStorage): str
   if (result.taskResults.some((t) => existsSync(join(runDir, t.taskId, 'raw_output.jsonl')))) {
     lines.push(`raw outputs: ${join(runDir, '<task id>', 'raw_output.jsonl')}`);
   }
-  const resume = ['agents-sdk', 'resume', result.runId];
-  if (storage.stateDirOption !== undefined) resume.push('--state-dir', storage.stateDirOption);
-  if (storage.backendOption !== undefined) resume.push('--backend', storage.backendOption);
+  const resume = resumeCommandLine(result.runId, storage);
   if (result.status === 'cancelled') {
-    lines.push('the run can be resumed: what did not finish runs again, completed tasks are kept', `resume:      ${resume.map(shellQuote).join(' ')}`);
+    lines.push('the run can be resumed: what did not finish runs again, completed tasks are kept', `resume:      ${resume}`);
   } else if (!result.success) {
-    // The orchestrator never runs a finished run again: say so rather than suggest a resume.
-    lines.push(`this run is finished: \`${resume.map(shellQuote).join(' ')}\` only prints its result again; run the workflow again to retry`);
+    const advice = finishedRunAdvice(result.status, resume);
+    if (advice) lines.push(advice);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The `resume` command of a run as the user types it (words quoted for a POSIX shell), with
+ * the `--state-dir` and `--backend` given: the run's own settings (replay, Redis...) are stored
+ * with it, so this command does what the run did.
+ */
+export function resumeCommandLine(runId: string, storage: Pick<RunStorage, 'stateDirOption' | 'backendOption'>): string {
+  const resume = ['agents-sdk', 'resume', runId];
+  if (storage.stateDirOption !== undefined) resume.push('--state-dir', storage.stateDirOption);
+  if (storage.backendOption !== undefined) resume.push('--backend', storage.backendOption);
+  return resume.map(shellQuote).join(' ');
+}
+
+/**
+ * How to go on with a finished run that did not succeed (`resume` alone would only print its
+ * result again): `--retry-failed` for a failed one, `--budget USD` for one over budget.
+ * `resume` is the command as the user would type it (quoted).
+ */
+export function finishedRunAdvice(status: string, resume: string): string | undefined {
+  if (status === 'failed') {
+    return `to retry: \`${resume} --retry-failed\` reruns the failed tasks (and those skipped because of them), keeping the completed ones`;
+  }
+  if (status === 'budget_exceeded') {
+    return `to go on: \`${resume} --budget USD\` continues the run under a new cap (USD, the whole run's cost), keeping the completed tasks`;
+  }
+  return undefined;
 }
 
 /** A word as a POSIX shell reads it back: quoted only when it has to be. */

@@ -8,19 +8,22 @@ import { ValidationError } from '../errors.js';
 import { sendSignal } from '../signals/send-signal.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { withBackend, type StateOptions } from './state-commands.js';
+import { resumeCommandLine } from './run-summary.js';
 
 /** Options of `agents-sdk signal`. */
 export interface SignalOptions extends StateOptions {
   /** The payload, as JSON. */
   data?: string;
   json?: boolean;
+  /** `--force`: store it even though no task of the run waits for the type. */
+  force?: boolean;
 }
 
 /** `agents-sdk signal <runId> <type>`. */
 export async function signalCommand(runId: string, type: string, options: SignalOptions, io: CliIO): Promise<number> {
   const payload = parseData(options.data);
   return withBackend(options, 'write', async (backend) => {
-    const signal = await sendSignal(backend, runId, type, payload, { source: 'cli' });
+    const signal = await sendSignal(backend, runId, type, payload, { source: 'cli', ...(options.force === true && { force: true }) });
     const status = (await backend.lockHolder(runId)) ? 'running' : 'not running';
     if (options.json) {
       io.stdout(`${JSON.stringify({ runId, delivery: status === 'running' ? 'live' : 'on_resume', signal }, null, 2)}\n`);
@@ -29,7 +32,7 @@ export async function signalCommand(runId: string, type: string, options: Signal
     const next =
       status === 'running'
         ? 'the process driving the run applies it within a second'
-        : `the run is not running: it gets the signal when resumed (agents-sdk resume ${runId})`;
+        : `the run is not running: it gets the signal when resumed (${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})`;
     io.stdout(`signal ${signal.type} (${signal.id}) stored for run ${runId}; ${next}\n`);
     return EXIT.ok;
   });

@@ -17,8 +17,11 @@ import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, intOption, type CliIO } from './cli-support.js';
 import { parseSince, parseStatuses } from './run-filters.js';
 import { rawFileOf } from './logs-command.js';
-import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
+import { finishedRunAdvice, resumeCommandLine } from './run-summary.js';
+import { driveOrchestrated, replayExecutor, replayExecutorOf, runLogSettings, type LogOptions } from './run-command.js';
+import { inheritedNote, replaySpeedOption, resumeLaunch } from './run-launch.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
+import { createRunLogger } from '../logging/run-logger.js';
 
 /** `--state-dir` and `--backend`, taken by every command over stored state. */
 export interface StateOptions {
@@ -59,11 +62,16 @@ export interface ResumeOptions extends StateOptions, LogOptions {
   queue?: string;
   /** `--local`: run here the interrupted attempts of a run whose attempts ran on workers. */
   local?: boolean;
+  /** `--live`: a run started with `--replay` resumes with the real agent. */
+  live?: boolean;
 }
 
 /** `agents-sdk resume <runId>`. */
 export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIO): Promise<number> {
-  const replay = replayExecutor(options.replay, options.replaySpeed);
+  // The flags alone are checked before anything is opened (a bad --replay-speed is exit 2 at once).
+  resumeLaunch(undefined, { ...options, replaySpeed: undefined }, { stateDir: '.', backend: undefined });
+  if (options.replay !== undefined) replayExecutor(options.replay, options.replaySpeed);
+  else replaySpeedOption(options.replaySpeed);
   const logs = runLogSettings(options);
   const budgetUsd = options.budget === undefined ? undefined : Number(options.budget);
   if (budgetUsd !== undefined && !(budgetUsd > 0)) throw new ValidationError(`--budget must be a positive amount of USD, got "${options.budget}"`);
@@ -79,11 +87,25 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     const stored = await backend.loadRun(runId);
     const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
     const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
-    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
-      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
+    const finished = readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result !== undefined && !reopened;
+    if (finished) {
+      const advice = finishedRunAdvice(stored.status, resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend }));
+      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run${advice ? `\n${advice}` : ''}\n`);
     }
-    if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, options);
-    return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
+    // Driven as it was started (replayed, on workers...) unless a flag says otherwise; a
+    // finished run that is not reopened runs nothing, so it needs none of it.
+    const { launch, inherited } = resumeLaunch(readable && !finished ? stored.launch : undefined, options, { stateDir, backend: options.backend });
+    if (inherited.length > 0) {
+      const note = inheritedNote(runId, inherited, launch);
+      // With --log-format stderr carries only log lines: the note is one.
+      if (logs) createRunLogger({ ...logs, write: io.stderr }).logger.info({ type: 'cli.resume_launch', runId, launch }, note.trimEnd());
+      else io.stderr(note);
+    }
+    const replay = launch.replay ? replayExecutorOf(launch.replay, options.replay === undefined ? runId : undefined) : undefined;
+    const remote = { ...(launch.redis !== undefined && { redis: launch.redis }), ...(launch.queue !== undefined && { queue: launch.queue }) };
+    if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, remote);
+    const { redis: _redis, queue: _queue, ...rest } = options;
+    return driveOrchestrated(backend, stateDir, { ...rest, ...remote }, io, replay, logs, (o) => o.resume(runId, { ...resumeOptions, launch }));
   });
 }
 
@@ -192,7 +214,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
       return EXIT.ok;
     }
-    const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
+    const hint = status === 'interrupted' ? ` (its process is gone: ${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})` : '';
     const times = endedAt === null ? `updated ${iso(run.updatedAt)}` : `ended ${iso(endedAt)} (${seconds(durationMs)})`;
     io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n\n`);
     io.stdout(

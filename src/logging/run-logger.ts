@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { attemptLabel } from '../workflow/attempt-log.js';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { totalTokens, type ClaudeProgressEvent, type TokenUsage } from '../claude/stream-json.js';
 import { describeQueued } from '../claude/transcript.js';
@@ -211,7 +212,7 @@ export function describeEvent(event: LifecycleEvent): string {
         .join('; ');
     case 'task.started':
     case 'session.started':
-      return `${who(event)}: attempt ${event.attempt}/${event.maxAttempts} started`;
+      return `${who(event)}: attempt ${attemptLabel(event.attempt, event.type === 'task.started' ? event.counted : undefined, event.maxAttempts)} started`;
     case 'task.progress':
     case 'session.progress':
       return `${who(event)}: ${describeProgress(event.progress)}`;

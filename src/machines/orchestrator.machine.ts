@@ -30,6 +30,7 @@ import type { Workflow } from '../workflow/spec.js';
 import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
+import type { RunLaunch } from '../persistence/state-backend.js';
 import { emptyTaskRecord, toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
 import { agentSessionMachine, type AgentSessionInput, type SessionParentEvent } from './agent-session.machine.js';
 
@@ -71,6 +72,8 @@ export interface OrchestratorInput {
   awaitDurable?: boolean;
   /** Signals the run has received (stored in its inbox, by an earlier process or while it was down). */
   signals?: Signal[];
+  /** How the run is driven, stored in its checkpoints (not used by the machine): see {@link RunLaunch}. */
+  launch?: RunLaunch;
 }
 
 /** What a run is, fixed for its life. */
@@ -321,10 +324,25 @@ function decrementRemaining(ctx: Ctx, i: number): number {
 }
 
 /** Opens the attempt log entry of an attempt of task `i` starting now (its raw stream file: agent tasks only). */
-function startAttempt(ctx: Ctx, i: number): void {
+function startAttempt(ctx: Ctx, i: number): number {
   const task = ctx.workflow.tasks[i]!;
   const { stateDir, runId } = ctx.run;
-  openAttempt(ownRecord(ctx, i), Date.now(), (n) => (task.kind === 'agent' ? rawOutputPath(stateDir, runId, task.id, n) : null));
+  return openAttempt(ownRecord(ctx, i), Date.now(), (n) => (task.kind === 'agent' ? rawOutputPath(stateDir, runId, task.id, n) : null));
+}
+
+/**
+ * The number of a task's current (or last) attempt: its place in the attempt log, as `status`
+ * (`#2`), `logs --attempt 2` and its raw file (`raw_output.attempt-2.jsonl`) name it. It can be
+ * above `record.attempts`, which counts only the attempts that count against `retry_count`.
+ */
+function attemptNumber(record: TaskRecord): number {
+  return record.attemptLog?.length || record.attempts;
+}
+
+/** `task.started` of task `i`'s attempt number `attempt` (see {@link attemptNumber}). */
+function startedEvent(ctx: Ctx, i: number, attempt: number): TaskEvent {
+  const record = rec(ctx, i);
+  return taskEvent(ctx, 'task.started', record.taskId, { attempt, counted: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count });
 }
 
 type TaskEventFields<T extends TaskEvent['type']> = Omit<Extract<TaskEvent, { type: T }>, 'type' | 'workflowId' | 'runId' | 'taskId' | 'at'>;
@@ -706,8 +724,8 @@ export const orchestratorMachine = setup({
         // The most frequent event: the record changes only when the Claude session id comes.
         const sessionId = (e.progress.type === 'init' || e.progress.type === 'result') && e.progress.sessionId;
         if (sessionId && sessionId !== rec(ctx, i).sessionId) ownRecord(ctx, i).sessionId = sessionId;
-        const { taskId, attempts } = rec(ctx, i);
-        ctx.step.outbox.push(taskEvent(ctx, 'task.progress', taskId, { attempt: attempts, progress: e.progress }));
+        const record = rec(ctx, i);
+        ctx.step.outbox.push(taskEvent(ctx, 'task.progress', record.taskId, { attempt: attemptNumber(record), progress: e.progress }));
         return ctx;
       }
       const record = ownRecord(ctx, i);
@@ -716,8 +734,7 @@ export const orchestratorMachine = setup({
           // Only retries: the first attempt was counted when the task was spawned.
           record.status = 'running';
           record.attempts += 1;
-          startAttempt(ctx, i);
-          ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
+          ctx.step.outbox.push(startedEvent(ctx, i, startAttempt(ctx, i)));
           break;
         case 'session.retrying': {
           record.status = 'retrying';
@@ -725,7 +742,7 @@ export const orchestratorMachine = setup({
           closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
-          ctx.step.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: record.attempts, error: e.error, delayMs: e.delayMs }));
+          ctx.step.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: attemptNumber(record), counted: record.attempts, error: e.error, delayMs: e.delayMs }));
           break;
         }
         case 'session.completed': {
@@ -890,10 +907,10 @@ function startReadyTasks(ctx: Ctx): void {
     record.status = 'running';
     record.startedAt ??= Date.now();
     record.attempts += 1;
-    startAttempt(ctx, i);
+    const attempt = startAttempt(ctx, i);
     ctx.running += 1;
     ctx.step.toStart.push(i);
-    ctx.step.outbox.push(taskEvent(ctx, 'task.started', record.taskId, { attempt: record.attempts, maxAttempts: ctx.workflow.tasks[i]!.retry_count }));
+    ctx.step.outbox.push(startedEvent(ctx, i, attempt));
   }
 }
 

@@ -21,7 +21,7 @@ import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
-import { compactCheckpoint, STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './state-backend.js';
+import { compactCheckpoint, STATE_SCHEMA_VERSION, type RunCheckpoint, type RunLaunch, type StateBackend } from './state-backend.js';
 
 /** How long a change may wait for the next turn of the event loop before it is written at once (ms). */
 const COALESCE_MS = 5;
@@ -71,6 +71,8 @@ export class RunCheckpointer {
     private readonly view: RunView,
     private readonly hooks: RunCheckpointerHooks = {},
     stats?: CommitStats,
+    /** Stored in every checkpoint: see {@link RunCheckpoint.launch}. */
+    private readonly launch?: RunLaunch,
   ) {
     this.stats = stats;
   }
@@ -203,6 +205,7 @@ export class RunCheckpointer {
     const now = Date.now();
     return compactCheckpoint({
       ...(result && { result }),
+      ...(this.launch && { launch: this.launch }),
       schemaVersion: STATE_SCHEMA_VERSION,
       runId: this.runId,
       workflowId: this.workflow.id,

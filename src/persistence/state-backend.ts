@@ -37,11 +37,38 @@ export interface RunCheckpoint {
   /** Set once the run has finished. */
   result?: WorkflowResult;
   /**
+   * How the run was started (or last resumed): the CLI's `--replay`, `--redis`, ... so that a
+   * plain `resume` drives it the same way. Absent for runs started without one.
+   */
+  launch?: RunLaunch;
+  /**
    * `records`: task outputs are stored once, in `records`; the copies in `snapshot` and
    * `result` were left out when saving and are filled back in on load (see
    * {@link compactCheckpoint}).
    */
   outputs?: 'records';
+}
+
+/**
+ * How a run is driven, as given when it was started (`run`) or last resumed: stored with the
+ * run (in its checkpoint) so that `agents-sdk resume <run>` drives it the same way (a replayed
+ * run is replayed again, not handed to the real `claude`), unless told otherwise. Plain JSON;
+ * the orchestrator stores it as given.
+ */
+export interface RunLaunch {
+  /** `--replay DIR` (absolute) and `--replay-speed X`: agent tasks answered from recordings. */
+  replay?: { dir: string; speed?: number };
+  /** `--redis URL`: attempts ran on workers through BullMQ. */
+  redis?: string;
+  /** `--queue NAME` with `redis`. */
+  queue?: string;
+  /** `--max-parallel N` (also in the stored workflow's `max_parallel`). */
+  maxParallel?: number;
+  /** `--input key=value` values (also rendered into the stored workflow). */
+  inputs?: Record<string, string>;
+  /** The state directory (absolute) and backend the run was stored in. */
+  stateDir?: string;
+  backend?: 'json' | 'sqlite';
 }
 
 /** One line of `agents-sdk list`. */

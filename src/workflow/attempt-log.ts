@@ -103,3 +103,13 @@ export function attemptLogOf(record: TaskRecord): AttemptRecord[] {
     },
   ];
 }
+
+/**
+ * An attempt as the live view and the logs say it: `2/3` (the attempt's number in the task's
+ * attempt log, as `status` and `logs` number it, of `retry_count`), or `2 (1/3 counted)` when an
+ * earlier attempt was cancelled and so does not count against `retry_count`. `short`: `#2 1/3`.
+ */
+export function attemptLabel(attempt: number, counted: number | undefined, maxAttempts: number, short = false): string {
+  if (counted === undefined || counted === attempt) return `${attempt}/${maxAttempts}`;
+  return short ? `#${attempt} ${counted}/${maxAttempts}` : `${attempt} (${counted}/${maxAttempts} counted)`;
+}
