@@ -423,6 +423,7 @@ export class WorkflowOrchestrator {
     const sendIfActive = (event: Parameters<typeof actor.send>[0]): void => {
       if (actor.getSnapshot().status === 'active') actor.send(event);
     };
+    const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;
     const checkpointer = backend
       ? new RunCheckpointer(
           backend,
@@ -438,11 +439,12 @@ export class WorkflowOrchestrator {
             onDurable: (taskIds) => sendIfActive({ type: 'RECORDS.DURABLE', taskIds }),
             // Nothing new may start once the state cannot be saved: what ran would run again on resume.
             onFailure: (error) => sendIfActive({ type: 'STATE.WRITE_FAILED', error: error.toJSON() }),
+            // The events that describe the records are durable first: one commit holds both.
+            beforeCommit: () => eventLog?.commit?.(),
           },
           this.commitStats,
         )
       : null;
-    const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;
     // Durability first, from the machine's own emit: never through the (possibly queued) bus.
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);

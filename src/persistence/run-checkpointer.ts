@@ -39,6 +39,12 @@ export interface RunCheckpointerHooks {
   onDurable?: (taskIds: string[]) => void;
   /** A write failed (once: nothing more is written after it). */
   onFailure?: (error: AgentsSdkError) => void;
+  /**
+   * Called right before each write (checkpoint or task records), synchronously: the run's event
+   * log commits the events noted so far here, so that they are durable no later than the
+   * records they describe.
+   */
+  beforeCommit?: () => void;
 }
 
 /** One write's timing, for the durability bench. */
@@ -83,6 +89,7 @@ export class RunCheckpointer {
   /** Writes the first checkpoint (spec, snapshot, every record). */
   async begin(): Promise<void> {
     try {
+      this.hooks.beforeCommit?.();
       await this.backend.saveCheckpoint(this.runId, this.checkpoint('running'));
     } catch (error) {
       throw stateWriteError(error, this.runId, this.backend);
@@ -146,6 +153,7 @@ export class RunCheckpointer {
   async finish(result: WorkflowResult): Promise<void> {
     await this.flush();
     try {
+      this.hooks.beforeCommit?.();
       await this.backend.saveCheckpoint(this.runId, this.checkpoint(result.status, result));
     } catch (error) {
       this.failure ??= stateWriteError(error, this.runId, this.backend);
@@ -167,6 +175,7 @@ export class RunCheckpointer {
       const record = this.view.recordOf(id);
       if (record) records.push({ ...record });
     }
+    this.hooks.beforeCommit?.();
     this.inflight = this.backend.saveTaskRecords(this.runId, records).then(
       () => {
         if (this.stats) {
