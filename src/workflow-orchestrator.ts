@@ -17,7 +17,7 @@ import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
 import type { LockOptions } from './persistence/process-lock.js';
-import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type ReleaseLock, type RunCheckpoint, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from './machines/orchestrator.machine.js';
@@ -109,6 +109,12 @@ export interface ResumeOptions {
   budgetUsd?: number;
   /** See {@link RunWorkflowOptions.cache}. */
   cache?: boolean;
+  /**
+   * The run's lock, already taken by the caller through this orchestrator's backend
+   * (`backend.lockRun(runId)`, to read the run before resuming it): the resume holds it
+   * instead of taking it again, and releases it when it ends. Default: the resume takes it.
+   */
+  lock?: ReleaseLock;
 }
 
 /** Options of one run. */
@@ -295,7 +301,7 @@ export class WorkflowOrchestrator {
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
       }, pending, processes, options.cache ?? true);
-    });
+    }, options.lock);
   }
 
   /**
@@ -343,11 +349,11 @@ export class WorkflowOrchestrator {
    * Runs `work` holding the run's lock (when there is a backend). From the first moment, a
    * `cancel()` is noted in `pending` so that it applies once the run starts.
    */
-  private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
+  private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>, held?: ReleaseLock): Promise<T> {
     const pending = { cancelled: false };
     this.starting.add(pending);
     try {
-      const release = this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null;
+      const release = held ?? (this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null);
       let result: T;
       try {
         result = await work(pending);

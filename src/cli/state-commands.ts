@@ -75,14 +75,22 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     ...(options.cache === false && { cache: false }),
   };
   return withBackend(options, 'write', async (backend, stateDir) => {
-    const stored = await backend.loadRun(runId);
-    const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
-    const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
-    if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
-      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
+    // The lock first, then the read: a run another process drives is LOCKED, and is never
+    // read while that process writes it.
+    const release = await backend.lockRun(runId, resumeOptions.force ? { force: true } : {});
+    try {
+      const stored = await backend.loadRun(runId);
+      const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
+      const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
+      if (readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result && !reopened) {
+        io.stderr(`run ${runId} already finished (${stored.status}); nothing to run\n`);
+      }
+      if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, options);
+      return await driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, { ...resumeOptions, lock: release }));
+    } finally {
+      // Released by the resume when it got that far; else here (a second release changes nothing).
+      await release().catch(() => undefined);
     }
-    if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, options);
-    return driveOrchestrated(backend, stateDir, options, io, replay, logs, (o) => o.resume(runId, resumeOptions));
   });
 }
 
