@@ -31,9 +31,7 @@ export function runWhereabouts(result: WorkflowResult, storage: RunStorage): str
   if (result.taskResults.some((t) => existsSync(join(runDir, t.taskId, 'raw_output.jsonl')))) {
     lines.push(`raw outputs: ${join(runDir, '<task id>', 'raw_output.jsonl')}`);
   }
-  const resume = ['agents-sdk', 'resume', result.runId];
-  if (storage.stateDirOption !== undefined) resume.push('--state-dir', storage.stateDirOption);
-  if (storage.backendOption !== undefined) resume.push('--backend', storage.backendOption);
+  const resume = resumeWords(result.runId, storage);
   if (result.status === 'cancelled') {
     lines.push('the run can be resumed: what did not finish runs again, completed tasks are kept', `resume:      ${resume.map(shellQuote).join(' ')}`);
   } else if (!result.success) {
@@ -41,6 +39,32 @@ export function runWhereabouts(result: WorkflowResult, storage: RunStorage): str
     lines.push(`this run is finished: \`${resume.map(shellQuote).join(' ')}\` only prints its result again; run the workflow again to retry`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `agents-sdk resume <runId>` with the state options the run was given, as words. */
+function resumeWords(runId: string, storage: RunStorage): string[] {
+  const resume = ['agents-sdk', 'resume', runId];
+  if (storage.stateDirOption !== undefined) resume.push('--state-dir', storage.stateDirOption);
+  if (storage.backendOption !== undefined) resume.push('--backend', storage.backendOption);
+  return resume;
+}
+
+/** The command that resumes `runId`, with the `--state-dir` and `--backend` the run was given, quoted for a shell. */
+export function resumeCommandLine(runId: string, storage: RunStorage): string {
+  return resumeWords(runId, storage).map(shellQuote).join(' ');
+}
+
+/**
+ * An error whose message ends with the bare `agents-sdk resume <runId>` (a failed state write),
+ * given the state options the run was given: the command printed is one that works as typed.
+ */
+export function withStateOptionsInResume<E>(error: E, storage: RunStorage): E {
+  if (!(error instanceof Error)) return error;
+  const runId = (error as { details?: { runId?: unknown } }).details?.runId;
+  if (typeof runId !== 'string') return error;
+  const bare = `agents-sdk resume ${runId}`;
+  if (error.message.endsWith(bare)) error.message = error.message.slice(0, -bare.length) + resumeCommandLine(runId, storage);
+  return error;
 }
 
 /** A word as a POSIX shell reads it back: quoted only when it has to be. */
