@@ -15,7 +15,11 @@
  * - `<stateDir>/<runId>/journal-<generation>.extent`: how far the journal reaches (complete
  *   lines and bytes), rewritten in place after each fsync'd append: a journal shorter than
  *   that was truncated or replaced (`CORRUPT_STATE`). It is written after the journal's
- *   fsync, so it can lag the journal (a power loss) but never lead it.
+ *   fsync, so it can lag the journal (a power loss) but never lead it. A reader reads it
+ *   before the journal, so a live writer's journal reaches at least as far (a consistent prefix).
+ * - Every journal line and the extent end with a CRC-32 of their own text (`sealed-line.ts`):
+ *   an edit that keeps a line valid JSON is `CORRUPT_STATE` too. A checkpoint written before
+ *   checksums (no `journalSealed`) accepts lines without one.
  * - `<stateDir>/<runId>/run.lock`: who drives the run (see `json-run-lock.ts`).
  *
  * @module

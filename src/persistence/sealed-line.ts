@@ -13,7 +13,9 @@ import { crc32 } from 'node:zlib';
 /** The field that carries the checksum. */
 export const CRC_FIELD = 'crc';
 
+/** How a sealed line ends: `,"crc":"<8 hex digits>"}` (only the tail is looked at: lines may be megabytes). */
 const SEAL = /(,?)"crc":"([0-9a-f]{8})"\}$/;
+const SEAL_TAIL = 18;
 
 /** `json` (the text of a JSON object) with the CRC-32 of that text as its last field. */
 export function sealLine(json: string): string {
@@ -33,9 +35,10 @@ export type UnsealedLine =
 
 /** Checks the checksum of a line written by {@link sealLine}. */
 export function unsealLine(line: string): UnsealedLine {
-  const match = SEAL.exec(line);
+  const start = Math.max(0, line.length - SEAL_TAIL);
+  const match = SEAL.exec(line.slice(start));
   if (!match) return { kind: 'plain', json: line };
-  const json = line.slice(0, match.index) + '}';
+  const json = line.slice(0, start + match.index) + '}';
   const expected = crc32(json).toString(16).padStart(8, '0');
   return expected === match[2] ? { kind: 'sealed', json } : { kind: 'mismatch' };
 }
