@@ -92,6 +92,12 @@ export class RunEventLog implements RunEventSink {
       return;
     }
     this.pending.push(line);
+    // The run's own events (workflow.started, .finished, .reaped: one or two per process life)
+    // are written at once: starting the first tasks can hold the loop for a while.
+    if (event.type.startsWith('workflow.') && event.type !== 'workflow.signal') {
+      this.commit();
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
