@@ -205,8 +205,15 @@ export class JsonStateBackend implements StateBackend, SignalStore {
     await this.queue;
     // A run written by another process may change under the read: a fold replaces the journal,
     // an append moves the extent. A read that fails is tried again; damage fails the same way
-    // twice in a row (same checkpoint, same problem), a race does not.
+    // three times in a row (same checkpoint, same problem), a race does not.
     let previous: string | null = null;
+    let repeats = 0;
+    const again = (problem: string | null, tries: number): boolean => {
+      if (problem === null || tries >= MAX_READ_TRIES) return false;
+      repeats = problem === previous ? repeats + 1 : 0;
+      previous = problem;
+      return repeats < 2;
+    };
     for (let tries = 0; ; tries++) {
       const file = await this.readCheckpoint(runId);
       if (!file) {
@@ -214,10 +221,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
         if (await isRunBeingCreated(dir)) return undefined;
         if (await isRunDirectory(dir)) {
           const problem = `Run ${runId}: ${this.checkpointPath(runId)} is missing but its journal is in ${dir}; nothing was changed`;
-          if (problem !== previous && tries < MAX_READ_TRIES) {
-            previous = problem;
-            continue;
-          }
+          if (again(problem, tries)) continue;
           throw new PermanentError('CORRUPT_STATE', problem, { details: { runId, file: this.checkpointPath(runId) } });
         }
         return undefined;
@@ -227,9 +231,8 @@ export class JsonStateBackend implements StateBackend, SignalStore {
         later = (await this.readJournal(runId, file)).records;
       } catch (error) {
         const problem = error instanceof PermanentError && error.code === 'CORRUPT_STATE' ? `${file.journalGeneration}:${file.updatedAt}:${error.message}` : null;
-        if (problem === null || problem === previous || tries >= MAX_READ_TRIES) throw error;
-        previous = problem;
-        continue;
+        if (again(problem, tries)) continue;
+        throw error;
       }
       const checkpoint = stripJournalFields(file);
       return expandCheckpoint(later.length === 0 ? checkpoint : { ...checkpoint, records: foldRecords(checkpoint.records, later) });
