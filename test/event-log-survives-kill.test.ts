@@ -30,7 +30,7 @@ const KILL_AT = [30, 90, 150];
 function writeSpec(): string {
   const lines = ['id: many-fast', 'max_parallel: 16', 'tasks:'];
   for (let i = 0; i < AGENTS; i++) lines.push(`  - id: a${i}`, `    prompt: "agent ${i}"`);
-  for (let i = 0; i < COMMANDS; i++) lines.push(`  - id: c${i}`, `    command: [sh, -c, 'sleep 0.02; echo out-$0', c${i}]`);
+  for (let i = 0; i < COMMANDS; i++) lines.push(`  - id: c${i}`, `    command: [sh, -c, 'sleep 0.05; echo out-$0', c${i}]`);
   const file = join(world.root, 'many.yaml');
   writeFileSync(file, lines.join('\n') + '\n');
   return file;
