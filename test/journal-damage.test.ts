@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend } from '../src/index.js';
 import { checkpoint, record } from './helpers/records.js';
+import { cli } from './helpers/cli.js';
 
 let dir: string;
 let backend: JsonStateBackend;
@@ -93,6 +94,11 @@ describe('a damaged JSON journal', () => {
     const writer = new JsonStateBackend(dir);
     await expect(writer.saveTaskRecords('r', [record('g', 'completed')])).rejects.toMatchObject({ code: 'CORRUPT_STATE' });
     await writer.close();
+    expect(readFileSync(journal(), 'utf8')).toBe(lines.join('\n'));
+    // `agents-sdk resume`: exit 2 naming the file, nothing changed.
+    const resumed = await cli(['resume', 'r', '--state-dir', dir]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain(`CORRUPT_STATE: Corrupt journal ${journal()}: line 3 does not match its checksum`);
     expect(readFileSync(journal(), 'utf8')).toBe(lines.join('\n'));
   });
 
