@@ -17,7 +17,7 @@ import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
 import type { LockOptions } from './persistence/process-lock.js';
-import { STATE_SCHEMA_VERSION, type RunCheckpoint, type RunLaunch, type StateBackend } from './persistence/state-backend.js';
+import { STATE_SCHEMA_VERSION, type ReleaseLock, type RunCheckpoint, type RunLaunch, type StateBackend } from './persistence/state-backend.js';
 import { assertValidRunId } from './persistence/state-keys.js';
 import { agentSessionMachine } from './machines/agent-session.machine.js';
 import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from './machines/orchestrator.machine.js';
@@ -113,6 +113,12 @@ export interface ResumeOptions {
   cache?: boolean;
   /** How the run is driven from now on (stored with it); default: what the run stored. See {@link RunWorkflowOptions.launch}. */
   launch?: RunLaunch;
+  /**
+   * The run's lock, already taken by the caller through this orchestrator's backend
+   * (`backend.lockRun(runId)`, to read the run before resuming it): the resume holds it
+   * instead of taking it again, and releases it when it ends. Default: the resume takes it.
+   */
+  lock?: ReleaseLock;
 }
 
 /** Options of one run. */
@@ -316,7 +322,7 @@ export class WorkflowOrchestrator {
         ...(retryFailed && { retryFailed }),
         ...((options.launch ?? run.launch) && { launch: options.launch ?? run.launch }),
       }, pending, processes, options.cache ?? true);
-    });
+    }, options.lock);
   }
 
   /**
@@ -403,12 +409,12 @@ export class WorkflowOrchestrator {
    * Runs `work` holding the run's lock (when there is a backend). From the first moment, a
    * `cancel()` is noted in `pending` so that it applies once the run starts.
    */
-  private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>): Promise<T> {
+  private async locked<T>(runId: string, lock: LockOptions, work: (pending: { cancelled: boolean }) => Promise<T>, held?: ReleaseLock): Promise<T> {
     // lockedAt: a cancel request stored from then on is for this process (older ones were not).
     const pending = { cancelled: false, lockedAt: Date.now() };
     this.starting.add(pending);
     try {
-      const release = this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null;
+      const release = held ?? (this.stateBackend ? await this.stateBackend.lockRun(runId, lock) : null);
       let result: T;
       try {
         result = await work(pending);
@@ -494,6 +500,7 @@ export class WorkflowOrchestrator {
     const sendIfActive = (event: Parameters<typeof actor.send>[0]): void => {
       if (actor.getSnapshot().status === 'active') actor.send(event);
     };
+    const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;
     const checkpointer = backend
       ? new RunCheckpointer(
           backend,
@@ -509,12 +516,13 @@ export class WorkflowOrchestrator {
             onDurable: (taskIds) => sendIfActive({ type: 'RECORDS.DURABLE', taskIds }),
             // Nothing new may start once the state cannot be saved: what ran would run again on resume.
             onFailure: (error) => sendIfActive({ type: 'STATE.WRITE_FAILED', error: error.toJSON() }),
+            // The events that describe the records are durable first: one commit holds both.
+            beforeCommit: () => eventLog?.commit?.(),
           },
           this.commitStats,
           input.launch,
         )
       : null;
-    const eventLog = this.eventLog ? openRunEventSink(backend, this.stateDir, input.runId) : null;
     // Durability first, from the machine's own emit: never through the (possibly queued) bus.
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);

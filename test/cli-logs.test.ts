@@ -3,13 +3,14 @@
  * raw streams the fake claude wrote; `--raw`, `--json`, `--attempt`, unknown ids, and
  * `--follow` tailing a live run until it ends by itself.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type TaskRecord } from '../src/index.js';
 import { FileLineTail } from '../src/cli/file-tail.js';
 import { formatTranscriptEntry, transcriptEntriesOf } from '../src/claude/transcript.js';
 import { cli, cliProcess } from './helpers/cli.js';
+import { runCli } from '../src/cli/run-cli.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';
 
@@ -231,6 +232,39 @@ describe('the transcript of a stream', () => {
 });
 
 describe('agents-sdk logs --follow', () => {
+  it('waits for a run that does not exist yet, then follows it to its end', async () => {
+    let stdout = '';
+    let stderr = '';
+    let waiting!: () => void;
+    const isWaiting = new Promise<void>((r) => (waiting = r));
+    const following = runCli(['logs', 'later', '--follow', '--wait-timeout', '120', ...state()], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => {
+        stderr += t;
+        if (stderr.includes('does not exist yet')) waiting();
+      },
+      isTTY: false,
+    });
+    await isWaiting;
+    expect(existsSync(join(world.stateDir, 'later'))).toBe(false);
+    const orchestrator = new WorkflowOrchestrator({ stateDir: world.stateDir });
+    const result = await orchestrator.runWorkflow({ id: 'w', tasks: [{ id: 'hello', command: ['node', '-e', "console.log('hi there')"] }] }, { runId: 'later' });
+    await orchestrator.stateBackend!.close();
+    expect(result.status).toBe('completed');
+    expect(await following).toBe(0);
+    expect(stderr).toBe('logs: run later does not exist yet; waiting up to 120s for it to start (--wait-timeout)\n');
+    expect(stdout).toMatch(/^== hello · attempt 1 · started \S+Z\nstdout:\n {2}hi there\n-- attempt 1 succeeded after \d+\.\ds\n$/);
+  });
+
+  it('gives up on a run that does not start within --wait-timeout: NOT_FOUND, saying how to wait longer', async () => {
+    const run = await cli(['logs', 'never', '--follow', '--wait-timeout', '1', ...state()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('NOT_FOUND: Run "never" did not start within 1s; give --wait-timeout <seconds> to wait longer');
+    // Without waiting, at once, as before.
+    const now = await cli(['logs', 'never', '--follow', '--wait-timeout', '0', ...state()]);
+    expect([now.code, now.stderr]).toEqual([2, expect.stringContaining('Unknown run id "never"')]);
+  });
+
   it('tails a live run: prints lines written after it started, new tasks as they start, and exits by itself when the run ends', async () => {
     const gate = join(world.root, 'gate');
     const workflow = join(world.root, 'live.yaml');

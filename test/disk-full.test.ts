@@ -66,7 +66,8 @@ describe.each(['json', 'sqlite'])('a full disk (%s backend)', (kind) => {
     expect(first.stderr).toContain('STATE_WRITE_FAILED');
     expect(first.stderr).toContain(kind === 'json' ? 'ENOSPC' : 'SQLITE_FULL');
     expect(first.stderr).toContain(kind === 'json' ? join(stateDir, 'full', 'journal-') : join(stateDir, 'agents.sqlite'));
-    expect(first.stderr).toContain('agents-sdk resume full');
+    // The resume command works as typed: with the state options the run was given.
+    expect(first.stderr).toContain(`continue with: agents-sdk resume full --state-dir ${stateDir} --backend ${kind}`);
     // Said once, not twice.
     expect(first.stderr.match(/STATE_WRITE_FAILED/g)).toHaveLength(1);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend } from '../src/index.js';
 import { checkpoint, record } from './helpers/records.js';
+import { cli } from './helpers/cli.js';
 
 let dir: string;
 let backend: JsonStateBackend;
@@ -78,4 +79,70 @@ describe('a damaged JSON journal', () => {
     expect(readFileSync(journal(), 'utf8')).not.toContain('"sta{');
     expect((await load())!.records.filter((r) => r.status === 'completed').map((r) => r.taskId)).toEqual(IDS);
   });
+
+  it('an edit that keeps the line valid JSON (out- to OUT-) is CORRUPT_STATE naming the file and line, and resume changes nothing', async () => {
+    const before = readFileSync(journal(), 'utf8');
+    const lines = before.split('\n');
+    lines[2] = lines[2]!.replace('out-', 'OUT-');
+    writeFileSync(journal(), lines.join('\n'));
+    JSON.parse(lines[2]!); // still valid JSON
+    await expect(load()).rejects.toMatchObject({
+      code: 'CORRUPT_STATE',
+      message: expect.stringMatching(new RegExp(`${escape(journal())}: line 3 does not match its checksum`)),
+    });
+    // The next writer (a resume) refuses too, and leaves the journal as it is.
+    const writer = new JsonStateBackend(dir);
+    await expect(writer.saveTaskRecords('r', [record('g', 'completed')])).rejects.toMatchObject({ code: 'CORRUPT_STATE' });
+    await writer.close();
+    expect(readFileSync(journal(), 'utf8')).toBe(lines.join('\n'));
+    // `agents-sdk resume`: exit 2 naming the file, nothing changed.
+    const resumed = await cli(['resume', 'r', '--state-dir', dir]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain(`CORRUPT_STATE: Corrupt journal ${journal()}: line 3 does not match its checksum`);
+    expect(readFileSync(journal(), 'utf8')).toBe(lines.join('\n'));
+  });
+
+  it('a garbled extent is CORRUPT_STATE naming the extent file', async () => {
+    const extent = join(dir, 'r', 'journal-1.extent');
+    const text = readFileSync(extent, 'utf8');
+    // Still JSON, still numbers: one digit changed.
+    const garbled = text.replace(/"lines":(\d)/, (_m, d: string) => `"lines":${(Number(d) + 1) % 10}`);
+    expect(garbled).not.toBe(text);
+    writeFileSync(extent, garbled);
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining(`${extent}: it does not match its checksum`) });
+    writeFileSync(extent, 'x'.repeat(63) + '\n');
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining(`${extent}: it is not JSON`) });
+  });
+
+  it('a line whose checksum field was damaged is CORRUPT_STATE', async () => {
+    const lines = readFileSync(journal(), 'utf8').split('\n');
+    lines[1] = lines[1]!.replace(/"crc":"([0-9a-f]{8})"/, '"crc":"zz$1"');
+    writeFileSync(journal(), lines.join('\n'));
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('line 2 has a damaged checksum') });
+  });
+
+  it('a run written before checksums (plain lines, plain extent) is read and continued', async () => {
+    // The previous format: lines and extent without "crc", a checkpoint that does not ask for them.
+    const plain = (text: string) => text.replace(/,"crc":"[0-9a-f]{8}"\}/g, '}');
+    writeFileSync(journal(), plain(readFileSync(journal(), 'utf8')));
+    const extent = join(dir, 'r', 'journal-1.extent');
+    writeFileSync(extent, JSON.stringify({ lines: 6, bytes: readFileSync(journal()).length }).padEnd(63) + '\n');
+    const cp = join(dir, 'r', 'checkpoint.json');
+    const stored = JSON.parse(readFileSync(cp, 'utf8')) as Record<string, unknown>;
+    delete stored.journalSealed;
+    writeFileSync(cp, JSON.stringify(stored));
+    expect(readFileSync(journal(), 'utf8')).not.toContain('"crc"');
+    expect((await load())!.records.filter((r) => r.status === 'completed').map((r) => r.taskId)).toEqual(IDS.slice(0, 6));
+    const next = new JsonStateBackend(dir);
+    await next.saveTaskRecords('r', [record('g', 'completed')]);
+    await next.close();
+    expect((await load())!.records.filter((r) => r.status === 'completed').map((r) => r.taskId)).toEqual(IDS.slice(0, 7));
+    // Still checked as far as it can be: a truncation is found by the extent.
+    writeFileSync(journal(), readFileSync(journal(), 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    await expect(load()).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('shorter than recorded') });
+  });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -32,7 +32,12 @@ export interface LogsOptions extends StateOptions {
   json?: boolean;
   /** How often `--follow` looks for more, in ms (default 250). */
   pollMs?: number;
+  /** `--wait-timeout <seconds>`: how long `--follow` waits for a run that does not exist yet (default 60; 0: not at all). */
+  waitTimeout?: string;
 }
+
+/** How long `logs --follow` waits for a run that does not exist yet, by default (s). */
+export const DEFAULT_FOLLOW_WAIT_S = 60;
 
 /** Entries printed around an attempt's transcript (with `--json`, as `kind: 'attempt'` and `'attempt_end'`). */
 type LogEntry =
@@ -74,11 +79,17 @@ interface AttemptView {
 /** `agents-sdk logs`: exit 0, or 2 for an unknown run, task or attempt. */
 export async function logsCommand(runId: string, taskId: string | undefined, options: LogsOptions, io: CliIO): Promise<number> {
   const attempt = intOption('attempt', options.attempt);
+  const waitS = intOption('wait-timeout', options.waitTimeout, 0) ?? DEFAULT_FOLLOW_WAIT_S;
   if (options.raw && options.json) throw new ValidationError('logs: --raw prints the stream as stored and --json the transcript as JSON lines; give one of them');
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
   try {
-    const run = await backend.loadRun(runId);
+    let run = await backend.loadRun(runId);
+    if (!run && options.follow && waitS > 0) {
+      const appeared = await waitForRun(backend, runId, waitS, options.pollMs ?? 250, io);
+      if (appeared === null) return EXIT.ok; // Ctrl-C while waiting
+      run = appeared;
+    }
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
     const printer = new TranscriptPrinter(stateDir, run, { taskId, attempt, raw: options.raw === true, json: options.json === true }, io);
     if (!options.follow) {
@@ -93,6 +104,31 @@ export async function logsCommand(runId: string, taskId: string | undefined, opt
     return await follow(backend, runId, printer, options.pollMs ?? 250, io);
   } finally {
     await backend.close();
+  }
+}
+
+/**
+ * `--follow` for a run that does not exist yet (started a moment before its run command):
+ * polls until it does; `null` at Ctrl-C.
+ *
+ * @throws PermanentError `NOT_FOUND` once `waitS` seconds have passed without it.
+ */
+async function waitForRun(backend: StateBackend, runId: string, waitS: number, pollMs: number, io: CliIO): Promise<RunCheckpoint | null> {
+  io.stderr(`logs: run ${runId} does not exist yet; waiting up to ${waitS}s for it to start (--wait-timeout)\n`);
+  const until = Date.now() + waitS * 1000;
+  for (;;) {
+    try {
+      await sleep(Math.max(0, Math.min(pollMs, until - Date.now())), undefined, io.signal ? { signal: io.signal } : {});
+    } catch {
+      return null;
+    }
+    const run = await backend.loadRun(runId);
+    if (run) return run;
+    if (Date.now() >= until) {
+      throw new PermanentError('NOT_FOUND', `Run "${runId}" did not start within ${waitS}s; give --wait-timeout <seconds> to wait longer`, {
+        details: { runId, waitedS: waitS },
+      });
+    }
   }
 }
 

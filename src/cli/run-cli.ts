@@ -191,6 +191,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .argument('[task-id]', 'only this task (default: every task that started, in the order they started)')
       .option('--attempt <n>', "only this attempt (its number in the task's attempt log)")
       .option('--follow', 'tail a live run: print what is written as it comes, until the run ends')
+      .option('--wait-timeout <seconds>', 'with --follow, how long to wait for a run that does not exist yet (default 60; 0: do not wait)')
       .option('--raw', 'print the stream-json lines as stored')
       .option('--json', 'print one JSON object per transcript entry (JSON lines)'),
   ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await (await import('./logs-command.js')).logsCommand(runId, taskId, options, io)));

@@ -18,7 +18,7 @@ import { WorkflowOrchestrator } from '../workflow-orchestrator.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { WorkflowResult } from '../workflow/workflow-result.js';
 import { ProgressView, summaryTable } from './progress-view.js';
-import { runWhereabouts, type RunStorage } from './run-summary.js';
+import { runWhereabouts, withStateOptionsInResume, type RunStorage } from './run-summary.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
 import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel } from '../logging/run-logger.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
@@ -217,6 +217,9 @@ export async function driveRun(
     // Interrupted while the file was read or the backend opened: the run starts cancelled.
     if (io.signal?.aborted) onAbort();
     result = await running;
+  } catch (error) {
+    // A failed state write ends with the resume command: the state options go with it.
+    throw storage ? withStateOptionsInResume(error, storage) : error;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     orchestrator.onCancelRequest = undefined;

@@ -68,6 +68,19 @@ export function finishedRunAdvice(status: string, resume: string): string | unde
   return undefined;
 }
 
+/**
+ * An error whose message ends with the bare `agents-sdk resume <runId>` (a failed state write),
+ * given the state options the run was given: the command printed is one that works as typed.
+ */
+export function withStateOptionsInResume<E>(error: E, storage: RunStorage): E {
+  if (!(error instanceof Error)) return error;
+  const runId = (error as { details?: { runId?: unknown } }).details?.runId;
+  if (typeof runId !== 'string') return error;
+  const bare = `agents-sdk resume ${runId}`;
+  if (error.message.endsWith(bare)) error.message = error.message.slice(0, -bare.length) + resumeCommandLine(runId, storage);
+  return error;
+}
+
 /** A word as a POSIX shell reads it back: quoted only when it has to be. */
 export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;

@@ -84,28 +84,36 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     ...(options.cache === false && { cache: false }),
   };
   return withBackend(options, 'write', async (backend, stateDir) => {
-    const stored = await backend.loadRun(runId);
-    const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
-    const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
-    const finished = readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result !== undefined && !reopened;
-    if (finished) {
-      const advice = finishedRunAdvice(stored.status, resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend }));
-      io.stderr(`run ${runId} already finished (${stored.status}); nothing to run${advice ? `\n${advice}` : ''}\n`);
+    // The lock first, then the read: a run another process drives is LOCKED, and is never
+    // read while that process writes it.
+    const release = await backend.lockRun(runId, resumeOptions.force ? { force: true } : {});
+    try {
+      const stored = await backend.loadRun(runId);
+      const readable = stored !== undefined && typeof stored.schemaVersion === 'number' && stored.schemaVersion <= STATE_SCHEMA_VERSION;
+      const reopened = (resumeOptions.retryFailed && stored?.status === 'failed') || (budgetUsd !== undefined && stored?.status === 'budget_exceeded');
+      const finished = readable && stored.status !== 'running' && stored.status !== 'cancelled' && stored.result !== undefined && !reopened;
+      if (finished) {
+        const advice = finishedRunAdvice(stored.status, resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend }));
+        io.stderr(`run ${runId} already finished (${stored.status}); nothing to run${advice ? `\n${advice}` : ''}\n`);
+      }
+      // Driven as it was started (replayed, on workers...) unless a flag says otherwise; a
+      // finished run that is not reopened runs nothing, so it needs none of it.
+      const { launch, inherited } = resumeLaunch(readable && !finished ? stored.launch : undefined, options, { stateDir, backend: options.backend });
+      if (inherited.length > 0) {
+        const note = inheritedNote(runId, inherited, launch);
+        // With --log-format stderr carries only log lines: the note is one.
+        if (logs) createRunLogger({ ...logs, write: io.stderr }).logger.info({ type: 'cli.resume_launch', runId, launch }, note.trimEnd());
+        else io.stderr(note);
+      }
+      const replay = launch.replay ? replayExecutorOf(launch.replay, options.replay === undefined ? runId : undefined) : undefined;
+      const remote = { ...(launch.redis !== undefined && { redis: launch.redis }), ...(launch.queue !== undefined && { queue: launch.queue }) };
+      if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, remote);
+      const { redis: _redis, queue: _queue, ...rest } = options;
+      return await driveOrchestrated(backend, stateDir, { ...rest, ...remote }, io, replay, logs, (o) => o.resume(runId, { ...resumeOptions, launch, lock: release }));
+    } finally {
+      // Released by the resume when it got that far; else here (a second release changes nothing).
+      await release().catch(() => undefined);
     }
-    // Driven as it was started (replayed, on workers...) unless a flag says otherwise; a
-    // finished run that is not reopened runs nothing, so it needs none of it.
-    const { launch, inherited } = resumeLaunch(readable && !finished ? stored.launch : undefined, options, { stateDir, backend: options.backend });
-    if (inherited.length > 0) {
-      const note = inheritedNote(runId, inherited, launch);
-      // With --log-format stderr carries only log lines: the note is one.
-      if (logs) createRunLogger({ ...logs, write: io.stderr }).logger.info({ type: 'cli.resume_launch', runId, launch }, note.trimEnd());
-      else io.stderr(note);
-    }
-    const replay = launch.replay ? replayExecutorOf(launch.replay, options.replay === undefined ? runId : undefined) : undefined;
-    const remote = { ...(launch.redis !== undefined && { redis: launch.redis }), ...(launch.queue !== undefined && { queue: launch.queue }) };
-    if (readable && options.local !== true) refuseLocalResumeOfRemoteRun(stateDir, stored, remote);
-    const { redis: _redis, queue: _queue, ...rest } = options;
-    return driveOrchestrated(backend, stateDir, { ...rest, ...remote }, io, replay, logs, (o) => o.resume(runId, { ...resumeOptions, launch }));
   });
 }
 

@@ -15,12 +15,16 @@
  * - `<stateDir>/<runId>/journal-<generation>.extent`: how far the journal reaches (complete
  *   lines and bytes), rewritten in place after each fsync'd append: a journal shorter than
  *   that was truncated or replaced (`CORRUPT_STATE`). It is written after the journal's
- *   fsync, so it can lag the journal (a power loss) but never lead it.
+ *   fsync, so it can lag the journal (a power loss) but never lead it. A reader reads it
+ *   before the journal, so a live writer's journal reaches at least as far (a consistent prefix).
+ * - Every journal line and the extent end with a CRC-32 of their own text (`sealed-line.ts`):
+ *   an edit that keeps a line valid JSON is `CORRUPT_STATE` too. A checkpoint written before
+ *   checksums (no `journalSealed`) accepts lines without one.
  * - `<stateDir>/<runId>/run.lock`: who drives the run (see `json-run-lock.ts`).
  *
  * @module
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { closeSync, type Dirent, existsSync, fdatasyncSync, ftruncateSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
@@ -42,6 +46,7 @@ import {
   type StateBackend,
 } from './state-backend.js';
 import { assertValidRunId, assertValidValueKey } from './state-keys.js';
+import { CRC_FIELD, sealLine, unsealLine } from './sealed-line.js';
 import { appendSignalLine, readSignalFile } from './signal-inbox-file.js';
 import { readAdwState, updateAdwState, type AdwState } from '../adw/adw-state.js';
 import { BROADCAST_SCOPE, type Signal, type SignalStore } from '../signals/signal.js';
@@ -51,6 +56,11 @@ interface CheckpointFile extends RunCheckpoint {
   journalGeneration: number;
   /** The journal of `journalGeneration` was created before this file: it must exist. */
   journalCreated?: boolean;
+  /**
+   * Every line of that journal and its extent carry a CRC-32 (see `sealed-line.ts`): a line
+   * or an extent without one is damage. Absent in runs written before checksums.
+   */
+  journalSealed?: boolean;
 }
 
 /** How far a journal reaches, as its `.extent` file says. */
@@ -58,6 +68,9 @@ interface JournalExtent {
   lines: number;
   bytes: number;
 }
+
+/** Reads of a run tried again while it changes under them (see `loadRun`). */
+const MAX_READ_TRIES = 8;
 
 /** Size of an `.extent` file: rewritten in place, padded, so that it never needs truncating. */
 const EXTENT_BYTES = 64;
@@ -127,7 +140,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
       const previous = journal?.generation ?? (await this.readCheckpoint(runId))?.journalGeneration;
       const generation = (previous ?? 0) + 1;
       await this.createJournal(runId, generation);
-      const file: CheckpointFile = { ...data, journalGeneration: generation, journalCreated: true };
+      const file: CheckpointFile = { ...data, journalGeneration: generation, journalCreated: true, journalSealed: true };
       await this.writeCheckpoint(runId, file);
       if (journal) {
         closeJournal(journal);
@@ -147,8 +160,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
     assertValidRunId(runId);
     const file = await this.readCheckpoint(runId);
     if (!file) return undefined;
-    const { journalGeneration: _g, journalCreated: _c, ...checkpoint } = file;
-    return checkpoint;
+    return stripJournalFields(file);
   }
 
   async saveTaskRecords(runId: string, records: TaskRecord[]): Promise<void> {
@@ -157,7 +169,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
     return this.serial(async () => {
       const journal = await this.openJournal(runId);
       const file = this.journalPath(runId, journal.generation);
-      const text = Buffer.from(records.map((r) => JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, ...r })).join('\n') + '\n');
+      const text = Buffer.from(records.map((r) => sealLine(JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, ...r }))).join('\n') + '\n');
       // Synchronous on purpose: an append is one write and one fdatasync. Done as promises,
       // each step waits for its own turn of the event loop, and a loop kept busy by hundreds
       // of finishing tasks made one group commit take over a second (measured: 1.6 s for 64
@@ -191,19 +203,40 @@ export class JsonStateBackend implements StateBackend, SignalStore {
   async loadRun(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     await this.queue;
-    const file = await this.readCheckpoint(runId);
-    if (!file) {
-      const dir = join(this.stateDir, runId);
-      if (await isRunDirectory(dir)) {
-        throw new PermanentError('CORRUPT_STATE', `Run ${runId}: ${this.checkpointPath(runId)} is missing but its journal is in ${dir}; nothing was changed`, {
-          details: { runId, file: this.checkpointPath(runId) },
-        });
+    // A run written by another process may change under the read: a fold replaces the journal,
+    // an append moves the extent. A read that fails is tried again; damage fails the same way
+    // three times in a row (same checkpoint, same problem), a race does not.
+    let previous: string | null = null;
+    let repeats = 0;
+    const again = (problem: string | null, tries: number): boolean => {
+      if (problem === null || tries >= MAX_READ_TRIES) return false;
+      repeats = problem === previous ? repeats + 1 : 0;
+      previous = problem;
+      return repeats < 2;
+    };
+    for (let tries = 0; ; tries++) {
+      const file = await this.readCheckpoint(runId);
+      if (!file) {
+        const dir = join(this.stateDir, runId);
+        if (await isRunBeingCreated(dir)) return undefined;
+        if (await isRunDirectory(dir)) {
+          const problem = `Run ${runId}: ${this.checkpointPath(runId)} is missing but its journal is in ${dir}; nothing was changed`;
+          if (again(problem, tries)) continue;
+          throw new PermanentError('CORRUPT_STATE', problem, { details: { runId, file: this.checkpointPath(runId) } });
+        }
+        return undefined;
       }
-      return undefined;
+      let later: TaskRecord[];
+      try {
+        later = (await this.readJournal(runId, file)).records;
+      } catch (error) {
+        const problem = error instanceof PermanentError && error.code === 'CORRUPT_STATE' ? `${file.journalGeneration}:${file.updatedAt}:${error.message}` : null;
+        if (again(problem, tries)) continue;
+        throw error;
+      }
+      const checkpoint = stripJournalFields(file);
+      return expandCheckpoint(later.length === 0 ? checkpoint : { ...checkpoint, records: foldRecords(checkpoint.records, later) });
     }
-    const later = (await this.readJournal(runId, file)).records;
-    const { journalGeneration: _g, journalCreated: _c, ...checkpoint } = file;
-    return expandCheckpoint(later.length === 0 ? checkpoint : { ...checkpoint, records: foldRecords(checkpoint.records, later) });
   }
 
   async listRuns(): Promise<RunSummary[]> {
@@ -342,12 +375,18 @@ export class JsonStateBackend implements StateBackend, SignalStore {
 
   /**
    * The records of the journal that follows a checkpoint. Only a last line without its
-   * newline is torn (a crash mid-append); a missing journal, one shorter than its extent, or
-   * a complete line that is not a record is damage: `CORRUPT_STATE` naming the file.
+   * newline is torn (a crash mid-append); a missing journal, one shorter than its extent, a
+   * complete line that is not a record or whose checksum does not match, or an extent that
+   * cannot be read is damage: `CORRUPT_STATE` naming the file.
+   *
+   * The extent is read first: a live writer appends to the journal before it moves the
+   * extent, so the journal read after it reaches at least as far (a consistent prefix).
    */
   private async readJournal(runId: string, checkpoint: CheckpointFile): Promise<{ records: TaskRecord[]; bytes: number; torn: boolean }> {
     const generation = checkpoint.journalGeneration;
     const file = this.journalPath(runId, generation);
+    const sealed = checkpoint.journalSealed === true;
+    const extent = await readExtent(this.extentPath(runId, generation), sealed);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -367,22 +406,25 @@ export class JsonStateBackend implements StateBackend, SignalStore {
     const torn = end < text.length;
     const records: TaskRecord[] = [];
     let line = 0;
+    const damaged = (what: string) =>
+      new PermanentError('CORRUPT_STATE', `Corrupt journal ${file}: line ${line} ${what}; nothing was changed`, { details: { file, line } });
     for (let start = 0; start < end; ) {
       const next = text.indexOf('\n', start);
       const content = text.slice(start, next);
       start = next + 1;
       line += 1;
       if (content.trim() === '') continue;
-      let parsed: TaskRecord & { schemaVersion?: number };
+      let parsed: unknown;
       try {
-        parsed = JSON.parse(content) as TaskRecord & { schemaVersion?: number };
+        parsed = JSON.parse(content);
       } catch {
         // A complete line (it has its newline) was written whole: garbage there is damage, not a crash.
-        throw new PermanentError('CORRUPT_STATE', `Corrupt journal ${file}: line ${line} is not JSON; nothing was changed`, {
-          details: { file, line },
-        });
+        throw damaged('is not JSON');
       }
-      const { schemaVersion, ...record } = parsed;
+      const { schemaVersion, [CRC_FIELD]: crc, ...record } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as TaskRecord & {
+        schemaVersion?: number;
+        [CRC_FIELD]?: unknown;
+      };
       if (typeof schemaVersion === 'number' && schemaVersion > STATE_SCHEMA_VERSION) {
         throw new PermanentError(
           'UNSUPPORTED_SCHEMA',
@@ -390,14 +432,12 @@ export class JsonStateBackend implements StateBackend, SignalStore {
           { details: { file, schemaVersion } },
         );
       }
-      if (typeof record.taskId !== 'string') {
-        throw new PermanentError('CORRUPT_STATE', `Corrupt journal ${file}: line ${line} is not a task record; nothing was changed`, {
-          details: { file, line },
-        });
-      }
+      if (Array.isArray(parsed) || typeof record.taskId !== 'string') throw damaged('is not a task record');
+      const unsealed = unsealLine(content);
+      if (unsealed.kind === 'mismatch') throw damaged('does not match its checksum (it was changed after it was written)');
+      if (unsealed.kind === 'plain' && (sealed || crc !== undefined)) throw damaged(crc === undefined ? 'has no checksum' : 'has a damaged checksum');
       records.push(record);
     }
-    const extent = await readExtent(this.extentPath(runId, generation));
     const bytes = Buffer.byteLength(text.slice(0, end));
     if (extent && (records.length < extent.lines || bytes < extent.bytes)) {
       throw new PermanentError(
@@ -456,6 +496,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
       updatedAt: Date.now(),
       journalGeneration: journal.generation + 1,
       journalCreated: true,
+      journalSealed: true,
     };
     const dir = join(this.stateDir, runId);
     const file = this.journalPath(runId, next.journalGeneration);
@@ -486,6 +527,27 @@ export class JsonStateBackend implements StateBackend, SignalStore {
   }
 }
 
+/**
+ * A run being created (or whose creation a crash cut short): its first journal, still empty,
+ * is there, but not yet the checkpoint that names it (see `createJournal`). Nothing of it was
+ * saved: it reads as no run, not as damage.
+ */
+async function isRunBeingCreated(dir: string): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return false;
+  }
+  const journals = names.filter((f) => /^journal-\d+\.jsonl$/.test(f));
+  if (journals.length !== 1 || journals[0] !== 'journal-1.jsonl' || names.includes('checkpoint.json')) return false;
+  try {
+    return (await stat(join(dir, 'journal-1.jsonl'))).size === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** A directory holds a run when it has a checkpoint or a journal (a run whose checkpoint is gone is damaged, not absent). */
 async function isRunDirectory(dir: string): Promise<boolean> {
   try {
@@ -501,7 +563,13 @@ function closeJournal(journal: OpenJournal): void {
 }
 
 function formatExtent(extent: JournalExtent): string {
-  return JSON.stringify(extent).padEnd(EXTENT_BYTES - 1, ' ') + '\n';
+  return sealLine(JSON.stringify(extent)).padEnd(EXTENT_BYTES - 1, ' ') + '\n';
+}
+
+/** A checkpoint as the backend's callers see it: without the journal's bookkeeping. */
+function stripJournalFields(file: CheckpointFile): RunCheckpoint {
+  const { journalGeneration: _g, journalCreated: _c, journalSealed: _s, ...checkpoint } = file;
+  return checkpoint;
 }
 
 /** Writes a whole buffer at the end of an append-mode file (a write may be partial). */
@@ -509,14 +577,35 @@ function writeAllSync(fd: number, buffer: Buffer): void {
   for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset, buffer.length - offset);
 }
 
-/** The extent of a journal, or `null` when there is none or it cannot be read (then nothing is checked). */
-async function readExtent(file: string): Promise<JournalExtent | null> {
+/**
+ * The extent of a journal, or `null` when there is none and none is required (a run written
+ * before extents, or before checksums). An extent that is not a valid one, or whose checksum
+ * does not match, is damage.
+ */
+async function readExtent(file: string, sealed: boolean): Promise<JournalExtent | null> {
+  let text: string;
   try {
-    const extent = JSON.parse(await readFile(file, 'utf8')) as Partial<JournalExtent>;
-    return typeof extent.lines === 'number' && typeof extent.bytes === 'number' ? { lines: extent.lines, bytes: extent.bytes } : null;
-  } catch {
-    return null;
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new PermanentError('CORRUPT_STATE', `Cannot read journal extent ${file}: ${(error as Error).message}`, { details: { file } });
+    }
+    if (!sealed) return null;
+    throw new PermanentError('CORRUPT_STATE', `Journal extent ${file} is missing: the checkpoint says it was created. Nothing was changed`, { details: { file } });
   }
+  const damaged = (what: string) =>
+    new PermanentError('CORRUPT_STATE', `Corrupt journal extent ${file}: ${what}; nothing was changed`, { details: { file } });
+  const unsealed = unsealLine(text.trimEnd());
+  let extent: Partial<JournalExtent> | null;
+  try {
+    extent = JSON.parse(text) as Partial<JournalExtent> | null;
+  } catch {
+    throw damaged('it is not JSON');
+  }
+  if (unsealed.kind === 'mismatch') throw damaged('it does not match its checksum (it was changed after it was written)');
+  if (unsealed.kind === 'plain' && sealed) throw damaged('it has no checksum');
+  if (typeof extent?.lines !== 'number' || typeof extent.bytes !== 'number') throw damaged('it names no line and byte count');
+  return { lines: extent.lines, bytes: extent.bytes };
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

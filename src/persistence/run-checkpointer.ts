@@ -39,6 +39,12 @@ export interface RunCheckpointerHooks {
   onDurable?: (taskIds: string[]) => void;
   /** A write failed (once: nothing more is written after it). */
   onFailure?: (error: AgentsSdkError) => void;
+  /**
+   * Called right before each write (checkpoint or task records), synchronously: the run's event
+   * log commits the events noted so far here, so that they are durable no later than the
+   * records they describe.
+   */
+  beforeCommit?: () => void;
 }
 
 /** One write's timing, for the durability bench. */
@@ -85,6 +91,7 @@ export class RunCheckpointer {
   /** Writes the first checkpoint (spec, snapshot, every record). */
   async begin(): Promise<void> {
     try {
+      this.hooks.beforeCommit?.();
       await this.backend.saveCheckpoint(this.runId, this.checkpoint('running'));
     } catch (error) {
       throw stateWriteError(error, this.runId, this.backend);
@@ -148,6 +155,7 @@ export class RunCheckpointer {
   async finish(result: WorkflowResult): Promise<void> {
     await this.flush();
     try {
+      this.hooks.beforeCommit?.();
       await this.backend.saveCheckpoint(this.runId, this.checkpoint(result.status, result));
     } catch (error) {
       this.failure ??= stateWriteError(error, this.runId, this.backend);
@@ -169,6 +177,7 @@ export class RunCheckpointer {
       const record = this.view.recordOf(id);
       if (record) records.push({ ...record });
     }
+    this.hooks.beforeCommit?.();
     this.inflight = this.backend.saveTaskRecords(this.runId, records).then(
       () => {
         if (this.stats) {

@@ -1,11 +1,14 @@
 /**
  * The run's event log: `<stateDir>/<runId>/events.jsonl`, every bus event of a run appended as
- * it happens, one JSON line each. A log, not the checkpoint: no fsync, and a crash may leave a
- * torn last line, which {@link readRunEventLog} tolerates.
+ * it happens, one JSON line each. The events that describe task records are made durable in the
+ * same commit as those records ({@link RunEventLog.commit}, called by the checkpointer before
+ * each journal append): once a record is durable, so are the events that led to it. A crash
+ * may leave a torn last line, which {@link readRunEventLog} tolerates.
  *
  * @module
  */
-import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { closeSync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PermanentError } from '../errors.js';
 import type { Events } from '../events.js';
@@ -95,17 +98,19 @@ type AnyEvent = Events[keyof Events];
 
 /**
  * Appends a run's events to its `events.jsonl`. {@link append} never waits and never throws:
- * lines are batched per event-loop turn into one `appendFile`, with one write in flight at a
- * time (lines noted meanwhile join the next), so appending costs the same at 10 or 10,000 tasks.
- * A failed write is kept in {@link error} and stops the log; the run goes on.
+ * lines are batched per event-loop turn into one synchronous write (a write the event loop
+ * would have to come back for fell seconds behind a busy run, and a kill lost what it held), so
+ * appending costs the same at 10 or 10,000 tasks. {@link commit} writes what is pending and
+ * fsyncs it. A failed write is kept in {@link error} and stops the log; the run goes on.
  */
 export class RunEventLog implements RunEventSink {
   /** The first write error, if any (the log stops there). */
   error: unknown = null;
   private pending: string[] = [];
   private scheduled = false;
-  private writing: Promise<void> | null = null;
-  private prepared = false;
+  private fd: number | null = null;
+  /** Lines were written since the last fsync. */
+  private unsynced = false;
   private closed = false;
   private readonly budget = new ProgressBudget();
 
@@ -131,51 +136,70 @@ export class RunEventLog implements RunEventSink {
       return;
     }
     this.pending.push(line);
-    this.schedule();
+    // The run's own events (workflow.started, .finished, .reaped: one or two per process life)
+    // are written at once: starting the first tasks can hold the loop for a while.
+    if (event.type.startsWith('workflow.') && event.type !== 'workflow.signal') {
+      this.commit();
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.write();
+    });
+  }
+
+  /**
+   * Writes every event appended so far and makes it durable (fdatasync), now: the checkpointer
+   * calls it before it commits the records these events describe. Never throws (see {@link error}).
+   */
+  commit(): void {
+    this.write();
+    if (this.fd === null || !this.unsynced || this.error !== null) return;
+    try {
+      fdatasyncSync(this.fd);
+      this.unsynced = false;
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** Resolves once every event appended so far is written (or the log has failed). */
   async flush(): Promise<void> {
-    while (this.writing || this.pending.length > 0) {
-      if (!this.writing) this.writing = this.write();
-      await this.writing;
-      if (this.error !== null) return;
-    }
+    this.write();
   }
 
-  /** Flushes and stops the log: later events are ignored. */
+  /** Writes and syncs what is pending and stops the log: later events are ignored. */
   async close(): Promise<void> {
-    await this.flush();
+    this.commit();
     this.closed = true;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.writing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (!this.writing && this.pending.length > 0) this.writing = this.write();
-    });
-  }
-
-  private async write(): Promise<void> {
-    try {
-      while (this.pending.length > 0 && this.error === null) {
-        if (!this.prepared) {
-          await mkdir(dirname(this.file), { recursive: true });
-          await dropTornTail(this.file);
-          this.prepared = true;
-        }
-        const batch = this.pending.join('');
-        this.pending = [];
-        await appendFile(this.file, batch);
-      }
-    } catch (error) {
-      this.error = error;
-      this.pending = [];
-    } finally {
-      this.writing = null;
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
     }
+  }
+
+  private write(): void {
+    if (this.pending.length === 0 || this.error !== null) return;
+    const batch = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    try {
+      if (this.fd === null) {
+        mkdirSync(dirname(this.file), { recursive: true });
+        this.fd = openSync(this.file, 'a+');
+        dropTornTail(this.fd);
+      }
+      for (let offset = 0; offset < batch.length; ) offset += writeSync(this.fd, batch, offset, batch.length - offset);
+      this.unsynced = true;
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.error = error;
+    this.pending = [];
   }
 }
 
@@ -277,43 +301,28 @@ function stringOr(value: unknown, fallback: string): string {
  * A log that a crash left ending mid-line (no newline) is cut back to its last complete line
  * before anything is appended: else the next line would be glued to the torn one.
  */
-async function dropTornTail(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return;
-    const chunk = Buffer.alloc(64 * 1024);
-    let end = size;
-    let checkedLast = false;
-    while (end > 0) {
-      const start = Math.max(0, end - chunk.length);
-      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
-      const slice = chunk.subarray(0, bytesRead);
-      if (!checkedLast) {
-        if (slice[slice.length - 1] === 0x0a) return;
-        checkedLast = true;
-      }
-      const nl = slice.lastIndexOf(0x0a);
-      if (nl >= 0) {
-        await handle.close();
-        handle = undefined;
-        await truncate(file, start + nl + 1);
-        return;
-      }
-      end = start;
+function dropTornTail(fd: number): void {
+  const { size } = fstatSync(fd);
+  if (size === 0) return;
+  const chunk = Buffer.alloc(64 * 1024);
+  let end = size;
+  let checkedLast = false;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const bytesRead = readSync(fd, chunk, 0, end - start, start);
+    const slice = chunk.subarray(0, bytesRead);
+    if (!checkedLast) {
+      if (slice[slice.length - 1] === 0x0a) return;
+      checkedLast = true;
     }
-    await handle.close();
-    handle = undefined;
-    await truncate(file, 0);
-  } finally {
-    await handle?.close();
+    const nl = slice.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      ftruncateSync(fd, start + nl + 1);
+      return;
+    }
+    end = start;
   }
+  ftruncateSync(fd, 0);
 }
 
 /** What {@link readRunEventLog} found. */

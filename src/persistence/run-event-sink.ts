@@ -22,6 +22,12 @@ export interface RunEventSink {
   append(event: Events[keyof Events]): void;
   /** Resolves once every event appended so far is written (or the sink has failed). */
   flush(): Promise<void>;
+  /**
+   * Writes every event appended so far durably, now (never throws): the run calls it right
+   * before each commit of task records, so that the events describing a durable record are
+   * durable too. Optional: a sink without it is flushed on its own schedule.
+   */
+  commit?(): void;
   /** Flushes and stops the sink: later events are ignored. */
   close(): Promise<void>;
 }
