@@ -32,6 +32,7 @@ import type { TaskRecord } from '../workflow/workflow-result.js';
 import type { RunEventLogContents, RunEventLogEntry } from './run-event-log.js';
 import type { RunEventSink, RunEventStore } from './run-event-sink.js';
 import { SqliteRunEventSink, type EventRow } from './sqlite-run-event-sink.js';
+import { checkSqliteFiles, databaseImage, type SqliteFiles } from './sqlite-file-check.js';
 import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
@@ -61,6 +62,9 @@ const LAYOUT_VERSION = 3;
 // `events` tables (added by SCHEMA's CREATE IF NOT EXISTS: nothing else to migrate).
 
 const MEMORY = ':memory:';
+
+/** How long to wait before looking at files found damaged a second time (a live writer may have moved on). */
+const RECHECK_DELAY_MS = 50;
 
 // Rows that can be large (values, checkpoints, task outputs) live in ordinary rowid tables:
 // a WITHOUT ROWID table keeps the whole row in its key b-tree, which suits only small rows.
@@ -187,6 +191,8 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   private readonly readCheckpointTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
   private readonly appendEvents: Transaction<(runId: string, rows: EventRow[]) => void>;
+  /** The open event sink of each run this connection writes: its events join the run's record writes. */
+  private readonly eventSinks = new Map<string, SqliteRunEventSink>();
 
   private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options, layout: number, writable: boolean) {
     this.db = db;
@@ -203,6 +209,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     // in between, instead of waiting for the busy timeout.
     this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, records: string[]) => {
       const sql = writes();
+      this.insertPendingEvents(runId);
       sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
       // The checkpoint replaces the task records (as the JSON backend drops its journal), and
       // with them what the previous checkpoint held: only the last one is kept.
@@ -219,6 +226,8 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
           details: { runId, file: this.file },
         });
       }
+      // The events that led to these records, in the same transaction: durable together.
+      this.insertPendingEvents(runId);
       const now = Date.now();
       records.forEach((r, i) => {
         if (sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
@@ -244,12 +253,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
     this.readCheckpointTx = db.transaction((runId: string) => this.readCheckpoint(runId));
 
-    this.appendEvents = db.transaction((runId: string, rows: EventRow[]) => {
-      const sql = writes();
-      // Continues after the events already stored (a resumed run's log goes on).
-      let seq = sql.lastEventSeq.get(runId)!.seq;
-      for (const r of rows) sql.insertEvent.run(runId, ++seq, r.type, r.taskId, r.sessionId, r.attempt, r.at, r.json);
-    });
+    this.appendEvents = db.transaction((runId: string, rows: EventRow[]) => this.insertEvents(runId, rows));
 
     this.removeRun = db.transaction((runId: string) => {
       const sql = writes();
@@ -286,11 +290,13 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, options.runsDir);
     if (readonly && found.kind !== 'database') return SqliteStateBackend.empty(path, driver, driverOptions);
     if (found.kind === 'database') {
-      const db = connect(driver, path, { ...driverOptions, readonly: true, fileMustExist: true });
+      const db = await openForReading(driver, path, driverOptions, found);
       try {
         const layout = layoutOf(db, path);
         if (layout === 0) await assertNothingLost(path, found, options.runsDir);
         if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
+        // Before anything is written: a damaged file is refused, not written over.
+        if (!readonly) assertIntact(db, path);
       } catch (error) {
         db.close();
         throw openError(error, path, driver, true);
@@ -329,7 +335,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async load(key: string): Promise<unknown> {
     assertValidValueKey(key);
     this.assertOpen();
-    const row = this.sql.getValue.get(key);
+    const row = this.reading(() => this.sql.getValue.get(key));
     if (!row) return undefined;
     const where = `key ${JSON.stringify(key)}`;
     this.assertSchema(row.schema_version, 'state', where);
@@ -357,7 +363,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async loadCheckpoint(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    return this.readCheckpointTx.deferred(runId);
+    return this.reading(() => this.readCheckpointTx.deferred(runId));
   }
 
   /** Upserts each record (one indexed row write each); the run's `updatedAt` (in `loadRun`) becomes now. */
@@ -375,7 +381,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async loadRun(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    const run = this.readRunTx.deferred(runId);
+    const run = this.reading(() => this.readRunTx.deferred(runId));
     return run && expandCheckpoint(run);
   }
 
@@ -398,7 +404,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
       // Newest first; unreadable runs (no start time) last.
       return runs.sort((a, b) => b.startedAt - a.startedAt);
     });
-    return list.deferred();
+    return this.reading(() => list.deferred());
   }
 
   /**
@@ -409,10 +415,19 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   openRunEventSink(runId: string): RunEventSink {
     assertValidRunId(runId);
     this.assertWritable();
-    return new SqliteRunEventSink(runId, (rows) => {
-      this.assertWritable();
-      this.appendEvents.immediate(runId, rows);
-    });
+    const sink: SqliteRunEventSink = new SqliteRunEventSink(
+      runId,
+      (rows) => {
+        this.assertWritable();
+        this.appendEvents.immediate(runId, rows);
+      },
+      undefined,
+      () => {
+        if (this.eventSinks.get(runId) === sink) this.eventSinks.delete(runId);
+      },
+    );
+    this.eventSinks.set(runId, sink);
+    return sink;
   }
 
   /**
@@ -424,7 +439,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async readRunEvents(runId: string): Promise<RunEventLogContents> {
     assertValidRunId(runId);
     this.assertOpen();
-    const events = (this.sql.events?.all(runId) ?? []).map((row) => {
+    const events = this.reading(() => this.sql.events?.all(runId) ?? []).map((row) => {
       const entry = this.parse(row.json, 'events', `run ${runId}, seq ${row.seq}`);
       if (typeof entry !== 'object' || entry === null || typeof (entry as { type?: unknown }).type !== 'string') {
         throw this.corrupt('events', `run ${runId}, seq ${row.seq}`, 'not a JSON event');
@@ -458,7 +473,9 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     this.assertOpen();
     let rows: Array<{ seq: number; signal: string }>;
     try {
-      rows = this.db.prepare('SELECT seq, signal FROM signals WHERE scope = ? AND seq > ? ORDER BY seq').all(scope, cursor) as Array<{ seq: number; signal: string }>;
+      rows = this.reading(
+        () => this.db.prepare('SELECT seq, signal FROM signals WHERE scope = ? AND seq > ? ORDER BY seq').all(scope, cursor) as Array<{ seq: number; signal: string }>,
+      );
     } catch (error) {
       // A database opened read-only from before signals existed has no table: no signals.
       if (/no such table/.test((error as Error).message)) return { signals: [], cursor };
@@ -479,7 +496,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async lockHolder(runId: string): Promise<LockOwner | null> {
     assertValidRunId(runId);
     this.assertOpen();
-    const row = this.sql.getLock.get(runId);
+    const row = this.reading(() => this.sql.getLock.get(runId));
     const holder = row ? parseOwner(row.owner) : null;
     return holder && isOwnerAlive(holder) ? holder : null;
   }
@@ -503,6 +520,20 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     } finally {
       if (db !== this.db) db.close();
     }
+  }
+
+  /** Appends rows to the run's events, after those already stored (a resumed run's log goes on). */
+  private insertEvents(runId: string, rows: EventRow[]): void {
+    if (rows.length === 0) return;
+    const sql = this.writes!;
+    let seq = sql.lastEventSeq.get(runId)!.seq;
+    for (const r of rows) sql.insertEvent.run(runId, ++seq, r.type, r.taskId, r.sessionId, r.attempt, r.at, r.json);
+  }
+
+  /** Inside a write transaction of the run: the events its sink holds go in with it. */
+  private insertPendingEvents(runId: string): void {
+    const sink = this.eventSinks.get(runId);
+    if (sink) this.insertEvents(runId, sink.takePending());
   }
 
   /** The run row with its current task rows folded in, in checkpoint order. */
@@ -542,6 +573,18 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     const where = `run ${runId}`;
     this.assertSchema(row.schema_version, 'checkpoints', where);
     return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
+  }
+
+  /**
+   * Runs a read; SQLite finding the file damaged (a malformed page, a page past its end) is
+   * `CORRUPT_STATE` naming the file, like any other damage.
+   */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw sqliteDamage(error, this.file, this.driver) ?? error;
+    }
   }
 
   private assertWritable(): void {
@@ -746,9 +789,9 @@ function migrateFromLayout1(db: Database): void {
 }
 
 /** A connection; the constructor's errors named (see {@link openError}). */
-function connect(driver: Driver, path: string, options: BetterSqlite3.Options): Database {
+function connect(driver: Driver, path: string, options: BetterSqlite3.Options, image?: Buffer): Database {
   try {
-    return new driver(path, options);
+    return new driver(image ?? path, options);
   } catch (error) {
     throw openError(error, path, driver);
   }
@@ -763,6 +806,8 @@ type FoundFile =
       walBytes: number;
       /** The header says WAL mode: the file's changes go to the log first. */
       walMode: boolean;
+      /** The log and index as checked from outside (`null`: not checked, the path is not a file). */
+      files: SqliteFiles | null;
     };
 
 /**
@@ -778,7 +823,7 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
     return { kind: 'missing' };
   }
   // Not a file (a directory): SQLite says why it cannot open it.
-  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false };
+  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false, files: null };
   if (main.size === 0) {
     if (walBytes > 0) throw damaged(path, `the file is empty (0 bytes), but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
     await assertNoRunDirectories(path, runsDir, 'the file is empty (0 bytes)');
@@ -793,7 +838,36 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
     // The tables were created in the log (this backend creates them right after turning WAL on).
     throw damaged(path, `its tables are not in the file but were in its write-ahead log ${wal}, which is ${log ? 'empty' : 'missing'}`);
   }
-  return { kind: 'database', walBytes, walMode };
+  let check = await checkSqliteFiles(path);
+  if (check.damage) {
+    // Looked at again once: a live writer may have restarted its log or checkpointed meanwhile.
+    await new Promise((r) => setTimeout(r, RECHECK_DELAY_MS));
+    check = await checkSqliteFiles(path);
+  }
+  if (check.damage) throw damaged(path, check.damage);
+  return { kind: 'database', walBytes, walMode, files: check.files };
+}
+
+/**
+ * A read-only connection that creates and changes no file: through SQLite (sharing the `-shm`
+ * index with live connections) when the index exists, else from an image of the database in
+ * memory (SQLite would create the index, and an empty log beside a file without one).
+ */
+async function openForReading(driver: Driver, path: string, options: BetterSqlite3.Options, found: FoundFile & { kind: 'database' }): Promise<Database> {
+  if (!found.files || found.files.shmExists) return connect(driver, path, { ...options, readonly: true, fileMustExist: true });
+  let image: Buffer;
+  try {
+    image = await databaseImage(path, found.files.wal);
+  } catch (error) {
+    throw openError(error, path, driver);
+  }
+  return connect(driver, path, { ...options, readonly: true }, image);
+}
+
+/** `PRAGMA quick_check` before a database is written: a damaged one is refused. */
+function assertIntact(db: Database, path: string): void {
+  const result = db.pragma('quick_check(1)', { simple: true }) as string;
+  if (result !== 'ok') throw damaged(path, `PRAGMA quick_check finds it damaged (${result})`);
 }
 
 /** A database file that SQLite found without tables: refused if its tables, with runs, were lost. */
@@ -846,16 +920,28 @@ async function readHeader(path: string): Promise<Buffer> {
   }
 }
 
+/**
+ * SQLite's own word that a file is damaged (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`, or a page read
+ * past the end of a cut file) as `CORRUPT_STATE` naming the file; `undefined` for other errors.
+ */
+function sqliteDamage(error: unknown, file: string, driver: Driver): PermanentError | undefined {
+  if (!(error instanceof driver.SqliteError)) return undefined;
+  const code = error.code;
+  if (!code.startsWith('SQLITE_CORRUPT') && code !== 'SQLITE_NOTADB' && code !== 'SQLITE_IOERR_SHORT_READ') return undefined;
+  return new PermanentError(
+    'CORRUPT_STATE',
+    `Damaged state database ${file}: SQLite reports "${error.message}" (${code}). Nothing was changed; ` +
+      `copy ${file} and its -wal and -shm files aside before any repair`,
+    { cause: error, details: { file } },
+  );
+}
+
 /** Names what went wrong opening a database: the driver, the file, or its contents. */
 function openError(error: unknown, file: string, driver: Driver, opened = false): unknown {
   if (error instanceof AgentsSdkError) return error;
   if (error instanceof driver.SqliteError) {
-    if (error.code === 'SQLITE_NOTADB' || error.code === 'SQLITE_CORRUPT') {
-      return new PermanentError('CORRUPT_STATE', `Corrupt state database ${file}: ${error.message}; nothing was changed`, {
-        cause: error,
-        details: { file },
-      });
-    }
+    const damage = sqliteDamage(error, file, driver);
+    if (damage) return damage;
     return new PermanentError('BACKEND_UNAVAILABLE', `Cannot open the SQLite state database ${file}: ${error.message} (${error.code})`, {
       cause: error,
       details: { file },
