@@ -49,7 +49,7 @@ describe('SQLite run events and task records', () => {
     // Each task, when it starts, looks at the database from another connection: its dependency's
     // record is durable (dependants start only then), and so must be its completion event.
     const executor: Executor = async (request) => {
-      const task = request.command[1]!;
+      const task = request.kind === 'command' ? request.command[1]! : request.prompt;
       seen.push({ task, ...durable('r1') });
       return okResult({ output: `out-${task}` });
     };

@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open as openFile, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
@@ -710,6 +711,10 @@ type WriteStatements = ReturnType<typeof writeStatements>;
 
 /** Loads better-sqlite3 on first use, so that only users of this backend need it. */
 async function loadDriver(): Promise<Driver> {
+  // SQLite URIs (`file:...?immutable=1`, to read a database without its -shm index and create
+  // none) are on only if asked for before better-sqlite3's native module loads; if it loaded
+  // already without them, such a database is read from an image in memory instead.
+  process.env.SQLITE_USE_URI ??= '1';
   try {
     const mod = (await import('better-sqlite3')) as { default: Driver };
     return mod.default;
@@ -855,6 +860,11 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
  */
 async function openForReading(driver: Driver, path: string, options: BetterSqlite3.Options, found: FoundFile & { kind: 'database' }): Promise<Database> {
   if (!found.files || found.files.shmExists) return connect(driver, path, { ...options, readonly: true, fileMustExist: true });
+  if (!found.files.wal || found.files.wal.committedFrames === 0) {
+    // Nothing in the log: the file alone, read as it is (no lock, no index, no log created).
+    const immutable = openImmutable(driver, path, options);
+    if (immutable) return immutable;
+  }
   let image: Buffer;
   try {
     image = await databaseImage(path, found.files.wal);
@@ -862,6 +872,16 @@ async function openForReading(driver: Driver, path: string, options: BetterSqlit
     throw openError(error, path, driver);
   }
   return connect(driver, path, { ...options, readonly: true }, image);
+}
+
+/** A read-only connection to the file alone (`immutable=1`), or `null` when SQLite URIs are off in this process. */
+function openImmutable(driver: Driver, path: string, options: BetterSqlite3.Options): Database | null {
+  try {
+    return new driver(`${pathToFileURL(path).href}?immutable=1`, { ...options, readonly: true, fileMustExist: true });
+  } catch (error) {
+    if (error instanceof driver.SqliteError && error.code === 'SQLITE_CANTOPEN') return null;
+    throw openError(error, path, driver);
+  }
 }
 
 /** `PRAGMA quick_check` before a database is written: a damaged one is refused. */
