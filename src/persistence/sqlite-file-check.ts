@@ -53,24 +53,52 @@ export interface SqliteFiles {
 /** The damage found, as a sentence naming the file, or `null`. */
 export type Damage = string | null;
 
+/** How many times the files are looked at before damage is told or a moving log is given up on. */
+const ATTEMPTS = 5;
+/** Pause between two looks, in ms. */
+const PAUSE_MS = 20;
+
 /**
- * Looks at `<path>-wal`, `<path>-shm` and `path` (in that order: a live writer appends to the log
- * and checkpoints into the main file, never the other way round), and says what damage, if any,
- * it found. Throws only on I/O errors other than a missing file.
+ * Looks at `<path>-wal`, `<path>-shm` and `path`, and says what damage, if any, it found. A live
+ * writer may append to the log, restart it or copy it into the file while it is read: a look
+ * counts only if the log's header is the same after it as before (a restart rewrites the header
+ * before any frame), and damage is told only when two looks in a row find the same. A log that
+ * never holds still for two looks (a writer restarting it over and over) is not called damaged.
+ * Throws only on I/O errors other than a missing file.
  */
 export async function checkSqliteFiles(path: string): Promise<{ files: SqliteFiles; damage: Damage }> {
+  let last: { files: SqliteFiles; damage: Damage } | null = null;
+  let previous: Damage = null;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
+    const look = await lookOnce(path);
+    if (!look.steady) continue;
+    last = { files: look.files, damage: look.damage };
+    if (look.damage === null || look.damage === previous) return last;
+    previous = look.damage;
+  }
+  return { files: last?.files ?? (await lookOnce(path)).files, damage: null };
+}
+
+/**
+ * One look, in this order: the index, the log, the log's header again, the main file (a live
+ * writer appends to the log and copies it into the main file, never the other way round).
+ */
+async function lookOnce(path: string): Promise<{ files: SqliteFiles; damage: Damage; steady: boolean }> {
   const walPath = `${path}-wal`;
   const shmPath = `${path}-shm`;
   // The index first: what it says was committed must be in the log read after it.
   const shm = await readShmHeader(shmPath);
   const walBytes = await readWhole(walPath);
+  const headerAfter = walBytes && walBytes.length > 0 ? await readAt(walPath, 0, WAL_HEADER).catch(() => Buffer.alloc(0)) : null;
+  const steady = headerAfter === null || headerAfter.equals(walBytes!.subarray(0, WAL_HEADER));
   const files: SqliteFiles = { wal: null, walExists: walBytes !== null, shmExists: shm !== undefined };
-  let damage: Damage = null;
   if (walBytes !== null && walBytes.length > 0) {
     const scan = scanWal(walBytes);
-    if (typeof scan === 'string') return { files, damage: `its write-ahead log ${walPath} ${scan}` };
+    if (typeof scan === 'string') return { files, damage: `its write-ahead log ${walPath} ${scan}`, steady };
     files.wal = scan;
   }
+  let damage: Damage = null;
   if (shm && shm.mxFrame > shm.nBackfill) {
     const committed = `${shm.mxFrame - shm.nBackfill} committed frames not yet in the database file`;
     const wal = files.wal;
@@ -82,10 +110,10 @@ export async function checkSqliteFiles(path: string): Promise<{ files: SqliteFil
         `${shmPath} recorded ${shm.mxFrame}: the log is damaged or cut`;
     }
   }
-  if (damage) return { files, damage };
+  if (damage) return { files, damage, steady };
   const main = await statOrNull(path);
   if (main?.isFile() && main.size > 0) damage = await checkMainLength(path, main, files.wal);
-  return { files, damage };
+  return { files, damage, steady };
 }
 
 /** The valid contents of a WAL, or why it is damaged. */

@@ -64,8 +64,8 @@ const LAYOUT_VERSION = 3;
 
 const MEMORY = ':memory:';
 
-/** How long to wait before looking at files found damaged a second time (a live writer may have moved on). */
-const RECHECK_DELAY_MS = 50;
+/** How long to wait before looking at a database found damaged a second time (another process may be creating it). */
+const RECHECK_DELAY_MS = 100;
 
 // Rows that can be large (values, checkpoints, task outputs) live in ordinary rowid tables:
 // a WITHOUT ROWID table keeps the whole row in its key b-tree, which suits only small rows.
@@ -288,24 +288,18 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     // Everything about the file is checked before SQLite opens it: SQLite deletes the WAL beside
     // an empty database file, and a connection that can write checkpoints a damaged log away when
     // it closes. So a file is first looked at from outside, then read through a read-only connection.
-    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, options.runsDir);
-    if (readonly && found.kind !== 'database') return SqliteStateBackend.empty(path, driver, driverOptions);
-    if (found.kind === 'database') {
-      const db = await openForReading(driver, path, driverOptions, found);
-      try {
-        const layout = layoutOf(db, path);
-        if (layout === 0) await assertNothingLost(path, found, options.runsDir);
-        if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
-        // Before anything is written: a damaged file is refused, not written over.
-        if (!readonly) assertIntact(db, path);
-      } catch (error) {
-        db.close();
-        throw openError(error, path, driver, true);
-      }
-      db.close();
-      // A database file without tables (and nothing lost): read-only, it has no runs.
-      if (readonly) return SqliteStateBackend.empty(path, driver, driverOptions);
+    let checked: SqliteStateBackend | 'write' | 'empty';
+    try {
+      checked = await SqliteStateBackend.check(path, driver, driverOptions, readonly, options.runsDir);
+    } catch (error) {
+      if (!(error instanceof AgentsSdkError) || error.code !== 'CORRUPT_STATE') throw error;
+      // Looked at once more: another process may be creating the database this very moment
+      // (its file in WAL mode, its tables not yet committed to the log).
+      await new Promise((r) => setTimeout(r, RECHECK_DELAY_MS));
+      checked = await SqliteStateBackend.check(path, driver, driverOptions, readonly, options.runsDir);
     }
+    if (checked === 'empty') return SqliteStateBackend.empty(path, driver, driverOptions);
+    if (checked !== 'write') return checked;
     if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
     const db = connect(driver, path, driverOptions);
     try {
@@ -315,6 +309,36 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
       db.close();
       throw openError(error, path, driver, true);
     }
+  }
+
+  /**
+   * Looks at the file from outside, then through a connection that changes nothing: the backend
+   * opened read-only, `'empty'` (no runs), or `'write'` (nothing found against opening it for writing).
+   */
+  private static async check(
+    path: string,
+    driver: Driver,
+    driverOptions: BetterSqlite3.Options,
+    readonly: boolean,
+    runsDir: string | undefined,
+  ): Promise<SqliteStateBackend | 'write' | 'empty'> {
+    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, runsDir);
+    if (readonly && found.kind !== 'database') return 'empty';
+    if (found.kind !== 'database') return 'write';
+    const db = await openForReading(driver, path, driverOptions, found);
+    try {
+      const layout = layoutOf(db, path);
+      if (layout === 0) await assertNothingLost(path, found, runsDir);
+      if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
+      // Before anything is written: a damaged file is refused, not written over.
+      if (!readonly) assertIntact(db, path);
+    } catch (error) {
+      db.close();
+      throw openError(error, path, driver, true);
+    }
+    db.close();
+    // A database file without tables (and nothing lost): read-only, it has no runs.
+    return readonly ? 'empty' : 'write';
   }
 
   /** A read-only backend without runs, for a database file that does not exist (yet). */
@@ -843,12 +867,7 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
     // The tables were created in the log (this backend creates them right after turning WAL on).
     throw damaged(path, `its tables are not in the file but were in its write-ahead log ${wal}, which is ${log ? 'empty' : 'missing'}`);
   }
-  let check = await checkSqliteFiles(path);
-  if (check.damage) {
-    // Looked at again once: a live writer may have restarted its log or checkpointed meanwhile.
-    await new Promise((r) => setTimeout(r, RECHECK_DELAY_MS));
-    check = await checkSqliteFiles(path);
-  }
+  const check = await checkSqliteFiles(path);
   if (check.damage) throw damaged(path, check.damage);
   return { kind: 'database', walBytes, walMode, files: check.files };
 }
