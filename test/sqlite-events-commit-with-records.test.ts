@@ -69,7 +69,7 @@ describe('SQLite run events and task records', () => {
   });
 
   it('a run killed with SIGKILL under load keeps the completion event of every task whose record it saved', { timeout: 60_000 }, async () => {
-    const tasks = Array.from({ length: 600 }, (_, i) => ({ id: `t${i}`, command: ['task', `t${i}`], ...(i >= 30 && { depends_on: [`t${i - 30}`] }) }));
+    const tasks = Array.from({ length: 1500 }, (_, i) => ({ id: `t${i}`, command: ['task', `t${i}`], ...(i >= 30 && { depends_on: [`t${i - 30}`] }) }));
     const spec = join(root, 'load.json');
     writeFileSync(spec, JSON.stringify({ id: 'under-load', max_parallel: 32, tasks }));
     const log = join(root, 'ran.log');
@@ -77,13 +77,13 @@ describe('SQLite run events and task records', () => {
     const child = execa(process.execPath, [LOAD_RUN, 'run', root, 'sqlite', spec, log, '0'], { reject: false, stdin: 'ignore' });
     const until = Date.now() + 40_000;
     const ran = () => readFileSync(log, 'utf8').split('\n').length - 1;
-    while (ran() < 300 && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    while (ran() < 200 && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGKILL');
     expect((await child).signal).toBe('SIGKILL');
 
     const { completed, completionEvents, types } = durable('load');
-    expect(completed.length).toBeGreaterThan(100);
-    expect(completed.length).toBeLessThan(600);
+    expect(completed.length).toBeGreaterThan(50);
+    expect(completed.length).toBeLessThan(1500);
     // every saved completion has its event (an event may be ahead of its record, never behind)
     expect(completed.filter((id) => !completionEvents.includes(id))).toEqual([]);
     expect(types[0]).toBe('workflow.started');
