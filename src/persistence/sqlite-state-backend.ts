@@ -878,15 +878,19 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
  * memory (SQLite would create the index, and an empty log beside a file without one).
  */
 async function openForReading(driver: Driver, path: string, options: BetterSqlite3.Options, found: FoundFile & { kind: 'database' }): Promise<Database> {
-  if (!found.files || found.files.shmExists) return connect(driver, path, { ...options, readonly: true, fileMustExist: true });
-  if (!found.files.wal || found.files.wal.committedFrames === 0) {
-    // Nothing in the log: the file alone, read as it is (no lock, no index, no log created).
+  const files = found.files;
+  const logCommits = (files?.wal?.committedFrames ?? 0) > 0;
+  // No log (no live writer: one keeps its log until it closes), or no index and nothing in the
+  // log: the file alone, read as it is (no lock, no index, no log created).
+  if (files && (!files.walExists || (!files.shmExists && !logCommits))) {
     const immutable = openImmutable(driver, path, options);
     if (immutable) return immutable;
   }
+  // With its index, through SQLite: shared with live connections (it may update the index).
+  if (!files || (files.shmExists && files.walExists)) return connect(driver, path, { ...options, readonly: true, fileMustExist: true });
   let image: Buffer;
   try {
-    image = await databaseImage(path, found.files.wal);
+    image = await databaseImage(path, files.wal);
   } catch (error) {
     throw openError(error, path, driver);
   }
