@@ -209,6 +209,30 @@ describe('a closed SQLite database (no WAL)', () => {
   });
 });
 
+describe('a live SQLite run', () => {
+  it('is never called damaged by readers and writers opening it while its log grows, restarts and is copied into the file', { timeout: 60_000 }, async () => {
+    mkdirSync(stateDir);
+    const writer = execa(process.execPath, [WRITER, file, 'r1', '40', '0', 'busy'], { reject: false, stdin: 'ignore' });
+    try {
+      await new Promise<void>((resolve) => writer.stdout!.on('data', () => resolve()));
+      const problems: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        try {
+          const backend = await SqliteStateBackend.open(file, { readonly: i % 4 !== 3 });
+          expect((await backend.loadRun('r1'))!.records).toHaveLength(40);
+          await backend.close();
+        } catch (error) {
+          problems.push(String(error));
+        }
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      writer.kill('SIGKILL');
+      await writer;
+    }
+  });
+});
+
 describe('the WAL check', () => {
   it('reads a healthy log whole, and a log cut inside its last frame up to its last commit', () => {
     const bytes = readFileSync(join(saved, 'kill', 'agents.sqlite-wal'));
