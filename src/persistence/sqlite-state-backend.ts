@@ -134,8 +134,9 @@ export interface SqliteStateBackendOptions {
   /**
    * Open for reading only (default `false`): nothing is created, migrated, changed or deleted,
    * and every write rejects with `BACKEND_UNAVAILABLE`. A missing file reads as a database
-   * without runs and is not created. (To read a database in WAL mode SQLite needs its `-shm`
-   * index, and creates it, with an empty `-wal`, if they are missing; they hold no state.)
+   * without runs and is not created, nor are its `-wal` and `-shm`: without a log the file is read
+   * as it is (`immutable=1`), and a log without its `-shm` index from an image in memory. (With
+   * both, SQLite shares the index with live connections and may update it: it holds no state.)
    */
   readonly?: boolean;
   /**
@@ -272,7 +273,11 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
    *
    * A damaged database is refused, never started over: a file that is missing, empty or without
    * tables while its write-ahead log (`<file>-wal`) holds data, or whose tables were in a log
-   * that is gone, or while `runsDir` holds runs' directories. Nothing is changed or deleted then.
+   * that is gone, or while `runsDir` holds runs' directories; a log whose header or frames fail
+   * their checksums where SQLite would drop committed transactions; a log missing, emptied or cut
+   * while its `-shm` index records committed frames in it; a file shorter than its pages; and,
+   * before opening for writing, a file failing `PRAGMA quick_check` (see `sqlite-file-check.ts`).
+   * Nothing is changed or deleted then.
    *
    * @throws PermanentError `BACKEND_UNAVAILABLE` when better-sqlite3 is not installed or not
    *   built for this Node, or the file cannot be opened; `CORRUPT_STATE` when the file is not a
