@@ -233,7 +233,53 @@ describe('a live SQLite run', () => {
   });
 });
 
+/**
+ * A WAL written from the format's description (https://www.sqlite.org/fileformat2.html#walformat),
+ * big-endian checksums (magic 0x377f0683, as a big-endian machine writes): `frames` pages of 512
+ * bytes, `commits` saying which frames end a transaction.
+ */
+function bigEndianWal(commits: boolean[]): Buffer {
+  const pageSize = 512;
+  const sum = (bytes: Buffer, s: [number, number]): [number, number] => {
+    let [s0, s1] = s;
+    for (let i = 0; i < bytes.length; i += 8) {
+      s0 = (s0 + bytes.readUInt32BE(i) + s1) >>> 0;
+      s1 = (s1 + bytes.readUInt32BE(i + 4) + s0) >>> 0;
+    }
+    return [s0, s1];
+  };
+  const header = Buffer.alloc(32);
+  [0x377f0683, 3007000, pageSize, 0, 0x11111111, 0x22222222].forEach((v, i) => header.writeUInt32BE(v, i * 4));
+  let s = sum(header.subarray(0, 24), [0, 0]);
+  header.writeUInt32BE(s[0], 24);
+  header.writeUInt32BE(s[1], 28);
+  const frames = commits.map((commit, i) => {
+    const frame = Buffer.alloc(24 + pageSize, i + 1);
+    frame.writeUInt32BE(i + 1, 0); // page number
+    frame.writeUInt32BE(commit ? i + 1 : 0, 4); // database size after a commit
+    frame.writeUInt32BE(0x11111111, 8);
+    frame.writeUInt32BE(0x22222222, 12);
+    s = sum(frame.subarray(24), sum(frame.subarray(0, 8), s));
+    frame.writeUInt32BE(s[0], 16);
+    frame.writeUInt32BE(s[1], 20);
+    return frame;
+  });
+  return Buffer.concat([header, ...frames]);
+}
+
 describe('the WAL check', () => {
+  it('follows the checksum chain of a big-endian log, and names a committed transaction past a damaged frame', () => {
+    const wal = bigEndianWal([false, true, false, true]);
+    const whole = scanWal(wal);
+    expect(typeof whole === 'string' ? whole : [whole.committedFrames, whole.commitPages, [...whole.pages.keys()]]).toEqual([4, 4, [1, 2, 3, 4]]);
+    // the last transaction cut (a crash mid-write): the log ends at the commit before it
+    const cut = scanWal(wal.subarray(0, wal.length - 100));
+    expect(typeof cut === 'string' ? cut : cut.committedFrames).toBe(2);
+    // a byte flipped in frame 2: frame 4 commits after it
+    wal[32 + (24 + 512) + 100]! ^= 1;
+    expect(scanWal(wal)).toMatch(/damaged at frame 2 .*\(frame 4\)/);
+  });
+
   it('reads a healthy log whole, and a log cut inside its last frame up to its last commit', () => {
     const bytes = readFileSync(join(saved, 'kill', 'agents.sqlite-wal'));
     const whole = scanWal(bytes);
