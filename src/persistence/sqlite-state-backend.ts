@@ -26,12 +26,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open as openFile, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 import type { RunEventLogContents, RunEventLogEntry } from './run-event-log.js';
 import type { RunEventSink, RunEventStore } from './run-event-sink.js';
 import { SqliteRunEventSink, type EventRow } from './sqlite-run-event-sink.js';
+import { checkSqliteFiles, databaseImage, type SqliteFiles } from './sqlite-file-check.js';
 import { currentOwner, holderBlocks, isOwnerAlive, lockedMessage, type LockOptions, type LockOwner } from './process-lock.js';
 import {
   STATE_SCHEMA_VERSION,
@@ -61,6 +63,9 @@ const LAYOUT_VERSION = 3;
 // `events` tables (added by SCHEMA's CREATE IF NOT EXISTS: nothing else to migrate).
 
 const MEMORY = ':memory:';
+
+/** How long to wait before looking at a database found damaged a second time (another process may be creating it). */
+const RECHECK_DELAY_MS = 100;
 
 // Rows that can be large (values, checkpoints, task outputs) live in ordinary rowid tables:
 // a WITHOUT ROWID table keeps the whole row in its key b-tree, which suits only small rows.
@@ -129,8 +134,9 @@ export interface SqliteStateBackendOptions {
   /**
    * Open for reading only (default `false`): nothing is created, migrated, changed or deleted,
    * and every write rejects with `BACKEND_UNAVAILABLE`. A missing file reads as a database
-   * without runs and is not created. (To read a database in WAL mode SQLite needs its `-shm`
-   * index, and creates it, with an empty `-wal`, if they are missing; they hold no state.)
+   * without runs and is not created, nor are its `-wal` and `-shm`: without a log the file is read
+   * as it is (`immutable=1`), and a log without its `-shm` index from an image in memory. (With
+   * both, SQLite shares the index with live connections and may update it: it holds no state.)
    */
   readonly?: boolean;
   /**
@@ -187,6 +193,8 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   private readonly readCheckpointTx: Transaction<(runId: string) => RunCheckpoint | undefined>;
   private readonly removeRun: Transaction<(runId: string) => void>;
   private readonly appendEvents: Transaction<(runId: string, rows: EventRow[]) => void>;
+  /** The open event sink of each run this connection writes: its events join the run's record writes. */
+  private readonly eventSinks = new Map<string, SqliteRunEventSink>();
 
   private constructor(db: Database, file: string, driver: Driver, driverOptions: BetterSqlite3.Options, layout: number, writable: boolean) {
     this.db = db;
@@ -203,6 +211,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     // in between, instead of waiting for the busy timeout.
     this.writeCheckpoint = db.transaction((runId: string, data: RunCheckpoint, head: string, records: string[]) => {
       const sql = writes();
+      this.insertPendingEvents(runId);
       sql.putRun.run(runId, data.workflowId, data.status, data.startedAt, data.updatedAt, head, STATE_SCHEMA_VERSION);
       // The checkpoint replaces the task records (as the JSON backend drops its journal), and
       // with them what the previous checkpoint held: only the last one is kept.
@@ -219,6 +228,8 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
           details: { runId, file: this.file },
         });
       }
+      // The events that led to these records, in the same transaction: durable together.
+      this.insertPendingEvents(runId);
       const now = Date.now();
       records.forEach((r, i) => {
         if (sql.updateTask.run(texts[i]!, now, runId, r.taskId).changes === 0) {
@@ -244,12 +255,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     this.readRunTx = db.transaction((runId: string) => this.readRun(runId));
     this.readCheckpointTx = db.transaction((runId: string) => this.readCheckpoint(runId));
 
-    this.appendEvents = db.transaction((runId: string, rows: EventRow[]) => {
-      const sql = writes();
-      // Continues after the events already stored (a resumed run's log goes on).
-      let seq = sql.lastEventSeq.get(runId)!.seq;
-      for (const r of rows) sql.insertEvent.run(runId, ++seq, r.type, r.taskId, r.sessionId, r.attempt, r.at, r.json);
-    });
+    this.appendEvents = db.transaction((runId: string, rows: EventRow[]) => this.insertEvents(runId, rows));
 
     this.removeRun = db.transaction((runId: string) => {
       const sql = writes();
@@ -267,7 +273,11 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
    *
    * A damaged database is refused, never started over: a file that is missing, empty or without
    * tables while its write-ahead log (`<file>-wal`) holds data, or whose tables were in a log
-   * that is gone, or while `runsDir` holds runs' directories. Nothing is changed or deleted then.
+   * that is gone, or while `runsDir` holds runs' directories; a log whose header or frames fail
+   * their checksums where SQLite would drop committed transactions; a log missing, emptied or cut
+   * while its `-shm` index records committed frames in it; a file shorter than its pages; and,
+   * before opening for writing, a file failing `PRAGMA quick_check` (see `sqlite-file-check.ts`).
+   * Nothing is changed or deleted then.
    *
    * @throws PermanentError `BACKEND_UNAVAILABLE` when better-sqlite3 is not installed or not
    *   built for this Node, or the file cannot be opened; `CORRUPT_STATE` when the file is not a
@@ -283,22 +293,18 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     // Everything about the file is checked before SQLite opens it: SQLite deletes the WAL beside
     // an empty database file, and a connection that can write checkpoints a damaged log away when
     // it closes. So a file is first looked at from outside, then read through a read-only connection.
-    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, options.runsDir);
-    if (readonly && found.kind !== 'database') return SqliteStateBackend.empty(path, driver, driverOptions);
-    if (found.kind === 'database') {
-      const db = connect(driver, path, { ...driverOptions, readonly: true, fileMustExist: true });
-      try {
-        const layout = layoutOf(db, path);
-        if (layout === 0) await assertNothingLost(path, found, options.runsDir);
-        if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
-      } catch (error) {
-        db.close();
-        throw openError(error, path, driver, true);
-      }
-      db.close();
-      // A database file without tables (and nothing lost): read-only, it has no runs.
-      if (readonly) return SqliteStateBackend.empty(path, driver, driverOptions);
+    let checked: SqliteStateBackend | 'write' | 'empty';
+    try {
+      checked = await SqliteStateBackend.check(path, driver, driverOptions, readonly, options.runsDir);
+    } catch (error) {
+      if (!(error instanceof AgentsSdkError) || error.code !== 'CORRUPT_STATE') throw error;
+      // Looked at once more: another process may be creating the database this very moment
+      // (its file in WAL mode, its tables not yet committed to the log).
+      await new Promise((r) => setTimeout(r, RECHECK_DELAY_MS));
+      checked = await SqliteStateBackend.check(path, driver, driverOptions, readonly, options.runsDir);
     }
+    if (checked === 'empty') return SqliteStateBackend.empty(path, driver, driverOptions);
+    if (checked !== 'write') return checked;
     if (path !== MEMORY) await mkdir(dirname(path), { recursive: true });
     const db = connect(driver, path, driverOptions);
     try {
@@ -308,6 +314,36 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
       db.close();
       throw openError(error, path, driver, true);
     }
+  }
+
+  /**
+   * Looks at the file from outside, then through a connection that changes nothing: the backend
+   * opened read-only, `'empty'` (no runs), or `'write'` (nothing found against opening it for writing).
+   */
+  private static async check(
+    path: string,
+    driver: Driver,
+    driverOptions: BetterSqlite3.Options,
+    readonly: boolean,
+    runsDir: string | undefined,
+  ): Promise<SqliteStateBackend | 'write' | 'empty'> {
+    const found: FoundFile = path === MEMORY ? { kind: 'missing' } : await inspectFile(path, runsDir);
+    if (readonly && found.kind !== 'database') return 'empty';
+    if (found.kind !== 'database') return 'write';
+    const db = await openForReading(driver, path, driverOptions, found);
+    try {
+      const layout = layoutOf(db, path);
+      if (layout === 0) await assertNothingLost(path, found, runsDir);
+      if (readonly && layout > 0) return new SqliteStateBackend(db, path, driver, driverOptions, layout, false);
+      // Before anything is written: a damaged file is refused, not written over.
+      if (!readonly) assertIntact(db, path);
+    } catch (error) {
+      db.close();
+      throw openError(error, path, driver, true);
+    }
+    db.close();
+    // A database file without tables (and nothing lost): read-only, it has no runs.
+    return readonly ? 'empty' : 'write';
   }
 
   /** A read-only backend without runs, for a database file that does not exist (yet). */
@@ -329,7 +365,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async load(key: string): Promise<unknown> {
     assertValidValueKey(key);
     this.assertOpen();
-    const row = this.sql.getValue.get(key);
+    const row = this.reading(() => this.sql.getValue.get(key));
     if (!row) return undefined;
     const where = `key ${JSON.stringify(key)}`;
     this.assertSchema(row.schema_version, 'state', where);
@@ -357,7 +393,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async loadCheckpoint(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    return this.readCheckpointTx.deferred(runId);
+    return this.reading(() => this.readCheckpointTx.deferred(runId));
   }
 
   /** Upserts each record (one indexed row write each); the run's `updatedAt` (in `loadRun`) becomes now. */
@@ -375,7 +411,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async loadRun(runId: string): Promise<RunCheckpoint | undefined> {
     assertValidRunId(runId);
     this.assertOpen();
-    const run = this.readRunTx.deferred(runId);
+    const run = this.reading(() => this.readRunTx.deferred(runId));
     return run && expandCheckpoint(run);
   }
 
@@ -398,7 +434,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
       // Newest first; unreadable runs (no start time) last.
       return runs.sort((a, b) => b.startedAt - a.startedAt);
     });
-    return list.deferred();
+    return this.reading(() => list.deferred());
   }
 
   /**
@@ -409,10 +445,19 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   openRunEventSink(runId: string): RunEventSink {
     assertValidRunId(runId);
     this.assertWritable();
-    return new SqliteRunEventSink(runId, (rows) => {
-      this.assertWritable();
-      this.appendEvents.immediate(runId, rows);
-    });
+    const sink: SqliteRunEventSink = new SqliteRunEventSink(
+      runId,
+      (rows) => {
+        this.assertWritable();
+        this.appendEvents.immediate(runId, rows);
+      },
+      undefined,
+      () => {
+        if (this.eventSinks.get(runId) === sink) this.eventSinks.delete(runId);
+      },
+    );
+    this.eventSinks.set(runId, sink);
+    return sink;
   }
 
   /**
@@ -424,7 +469,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async readRunEvents(runId: string): Promise<RunEventLogContents> {
     assertValidRunId(runId);
     this.assertOpen();
-    const events = (this.sql.events?.all(runId) ?? []).map((row) => {
+    const events = this.reading(() => this.sql.events?.all(runId) ?? []).map((row) => {
       const entry = this.parse(row.json, 'events', `run ${runId}, seq ${row.seq}`);
       if (typeof entry !== 'object' || entry === null || typeof (entry as { type?: unknown }).type !== 'string') {
         throw this.corrupt('events', `run ${runId}, seq ${row.seq}`, 'not a JSON event');
@@ -458,7 +503,9 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     this.assertOpen();
     let rows: Array<{ seq: number; signal: string }>;
     try {
-      rows = this.db.prepare('SELECT seq, signal FROM signals WHERE scope = ? AND seq > ? ORDER BY seq').all(scope, cursor) as Array<{ seq: number; signal: string }>;
+      rows = this.reading(
+        () => this.db.prepare('SELECT seq, signal FROM signals WHERE scope = ? AND seq > ? ORDER BY seq').all(scope, cursor) as Array<{ seq: number; signal: string }>,
+      );
     } catch (error) {
       // A database opened read-only from before signals existed has no table: no signals.
       if (/no such table/.test((error as Error).message)) return { signals: [], cursor };
@@ -479,7 +526,7 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
   async lockHolder(runId: string): Promise<LockOwner | null> {
     assertValidRunId(runId);
     this.assertOpen();
-    const row = this.sql.getLock.get(runId);
+    const row = this.reading(() => this.sql.getLock.get(runId));
     const holder = row ? parseOwner(row.owner) : null;
     return holder && isOwnerAlive(holder) ? holder : null;
   }
@@ -503,6 +550,20 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     } finally {
       if (db !== this.db) db.close();
     }
+  }
+
+  /** Appends rows to the run's events, after those already stored (a resumed run's log goes on). */
+  private insertEvents(runId: string, rows: EventRow[]): void {
+    if (rows.length === 0) return;
+    const sql = this.writes!;
+    let seq = sql.lastEventSeq.get(runId)!.seq;
+    for (const r of rows) sql.insertEvent.run(runId, ++seq, r.type, r.taskId, r.sessionId, r.attempt, r.at, r.json);
+  }
+
+  /** Inside a write transaction of the run: the events its sink holds go in with it. */
+  private insertPendingEvents(runId: string): void {
+    const sink = this.eventSinks.get(runId);
+    if (sink) this.insertEvents(runId, sink.takePending());
   }
 
   /** The run row with its current task rows folded in, in checkpoint order. */
@@ -542,6 +603,18 @@ export class SqliteStateBackend implements StateBackend, SignalStore, RunEventSt
     const where = `run ${runId}`;
     this.assertSchema(row.schema_version, 'checkpoints', where);
     return this.parseObject(row.data, 'checkpoints', where) as unknown as RunCheckpoint;
+  }
+
+  /**
+   * Runs a read; SQLite finding the file damaged (a malformed page, a page past its end) is
+   * `CORRUPT_STATE` naming the file, like any other damage.
+   */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw sqliteDamage(error, this.file, this.driver) ?? error;
+    }
   }
 
   private assertWritable(): void {
@@ -667,6 +740,10 @@ type WriteStatements = ReturnType<typeof writeStatements>;
 
 /** Loads better-sqlite3 on first use, so that only users of this backend need it. */
 async function loadDriver(): Promise<Driver> {
+  // SQLite URIs (`file:...?immutable=1`, to read a database without its -shm index and create
+  // none) are on only if asked for before better-sqlite3's native module loads; if it loaded
+  // already without them, such a database is read from an image in memory instead.
+  process.env.SQLITE_USE_URI ??= '1';
   try {
     const mod = (await import('better-sqlite3')) as { default: Driver };
     return mod.default;
@@ -746,9 +823,9 @@ function migrateFromLayout1(db: Database): void {
 }
 
 /** A connection; the constructor's errors named (see {@link openError}). */
-function connect(driver: Driver, path: string, options: BetterSqlite3.Options): Database {
+function connect(driver: Driver, path: string, options: BetterSqlite3.Options, image?: Buffer): Database {
   try {
-    return new driver(path, options);
+    return new driver(image ?? path, options);
   } catch (error) {
     throw openError(error, path, driver);
   }
@@ -763,6 +840,8 @@ type FoundFile =
       walBytes: number;
       /** The header says WAL mode: the file's changes go to the log first. */
       walMode: boolean;
+      /** The log and index as checked from outside (`null`: not checked, the path is not a file). */
+      files: SqliteFiles | null;
     };
 
 /**
@@ -778,7 +857,7 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
     return { kind: 'missing' };
   }
   // Not a file (a directory): SQLite says why it cannot open it.
-  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false };
+  if (!main.isFile()) return { kind: 'database', walBytes, walMode: false, files: null };
   if (main.size === 0) {
     if (walBytes > 0) throw damaged(path, `the file is empty (0 bytes), but its write-ahead log ${wal} holds ${walBytes} bytes of it`);
     await assertNoRunDirectories(path, runsDir, 'the file is empty (0 bytes)');
@@ -793,7 +872,50 @@ async function inspectFile(path: string, runsDir: string | undefined): Promise<F
     // The tables were created in the log (this backend creates them right after turning WAL on).
     throw damaged(path, `its tables are not in the file but were in its write-ahead log ${wal}, which is ${log ? 'empty' : 'missing'}`);
   }
-  return { kind: 'database', walBytes, walMode };
+  const check = await checkSqliteFiles(path);
+  if (check.damage) throw damaged(path, check.damage);
+  return { kind: 'database', walBytes, walMode, files: check.files };
+}
+
+/**
+ * A read-only connection that creates and changes no file: through SQLite (sharing the `-shm`
+ * index with live connections) when the index exists, else from an image of the database in
+ * memory (SQLite would create the index, and an empty log beside a file without one).
+ */
+async function openForReading(driver: Driver, path: string, options: BetterSqlite3.Options, found: FoundFile & { kind: 'database' }): Promise<Database> {
+  const files = found.files;
+  const logCommits = (files?.wal?.committedFrames ?? 0) > 0;
+  // No log (no live writer: one keeps its log until it closes), or no index and nothing in the
+  // log: the file alone, read as it is (no lock, no index, no log created).
+  if (files && (!files.walExists || (!files.shmExists && !logCommits))) {
+    const immutable = openImmutable(driver, path, options);
+    if (immutable) return immutable;
+  }
+  // With its index, through SQLite: shared with live connections (it may update the index).
+  if (!files || (files.shmExists && files.walExists)) return connect(driver, path, { ...options, readonly: true, fileMustExist: true });
+  let image: Buffer;
+  try {
+    image = await databaseImage(path, files.wal);
+  } catch (error) {
+    throw openError(error, path, driver);
+  }
+  return connect(driver, path, { ...options, readonly: true }, image);
+}
+
+/** A read-only connection to the file alone (`immutable=1`), or `null` when SQLite URIs are off in this process. */
+function openImmutable(driver: Driver, path: string, options: BetterSqlite3.Options): Database | null {
+  try {
+    return new driver(`${pathToFileURL(path).href}?immutable=1`, { ...options, readonly: true, fileMustExist: true });
+  } catch (error) {
+    if (error instanceof driver.SqliteError && error.code === 'SQLITE_CANTOPEN') return null;
+    throw openError(error, path, driver);
+  }
+}
+
+/** `PRAGMA quick_check` before a database is written: a damaged one is refused. */
+function assertIntact(db: Database, path: string): void {
+  const result = db.pragma('quick_check(1)', { simple: true }) as string;
+  if (result !== 'ok') throw damaged(path, `PRAGMA quick_check finds it damaged (${result})`);
 }
 
 /** A database file that SQLite found without tables: refused if its tables, with runs, were lost. */
@@ -846,16 +968,28 @@ async function readHeader(path: string): Promise<Buffer> {
   }
 }
 
+/**
+ * SQLite's own word that a file is damaged (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`, or a page read
+ * past the end of a cut file) as `CORRUPT_STATE` naming the file; `undefined` for other errors.
+ */
+function sqliteDamage(error: unknown, file: string, driver: Driver): PermanentError | undefined {
+  if (!(error instanceof driver.SqliteError)) return undefined;
+  const code = error.code;
+  if (!code.startsWith('SQLITE_CORRUPT') && code !== 'SQLITE_NOTADB' && code !== 'SQLITE_IOERR_SHORT_READ') return undefined;
+  return new PermanentError(
+    'CORRUPT_STATE',
+    `Damaged state database ${file}: SQLite reports "${error.message}" (${code}). Nothing was changed; ` +
+      `copy ${file} and its -wal and -shm files aside before any repair`,
+    { cause: error, details: { file } },
+  );
+}
+
 /** Names what went wrong opening a database: the driver, the file, or its contents. */
 function openError(error: unknown, file: string, driver: Driver, opened = false): unknown {
   if (error instanceof AgentsSdkError) return error;
   if (error instanceof driver.SqliteError) {
-    if (error.code === 'SQLITE_NOTADB' || error.code === 'SQLITE_CORRUPT') {
-      return new PermanentError('CORRUPT_STATE', `Corrupt state database ${file}: ${error.message}; nothing was changed`, {
-        cause: error,
-        details: { file },
-      });
-    }
+    const damage = sqliteDamage(error, file, driver);
+    if (damage) return damage;
     return new PermanentError('BACKEND_UNAVAILABLE', `Cannot open the SQLite state database ${file}: ${error.message} (${error.code})`, {
       cause: error,
       details: { file },
