@@ -197,7 +197,9 @@ export {
   type WorkflowOrchestratorOptions,
   type RunWorkflowOptions,
   type ResumeOptions,
+  type RerunOptions,
 } from './workflow-orchestrator.js';
+export { planRerun, downstreamOf, type RerunOrigin, type RerunPlan } from './workflow/rerun-plan.js';
 export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
 export {
   STATE_SCHEMA_VERSION,

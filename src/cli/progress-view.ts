@@ -52,7 +52,8 @@ export class ProgressView {
     if (event.type === 'workflow.started') {
       this.order = event.taskIds;
       for (const id of event.taskIds) this.rows.set(id, emptyRow(id));
-      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}: ${event.taskIds.length} tasks`;
+      const rerun = event.rerunOf ? ` (rerun of ${event.rerunOf.runId} from ${event.rerunOf.fromTask}${event.rerunOf.only ? ', only it' : ''})` : '';
+      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${event.taskIds.length} tasks`;
     }
     if (event.type === 'workflow.finished') return null;
     if (event.type === 'workflow.reaped') {
@@ -212,7 +213,7 @@ export function summaryTable(result: WorkflowResult): string {
   const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
   const rows = result.taskResults.map((t) => [
     t.taskId,
-    t.cached ? `${t.status} (cached)` : t.status,
+    t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),

@@ -20,6 +20,7 @@ import type { WorkerCommandOptions } from './worker-command.js';
 import type { StatsOptions } from './stats-command.js';
 import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
+import type { RerunCommandOptions } from './rerun-command.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -117,6 +118,21 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)')
       .option('--local', 'a run whose attempts ran on workers: run its interrupted attempts here (instead of --redis, which takes their results)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
+
+  stateOptions(logOptions(
+    command('rerun', 'a new run made from a stored one: keeps the tasks not downstream of --from, runs that task and its dependants again')
+      .argument('<run-id>', 'the run to rerun (it is not changed)')
+      .option('--from <task>', 'the task to run again, with every task downstream of it (required)')
+      .option('--only', 'run only --from again: its dependants keep their old records and outputs')
+      .option('--run-id <id>', 'the new run id (default: generated)')
+      .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
+      .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
+      .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
+      .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
+      .option('--json', 'print only the WorkflowResult as JSON on stdout')
+      .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
+  )).action(async (runId: string, options: RerunCommandOptions) => setExit(await (await import('./rerun-command.js')).rerunCommand(runId, options, io)));
 
   stateOptions(command('list', 'list stored runs').option('--json', 'print the runs as JSON')).action(
     async (options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).listCommand(options, io)),

@@ -157,12 +157,15 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const records = run.records.map((r, i) => ({ ...r, rawOutput: files[i]!.at(-1)?.file ?? null }));
     if (options.json) {
       const { runId: id, workflowId, startedAt, updatedAt } = run;
-      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
+      const rerunOf = run.rerunOf && { rerunOf: run.rerunOf };
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
     const times = endedAt === null ? `updated ${iso(run.updatedAt)}` : `ended ${iso(endedAt)} (${seconds(durationMs)})`;
-    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n\n`);
+    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n`);
+    if (run.rerunOf) io.stdout(`rerun of run ${run.rerunOf.runId} from task ${run.rerunOf.fromTask}${run.rerunOf.only ? ' (only)' : ''}\n`);
+    io.stdout('\n');
     io.stdout(
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
@@ -173,7 +176,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? waitNote(run.workflow, r)),
+          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : waitNote(run.workflow, r))),
         ]),
       ),
     );
