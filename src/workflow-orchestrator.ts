@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
+import { recordPrompts } from './actors/prompt-file.js';
 import { processRegistryDir, reapProcesses, type ReapedProcess } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
@@ -224,7 +225,8 @@ export class WorkflowOrchestrator {
       options.eventLog ??
       (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string' || hasRunEventStore(this.stateBackend));
     this.memoryStore = sharedMemoryStore(options.memory, this.stateBackend !== null, this.stateDir);
-    const executor = createMemoryExecutor(options.executor ?? defaultExecutor, (runId) => this.runMemory.get(runId));
+    // Each agent attempt's prompt is kept as sent: after the memory layer has rendered it.
+    const executor = createMemoryExecutor(recordPrompts(options.executor ?? defaultExecutor), (runId) => this.runMemory.get(runId));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks);

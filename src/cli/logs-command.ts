@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STATE_DIR, rawOutputFileName } from '../actors/claude-code-runner.js';
+import { promptFileBeside } from '../actors/prompt-file.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { formatTranscriptEntry, transcriptEntriesOf, type TranscriptEntry } from '../claude/transcript.js';
 import { AgentsSdkError, PermanentError, ValidationError, type SerializedError } from '../errors.js';
@@ -32,12 +33,19 @@ export interface LogsOptions extends StateOptions {
   json?: boolean;
   /** How often `--follow` looks for more, in ms (default 250). */
   pollMs?: number;
+  /** Only the prompt of each attempt, as sent, whole. */
+  prompt?: boolean;
 }
+
+/** Characters of a prompt shown in a transcript (the whole of it: `--prompt`, `--json`). */
+const PROMPT_SHOWN = 2_000;
 
 /** Entries printed around an attempt's transcript (with `--json`, as `kind: 'attempt'` and `'attempt_end'`). */
 type LogEntry =
   | TranscriptEntry
   | { kind: 'attempt'; status: AttemptRecord['status']; startedAt: number; rawFile: string | null }
+  /** The attempt's prompt as it was sent (after templates and memory), from its prompt file. */
+  | { kind: 'prompt'; text: string; file: string }
   | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string }
   | {
       kind: 'attempt_end';
@@ -62,18 +70,22 @@ interface AttemptView {
   ended: boolean;
   /** The assistant text printed last: a result line repeating it is not printed again. */
   shownText: string;
+  /** Its prompt has been printed (or it has none). */
+  prompted: boolean;
 }
 
 /** `agents-sdk logs`: exit 0, or 2 for an unknown run, task or attempt. */
 export async function logsCommand(runId: string, taskId: string | undefined, options: LogsOptions, io: CliIO): Promise<number> {
   const attempt = intOption('attempt', options.attempt);
   if (options.raw && options.json) throw new ValidationError('logs: --raw prints the stream as stored and --json the transcript as JSON lines; give one of them');
+  if (options.prompt && (options.raw || options.follow)) throw new ValidationError('logs: --prompt prints the prompts of the attempts; it cannot be combined with --raw or --follow');
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
   try {
     const run = await backend.loadRun(runId);
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
-    const printer = new TranscriptPrinter(stateDir, run, { taskId, attempt, raw: options.raw === true, json: options.json === true }, io);
+    const select = { taskId, attempt, raw: options.raw === true, json: options.json === true, prompt: options.prompt === true };
+    const printer = new TranscriptPrinter(stateDir, run, select, io);
     if (!options.follow) {
       const live = run.status === 'running' && (await backend.lockHolder(runId)) !== null;
       printer.check(run, live);
@@ -130,7 +142,7 @@ class TranscriptPrinter {
   constructor(
     private readonly stateDir: string,
     private readonly run: Pick<RunCheckpoint, 'runId' | 'workflow'>,
-    private readonly select: { taskId: string | undefined; attempt: number | undefined; raw: boolean; json: boolean },
+    private readonly select: { taskId: string | undefined; attempt: number | undefined; raw: boolean; json: boolean; prompt: boolean },
     private readonly io: CliIO,
   ) {}
 
@@ -174,6 +186,11 @@ class TranscriptPrinter {
       view.headed = true;
       this.emit(view, { kind: 'attempt', status: entry.status, startedAt: entry.startedAt, rawFile: view.tail?.file ?? null });
     }
+    if (!this.select.raw && !view.prompted) this.prompt(view, entry);
+    if (this.select.prompt) {
+      view.ended = true;
+      return;
+    }
     for (const line of view.tail?.read() ?? []) this.line(view, line);
     // An attempt that succeeded or failed has closed its stream; a cancelled one may still be
     // writing while its process is killed, and a running one until it ends.
@@ -194,7 +211,7 @@ class TranscriptPrinter {
     let view = this.views.get(key);
     if (!view) {
       const agent = this.run.workflow.tasks.find((t) => t.id === record.taskId)?.kind === 'agent';
-      view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '' };
+      view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '', prompted: !agent };
       const file = agent ? rawFileOf(this.stateDir, this.run.runId, record.taskId, entry) : null;
       if (file !== null) view.tail = new FileLineTail(file);
       this.views.set(key, view);
@@ -202,6 +219,21 @@ class TranscriptPrinter {
     return view;
   }
 
+  /** The attempt's prompt, once its file is there (it is written before the agent starts). */
+  private prompt(view: AttemptView, entry: AttemptRecord): void {
+    if (view.tail === null) return;
+    const file = promptFileBeside(view.tail.file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // Not written yet (a live attempt about to start), or from before prompts were kept.
+      if (entry.status !== 'running') view.prompted = true;
+      return;
+    }
+    view.prompted = true;
+    this.emit(view, { kind: 'prompt', text, file });
+  }
 
   private line(view: AttemptView, line: string): void {
     if (this.select.raw) {
@@ -250,6 +282,13 @@ class TranscriptPrinter {
         return `== ${view.taskId} · attempt ${view.attempt} · started ${iso(entry.startedAt)}${entry.rawFile ? ` · ${entry.rawFile}` : ''}`;
       case 'output':
         return `${entry.stream}:\n  ${entry.text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
+      case 'prompt': {
+        // --prompt: the text itself, whole, under the attempt's header.
+        if (this.select.prompt) return entry.text.replace(/\n$/, '');
+        const whole = entry.text.length <= PROMPT_SHOWN;
+        const text = whole ? entry.text : `${entry.text.slice(0, PROMPT_SHOWN)}\n… (${entry.text.length - PROMPT_SHOWN} more characters: ${entry.file}, or logs --prompt)`;
+        return `prompt:\n  ${text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
+      }
       case 'attempt_end': {
         if (entry.note !== null) return `-- attempt ${view.attempt} ${entry.note}`;
         const spend = view.command ? '' : `, ${totalTokens(entry.tokens)} tokens, $${entry.costUsd.toFixed(4)}`;

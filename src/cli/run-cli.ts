@@ -159,6 +159,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--attempt <n>', "only this attempt (its number in the task's attempt log)")
       .option('--follow', 'tail a live run: print what is written as it comes, until the run ends')
       .option('--raw', 'print the stream-json lines as stored')
+      .option('--prompt', 'print only the prompt of each attempt, whole, as it was sent (after templates and memory)')
       .option('--json', 'print one JSON object per transcript entry (JSON lines)'),
   ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await (await import('./logs-command.js')).logsCommand(runId, taskId, options, io)));
 
