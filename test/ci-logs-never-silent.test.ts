@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { ProgressView } from '../src/cli/progress-view.js';
 import type { TaskEvent, WorkflowEvent } from '../src/index.js';
 import { cliProcess } from './helpers/cli.js';
@@ -46,6 +46,10 @@ describe('agents-sdk run without a TTY', () => {
     const workflow = join(world.root, 'long.yaml');
     writeFileSync(workflow, JSON.stringify({ id: 'long', tasks: [{ id: 'slow', prompt: `[[tool-turns:2]] [[tool-wait:${gate}]] Work long` }] }));
     const run = cliProcess(['run', workflow, '--run-id', 'ci', '--state-dir', world.stateDir], { env: { ...world.env, AGENTS_SDK_HEARTBEAT_SECONDS: '0.2' } });
+    // Whatever happens, the agent leaves its tool and the run ends with the test.
+    onTestFinished(() => {
+      run.kill();
+    });
     let stderr = '';
     const heartbeat = new Promise<void>((resolve) => {
       run.stderr!.on('data', (chunk: Buffer) => {

@@ -16,6 +16,7 @@ import { attemptLogOf } from '../workflow/attempt-log.js';
 import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, type CliIO } from './cli-support.js';
 import { rawFileOf } from './logs-command.js';
+import { formatLiveTasks, liveTasks } from './live-status.js';
 import { driveOrchestrated, replayExecutor, runLogSettings, type LogOptions } from './run-command.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 
@@ -158,7 +159,8 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     if (options.json) {
       const { runId: id, workflowId, startedAt, updatedAt } = run;
       const rerunOf = run.rerunOf && { rerunOf: run.rerunOf };
-      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, records }, null, 2)}\n`);
+      const live = status === 'running' && { live: liveTasks(run, stateDir, Date.now()) };
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: agents-sdk resume ${runId})` : '';
@@ -180,6 +182,10 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
         ]),
       ),
     );
+    if (status === 'running') {
+      const now = Date.now();
+      io.stdout(formatLiveTasks(liveTasks(run, stateDir, now), now));
+    }
     const rows = run.records.flatMap((r, i) =>
       files[i]!.map(({ entry, file }) => [r.taskId, `#${entry.attempt}`, entry.error ? `${entry.status} (${entry.error.code})` : entry.status, file]),
     );

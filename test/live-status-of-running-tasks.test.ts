@@ -1,0 +1,79 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { cli, cliProcess } from './helpers/cli.js';
+import { eventually, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { backendFactories } from './helpers/backends.js';
+import type { LiveTask } from '../src/cli/live-status.js';
+
+let world: FakeWorld;
+beforeEach(() => {
+  world = fakeWorld();
+});
+afterEach(() => world.cleanup());
+
+const backends = backendFactories().map((b) => (b.name.startsWith('Sqlite') ? 'sqlite' : 'json'));
+
+describe.each(backends)('status of a live run (%s backend)', (backend) => {
+  it('shows each running task: the tool its agent is in, its turn, tokens and cost so far, and since when its stream is silent', async () => {
+    const state = ['--state-dir', world.stateDir, '--backend', backend];
+    const gate = join(world.root, 'gate');
+    const workflow = join(world.root, 'live.yaml');
+    writeFileSync(
+      workflow,
+      JSON.stringify({
+        id: 'live',
+        tasks: [
+          // the agent stops in the middle of its first tool call until the gate opens
+          { id: 'talk', prompt: `[[tool-turns:2]] [[tool-wait:${gate}]] Work` },
+          { id: 'wait', command: ['node', '-e', 'const t = setInterval(() => require("fs").existsSync(process.argv[1]) && clearInterval(t), 20)', gate] },
+        ],
+      }),
+    );
+    const run = cliProcess(['run', workflow, '--run-id', 'live', ...state], { env: world.env });
+    // Whatever happens, the agent leaves its tool and the run ends with the test.
+    onTestFinished(() => {
+      run.kill();
+    });
+    const raw = join(world.stateDir, 'live', 'talk', 'raw_output.jsonl');
+    expect(await eventually(() => existsSync(raw) && readFileSync(raw, 'utf8').includes('"tool_use"'), 30_000)).toBe(true);
+
+    const read = async (): Promise<{ status: string; live: LiveTask[] }> => {
+      const out = await cli(['status', 'live', '--json', ...state]);
+      expect(out.code, out.stderr).toBe(0);
+      return JSON.parse(out.stdout) as { status: string; live: LiveTask[] };
+    };
+    // the records of both tasks say running once the first checkpoint writes are in
+    let first = await read();
+    for (let i = 0; i < 200 && first.live.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      first = await read();
+    }
+    expect(first.status).toBe('running');
+    const talk = first.live.find((t) => t.taskId === 'talk')!;
+    expect(talk).toMatchObject({ kind: 'agent', attempt: 1, tool: 'Bash', toolInput: 'echo step-1', turn: 1, costEstimated: true });
+    expect(talk.tokens.input + talk.tokens.output + talk.tokens.cacheRead + talk.tokens.cacheCreation).toBeGreaterThan(1000);
+    expect(talk.costUsd).toBeGreaterThan(0);
+    expect(talk.sinceLastLineMs).toBeGreaterThanOrEqual(0);
+    expect(first.live.find((t) => t.taskId === 'wait')).toMatchObject({ kind: 'command', tool: null, lastLineAt: null });
+
+    // the agent is silent while its tool runs: the time since its last line grows
+    await new Promise((r) => setTimeout(r, 300));
+    const second = (await read()).live.find((t) => t.taskId === 'talk')!;
+    expect(second.lastLineAt).toBe(talk.lastLineAt);
+    expect(second.sinceLastLineMs!).toBeGreaterThanOrEqual(talk.sinceLastLineMs! + 250);
+
+    const text = await cli(['status', 'live', ...state]);
+    expect(text.stdout).toContain('running now');
+    expect(text.stdout).toMatch(/talk\s+#1\s+\d+\.\ds\s+Bash: echo step-1\s+1\s+\d+\s+~\$0\.\d{4}\s+\d+\.\ds ago/);
+    expect(text.stdout).toMatch(/wait\s+#1\s+\d+\.\ds\s+\(command\)/);
+
+    writeFileSync(gate, '');
+    const done = await run;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    // a finished run has nothing running
+    const after = await cli(['status', 'live', '--json', ...state]);
+    expect((JSON.parse(after.stdout) as { live?: unknown }).live).toBeUndefined();
+    expect((await cli(['status', 'live', ...state])).stdout).not.toContain('running now');
+  }, 90_000);
+});
