@@ -81,6 +81,13 @@ describe.each(backends)('agents-sdk rerun --from (%s backend)', (backend) => {
     // the old run is not changed
     const old = JSON.parse((await cli(['status', 'first', '--json', ...state()], world.env)).stdout) as { records: Array<{ keptFrom?: string }> };
     expect(old.records.every((r) => r.keptFrom === undefined)).toBe(true);
+    // kept tasks ran (and are counted) in the old run: no bar in the new run's timeline, no execution in its stats
+    const report = await cli(['report', 'second', '-o', '-', ...state()], world.env);
+    expect(report.stdout).toContain('kept from run first (not run again)');
+    expect(report.stdout).not.toContain('<rect class="attempt" data-task-id="plan"');
+    expect(report.stdout).toContain('<rect class="attempt" data-task-id="build"');
+    const stats = JSON.parse((await cli(['stats', 'second', '--by', 'task', '--json', ...state()], world.env)).stdout) as { groups: Array<{ key: string }> };
+    expect(stats.groups.map((g) => g.key).sort()).toEqual(['build', 'test']);
     // the kept task's transcript is still readable from the new run
     const logs = await cli(['logs', 'second', 'plan', ...state()], world.env);
     expect(logs.code, logs.stderr).toBe(0);

@@ -166,6 +166,8 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   const tasks: ReportTask[] = run.workflow.tasks.map((spec) => {
     const record = records.get(spec.id) ?? emptyTaskRecord(spec.id);
     const cost = byTask.get(spec.id);
+    // Kept by a rerun: it ran in another run, before this one started; nothing of it is drawn here.
+    const kept = record.keptFrom !== undefined;
     const out: ReportTask = {
       id: spec.id,
       kind: spec.kind,
@@ -174,10 +176,10 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       dependsOn: [...spec.depends_on],
       status: record.status,
       attemptCount: record.attempts,
-      attempts: logged.get(spec.id) ?? attemptsFromRecord(record),
-      startedAt: record.startedAt,
-      endedAt: record.endedAt,
-      durationMs: durationOf(record),
+      attempts: kept ? [] : (logged.get(spec.id) ?? attemptsFromRecord(record)),
+      startedAt: kept ? null : record.startedAt,
+      endedAt: kept ? null : record.endedAt,
+      durationMs: kept ? null : durationOf(record),
       tokens: record.tokens,
       costUsd: cost?.costUsd ?? record.costUsd,
       costEstimated: (cost?.costEstimatedUsd ?? 0) > 0,
@@ -185,6 +187,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
+    if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     return out;
   });
 
