@@ -43,6 +43,8 @@ export {
   type RunHooks,
 } from './actors/claude-code-runner.js';
 export { runCommand, type CommandRunRequest } from './actors/command-runner.js';
+export { promptFileName, promptFileBeside, recordPrompts } from './actors/prompt-file.js';
+export { readLiveAttempt, type LiveAttempt } from './claude/live-attempt.js';
 export {
   defaultExecutor,
   createExecutorActor,

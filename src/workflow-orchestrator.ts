@@ -325,24 +325,25 @@ export class WorkflowOrchestrator {
     assertValidRunId(runId);
     const backend = this.stateBackend;
     if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: no stored run to rerun');
-    const run = await backend.loadRun(runId);
-    if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
-    assertReadableSchema(run);
-    const plan = planRerun(run.workflow, run.records, runId, options.from, options.only === true);
-    const holder = await backend.lockHolder(runId);
-    if (holder) {
-      throw new PermanentError(
-        'LOCKED',
-        `Run ${runId} is still running (process ${holder.pid} on ${holder.host}): cancel it or let it finish before rerunning it`,
-        { details: { runId, pid: holder.pid, host: holder.host } },
-      );
-    }
     const newId = options.runId ?? newRunId();
     assertValidRunId(newId);
-    const rerunOf: RerunOrigin = { runId, fromTask: options.from, ...(options.only === true && { only: true }) };
+    // Everything is read holding the new run's lock: a cancel() from now on applies to it.
     return this.locked(newId, {}, async (pending) => {
+      const run = await backend.loadRun(runId);
+      if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
+      assertReadableSchema(run);
+      const plan = planRerun(run.workflow, run.records, runId, options.from, options.only === true);
+      const holder = await backend.lockHolder(runId);
+      if (holder) {
+        throw new PermanentError(
+          'LOCKED',
+          `Run ${runId} is still running (process ${holder.pid} on ${holder.host}): cancel it or let it finish before rerunning it`,
+          { details: { runId, pid: holder.pid, host: holder.host } },
+        );
+      }
       const existing = await backend.loadRun(newId);
       if (existing) throw runExists(newId, existing.status);
+      const rerunOf: RerunOrigin = { runId, fromTask: options.from, ...(options.only === true && { only: true }) };
       return this.start(
         { workflow: run.workflow, runId: newId, stateDir: this.stateDir, retry: this.retry, records: plan.kept, keptRecords: true, rerunOf },
         pending,

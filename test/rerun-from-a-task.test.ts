@@ -135,7 +135,7 @@ describe.each(backends)('agents-sdk rerun --from (%s backend)', (backend) => {
 });
 
 describe('WorkflowOrchestrator.rerun', () => {
-  it('is the library entry point of rerun --from, and a rerun can itself be rerun', async () => {
+  it('is the library entry point of rerun --from, and a rerun can itself be rerun, cancelled and resumed', async () => {
     const restore = setProcessEnv(world.env);
     try {
       const orchestrator = new WorkflowOrchestrator(new JsonStateBackend(world.stateDir));
@@ -157,6 +157,18 @@ describe('WorkflowOrchestrator.rerun', () => {
       const stored = await orchestrator.stateBackend!.loadRun('lib3');
       expect(stored?.rerunOf).toEqual({ runId: 'lib2', fromTask: 'b' });
       await expect(orchestrator.rerun('lib1', { from: 'zzz' })).rejects.toThrow(/has no task "zzz"/);
+      // a run still driven by a live process is not forked
+      const release = await orchestrator.stateBackend!.lockRun('lib1');
+      await expect(orchestrator.rerun('lib1', { from: 'b' })).rejects.toMatchObject({ code: 'LOCKED' });
+      await release();
+      // a rerun cancelled before its task ran is resumed as a rerun: still linked, kept tasks still kept
+      const cancelled = orchestrator.rerun('lib1', { from: 'b', runId: 'lib4' });
+      void orchestrator.cancel();
+      expect((await cancelled).status).toBe('cancelled');
+      const resumed = await orchestrator.resume('lib4');
+      expect(resumed.status).toBe('completed');
+      expect(resumed.taskResults.find((t) => t.taskId === 'a')!.keptFrom).toBe('lib1');
+      expect((await orchestrator.stateBackend!.loadRun('lib4'))?.rerunOf).toEqual({ runId: 'lib1', fromTask: 'b' });
       await expect(orchestrator.rerun('lib1', { from: 'a', runId: 'lib2' })).rejects.toMatchObject({ code: 'RUN_EXISTS' });
     } finally {
       restore();
