@@ -43,12 +43,16 @@ describe.each(backends)('status of a live run (%s backend)', (backend) => {
       expect(out.code, out.stderr).toBe(0);
       return JSON.parse(out.stdout) as { status: string; live: LiveTask[] };
     };
-    // the records of both tasks say running once the first checkpoint writes are in
-    let first = await read();
-    for (let i = 0; i < 200 && first.live.length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      first = await read();
+    // the records of both tasks say running once the first checkpoint writes are in (read
+    // while they are written: a read that fails then is tried again; once both agents wait,
+    // nothing is written and every read must succeed)
+    let first: { status: string; live: LiveTask[] } | null = null;
+    for (let i = 0; i < 200 && !(first && first.live.length === 2); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      const out = await cli(['status', 'live', '--json', ...state]);
+      first = out.code === 0 ? (JSON.parse(out.stdout) as { status: string; live: LiveTask[] }) : null;
     }
+    if (!first) throw new Error('status of the live run never answered');
     expect(first.status).toBe('running');
     const talk = first.live.find((t) => t.taskId === 'talk')!;
     expect(talk).toMatchObject({ kind: 'agent', attempt: 1, tool: 'Bash', toolInput: 'echo step-1', turn: 1, costEstimated: true });
