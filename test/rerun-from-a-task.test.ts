@@ -111,9 +111,12 @@ describe.each(backends)('agents-sdk rerun --from (%s backend)', (backend) => {
     const first = await cli(['run', wf, '--run-id', 'first', ...state()], world.env);
     expect(first.code).toBe(1);
     expect(invokedTasks().sort()).toEqual(['build', 'docs', 'plan']);
-    const again = await cli(['rerun', 'first', '--from', 'build', '--run-id', 'fixed', '--json', ...state()], world.env);
+    const again = await cli(['rerun', 'first', '--from', 'build', '--run-id', 'fixed', ...state()], world.env);
     expect(again.code, again.stderr).toBe(0);
     expect(invokedTasks().slice(3).sort()).toEqual(['build', 'test']);
+    expect(again.stdout).toMatch(/plan\s+completed \(kept\)\s+1/);
+    expect(again.stdout).toMatch(/build\s+completed\s+1/);
+    expect(again.stdout).toContain('rerun-demo run fixed: completed');
   });
 
   it('an unknown task is refused, naming it (exit 2), and nothing runs', async () => {
