@@ -5,6 +5,7 @@ import { cli, cliProcess } from './helpers/cli.js';
 import { eventually, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { backendFactories } from './helpers/backends.js';
 import type { LiveTask } from '../src/cli/live-status.js';
+import { readLiveAttempt } from '../src/index.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -80,4 +81,33 @@ describe.each(backends)('status of a live run (%s backend)', (backend) => {
     expect((JSON.parse(after.stdout) as { live?: unknown }).live).toBeUndefined();
     expect((await cli(['status', 'live', ...state])).stdout).not.toContain('running now');
   }, 90_000);
+});
+
+describe('readLiveAttempt', () => {
+  const usage = { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 1000, cache_creation_input_tokens: 0 };
+  const assistant = (id: string, content: unknown[]) => JSON.stringify({ type: 'assistant', message: { id, model: 'claude-sonnet-4-5', usage, content }, session_id: 's' });
+
+  it('counts a message written as several lines once, follows tool calls to their results, and takes the result line cost', () => {
+    const file = join(world.root, 'raw_output.jsonl');
+    const lines = [
+      JSON.stringify({ type: 'system', subtype: 'init', session_id: 's', model: 'claude-sonnet-4-5' }),
+      // one API message, two content blocks: two lines with the same id and usage
+      assistant('m1', [{ type: 'text', text: 'Let me look.' }]),
+      assistant('m1', [{ type: 'tool_use', id: 'tu1', name: 'Read', input: { file_path: '/repo/a.ts' } }]),
+    ];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(readLiveAttempt(file)).toMatchObject({ tool: 'Read', toolInput: '/repo/a.ts', turn: 1, tokens: { input: 100, output: 10, cacheRead: 1000 }, costEstimated: true, lines: 3 });
+    // (3 × 100 + 15 × 10 + 0.3 × 1000) / 1e6 at the sonnet price of the table
+    expect(readLiveAttempt(file)!.costUsd).toBeCloseTo(0.00075, 8);
+
+    lines.push(JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 'tu1', content: 'x' }] }, session_id: 's' }));
+    writeFileSync(file, `${lines.join('\n')}\n${assistant('m2', [{ type: 'text', text: 'Do' }]).slice(0, 30)}`);
+    // the tool has its result; a half-written last line is not counted
+    expect(readLiveAttempt(file)).toMatchObject({ tool: null, turn: 1 });
+
+    lines.push(assistant('m2', [{ type: 'text', text: 'Done.' }]), JSON.stringify({ type: 'result', subtype: 'success', is_error: false, total_cost_usd: 0.5, session_id: 's' }));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(readLiveAttempt(file)).toMatchObject({ tool: null, turn: 2, costUsd: 0.5, costEstimated: false });
+    expect(readLiveAttempt(join(world.root, 'missing.jsonl'))).toBeNull();
+  });
 });
