@@ -41,6 +41,9 @@
  *     createBullmqExecutor against the local executor (1,000 instant tasks, max_parallel 64) and
  *     the makespan of 64 × 200 ms tasks at max_parallel 8 on 2 workers × 4 and 1 worker × 8.
  *     Target: efficiency ≥ 0.95 on two workers. Skipped when redis-server is not installed.
+ * 15. Retries against failures (bench/retry-failures.mjs, issue 20): 1,000 agent tasks on the
+ *     fake claude, 20% of attempts failing with a 529 and 5% permanently (seeded per task and
+ *     attempt), run with `retry_count: 1` and with the default. Target: ≥ 30% fewer failed tasks.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -82,6 +85,7 @@ import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mj
 import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
 import { adwSpeedupBench, printAdwSpeedupTable } from './adw-speedup.mjs';
 import { distributedBench, printDistributedTable } from './distributed.mjs';
+import { printRetryFailuresTable, retryFailuresBench } from './retry-failures.mjs';
 import { heapSampling, instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, chainBehindIndependents, edgeCount, independent, layered, toSpec } from './graphs.mjs';
 
@@ -702,6 +706,9 @@ async function main() {
   // 14. Scaling out through BullMQ on Redis (issue 15): per-task overhead, makespan on 2 workers
   const distributed = await section('scaling out through BullMQ', () => distributedBench());
   if (distributed) verdicts.push(...printDistributedTable(distributed));
+  // 15. Retries against failures (issue 20): 1,000 agent tasks, 20% of attempts 529, 5% permanent
+  const retries = await section('retries against transient failures', () => retryFailuresBench());
+  if (retries) verdicts.push(printRetryFailuresTable(retries));
 
   const missed = verdicts.filter((v) => !v).length;
   console.log(`\n**Summary:** ${verdicts.length - missed} PASS, ${missed} MISS; bench took ${((performance.now() - benchStart) / 1000).toFixed(0)} s.`);

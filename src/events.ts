@@ -13,6 +13,7 @@ import type { SerializedError } from './errors.js';
 import type { Signal } from './signals/signal.js';
 import type { ExecutionResult } from './execution-result.js';
 import type { TaskRecord, WorkflowResult } from './workflow/workflow-result.js';
+import type { RerunOrigin } from './workflow/rerun-plan.js';
 
 /** Fields every session event carries. */
 export interface SessionEventBase {
@@ -71,7 +72,16 @@ export type TaskEvent =
 
 /** Lifecycle of a whole run. */
 export type WorkflowEvent =
-  | { type: 'workflow.started'; workflowId: string; runId: string; at: number; taskIds: string[]; resumed: boolean }
+  | {
+      type: 'workflow.started';
+      workflowId: string;
+      runId: string;
+      at: number;
+      taskIds: string[];
+      resumed: boolean;
+      /** A run made by `rerun --from`: the run it was made from (see `RunCheckpoint.rerunOf`). */
+      rerunOf?: RerunOrigin;
+    }
   | { type: 'workflow.finished'; workflowId: string; runId: string; at: number; result: WorkflowResult }
   /**
    * On resume, before anything runs: agent process groups that the interrupted process left

@@ -49,6 +49,8 @@ export { runCommand, type CommandRunRequest } from './actors/command-runner.js';
  * `output` the tail, marked `truncated`, with `outputFile` and `outputBytes`.
  */
 export { DEFAULT_MAX_OUTPUT_CHARS, commandOutputFileName } from './actors/command-output.js';
+export { promptFileName, promptFileBeside, recordPrompts } from './actors/prompt-file.js';
+export { readLiveAttempt, type LiveAttempt } from './claude/live-attempt.js';
 export {
   defaultExecutor,
   createExecutorActor,
@@ -208,7 +210,9 @@ export {
   type WorkflowOrchestratorOptions,
   type RunWorkflowOptions,
   type ResumeOptions,
+  type RerunOptions,
 } from './workflow-orchestrator.js';
+export { planRerun, downstreamOf, type RerunOrigin, type RerunPlan } from './workflow/rerun-plan.js';
 export { createReplayExecutor, recordingPath, type ReplayOptions } from './actors/replay-executor.js';
 export {
   STATE_SCHEMA_VERSION,

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { createActor, toPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutorActor, defaultExecutor, type Executor } from './actors/executor.js';
+import { recordPrompts } from './actors/prompt-file.js';
 import { processRegistryDir, reapProcesses, type ReapedProcess } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
@@ -24,6 +25,7 @@ import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
+import { planRerun, type RerunOrigin } from './workflow/rerun-plan.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
 import { BROADCAST_SCOPE, createSignal, isSignalStore, type Signal } from './signals/signal.js';
@@ -119,6 +121,21 @@ export interface ResumeOptions {
    * instead of taking it again, and releases it when it ends. Default: the resume takes it.
    */
   lock?: ReleaseLock;
+}
+
+/** Options of {@link WorkflowOrchestrator.rerun}. */
+export interface RerunOptions {
+  /** The task to run again from: it and (without `only`) every task downstream of it run again. */
+  from: string;
+  /**
+   * Run only `from` again: its dependants keep their records (and so the outputs they made from
+   * its old output). Default false.
+   */
+  only?: boolean;
+  /** The new run's id; default a fresh 12-character id. */
+  runId?: string;
+  /** See {@link RunWorkflowOptions.cache}. */
+  cache?: boolean;
 }
 
 /** Options of one run. */
@@ -229,7 +246,8 @@ export class WorkflowOrchestrator {
       options.eventLog ??
       (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string' || hasRunEventStore(this.stateBackend));
     this.memoryStore = sharedMemoryStore(options.memory, this.stateBackend !== null, this.stateDir);
-    const executor = createMemoryExecutor(options.executor ?? defaultExecutor, (runId) => this.runMemory.get(runId));
+    // Each agent attempt's prompt is kept as sent: after the memory layer has rendered it.
+    const executor = createMemoryExecutor(recordPrompts(options.executor ?? defaultExecutor), (runId) => this.runMemory.get(runId));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks);
@@ -292,18 +310,7 @@ export class WorkflowOrchestrator {
     return this.locked(runId, options.force ? { force: true } : {}, async (pending) => {
       const run = await backend.loadRun(runId);
       if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
-      if (typeof run.schemaVersion !== 'number') {
-        throw new PermanentError('CORRUPT_STATE', `Run ${runId}: its checkpoint has no schema version; it is damaged or was not written by agents-sdk`, {
-          details: { runId },
-        });
-      }
-      if (run.schemaVersion > STATE_SCHEMA_VERSION) {
-        throw new PermanentError(
-          'UNSUPPORTED_SCHEMA',
-          `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,
-          { details: { runId, schemaVersion: run.schemaVersion } },
-        );
-      }
+      assertReadableSchema(run);
       // A cancelled run is resumable (Ctrl-C, then resume later); completed, failed and
       // over-budget ones are finished, unless asked to retry the failed tasks or given a new budget.
       const retryFailed = options.retryFailed === true;
@@ -321,8 +328,56 @@ export class WorkflowOrchestrator {
         startedAt: run.startedAt,
         ...(retryFailed && { retryFailed }),
         ...((options.launch ?? run.launch) && { launch: options.launch ?? run.launch }),
+        ...(run.rerunOf && { rerunOf: run.rerunOf }),
       }, pending, processes, options.cache ?? true);
     }, options.lock);
+  }
+
+  /**
+   * Runs a stored run again from one of its tasks, as a new run (LangGraph's fork from a
+   * checkpoint, Temporal's reset): the tasks not downstream of `from` keep their records
+   * (completed, with their outputs; they do not run, and `{{tasks.<id>.output}}` of a task that
+   * runs again reads their kept output), `from` and its dependants run again. With `only`, just
+   * `from` runs again. A task that did not complete in the old run has nothing to keep: it runs
+   * too. The old run is not changed; the new one stores `rerunOf: { runId, fromTask }` (see
+   * `status --json`, `list --json`), and is resumed like any run. Each kept record says where it
+   * comes from (`keptFrom`); its tokens and cost stay the old run's and are not counted again.
+   *
+   * @throws ValidationError naming `from` when the run's workflow has no such task;
+   *   PermanentError `NOT_FOUND` (unknown run), `UNSUPPORTED_SCHEMA`, `CORRUPT_STATE`,
+   *   `LOCKED` (the old run is still being driven: cancel it or let it finish first),
+   *   `RUN_EXISTS` (`runId` names a stored run).
+   */
+  async rerun(runId: string, options: RerunOptions): Promise<WorkflowResult> {
+    assertValidRunId(runId);
+    const backend = this.stateBackend;
+    if (!backend) throw new PermanentError('NOT_FOUND', 'This orchestrator has no state backend: no stored run to rerun');
+    const newId = options.runId ?? newRunId();
+    assertValidRunId(newId);
+    // Everything is read holding the new run's lock: a cancel() from now on applies to it.
+    return this.locked(newId, {}, async (pending) => {
+      const run = await backend.loadRun(runId);
+      if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
+      assertReadableSchema(run);
+      const plan = planRerun(run.workflow, run.records, runId, options.from, options.only === true);
+      const holder = await backend.lockHolder(runId);
+      if (holder) {
+        throw new PermanentError(
+          'LOCKED',
+          `Run ${runId} is still running (process ${holder.pid} on ${holder.host}): cancel it or let it finish before rerunning it`,
+          { details: { runId, pid: holder.pid, host: holder.host } },
+        );
+      }
+      const existing = await backend.loadRun(newId);
+      if (existing) throw runExists(newId, existing.status);
+      const rerunOf: RerunOrigin = { runId, fromTask: options.from, ...(options.only === true && { only: true }) };
+      return this.start(
+        { workflow: run.workflow, runId: newId, stateDir: this.stateDir, retry: this.retry, records: plan.kept, keptRecords: true, rerunOf },
+        pending,
+        [],
+        options.cache ?? true,
+      );
+    });
   }
 
   /**
@@ -523,6 +578,7 @@ export class WorkflowOrchestrator {
           input.launch,
         )
       : null;
+    if (checkpointer && input.rerunOf) checkpointer.runFields.rerunOf = input.rerunOf;
     // Durability first, from the machine's own emit: never through the (possibly queued) bus.
     actor.on('*', (event) => {
       checkpointer?.onEvent(event);
@@ -604,6 +660,23 @@ function runExists(runId: string, status: RunCheckpoint['status']): AgentsSdkErr
     `Run ${runId} already exists and has not finished (${state}); continue it with agents-sdk resume ${runId}, or choose another run id`,
     { details },
   );
+}
+
+/** A stored run this version can read: a schema version, not newer than ours. */
+function assertReadableSchema(run: RunCheckpoint): void {
+  const { runId } = run;
+  if (typeof run.schemaVersion !== 'number') {
+    throw new PermanentError('CORRUPT_STATE', `Run ${runId}: its checkpoint has no schema version; it is damaged or was not written by agents-sdk`, {
+      details: { runId },
+    });
+  }
+  if (run.schemaVersion > STATE_SCHEMA_VERSION) {
+    throw new PermanentError(
+      'UNSUPPORTED_SCHEMA',
+      `Run ${runId} was saved with state schema version ${run.schemaVersion}, newer than this agents-sdk understands (${STATE_SCHEMA_VERSION}); upgrade agents-sdk to resume it`,
+      { details: { runId, schemaVersion: run.schemaVersion } },
+    );
+  }
 }
 
 /** A failed state write, told with what happened to the run and how to go on. */

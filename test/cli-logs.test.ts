@@ -107,7 +107,7 @@ describe('agents-sdk logs', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const e of entries) expect(e).toMatchObject({ runId: 'r3', taskId: 'plan', attempt: expect.any(Number), kind: expect.any(String) });
     const first = entries.filter((e) => e.attempt === 1).map((e) => e.kind);
-    expect(first).toEqual(['attempt', 'init', 'api_retry', 'error', 'result', 'attempt_end']);
+    expect(first).toEqual(['attempt', 'prompt', 'init', 'api_retry', 'error', 'result', 'attempt_end']);
     expect(entries.find((e) => e.kind === 'api_retry')).toMatchObject({ attempt: 1, retry: 1, maxRetries: 1, errorStatus: 529, error: 'overloaded' });
     expect(entries.filter((e) => e.kind === 'attempt_end').map((e) => [e.attempt, e.status, (e.error as { code: string } | null)?.code ?? null])).toEqual([
       [1, 'failed', 'API_OVERLOADED'],

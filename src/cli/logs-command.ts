@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STATE_DIR, rawOutputFileName } from '../actors/claude-code-runner.js';
+import { promptFileBeside } from '../actors/prompt-file.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { formatTranscriptEntry, transcriptEntriesOf, type TranscriptEntry } from '../claude/transcript.js';
 import { AgentsSdkError, PermanentError, ValidationError, type SerializedError } from '../errors.js';
@@ -34,15 +35,22 @@ export interface LogsOptions extends StateOptions {
   pollMs?: number;
   /** `--wait-timeout <seconds>`: how long `--follow` waits for a run that does not exist yet (default 60; 0: not at all). */
   waitTimeout?: string;
+  /** Only the prompt of each attempt, as sent, whole. */
+  prompt?: boolean;
 }
 
 /** How long `logs --follow` waits for a run that does not exist yet, by default (s). */
 export const DEFAULT_FOLLOW_WAIT_S = 60;
 
+/** Characters of a prompt shown in a transcript (the whole of it: `--prompt`, `--json`). */
+const PROMPT_SHOWN = 2_000;
+
 /** Entries printed around an attempt's transcript (with `--json`, as `kind: 'attempt'` and `'attempt_end'`). */
 type LogEntry =
   | TranscriptEntry
   | { kind: 'attempt'; status: AttemptRecord['status']; startedAt: number; rawFile: string | null }
+  /** The attempt's prompt as it was sent (after templates and memory), from its prompt file. */
+  | { kind: 'prompt'; text: string; file: string }
   | {
       kind: 'output';
       stream: 'stdout' | 'stderr';
@@ -74,6 +82,8 @@ interface AttemptView {
   ended: boolean;
   /** The assistant text printed last: a result line repeating it is not printed again. */
   shownText: string;
+  /** Its prompt has been printed (or it has none). */
+  prompted: boolean;
 }
 
 /** `agents-sdk logs`: exit 0, or 2 for an unknown run, task or attempt. */
@@ -81,6 +91,7 @@ export async function logsCommand(runId: string, taskId: string | undefined, opt
   const attempt = intOption('attempt', options.attempt);
   const waitS = intOption('wait-timeout', options.waitTimeout, 0) ?? DEFAULT_FOLLOW_WAIT_S;
   if (options.raw && options.json) throw new ValidationError('logs: --raw prints the stream as stored and --json the transcript as JSON lines; give one of them');
+  if (options.prompt && (options.raw || options.follow)) throw new ValidationError('logs: --prompt prints the prompts of the attempts; it cannot be combined with --raw or --follow');
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
   try {
@@ -91,7 +102,8 @@ export async function logsCommand(runId: string, taskId: string | undefined, opt
       run = appeared;
     }
     if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}"`, { details: { runId } });
-    const printer = new TranscriptPrinter(stateDir, run, { taskId, attempt, raw: options.raw === true, json: options.json === true }, io);
+    const select = { taskId, attempt, raw: options.raw === true, json: options.json === true, prompt: options.prompt === true };
+    const printer = new TranscriptPrinter(stateDir, run, select, io);
     if (!options.follow) {
       const live = run.status === 'running' && (await backend.lockHolder(runId)) !== null;
       printer.check(run, live);
@@ -173,7 +185,7 @@ class TranscriptPrinter {
   constructor(
     private readonly stateDir: string,
     private readonly run: Pick<RunCheckpoint, 'runId' | 'workflow'>,
-    private readonly select: { taskId: string | undefined; attempt: number | undefined; raw: boolean; json: boolean },
+    private readonly select: { taskId: string | undefined; attempt: number | undefined; raw: boolean; json: boolean; prompt: boolean },
     private readonly io: CliIO,
   ) {}
 
@@ -217,6 +229,11 @@ class TranscriptPrinter {
       view.headed = true;
       this.emit(view, { kind: 'attempt', status: entry.status, startedAt: entry.startedAt, rawFile: view.tail?.file ?? null });
     }
+    if (!this.select.raw && !view.prompted) this.prompt(view, entry);
+    if (this.select.prompt) {
+      view.ended = true;
+      return;
+    }
     for (const line of view.tail?.read() ?? []) this.line(view, line);
     // An attempt that succeeded or failed has closed its stream; a cancelled one may still be
     // writing while its process is killed, and a running one until it ends.
@@ -237,7 +254,7 @@ class TranscriptPrinter {
     let view = this.views.get(key);
     if (!view) {
       const agent = this.run.workflow.tasks.find((t) => t.id === record.taskId)?.kind === 'agent';
-      view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '' };
+      view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '', prompted: !agent };
       const file = agent ? rawFileOf(this.stateDir, this.run.runId, record.taskId, entry) : null;
       if (file !== null) view.tail = new FileLineTail(file);
       this.views.set(key, view);
@@ -245,6 +262,21 @@ class TranscriptPrinter {
     return view;
   }
 
+  /** The attempt's prompt, once its file is there (it is written before the agent starts). */
+  private prompt(view: AttemptView, entry: AttemptRecord): void {
+    if (view.tail === null) return;
+    const file = promptFileBeside(view.tail.file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // Not written yet (a live attempt about to start), or from before prompts were kept.
+      if (entry.status !== 'running') view.prompted = true;
+      return;
+    }
+    view.prompted = true;
+    this.emit(view, { kind: 'prompt', text, file });
+  }
 
   private line(view: AttemptView, line: string): void {
     if (this.select.raw) {
@@ -320,6 +352,13 @@ class TranscriptPrinter {
         // A stdout that outgrew the record is printed whole, from its file.
         const from = entry.file === undefined ? '' : ` (whole, ${entry.bytes ?? '?'} bytes, from ${entry.file}; the task record keeps its end only)`;
         return `${entry.stream}${from}:\n  ${entry.text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
+      }
+      case 'prompt': {
+        // --prompt: the text itself, whole, under the attempt's header.
+        if (this.select.prompt) return entry.text.replace(/\n$/, '');
+        const whole = entry.text.length <= PROMPT_SHOWN;
+        const text = whole ? entry.text : `${entry.text.slice(0, PROMPT_SHOWN)}\n… (${entry.text.length - PROMPT_SHOWN} more characters: ${entry.file}, or logs --prompt)`;
+        return `prompt:\n  ${text.replace(/\n$/, '').replace(/\n/g, '\n  ')}`;
       }
       case 'attempt_end': {
         if (entry.note !== null) return `-- attempt ${view.attempt} ${entry.note}`;

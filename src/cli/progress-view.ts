@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { summarizeToolInput } from '../callbacks/callback-manager.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { describeApiRetry, describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
@@ -27,6 +28,14 @@ interface Row {
   tokens: number;
   costUsd: number;
   note: string;
+  /** The tool the agent is in (from its tool call to the result), or `null`. */
+  tool: string | null;
+  /** Tool calls of the current attempt. */
+  toolCalls: number;
+  /** When the agent's stream last said something (epoch ms), or `null`. */
+  lastEventAt: number | null;
+  /** When the last plain line about this task was printed (epoch ms), or `null`. */
+  lastLineAt: number | null;
 }
 
 const ICON: Record<string, string> = {
@@ -53,10 +62,45 @@ export class ProgressView {
 
   /** Updates the view from an event; in plain mode returns the line to print, if any. */
   apply(event: TaskEvent | WorkflowEvent): string | null {
+    const line = this.applyEvent(event);
+    if (line !== null && 'taskId' in event) {
+      const row = this.rows.get(event.taskId);
+      if (row) row.lastLineAt = this.now();
+    }
+    return line;
+  }
+
+  /**
+   * The heartbeat of plain mode (no TTY: CI logs): one line for each running task about which
+   * nothing has been printed for `silentMs`, saying how long it has run, its tool calls, the
+   * tool it is in and when its stream last said something. Call it every fraction of `silentMs`.
+   */
+  heartbeat(silentMs: number): string[] {
+    const now = this.now();
+    const lines: string[] = [];
+    for (const id of this.order) {
+      const row = this.rows.get(id);
+      if (!row || (row.state !== 'running' && row.state !== 'retrying') || row.startedAt === null) continue;
+      if (now - (row.lastLineAt ?? row.startedAt) < silentMs) continue;
+      row.lastLineAt = now;
+      if (row.state === 'retrying') {
+        lines.push(`${id}: waiting to retry (${row.note})`);
+        continue;
+      }
+      const parts = [`attempt ${row.attempt}/${row.maxAttempts}`, `${row.toolCalls} tool call${row.toolCalls === 1 ? '' : 's'}`];
+      if (row.tool !== null) parts.push(`in tool ${row.tool}`);
+      parts.push(row.lastEventAt === null ? 'no output yet' : `last output ${seconds(now - row.lastEventAt)} ago`);
+      lines.push(`${id}: still running after ${seconds(now - row.startedAt)} (${parts.join(', ')})`);
+    }
+    return lines;
+  }
+
+  private applyEvent(event: TaskEvent | WorkflowEvent): string | null {
     if (event.type === 'workflow.started') {
       this.order = event.taskIds;
       for (const id of event.taskIds) this.rows.set(id, emptyRow(id));
-      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}: ${event.taskIds.length} tasks`;
+      const rerun = event.rerunOf ? ` (rerun of ${event.rerunOf.runId} from ${event.rerunOf.fromTask}${event.rerunOf.only ? ', only it' : ''})` : '';
+      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${event.taskIds.length} tasks`;
     }
     if (event.type === 'workflow.finished') return null;
     if (event.type === 'workflow.reaped') {
@@ -87,10 +131,25 @@ export class ProgressView {
         row.counted = event.counted ?? event.attempt;
         row.maxAttempts = event.maxAttempts;
         row.startedAt ??= event.at;
+        row.tool = null;
+        row.toolCalls = 0;
+        row.lastEventAt = null;
         return `${event.taskId}: started (attempt ${attemptLabel(event.attempt, event.counted, event.maxAttempts)})`;
       case 'task.progress':
-        if (event.progress.type === 'tool_use') row.note = `tool ${event.progress.name}`;
-        else if (event.progress.type === 'assistant_text') row.note = 'thinking';
+        row.lastEventAt = event.at;
+        if (event.progress.type === 'tool_use') {
+          row.note = `tool ${event.progress.name}`;
+          row.tool = event.progress.name;
+          row.toolCalls += 1;
+          // Plain mode: a line per tool call, so that a long agent task is never silent.
+          const input = event.progress.input === null ? '' : summarizeToolInput(event.progress.input);
+          return `${event.taskId}: tool ${event.progress.name}${input ? `: ${oneLine(input)}` : ''}`;
+        }
+        if (event.progress.type === 'tool_result') row.tool = null;
+        else if (event.progress.type === 'assistant_text') {
+          row.note = 'thinking';
+          row.tool = null;
+        }
         else if (event.progress.type === 'queued') {
           row.note = describeQueued(event.progress);
           return `${event.taskId}: ${row.note}`;
@@ -204,7 +263,7 @@ export function stderrTail(error: SerializedError | null | undefined, indent = '
 }
 
 function emptyRow(taskId: string): Row {
-  return { taskId, state: 'pending', attempt: 0, counted: 0, maxAttempts: 0, startedAt: null, endedAt: null, tokens: 0, costUsd: 0, note: '' };
+  return { taskId, state: 'pending', attempt: 0, counted: 0, maxAttempts: 0, startedAt: null, endedAt: null, tokens: 0, costUsd: 0, note: '', tool: null, toolCalls: 0, lastEventAt: null, lastLineAt: null };
 }
 
 function seconds(ms: number | null): string {
@@ -222,7 +281,7 @@ export function summaryTable(result: WorkflowResult): string {
   const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
   const rows = result.taskResults.map((t) => [
     t.taskId,
-    t.cached ? `${t.status} (cached)` : t.status,
+    t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),

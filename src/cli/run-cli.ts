@@ -25,6 +25,7 @@ import type { PruneOptions } from './prune-command.js';
 import type { CancelOptions } from './cancel-command.js';
 import type { EventsOptions } from './events-command.js';
 import { applyConfigDefaults } from './cli-config.js';
+import type { RerunCommandOptions } from './rerun-command.js';
 
 const EXIT_CODES = `
 Exit codes: 0 success, 1 failed (or another process holds the run), 2 invalid input,
@@ -135,6 +136,21 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--live', 'a run started with --replay: resume it with the real agent (by default it is replayed again)'),
   )).action(async (runId: string, options: ResumeOptions) => setExit(await (await import('./state-commands.js')).resumeCommand(runId, options, io)));
 
+  stateOptions(logOptions(
+    command('rerun', 'a new run made from a stored one: keeps the tasks not downstream of --from, runs that task and its dependants again')
+      .argument('<run-id>', 'the run to rerun (it is not changed)')
+      .option('--from <task>', 'the task to run again, with every task downstream of it (required)')
+      .option('--only', 'run only --from again: its dependants keep their old records and outputs')
+      .option('--run-id <id>', 'the new run id (default: generated)')
+      .option('--replay <dir>', 'answer agent tasks from recorded streams instead of a live claude')
+      .option('--replay-speed <x>', '1 = recorded pace (default), 10 = ten times faster, 0 = instant')
+      .option('--no-cache', "don't read tasks' cache: entries: every task runs (its output still replaces the entry)")
+      .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
+      .option('--json', 'print only the WorkflowResult as JSON on stdout')
+      .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
+  )).action(async (runId: string, options: RerunCommandOptions) => setExit(await (await import('./rerun-command.js')).rerunCommand(runId, options, io)));
+
   stateOptions(
     command('list', 'list stored runs, newest first')
       .option('--json', 'print the runs as JSON')
@@ -193,6 +209,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--follow', 'tail a live run: print what is written as it comes, until the run ends')
       .option('--wait-timeout <seconds>', 'with --follow, how long to wait for a run that does not exist yet (default 60; 0: do not wait)')
       .option('--raw', 'print the stream-json lines as stored')
+      .option('--prompt', 'print only the prompt of each attempt, whole, as it was sent (after templates and memory)')
       .option('--json', 'print one JSON object per transcript entry (JSON lines)'),
   ).action(async (runId: string, taskId: string | undefined, options: LogsOptions) => setExit(await (await import('./logs-command.js')).logsCommand(runId, taskId, options, io)));
 

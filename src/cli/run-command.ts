@@ -261,6 +261,15 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
   };
   orchestrator.events.on('*', handler);
   let timer: NodeJS.Timeout | undefined;
+  // Plain mode (CI logs): a task that printed nothing for a while gets a heartbeat line.
+  let heartbeat: NodeJS.Timeout | undefined;
+  if (!live && !quiet) {
+    const silentMs = heartbeatMs();
+    heartbeat = setInterval(() => {
+      for (const line of view.heartbeat(silentMs)) log(line);
+    }, Math.max(10, Math.round(silentMs / 5)));
+    heartbeat.unref();
+  }
   if (live) {
     timer = setInterval(draw, 200);
     timer.unref();
@@ -271,6 +280,7 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
     log,
     stop: () => {
       orchestrator.events.off('*', handler);
+      if (heartbeat) clearInterval(heartbeat);
       if (timer) {
         clearInterval(timer);
         process.off('SIGWINCH', draw);
@@ -278,6 +288,18 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
       }
     },
   };
+}
+
+/** Default silence (s) after which plain mode prints a heartbeat for a running task (checked every fifth: at most 30 s silent). */
+export const DEFAULT_HEARTBEAT_SECONDS = 25;
+
+/** `AGENTS_SDK_HEARTBEAT_SECONDS` (default {@link DEFAULT_HEARTBEAT_SECONDS}), in ms. */
+function heartbeatMs(): number {
+  const text = process.env.AGENTS_SDK_HEARTBEAT_SECONDS;
+  if (text === undefined || text === '') return DEFAULT_HEARTBEAT_SECONDS * 1000;
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0)) throw new ValidationError(`AGENTS_SDK_HEARTBEAT_SECONDS must be a number of seconds > 0, got "${text}"`);
+  return value * 1000;
 }
 
 /** Options of `agents-sdk validate`. */

@@ -20,6 +20,7 @@ import { rawFileOf } from './logs-command.js';
 import { finishedRunAdvice, resumeCommandLine } from './run-summary.js';
 import { driveOrchestrated, replayExecutor, replayExecutorOf, runLogSettings, type LogOptions } from './run-command.js';
 import { inheritedNote, replaySpeedOption, resumeLaunch } from './run-launch.js';
+import { formatLiveTasks, liveTasks } from './live-status.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 import { createRunLogger } from '../logging/run-logger.js';
 
@@ -219,12 +220,16 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const records = run.records.map((r, i) => ({ ...r, rawOutput: files[i]!.at(-1)?.file ?? null }));
     if (options.json) {
       const { runId: id, workflowId, startedAt, updatedAt } = run;
-      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, records }, null, 2)}\n`);
+      const rerunOf = run.rerunOf && { rerunOf: run.rerunOf };
+      const live = status === 'running' && { live: liveTasks(run, stateDir, Date.now()) };
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: ${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})` : '';
     const times = endedAt === null ? `updated ${iso(run.updatedAt)}` : `ended ${iso(endedAt)} (${seconds(durationMs)})`;
-    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n\n`);
+    io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n`);
+    if (run.rerunOf) io.stdout(`rerun of run ${run.rerunOf.runId} from task ${run.rerunOf.fromTask}${run.rerunOf.only ? ' (only)' : ''}\n`);
+    io.stdout('\n');
     io.stdout(
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
@@ -235,10 +240,14 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (waitNote(run.workflow, r) || truncationNote(r))),
+          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : waitNote(run.workflow, r) || truncationNote(r))),
         ]),
       ),
     );
+    if (status === 'running') {
+      const now = Date.now();
+      io.stdout(formatLiveTasks(liveTasks(run, stateDir, now), now));
+    }
     const rowsOf = (agent: boolean) =>
       run.records.flatMap((r, i) =>
         agents.has(r.taskId) !== agent

@@ -27,6 +27,7 @@ import type { RetryPolicy } from '../retry-policy.js';
 import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
+import type { RerunOrigin } from '../workflow/rerun-plan.js';
 import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
@@ -74,6 +75,13 @@ export interface OrchestratorInput {
   signals?: Signal[];
   /** How the run is driven, stored in its checkpoints (not used by the machine): see {@link RunLaunch}. */
   launch?: RunLaunch;
+  /**
+   * A run made by `rerun --from`: the run it was made from. Its `records` are the kept ones
+   * (the run is new, not resumed, unless resumed itself later).
+   */
+  rerunOf?: RerunOrigin;
+  /** `records` are the records a rerun keeps of another run (its first start), not the run's own. */
+  keptRecords?: boolean;
 }
 
 /** What a run is, fixed for its life. */
@@ -90,6 +98,8 @@ export interface RunInfo {
   processRegistry: boolean;
   /** See {@link OrchestratorInput.awaitDurable}. */
   awaitDurable: boolean;
+  /** See {@link OrchestratorInput.rerunOf}. */
+  rerunOf?: RerunOrigin;
 }
 
 /**
@@ -853,6 +863,7 @@ export const orchestratorMachine = setup({
         at: Date.now(),
         taskIds: ctx.workflow.tasks.map((t) => t.id),
         resumed: ctx.run.resumed,
+        ...(ctx.run.rerunOf && { rerunOf: ctx.run.rerunOf }),
       });
     }),
     announceFinish: enqueueActions(({ context: ctx, enqueue }) => {
@@ -957,7 +968,9 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       runId: input.runId,
       stateDir: input.stateDir ?? DEFAULT_STATE_DIR,
       startedAt: input.startedAt ?? Date.now(),
-      resumed: input.records !== undefined,
+      // A rerun starts with the kept records of another run: it is new, not resumed.
+      resumed: input.records !== undefined && input.keptRecords !== true,
+      ...(input.rerunOf && { rerunOf: input.rerunOf }),
       retry: input.retry ?? {},
       processRegistry: input.processRegistry ?? false,
       awaitDurable: input.awaitDurable ?? false,

@@ -113,11 +113,16 @@ export class MetricsCollector {
     this.prices = options.prices ?? DEFAULT_PRICES;
   }
 
-  /** Adds the records of a run (tasks are looked up in `run.workflow` for their agent and model). */
+  /**
+   * Adds the records of a run (tasks are looked up in `run.workflow` for their agent and model).
+   * Records a rerun kept from another run (`keptFrom`) are left out: they count in that run.
+   */
   addRun(run: RunCheckpoint): this {
     this.runIds.add(run.runId);
     const tasks = new Map<string, Task>((run.workflow?.tasks ?? []).map((t) => [t.id, t]));
     for (const record of run.records) {
+      // A record a rerun kept was executed (and is counted) by the run it was kept from.
+      if (record.keptFrom !== undefined) continue;
       const task = tasks.get(record.taskId);
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });

@@ -68,6 +68,8 @@ export class RunCheckpointer {
   private idle: Array<() => void> = [];
   /** Filled when `stats` is passed to the constructor. */
   private readonly stats: CommitStats | undefined;
+  /** Fields of the run fixed for its life, saved with every checkpoint (`rerunOf`). */
+  readonly runFields: Pick<RunCheckpoint, 'rerunOf'> = {};
 
   constructor(
     private readonly backend: StateBackend,
@@ -213,6 +215,7 @@ export class RunCheckpointer {
   private checkpoint(status: RunCheckpoint['status'], result?: WorkflowResult): RunCheckpoint {
     const now = Date.now();
     return compactCheckpoint({
+      ...this.runFields,
       ...(result && { result }),
       ...(this.launch && { launch: this.launch }),
       schemaVersion: STATE_SCHEMA_VERSION,

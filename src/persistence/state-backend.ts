@@ -7,6 +7,7 @@
 import { AgentsSdkError, PermanentError } from '../errors.js';
 import type { LockOptions, LockOwner } from './process-lock.js';
 import type { Workflow } from '../workflow/spec.js';
+import type { RerunOrigin } from '../workflow/rerun-plan.js';
 import type { TaskRecord, WorkflowResult, WorkflowStatus } from '../workflow/workflow-result.js';
 
 /** Version of every stored record's shape. A record from a newer version is refused. */
@@ -47,6 +48,8 @@ export interface RunCheckpoint {
    * {@link compactCheckpoint}).
    */
   outputs?: 'records';
+  /** A run made by `rerun --from` (`WorkflowOrchestrator.rerun`): the run it was made from. */
+  rerunOf?: RerunOrigin;
 }
 
 /**
@@ -85,6 +88,8 @@ export interface RunSummary {
   costUsd: number;
   /** Why an unreadable run cannot be read (`CORRUPT_STATE`, `UNSUPPORTED_SCHEMA`). */
   problem?: { code: string; message: string };
+  /** See {@link RunCheckpoint.rerunOf}. */
+  rerunOf?: RerunOrigin;
 }
 
 /**
@@ -160,6 +165,7 @@ export function summarizeRun(run: RunCheckpoint): RunSummary {
     tasksDone: done,
     tasksTotal: run.records.length,
     costUsd: run.result?.costUsd ?? cost,
+    ...(run.rerunOf && { rerunOf: run.rerunOf }),
   };
 }
 

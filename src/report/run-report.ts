@@ -5,6 +5,10 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { promptFileBeside } from '../actors/prompt-file.js';
+import { rawFileOf } from '../cli/logs-command.js';
+import { attemptLogOf } from '../workflow/attempt-log.js';
 import { readRunEventLog, runEventLogPath, type RunEventLogEntry } from '../persistence/run-event-log.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collector.js';
@@ -72,7 +76,22 @@ export interface ReportTask {
   reason?: string;
   /** On the critical path. */
   critical: boolean;
+  /** Each attempt's prompt as it was sent (agent tasks whose prompt files are there; see {@link loadRunReport}). */
+  prompts?: ReportPrompt[];
 }
+
+/** The prompt of one attempt, as sent (after templates and memory). */
+export interface ReportPrompt {
+  attempt: number;
+  /** At most {@link REPORT_PROMPT_CHARS} characters. */
+  text: string;
+  /** Characters left out of `text` (the whole prompt is in `file`). */
+  clipped: number;
+  file: string;
+}
+
+/** Characters of each prompt the report holds: a 2,000-task run's page stays a few MB at most. */
+export const REPORT_PROMPT_CHARS = 4_000;
 
 /** A failure the report lists: a failed task, or an attempt that failed and was retried. */
 export interface ReportFailure {
@@ -147,6 +166,8 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   const tasks: ReportTask[] = run.workflow.tasks.map((spec) => {
     const record = records.get(spec.id) ?? emptyTaskRecord(spec.id);
     const cost = byTask.get(spec.id);
+    // Kept by a rerun: it ran in another run, before this one started; nothing of it is drawn here.
+    const kept = record.keptFrom !== undefined;
     const out: ReportTask = {
       id: spec.id,
       kind: spec.kind,
@@ -155,10 +176,10 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       dependsOn: [...spec.depends_on],
       status: record.status,
       attemptCount: record.attempts,
-      attempts: logged.get(spec.id) ?? attemptsFromRecord(record),
-      startedAt: record.startedAt,
-      endedAt: record.endedAt,
-      durationMs: durationOf(record),
+      attempts: kept ? [] : (logged.get(spec.id) ?? attemptsFromRecord(record)),
+      startedAt: kept ? null : record.startedAt,
+      endedAt: kept ? null : record.endedAt,
+      durationMs: kept ? null : durationOf(record),
       tokens: record.tokens,
       costUsd: cost?.costUsd ?? record.costUsd,
       costEstimated: (cost?.costEstimatedUsd ?? 0) > 0,
@@ -166,6 +187,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
+    if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     return out;
   });
 
@@ -218,7 +240,30 @@ export async function loadRunReport(backend: StateBackend, runId: string, option
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const status = run.status === 'running' && (await backend.lockHolder(runId)) === null ? 'interrupted' : run.status;
-  return buildRunReport(run, events, { status, eventLogTorn: torn, ...(options.prices && { prices: options.prices }) });
+  const report = buildRunReport(run, events, { status, eventLogTorn: torn, ...(options.prices && { prices: options.prices }) });
+  addPrompts(report, run, options.stateDir);
+  return report;
+}
+
+/** Reads each agent attempt's prompt file (`prompt[.attempt-<n>].md` beside its raw stream) into the report. */
+function addPrompts(report: RunReport, run: RunCheckpoint, stateDir: string): void {
+  const records = new Map(run.records.map((r) => [r.taskId, r]));
+  for (const task of report.tasks) {
+    const record = records.get(task.id);
+    if (task.kind !== 'agent' || !record) continue;
+    const prompts: ReportPrompt[] = [];
+    for (const entry of attemptLogOf(record)) {
+      const file = promptFileBeside(rawFileOf(stateDir, run.runId, task.id, entry));
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        continue; // not recorded (a run from before prompts were kept)
+      }
+      prompts.push({ attempt: entry.attempt, text: text.slice(0, REPORT_PROMPT_CHARS), clipped: Math.max(0, text.length - REPORT_PROMPT_CHARS), file });
+    }
+    if (prompts.length > 0) task.prompts = prompts;
+  }
 }
 
 /** The attempts of each task, replayed from the log's task and workflow events. */

@@ -95,6 +95,11 @@ export interface TaskRecord {
   signal?: Signal;
   /** Completed from memory (its `cache:` entry) without an agent call or a command: cost 0. */
   cached?: boolean;
+  /**
+   * Kept by a rerun (`rerun --from`): the id of the run that produced this record (its output
+   * and attempts); it did not run again here, and its tokens and cost stay that run's (0 here).
+   */
+  keptFrom?: string;
 }
 
 /** How a run ended. */
@@ -125,6 +130,8 @@ export interface TaskResult {
   reason?: string;
   /** See {@link TaskRecord.cached}. */
   cached?: boolean;
+  /** See {@link TaskRecord.keptFrom}. */
+  keptFrom?: string;
 }
 
 /** The result of a run. */
@@ -164,6 +171,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
     if (record.outputBytes !== undefined) out.outputBytes = record.outputBytes;
   }
   if (record.cached) out.cached = true;
+  if (record.keptFrom !== undefined) out.keptFrom = record.keptFrom;
   return out;
 }
 
