@@ -246,8 +246,11 @@ export class WorkflowOrchestrator {
       options.eventLog ??
       (this.stateBackend instanceof JsonStateBackend || typeof backendDir === 'string' || hasRunEventStore(this.stateBackend));
     this.memoryStore = sharedMemoryStore(options.memory, this.stateBackend !== null, this.stateDir);
-    // Each agent attempt's prompt is kept as sent: after the memory layer has rendered it.
-    const executor = createMemoryExecutor(recordPrompts(options.executor ?? defaultExecutor), (runId) => this.runMemory.get(runId));
+    // Each agent attempt's prompt is kept as sent: after the memory layer has rendered it. An
+    // orchestrator with no state (no backend, no stateDir given) writes no files of its own.
+    const inner = options.executor ?? defaultExecutor;
+    const keepsPrompts = this.stateBackend !== null || options.stateDir !== undefined;
+    const executor = createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks);

@@ -57,7 +57,7 @@ describe.each(backendFactories())('a task whose agent writes 3 MB in 100 message
 
       const besides = bytesUnder(stateDir, /^raw_output(\.attempt-\d+)?\.jsonl$/);
       expect(besides / OUTPUT).toBeLessThanOrEqual(1.3);
-      expect(readdirSync(join(stateDir, 'big', 'writer'))).toEqual(['raw_output.jsonl']);
+      expect(readdirSync(join(stateDir, 'big', 'writer'))).toEqual(['prompt.md', 'raw_output.jsonl']);
 
       const texts = events.filter((e) => e.type === 'task.progress' && (e.progress as { type: string }).type === 'assistant_text');
       expect(texts).toHaveLength(100);

@@ -65,11 +65,16 @@ describe('reading a JSON run while it is written', () => {
 
   it('a run being created (its first journal made, its checkpoint not yet) reads as no run, not as damage', async () => {
     // What the backend leaves between creating the first journal and writing the checkpoint that names it.
-    mkdirSync(join(dir, 'r'));
+    // The process creating the run holds its lock.
+    const creator = new JsonStateBackend(dir);
+    const release = await creator.lockRun('r');
     writeFileSync(join(dir, 'r', 'journal-1.jsonl'), '');
     const reader = new JsonStateBackend(dir);
     await expect(reader.loadRun('r')).resolves.toBeUndefined();
     await expect(reader.listRuns()).resolves.toEqual([]);
+    // With no live holder the same files are a checkpoint gone (or a creation cut short): damage.
+    await release();
+    await expect(reader.loadRun('r')).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('checkpoint.json is missing') });
     // A journal with records but no checkpoint is still damage.
     writeFileSync(join(dir, 'r', 'journal-1.jsonl'), JSON.stringify(record('a')) + '\n');
     await expect(reader.loadRun('r')).rejects.toMatchObject({ code: 'CORRUPT_STATE', message: expect.stringContaining('checkpoint.json is missing') });

@@ -218,7 +218,9 @@ export class JsonStateBackend implements StateBackend, SignalStore {
       const file = await this.readCheckpoint(runId);
       if (!file) {
         const dir = join(this.stateDir, runId);
-        if (await isRunBeingCreated(dir)) return undefined;
+        // Being created: the process creating it holds its lock. Without a live holder the same
+        // files are a checkpoint gone (or a creation a crash cut short): damage, named.
+        if ((await isRunBeingCreated(dir)) && (await liveRunLockHolder(dir)) !== null) return undefined;
         if (await isRunDirectory(dir)) {
           const problem = `Run ${runId}: ${this.checkpointPath(runId)} is missing but its journal is in ${dir}; nothing was changed`;
           if (again(problem, tries)) continue;
