@@ -61,7 +61,7 @@ describe('agents-sdk logs', () => {
     const [first, second, third, test] = out.split(/\n(?=== )/);
     for (const failed of [first!, second!]) {
       expect(failed).toMatch(/\nsession [0-9a-f-]{36}, model claude-sonnet-5, in /);
-      expect(failed).toMatch(/\nAPI retry 1\/1 after 529 overloaded, next in \d\.\ds\n/);
+      expect(failed).toMatch(/\nAPI retry 1\/1 after 529 overloaded, next in (\d+ ms|\d\.\ds)\n/);
       expect(failed).toContain('\nerror (server_error): API Error: 529 Overloaded.');
       expect(failed).toMatch(/\nresult: error 529, 1 turn, 0 tokens, \$0\.0000, \d\.\ds\n/);
       // The result repeats the error text: it is not printed twice.

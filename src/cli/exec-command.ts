@@ -15,6 +15,7 @@ import { describeApiRetry } from './progress-view.js';
 import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 import { lazyCliInspector } from './lazy-inspector.js';
+import { inTime } from '../wording.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
 export interface ExecOptions {
@@ -141,7 +142,7 @@ export function describeSessionEvent(event: SessionEvent): string {
     case 'session.started':
       return `${who} attempt ${event.attempt}/${event.maxAttempts} started\n`;
     case 'session.retrying':
-      return `${who} attempt ${event.attempt} failed (${event.error.code}): retrying in ${(event.delayMs / 1000).toFixed(1)}s\n`;
+      return `${who} attempt ${event.attempt} failed (${event.error.code}): retrying ${inTime(event.delayMs)}\n`;
     case 'session.completed':
       return `${who} completed in ${(event.result.durationMs / 1000).toFixed(1)}s, $${event.result.costUsd.toFixed(4)}\n`;
     case 'session.failed':

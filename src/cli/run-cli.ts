@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
+import { checkInspectFlagPlacement } from '../inspector/inspect-target.js';
 // Each command's module is imported when it runs: `agents-sdk worker` alone loads BullMQ,
 // `report` and `inspect` the page and layout code, and every process starts faster.
 import type { DiagramCommandOptions } from './diagram-command.js';
@@ -34,6 +35,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (exit) => (code = exit));
   try {
+    checkInspectFlagPlacement(argv);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {

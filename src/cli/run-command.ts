@@ -23,6 +23,7 @@ import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 import type { BullmqExecutor } from '../distributed/bullmq-executor.js';
 import { lazyCliInspector } from './lazy-inspector.js';
+import { count } from '../wording.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -294,7 +295,7 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
     return EXIT.ok;
   }
   io.stdout(
-    `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${commands} command), ` +
+    `${file}: valid workflow "${workflow.id}": ${count(workflow.tasks.length, 'task')} (${agents} agent, ${commands} command), ` +
       `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
   );
   return EXIT.ok;
