@@ -274,6 +274,7 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
       ...(maxParallel !== undefined && { maxParallel }),
       ...(options.inputs === false && { lintOnly: true }),
     });
+    checkWorkingDirectories(workflow, file);
   } catch (error) {
     // With --json the problems are the answer: on stdout, and only there.
     if (!options.json || !(error instanceof ValidationError)) throw error;
@@ -299,4 +300,19 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
       `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
   );
   return EXIT.ok;
+}
+
+/**
+ * `validate` checks what `run` would find when a task starts: a `cwd` that does not exist (or
+ * is a file) fails its task there, so it is a problem here.
+ *
+ * @throws ValidationError naming each task and directory.
+ */
+function checkWorkingDirectories(workflow: Workflow, file: string): void {
+  const issues = workflow.tasks
+    .filter((task) => task.cwd !== undefined && !isDirectory(task.cwd))
+    .map((task) => ({ path: `tasks.${task.id}.cwd`, message: `directory ${task.cwd} does not exist (or is not a directory): run would fail this task` }));
+  if (issues.length > 0) {
+    throw new ValidationError(`Invalid workflow in ${file}: ${count(issues.length, 'problem')}`, issues, { details: { file } });
+  }
 }
