@@ -25,6 +25,9 @@ const SHAPES: Record<string, string> = {
   '': 'a map with an id and tasks, e.g. id: build, then tasks: [{id: compile, command: [make]}]',
 };
 
+/** Fields whose unit is the second (`timeout: soon` is told to write a number of seconds). */
+const SECONDS = new Set(['timeout', 'retry_delay', 'estimate', 'ttl']);
+
 /** zod's type names in words. */
 const TYPES: Record<string, string> = {
   string: 'text',
@@ -83,7 +86,7 @@ function fixFor(expected: string, field: string, value: unknown): string {
   if ((expected === 'number' || expected === 'int') && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
     return ` (write ${name}: ${value.trim()}, without quotes)`;
   }
-  if (expected === 'number' && typeof value === 'string') return ` (in seconds, e.g. ${name}: 30)`;
+  if (expected === 'number' && typeof value === 'string' && SECONDS.has(field)) return ` (in seconds, e.g. ${name}: 30)`;
   if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return ` (write ${name}: "${String(value)}", in quotes)`;
   if (expected === 'boolean' && typeof value === 'string') return ` (write ${name}: true or ${name}: false, without quotes)`;
   return '';
