@@ -6,6 +6,7 @@
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
+import { CLAUDE_CODE_PATH_ENV, findClaudeBinary } from '../claude/find-claude-binary.js';
 import { ValidationError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { StateBackend } from '../persistence/state-backend.js';
@@ -113,6 +114,9 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
     return EXIT.ok;
   }
 
+  // Agent tasks run here with the real claude: a missing one is said now, not as a stored failed run.
+  if (replay === undefined && options.redis === undefined) checkClaudeBinary(workflow);
+
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
   try {
@@ -122,6 +126,41 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   } finally {
     await backend.close();
   }
+}
+
+/**
+ * Finds the Claude Code binary each agent task would start (`CLAUDE_CODE_PATH`, else `claude`
+ * on `PATH`, the task's `env` over the process's), before anything is stored.
+ *
+ * @throws ValidationError naming what was looked for, the tasks that need it and the ways out.
+ */
+export function checkClaudeBinary(workflow: Workflow): void {
+  const agentTasks = workflow.tasks.filter((t) => t.kind === 'agent');
+  const looked = new Map<string, { message: string; taskIds: string[] }>();
+  for (const task of agentTasks) {
+    const env = { ...process.env, ...task.env };
+    const where = `${env[CLAUDE_CODE_PATH_ENV] ?? ''}\0${env.PATH ?? ''}`;
+    const known = looked.get(where);
+    if (known) {
+      known.taskIds.push(task.id);
+      continue;
+    }
+    try {
+      findClaudeBinary(env);
+    } catch (error) {
+      looked.set(where, { message: (error as Error).message, taskIds: [task.id] });
+      continue;
+    }
+    looked.set(where, { message: '', taskIds: [task.id] });
+  }
+  const missing = [...looked.values()].filter((l) => l.message !== '');
+  if (missing.length === 0) return;
+  const taskIds = missing.flatMap((m) => m.taskIds);
+  const shown = taskIds.slice(0, 5).join(', ') + (taskIds.length > 5 ? `, and ${taskIds.length - 5} more` : '');
+  throw new ValidationError(
+    `${missing[0]!.message.replace(/\.$/, '')}. The run was not started (nothing was stored): its agent ${taskIds.length === 1 ? 'task' : 'tasks'} ${shown} need${taskIds.length === 1 ? 's' : ''} it ` +
+      '(--replay DIR answers agent tasks from recorded streams; --redis URL runs them on workers)',
+  );
 }
 
 /**
