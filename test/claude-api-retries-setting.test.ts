@@ -80,6 +80,16 @@ describe('CLAUDE_CODE_MAX_RETRIES in the agent environment', () => {
   });
 });
 
+describe('the dry run', () => {
+  it('shows a task\'s api_retries', async () => {
+    const spec = workflowFile({ id: 'w', defaults: { api_retries: 1 }, tasks: [{ id: 'a', prompt: 'x' }, { id: 'b', prompt: 'y', api_retries: 0 }] });
+    const run = await cli(['run', spec, '--dry-run']);
+    expect(run.stdout).toContain('a (agent a, model sonnet, 3 attempts, 1 API retry by Claude Code)');
+    expect(run.stdout).toContain('b (agent b, model sonnet, 3 attempts, 0 API retries by Claude Code)');
+    expect(JSON.parse((await cli(['run', spec, '--dry-run', '--json'])).stdout).tasks[0]).toMatchObject({ id: 'a', apiRetries: 1 });
+  });
+});
+
 describe('api_retries is validated', () => {
   const problems = (spec: unknown): string[] => {
     try {

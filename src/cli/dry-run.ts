@@ -36,6 +36,7 @@ function taskLines(task: PlannedTask): string[] {
   if (task.maxTurns !== undefined) facts.push(`max ${count(task.maxTurns, 'turn')}`);
   if (task.allowedTools !== undefined) facts.push(`tools ${task.allowedTools.join(' ') || '(none)'}`);
   if (task.dangerouslySkipPermissions) facts.push('permissions skipped');
+  if (task.apiRetries !== undefined) facts.push(`${count(task.apiRetries, 'API retry', 'API retries')} by Claude Code`);
   const lines = [`${task.id} (${facts.join(', ')})`];
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);
