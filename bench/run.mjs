@@ -30,6 +30,8 @@
  * 10. Memory stores (bench/memory.mjs): cost of one store at 1,000 / 10,000 / 100,000 entries on
  *     the JSON and SQLite stores, search latency at 10,000 and 100,000. Target: flat (≤ 1.5×).
  * 11. Session memory (bench/session-memory.mjs): heap of one session over 10,000 prompts.
+ * 15. The run report (bench/report.mjs): build + HTML of a stored run of 500, 2,000 and 10,000
+ *     tasks. Targets: 2,000 tasks < 3 s, linear (per task at 10,000 ≤ 1.5× at 2,000).
  * 12. Memory in workflows (bench/memory-cache.mjs): examples/cached-review.yaml with the fake claude, run twice on
  *     unchanged files, then after one file changed. Targets: the second run makes ≥ 40% fewer
  *     agent calls and spends ≥ 40% less; after the change only the tasks whose key covers it run.
@@ -79,6 +81,7 @@ import { durabilityBench, printDurabilityTable } from './durability.mjs';
 import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
+import { printReportTable, reportBench } from './report.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
@@ -697,6 +700,9 @@ async function main() {
   // 11. Session memory (issue 13): heap of one session over 10,000 prompts, history bounded
   const sessionMemory = await section('session memory', () => sessionMemoryBench());
   if (sessionMemory) verdicts.push(printSessionMemoryTable(sessionMemory));
+  // The run report at 500 / 2,000 / 10,000 tasks (issue 20): < 3 s at 2,000, linear
+  const report = await section('run report', () => reportBench());
+  if (report) verdicts.push(...printReportTable(report));
   // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
   const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
   if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));

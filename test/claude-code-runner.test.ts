@@ -91,7 +91,7 @@ describe('runClaudeCode against the fake claude', () => {
       '--allowedTools',
       'Bash,Read',
     ]);
-    expect(call!.env).toEqual({ FAKE_MARKER: 'from-context' });
+    expect(call!.env).toEqual({ FAKE_MARKER: 'from-context', CLAUDE_CODE_MAX_RETRIES: '2' });
   });
 
   it('adds --dangerously-skip-permissions only when asked', () => {

@@ -220,7 +220,7 @@ describe('agents-sdk validate', () => {
     const strict = await cli(['validate', file]);
     expect([strict.code, strict.stderr]).toEqual([2, expect.stringContaining('inputs.feature: required input not given')]);
     const lint = await cli(['validate', file, '--no-inputs']);
-    expect([lint.code, lint.stdout]).toEqual([0, expect.stringContaining('valid workflow "needs": 1 tasks')]);
+    expect([lint.code, lint.stdout]).toEqual([0, expect.stringContaining('valid workflow "needs": 1 task')]);
     const broken = writeSpec('broken-needs.yaml', `${spec}    depends_on: [ghost]\n  - id: x\n    prompt: "{{inputs.undeclared}}"\n`);
     const issues = JSON.parse((await cli(['validate', broken, '--no-inputs', '--json'])).stdout).issues as Array<{ path: string }>;
     expect(issues.map((i) => i.path).sort()).toEqual(['tasks.plan.depends_on', 'tasks.x.prompt']);

@@ -87,12 +87,28 @@ describe('--inspect', () => {
     // `run --inspect wf.yaml` would take the file as the target: said plainly.
     const run = await cli(['run', '--inspect', SDLC, SDLC], world.env);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--inspect takes local, sky or ws://host:port, got "examples/sdlc.yaml"');
+    expect(run.stderr).toContain('--inspect took "examples/sdlc.yaml" as its target (local, sky or ws://host:port), not as the workflow file');
     const exec = await cli(['exec', 'hi', '--inspect', 'http://x'], world.env);
     expect(exec.code).toBe(2);
     const resume = await cli(['resume', 'nope', '--inspect', 'nowhere', '--state-dir', world.stateDir], world.env);
     expect(resume.code).toBe(2);
-    expect(resume.stderr).toContain('--inspect takes');
+    expect(resume.stderr).toContain('--inspect took "nowhere" as its target');
+    // a value that is not a word of its own still gets the plain check
+    expect(() => parseInspectTarget('wf.yaml')).toThrow('--inspect takes local, sky or ws://host:port, got "wf.yaml"');
+  });
+
+  it('run --inspect wf.yaml (the file alone after the flag) says the file was taken as the target, not "missing argument"', async () => {
+    const run = await cli(['run', '--inspect', SDLC, '--state-dir', world.stateDir], world.env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'agents-sdk: --inspect took "examples/sdlc.yaml" as its target (local, sky or ws://host:port), not as the workflow file: ' +
+        'write --inspect=local, or put --inspect after "examples/sdlc.yaml" (e.g. agents-sdk run examples/sdlc.yaml --inspect)\n',
+    );
+    expect(run.stderr).not.toContain('missing required argument');
+    // written as suggested, both forms are fine as far as the flag goes
+    const exec = await cli(['exec', '--inspect', 'Summarise it'], world.env);
+    expect([exec.code, exec.stderr]).toEqual([2, expect.stringContaining('not as the prompt')]);
+    expect(world.invocations()).toHaveLength(0);
   });
 
   it('with no receiver listening, the run completes, one warning is printed, and the process exits at once', async () => {

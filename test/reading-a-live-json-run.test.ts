@@ -4,7 +4,7 @@
  * calls it damaged: not while records are appended, not while the journal is folded into a
  * new checkpoint, not while the run is being created.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';

@@ -33,13 +33,13 @@ describe('while a run goes', () => {
     const spec = workflowFile({ id: 'w', tasks: [{ id: 'overloaded', prompt: '[[transient:1]] x' }] });
     const run = await cli(['run', spec, '--state-dir', world.stateDir], world.env);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^overloaded: API retry 1\/1 after 529 overloaded, next in \d+\.\ds$/m);
+    expect(run.stderr).toMatch(/^overloaded: API retry 1\/2 after 529 overloaded, next in \d+ ms$/m);
   });
 
   it('exec says the same about API retries', async () => {
     const run = await cli(['exec', '[[transient:1]] y', '--state-dir', world.stateDir], world.env);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^\[agent\] API retry 1\/1 after 529 overloaded, next in \d+\.\ds$/m);
+    expect(run.stderr).toMatch(/^\[agent\] API retry 1\/2 after 529 overloaded, next in \d+ ms$/m);
   });
 
   it("a failed command shows the tail of its stderr, clipped, in the failure line and in the summary", async () => {

@@ -44,7 +44,7 @@ describe('validateWorkflow', () => {
     const text = issues.map((i) => `${i.path}: ${i.message}`);
     expect(text).toEqual(
       expect.arrayContaining([
-        'max_parallel: Too small: expected number to be >=1',
+        'max_parallel: must be at least 1; got the number 0',
         'on_failur: unknown field: did you mean `on_failure`?',
         'tasks.a.prompt: must not be empty',
         'tasks.a.id: duplicate task id "a"',

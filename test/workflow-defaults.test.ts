@@ -77,9 +77,9 @@ describe('defaults', () => {
         ],
       }),
     ).toEqual([
-      'defaults.retry_count: Too small: expected number to be >=1',
+      'defaults.retry_count: must be at least 1; got the number 0',
       'defaults.timeout: must be at most 604800 (7 days); the unit is seconds',
-      'defaults.allowed_tools: Invalid input: expected array, received string',
+      'defaults.allowed_tools: must be a list of tool names, e.g. allowed_tools: [Read, Bash]; got the text "Read"',
     ]);
   });
 });

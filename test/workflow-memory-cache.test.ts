@@ -358,7 +358,7 @@ describe('validation of cache:, remember: and memory placeholders', () => {
     });
     expect(issues).toEqual([
       'tasks.d.cache.tll: unknown field: did you mean `ttl`?',
-      'tasks.e.cache.ttl: Too small: expected number to be >0',
+      'tasks.e.cache.ttl: must be greater than 0; got the number 0',
       'tasks.f.remember.key: must not be empty',
       "tasks.b.cache.key: {{memory.x}}: a memory key is made of inputs, dependencies' outputs and {{hash \"...\"}}, not of memory",
       'tasks.c.remember.key: {{tasks.a.output}}: task "a" is not a (transitive) dependency of this task',

@@ -25,6 +25,26 @@ export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
  * and Claude Code's Bash tool may run a command for up to 10 minutes (a test suite, a build).
  */
 export const DEFAULT_STALL_TIMEOUT_MS = 11 * 60_000;
+/**
+ * Claude Code's own retries of a failed API request (`CLAUDE_CODE_MAX_RETRIES`), unless the
+ * request or the environment says otherwise. Claude Code's default, 10, with its backoff makes
+ * a persistent 529 take about 3 minutes per attempt, silent to our retries and live view.
+ */
+export const DEFAULT_API_RETRIES = 2;
+/** The variable Claude Code reads its API retry count from. */
+export const API_RETRIES_ENV = 'CLAUDE_CODE_MAX_RETRIES';
+
+/**
+ * The agent's environment over `process.env`: the request's `env`, and
+ * `CLAUDE_CODE_MAX_RETRIES` from `apiRetries`, else from `env` or the process's environment
+ * (a user's explicit setting wins over the default), else {@link DEFAULT_API_RETRIES}.
+ */
+export function agentEnv(request: Pick<ClaudeRunRequest, 'env' | 'apiRetries'>, processEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const explicit = request.env?.[API_RETRIES_ENV] ?? processEnv[API_RETRIES_ENV];
+  const retries = request.apiRetries !== undefined ? String(request.apiRetries) : explicit !== undefined && explicit !== '' ? explicit : String(DEFAULT_API_RETRIES);
+  return { ...request.env, [API_RETRIES_ENV]: retries };
+}
+
 /** Default directory raw outputs are recorded under. */
 export const DEFAULT_STATE_DIR = 'agents';
 
@@ -50,6 +70,12 @@ export interface ClaudeRunRequest {
   allowedTools?: string[];
   /** Adds `--dangerously-skip-permissions`. Default false. */
   dangerouslySkipPermissions?: boolean;
+  /**
+   * `CLAUDE_CODE_MAX_RETRIES`: how many times Claude Code retries a failed API request itself
+   * before the attempt fails. Without it: the variable as `env` or the process's environment
+   * sets it, else {@link DEFAULT_API_RETRIES}.
+   */
+  apiRetries?: number;
   /** Kill after this many ms in all (default 30 min; 0 = none). Reported as `TIMEOUT`, transient. */
   timeoutMs?: number;
   /** Kill when stdout is silent this long (default 5 min; 0 = none). Reported as `STALLED`, transient. */
@@ -163,7 +189,8 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
       details: { cwd: request.cwd },
     });
   }
-  const env = { ...process.env, ...request.env };
+  const agentVariables = agentEnv(request);
+  const env = { ...process.env, ...agentVariables };
   // A relative CLAUDE_CODE_PATH means relative to where the user is, not to each agent's cwd.
   const binary = request.claudePath ?? findClaudeBinary(env);
   // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
@@ -174,7 +201,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     file: binary,
     args: buildClaudeArgs(request, viaStdin),
     ...(request.cwd !== undefined && { cwd: request.cwd }),
-    ...(request.env !== undefined && { env: request.env }),
+    env: agentVariables,
     ...(viaStdin && { stdin: request.prompt }),
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,

@@ -6,6 +6,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, resolve } from 'node:path';
 import { PermanentError } from '../errors.js';
+import { count } from '../wording.js';
 
 /** Environment variable naming the Claude Code binary explicitly. */
 export const CLAUDE_CODE_PATH_ENV = 'CLAUDE_CODE_PATH';
@@ -38,7 +39,7 @@ export function findClaudeBinary(env: NodeJS.ProcessEnv = process.env, cwd: stri
   throw new PermanentError(
     'BINARY_NOT_FOUND',
     `Claude Code binary not found: ${CLAUDE_CODE_PATH_ENV} is not set and there is no executable \`claude\` on PATH ` +
-      `(${dirs.length} directories searched). Install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_CODE_PATH_ENV}.`,
+      `(${count(dirs.length, 'directory', 'directories')} searched). Install it (npm install -g @anthropic-ai/claude-code) or set ${CLAUDE_CODE_PATH_ENV}.`,
     { details: { searched: dirs } },
   );
 }

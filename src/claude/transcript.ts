@@ -7,6 +7,7 @@
  */
 import { summarizeToolInput } from '../callbacks/callback-manager.js';
 import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, totalTokens, type ClaudeProgressEvent, type ResultLine, type TokenUsage } from './stream-json.js';
+import { count, inTime } from '../wording.js';
 
 /** Longest tool result shown (characters, on one line). */
 const RESULT_MAX = 200;
@@ -101,7 +102,7 @@ export function formatTranscriptEntry(entry: TranscriptEntry, shownText = ''): s
       const how = entry.isError ? `error${entry.apiErrorStatus === null ? '' : ` ${entry.apiErrorStatus}`}${subtype}` : entry.subtype;
       const facts = [
         `${entry.numTurns} turn${entry.numTurns === 1 ? '' : 's'}`,
-        `${totalTokens(entry.tokens)} tokens`,
+        count(totalTokens(entry.tokens), 'token'),
         `$${entry.costUsd.toFixed(4)}`,
         ...(entry.durationMs === null ? [] : [seconds(entry.durationMs)]),
       ];
@@ -121,14 +122,14 @@ export type ApiRetryFacts = Pick<Extract<ClaudeProgressEvent, { type: 'api_retry
 export function describeApiRetry(p: ApiRetryFacts): string {
   const count = p.attempt === null ? '' : p.maxRetries === null ? ` ${p.attempt}` : ` ${p.attempt}/${p.maxRetries}`;
   const cause = [p.errorStatus, p.error].filter((x) => x !== null).join(' ');
-  const next = p.retryDelayMs === null ? '' : `, next in ${seconds(p.retryDelayMs)}`;
+  const next = p.retryDelayMs === null ? '' : `, next ${inTime(p.retryDelayMs)}`;
   return `API retry${count}${cause ? ` after ${cause}` : ''}${next}`;
 }
 
 /** A remote attempt no worker has taken yet, in words (the live view and the log say the same). */
 export function describeQueued(p: Extract<ClaudeProgressEvent, { type: 'queued' }>): string {
   const tags = p.tags.length > 0 ? ` with tag${p.tags.length > 1 ? 's' : ''} ${p.tags.join(', ')}` : '';
-  const workers = p.workers === 0 ? `no worker${tags} is connected to queue ${p.queue}` : `${p.workers} worker(s) on queue ${p.queue}, all busy`;
+  const workers = p.workers === 0 ? `no worker${tags} is connected to queue ${p.queue}` : `${count(p.workers, 'worker')} on queue ${p.queue}, all busy`;
   return `waiting for a worker for ${seconds(p.waitedMs)}: ${workers}`;
 }
 

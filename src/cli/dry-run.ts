@@ -6,6 +6,7 @@
  * @module
  */
 import type { PlannedTask, WorkflowPlan } from '../workflow/plan-workflow.js';
+import { count } from '../wording.js';
 
 /** Renders a plan as plain text (no colours), ending with a newline. */
 export function formatWorkflowPlan(plan: WorkflowPlan): string {
@@ -32,9 +33,10 @@ function taskLines(task: PlannedTask): string[] {
   if (task.timeout !== undefined) facts.push(`timeout ${task.timeout} s`);
   facts.push(`${task.retryCount} attempt${task.retryCount === 1 ? '' : 's'}`);
   if (task.retryDelay !== undefined && task.retryCount > 1) facts.push(`first retry within ${task.retryDelay} s`);
-  if (task.maxTurns !== undefined) facts.push(`max ${task.maxTurns} turns`);
+  if (task.maxTurns !== undefined) facts.push(`max ${count(task.maxTurns, 'turn')}`);
   if (task.allowedTools !== undefined) facts.push(`tools ${task.allowedTools.join(' ') || '(none)'}`);
   if (task.dangerouslySkipPermissions) facts.push('permissions skipped');
+  if (task.apiRetries !== undefined) facts.push(`${count(task.apiRetries, 'API retry', 'API retries')} by Claude Code`);
   const lines = [`${task.id} (${facts.join(', ')})`];
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);

@@ -15,6 +15,9 @@ import { describeApiRetry } from './progress-view.js';
 import { EXIT, intOption, isDirectory, reportError, type CliIO } from './cli-support.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 import { lazyCliInspector } from './lazy-inspector.js';
+import { openStateBackend } from '../persistence/open-state-backend.js';
+import { execWorkflow, startExecRun, type ExecRun } from './exec-run-record.js';
+import { inTime } from '../wording.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
 export interface ExecOptions {
@@ -28,6 +31,8 @@ export interface ExecOptions {
   timeout?: string;
   stallTimeout?: string;
   stateDir?: string;
+  /** `--backend json|sqlite`: where the run is stored (default json). */
+  backend?: string;
   skipPermissions?: boolean;
   json?: boolean;
   /** `--inspect [target]`. */
@@ -49,9 +54,32 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
 
   const agentName = options.agent ?? 'agent';
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
-  // A run directory of its own under the state directory: that is where the raw stream is recorded.
+  // A run of its own under the state directory: that is where the raw stream is recorded, and
+  // the run (one agent task, named after the agent) is stored, so that `status` and `logs` know it.
   const runId = newRunId();
-  const inspector = await lazyCliInspector(options.inspect, io);
+  const workflow = execWorkflow({
+    agentName,
+    prompt,
+    attempts: retries,
+    ...(options.model !== undefined && { model: options.model }),
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
+    ...(maxTurns !== undefined && { maxTurns }),
+    ...(timeout !== undefined && { timeoutS: timeout }),
+    ...(options.skipPermissions && { dangerouslySkipPermissions: true }),
+  });
+  const backend = await openStateBackend(options.backend ?? 'json', stateDir);
+  let stored: ExecRun;
+  try {
+    stored = await startExecRun(backend, runId, workflow);
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  const inspector = await lazyCliInspector(options.inspect, io).catch(async (error: unknown) => {
+    await stored.finish({ error }, []);
+    await backend.close();
+    throw error;
+  });
   const session = new AgentSession({
     sessionId: runId,
     agentName,
@@ -70,7 +98,11 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   };
   const sayWhere = (): void => {
     const file = recorded();
-    if (!options.json && file) io.stderr(`[${agentName}] raw output: ${file}\n`);
+    if (options.json) return;
+    if (file) io.stderr(`[${agentName}] raw output: ${file}\n`);
+    const where = options.stateDir === undefined ? '' : ` --state-dir ${options.stateDir}`;
+    const kind = options.backend === undefined || options.backend === 'json' ? '' : ` --backend ${options.backend}`;
+    io.stderr(`[${agentName}] run ${runId}: agents-sdk logs ${runId}${where}${kind} (or status)\n`);
   };
   if (!options.json) {
     session.onEvent((event) => {
@@ -89,16 +121,20 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
       ...(stall !== undefined && { stallTimeoutMs: stall * 1000 }),
       ...(options.skipPermissions && { dangerouslySkipPermissions: true }),
     });
+    await stored.finish({ result }, session.attemptLog);
     sayWhere();
-    io.stdout(options.json ? `${JSON.stringify({ ...result, rawOutput: recorded() }, null, 2)}\n` : `${result.output}\n`);
+    io.stdout(options.json ? `${JSON.stringify({ ...result, runId, rawOutput: recorded() }, null, 2)}\n` : `${result.output}\n`);
     return EXIT.ok;
   } catch (error) {
+    await stored.finish({ error }, session.attemptLog).catch(() => undefined);
     sayWhere();
-    if (options.json && error instanceof AgentsSdkError) io.stdout(`${JSON.stringify({ ...error.toJSON(), rawOutput: recorded() }, null, 2)}\n`);
+    if (options.json && error instanceof AgentsSdkError) io.stdout(`${JSON.stringify({ ...error.toJSON(), runId, rawOutput: recorded() }, null, 2)}\n`);
     return reportError(error, io);
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     session.stop();
+    await stored.release();
+    await backend.close();
     await inspector?.stop();
   }
 }
@@ -141,7 +177,7 @@ export function describeSessionEvent(event: SessionEvent): string {
     case 'session.started':
       return `${who} attempt ${event.attempt}/${event.maxAttempts} started\n`;
     case 'session.retrying':
-      return `${who} attempt ${event.attempt} failed (${event.error.code}): retrying in ${(event.delayMs / 1000).toFixed(1)}s\n`;
+      return `${who} attempt ${event.attempt} failed (${event.error.code}): retrying ${inTime(event.delayMs)}\n`;
     case 'session.completed':
       return `${who} completed in ${(event.result.durationMs / 1000).toFixed(1)}s, $${event.result.costUsd.toFixed(4)}\n`;
     case 'session.failed':

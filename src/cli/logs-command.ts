@@ -20,6 +20,7 @@ import type { AttemptRecord, TaskRecord } from '../workflow/workflow-result.js';
 import { EXIT, intOption, type CliIO } from './cli-support.js';
 import { FileLineTail } from './file-tail.js';
 import type { StateOptions } from './state-commands.js';
+import { count } from '../wording.js';
 
 /** Options of `agents-sdk logs`. */
 export interface LogsOptions extends StateOptions {
@@ -362,7 +363,7 @@ class TranscriptPrinter {
       }
       case 'attempt_end': {
         if (entry.note !== null) return `-- attempt ${view.attempt} ${entry.note}`;
-        const spend = view.command ? '' : `, ${totalTokens(entry.tokens)} tokens, $${entry.costUsd.toFixed(4)}`;
+        const spend = view.command ? '' : `, ${count(totalTokens(entry.tokens), 'token')}, $${entry.costUsd.toFixed(4)}`;
         const time = entry.durationMs === null ? '' : ` after ${seconds(entry.durationMs)}`;
         const why = entry.error ? `: ${entry.error.code}: ${entry.error.message}` : '';
         return `-- attempt ${view.attempt} ${entry.status}${time}${spend}${why}`;

@@ -12,6 +12,7 @@ import type { TaskEvent, WorkflowEvent } from '../events.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
 import { attemptLabel, attemptLogOf } from '../workflow/attempt-log.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
+import { count, inTime } from '../wording.js';
 
 export { describeApiRetry };
 
@@ -100,7 +101,7 @@ export class ProgressView {
       this.order = event.taskIds;
       for (const id of event.taskIds) this.rows.set(id, emptyRow(id));
       const rerun = event.rerunOf ? ` (rerun of ${event.rerunOf.runId} from ${event.rerunOf.fromTask}${event.rerunOf.only ? ', only it' : ''})` : '';
-      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${event.taskIds.length} tasks`;
+      return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${count(event.taskIds.length, 'task')}`;
     }
     if (event.type === 'workflow.finished') return null;
     if (event.type === 'workflow.reaped') {
@@ -161,8 +162,8 @@ export class ProgressView {
         return null;
       case 'task.retrying':
         row.state = 'retrying';
-        row.note = `${event.error.code}, retry in ${(event.delayMs / 1000).toFixed(1)}s`;
-        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${oneLine(event.error.message)}); retrying in ${(event.delayMs / 1000).toFixed(1)}s`;
+        row.note = `${event.error.code}, retry ${inTime(event.delayMs)}`;
+        return `${event.taskId}: attempt ${event.attempt} failed (${event.error.code}: ${oneLine(event.error.message)}); retrying ${inTime(event.delayMs)}`;
       case 'task.completed':
       case 'task.failed':
       case 'task.skipped':
@@ -241,7 +242,7 @@ function finishedLine(r: TaskRecord): string {
   }
   if (r.cached) return `${r.taskId}: completed, cached (from memory, no agent call), $${r.costUsd.toFixed(4)}`;
   const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
-  const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}${why}`;
+  const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${count(r.attempts, 'attempt')}, ${count(totalTokens(r.tokens), 'token')}, $${r.costUsd.toFixed(4)}${why}`;
   return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
 }
 
@@ -293,7 +294,7 @@ export function summaryTable(result: WorkflowResult): string {
   lines.push(
     '',
     `${result.workflowId} run ${result.runId}: ${result.status} in ${seconds(result.totalTimeMs)}, ` +
-      `${totalTokens(result.tokens)} tokens, $${result.costUsd.toFixed(4)}${cachedNote(result)}`,
+      `${count(totalTokens(result.tokens), 'token')}, $${result.costUsd.toFixed(4)}${cachedNote(result)}`,
   );
   for (const t of result.taskResults) {
     if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));

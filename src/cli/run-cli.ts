@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, reportError, type CliIO } from './cli-support.js';
+import { checkInspectFlagPlacement } from '../inspector/inspect-target.js';
 // Each command's module is imported when it runs: `agents-sdk worker` alone loads BullMQ,
 // `report` and `inspect` the page and layout code, and every process starts faster.
 import type { DiagramCommandOptions } from './diagram-command.js';
@@ -49,6 +50,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (exit) => (code = exit));
   try {
+    checkInspectFlagPlacement(argv);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
@@ -252,7 +254,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--max-turns <n>', 'passed to claude --max-turns')
     .option('--timeout <seconds>', 'kill the agent after this long, > 0 (default: 1800)')
     .option('--stall-timeout <seconds>', 'kill the agent when it prints nothing this long; 0 = never (default: 660)')
-    .option('--state-dir <dir>', 'where the raw output is recorded, <dir>/<new id>/<agent>/raw_output.jsonl (default: agents)')
+    .option('--state-dir <dir>', 'where the run is stored (status and logs know its id) and the raw output recorded, <dir>/<new id>/<agent>/raw_output.jsonl (default: agents)')
+    .option('--backend <kind>', 'where the run is stored: json or sqlite (<state-dir>/agents.sqlite) (default: json)')
     .option('--skip-permissions', 'pass --dangerously-skip-permissions')
     .option('--inspect [target]', 'send the session to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')

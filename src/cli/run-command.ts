@@ -6,6 +6,7 @@
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
+import { CLAUDE_CODE_PATH_ENV, findClaudeBinary } from '../claude/find-claude-binary.js';
 import { ValidationError } from '../errors.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { RunLaunch, StateBackend } from '../persistence/state-backend.js';
@@ -24,6 +25,7 @@ import { LOG_FORMATS, LOG_LEVELS, createRunLogger, type LogFormat, type LogLevel
 import { parseInspectTarget } from '../inspector/inspect-target.js';
 import type { BullmqExecutor } from '../distributed/bullmq-executor.js';
 import { lazyCliInspector } from './lazy-inspector.js';
+import { count } from '../wording.js';
 
 /** Parses repeated `--input key=value` options. */
 export function parseInputs(values: string[] | undefined): Record<string, string> {
@@ -127,6 +129,9 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
     return EXIT.ok;
   }
 
+  // Agent tasks run here with the real claude: a missing one is said now, not as a stored failed run.
+  if (replay === undefined && options.redis === undefined) checkClaudeBinary(workflow);
+
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   // Stored with the run: a plain `resume` drives it the same way (replayed, on workers...).
   const launch = runLaunch(options, { maxParallel, inputs, stateDir, backend: options.backend });
@@ -138,6 +143,41 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
   } finally {
     await backend.close();
   }
+}
+
+/**
+ * Finds the Claude Code binary each agent task would start (`CLAUDE_CODE_PATH`, else `claude`
+ * on `PATH`, the task's `env` over the process's), before anything is stored.
+ *
+ * @throws ValidationError naming what was looked for, the tasks that need it and the ways out.
+ */
+export function checkClaudeBinary(workflow: Workflow): void {
+  const agentTasks = workflow.tasks.filter((t) => t.kind === 'agent');
+  const looked = new Map<string, { message: string; taskIds: string[] }>();
+  for (const task of agentTasks) {
+    const env = { ...process.env, ...task.env };
+    const where = `${env[CLAUDE_CODE_PATH_ENV] ?? ''}\0${env.PATH ?? ''}`;
+    const known = looked.get(where);
+    if (known) {
+      known.taskIds.push(task.id);
+      continue;
+    }
+    try {
+      findClaudeBinary(env);
+    } catch (error) {
+      looked.set(where, { message: (error as Error).message, taskIds: [task.id] });
+      continue;
+    }
+    looked.set(where, { message: '', taskIds: [task.id] });
+  }
+  const missing = [...looked.values()].filter((l) => l.message !== '');
+  if (missing.length === 0) return;
+  const taskIds = missing.flatMap((m) => m.taskIds);
+  const shown = taskIds.slice(0, 5).join(', ') + (taskIds.length > 5 ? `, and ${taskIds.length - 5} more` : '');
+  throw new ValidationError(
+    `${missing[0]!.message.replace(/\.$/, '')}. The run was not started (nothing was stored): its agent ${taskIds.length === 1 ? 'task' : 'tasks'} ${shown} need${taskIds.length === 1 ? 's' : ''} it ` +
+      '(--replay DIR answers agent tasks from recorded streams; --redis URL runs them on workers)',
+  );
 }
 
 /**
@@ -322,6 +362,7 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
       ...(maxParallel !== undefined && { maxParallel }),
       ...(options.inputs === false && { lintOnly: true }),
     });
+    checkWorkingDirectories(workflow, file);
   } catch (error) {
     // With --json the problems are the answer: on stdout, and only there.
     if (!options.json || !(error instanceof ValidationError)) throw error;
@@ -343,8 +384,23 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
     return EXIT.ok;
   }
   io.stdout(
-    `${file}: valid workflow "${workflow.id}": ${workflow.tasks.length} tasks (${agents} agent, ${commands} command), ` +
+    `${file}: valid workflow "${workflow.id}": ${count(workflow.tasks.length, 'task')} (${agents} agent, ${commands} command), ` +
       `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
   );
   return EXIT.ok;
+}
+
+/**
+ * `validate` checks what `run` would find when a task starts: a `cwd` that does not exist (or
+ * is a file) fails its task there, so it is a problem here.
+ *
+ * @throws ValidationError naming each task and directory.
+ */
+function checkWorkingDirectories(workflow: Workflow, file: string): void {
+  const issues = workflow.tasks
+    .filter((task) => task.cwd !== undefined && !isDirectory(task.cwd))
+    .map((task) => ({ path: `tasks.${task.id}.cwd`, message: `directory ${task.cwd} does not exist (or is not a directory): run would fail this task` }));
+  if (issues.length > 0) {
+    throw new ValidationError(`Invalid workflow in ${file}: ${count(issues.length, 'problem')}`, issues, { details: { file } });
+  }
 }

@@ -6,6 +6,7 @@
 import { ValidationError } from '../errors.js';
 import { startWorker } from '../distributed/worker.js';
 import { EXIT, intOption, isDirectory, type CliIO } from './cli-support.js';
+import { count } from '../wording.js';
 
 /** Options of `agents-sdk worker`, as parsed. */
 export interface WorkerCommandOptions {
@@ -39,7 +40,7 @@ export async function workerCommand(options: WorkerCommandOptions, io: CliIO): P
   io.stderr(`worker ${process.pid}: taking attempts from queue${worker.queues.length > 1 ? 's' : ''} ${queues} (concurrency ${concurrency})\n`);
   // The first SIGTERM (or Ctrl-C) lets the running attempts finish; a second hands them back.
   io.onSecondInterrupt?.(() => {
-    io.stderr(`worker ${process.pid}: handing ${worker.running()} running attempt(s) back to the queue\n`);
+    io.stderr(`worker ${process.pid}: handing ${count(worker.running(), 'running attempt')} back to the queue\n`);
     worker.handBack();
   });
   await new Promise<void>((resolve) => {

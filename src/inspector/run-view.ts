@@ -12,6 +12,7 @@ import type { RunEventLogEntry } from '../persistence/run-event-log.js';
 import { layoutDag, type DagLayout } from '../visual/dag-layout.js';
 import { bounded, compactTask, type CompactTask, type InspectionMessage, type RecordLike, type SpecTask } from './inspection-protocol.js';
 import { activePaths, machineView, type MachineView } from './machine-view.js';
+import { count, inTime } from '../wording.js';
 
 /** The task graph, placed. */
 export interface GraphEntry {
@@ -138,7 +139,7 @@ export function describeProgress(p: ClaudeProgressEvent): { kind: string; text: 
           (p.retryDelayMs !== null ? `, next in ${(p.retryDelayMs / 1000).toFixed(1)}s` : ''),
       };
     case 'result':
-      return { kind: p.isError ? 'error' : 'done', text: `${p.subtype}: ${clip(p.text, 600)}${refNote(p, 'text')} ($${p.costUsd.toFixed(4)}, ${p.numTurns} turns)` };
+      return { kind: p.isError ? 'error' : 'done', text: `${p.subtype}: ${clip(p.text, 600)}${refNote(p, 'text')} ($${p.costUsd.toFixed(4)}, ${count(p.numTurns, 'turn')})` };
     default:
       return { kind: 'other', text: clip(JSON.stringify(bounded(p))) };
   }
@@ -162,7 +163,7 @@ function sessionLine(e: SessionEventLike): { kind: string; text: string } | null
       return { kind: 'attempt', text: `attempt ${e.attempt ?? '?'}${e.maxAttempts ? `/${e.maxAttempts}` : ''} started` };
     case 'session.retrying':
     case 'task.retrying':
-      return { kind: 'retry', text: `attempt ${e.attempt ?? '?'} failed (${e.error?.code ?? 'ERROR'}: ${clip(e.error?.message ?? '', 300)}); retrying in ${((e.delayMs ?? 0) / 1000).toFixed(1)}s` };
+      return { kind: 'retry', text: `attempt ${e.attempt ?? '?'} failed (${e.error?.code ?? 'ERROR'}: ${clip(e.error?.message ?? '', 300)}); retrying ${inTime(e.delayMs ?? 0)}` };
     case 'session.failed':
       return { kind: 'error', text: `failed: ${e.error?.code ?? 'ERROR'}: ${clip(e.error?.message ?? '', 300)}` };
     case 'session.completed':

@@ -16,6 +16,7 @@ import { describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { BusEvent, LifecycleBus, LifecycleEvent } from '../event-bus.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
+import { count, inTime } from '../wording.js';
 
 /** How lines are written: JSON (one object per line), or a readable line per event. */
 export type LogFormat = 'json' | 'pretty';
@@ -196,10 +197,10 @@ function progressFields(p: ClaudeProgressEvent): Record<string, unknown> {
 export function describeEvent(event: LifecycleEvent): string {
   switch (event.type) {
     case 'workflow.started':
-      return `run ${event.runId} of workflow ${event.workflowId} ${event.resumed ? 'resumed' : 'started'}: ${event.taskIds.length} tasks`;
+      return `run ${event.runId} of workflow ${event.workflowId} ${event.resumed ? 'resumed' : 'started'}: ${count(event.taskIds.length, 'task')}`;
     case 'workflow.finished': {
       const r = event.result;
-      return `run ${r.runId} ${r.status} in ${seconds(r.totalTimeMs)}: ${r.taskResults.length} tasks, ${totalTokens(r.tokens)} tokens, ${usd(r.costUsd)}`;
+      return `run ${r.runId} ${r.status} in ${seconds(r.totalTimeMs)}: ${count(r.taskResults.length, 'task')}, ${count(totalTokens(r.tokens), 'token')}, ${usd(r.costUsd)}`;
     }
     case 'workflow.reaped':
     case 'session.reaped':
@@ -218,9 +219,9 @@ export function describeEvent(event: LifecycleEvent): string {
       return `${who(event)}: ${describeProgress(event.progress)}`;
     case 'task.retrying':
     case 'session.retrying':
-      return `${who(event)}: attempt ${event.attempt} failed (${event.error.code}: ${clip(event.error.message)}); retrying in ${seconds(event.delayMs)}`;
+      return `${who(event)}: attempt ${event.attempt} failed (${event.error.code}: ${clip(event.error.message)}); retrying ${inTime(event.delayMs)}`;
     case 'session.completed':
-      return `${who(event)}: completed, ${totalTokens(event.result.tokens)} tokens, ${usd(event.result.costUsd)}`;
+      return `${who(event)}: completed, ${count(totalTokens(event.result.tokens), 'token')}, ${usd(event.result.costUsd)}`;
     case 'session.failed':
       return `${who(event)}: failed (${event.error.code}: ${clip(event.error.message)})`;
     case 'task.waiting':
@@ -231,7 +232,7 @@ export function describeEvent(event: LifecycleEvent): string {
       const r = event.record;
       if (r.status === 'skipped') return `task ${r.taskId}: skipped${r.reason ? `: ${clip(r.reason)}` : ''}`;
       const why = r.error ? ` (${r.error.code}: ${clip(r.error.message)})` : '';
-      return `task ${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${r.attempts} attempt(s), ${totalTokens(r.tokens)} tokens, ${usd(r.costUsd)}${why}`;
+      return `task ${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${count(r.attempts, 'attempt')}, ${count(totalTokens(r.tokens), 'token')}, ${usd(r.costUsd)}${why}`;
     }
   }
 }

@@ -574,6 +574,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.allowed_tools !== undefined && { allowedTools: task.allowed_tools }),
       ...(task.append_system_prompt !== undefined && { appendSystemPrompt: task.append_system_prompt }),
       ...(task.dangerously_skip_permissions !== undefined && { dangerouslySkipPermissions: task.dangerously_skip_permissions }),
+      ...(task.api_retries !== undefined && { apiRetries: task.api_retries }),
       ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   }

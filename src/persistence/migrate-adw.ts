@@ -48,7 +48,10 @@ export async function migrateAdwState(fromDir: string, backend: StateBackend | n
   try {
     entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   } catch (error) {
-    throw new ValidationError(`Cannot read --from directory ${root}: ${(error as Error).message}`, [{ path: root, message: 'not a readable directory' }]);
+    // Said once: the summary quotes its one issue (the CLI prints what it does not say).
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (error as Error).message;
+    throw new ValidationError(`Cannot read --from directory ${root}: ${why}`, [{ path: root, message: why }]);
   }
   const report: MigrationReport = { dryRun: options.dryRun === true, imported: [], skipped: [] };
   for (const id of entries) {

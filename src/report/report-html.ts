@@ -163,12 +163,25 @@ function ganttRow(task: ReportTask, y: number, x: (at: number) => number, tEnd: 
     const last = task.attempts.at(-1)!;
     const retries = task.attempts.filter((a) => a.retry).length;
     const after = `${task.durationMs === null ? '' : duration(task.durationMs)}${retries > 0 ? ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''}`;
-    // After the last bar, or before the first one when the last ends near the right edge.
-    const right = x(last.endedAt ?? tEnd) + 6;
-    const place = right + after.length * 6.5 <= LABEL_W + CHART_W + 20 ? `x="${right.toFixed(1)}"` : `x="${(x(task.attempts[0]!.startedAt) - 6).toFixed(1)}" text-anchor="end"`;
-    if (after) parts.push(`<text class="after" ${place} y="${mid + 4}">${esc(after)}</text>`);
+    const place = afterPlace(x(task.attempts[0]!.startedAt), x(last.endedAt ?? tEnd), after.length * AFTER_CHAR_W);
+    if (after && place) parts.push(`<text class="${place.inside ? 'after inside' : 'after'}" ${place.attrs} y="${mid + 4}">${esc(after)}</text>`);
   }
   return `<g class="gantt-row" data-task-id="${esc(task.id)}" data-status="${esc(task.status)}" data-critical="${task.critical}" data-attempts="${task.attempts.length}">${parts.join('')}</g>`;
+}
+
+/** Width of a character of the `after` text (11px sans-serif, generous). */
+const AFTER_CHAR_W = 6.5;
+
+/**
+ * Where the text after a row's bars goes: after the last bar; else before the first one, when
+ * it fits between the task's name and the bar; else inside the bars, right-aligned, when
+ * they are wide enough; else nowhere (the bars' tooltips say it). Never over the task name.
+ */
+function afterPlace(firstStart: number, lastEnd: number, textWidth: number): { attrs: string; inside: boolean } | null {
+  if (lastEnd + 6 + textWidth <= LABEL_W + CHART_W + 20) return { attrs: `x="${(lastEnd + 6).toFixed(1)}"`, inside: false };
+  if (firstStart - 6 - textWidth >= LABEL_W) return { attrs: `x="${(firstStart - 6).toFixed(1)}" text-anchor="end"`, inside: false };
+  if (lastEnd - firstStart >= textWidth + 8) return { attrs: `x="${(lastEnd - 4).toFixed(1)}" text-anchor="end"`, inside: true };
+  return null;
 }
 
 const NODE_W = 170;
@@ -326,6 +339,7 @@ svg text { font-size: 12px; fill: #111827; }
 .gantt .critical-band { fill: #f5f3ff; }
 .gantt .backoff { stroke: #d97706; stroke-dasharray: 3 3; }
 .gantt .after, .gantt .no-attempt { fill: #6b7280; font-size: 11px; }
+.gantt .after.inside { fill: #fff; font-weight: 600; }
 .gantt-row[data-critical="true"] .label { font-weight: 700; fill: var(--critical); }
 .dag .edge { fill: none; stroke: #9ca3af; stroke-width: 1.5; }
 .dag .edge.critical { stroke: var(--critical); stroke-width: 3; }

@@ -132,7 +132,7 @@ export interface RunReport {
   costUsd: number;
   /** The part of {@link costUsd} estimated from the price table (records with tokens but no cost). */
   costEstimatedUsd: number;
-  /** Per agent and per model, largest cost first (see `MetricsCollector`). */
+  /** Per agent (agent tasks only) and per model (command tasks under `command`), largest cost first (see `MetricsCollector`). */
   byAgent: MetricsGroup[];
   byModel: MetricsGroup[];
   /** Tasks that failed and attempts that were retried, in time order. */
@@ -192,8 +192,15 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   });
 
   const path = criticalPath(tasks);
-  for (const t of tasks) t.critical = path.ids.includes(t.id);
+  // A set: `includes` on the path for every task was quadratic on long chains.
+  const onPath = new Set(path.ids);
+  for (const t of tasks) t.critical = onPath.has(t.id);
   const summary = metrics.summary({ by: 'agent' });
+  // Command tasks are no agents: the by-agent table counts agent tasks only (by model, they are `command`).
+  const agentTaskIds = new Set(run.workflow.tasks.filter((t) => t.kind === 'agent').map((t) => t.id));
+  const agents = new MetricsCollector(options.prices ? { prices: options.prices } : {})
+    .addRun({ ...run, records: run.records.filter((r) => agentTaskIds.has(r.taskId)) })
+    .summary({ by: 'agent' });
   const report: RunReport = {
     runId: run.runId,
     workflowId: run.workflowId,
@@ -207,7 +214,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     tokens: sumTokens(tasks.map((t) => t.tokens)),
     costUsd: summary.total.costUsd,
     costEstimatedUsd: summary.total.costEstimatedUsd,
-    byAgent: summary.groups,
+    byAgent: agents.groups,
     byModel: metrics.summary({ by: 'model' }).groups,
     failures: failuresOf(tasks),
     eventLog: events === null ? 'missing' : options.eventLogTorn ? 'torn' : 'read',

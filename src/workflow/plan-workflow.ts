@@ -54,6 +54,8 @@ export interface PlannedTask {
   allowedTools?: string[];
   appendSystemPrompt?: string;
   dangerouslySkipPermissions?: boolean;
+  /** Claude Code's own retries of a failed API request (`api_retries`), when set. */
+  apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
 }
@@ -169,6 +171,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
     if (task.allowed_tools !== undefined) planned.allowedTools = [...task.allowed_tools];
     if (task.append_system_prompt !== undefined) planned.appendSystemPrompt = task.append_system_prompt;
     if (task.dangerously_skip_permissions !== undefined) planned.dangerouslySkipPermissions = task.dangerously_skip_permissions;
+    if (task.api_retries !== undefined) planned.apiRetries = task.api_retries;
   } else {
     planned.command = task.command.map((arg) => renderTemplate(arg, values));
   }

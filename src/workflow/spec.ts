@@ -107,6 +107,13 @@ const agentFields = {
   allowed_tools: z.array(z.string().min(1)),
   append_system_prompt: z.string(),
   dangerously_skip_permissions: z.boolean(),
+  /**
+   * How many times Claude Code itself retries a failed API request (an overloaded 529, a
+   * 5xx) before it gives up on the attempt: `CLAUDE_CODE_MAX_RETRIES` in the agent's
+   * environment. Default 2 (Claude Code's own default, 10, makes a persistent 529 take about
+   * 3 minutes per attempt); our retries (`retry_count`, `retry_delay`) take it from there.
+   */
+  api_retries: z.number().int('must be a whole number').min(0).max(20, 'must be at most 20 (Claude Code retries each failed API request up to this many times)'),
 };
 
 const common = {
@@ -146,6 +153,7 @@ export const agentTaskSchema = z.strictObject({
   allowed_tools: agentFields.allowed_tools.optional(),
   append_system_prompt: agentFields.append_system_prompt.optional(),
   dangerously_skip_permissions: agentFields.dangerously_skip_permissions.optional(),
+  api_retries: agentFields.api_retries.optional(),
 });
 
 /** A task that runs a command (no shell): success is exit code 0, output is stdout. */
@@ -173,6 +181,7 @@ export const taskDefaultsSchema = z.strictObject({
   allowed_tools: agentFields.allowed_tools.optional(),
   append_system_prompt: agentFields.append_system_prompt.optional(),
   dangerously_skip_permissions: agentFields.dangerously_skip_permissions.optional(),
+  api_retries: agentFields.api_retries.optional(),
 });
 
 /** The workflow's `defaults` block, as written. */

@@ -24,6 +24,7 @@ import {
   type TaskDefaults,
   type Workflow,
 } from './spec.js';
+import { schemaMessage } from './schema-messages.js';
 import { templateRefs } from './template.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -62,7 +63,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   spec = withoutExtensions(spec);
   const top = workflowSpecSchema.safeParse(spec);
   const rawTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
-  if (!top.success) issues.push(...zodIssues(top.error, [], rawTasks));
+  if (!top.success) issues.push(...zodIssues(top.error, [], spec, rawTasks));
 
   // Invalid defaults are reported once (as `defaults.<field>`), not again in every task.
   const defaults = taskDefaultsSchema.safeParse((spec as { defaults?: unknown } | null)?.defaults ?? {}).data ?? {};
@@ -144,9 +145,10 @@ function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir:
     }
   }
   const schema = hasPrompt ? agentTaskSchema : commandTaskSchema;
-  const parsed = schema.safeParse(withDefaults(own, defaults, fields));
+  const input = withDefaults(own, defaults, fields);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, [name]));
+    issues.push(...zodIssues(parsed.error, [name], input));
     return null;
   }
   // A task whose only problems are extra fields stays, so its templates are checked too.
@@ -181,7 +183,8 @@ function taskLabel(record: Record<string, unknown>, index: number): string {
   return typeof record.id === 'string' && record.id !== '' ? `tasks.${record.id}` : `tasks[${index}]`;
 }
 
-function zodIssues(error: z.ZodError, prefix: string[], rawTasks: unknown[] = []): ValidationIssue[] {
+/** zod's issues as ours: a path naming the task by id, and a message that says what to write ({@link schemaMessage}). */
+function zodIssues(error: z.ZodError, prefix: string[], input: unknown, rawTasks: unknown[] = []): ValidationIssue[] {
   return error.issues.flatMap((issue) => {
     const path = [...issue.path];
     // Task entries are checked one by one with their own schema.
@@ -195,8 +198,19 @@ function zodIssues(error: z.ZodError, prefix: string[], rawTasks: unknown[] = []
     }
     const at = parts.join('.').replace(/\.\[/g, '[') || '(workflow)';
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unrecognized(at, key));
-    return [{ path: at, message: issue.message }];
+    const field = path.findLast((key): key is string => typeof key === 'string') ?? '';
+    return [{ path: at, message: schemaMessage(issue, field, valueAt(input, path)) }];
   });
+}
+
+/** What `path` points at in `input` (`undefined` where nothing is). */
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 /** An unknown key of the workflow or of its `defaults` (tasks are checked before zod sees them). */
