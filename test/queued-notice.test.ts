@@ -18,7 +18,7 @@ describe('a remote attempt waiting for a worker', () => {
       'waiting for a worker for 5.2s: no worker with tags gpu, linux is connected to queue q@gpu+linux',
     );
     expect(describeQueued(queued({ tags: [], queue: 'q', workers: 0 }))).toBe('waiting for a worker for 5.2s: no worker is connected to queue q');
-    expect(describeQueued(queued({ tags: [], queue: 'q', workers: 3 }))).toBe('waiting for a worker for 5.2s: 3 worker(s) on queue q, all busy');
+    expect(describeQueued(queued({ tags: [], queue: 'q', workers: 3 }))).toBe('waiting for a worker for 5.2s: 3 workers on queue q, all busy');
   });
 
   it('shows in the live view and the log lines', () => {
