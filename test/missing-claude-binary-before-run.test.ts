@@ -50,4 +50,15 @@ describe('run with no claude binary', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ taskResults: [{ taskId: 'a', status: 'completed', output: 'from the task binary' }] });
   });
+
+  it('is found by resume too, before anything changes, for the agent tasks left to run', async () => {
+    const spec = workflowFile({ id: 'w', tasks: [{ id: 'lint', command: ['true'] }, { id: 'plan', prompt: 'x [[is-error]]', retry_count: 1, depends_on: ['lint'] }] });
+    const run = await cli(['run', spec, '--state-dir', world.stateDir, '--run-id', 'gone'], world.env);
+    expect(run.code, run.stderr).toBe(1);
+    const before = (await cli(['status', 'gone', '--state-dir', world.stateDir, '--json'])).stdout;
+    const resumed = await cli(['resume', 'gone', '--retry-failed', '--state-dir', world.stateDir], missing);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain('Run gone was not resumed (nothing was changed): its agent task plan needs it');
+    expect((await cli(['status', 'gone', '--state-dir', world.stateDir, '--json'])).stdout).toBe(before);
+  });
 });

@@ -151,7 +151,7 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
  *
  * @throws ValidationError naming what was looked for, the tasks that need it and the ways out.
  */
-export function checkClaudeBinary(workflow: Workflow): void {
+export function checkClaudeBinary(workflow: Workflow, notDone = 'The run was not started (nothing was stored)'): void {
   const agentTasks = workflow.tasks.filter((t) => t.kind === 'agent');
   const looked = new Map<string, { message: string; taskIds: string[] }>();
   for (const task of agentTasks) {
@@ -175,7 +175,7 @@ export function checkClaudeBinary(workflow: Workflow): void {
   const taskIds = missing.flatMap((m) => m.taskIds);
   const shown = taskIds.slice(0, 5).join(', ') + (taskIds.length > 5 ? `, and ${taskIds.length - 5} more` : '');
   throw new ValidationError(
-    `${missing[0]!.message.replace(/\.$/, '')}. The run was not started (nothing was stored): its agent ${taskIds.length === 1 ? 'task' : 'tasks'} ${shown} need${taskIds.length === 1 ? 's' : ''} it ` +
+    `${missing[0]!.message.replace(/\.$/, '')}. ${notDone}: its agent ${taskIds.length === 1 ? 'task' : 'tasks'} ${shown} need${taskIds.length === 1 ? 's' : ''} it ` +
       '(--replay DIR answers agent tasks from recorded streams; --redis URL runs them on workers)',
   );
 }

@@ -18,7 +18,7 @@ import { EXIT, intOption, type CliIO } from './cli-support.js';
 import { parseSince, parseStatuses } from './run-filters.js';
 import { rawFileOf } from './logs-command.js';
 import { finishedRunAdvice, resumeCommandLine } from './run-summary.js';
-import { driveOrchestrated, replayExecutor, replayExecutorOf, runLogSettings, type LogOptions } from './run-command.js';
+import { checkClaudeBinary, driveOrchestrated, replayExecutor, replayExecutorOf, runLogSettings, type LogOptions } from './run-command.js';
 import { inheritedNote, replaySpeedOption, resumeLaunch } from './run-launch.js';
 import { formatLiveTasks, liveTasks } from './live-status.js';
 import { parseInspectTarget } from '../inspector/inspect-target.js';
@@ -105,6 +105,11 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
         // With --log-format stderr carries only log lines: the note is one.
         if (logs) createRunLogger({ ...logs, write: io.stderr }).logger.info({ type: 'cli.resume_launch', runId, launch }, note.trimEnd());
         else io.stderr(note);
+      }
+      // The real agent is needed for what is left to run: a missing `claude` is said before anything changes.
+      if (readable && !finished && !launch.replay && launch.redis === undefined) {
+        const done = new Set(stored.records.filter((r) => r.status === 'completed').map((r) => r.taskId));
+        checkClaudeBinary({ ...stored.workflow, tasks: stored.workflow.tasks.filter((t) => !done.has(t.id)) }, `Run ${runId} was not resumed (nothing was changed)`);
       }
       const replay = launch.replay ? replayExecutorOf(launch.replay, options.replay === undefined ? runId : undefined) : undefined;
       const remote = { ...(launch.redis !== undefined && { redis: launch.redis }), ...(launch.queue !== undefined && { queue: launch.queue }) };
