@@ -136,6 +136,8 @@ export interface RerunOptions {
   runId?: string;
   /** See {@link RunWorkflowOptions.cache}. */
   cache?: boolean;
+  /** How the new run is driven (stored with it); default: the old run's. See {@link RunWorkflowOptions.launch}. */
+  launch?: RunLaunch;
 }
 
 /** Options of one run. */
@@ -375,7 +377,16 @@ export class WorkflowOrchestrator {
       if (existing) throw runExists(newId, existing.status);
       const rerunOf: RerunOrigin = { runId, fromTask: options.from, ...(options.only === true && { only: true }) };
       return this.start(
-        { workflow: run.workflow, runId: newId, stateDir: this.stateDir, retry: this.retry, records: plan.kept, keptRecords: true, rerunOf },
+        {
+          workflow: run.workflow,
+          runId: newId,
+          stateDir: this.stateDir,
+          retry: this.retry,
+          records: plan.kept,
+          keptRecords: true,
+          rerunOf,
+          ...((options.launch ?? run.launch) && { launch: options.launch ?? run.launch }),
+        },
         pending,
         [],
         options.cache ?? true,

@@ -135,6 +135,21 @@ describe.each(backends)('agents-sdk rerun --from (%s backend)', (backend) => {
     const list = JSON.parse((await cli(['list', '--json', ...state()], world.env)).stdout) as RunSummary[];
     expect(list.map((r) => r.runId)).toEqual(['first']);
   });
+
+  it('reruns a replayed run from its recordings, never with the real agent unless --live', async () => {
+    // The real agent is nowhere to be found: a rerun that reached for it would fail.
+    const noClaude = { ...world.env, CLAUDE_CODE_PATH: join(world.root, 'no-claude-here') };
+    const replay = ['--replay', 'examples/recordings/sdlc', '--replay-speed', '0'];
+    const first = await cli(['run', 'examples/sdlc.yaml', '--run-id', 'rec', ...replay, ...state()], noClaude);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await cli(['rerun', 'rec', '--from', 'build', '--run-id', 'rec2', ...state(), '--json'], noClaude);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('rerunning run rec as it was started: --replay');
+    expect((JSON.parse(again.stdout) as WorkflowResult).status).toBe('completed');
+    const live = await cli(['rerun', 'rec', '--from', 'build', '--run-id', 'rec3', '--live', ...state(), '--json'], noClaude);
+    expect(live.code).toBe(1);
+    expect(JSON.stringify(JSON.parse(live.stdout))).toContain('BINARY_NOT_FOUND');
+  });
 });
 
 describe('WorkflowOrchestrator.rerun', () => {

@@ -150,7 +150,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--inspect [target]', 'send the run to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
       .option('--json', 'print only the WorkflowResult as JSON on stdout')
       .option('--redis <url>', 'run task attempts on workers (agents-sdk worker) through BullMQ on this Redis')
-      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)'),
+      .option('--queue <name>', 'with --redis: the queue (default: agents-sdk)')
+      .option('--live', 'a run replayed from recordings: rerun it with the real agent (by default it is replayed again)')
+      .option('--local', 'a run whose attempts ran on workers: run the new attempts here'),
   )).action(async (runId: string, options: RerunCommandOptions) => setExit(await (await import('./rerun-command.js')).rerunCommand(runId, options, io)));
 
   stateOptions(
