@@ -12,6 +12,7 @@ import { DEFAULT_STATE_DIR, rawOutputFileName } from '../actors/claude-code-runn
 import { totalTokens } from '../claude/stream-json.js';
 import { formatTranscriptEntry, transcriptEntriesOf, type TranscriptEntry } from '../claude/transcript.js';
 import { AgentsSdkError, PermanentError, ValidationError, type SerializedError } from '../errors.js';
+import { describeOutputCut } from '../execution-result.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
@@ -219,6 +220,7 @@ class TranscriptPrinter {
       const last = attemptLogOf(record).at(-1) === entry;
       const stdout = last ? (record.output ?? record.error?.result?.output ?? '') : '';
       if (stdout) this.emit(view, { kind: 'output', stream: 'stdout', text: stdout });
+      if (last && record.outputCut) this.emit(view, { kind: 'output', stream: 'stderr', text: `(${describeOutputCut(record.outputCut)})` });
       const stderr = entry.error?.stderrTail ?? '';
       if (stderr) this.emit(view, { kind: 'output', stream: 'stderr', text: stderr });
     } else if (view.tail !== null && !existsSync(view.tail.file)) {

@@ -5,6 +5,7 @@
  */
 import { emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
+import type { OutputCut } from '../execution-result.js';
 import type { Signal } from '../signals/signal.js';
 
 /** Where a task is in its life. */
@@ -83,6 +84,8 @@ export interface TaskRecord {
   signal?: Signal;
   /** Completed from memory (its `cache:` entry) without an agent call or a command: cost 0. */
   cached?: boolean;
+  /** Its output was cut before its end: see {@link OutputCut}. */
+  outputCut?: OutputCut;
 }
 
 /** How a run ended. */
@@ -107,6 +110,8 @@ export interface TaskResult {
   reason?: string;
   /** See {@link TaskRecord.cached}. */
   cached?: boolean;
+  /** See {@link TaskRecord.outputCut}. */
+  outputCut?: OutputCut;
 }
 
 /** The result of a run. */
@@ -141,6 +146,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   };
   if (record.reason !== undefined) out.reason = record.reason;
   if (record.cached) out.cached = true;
+  if (record.outputCut) out.outputCut = record.outputCut;
   return out;
 }
 
