@@ -6,6 +6,8 @@
  * Why not execa's own `timeout`/`cancelSignal`: they signal only the direct child. Coding
  * agents start shells, test runners and servers of their own, so the child runs in its own
  * process group (`detached`) and we signal the group: SIGTERM, then SIGKILL after a grace period.
+ * The group is also given to this process's guardian (`process-guardian.ts`), which ends it if
+ * this process dies first.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { KillReason } from '../claude/classify-failure.js';
 import type { OutputCut } from '../execution-result.js';
 import { LineSplitter } from './line-splitter.js';
 import { pipeHolders, pipeIdOf } from './pipe-holders.js';
+import { guardProcessGroup, releaseProcessGroup } from './process-guardian.js';
 import { groupMembers, registerProcess, unregisterProcess } from './process-registry.js';
 
 /** What to run and how to supervise it. */
@@ -124,7 +127,10 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     return { exitCode: null, signal: null, stderrTail: '', killedBy: null, spawnError: { code: 'EINVALIDARGS', message }, durationMs: 0 };
   }
   const pid = subprocess.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    guardProcessGroup(pid);
+  }
   const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file, { owner: options.registryOwner }) : null;
 
   const killTree = (reason: KillReason, ms?: number): void => {
@@ -225,7 +231,10 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   streamsClosed = true;
   lines.end();
   if (streamCut) clearTimeout(streamCut);
-  if (pid !== undefined) liveGroups.delete(pid);
+  if (pid !== undefined) {
+    liveGroups.delete(pid);
+    releaseProcessGroup(pid);
+  }
   if (stallTimer) clearTimeout(stallTimer);
   for (const t of timers) clearTimeout(t);
   options.signal?.removeEventListener('abort', onAbort);
@@ -259,7 +268,10 @@ const liveGroups = new Set<number>();
  * exit, which must not leave agents behind.
  */
 export function killAllProcessGroups(): number {
-  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  for (const pid of liveGroups) {
+    signalGroup(pid, 'SIGKILL');
+    releaseProcessGroup(pid);
+  }
   const n = liveGroups.size;
   liveGroups.clear();
   return n;
