@@ -28,6 +28,8 @@ export async function freePort(): Promise<number> {
 /** A running redis-server. */
 export interface TestRedis {
   url: string;
+  /** The redis-server's pid. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startRedis(): Promise<TestRedis> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       await child;
