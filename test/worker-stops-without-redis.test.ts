@@ -75,4 +75,28 @@ describe('a worker whose Redis is gone', () => {
       await run;
     }
   }, 60_000);
+
+  it('gone while it finishes its attempts after a first SIGTERM: the second SIGTERM ends it within 5 s', async () => {
+    world = fakeWorld();
+    redis = await startRedis();
+    const queue = `gone${process.pid}c`;
+    worker = await startWorkerProcess(redis.url, queue, world, 'finishing');
+    const spec = join(world.root, 'finishing.yaml');
+    writeFileSync(spec, ['id: finishing', 'tasks:', '  - {id: long, prompt: "finishing long [[hang]]"}', ''].join('\n'));
+    const run = cliProcess(['run', spec, '--run-id', 'finishing', '--redis', redis.url, '--queue', queue, '--state-dir', world.stateDir], { env: world.env });
+    try {
+      await worker.waitFor(/started finishing:long:1/);
+      worker.child.kill('SIGTERM');
+      await worker.waitFor(/stopping, finishing running attempts \(1\)/);
+      await redis.stop();
+      const { code, tookMs } = await terminate(worker);
+      expect(tookMs).toBeLessThanOrEqual(DEADLINE_MS);
+      expect(code).toBe(1);
+      expect(worker.output()).toMatch(/cannot be reached: stopping now, without handing back 1 running attempt/);
+      expect(worker.output()).not.toContain('handing 1 running attempt(s) back');
+    } finally {
+      run.kill('SIGKILL');
+      await run;
+    }
+  }, 60_000);
 });
