@@ -3,11 +3,12 @@
  * Only descendants that keep stdout open after the process exited are cut, after a grace; what
  * was read is kept and the result says it was cut.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSupervisedProcess } from '../src/actors/supervised-process.js';
+import { ClaudeStreamCollector } from '../src/claude/stream-collector.js';
 import { cli } from './helpers/cli.js';
 import { eventually, isAlive } from './helpers/fake-claude.js';
 
@@ -112,5 +113,19 @@ describe('stdout is read to its end', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('an agent cut after its result line is not marked cut (its output is whole); one cut before it is', async () => {
+    const lines = readFileSync(new URL('./fixtures/claude-samples/success.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
+    const resultAt = lines.findIndex((l) => (JSON.parse(l) as { type: string }).type === 'result');
+    const ended = { exitCode: 0, stderrTail: '', killedBy: null, durationMs: 1_100, outputCut: { afterExitMs: 1_000, heldBy: [4242] } };
+    const whole = new ClaudeStreamCollector(null, null);
+    for (const line of lines) whole.handleLine(line);
+    const result = await whole.finish(ended);
+    expect(result.success).toBe(true);
+    expect(result.outputCut).toBeUndefined();
+    const cut = new ClaudeStreamCollector(null, null);
+    for (const line of lines.slice(0, resultAt)) cut.handleLine(line);
+    await expect(cut.finish(ended)).rejects.toMatchObject({ result: { outputCut: { afterExitMs: 1_000, heldBy: [4242] } } });
   });
 });

@@ -106,7 +106,8 @@ export class ClaudeStreamCollector {
       exitCode: outcome.exitCode,
       stderrTail: outcome.stderrTail,
     };
-    if (outcome.outputCut) result.outputCut = outcome.outputCut;
+    // After the result line nothing the output is made of can be missing.
+    if (outcome.outputCut && !final) result.outputCut = outcome.outputCut;
     if (this.rawFile) {
       try {
         writeFileSync(this.rawFile.replace(/\.jsonl$/, '') + '.json', JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));
