@@ -8,7 +8,8 @@ import { childrenOf } from './redis.js';
 export function guardianOf(pid: number): number | null {
   for (const child of childrenOf(pid)) {
     try {
-      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').startsWith('agents-sdk-guardian')) return child;
+      // Its title once it runs; its program (which sets that title) while it starts.
+      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('agents-sdk-guardian')) return child;
     } catch {
       // gone meanwhile
     }
