@@ -117,8 +117,8 @@ describe('no agent outlives the process that started it', () => {
     const run = cliProcess(['run', spec, '--run-id', 'quick', '--state-dir', world.stateDir], { env: world.env });
     await agentTrees(world, ['quick']);
     const guardian = guardianOf(run.pid!);
-    expect(guardian).not.toBeNull();
     await run;
+    expect(guardian).not.toBeNull();
     await waitUntil('the guardian to exit', () => !isAlive(guardian!), 5_000);
   }, 60_000);
 });
