@@ -48,6 +48,7 @@ if (isEntryPoint()) {
     });
   }
   let finished = false;
+  let exitWhenDone = false;
   process.on('beforeExit', () => {
     // The event loop drained while a command was still waiting: that is a bug, never a success.
     if (!finished) {
@@ -67,10 +68,14 @@ if (isEntryPoint()) {
     onSecondInterrupt: (handler) => {
       second = handler;
     },
+    exitWhenDone: () => {
+      exitWhenDone = true;
+    },
   }).then(
     (code) => {
       finished = true;
       process.exitCode = code;
+      if (exitWhenDone) process.exit(code);
     },
     (error: unknown) => {
       finished = true;

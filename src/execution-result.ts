@@ -36,4 +36,22 @@ export interface ExecutionResult {
   outputBytes?: number;
   /** Completed from a memory entry (a task's `cache:`): nothing ran, nothing was spent. */
   cached?: boolean;
+  /** Set when stdout was cut before its end (see {@link OutputCut}): `output` holds what was read until then. */
+  outputCut?: OutputCut;
+}
+
+/**
+ * Why a process's stdout was cut before its end: the process had exited, but descendants it
+ * left behind (`heldBy`, their pids, when they could be seen) still held stdout open
+ * `afterExitMs` later. Output still waiting in the pipe is never cut: it is read to its end.
+ */
+export interface OutputCut {
+  afterExitMs: number;
+  heldBy: number[];
+}
+
+/** One line saying what {@link OutputCut} means, for `status`, `logs` and the report. */
+export function describeOutputCut(cut: OutputCut): string {
+  const who = cut.heldBy.length === 0 ? 'a process it left behind' : `process${cut.heldBy.length === 1 ? '' : 'es'} ${cut.heldBy.join(', ')} it left behind`;
+  return `output cut: ${who} still held stdout open ${(cut.afterExitMs / 1000).toFixed(1)} s after it exited; what it wrote until then is kept`;
 }

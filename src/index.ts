@@ -18,7 +18,8 @@ export {
   type ProcessFacts,
   type AgentsSdkErrorOptions,
 } from './errors.js';
-export type { ExecutionResult } from './execution-result.js';
+export type { ExecutionResult, OutputCut } from './execution-result.js';
+export { describeOutputCut } from './execution-result.js';
 export {
   parseStreamLine,
   emptyTokens,

@@ -11,6 +11,7 @@ import { CONTINUE_PROMPT, JsonStateBackend, type WorkflowResult } from '../src/i
 import { processRegistryDir } from '../src/actors/process-registry.js';
 import { CLI_BIN, cli } from './helpers/cli.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { killGuardianOf } from './helpers/guardian.js';
 
 /**
  * Each test has a scratch world of its own, so that the tests (which mostly wait on their CLI
@@ -162,7 +163,8 @@ describe('crash and resume through the CLI', { concurrent: true }, () => {
       file,
       ['id: orphans', 'tasks:', '  - id: stuck', '    prompt: "stuck job [[hang-once]]"', '  - id: after', '    depends_on: [stuck]', '    prompt: "after"', ''].join('\n'),
     );
-    // No FAKE_CLAUDE_EXIT_WITH_PARENT: the agent outlives its orchestrator, as a real one would.
+    // No FAKE_CLAUDE_EXIT_WITH_PARENT, and the guardian dies with the orchestrator (as when the
+    // OOM killer takes both): the agent outlives its orchestrator.
     const child = execa(process.execPath, [CLI_BIN, 'run', file, '--run-id', 'orph', '--json', '--state-dir', world.stateDir], {
       env: world.env,
       reject: false,
@@ -175,6 +177,7 @@ describe('crash and resume through the CLI', { concurrent: true }, () => {
     const agentPid = world.invocations().find((c) => String(c.prompt).startsWith('stuck job'))!.pid as number;
     const grandchildPid = Number(/child pid: (\d+)/.exec(readFileSync(raw, 'utf8'))![1]);
     expect(readdirSync(registry)).toEqual([`${agentPid}.json`]);
+    killGuardianOf(child.pid!);
     child.kill('SIGKILL');
     await child;
     expect(isAlive(agentPid)).toBe(true);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { diesWithSuite } from './helpers/suite-processes.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -23,6 +24,8 @@ beforeAll(async () => {
   world = fakeWorld();
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
   browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
+  // Puppeteer starts it in a group of its own: it dies with the suite (see suite-processes.ts).
+  diesWithSuite(browser.process()!);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

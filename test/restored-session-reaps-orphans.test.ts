@@ -14,6 +14,7 @@ import { AgentSession, type SessionEvent } from '../src/index.js';
 import { processRegistryDir, registerProcess } from '../src/actors/process-registry.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { okResult } from './helpers/results.js';
+import { killGuardianOf } from './helpers/guardian.js';
 
 const PREVIOUS_LIFE = fileURLToPath(new URL('./fixtures/session-previous-life/start.mjs', import.meta.url));
 const DIST_INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -113,6 +114,8 @@ describe('AgentSession restored mid-execution, with agents of its previous life 
     expect(await eventually(() => out.includes('\n'), 20_000)).toBe(true);
     const snapshot = JSON.parse(out.split('\n')[0]!) as Snapshot<unknown>;
     expect(await eventually(() => world.invocations().length > 0)).toBe(true);
+    // Its guardian dies with it (as when the OOM killer takes both): the agent lives on.
+    killGuardianOf(previous.pid!);
     previous.kill('SIGKILL');
     await new Promise((r) => previous.once('exit', r));
     const agent = world.invocations()[0]!.pid as number;

@@ -17,6 +17,7 @@ import {
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';
+import { diesWithSuite } from './helpers/suite-processes.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -27,6 +28,8 @@ afterEach(() => world.cleanup());
 let browser: Browser;
 beforeAll(async () => {
   browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
+  // Puppeteer starts it in a group of its own: it dies with the suite (see suite-processes.ts).
+  diesWithSuite(browser.process()!);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

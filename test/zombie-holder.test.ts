@@ -45,10 +45,10 @@ function stateOf(pid: number): string | null {
  * reaps it, and resolves with its pid once it has exited: a zombie group leader.
  */
 async function zombie(child = 'exit 0'): Promise<number> {
-  // The child ends only once its parent has become `sleep`: a shell that is still a shell may
-  // reap a child that ended early (a loaded machine made that happen), leaving no zombie.
-  const afterExec = 'until [ "$(cat /proc/$PPID/comm)" = sleep ]; do sleep 0.01; done; ';
-  const parent = spawn('sh', ['-c', `setsid sh -c '${afterExec}${child}' & echo $!; exec sleep 60`], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  // The child waits until its parent has become `sleep`: a shell may still reap a child that
+  // exits while it runs (under load, the child's quick exit came first, and no zombie was left).
+  const waitForSleep = 'until [ "$(cat /proc/$PPID/comm)" = sleep ]; do sleep 0.01; done';
+  const parent = spawn('sh', ['-c', `setsid sh -c '${waitForSleep}; ${child}' & echo $!; exec sleep 60`], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   parents.push(parent);
   let out = '';
   parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -82,6 +82,8 @@ export interface ClaudeRunRequest {
   stallTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL; default 5 s. */
   killGraceMs?: number;
+  /** How long descendants may hold stdout open after the process exited before it is cut (default 1 s; see `OutputCut`). */
+  streamGraceMs?: number;
   /** How long the CLI may take to exit after its result line before it is killed (the result stands); default 10 s. */
   lingerMs?: number;
   /** Where raw output is recorded; default `agents`. */
@@ -206,6 +208,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(request.streamGraceMs !== undefined && { streamGraceMs: request.streamGraceMs }),
     ...(request.lingerMs !== undefined && { lingerMs: request.lingerMs }),
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     onLine: (text) => collector.handleLine(text),

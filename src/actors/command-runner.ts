@@ -23,6 +23,8 @@ export interface CommandRunRequest {
   /** Kill after this many ms (0 or undefined: no limit). Reported as `TIMEOUT`, transient. */
   timeoutMs?: number;
   killGraceMs?: number;
+  /** How long descendants may hold stdout open after the process exited before it is cut (default 1 s; see `OutputCut`). */
+  streamGraceMs?: number;
   /** With `runId`: the state directory whose run lists this command in its process registry while it runs. */
   stateDir?: string;
   /** The run the command belongs to (see `stateDir`). */
@@ -60,6 +62,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     ...(request.env !== undefined && { env: request.env }),
     ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
     killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(request.streamGraceMs !== undefined && { streamGraceMs: request.streamGraceMs }),
     ...(hooks.signal !== undefined && { signal: hooks.signal }),
     ...(request.processRegistry && request.runId && { registryDir: processRegistryDir(request.stateDir ?? DEFAULT_STATE_DIR, request.runId), registryOwner: request.processOwner }),
     onLine: (line) => out.push(line),
@@ -82,6 +85,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     if (stdout.file !== null) result.outputFile = stdout.file;
     if (stdout.bytes !== null) result.outputBytes = stdout.bytes;
   }
+  if (outcome.outputCut) result.outputCut = outcome.outputCut;
   const facts = { exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: outcome.stderrTail, result };
   const shown = clip(request.command.join(' '));
   if (outcome.spawnError) {

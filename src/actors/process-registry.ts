@@ -108,7 +108,7 @@ function bootId(): string | null {
 }
 
 /** Linux: the pids of the group's members that are not zombies; `null` without `/proc`. */
-function groupMembers(pgid: number): number[] | null {
+export function groupMembers(pgid: number): number[] | null {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));

@@ -6,13 +6,18 @@
  * Why not execa's own `timeout`/`cancelSignal`: they signal only the direct child. Coding
  * agents start shells, test runners and servers of their own, so the child runs in its own
  * process group (`detached`) and we signal the group: SIGTERM, then SIGKILL after a grace period.
+ * The group is also given to this process's guardian (`process-guardian.ts`), which ends it if
+ * this process dies first.
  *
  * @module
  */
 import { execa } from 'execa';
 import type { KillReason } from '../claude/classify-failure.js';
+import type { OutputCut } from '../execution-result.js';
 import { LineSplitter } from './line-splitter.js';
-import { registerProcess, unregisterProcess } from './process-registry.js';
+import { pipeHolders, pipeIdOf } from './pipe-holders.js';
+import { guardProcessGroup, releaseProcessGroup } from './process-guardian.js';
+import { groupMembers, registerProcess, unregisterProcess } from './process-registry.js';
 
 /** What to run and how to supervise it. */
 export interface SupervisedProcessOptions {
@@ -44,6 +49,12 @@ export interface SupervisedProcessOptions {
   registryDir?: string;
   /** Who the registry lists the group under (`ProcessEntry.owner`). */
   registryOwner?: string;
+  /**
+   * How long after the process exited its output may still be held open by descendants it left
+   * behind before the streams are cut (what was read is kept, {@link SupervisedOutcome.outputCut}
+   * says so). Output that merely waits in the pipe is always read to its end. Default 1000 ms.
+   */
+  streamGraceMs?: number;
 }
 
 /** How a supervised process ended. */
@@ -58,13 +69,24 @@ export interface SupervisedOutcome {
   spawnError?: { code: string; message: string };
   /** Wall-clock duration measured by us. */
   durationMs: number;
+  /**
+   * Set when stdout was cut before its end: the process had exited, but a descendant it left
+   * behind still held stdout open `streamGraceMs` later. What was written until then is kept.
+   */
+  outputCut?: OutputCut;
 }
 
 /** setTimeout fires at once for anything longer (~24.8 days): longer limits are clamped to it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How long output may still arrive after the process exited (from descendants it left behind). */
-const STREAM_GRACE_MS = 1_000;
+export const DEFAULT_STREAM_GRACE_MS = 1_000;
+
+/**
+ * Where the holders of a pipe cannot be found (no `/proc`) or are out of sight (another
+ * user's): how long after the exit the streams are waited for at most.
+ */
+const STREAM_MAX_WAIT_MS = 60_000;
 
 /** How long a process may take to exit once its output is complete. */
 export const DEFAULT_LINGER_MS = 10_000;
@@ -105,7 +127,10 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     return { exitCode: null, signal: null, stderrTail: '', killedBy: null, spawnError: { code: 'EINVALIDARGS', message }, durationMs: 0 };
   }
   const pid = subprocess.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    guardProcessGroup(pid);
+  }
   const registered = pid !== undefined && options.registryDir !== undefined ? registerProcess(options.registryDir, pid, options.file, { owner: options.registryOwner }) : null;
 
   const killTree = (reason: KillReason, ms?: number): void => {
@@ -164,20 +189,52 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   stdout?.on('data', (chunk: string) => lines.push(chunk));
   const linesClosed = stdout ? new Promise<void>((done) => stdout.once('close', () => done())) : Promise.resolve();
 
-  // A descendant that left the process group (setsid, a daemon) can hold stdout open long
-  // after the process exited: give the streams a moment, then stop waiting for them.
+  // The pipes end (EOF) once every process holding them closed them: after the exit, whatever
+  // is still in them is read to its end. Only a descendant the process left behind (in its
+  // group, or one that left it with setsid) can hold them open longer: after the grace, if one
+  // does, the streams are cut and the outcome says so.
+  let stdoutEnded = stdout === null || stdout === undefined;
+  stdout?.once('end', () => (stdoutEnded = true));
+  // The program's ends of its stdout and stderr, while it is sure to hold them: right after the spawn.
+  const pipeIds = pid === undefined ? [] : [pipeIdOf(pid, 1), pipeIdOf(pid, 2)];
+  const holders = async (): Promise<number[] | null> => {
+    if (pipeIds.every((id) => id !== null)) return pipeHolders(pipeIds as string[]);
+    // Gone before its pipes could be seen (or no /proc): the members of its group stand for the holders.
+    return pid === undefined ? null : groupMembers(pid);
+  };
+  const graceMs = options.streamGraceMs ?? DEFAULT_STREAM_GRACE_MS;
   let streamCut: NodeJS.Timeout | undefined;
+  let streamsClosed = false;
+  let outputCut: SupervisedOutcome['outputCut'];
+  let exitedAt = 0;
+  const cutStreams = (heldBy: number[]): void => {
+    if (streamsClosed) return;
+    if (!stdoutEnded) outputCut = { afterExitMs: Math.round(performance.now() - exitedAt), heldBy };
+    subprocess.stdout?.destroy();
+    subprocess.stderr?.destroy();
+  };
+  const checkStreams = async (): Promise<void> => {
+    if (streamsClosed) return;
+    const heldBy = await holders();
+    if (streamsClosed) return;
+    if (heldBy === null || heldBy.length > 0 || performance.now() - exitedAt >= STREAM_MAX_WAIT_MS) {
+      // One more turn of the event loop reads what already waits in the pipes.
+      setImmediate(() => cutStreams(heldBy ?? []));
+    } else streamCut = setTimeout(() => void checkStreams(), graceMs);
+  };
   subprocess.once('exit', () => {
-    streamCut = setTimeout(() => {
-      subprocess.stdout?.destroy();
-      subprocess.stderr?.destroy();
-    }, STREAM_GRACE_MS);
+    exitedAt = performance.now();
+    streamCut = setTimeout(() => void checkStreams(), graceMs);
   });
   const result = await subprocess;
   await linesClosed;
+  streamsClosed = true;
   lines.end();
   if (streamCut) clearTimeout(streamCut);
-  if (pid !== undefined) liveGroups.delete(pid);
+  if (pid !== undefined) {
+    liveGroups.delete(pid);
+    releaseProcessGroup(pid);
+  }
   if (stallTimer) clearTimeout(stallTimer);
   for (const t of timers) clearTimeout(t);
   options.signal?.removeEventListener('abort', onAbort);
@@ -195,6 +252,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     durationMs: Math.round(performance.now() - started),
   };
   if (limitMs !== undefined) outcome.limitMs = limitMs;
+  if (outputCut !== undefined) outcome.outputCut = outputCut;
   const code = (result as { code?: string }).code;
   if (pid === undefined || (result.failed && code && /^E[A-Z]+$/.test(code) && outcome.exitCode === null && !killedBy)) {
     outcome.spawnError = { code: code ?? 'ESPAWN', message: result.message ?? 'spawn failed' };
@@ -210,7 +268,10 @@ const liveGroups = new Set<number>();
  * exit, which must not leave agents behind.
  */
 export function killAllProcessGroups(): number {
-  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  for (const pid of liveGroups) {
+    signalGroup(pid, 'SIGKILL');
+    releaseProcessGroup(pid);
+  }
   const n = liveGroups.size;
   liveGroups.clear();
   return n;

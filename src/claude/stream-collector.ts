@@ -7,7 +7,7 @@
  */
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExecutionResult } from '../execution-result.js';
+import type { ExecutionResult, OutputCut } from '../execution-result.js';
 import { classifyFailure, type KillReason } from './classify-failure.js';
 import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, type ClaudeProgressEvent, type ResultLine } from './stream-json.js';
 
@@ -19,6 +19,8 @@ export interface StreamOutcome {
   killedBy: KillReason | null;
   limitMs?: number;
   durationMs: number;
+  /** Set when stdout was cut before its end (see `OutputCut`). */
+  outputCut?: OutputCut;
 }
 
 /** Collects one run's stream. */
@@ -106,6 +108,8 @@ export class ClaudeStreamCollector {
       exitCode: outcome.exitCode,
       stderrTail: outcome.stderrTail,
     };
+    // After the result line nothing the output is made of can be missing.
+    if (outcome.outputCut && !final) result.outputCut = outcome.outputCut;
     if (this.rawFile && this.resultFile) {
       try {
         writeFileSync(this.rawFile.replace(/\.jsonl$/, '') + '.json', JSON.stringify(final ?? { type: 'result', missing: true, result }, null, 2));

@@ -23,6 +23,12 @@ export interface CliIO {
   onSecondInterrupt?: (handler: () => void) => void;
   /** All of stdin, for `exec -`; default: reads `process.stdin`. */
   readStdin?: () => Promise<string>;
+  /**
+   * Called by a command that leaves behind work it cannot end politely (a `worker` whose Redis
+   * is gone: its client library retries for seconds): the entry point then exits as soon as the
+   * command returns, instead of waiting for the event loop to drain.
+   */
+  exitWhenDone?: () => void;
 }
 
 /** Exit codes of the CLI. */

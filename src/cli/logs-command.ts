@@ -13,6 +13,7 @@ import { promptFileBeside } from '../actors/prompt-file.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { formatTranscriptEntry, transcriptEntriesOf, type TranscriptEntry } from '../claude/transcript.js';
 import { AgentsSdkError, PermanentError, ValidationError, type SerializedError } from '../errors.js';
+import { describeOutputCut } from '../execution-result.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
@@ -302,6 +303,7 @@ class TranscriptPrinter {
     }
     if (this.select.raw) return;
     if (view.command) {
+      if (attemptLogOf(record).at(-1) === entry && record.outputCut) this.emit(view, { kind: 'output', stream: 'stderr', text: `(${describeOutputCut(record.outputCut)})` });
       const stderr = entry.error?.stderrTail ?? '';
       if (stderr) this.emit(view, { kind: 'output', stream: 'stderr', text: stderr });
     } else if (view.tail !== null && !existsSync(view.tail.file)) {

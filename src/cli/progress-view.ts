@@ -9,6 +9,7 @@ import { totalTokens } from '../claude/stream-json.js';
 import { describeApiRetry, describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
+import { describeOutputCut } from '../execution-result.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
 import { attemptLabel, attemptLogOf } from '../workflow/attempt-log.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
@@ -241,7 +242,7 @@ function finishedLine(r: TaskRecord): string {
     return `${r.taskId}: cancelled during attempt ${log.at(-1)!.attempt} after ${seconds(r.durationMs)}, ${totalTokens(r.tokens)} tokens, $${r.costUsd.toFixed(4)}`;
   }
   if (r.cached) return `${r.taskId}: completed, cached (from memory, no agent call), $${r.costUsd.toFixed(4)}`;
-  const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : '';
+  const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : r.outputCut ? ` (${describeOutputCut(r.outputCut)})` : '';
   const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${count(r.attempts, 'attempt')}, ${count(totalTokens(r.tokens), 'token')}, $${r.costUsd.toFixed(4)}${why}`;
   return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
 }
@@ -299,6 +300,7 @@ export function summaryTable(result: WorkflowResult): string {
   for (const t of result.taskResults) {
     if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));
     if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${oneLine(t.reason)}` : ''}`);
+    if (t.outputCut) lines.push(`  ${t.taskId}: ${describeOutputCut(t.outputCut)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
+import { describeOutputCut } from '../execution-result.js';
 import { migrateAdwState } from '../persistence/migrate-adw.js';
 import { openStateBackend, SQLITE_FILE } from '../persistence/open-state-backend.js';
 import { STATE_SCHEMA_VERSION, type RunCheckpoint, type StateBackend } from '../persistence/state-backend.js';
@@ -245,7 +246,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : waitNote(run.workflow, r) || truncationNote(r))),
+          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
         ]),
       ),
     );

@@ -67,6 +67,17 @@ export interface RunningWorker {
   handBack(): void;
   /** Stops taking jobs and waits for the running ones to finish. */
   close(): Promise<void>;
+  /** Its Redis, `host:port`, for messages. */
+  redis: string;
+  /** Whether its Redis answers (a PING) within `timeoutMs` (default 1000 ms). */
+  reachable(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Stops at once, for when Redis cannot be reached: the running attempts are ended (their
+   * process trees killed) and nothing is handed back (nothing could reach the queue: their jobs
+   * fail as `WORKER_LOST` once their locks expire); the connections are dropped, not closed.
+   * Resolves within about 2 s, with how many attempts were running.
+   */
+  abandon(): Promise<number>;
 }
 
 /** Runs one job's payload; never throws. */
@@ -174,6 +185,9 @@ function attemptFilesOf(request: ExecutionRequest, outcome: JobOutcome): Attempt
   if (existsSync(resultFile)) files.result = readFileSync(resultFile, 'utf8');
   return files;
 }
+
+/** How long {@link RunningWorker.abandon} gives BullMQ to close without Redis. */
+const ABANDON_CLOSE_MS = 1_500;
 
 /** How long a job a tagged worker fetched past its bound waits for a slot before it goes back. */
 const HOLD_MS = 500;
@@ -317,6 +331,33 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await Promise.allSettled([subscriber.quit(), commands.quit()]);
+    },
+    redis: `${base.host ?? '127.0.0.1'}:${base.port ?? 6379}`,
+    reachable: (timeoutMs = 1_000) => checkRedis(base, timeoutMs).then(
+      () => true,
+      () => false,
+    ),
+    abandon: async () => {
+      const ended = running.size;
+      for (const controller of running.values()) controller.abort();
+      // Commands waiting for Redis fail now instead of waiting for it forever.
+      subscriber.disconnect();
+      commands.disconnect();
+      for (const worker of workers) {
+        const connections = worker as unknown as { connection?: { disconnect(wait?: boolean): Promise<void> }; blockingConnection?: { disconnect(wait?: boolean): Promise<void> } };
+        void connections.connection?.disconnect(false).catch(() => {});
+        void connections.blockingConnection?.disconnect(false).catch(() => {});
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(workers.map((w) => w.close(true))),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, ABANDON_CLOSE_MS);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      return ended;
     },
   };
 }

@@ -761,6 +761,8 @@ export const orchestratorMachine = setup({
           record.output = e.result.output;
           setOutputTruncation(record, e.result);
           if (e.result.cached) record.cached = true;
+          if (e.result.outputCut) record.outputCut = e.result.outputCut;
+          else delete record.outputCut;
           record.sessionId = e.result.sessionId ?? record.sessionId;
           record.error = null;
           closeAttempt(record, 'succeeded', e.at, null, e.result);

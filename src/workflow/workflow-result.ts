@@ -5,6 +5,7 @@
  */
 import { emptyTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
+import type { OutputCut } from '../execution-result.js';
 import type { Signal } from '../signals/signal.js';
 
 /** Where a task is in its life. */
@@ -100,6 +101,8 @@ export interface TaskRecord {
    * and attempts); it did not run again here, and its tokens and cost stay that run's (0 here).
    */
   keptFrom?: string;
+  /** Its output was cut before its end: see {@link OutputCut}. */
+  outputCut?: OutputCut;
 }
 
 /** How a run ended. */
@@ -132,6 +135,8 @@ export interface TaskResult {
   cached?: boolean;
   /** See {@link TaskRecord.keptFrom}. */
   keptFrom?: string;
+  /** See {@link TaskRecord.outputCut}. */
+  outputCut?: OutputCut;
 }
 
 /** The result of a run. */
@@ -172,6 +177,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   }
   if (record.cached) out.cached = true;
   if (record.keptFrom !== undefined) out.keptFrom = record.keptFrom;
+  if (record.outputCut) out.outputCut = record.outputCut;
   return out;
 }
 

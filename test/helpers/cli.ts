@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { runCli } from '../../src/cli/run-cli.js';
 import { overrideProcessEnv } from './process-env.js';
+import { diesWithSuite } from './suite-processes.js';
 
 export interface CliRun {
   code: number;
@@ -40,5 +41,6 @@ export const CLI_BIN = fileURLToPath(new URL('../../dist/cli.js', import.meta.ur
 /** Runs the built CLI as a real process; `input` is written to its stdin. */
 export function cliProcess(argv: string[], options: { env?: Record<string, string>; cwd?: string; input?: string } = {}) {
   const stdin = options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input };
-  return execa(process.execPath, [CLI_BIN, ...argv], { reject: false, env: options.env, cwd: options.cwd, ...stdin });
+  // In a group of its own, ended with the suite (see suite-processes.ts).
+  return diesWithSuite(execa(process.execPath, [CLI_BIN, ...argv], { reject: false, env: options.env, cwd: options.cwd, detached: true, ...stdin }));
 }

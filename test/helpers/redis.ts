@@ -11,6 +11,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { checkRedis } from '../../src/distributed/bullmq-executor.js';
 import { CLI_BIN } from './cli.js';
 import { fakeWorld, type FakeWorld } from './fake-claude.js';
+import { diesWithSuite } from './suite-processes.js';
 
 /** A TCP port nothing listens on (at the time of asking). */
 export async function freePort(): Promise<number> {
@@ -27,6 +28,8 @@ export async function freePort(): Promise<number> {
 /** A running redis-server. */
 export interface TestRedis {
   url: string;
+  /** The redis-server's pid. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -34,10 +37,13 @@ export interface TestRedis {
 export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-redis-'));
-  const child = execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-    reject: false,
-    stdio: 'ignore',
-  });
+  const child = diesWithSuite(
+    execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+      reject: false,
+      stdio: 'ignore',
+      detached: true,
+    }),
+  );
   const until = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${String(child.exitCode)}): is it installed?`);
@@ -51,6 +57,7 @@ export async function startRedis(): Promise<TestRedis> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       await child;
@@ -81,11 +88,14 @@ export async function startWorkerProcess(
   marker: string,
   options: { args?: string[]; env?: Record<string, string> } = {},
 ): Promise<WorkerProcess> {
-  const child = execa(process.execPath, [CLI_BIN, 'worker', '--redis', url, '--queue', queue, '--cwd', world.root, ...(options.args ?? ['--concurrency', '1'])], {
-    reject: false,
-    env: { ...world.env, ...options.env, FAKE_MARKER: marker },
-    stdin: 'ignore',
-  });
+  const child = diesWithSuite(
+    execa(process.execPath, [CLI_BIN, 'worker', '--redis', url, '--queue', queue, '--cwd', world.root, ...(options.args ?? ['--concurrency', '1'])], {
+      reject: false,
+      env: { ...world.env, ...options.env, FAKE_MARKER: marker },
+      stdin: 'ignore',
+      detached: true,
+    }),
+  );
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const waitFor = async (pattern: RegExp, timeoutMs = 15_000): Promise<void> => {
