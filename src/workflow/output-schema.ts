@@ -44,7 +44,9 @@ export function compileOutputSchema(schema: JsonSchema): ValidateFunction {
     const { $id: _id, ...rest } = schema;
     validate = ajv.compile(rest);
   } catch (error) {
-    throw new Error((error as Error).message.replace(/^schema is invalid: /, ''));
+    // ajv names the schema being checked `data`: `data/properties/a/type must be ...`.
+    const message = (error as Error).message.replace(/^schema is invalid: /, '').replace(/\bdata(?=[/ .])/g, '(schema)');
+    throw new Error(message);
   }
   compiled.set(key, validate);
   return validate;
