@@ -167,7 +167,7 @@ describe('a command task with output: json', () => {
     expect(code).toBe(1);
     const error = task(result, 'list').error!;
     expect(error.code).toBe('OUTPUT_SCHEMA');
-    expect(error.message).toMatch(/^Task "list": stdout is not JSON \(output: json\): Unexpected token/);
+    expect(error.message).toMatch(/^Task "list": stdout is not JSON \(output: json\): Unexpected token [^\n]*; stdout began/);
     expect(error.message).toContain('stdout began "items: one, two"');
   });
 

@@ -28,7 +28,7 @@ export function parseJsonOutput(request: { taskId?: string; outputSchema?: Recor
   } catch (error) {
     const start = result.output.slice(0, QUOTED_CHARS);
     const shown = result.output.trim() === '' ? 'stdout was empty' : `stdout began ${JSON.stringify(start)}${result.output.length > QUOTED_CHARS ? '…' : ''}`;
-    throw new TransientError('OUTPUT_SCHEMA', `Task "${task}": stdout is not JSON (output: json): ${(error as Error).message}; ${shown}`, {
+    throw new TransientError('OUTPUT_SCHEMA', `Task "${task}": stdout is not JSON (output: json): ${(error as Error).message.replace(/\n/g, '\\n')}; ${shown}`, {
       result,
       details: { taskId: task },
     });
