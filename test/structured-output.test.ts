@@ -141,6 +141,28 @@ describe('an agent task with output_schema', () => {
   });
 });
 
+describe('a task answered from memory (cache:)', () => {
+  it('gets its json back from the stored JSON text, for dependants to read', async () => {
+    const file = workflow([
+      'tasks:',
+      '  - id: plan',
+      `    prompt: 'plan [[structured:{"steps":["lint","test"]}]]'`,
+      '    output_schema: {type: object, properties: {steps: {type: array}}}',
+      '    cache: {key: plan}',
+      '  - id: show',
+      '    command: [echo, "{{tasks.plan.json.steps.1}}"]',
+      '    depends_on: [plan]',
+    ]);
+    const first = await run(file, ['--run-id', 'm1']);
+    expect(first.code).toBe(0);
+    const second = await run(file, ['--run-id', 'm2']);
+    expect(second.code).toBe(0);
+    expect(task(second.result, 'plan')).toMatchObject({ cached: true, json: { steps: ['lint', 'test'] } });
+    expect(task(second.result, 'show').output).toBe('test');
+    expect(world.invocations().filter((i) => String(i.prompt).startsWith('plan'))).toHaveLength(1);
+  });
+});
+
 describe('a command task with output: json', () => {
   const node = (code: string) => `[node, -e, ${JSON.stringify(code)}]`;
 
