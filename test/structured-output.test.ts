@@ -333,3 +333,25 @@ describe('validate', () => {
     expect(out.code, out.stdout + out.stderr).toBe(0);
   });
 });
+
+describe('run --dry-run', () => {
+  it('shows where a prompt reads json and what JSON each task gives', async () => {
+    const file = workflow([
+      'tasks:',
+      '  - id: review',
+      '    prompt: go',
+      '    output_schema: {type: object, required: [verdict]}',
+      '  - id: list',
+      '    command: [echo, "[]"]',
+      '    output: json',
+      '  - id: fix',
+      '    prompt: "fix {{tasks.review.json.verdict}} from {{tasks.review.json}}"',
+      '    depends_on: [review]',
+    ]);
+    const out = await cli(['run', file, '--dry-run'], world.env);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('  | fix <json.verdict of review> from <json of review>');
+    expect(out.stdout).toContain('  output: JSON matching {"type":"object","required":["verdict"]}');
+    expect(out.stdout).toMatch(/list \(command[^\n]*\)\n {2}\$ echo '\[\]'\n {2}output: JSON\n/);
+  });
+});

@@ -28,7 +28,7 @@ import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attemp
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
-import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
+import { deferredSource, jsonText, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
 import type { RunLaunch } from '../persistence/state-backend.js';
@@ -526,9 +526,9 @@ function templateValues(ctx: Ctx): TemplateValues {
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
     event: (type) => latestSignal(ctx, type)?.payload,
-    json: (taskId) => {
+    json: (taskId, path) => {
       const index = indexOfTask(ctx, taskId);
-      return index < 0 ? undefined : rec(ctx, index).json;
+      return index < 0 ? undefined : jsonText(rec(ctx, index).json, path);
     },
   };
 }

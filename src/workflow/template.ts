@@ -63,8 +63,8 @@ export interface TemplateValues {
   task(taskId: string, field: 'output' | 'session_id'): string | undefined;
   /** The payload of the latest event of this type the run received. */
   event?(eventType: string): unknown;
-  /** A task's structured output (its record's `json`). */
-  json?(taskId: string): unknown;
+  /** A task's structured output (its record's `json`) as template text: see {@link jsonText}. */
+  json?(taskId: string, path: readonly string[]): string | undefined;
 }
 
 /** A payload (or a field of it) as template text: strings as they are, anything else as JSON. */
@@ -102,7 +102,7 @@ function valueOf(ref: TemplateRef, values: TemplateValues): string {
   if (ref.kind === 'input') return values.input(ref.name) ?? '';
   if (ref.kind === 'task') return values.task(ref.taskId, ref.field) ?? '';
   if (ref.kind === 'event') return payloadText(values.event?.(ref.eventType), ref.path);
-  if (ref.kind === 'json') return jsonText(values.json?.(ref.taskId), ref.path);
+  if (ref.kind === 'json') return values.json?.(ref.taskId, ref.path) ?? '';
   return ref.raw;
 }
 
@@ -177,7 +177,7 @@ export function memoryKeyValues(values: TemplateValues): TemplateValues {
       const payload = values.event?.(eventType);
       return typeof payload === 'string' ? keyFragment(payload) : payload;
     },
-    json: (taskId) => values.json?.(taskId),
+    json: (taskId, path) => keyFragment(values.json?.(taskId, path)),
   };
 }
 
