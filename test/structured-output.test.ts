@@ -161,6 +161,17 @@ describe('a task answered from memory (cache:)', () => {
     expect(task(second.result, 'show').output).toBe('test');
     expect(world.invocations().filter((i) => String(i.prompt).startsWith('plan'))).toHaveLength(1);
   });
+
+  it('runs when its entry is not JSON (stored before it had a schema)', async () => {
+    const stored = await cli(['memory', 'set', 'lint-plan', 'lint everything', '--state-dir', world.stateDir], world.env);
+    expect(stored.code, stored.stderr).toBe(0);
+    const file = workflow(['tasks:', '  - id: plan', `    prompt: 'plan [[structured:{"steps":["lint"]}]]'`, '    output_schema: {type: object}', '    cache: {key: lint-plan}']);
+    const { code, result } = await run(file, ['--run-id', 'm3']);
+    expect(code).toBe(0);
+    expect(task(result, 'plan').cached).toBeUndefined();
+    expect(task(result, 'plan').json).toEqual({ steps: ['lint'] });
+    expect(world.invocations().filter((i) => String(i.prompt).startsWith('plan'))).toHaveLength(1);
+  });
 });
 
 describe('a command task with output: json', () => {
@@ -278,6 +289,16 @@ describe('validate', () => {
       { path: 'tasks.a.output_schema', message: `schema file ${join(world.root, 'schemas/missing.json')} does not exist` },
       { path: 'tasks.b.output_schema', message: 'list.json must be a JSON Schema object (or the path of a file holding one)' },
     ]);
+  });
+
+  it('refuses a schema file that does not parse, and takes a 2019-09 one', async () => {
+    writeFileSync(join(world.root, 'broken.yaml'), 'type: [object\n');
+    writeFileSync(join(world.root, 'ok.json'), JSON.stringify({ $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', unevaluatedProperties: false }));
+    const { code, issues } = await problems(['tasks:', '  - id: a', '    prompt: go', '    output_schema: broken.yaml', '  - id: b', '    prompt: go', '    output_schema: ok.json']);
+    expect(code).toBe(2);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('tasks.a.output_schema');
+    expect(issues[0]!.message).toContain(`cannot parse schema file ${join(world.root, 'broken.yaml')}`);
   });
 
   it('refuses {{tasks.<id>.json}} of a task that gives no JSON, and output: json on an agent task', async () => {
