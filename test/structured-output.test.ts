@@ -376,3 +376,33 @@ describe('run --dry-run', () => {
     expect(out.stdout).toMatch(/list \(command[^\n]*\)\n {2}\$ echo '\[\]'\n {2}output: JSON\n/);
   });
 });
+
+describe('agents-sdk exec --json-schema', () => {
+  const exec = (...args: string[]) => cli(['exec', ...args, '--state-dir', world.stateDir], world.env);
+
+  it('prints the object the agent gave, and --json has it as json', async () => {
+    const schema = '{"type":"object","required":["answer"],"properties":{"answer":{"type":"integer"}}}';
+    const plain = await exec('what is 6*7? [[structured:{"answer":42}]]', '--json-schema', schema);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('{"answer":42}\n');
+    writeFileSync(join(world.root, 'answer.yaml'), 'type: object\nproperties: {answer: {type: integer}}\n');
+    const json = await exec('what is 6*7? [[structured:{"answer":42}]]', '--json-schema', join(world.root, 'answer.yaml'), '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const result = JSON.parse(json.stdout) as { json: unknown; runId: string };
+    expect(result.json).toEqual({ answer: 42 });
+    const status = await cli(['status', result.runId, '--json', '--state-dir', world.stateDir], world.env);
+    expect(status.stdout).toContain('"answer": 42');
+  });
+
+  it('fails with OUTPUT_SCHEMA when the agent never calls the tool, and refuses a schema that is not one (exit 2)', async () => {
+    const never = await exec('answer [[structured-never]]', '--json-schema', '{"type":"object"}', '--retries', '1');
+    expect(never.code).toBe(1);
+    expect(never.stderr).toContain('OUTPUT_SCHEMA');
+    const bad = await exec('answer', '--json-schema', '{"type":"nope"}');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('exec: --json-schema is not a valid JSON Schema');
+    const missing = await exec('answer', '--json-schema', 'nowhere.json');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`exec: --json-schema: schema file ${join(process.cwd(), 'nowhere.json')} does not exist`);
+  });
+});
