@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WorkflowResult } from '../src/index.js';
+import { runCommand, type AgentsSdkError, type WorkflowResult } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
@@ -229,6 +229,26 @@ describe('a command task with output: json', () => {
     const { code, result } = await run(file, ['--run-id', 'c4']);
     expect(code).toBe(0);
     expect(task(result, 'n').json).toEqual([1, 2, 3]);
+  });
+});
+
+describe('runCommand({ outputJson, outputSchema })', () => {
+  const failure = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e as AgentsSdkError);
+
+  it('says so when stdout is empty, or was cut to its tail; lists at most five violations', async () => {
+    const empty = await failure(runCommand({ command: ['true'], outputJson: true }));
+    expect(empty).toMatchObject({ code: 'OUTPUT_SCHEMA', transient: true });
+    expect(empty!.message).toMatch(/^Task "command": stdout is not JSON \(output: json\): .*; stdout was empty$/);
+
+    const cut = await failure(runCommand({ command: ['node', '-e', 'console.log(JSON.stringify({a: "x".repeat(100)}))'], outputJson: true, maxOutputChars: 20, taskId: 'big' }));
+    expect(cut!.message).toContain('Task "big": stdout is not JSON (output: json): stdout is larger than the record keeps');
+
+    const many = await failure(
+      runCommand({ command: ['echo', '[1,2,3,4,5,6,7]'], outputSchema: { type: 'array', items: { type: 'string' } }, taskId: 'nums' }),
+    );
+    expect(many!.message).toMatch(/^Task "nums": stdout does not match its output_schema: \/0: must be string; .*\/4: must be string; and 2 more$/);
+    expect(many!.details!.violations).toHaveLength(7);
+    expect(many!.result!.json).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });
 
