@@ -224,6 +224,21 @@ describe('a command task with output: json', () => {
     expect(list.error!.message).toContain('/items/0/title: must be string');
   });
 
+  it('takes schemas with the same $id and $refs inside them', async () => {
+    const file = workflow([
+      'tasks:',
+      '  - id: a',
+      '    command: [echo, \'{"n": 1}\']',
+      '    output_schema: {$id: "https://example.com/out.json", type: object, properties: {n: {$ref: "#/definitions/count"}}, definitions: {count: {type: integer}}}',
+      '  - id: b',
+      '    command: [echo, \'{"n": "one"}\']',
+      '    output_schema: {$id: "https://example.com/out.json", type: object, properties: {n: {type: string}}}',
+    ]);
+    const { code, result } = await run(file, ['--run-id', 'c5']);
+    expect(code).toBe(0);
+    expect([task(result, 'a').json, task(result, 'b').json]).toEqual([{ n: 1 }, { n: 'one' }]);
+  });
+
   it('with output_schema alone, parses and checks stdout (output: json is implied)', async () => {
     const file = workflow(['tasks:', '  - id: n', `    command: ${node('console.log("[1, 2, 3]")')}`, '    output_schema: {type: array, items: {type: integer}}']);
     const { code, result } = await run(file, ['--run-id', 'c4']);

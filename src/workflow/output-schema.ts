@@ -25,11 +25,11 @@ let draft2020: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
 /** The validator of the schema's `$schema` dialect (draft-07 unless it names 2019-09 or 2020-12). */
-function ajvFor(schema: JsonSchema): Ajv | Ajv2019 | Ajv2020 {
+function ajvFor(schema: JsonSchema, own = false): Ajv | Ajv2019 | Ajv2020 {
   const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
-  if (dialect.includes('2020-12')) return (draft2020 ??= new Ajv2020(OPTIONS));
-  if (dialect.includes('2019-09')) return (draft2019 ??= new Ajv2019(OPTIONS));
-  return (draft07 ??= new Ajv(OPTIONS));
+  if (dialect.includes('2020-12')) return own ? new Ajv2020(OPTIONS) : (draft2020 ??= new Ajv2020(OPTIONS));
+  if (dialect.includes('2019-09')) return own ? new Ajv2019(OPTIONS) : (draft2019 ??= new Ajv2019(OPTIONS));
+  return own ? new Ajv(OPTIONS) : (draft07 ??= new Ajv(OPTIONS));
 }
 
 /** Compiles a schema (cached by its JSON text). @throws Error saying why it is not a valid JSON Schema. */
@@ -37,12 +37,11 @@ export function compileOutputSchema(schema: JsonSchema): ValidateFunction {
   const key = JSON.stringify(schema);
   const known = compiled.get(key);
   if (known) return known;
-  const ajv = ajvFor(schema);
+  // Two schemas with the same `$id` cannot live in one instance: one with an `$id` gets its own.
+  const ajv = schema.$id === undefined ? ajvFor(schema) : ajvFor(schema, true);
   let validate: ValidateFunction;
   try {
-    // `$id`s would collide across workflows in one shared instance: compile without adding it.
-    const { $id: _id, ...rest } = schema;
-    validate = ajv.compile(rest);
+    validate = ajv.compile(schema);
   } catch (error) {
     // ajv names the schema being checked `data`: `data/properties/a/type must be ...`.
     const message = (error as Error).message.replace(/^schema is invalid: /, '').replace(/\bdata(?=[/ .])/g, '(schema)');
