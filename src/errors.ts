@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'STALLED'
   /** The worker running a remote attempt stopped answering (killed, or its machine lost): BullMQ's stalled-job check failed the job. */
   | 'WORKER_LOST'
+  /**
+   * A task with `output_schema` (or `output: json`) gave no conforming JSON: the agent never
+   * called its StructuredOutput tool, or a command's stdout is not JSON or does not match.
+   * Transient: retried under `retry_count` (the model may comply the next time).
+   */
+  | 'OUTPUT_SCHEMA'
   // permanent: retrying cannot help
   | 'AUTH_FAILED'
   | 'BINARY_NOT_FOUND'

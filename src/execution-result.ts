@@ -12,6 +12,11 @@ export interface ExecutionResult {
   success: boolean;
   /** The final text (`result` of the stream) or a command's stdout. */
   output: string;
+  /**
+   * Structured output: the object an agent gave for its `output_schema` (the result line's
+   * `structured_output`), or a command's stdout parsed as JSON (`output: json`). Absent otherwise.
+   */
+  json?: unknown;
   /** Claude session id (the latest one seen); `null` for commands. */
   sessionId: string | null;
   tokens: TokenUsage;

@@ -173,6 +173,7 @@ export {
   type AgentTask,
   type CommandTask,
   type MemoryEntrySpec,
+  type OutputSchema,
   type Task,
   type TaskDefaults,
   type Workflow,

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseStreamLine, type ResultLine, type StreamLine } from '../src/index.js';
 import { classifyFailure } from '../src/claude/classify-failure.js';
 import { progressEventsOf, tokensFromUsage } from '../src/claude/stream-json.js';
+import { ClaudeStreamCollector } from '../src/claude/stream-collector.js';
 
 function sample(name: string): StreamLine[] {
   const text = readFileSync(new URL(`./fixtures/claude-samples/${name}.jsonl`, import.meta.url), 'utf8');
@@ -138,5 +139,39 @@ describe('classifyFailure without a structured status', () => {
     expect(classifyFailure({ result: null, killedBy: null, exitCode: null, signal: 'SIGSEGV' })?.message).toMatch(/SIGSEGV/);
     const ok = { type: 'result', subtype: 'success', is_error: false, result: 'x' } as ResultLine;
     expect(classifyFailure({ result: ok, killedBy: null, exitCode: 3 })?.code).toBe('CRASHED');
+  });
+});
+
+describe('real structured-output samples (--json-schema)', () => {
+  /** The sample through the collector, as a run asking for structured output for task "review" reads it. */
+  async function collect(name: string) {
+    const collector = new ClaudeStreamCollector(null, null, undefined, false, 'review');
+    const text = readFileSync(new URL(`./fixtures/claude-samples/${name}.jsonl`, import.meta.url), 'utf8');
+    for (const line of text.split('\n')) if (line !== '') collector.handleLine(line);
+    return collector.finish({ exitCode: 0, stderrTail: '', killedBy: null, durationMs: 5 });
+  }
+
+  it('success: the StructuredOutput object becomes the result json', async () => {
+    const result = await collect('structured-success');
+    expect(result.json).toEqual({ verdict: 'approved', issues: [] });
+    expect(result.output).toBe('{"verdict":"approved","issues":[]}');
+    const events = sample('structured-success').flatMap(progressEventsOf);
+    expect(events.find((e) => e.type === 'tool_use')).toMatchObject({ name: 'StructuredOutput', input: { verdict: 'approved', issues: [] } });
+  });
+
+  it('invalid then valid: the error tool_result is seen, the second object is the json', async () => {
+    const events = sample('structured-invalid-then-valid').flatMap(progressEventsOf);
+    expect(events.filter((e) => e.type === 'tool_result').map((e) => (e as { isError: boolean }).isError)).toEqual([true, false]);
+    expect((await collect('structured-invalid-then-valid')).json).toEqual({ verdict: 'approved', issues: [] });
+  });
+
+  it('never called: a success result without structured_output is OUTPUT_SCHEMA (transient), naming the task', async () => {
+    const error = await collect('structured-never-called').then(
+      () => null,
+      (e: unknown) => e as { code: string; transient: boolean; message: string; result: { output: string } },
+    );
+    expect(error).toMatchObject({ code: 'OUTPUT_SCHEMA', transient: true });
+    expect(error!.message).toBe('Task "review": the agent gave no structured output (it never called the StructuredOutput tool for its output_schema); it answered in text: "done"');
+    expect(error!.result.output).toBe('done');
   });
 });

@@ -71,6 +71,12 @@ export interface ClaudeRunRequest {
   /** Adds `--dangerously-skip-permissions`. Default false. */
   dangerouslySkipPermissions?: boolean;
   /**
+   * `--json-schema`: the agent must answer through its StructuredOutput tool with an object
+   * matching this JSON Schema; the result's `json` is that object. A run that ends without it
+   * fails with `OUTPUT_SCHEMA` (transient).
+   */
+  jsonSchema?: Record<string, unknown>;
+  /**
    * `CLAUDE_CODE_MAX_RETRIES`: how many times Claude Code retries a failed API request itself
    * before the attempt fails. Without it: the variable as `env` or the process's environment
    * sets it, else {@link DEFAULT_API_RETRIES}.
@@ -131,7 +137,13 @@ export function buildClaudeArgs(request: ClaudeRunRequest, promptViaStdin = fals
   if (request.maxTurns !== undefined) args.push('--max-turns', String(request.maxTurns));
   if (request.appendSystemPrompt) args.push('--append-system-prompt', request.appendSystemPrompt);
   if (request.allowedTools && request.allowedTools.length > 0) args.push('--allowedTools', request.allowedTools.join(','));
+  if (request.jsonSchema !== undefined) args.push('--json-schema', JSON.stringify(request.jsonSchema));
   return args;
+}
+
+/** The task named in an `OUTPUT_SCHEMA` error when a request asks for structured output (its agent directory's name). */
+export function structuredFor(request: Pick<ClaudeRunRequest, 'jsonSchema' | 'agentName'>): string | undefined {
+  return request.jsonSchema === undefined ? undefined : (request.agentName ?? 'agent');
 }
 
 /** Where a request's raw stream is recorded, or `null` when it has no run id. */
@@ -198,7 +210,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
   // stdin also carries prompts that start with "-": after -p the CLI would read them as a flag.
   const viaStdin = request.prompt.startsWith('-') || Buffer.byteLength(request.prompt) > MAX_PROMPT_ARG_BYTES;
 
-  const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true);
+  const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true, structuredFor(request));
   const outcome = await runSupervisedProcess({
     file: binary,
     args: buildClaudeArgs(request, viaStdin),

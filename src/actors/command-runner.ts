@@ -10,6 +10,7 @@ import { emptyTokens } from '../claude/stream-json.js';
 import type { ExecutionResult } from '../execution-result.js';
 import { DEFAULT_STATE_DIR } from './claude-code-runner.js';
 import { CommandOutputCollector, DEFAULT_MAX_OUTPUT_CHARS, commandOutputFile } from './command-output.js';
+import { parseJsonOutput } from './json-output.js';
 import { processRegistryDir } from './process-registry.js';
 import { DEFAULT_KILL_GRACE_MS, runSupervisedProcess } from './supervised-process.js';
 
@@ -46,6 +47,13 @@ export interface CommandRunRequest {
    * `<stateDir>/<runId>/<taskId>/raw_stdout[.attempt-<n>].txt` (`outputFile`).
    */
   maxOutputChars?: number;
+  /**
+   * Parse stdout as JSON (a task's `output: json`): the result's `json`. Stdout that is not
+   * JSON fails the attempt with `OUTPUT_SCHEMA` (transient), naming the parse error.
+   */
+  outputJson?: boolean;
+  /** Check the parsed stdout against this JSON Schema (a task's `output_schema`; implies `outputJson`). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** Runs the command to its end; resolves on exit 0, otherwise throws a typed error carrying the result. */
@@ -103,6 +111,7 @@ export async function runCommand(request: CommandRunRequest, hooks: { signal?: A
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
     throw new PermanentError('COMMAND_FAILED', `Command \`${shown}\` ${how}`, facts);
   }
+  if (request.outputJson || request.outputSchema !== undefined) result.json = parseJsonOutput(request, result);
   result.success = true;
   return result;
 }

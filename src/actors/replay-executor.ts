@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeStreamCollector } from '../claude/stream-collector.js';
 import { parseStreamLine } from '../claude/stream-json.js';
 import { PermanentError } from '../errors.js';
-import { rawOutputFile, rawOutputFileName } from './claude-code-runner.js';
+import { rawOutputFile, rawOutputFileName, structuredFor } from './claude-code-runner.js';
 import { defaultExecutor, type Executor } from './executor.js';
 
 /** Options of {@link createReplayExecutor}. */
@@ -52,7 +52,7 @@ export function createReplayExecutor(dir: string, options: ReplayOptions = {}): 
     const recordedMs = typeof result?.duration_ms === 'number' ? result.duration_ms : 0;
     const gap = speed > 0 && lines.length > 0 ? recordedMs / speed / lines.length : 0;
 
-    const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true);
+    const collector = new ClaudeStreamCollector(rawOutputFile(request), request.resumeSessionId ?? null, hooks.onEvent, request.resultFile === true, structuredFor(request));
     const started = performance.now();
     let cancelled = false;
     for (const [i, line] of lines.entries()) {

@@ -8,6 +8,7 @@
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExecutionResult, OutputCut } from '../execution-result.js';
+import { TransientError } from '../errors.js';
 import { classifyFailure, type KillReason } from './classify-failure.js';
 import { costOf, parseStreamLine, progressEventsOf, tokensFromUsage, type ClaudeProgressEvent, type ResultLine } from './stream-json.js';
 
@@ -42,6 +43,8 @@ export class ClaudeStreamCollector {
     resumeSessionId: string | null,
     private readonly onEvent?: (event: ClaudeProgressEvent) => void,
     private readonly resultFile = false,
+    /** The run asked for structured output (`--json-schema`) for this task: a result without it fails with `OUTPUT_SCHEMA`. */
+    private readonly structuredFor?: string,
   ) {
     this.sessionId = resumeSessionId;
     if (rawFile) {
@@ -128,7 +131,19 @@ export class ClaudeStreamCollector {
       ...(outcome.limitMs !== undefined && { limitMs: outcome.limitMs }),
     });
     if (failure) throw failure;
+    if (final && final.structured_output !== undefined) result.json = final.structured_output;
+    else if (this.structuredFor !== undefined) throw noStructuredOutput(this.structuredFor, result);
     result.success = true;
     return result;
   }
+}
+
+/** The agent ended without calling its StructuredOutput tool (the CLI reports success all the same). */
+function noStructuredOutput(task: string, result: ExecutionResult): TransientError {
+  const said = result.output.trim();
+  const text = said === '' ? '' : `; it answered in text: ${JSON.stringify(said.length > 200 ? `${said.slice(0, 200)}…` : said)}`;
+  return new TransientError('OUTPUT_SCHEMA', `Task "${task}": the agent gave no structured output (it never called the StructuredOutput tool for its output_schema)${text}`, {
+    result,
+    details: { taskId: task },
+  });
 }

@@ -50,6 +50,8 @@ export interface ResultLine {
   stop_reason?: string | null;
   errors?: string[];
   usage?: RawUsage;
+  /** With `--json-schema`: the object the model gave the `StructuredOutput` tool (absent if it never called it). */
+  structured_output?: unknown;
   [key: string]: unknown;
 }
 

@@ -44,6 +44,7 @@ function taskLines(task: PlannedTask): string[] {
   if (task.appendSystemPrompt !== undefined) lines.push('  appended to the system prompt:', ...quoted(task.appendSystemPrompt));
   if (task.command !== undefined) lines.push(`  $ ${task.command.map(shellQuote).join(' ')}`);
   if (task.prompt !== undefined) lines.push('  prompt:', ...quoted(task.prompt));
+  if (task.outputSchema !== undefined) lines.push(`  output: JSON${Object.keys(task.outputSchema).length > 0 ? ` matching ${JSON.stringify(task.outputSchema)}` : ''}`);
   return lines;
 }
 

@@ -18,6 +18,7 @@ import { lazyCliInspector } from './lazy-inspector.js';
 import { openStateBackend } from '../persistence/open-state-backend.js';
 import { execWorkflow, startExecRun, type ExecRun } from './exec-run-record.js';
 import { inTime } from '../wording.js';
+import { outputSchemaProblem, readOutputSchemaFile } from '../workflow/output-schema.js';
 
 /** Options of `agents-sdk exec`, as parsed (strings are checked here). */
 export interface ExecOptions {
@@ -34,6 +35,8 @@ export interface ExecOptions {
   /** `--backend json|sqlite`: where the run is stored (default json). */
   backend?: string;
   skipPermissions?: boolean;
+  /** `--json-schema <file or JSON>`: structured output (claude --json-schema). */
+  jsonSchema?: string;
   json?: boolean;
   /** `--inspect [target]`. */
   inspect?: string | boolean;
@@ -51,6 +54,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
   if (options.cwd !== undefined && !isDirectory(options.cwd)) throw new ValidationError(`exec: --cwd ${options.cwd} is not a directory`);
   if (options.resume !== undefined && options.resume.trim() === '') throw new ValidationError('exec: --resume needs a Claude session id');
   parseInspectTarget(options.inspect);
+  const jsonSchema = options.jsonSchema === undefined ? undefined : execJsonSchema(options.jsonSchema);
 
   const agentName = options.agent ?? 'agent';
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
@@ -66,6 +70,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
     ...(maxTurns !== undefined && { maxTurns }),
     ...(timeout !== undefined && { timeoutS: timeout }),
     ...(options.skipPermissions && { dangerouslySkipPermissions: true }),
+    ...(jsonSchema !== undefined && { outputSchema: jsonSchema }),
   });
   const backend = await openStateBackend(options.backend ?? 'json', stateDir);
   let stored: ExecRun;
@@ -120,6 +125,7 @@ export async function execCommand(words: string[], options: ExecOptions, io: Cli
       ...(timeout !== undefined && { timeoutMs: timeout * 1000 }),
       ...(stall !== undefined && { stallTimeoutMs: stall * 1000 }),
       ...(options.skipPermissions && { dangerouslySkipPermissions: true }),
+      ...(jsonSchema !== undefined && { jsonSchema }),
     });
     await stored.finish({ result }, session.attemptLog);
     sayWhere();
@@ -193,4 +199,17 @@ export function describeSessionEvent(event: SessionEvent): string {
       return '';
     }
   }
+}
+
+/** `--json-schema`: a JSON Schema given inline (`{...}`) or as a JSON or YAML file. */
+function execJsonSchema(given: string): Record<string, unknown> {
+  let schema: unknown;
+  try {
+    schema = given.trim().startsWith('{') ? JSON.parse(given) : readOutputSchemaFile(given, process.cwd());
+  } catch (error) {
+    throw new ValidationError(`exec: --json-schema: ${(error as Error).message}`);
+  }
+  const problem = outputSchemaProblem(schema);
+  if (problem !== null) throw new ValidationError(`exec: --json-schema ${problem}`);
+  return schema as Record<string, unknown>;
 }

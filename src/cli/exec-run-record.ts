@@ -26,6 +26,8 @@ export interface ExecTaskSpec {
   timeoutS?: number;
   attempts: number;
   dangerouslySkipPermissions?: boolean;
+  /** `--json-schema`: the schema object. */
+  outputSchema?: Record<string, unknown>;
 }
 
 /**
@@ -48,6 +50,7 @@ export function execWorkflow(spec: ExecTaskSpec): Workflow {
           ...(spec.maxTurns !== undefined && { max_turns: spec.maxTurns }),
           ...(spec.timeoutS !== undefined && { timeout: spec.timeoutS }),
           ...(spec.dangerouslySkipPermissions && { dangerously_skip_permissions: true }),
+          ...(spec.outputSchema !== undefined && { output_schema: spec.outputSchema }),
         },
       ],
     });
@@ -118,6 +121,7 @@ export async function startExecRun(backend: StateBackend, runId: string, workflo
         durationMs: endedAt - startedAt,
         error: 'error' in outcome ? withoutResult(serializeError(outcome.error)) : null,
       };
+      if ('result' in outcome && outcome.result.json !== undefined) record.json = outcome.result.json;
       const run = checkpoint(status, record, endedAt);
       run.result = {
         workflowId: workflow.id,

@@ -259,6 +259,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--state-dir <dir>', 'where the run is stored (status and logs know its id) and the raw output recorded, <dir>/<new id>/<agent>/raw_output.jsonl (default: agents)')
     .option('--backend <kind>', 'where the run is stored: json or sqlite (<state-dir>/agents.sqlite) (default: json)')
     .option('--skip-permissions', 'pass --dangerously-skip-permissions')
+    .option('--json-schema <schema>', 'structured output: a JSON Schema (inline JSON or a .json/.yaml file) passed to claude --json-schema; the object is printed')
     .option('--inspect [target]', 'send the session to an inspector: local (default: agents-sdk inspect on port 4747), ws://host:port or sky')
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
     .action(async (words: string[], options: ExecOptions) => setExit(await (await import('./exec-command.js')).execCommand(words, options, io)));

@@ -28,7 +28,7 @@ import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attemp
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
-import { deferredSource, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
+import { deferredSource, jsonText, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
 import type { RunLaunch } from '../persistence/state-backend.js';
@@ -526,6 +526,10 @@ function templateValues(ctx: Ctx): TemplateValues {
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
     event: (type) => latestSignal(ctx, type)?.payload,
+    json: (taskId, path) => {
+      const index = indexOfTask(ctx, taskId);
+      return index < 0 ? undefined : jsonText(rec(ctx, index).json, path);
+    },
   };
 }
 
@@ -553,6 +557,8 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),
       ...(ctx.run.processRegistry && { processRegistry: true }),
+      ...(task.output === 'json' && { outputJson: true }),
+      ...(task.output_schema !== undefined && { outputSchema: task.output_schema }),
     };
   } else {
     // A session id known at spawn time comes from an earlier process (interrupted or cancelled
@@ -575,6 +581,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       ...(task.append_system_prompt !== undefined && { appendSystemPrompt: task.append_system_prompt }),
       ...(task.dangerously_skip_permissions !== undefined && { dangerouslySkipPermissions: task.dangerously_skip_permissions }),
       ...(task.api_retries !== undefined && { apiRetries: task.api_retries }),
+      ...(task.output_schema !== undefined && { jsonSchema: task.output_schema }),
       ...(ctx.run.processRegistry && { processRegistry: true }),
     };
   }
@@ -759,6 +766,8 @@ export const orchestratorMachine = setup({
         case 'session.completed': {
           record.status = 'completed';
           record.output = e.result.output;
+          if (e.result.json !== undefined) record.json = e.result.json;
+          else delete record.json;
           setOutputTruncation(record, e.result);
           if (e.result.cached) record.cached = true;
           if (e.result.outputCut) record.outputCut = e.result.outputCut;

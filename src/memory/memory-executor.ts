@@ -92,8 +92,11 @@ export function createMemoryExecutor(inner: Executor, runMemory: (runId: string)
       const hit = await (await store()).retrieve(cacheKey);
       if (hit !== undefined) {
         const result = cachedResult(payloadText(hit), Math.round(performance.now() - started));
-        await keep(result);
-        return result;
+        // An entry that cannot give the structured output the task promises: the task runs instead.
+        if (withCachedJson(plain as ExecutionRequest, result)) {
+          await keep(result);
+          return result;
+        }
       }
     }
     const ready = { ...plain } as ExecutionRequest;
@@ -110,6 +113,25 @@ export function usesMemory(workflow: Workflow): boolean {
   return workflow.tasks.some(
     (task) => task.cache !== undefined || task.remember !== undefined || (task.kind === 'agent' ? hasDeferredRefs(task.prompt) : task.command.some(hasDeferredRefs)),
   );
+}
+
+/** Whether a request promises structured output (an agent's `output_schema`, a command's `output: json`). */
+function wantsJson(request: ExecutionRequest): boolean {
+  return request.kind === 'claude' ? request.jsonSchema !== undefined : request.outputJson === true || request.outputSchema !== undefined;
+}
+
+/**
+ * A cached result's `json`: structured output is stored as its JSON text (an agent's result
+ * text is that JSON too). False when the task promises JSON and the entry is not JSON.
+ */
+function withCachedJson(request: ExecutionRequest, result: ExecutionResult): boolean {
+  if (!wantsJson(request)) return true;
+  try {
+    result.json = JSON.parse(result.output);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A task completed from its memory entry: no process ran, nothing was spent. */

@@ -58,6 +58,8 @@ export interface PlannedTask {
   apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
+  /** The JSON Schema of its structured output (`output_schema`; `{}` for a command's `output: json` without one). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** Tasks that would start at the same moment. */
@@ -148,6 +150,7 @@ export function planWorkflow(workflow: Workflow, options: PlanOptions = {}): Wor
   const values: TemplateValues = {
     input: (name) => workflow.inputs[name],
     task: (id, field) => (field === 'output' ? `<output of ${id}>` : `<session id of ${id}>`),
+    json: (id, path) => `<json${path.map((key) => `.${key}`).join('')} of ${id}>`,
   };
   return {
     workflowId: workflow.id,
@@ -180,5 +183,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.timeout !== undefined) planned.timeout = task.timeout;
   if (task.retry_delay !== undefined) planned.retryDelay = task.retry_delay;
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
+  if (task.output_schema !== undefined) planned.outputSchema = task.output_schema;
+  else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
   return planned;
 }

@@ -139,6 +139,13 @@ const common = {
   cache: memoryEntrySchema.optional(),
   /** Store the task's output in memory under the rendered key once it completes. */
   remember: memoryEntrySchema.optional(),
+  /**
+   * A JSON Schema the task's output must match, inline or the path of a JSON or YAML file
+   * (relative to the workflow file): an agent is given it (`--json-schema`), a command's stdout
+   * is parsed as JSON and checked against it. The object is kept as the record's `json`
+   * (`{{tasks.<id>.json}}`). After validation it is always the schema object.
+   */
+  output_schema: z.union([z.string().min(1, 'must not be empty'), z.record(z.string(), z.unknown())]).optional(),
 };
 
 /** A task run by a Claude Code agent. */
@@ -161,6 +168,8 @@ export const commandTaskSchema = z.strictObject({
   ...common,
   kind: z.literal('command').optional(),
   command: z.array(z.string()).min(1, 'must name a program'),
+  /** `json`: stdout is parsed as JSON and kept as the record's `json` (implied by `output_schema`). Default `text`. */
+  output: z.enum(['text', 'json']).optional(),
 });
 
 /**
@@ -208,10 +217,12 @@ export const workflowSpecSchema = z.strictObject({
  */
 export const EXTENSION_KEY = /^x-/;
 
-/** An agent task after validation (defaults filled in). */
-export type AgentTask = z.output<typeof agentTaskSchema> & { kind: 'agent' };
-/** A command task after validation. */
-export type CommandTask = z.output<typeof commandTaskSchema> & { kind: 'command' };
+/** A JSON Schema object (`output_schema` after validation). */
+export type OutputSchema = Record<string, unknown>;
+/** An agent task after validation (defaults filled in; `output_schema` read from its file). */
+export type AgentTask = Omit<z.output<typeof agentTaskSchema>, 'output_schema'> & { kind: 'agent'; output_schema?: OutputSchema };
+/** A command task after validation (`output_schema` read from its file). */
+export type CommandTask = Omit<z.output<typeof commandTaskSchema>, 'output_schema'> & { kind: 'command'; output_schema?: OutputSchema };
 /** A task after validation. */
 export type Task = AgentTask | CommandTask;
 

@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 /** One reference found in a template. */
 export type TemplateRef =
   | { kind: 'task'; taskId: string; field: 'output' | 'session_id'; raw: string }
+  /** `{{tasks.<id>.json}}` (the whole object, as JSON) or `{{tasks.<id>.json.<path>}}` (a field; array indexes as numbers). */
+  | { kind: 'json'; taskId: string; path: string[]; raw: string }
   | { kind: 'input'; name: string; raw: string }
   | { kind: 'event'; eventType: string; path: string[]; raw: string }
   | { kind: 'memory'; key: string; default?: string; raw: string }
@@ -40,6 +42,8 @@ export function templateRefs(template: string): TemplateRef[] {
 function parseRef(expr: string, raw: string): TemplateRef {
   const task = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(output|session_id)$/.exec(expr);
   if (task) return { kind: 'task', taskId: task[1]!, field: task[2] as 'output' | 'session_id', raw };
+  const json = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.json((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
+  if (json) return { kind: 'json', taskId: json[1]!, path: json[2] ? json[2].slice(1).split('.') : [], raw };
   const input = /^inputs\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr);
   if (input) return { kind: 'input', name: input[1]!, raw };
   const event = /^events\.([A-Za-z0-9][A-Za-z0-9_:.-]*?)\.payload((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
@@ -59,6 +63,8 @@ export interface TemplateValues {
   task(taskId: string, field: 'output' | 'session_id'): string | undefined;
   /** The payload of the latest event of this type the run received. */
   event?(eventType: string): unknown;
+  /** A task's structured output (its record's `json`) as template text: see {@link jsonText}. */
+  json?(taskId: string, path: readonly string[]): string | undefined;
 }
 
 /** A payload (or a field of it) as template text: strings as they are, anything else as JSON. */
@@ -70,6 +76,12 @@ export function payloadText(payload: unknown, path: readonly string[] = []): str
   }
   if (value === undefined || value === null) return '';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** `{{tasks.<id>.json}}`: the whole object as JSON text; with a path, the field (a string as it is, anything else as JSON). */
+export function jsonText(json: unknown, path: readonly string[]): string {
+  if (path.length > 0) return payloadText(json, path);
+  return json === undefined ? '' : JSON.stringify(json);
 }
 
 /**
@@ -90,6 +102,7 @@ function valueOf(ref: TemplateRef, values: TemplateValues): string {
   if (ref.kind === 'input') return values.input(ref.name) ?? '';
   if (ref.kind === 'task') return values.task(ref.taskId, ref.field) ?? '';
   if (ref.kind === 'event') return payloadText(values.event?.(ref.eventType), ref.path);
+  if (ref.kind === 'json') return values.json?.(ref.taskId, ref.path) ?? '';
   return ref.raw;
 }
 
@@ -164,6 +177,7 @@ export function memoryKeyValues(values: TemplateValues): TemplateValues {
       const payload = values.event?.(eventType);
       return typeof payload === 'string' ? keyFragment(payload) : payload;
     },
+    json: (taskId, path) => keyFragment(values.json?.(taskId, path)),
   };
 }
 

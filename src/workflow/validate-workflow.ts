@@ -24,6 +24,7 @@ import {
   type TaskDefaults,
   type Workflow,
 } from './spec.js';
+import { outputSchemaProblem, readOutputSchemaFile } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
 import { templateRefs } from './template.js';
 
@@ -83,6 +84,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   const inputs = resolveInputs(declared, options.inputs ?? {}, issues, options.lintOnly === true);
   // A required input that was not given is reported once, not again at each use.
   checkTemplates(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
+  checkJsonRefs(tasks, rawTasks, issues);
 
   if (issues.length > 0 || !top.success) {
     const where = options.source ? ` in ${options.source}` : '';
@@ -141,7 +143,10 @@ function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir:
   for (const [key, value] of Object.entries(record)) {
     if (fields.has(key)) own[key] = value;
     else if (TASK_FIELDS.includes(key)) {
-      issues.push({ path: `${name}.${key}`, message: 'is a setting of agent tasks (tasks with a `prompt`), not of command tasks' });
+      const message = hasPrompt
+        ? 'is a setting of command tasks (tasks with a `command`); an agent task gives JSON with output_schema'
+        : 'is a setting of agent tasks (tasks with a `prompt`), not of command tasks';
+      issues.push({ path: `${name}.${key}`, message });
     }
   }
   const schema = hasPrompt ? agentTaskSchema : commandTaskSchema;
@@ -154,6 +159,7 @@ function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir:
   // A task whose only problems are extra fields stays, so its templates are checked too.
   const task = { ...parsed.data, kind: hasPrompt ? 'agent' : 'command' } as Task;
   if (task.cwd !== undefined) task.cwd = resolve(baseDir, task.cwd);
+  resolveOutputSchema(task, parsed.data.output_schema, name, baseDir, issues);
   return task;
 }
 
@@ -342,7 +348,7 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           issues.push({
             path,
             message:
-              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
+              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.json[.<path>]}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
               `{{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})`,
           });
         } else if (ref.kind === 'memory') {
@@ -384,4 +390,64 @@ function ancestorsOf(task: Task, byId: Map<string, GraphNode>): Set<string> {
     stack.push(...(byId.get(id)?.depends_on ?? []));
   }
   return seen;
+}
+
+/**
+ * A task's `output_schema`: read from its file (relative to the workflow file) and compiled
+ * with ajv; a missing file or a schema ajv refuses is an issue naming the task and field.
+ */
+function resolveOutputSchema(task: Task, given: unknown, name: string, baseDir: string, issues: ValidationIssue[]): void {
+  if (given === undefined) return;
+  const path = `${name}.output_schema`;
+  let schema: unknown = given;
+  if (typeof given === 'string') {
+    try {
+      schema = readOutputSchemaFile(given, baseDir);
+    } catch (error) {
+      issues.push({ path, message: (error as Error).message });
+      delete task.output_schema;
+      return;
+    }
+  }
+  const problem = outputSchemaProblem(schema);
+  if (problem !== null) {
+    issues.push({ path, message: typeof given === 'string' ? `${given} ${problem}` : problem });
+    delete task.output_schema;
+    return;
+  }
+  task.output_schema = schema as Record<string, unknown>;
+  if (task.kind === 'command' && task.output === 'text') {
+    issues.push({ path: `${name}.output`, message: 'is text, but output_schema checks JSON: write output: json (or leave it out)' });
+  }
+}
+
+/** Whether a task entry gives structured output (`output_schema`, or a command's `output: json`), even when it has other problems. */
+function declaresJson(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const record = raw as Record<string, unknown>;
+  return record.output_schema !== undefined || record.output === 'json';
+}
+
+/** `{{tasks.<id>.json...}}` reads a task that gives structured output. */
+function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIssue[]): void {
+  const structured = new Set<string>();
+  for (const raw of rawTasks) {
+    if (declaresJson(raw) && typeof (raw as { id?: unknown }).id === 'string') structured.add((raw as { id: string }).id);
+  }
+  const known = new Set(rawTasks.map((raw) => (raw as { id?: unknown } | null)?.id));
+  for (const task of tasks) {
+    const texts: Array<readonly [string, string]> =
+      task.kind === 'agent' ? [['prompt', task.prompt]] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
+    if (task.cache) texts.push(['cache.key', task.cache.key]);
+    if (task.remember) texts.push(['remember.key', task.remember.key]);
+    for (const [field, text] of texts) {
+      for (const ref of templateRefs(text)) {
+        if (ref.kind !== 'json' || structured.has(ref.taskId) || !known.has(ref.taskId)) continue;
+        issues.push({
+          path: `tasks.${task.id}.${field}`,
+          message: `${ref.raw}: task "${ref.taskId}" gives no JSON (give it an output_schema, or output: json on a command)`,
+        });
+      }
+    }
+  }
 }

@@ -69,6 +69,8 @@ export interface TaskRecord {
    */
   attemptLog?: AttemptRecord[];
   output: string | null;
+  /** Structured output (`output_schema`, or a command's `output: json`): see `ExecutionResult.json`. Absent otherwise. */
+  json?: unknown;
   /**
    * A command task printed more than its record keeps (10 MiB by default): `output` is the tail
    * of its stdout, and `outputFile` the file holding the whole of it (`outputBytes` bytes;
@@ -117,6 +119,8 @@ export interface TaskResult {
   /** See {@link TaskRecord.attemptLog}: each attempt (times in epoch ms, as in the record). */
   attemptLog: AttemptRecord[];
   output: string | null;
+  /** See {@link TaskRecord.json}. */
+  json?: unknown;
   /** See {@link TaskRecord.truncated}. */
   truncated?: boolean;
   /** See {@link TaskRecord.truncated}. */
@@ -170,6 +174,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
     error: record.error,
   };
   if (record.reason !== undefined) out.reason = record.reason;
+  if (record.json !== undefined) out.json = record.json;
   if (record.truncated) {
     out.truncated = true;
     if (record.outputFile !== undefined) out.outputFile = record.outputFile;
