@@ -139,6 +139,13 @@ const common = {
   cache: memoryEntrySchema.optional(),
   /** Store the task's output in memory under the rendered key once it completes. */
   remember: memoryEntrySchema.optional(),
+  /**
+   * A CEL condition (see expression.ts), evaluated once the task's dependencies are done: false
+   * skips the task (it costs nothing, and counts as done for its dependants).
+   */
+  when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
+  allow_failure: z.boolean().optional(),
 };
 
 /** A task run by a Claude Code agent. */
