@@ -58,6 +58,10 @@ export interface PlannedTask {
   apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
+  /** Its `when:` condition: the task runs only if it holds once its dependencies are done. */
+  when?: string;
+  /** `allow_failure: true`: its failure does not fail the run. */
+  allowFailure?: boolean;
 }
 
 /** Tasks that would start at the same moment. */
@@ -147,7 +151,7 @@ export function planWorkflow(workflow: Workflow, options: PlanOptions = {}): Wor
 
   const values: TemplateValues = {
     input: (name) => workflow.inputs[name],
-    task: (id, field) => (field === 'output' ? `<output of ${id}>` : `<session id of ${id}>`),
+    task: (id, field) => `<${{ output: 'output', session_id: 'session id', status: 'status', exit_code: 'exit code' }[field]} of ${id}>`,
   };
   return {
     workflowId: workflow.id,
@@ -180,5 +184,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.timeout !== undefined) planned.timeout = task.timeout;
   if (task.retry_delay !== undefined) planned.retryDelay = task.retry_delay;
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
+  if (task.when !== undefined) planned.when = task.when;
+  if (task.allow_failure === true) planned.allowFailure = true;
   return planned;
 }
