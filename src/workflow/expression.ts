@@ -209,12 +209,25 @@ export function taskVariables(record: TaskRecord): Record<TaskVariableField, unk
 /** The outcome of {@link evaluateExpression}: the value, or the error; with the values read. */
 export type ExpressionOutcome = { ok: true; value: unknown; seen: string } | { ok: false; error: string; seen: string };
 
-const parsedCache = new Map<string, ParsedExpression>();
-const PARSED_CACHE_MAX = 1000;
+/** Expressions checked and parsed, by variables and source: a run evaluates the same few again and again. */
+const compiled = new Map<string, { check: ExpressionCheck; parsed?: ParsedExpression }>();
+const COMPILED_MAX = 1000;
+
+function compile(source: string, options: ExpressionOptions): { check: ExpressionCheck; parsed?: ParsedExpression } {
+  const key = `${(options.extraVariables ?? []).join(',')}\u0000${source}`;
+  let entry = compiled.get(key);
+  if (!entry) {
+    const check = checkExpression(source, options);
+    entry = check.problems.length > 0 ? { check } : { check, parsed: environmentFor(options.extraVariables).parse(source) as unknown as ParsedExpression };
+    if (compiled.size >= COMPILED_MAX) compiled.clear();
+    compiled.set(key, entry);
+  }
+  return entry;
+}
 
 /** Evaluates an expression (pure: the same values give the same outcome). Never throws. */
 export function evaluateExpression(source: string, values: ExpressionValues, options: ExpressionOptions = {}): ExpressionOutcome {
-  const check = checkExpression(source, options);
+  const { check, parsed } = compile(source, options);
   const tasks: Record<string, unknown> = {};
   for (const ref of check.refs) {
     if (ref.kind !== 'task' || ref.taskId in tasks) continue;
@@ -223,18 +236,11 @@ export function evaluateExpression(source: string, values: ExpressionValues, opt
   }
   const context: Record<string, unknown> = { ...values.extra, inputs: values.inputs, tasks };
   const seen = describeSeen(check.refs, context);
-  if (check.problems.length > 0) {
+  if (!parsed) {
     const problem = check.problems[0]!;
     return { ok: false, error: `${problem.message} (${positionOf(source, problem.offset)})`, seen };
   }
   try {
-    const key = `${(options.extraVariables ?? []).join(',')}\u0000${source}`;
-    let parsed = parsedCache.get(key);
-    if (!parsed) {
-      parsed = environmentFor(options.extraVariables).parse(source) as unknown as ParsedExpression;
-      if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.clear();
-      parsedCache.set(key, parsed);
-    }
     return { ok: true, value: fromCel(parsed(context)), seen };
   } catch (error) {
     return { ok: false, error: firstLine((error as Error).message), seen };
