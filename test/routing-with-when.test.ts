@@ -148,6 +148,29 @@ tasks:
   });
 });
 
+describe('when and wait_for', () => {
+  it('a task whose condition is false does not wait for its event: it is skipped at once', async () => {
+    const o = new WorkflowOrchestrator(null, { stateDir: world.stateDir });
+    let waited = false;
+    o.events.on('task.waiting', () => (waited = true));
+    const result = await o.runWorkflow(
+      {
+        id: 'gate',
+        tasks: [
+          { id: 'check', command: ['node', '-e', 'process.stdout.write("clean")'] },
+          { id: 'approve', depends_on: ['check'], when: 'tasks.check.output != "clean"', wait_for: 'approval.granted', command: ['node', '-e', '1'] },
+          { id: 'ship', depends_on: ['approve'], command: ['node', '-e', 'process.stdout.write("shipped")'] },
+        ],
+      },
+      { runId: 'gate' },
+    );
+    expect(result.status).toBe('completed');
+    expect(waited).toBe(false);
+    expect(byId(result).approve).toMatchObject({ status: 'skipped', skippedBy: 'when' });
+    expect(byId(result).ship).toMatchObject({ status: 'completed', output: 'shipped' });
+  });
+});
+
 describe('EXPRESSION_ERROR', () => {
   it('an expression that cannot be evaluated fails its task, naming the expression and the values it saw', async () => {
     const { code, result } = await run(
