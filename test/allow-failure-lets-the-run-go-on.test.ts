@@ -3,6 +3,8 @@
  * dependants run and read its status, exit code and output (a failed command's stdout), in
  * templates and in `when:` expressions. The run completes if every failure was allowed.
  */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type StateBackend, type TaskResult, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
@@ -68,6 +70,37 @@ describe('allow_failure', () => {
     const result = await o.runWorkflow(s, { runId: 'strict' });
     expect(result.status).toBe('failed');
     expect(byId(result).fix).toMatchObject({ status: 'skipped', reason: 'task "test" failed and on_failure is stop' });
+  });
+
+  it('resume --retry-failed reruns the failures that were not allowed, never an allowed one', async () => {
+    const backend = new JsonStateBackend(world.stateDir);
+    backends.push(backend);
+    const o = new WorkflowOrchestrator(backend, { stateDir: world.stateDir });
+    const marks = join(world.root, 'marks');
+    mkdirSync(marks);
+    // Appends its name to a file of its own, then fails (the flaky one only on its first run).
+    const run = (name: string, failAlways: boolean) => [
+      'node',
+      '-e',
+      `const fs = require('fs'); const f = process.argv[1]; const n = fs.existsSync(f) ? 1 : 0; fs.appendFileSync(f, 'x'); process.exit(${failAlways ? '5' : 'n ? 0 : 6'})`,
+      join(marks, name),
+    ];
+    const s: WorkflowSpecInput = {
+      id: 'retry',
+      on_failure: 'continue',
+      tasks: [
+        { id: 'lint', command: run('lint', true), allow_failure: true },
+        { id: 'flaky', command: run('flaky', false) },
+      ],
+    };
+    const first = await o.runWorkflow(s, { runId: 'rf' });
+    expect(first.status).toBe('failed');
+    const again = await o.resume('rf', { retryFailed: true });
+    expect(again.status).toBe('completed');
+    expect(byId(again).lint).toMatchObject({ status: 'failed', exitCode: 5 });
+    expect(byId(again).flaky).toMatchObject({ status: 'completed' });
+    expect(readFileSync(join(marks, 'lint'), 'utf8')).toBe('x');
+    expect(readFileSync(join(marks, 'flaky'), 'utf8')).toBe('xx');
   });
 
   it('an allowed failure of an agent task: the dependant runs; a failure not allowed still fails the run', async () => {

@@ -1070,7 +1070,9 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (!before) return emptyTaskRecord(task.id);
     // Finished tasks are kept as they were (a task skipped by its `when` too: never evaluated
     // again); interrupted, cancelled and other skipped ones run (or are decided) again.
-    if (before.status === 'completed' || (before.status === 'failed' && !input.retryFailed) || isSkippedByWhen(before)) return { ...before };
+    // An allowed failure (`allow_failure`) is final too: its dependants may have used it already.
+    const keptFailure = before.status === 'failed' && (!input.retryFailed || task.allow_failure === true);
+    if (before.status === 'completed' || keptFailure || isSkippedByWhen(before)) return { ...before };
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
     // spent stays in the run's total, which a budget is measured against.
     if (before.status === 'failed') return { ...emptyTaskRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
