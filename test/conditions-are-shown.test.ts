@@ -59,10 +59,12 @@ describe('conditions are shown', () => {
     expect(dot.stdout).toContain('  "classify" -> "add_feature" [label="when: tasks.classify.output == \\"feature\\"", style=dashed];\n');
   });
 
-  it('status shows why a task was skipped', async () => {
+  it('the run and status show why a task was skipped', async () => {
     const state = ['--state-dir', world.stateDir];
     const run = await cli(['run', writeWorkflow(), '--run-id', 'shown', ...state], world.env);
     expect(run.code).toBe(0);
+    // the run's own lines say it as it happens
+    expect(run.stderr).toContain('add_feature: skipped: when: tasks.classify.output == "feature" is false (tasks.classify.output = "bug")');
     const status = await cli(['status', 'shown', ...state]);
     expect(status.stdout).toMatch(/add_feature\s+skipped\s+0 .*when: tasks\.classify\.output == "feature" is false \(tasks\.classify\.output = "bug"\)/);
     expect(status.stdout).toMatch(/run shown of workflow triage: completed/);
