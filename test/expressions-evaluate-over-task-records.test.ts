@@ -34,6 +34,8 @@ describe('evaluating expressions', () => {
     expect(evaluateExpression('tasks.review.json.issues.map(i, i.line)', values)).toMatchObject({ ok: true, value: [3, 9] });
     expect(evaluateExpression('tasks["review"].json.verdict', values)).toMatchObject({ ok: true, value: 'approve', seen: 'tasks.review.json.verdict = "approve"' });
     expect(evaluateExpression('int(inputs.count) > 2', values)).toMatchObject({ ok: true, value: true });
+    // a line printed by echo ends with its newline
+    expect(evaluateExpression('tasks.tests.output + "\\n" == "2 failed\\n" && (tasks.tests.output + "\\n").trim() == "2 failed"', values)).toMatchObject({ ok: true, value: true });
     // a skipped task: empty output, no exit code, no json
     expect(evaluateExpression('[tasks.optional.status, tasks.optional.output]', values)).toMatchObject({ ok: true, value: ['skipped', ''] });
     expect(evaluateExpression('tasks.optional.exit_code == null && tasks.optional.json == null', values)).toMatchObject({ ok: true, value: true });
