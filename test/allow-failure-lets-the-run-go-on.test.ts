@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type StateBackend, type TaskResult, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
+import { summaryTable } from '../src/cli/progress-view.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { overrideProcessEnv } from './helpers/process-env.js';
 
@@ -53,12 +54,17 @@ describe('allow_failure', () => {
     const result = await o.runWorkflow(spec(), { runId: 'af' });
     const tasks = byId(result);
     // (a non-zero exit is permanent: not retried)
-    expect(tasks.test).toMatchObject({ status: 'failed', attempts: 1, exitCode: 4, output: '2 of 9 failed', error: { code: 'COMMAND_FAILED' } });
+    expect(tasks.test).toMatchObject({ status: 'failed', allowedFailure: true, attempts: 1, exitCode: 4, output: '2 of 9 failed', error: { code: 'COMMAND_FAILED' } });
     expect(tasks.fix).toMatchObject({ status: 'completed', output: 'fixing after failed (exit 4): 2 of 9 failed' });
     expect(tasks.celebrate).toMatchObject({ status: 'skipped', skippedBy: 'when' });
     // every failure was allowed: the run completed
     expect(result.status).toBe('completed');
     expect(result.success).toBe(true);
+    // the summary says the failure was allowed
+    const summary = summaryTable(result);
+    expect(summary).toMatch(/^test +failed \(allowed\) +1 /m);
+    expect(summary).toContain('  test: COMMAND_FAILED: ');
+    expect(summary).toContain('exited with code 4 (allow_failure: the run went on)');
     const stored = await backend.loadRun('af');
     expect(stored!.records.find((r) => r.taskId === 'test')).toMatchObject({ status: 'failed', exitCode: 4 });
   });
@@ -70,6 +76,8 @@ describe('allow_failure', () => {
     const result = await o.runWorkflow(s, { runId: 'strict' });
     expect(result.status).toBe('failed');
     expect(byId(result).fix).toMatchObject({ status: 'skipped', reason: 'task "test" failed and on_failure is stop' });
+    expect(byId(result).test!.allowedFailure).toBeUndefined();
+    expect(summaryTable(result)).toMatch(/^test +failed +1 /m);
   });
 
   it('resume --retry-failed reruns the failures that were not allowed, never an allowed one', async () => {

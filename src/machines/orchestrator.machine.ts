@@ -439,6 +439,7 @@ function failUnstarted(ctx: Ctx, i: number, error: SerializedError): void {
   record.status = 'failed';
   record.endedAt = Date.now();
   record.error = error;
+  if (ctx.workflow.tasks[i]!.allow_failure === true) record.allowedFailure = true;
   settle(ctx, i);
   ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
   afterFailure(ctx, i);
@@ -848,8 +849,11 @@ export const orchestratorMachine = setup({
           record.error = e.error;
           const exitCode = e.error.exitCode !== undefined ? e.error.exitCode : e.error.result?.exitCode;
           if (exitCode !== undefined) record.exitCode = exitCode;
-          // What the dependants of a task allowed to fail read: a failed command's stdout.
-          if (ctx.workflow.tasks[i]!.allow_failure === true && e.error.result) record.output = e.error.result.output;
+          if (ctx.workflow.tasks[i]!.allow_failure === true) {
+            record.allowedFailure = true;
+            // What its dependants read: a failed command's stdout.
+            if (e.error.result) record.output = e.error.result.output;
+          }
           closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);

@@ -113,6 +113,8 @@ export interface TaskRecord {
    * dependants, and stays skipped on resume); absent if a dependency failed or the run halted.
    */
   skippedBy?: 'when';
+  /** A failed task with `allow_failure`: its failure does not fail the run. */
+  allowedFailure?: boolean;
 }
 
 /** How a run ended. */
@@ -151,6 +153,8 @@ export interface TaskResult {
   exitCode?: number | null;
   /** See {@link TaskRecord.skippedBy}. */
   skippedBy?: 'when';
+  /** See {@link TaskRecord.allowedFailure}. */
+  allowedFailure?: boolean;
 }
 
 /** The result of a run. */
@@ -194,6 +198,7 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.outputCut) out.outputCut = record.outputCut;
   if (record.exitCode !== undefined) out.exitCode = record.exitCode;
   if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
+  if (record.allowedFailure) out.allowedFailure = true;
   return out;
 }
 
