@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, WorkflowOrchestrator, type StateBackend, type TaskResult, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
 import { summaryTable } from '../src/cli/progress-view.js';
+import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { overrideProcessEnv } from './helpers/process-env.js';
 
@@ -65,6 +66,8 @@ describe('allow_failure', () => {
     expect(summary).toMatch(/^test +failed \(allowed\) +1 /m);
     expect(summary).toContain('  test: COMMAND_FAILED: ');
     expect(summary).toContain('exited with code 4 (allow_failure: the run went on)');
+    const status = await cli(['status', 'af', '--state-dir', world.stateDir]);
+    expect(status.stdout).toMatch(/test\s+failed \(allowed\)\s+1 .*COMMAND_FAILED/);
     const stored = await backend.loadRun('af');
     expect(stored!.records.find((r) => r.taskId === 'test')).toMatchObject({ status: 'failed', exitCode: 4 });
   });
