@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { workflowDiagram } from '../src/visual/diagram.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -57,6 +58,17 @@ describe('conditions are shown', () => {
     expect(mermaid.stdout).toContain('  fix_bug --> report\n');
     const dot = await cli(['diagram', writeWorkflow(), '--format', 'dot']);
     expect(dot.stdout).toContain('  "classify" -> "add_feature" [label="when: tasks.classify.output == \\"feature\\"", style=dashed];\n');
+  });
+
+  it('a long condition is shortened on its edge; a multi-line one is put on one line', () => {
+    const text = workflowDiagram({
+      id: 'w',
+      tasks: [
+        { id: 'a', depends_on: [] },
+        { id: 'b', depends_on: ['a'], when: 'tasks.a.output.trim() == "a rather long label"\n  && tasks.a.exit_code == 0' },
+      ],
+    });
+    expect(text).toContain('  a -->|"when: tasks.a.output.trim() == #34;a rather long label#34;…"| b\n');
   });
 
   it('the run and status show why a task was skipped', async () => {

@@ -37,7 +37,7 @@ const WHEN_LABEL_MAX = 48;
 function whenLabel(task: { when?: string | undefined }): string | undefined {
   if (task.when === undefined) return undefined;
   const text = task.when.replace(/\s+/g, ' ').trim();
-  return `when: ${text.length > WHEN_LABEL_MAX ? `${text.slice(0, WHEN_LABEL_MAX - 1)}…` : text}`;
+  return `when: ${text.length > WHEN_LABEL_MAX ? `${text.slice(0, WHEN_LABEL_MAX - 1).trimEnd()}…` : text}`;
 }
 
 /** Each task's status in a stored run. */
