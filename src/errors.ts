@@ -60,7 +60,9 @@ export type ErrorCode =
   /** A task's output could not be stored in memory (`cache:`, `remember:`). */
   | 'MEMORY_WRITE_FAILED'
   /** No worker took a remote attempt within the task's timeout (none serves its queue, or its `runs_on` tags). */
-  | 'NO_WORKER';
+  | 'NO_WORKER'
+  /** A task's expression (`when:`) could not be evaluated (a missing field, a value of the wrong type): it names the expression and the values it saw. */
+  | 'EXPRESSION_ERROR';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

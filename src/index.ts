@@ -182,6 +182,22 @@ export {
 export { validateWorkflow, type ValidateOptions } from './workflow/validate-workflow.js';
 export { loadWorkflowFile, parseWorkflowText, type LoadWorkflowOptions } from './workflow/load-workflow.js';
 export { renderTemplate, type DeferredRef, type DeferredText, type TemplateValues } from './workflow/template.js';
+// Control flow: CEL expressions of `when:` (see README "Control flow").
+export {
+  EXPRESSION_VARIABLES,
+  TASK_VARIABLE_FIELDS,
+  checkExpression,
+  evaluateCondition,
+  evaluateExpression,
+  taskVariables,
+  type ExpressionCheck,
+  type ExpressionOptions,
+  type ExpressionOutcome,
+  type ExpressionProblem,
+  type ExpressionRef,
+  type ExpressionValues,
+  type TaskVariableField,
+} from './workflow/expression.js';
 // Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.
 export { hashFiles } from './memory/file-hash.js';
 export type { DeferredMemoryEntry, TaskMemoryRequest } from './memory/memory-executor.js';

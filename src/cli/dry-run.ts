@@ -37,7 +37,9 @@ function taskLines(task: PlannedTask): string[] {
   if (task.allowedTools !== undefined) facts.push(`tools ${task.allowedTools.join(' ') || '(none)'}`);
   if (task.dangerouslySkipPermissions) facts.push('permissions skipped');
   if (task.apiRetries !== undefined) facts.push(`${count(task.apiRetries, 'API retry', 'API retries')} by Claude Code`);
+  if (task.allowFailure) facts.push('may fail (allow_failure)');
   const lines = [`${task.id} (${facts.join(', ')})`];
+  if (task.when !== undefined) lines.push(`  only when: ${task.when.replace(/\s*\n\s*/g, ' ')}`);
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);
   }

@@ -283,7 +283,7 @@ export function summaryTable(result: WorkflowResult): string {
   const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
   const rows = result.taskResults.map((t) => [
     t.taskId,
-    t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.status,
+    t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.allowedFailure ? `${t.status} (allowed)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),
@@ -298,7 +298,10 @@ export function summaryTable(result: WorkflowResult): string {
       `${count(totalTokens(result.tokens), 'token')}, $${result.costUsd.toFixed(4)}${cachedNote(result)}`,
   );
   for (const t of result.taskResults) {
-    if (t.status === 'failed' && t.error) lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}`, ...stderrTail(t.error, '    '));
+    if (t.status === 'failed' && t.error) {
+      const allowed = t.allowedFailure ? ' (allow_failure: the run went on)' : '';
+      lines.push(`  ${t.taskId}: ${t.error.code}: ${oneLine(t.error.message)}${allowed}`, ...stderrTail(t.error, '    '));
+    }
     if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${oneLine(t.reason)}` : ''}`);
     if (t.outputCut) lines.push(`  ${t.taskId}: ${describeOutputCut(t.outputCut)}`);
   }

@@ -241,7 +241,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
         run.records.map((r) => [
           r.taskId,
-          r.cached ? `${r.status} (cached)` : r.status,
+          r.cached ? `${r.status} (cached)` : r.allowedFailure ? `${r.status} (allowed)` : r.status,
           String(r.attempts),
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),

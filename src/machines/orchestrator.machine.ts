@@ -28,6 +28,7 @@ import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attemp
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
+import { evaluateCondition, taskVariables, type ExpressionValues } from '../workflow/expression.js';
 import { deferredSource, jsonText, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
@@ -372,10 +373,76 @@ function isFinished(status: TaskRecord['status']): boolean {
 function settle(ctx: Ctx, i: number, durable = true): void {
   ctx.settled += 1;
   appendFinished(ctx, i);
-  const record = rec(ctx, i);
-  if (record.status !== 'completed') return;
+  if (!satisfiesDependants(ctx, i)) return;
   if (durable) release(ctx, i);
   else own(ctx, 'undurable')[i] = 1;
+}
+
+/**
+ * Whether task `i`, finished, lets its dependants run: it completed, its `when` was false, or
+ * it failed with `allow_failure` (a task skipped because a dependency failed does not).
+ */
+function satisfiesDependants(ctx: Ctx, i: number): boolean {
+  const record = rec(ctx, i);
+  if (record.status === 'completed') return true;
+  if (record.status === 'skipped') return record.skippedBy === 'when';
+  return record.status === 'failed' && ctx.workflow.tasks[i]!.allow_failure === true;
+}
+
+/**
+ * A task has failed: unless it has `allow_failure`, the run will fail and the failure policy
+ * applies (`on_failure`).
+ */
+function afterFailure(ctx: Ctx, i: number): void {
+  if (ctx.workflow.tasks[i]!.allow_failure === true) return;
+  ctx.anyFailed = true;
+  applyFailurePolicy(ctx, i);
+}
+
+/**
+ * Whether task `i`, its dependencies done, may run: true without `when:`. A false condition
+ * skips it (the reason names the expression and the values it saw); an expression that cannot
+ * be evaluated fails it with `EXPRESSION_ERROR`.
+ */
+function conditionHolds(ctx: Ctx, i: number): boolean {
+  const task = ctx.workflow.tasks[i]!;
+  if (task.when === undefined) return true;
+  const outcome = evaluateCondition(task.when, expressionValues(ctx));
+  if ('run' in outcome && outcome.run) return true;
+  if ('reason' in outcome) skip(ctx, i, outcome.reason, 'when');
+  else if ('error' in outcome) {
+    failUnstarted(ctx, i, {
+      name: 'ExpressionError',
+      code: 'EXPRESSION_ERROR',
+      message: `Task "${task.id}": ${outcome.error}`,
+      transient: false,
+      details: { taskId: task.id, field: 'when', expression: task.when },
+    });
+  }
+  return false;
+}
+
+/** What an expression of the run reads: its inputs and the records of its tasks. */
+function expressionValues(ctx: Ctx): ExpressionValues {
+  return {
+    inputs: ctx.workflow.inputs,
+    task: (taskId) => {
+      const index = indexOfTask(ctx, taskId);
+      return index < 0 ? undefined : taskVariables(rec(ctx, index));
+    },
+  };
+}
+
+/** A task that never started fails (a `wait_for` timeout, an expression error); its failure policy applies. */
+function failUnstarted(ctx: Ctx, i: number, error: SerializedError): void {
+  const record = ownRecord(ctx, i);
+  record.status = 'failed';
+  record.endedAt = Date.now();
+  record.error = error;
+  if (ctx.workflow.tasks[i]!.allow_failure === true) record.allowedFailure = true;
+  settle(ctx, i);
+  ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+  afterFailure(ctx, i);
 }
 
 /**
@@ -408,6 +475,8 @@ function release(ctx: Ctx, i: number): void {
  * earlier process).
  */
 function makeReady(ctx: Ctx, i: number): void {
+  // A condition is evaluated first: a task that will not run does not wait for its event.
+  if (!conditionHolds(ctx, i)) return;
   const wait = ctx.workflow.tasks[i]!.wait_for;
   if (wait) {
     const record = ownRecord(ctx, i);
@@ -461,31 +530,27 @@ function publishedSignal(ctx: Ctx, i: number): Signal | undefined {
 function timeOut(ctx: Ctx, i: number): void {
   const wait = ctx.workflow.tasks[i]!.wait_for;
   if (rec(ctx, i).status !== 'waiting' || !wait) return;
-  const record = ownRecord(ctx, i);
-  record.status = 'failed';
-  record.endedAt = Date.now();
-  record.error = {
+  const taskId = rec(ctx, i).taskId;
+  failUnstarted(ctx, i, {
     name: 'WaitTimeoutError',
     code: 'WAIT_TIMEOUT',
     message:
-      `Task "${record.taskId}" waited ${wait.timeout ?? 0} s for event "${wait.event}", which did not come ` +
+      `Task "${taskId}" waited ${wait.timeout ?? 0} s for event "${wait.event}", which did not come ` +
       `(send it with: agents-sdk signal ${ctx.run.runId} ${wait.event}; then agents-sdk resume ${ctx.run.runId} --retry-failed)`,
     transient: false,
-  };
-  settle(ctx, i);
-  ctx.anyFailed = true;
-  ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
-  applyFailurePolicy(ctx, i);
+  });
   startReadyTasks(ctx);
 }
 
-function skip(ctx: Ctx, i: number, reason: string): void {
+/** Skips a task that has not started: because of a failure or a halt, or (`by: 'when'`) its condition was false. */
+function skip(ctx: Ctx, i: number, reason: string, by?: 'when'): void {
   const status = rec(ctx, i).status;
   if (status === 'waiting') ctx.step.toUntime.push(rec(ctx, i).taskId);
   else if (status !== 'pending') return;
   const record = ownRecord(ctx, i);
   record.status = 'skipped';
   record.reason = reason;
+  if (by !== undefined) record.skippedBy = by;
   record.endedAt = Date.now();
   settle(ctx, i);
   ctx.step.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
@@ -523,6 +588,8 @@ function templateValues(ctx: Ctx): TemplateValues {
     task: (taskId, field) => {
       const index = indexOfTask(ctx, taskId);
       const record = index < 0 ? undefined : rec(ctx, index);
+      if (field === 'status') return record?.status;
+      if (field === 'exit_code') return record?.exitCode === undefined || record.exitCode === null ? '' : String(record.exitCode);
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
     event: (type) => latestSignal(ctx, type)?.payload,
@@ -773,6 +840,7 @@ export const orchestratorMachine = setup({
           if (e.result.outputCut) record.outputCut = e.result.outputCut;
           else delete record.outputCut;
           record.sessionId = e.result.sessionId ?? record.sessionId;
+          if (e.result.exitCode !== undefined) record.exitCode = e.result.exitCode;
           record.error = null;
           closeAttempt(record, 'succeeded', e.at, null, e.result);
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
@@ -788,13 +856,19 @@ export const orchestratorMachine = setup({
         case 'session.failed': {
           record.status = 'failed';
           record.error = e.error;
+          const exitCode = e.error.exitCode !== undefined ? e.error.exitCode : e.error.result?.exitCode;
+          if (exitCode !== undefined) record.exitCode = exitCode;
+          if (ctx.workflow.tasks[i]!.allow_failure === true) {
+            record.allowedFailure = true;
+            // What its dependants read: a failed command's stdout.
+            if (e.error.result) record.output = e.error.result.output;
+          }
           closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           finishTask(ctx, i);
-          ctx.anyFailed = true;
           ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
-          applyFailurePolicy(ctx, i);
+          afterFailure(ctx, i);
           checkBudget(ctx);
           startReadyTasks(ctx);
           break;
@@ -1007,8 +1081,11 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   const records: TaskRecord[] = workflow.tasks.map((task) => {
     const before = previous.get(task.id);
     if (!before) return emptyTaskRecord(task.id);
-    // Finished tasks are kept as they were; interrupted, cancelled and skipped ones run (or are decided) again.
-    if (before.status === 'completed' || (before.status === 'failed' && !input.retryFailed)) return { ...before };
+    // Finished tasks are kept as they were (a task skipped by its `when` too: never evaluated
+    // again); interrupted, cancelled and other skipped ones run (or are decided) again.
+    // An allowed failure (`allow_failure`) is final too: its dependants may have used it already.
+    const keptFailure = before.status === 'failed' && (!input.retryFailed || task.allow_failure === true);
+    if (before.status === 'completed' || keptFailure || isSkippedByWhen(before)) return { ...before };
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
     // spent stays in the run's total, which a budget is measured against.
     if (before.status === 'failed') return { ...emptyTaskRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
@@ -1037,25 +1114,27 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   // see it and the failure policy applies again.
   const finished = records
     .map((record, i) => ({ record, i }))
-    .filter(({ record }) => record.status === 'completed' || record.status === 'failed')
+    .filter(({ record }) => record.status === 'completed' || record.status === 'failed' || isSkippedByWhen(record))
     .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
   for (const { record, i } of finished) {
     const published = publishedSignal(ctx, i);
     if (published) applySignal(ctx, published, 'published', false);
     settle(ctx, i);
-    if (record.status === 'failed') {
-      ctx.anyFailed = true;
-      applyFailurePolicy(ctx, i);
-    }
+    if (record.status === 'failed') afterFailure(ctx, i);
   }
   // settle() queued some dependants already; rebuild the queue once so none is queued twice.
   ctx.ready = { base: [], head: 0, heap: [] };
   records.forEach((record, i) => {
     if (record.status === 'pending' && remainingOf(ctx, i) === 0) makeReady(ctx, i);
   });
-  // What is ready now becomes the sorted base, which the steps never copy.
+  // What is ready now becomes the sorted base, which the steps never copy. (A task skipped by
+  // its `when` above released its dependants, which the loop may have reached again: once each.)
   const priority = graph.priority;
-  ctx.ready = { base: ctx.ready.heap.sort((a, b) => (before(a, b, priority) ? -1 : 1)), head: 0, heap: [] };
+  ctx.ready = { base: [...new Set(ctx.ready.heap)].sort((a, b) => (before(a, b, priority) ? -1 : 1)), head: 0, heap: [] };
   checkBudget(ctx);
   return ctx;
+}
+
+function isSkippedByWhen(record: TaskRecord): boolean {
+  return record.status === 'skipped' && record.skippedBy === 'when';
 }

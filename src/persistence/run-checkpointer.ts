@@ -191,7 +191,8 @@ export class RunCheckpointer {
         }
         this.inflight = null;
         try {
-          const completed = records.filter((r) => r.status === 'completed').map((r) => r.taskId);
+          // A failed task's too: the dependants of one allowed to fail (`allow_failure`) wait for it.
+          const completed = records.filter((r) => r.status === 'completed' || r.status === 'failed').map((r) => r.taskId);
           if (completed.length > 0) this.hooks.onDurable?.(completed);
         } finally {
           this.pump();

@@ -28,7 +28,17 @@ export interface DiagramOptions {
 }
 
 /** The tasks of a workflow as the diagram needs them. */
-export type DiagramWorkflow = Pick<Workflow, 'id'> & { tasks: ReadonlyArray<{ id: string; depends_on: readonly string[] }> };
+export type DiagramWorkflow = Pick<Workflow, 'id'> & { tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: string | undefined }> };
+
+/** Longest `when:` shown on an edge. */
+const WHEN_LABEL_MAX = 48;
+
+/** The label of the edges into a task with a `when:` condition (`when: <expr>`, shortened). */
+function whenLabel(task: { when?: string | undefined }): string | undefined {
+  if (task.when === undefined) return undefined;
+  const text = task.when.replace(/\s+/g, ' ').trim();
+  return `when: ${text.length > WHEN_LABEL_MAX ? `${text.slice(0, WHEN_LABEL_MAX - 1).trimEnd()}…` : text}`;
+}
 
 /** Each task's status in a stored run. */
 export function runStatuses(run: Pick<RunCheckpoint, 'records'>): Record<string, TaskStatus> {
@@ -39,7 +49,8 @@ export function runStatuses(run: Pick<RunCheckpoint, 'records'>): Record<string,
 
 /**
  * The task graph of `workflow` in Mermaid or dot: one node per task, one edge per dependency
- * (from the dependency to its dependant, in the order the workflow declares them).
+ * (from the dependency to its dependant, in the order the workflow declares them); the edges
+ * into a task with a `when:` condition carry it.
  */
 export function workflowDiagram(workflow: DiagramWorkflow, options: DiagramOptions = {}): string {
   return (options.format ?? 'mermaid') === 'dot' ? dot(workflow, options) : mermaid(workflow, options);
@@ -63,7 +74,11 @@ function mermaid(workflow: DiagramWorkflow, options: DiagramOptions): string {
   const label = (text: string): string => `"${text.replace(/[#"<>&]/g, (c) => `#${c.charCodeAt(0)};`)}"`;
   const lines = [`flowchart ${options.direction ?? 'LR'}`];
   for (const t of workflow.tasks) lines.push(`  ${nodeId.get(t.id)}[${label(t.id)}]`);
-  for (const t of workflow.tasks) for (const d of t.depends_on) if (nodeId.has(d)) lines.push(`  ${nodeId.get(d)} --> ${nodeId.get(t.id)}`);
+  for (const t of workflow.tasks) {
+    const when = whenLabel(t);
+    const arrow = when === undefined ? '-->' : `-->|${label(when)}|`;
+    for (const d of t.depends_on) if (nodeId.has(d)) lines.push(`  ${nodeId.get(d)} ${arrow} ${nodeId.get(t.id)}`);
+  }
   if (options.statuses) {
     const byStatus = groupByStatus(workflow, options.statuses);
     for (const [status, ids] of byStatus) {
@@ -92,7 +107,11 @@ function dot(workflow: DiagramWorkflow, options: DiagramOptions): string {
     const c = statusColour(status);
     lines.push(`  ${q(t.id)} [fillcolor="${c.fill}", color="${c.stroke}", fontcolor="${c.text}", tooltip=${q(status)}];`);
   }
-  for (const t of workflow.tasks) for (const d of t.depends_on) if (ids.has(d)) lines.push(`  ${q(d)} -> ${q(t.id)};`);
+  for (const t of workflow.tasks) {
+    const when = whenLabel(t);
+    const attrs = when === undefined ? '' : ` [label=${q(when)}, style=dashed]`;
+    for (const d of t.depends_on) if (ids.has(d)) lines.push(`  ${q(d)} -> ${q(t.id)}${attrs};`);
+  }
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }

@@ -60,6 +60,10 @@ export interface PlannedTask {
   runsOn?: string[];
   /** The JSON Schema of its structured output (`output_schema`; `{}` for a command's `output: json` without one). */
   outputSchema?: Record<string, unknown>;
+  /** Its `when:` condition: the task runs only if it holds once its dependencies are done. */
+  when?: string;
+  /** `allow_failure: true`: its failure does not fail the run. */
+  allowFailure?: boolean;
 }
 
 /** Tasks that would start at the same moment. */
@@ -149,7 +153,7 @@ export function planWorkflow(workflow: Workflow, options: PlanOptions = {}): Wor
 
   const values: TemplateValues = {
     input: (name) => workflow.inputs[name],
-    task: (id, field) => (field === 'output' ? `<output of ${id}>` : `<session id of ${id}>`),
+    task: (id, field) => `<${{ output: 'output', session_id: 'session id', status: 'status', exit_code: 'exit code' }[field]} of ${id}>`,
     json: (id, path) => `<json${path.map((key) => `.${key}`).join('')} of ${id}>`,
   };
   return {
@@ -185,5 +189,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   if (task.output_schema !== undefined) planned.outputSchema = task.output_schema;
   else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
+  if (task.when !== undefined) planned.when = task.when;
+  if (task.allow_failure === true) planned.allowFailure = true;
   return planned;
 }

@@ -146,6 +146,13 @@ const common = {
    * (`{{tasks.<id>.json}}`). After validation it is always the schema object.
    */
   output_schema: z.union([z.string().min(1, 'must not be empty'), z.record(z.string(), z.unknown())]).optional(),
+  /**
+   * A CEL condition (see expression.ts), evaluated once the task's dependencies are done: false
+   * skips the task (it costs nothing, and counts as done for its dependants).
+   */
+  when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
+  allow_failure: z.boolean().optional(),
 };
 
 /** A task run by a Claude Code agent. */

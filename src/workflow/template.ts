@@ -1,5 +1,5 @@
 /**
- * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}`, `{{inputs.<name>}}`,
+ * `{{tasks.<id>.output}}`, `{{tasks.<id>.session_id}}`, `{{tasks.<id>.status}}`, `{{tasks.<id>.exit_code}}`, `{{inputs.<name>}}`,
  * `{{events.<type>.payload}}` (or `.payload.<field>...`: the payload of the event a task waited
  * for; an object is rendered as JSON), `{{memory.<key>}}` (or `{{memory.<key> | "default"}}`: a
  * value of the memory store) and `{{hash "<path or glob>"}}` (sha256 of the files' contents) in
@@ -13,9 +13,15 @@
 
 import { createHash } from 'node:crypto';
 
+/**
+ * A field of a task a template reads: `status` (`completed`, `failed`, `skipped`...) and
+ * `exit_code` (empty when there is none) serve the dependants of an `allow_failure` task.
+ */
+export type TaskTemplateField = 'output' | 'session_id' | 'status' | 'exit_code';
+
 /** One reference found in a template. */
 export type TemplateRef =
-  | { kind: 'task'; taskId: string; field: 'output' | 'session_id'; raw: string }
+  | { kind: 'task'; taskId: string; field: TaskTemplateField; raw: string }
   /** `{{tasks.<id>.json}}` (the whole object, as JSON) or `{{tasks.<id>.json.<path>}}` (a field; array indexes as numbers). */
   | { kind: 'json'; taskId: string; path: string[]; raw: string }
   | { kind: 'input'; name: string; raw: string }
@@ -44,6 +50,8 @@ function parseRef(expr: string, raw: string): TemplateRef {
   if (task) return { kind: 'task', taskId: task[1]!, field: task[2] as 'output' | 'session_id', raw };
   const json = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.json((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
   if (json) return { kind: 'json', taskId: json[1]!, path: json[2] ? json[2].slice(1).split('.') : [], raw };
+  const taskState = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(status|exit_code)$/.exec(expr);
+  if (taskState) return { kind: 'task', taskId: taskState[1]!, field: taskState[2] as 'status' | 'exit_code', raw };
   const input = /^inputs\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr);
   if (input) return { kind: 'input', name: input[1]!, raw };
   const event = /^events\.([A-Za-z0-9][A-Za-z0-9_:.-]*?)\.payload((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
@@ -60,7 +68,7 @@ function parseRef(expr: string, raw: string): TemplateRef {
 /** Where template values come from (looked up only for the references a template has). */
 export interface TemplateValues {
   input(name: string): string | undefined;
-  task(taskId: string, field: 'output' | 'session_id'): string | undefined;
+  task(taskId: string, field: TaskTemplateField): string | undefined;
   /** The payload of the latest event of this type the run received. */
   event?(eventType: string): unknown;
   /** A task's structured output (its record's `json`) as template text: see {@link jsonText}. */

@@ -27,6 +27,7 @@ import {
 import { outputSchemaProblem, readOutputSchemaFile } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
 import { templateRefs } from './template.js';
+import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
 
 /** Options of {@link validateWorkflow}. */
 export interface ValidateOptions {
@@ -85,6 +86,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   // A required input that was not given is reported once, not again at each use.
   checkTemplates(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
   checkJsonRefs(tasks, rawTasks, issues);
+  checkExpressions(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
 
   if (issues.length > 0 || !top.success) {
     const where = options.source ? ` in ${options.source}` : '';
@@ -348,7 +350,7 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           issues.push({
             path,
             message:
-              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.json[.<path>]}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
+              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.status}}, {{tasks.<id>.exit_code}}, {{tasks.<id>.json[.<path>]}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
               `{{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})`,
           });
         } else if (ref.kind === 'memory') {
@@ -447,6 +449,63 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
           path: `tasks.${task.id}.${field}`,
           message: `${ref.raw}: task "${ref.taskId}" gives no JSON (give it an output_schema, or output: json on a command)`,
         });
+      }
+    }
+  }
+}
+
+/**
+ * The expressions of the tasks (`when:`): CEL syntax, names (`inputs`, `tasks`), the tasks they
+ * read (each a transitive dependency) and their fields, the inputs they read; each problem with
+ * its column.
+ */
+function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[]): void {
+  const byId = new Map<string, GraphNode>();
+  for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
+  const ids = [...byId.keys()];
+  for (const task of tasks) {
+    if (task.when === undefined) continue;
+    const source = task.when;
+    const path = `tasks.${task.id}.when`;
+    const at = (offset: number) => `at ${positionOf(source, offset)} of \`${source}\``;
+    const check = checkExpression(source);
+    for (const problem of check.problems) {
+      if (problem.kind === 'syntax') issues.push({ path, message: `syntax error ${at(problem.offset)}: ${problem.message}` });
+      else if (problem.kind === 'unknown_name') {
+        const near = closestName(problem.name!, EXPRESSION_VARIABLES);
+        issues.push({ path, message: `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${EXPRESSION_VARIABLES.join(' and ')}` });
+      } else issues.push({ path, message: `${problem.message} ${at(problem.offset)}` });
+    }
+    if (check.problems.some((p) => p.kind === 'syntax')) continue;
+    if (check.type !== undefined && check.type !== 'bool' && check.type !== 'dyn') {
+      issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a boolean (a condition is true or false)` });
+    }
+    let ancestors: Set<string> | null = null;
+    for (const ref of check.refs) {
+      if (ref.kind === 'input') {
+        if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: the workflow has no input "${ref.name}"` });
+      } else if (ref.kind === 'task') {
+        if (!byId.has(ref.taskId)) {
+          const near = closestName(ref.taskId, ids);
+          issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" does not exist${near ? ` (did you mean "${near}"?)` : ''}` });
+          continue;
+        }
+        ancestors ??= ancestorsOf(task, byId);
+        if (!ancestors.has(ref.taskId)) {
+          issues.push({
+            path,
+            message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" is not a (transitive) dependency of task "${task.id}" (add "${ref.taskId}" to its depends_on)`,
+          });
+        }
+        if (ref.field !== undefined && !(TASK_VARIABLE_FIELDS as readonly string[]).includes(ref.field)) {
+          const near = closestName(ref.field, TASK_VARIABLE_FIELDS);
+          issues.push({
+            path,
+            message: `${ref.text} ${at(ref.offset)}: unknown field "${ref.field}" of task "${ref.taskId}"${near ? ` (did you mean \`${near}\`?)` : ''}; its fields: ${TASK_VARIABLE_FIELDS.join(', ')}`,
+          });
+        } else if (ref.field !== undefined && ref.field !== 'json' && ref.path.length > 0) {
+          issues.push({ path, message: `${ref.text} ${at(ref.offset)}: tasks.${ref.taskId}.${ref.field} has no fields (only json does)` });
+        }
       }
     }
   }

@@ -105,6 +105,18 @@ export interface TaskRecord {
   keptFrom?: string;
   /** Its output was cut before its end: see {@link OutputCut}. */
   outputCut?: OutputCut;
+  /**
+   * The exit code of its last attempt's process (a command's; the Claude CLI's for an agent
+   * task), when it ran one: `tasks.<id>.exit_code` in expressions and templates.
+   */
+  exitCode?: number | null;
+  /**
+   * A skipped task: `when` if its `when:` condition was false (it counts as done for its
+   * dependants, and stays skipped on resume); absent if a dependency failed or the run halted.
+   */
+  skippedBy?: 'when';
+  /** A failed task with `allow_failure`: its failure does not fail the run. */
+  allowedFailure?: boolean;
 }
 
 /** How a run ended. */
@@ -141,6 +153,12 @@ export interface TaskResult {
   keptFrom?: string;
   /** See {@link TaskRecord.outputCut}. */
   outputCut?: OutputCut;
+  /** See {@link TaskRecord.exitCode}. */
+  exitCode?: number | null;
+  /** See {@link TaskRecord.skippedBy}. */
+  skippedBy?: 'when';
+  /** See {@link TaskRecord.allowedFailure}. */
+  allowedFailure?: boolean;
 }
 
 /** The result of a run. */
@@ -183,6 +201,9 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.cached) out.cached = true;
   if (record.keptFrom !== undefined) out.keptFrom = record.keptFrom;
   if (record.outputCut) out.outputCut = record.outputCut;
+  if (record.exitCode !== undefined) out.exitCode = record.exitCode;
+  if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
+  if (record.allowedFailure) out.allowedFailure = true;
   return out;
 }
 
