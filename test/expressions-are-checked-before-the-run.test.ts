@@ -102,3 +102,48 @@ describe('when: expressions are validated', () => {
     expect(out.stderr).toContain('tasks.a.allow_failure');
   });
 });
+
+describe('a path into a task output_schema', () => {
+  const schema = {
+    type: 'object',
+    required: ['verdict'],
+    properties: {
+      verdict: { type: 'string', enum: ['approved', 'changes'] },
+      issues: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } },
+      meta: { type: 'object', additionalProperties: true },
+    },
+  };
+  function issuesOf(when: string, prompt = 'fix it'): string[] {
+    try {
+      validateWorkflow({
+        id: 'paths',
+        tasks: [
+          { id: 'review', command: echo, output_schema: schema },
+          { id: 'fix', depends_on: ['review'], when, prompt },
+        ],
+      });
+      return [];
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
+    }
+  }
+
+  it('is checked in expressions and templates, with a did-you-mean', () => {
+    expect(issuesOf('tasks.review.json.verdict == "changes"')).toEqual([]);
+    expect(issuesOf('tasks.review.json.meta.anything == "x"')).toEqual([]);
+    expect(issuesOf('tasks.review.json.verdikt == "changes"')).toEqual([
+      expect.stringMatching(/^tasks\.fix\.when: tasks\.review\.json\.verdikt at .*: task "review"'s output_schema: json has no field "verdikt" \(did you mean "verdict"\?\); the schema's fields: verdict, issues, meta$/),
+    ]);
+    expect(issuesOf('true', 'first: {{tasks.review.json.issues.0.title}}')).toEqual([]);
+    expect(issuesOf('true', 'first: {{tasks.review.json.issues.0.titel}}')).toEqual([
+      'tasks.fix.prompt: {{tasks.review.json.issues.0.titel}}: task "review"\'s output_schema: json.issues.0 has no field "titel" (did you mean "title"?); the schema\'s fields: title',
+    ]);
+    expect(issuesOf('true', '{{tasks.review.json.issues.first}}')).toEqual([
+      'tasks.fix.prompt: {{tasks.review.json.issues.first}}: task "review"\'s output_schema: json.issues is a list: index it with a number (json.issues.0), not "first"',
+    ]);
+    expect(issuesOf('true', '{{tasks.review.json.verdict.x}}')).toEqual([
+      'tasks.fix.prompt: {{tasks.review.json.verdict.x}}: task "review"\'s output_schema: json.verdict is a string: it has no field "x"',
+    ]);
+  });
+});

@@ -12,6 +12,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { closestName } from './closest-name.js';
 
 /** A JSON Schema: a JSON object. */
 export type JsonSchema = Record<string, unknown>;
@@ -103,4 +104,48 @@ function describeViolation(error: ErrorObject): string {
     return `${at}: has unexpected property "${params.additionalProperty}"`;
   }
   return `${at}: ${error.message ?? error.keyword}`;
+}
+
+/**
+ * Whether `path` (the keys below a task's `json`, array indexes as numbers) can exist in objects
+ * matching `schema`: `null` when it can (or when the schema does not say: `$ref`, `anyOf`,
+ * additional properties allowed...), else the problem, with the closest known key.
+ */
+export function schemaPathProblem(schema: JsonSchema, path: readonly string[]): string | null {
+  let node: unknown = schema;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    const at = i === 0 ? 'json' : `json.${path.slice(0, i).join('.')}`;
+    if (typeof node !== 'object' || node === null) return null;
+    const s = node as Record<string, unknown>;
+    if (s.$ref !== undefined || s.anyOf !== undefined || s.oneOf !== undefined || s.allOf !== undefined) return null;
+    const type = s.type;
+    const isArray = type === 'array' || (type === undefined && s.items !== undefined);
+    const isObject = type === 'object' || (type === undefined && s.properties !== undefined);
+    if (isArray) {
+      if (!/^\d+$/.test(key)) return `${at} is a list: index it with a number (${at}.0), not "${key}"`;
+      node = Array.isArray(s.items) ? s.items[Number(key)] : s.items;
+      continue;
+    }
+    if (isObject) {
+      const properties = (s.properties ?? {}) as Record<string, unknown>;
+      if (Object.hasOwn(properties, key)) {
+        node = properties[key];
+        continue;
+      }
+      const extra = s.additionalProperties;
+      if (typeof extra === 'object' && extra !== null) {
+        node = extra;
+        continue;
+      }
+      // Declared properties are the fields a reader may count on (extra ones only when allowed explicitly).
+      if (extra === true || (extra === undefined && s.properties === undefined)) return null;
+      const known = Object.keys(properties);
+      const near = closestName(key, known);
+      return `${at} has no field "${key}"${near ? ` (did you mean "${near}"?)` : ''}; the schema's fields: ${known.join(', ') || 'none'}`;
+    }
+    if (typeof type === 'string') return `${at} is a ${type}: it has no field "${key}"`;
+    return null;
+  }
+  return null;
 }

@@ -24,7 +24,7 @@ import {
   type TaskDefaults,
   type Workflow,
 } from './spec.js';
-import { outputSchemaProblem, readOutputSchemaFile } from './output-schema.js';
+import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
 import { templateRefs } from './template.js';
 import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
@@ -444,7 +444,13 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
     if (task.remember) texts.push(['remember.key', task.remember.key]);
     for (const [field, text] of texts) {
       for (const ref of templateRefs(text)) {
-        if (ref.kind !== 'json' || structured.has(ref.taskId) || !known.has(ref.taskId)) continue;
+        if (ref.kind !== 'json' || !known.has(ref.taskId)) continue;
+        if (structured.has(ref.taskId)) {
+          const schema = tasks.find((t) => t.id === ref.taskId)?.output_schema;
+          const problem = typeof schema === 'object' && ref.path.length > 0 ? schemaPathProblem(schema, ref.path) : null;
+          if (problem !== null) issues.push({ path: `tasks.${task.id}.${field}`, message: `${ref.raw}: task "${ref.taskId}"'s output_schema: ${problem}` });
+          continue;
+        }
         issues.push({
           path: `tasks.${task.id}.${field}`,
           message: `${ref.raw}: task "${ref.taskId}" gives no JSON (give it an output_schema, or output: json on a command)`,
@@ -505,6 +511,10 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
           });
         } else if (ref.field !== undefined && ref.field !== 'json' && ref.path.length > 0) {
           issues.push({ path, message: `${ref.text} ${at(ref.offset)}: tasks.${ref.taskId}.${ref.field} has no fields (only json does)` });
+        } else if (ref.field === 'json' && ref.path.length > 0) {
+          const schema = tasks.find((t) => t.id === ref.taskId)?.output_schema;
+          const problem = typeof schema === 'object' ? schemaPathProblem(schema, ref.path) : null;
+          if (problem !== null) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}"'s output_schema: ${problem}` });
         }
       }
     }
