@@ -62,7 +62,9 @@ export type ErrorCode =
   /** No worker took a remote attempt within the task's timeout (none serves its queue, or its `runs_on` tags). */
   | 'NO_WORKER'
   /** A task's expression (`when:`) could not be evaluated (a missing field, a value of the wrong type): it names the expression and the values it saw. */
-  | 'EXPRESSION_ERROR';
+  | 'EXPRESSION_ERROR'
+  /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
+  | 'TOO_MANY_ITEMS';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

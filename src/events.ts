@@ -68,7 +68,9 @@ export type TaskEvent =
   | (TaskEventBase & { type: 'task.completed'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.failed'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })
-  | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord });
+  | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord })
+  /** A fan-out task's list is recorded: `count` instances (`<id>[0]`...) will run. */
+  | (TaskEventBase & { type: 'fanout.expanded'; count: number });
 
 /** Lifecycle of a whole run. */
 export type WorkflowEvent =

@@ -118,6 +118,14 @@ export class ProgressView {
       const s = event.signal;
       return event.origin === 'published' ? `${s.source}: published ${s.type}` : `signal ${s.type} received (from ${s.source})`;
     }
+    if (event.type === 'fanout.expanded') {
+      // The instances are listed under their task, in item order.
+      const at = this.order.indexOf(event.taskId);
+      const ids = Array.from({ length: event.count }, (_, k) => `${event.taskId}[${k}]`);
+      for (const id of ids) if (!this.rows.has(id)) this.rows.set(id, emptyRow(id));
+      this.order = [...this.order.slice(0, at + 1), ...ids, ...this.order.slice(at + 1)];
+      return `${event.taskId}: fan-out of ${count(event.count, 'item')}`;
+    }
     const row = this.rows.get(event.taskId) ?? emptyRow(event.taskId);
     this.rows.set(event.taskId, row);
     switch (event.type) {

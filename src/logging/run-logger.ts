@@ -147,6 +147,8 @@ function fieldsOf(event: LifecycleEvent, runId: string | undefined): Record<stri
       return { ...fields, event: event.event, deadline: event.deadline };
     case 'workflow.signal':
       return { ...fields, origin: event.origin, signal: { id: event.signal.id, type: event.signal.type, source: event.signal.source } };
+    case 'fanout.expanded':
+      return { ...fields, count: event.count };
     default:
       return { ...fields, ...recordFields(event.record) };
   }
@@ -228,6 +230,8 @@ export function describeEvent(event: LifecycleEvent): string {
       return `${who(event)}: waiting for ${event.event}${event.deadline === null ? '' : ` until ${new Date(event.deadline).toISOString()}`}`;
     case 'workflow.signal':
       return `run ${event.runId}: signal ${event.signal.type} ${event.origin === 'published' ? 'published by' : 'received from'} ${event.signal.source}`;
+    case 'fanout.expanded':
+      return `${who(event)}: fan-out of ${count(event.count, 'item')} (instances ${event.taskId}[0]${event.count > 1 ? `..${event.taskId}[${event.count - 1}]` : ''})`;
     default: {
       const r = event.record;
       if (r.status === 'skipped') return `task ${r.taskId}: skipped${r.reason ? `: ${clip(r.reason)}` : ''}`;

@@ -26,10 +26,12 @@ import type { ExecutionResult } from '../execution-result.js';
 import type { RetryPolicy } from '../retry-policy.js';
 import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
-import type { Workflow } from '../workflow/spec.js';
+import type { Task, Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
-import { evaluateCondition, taskVariables, type ExpressionValues } from '../workflow/expression.js';
-import { deferredSource, jsonText, memoryKeyValues, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
+import { evaluateCondition, evaluateList, taskVariables, type ExpressionValues } from '../workflow/expression.js';
+import { deferredSource, jsonText, memoryKeyValues, payloadText, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
+import { instanceId, instanceTask } from '../workflow/fan-out.js';
+import { DEFAULT_MAX_ITEMS } from '../workflow/spec.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import type { Signal } from '../signals/signal.js';
 import type { RunLaunch } from '../persistence/state-backend.js';
@@ -112,6 +114,21 @@ export interface ReadyQueue {
   base: number[];
   head: number;
   heap: number[];
+  /**
+   * The fan-outs under way, by declared task index: their instances are queued a few at a time
+   * (never more than the task's `max_parallel`, or the run's), so the heap stays small.
+   */
+  gates: Record<number, FanoutGate>;
+}
+
+/**
+ * A fan-out under way: instances offered to the queue so far (`next`, an offset in its list),
+ * those of them queued or running (`open`), and those not finished (`left`).
+ */
+export interface FanoutGate {
+  next: number;
+  open: number;
+  left: number;
 }
 
 /** Per-step scratch of the actions, always empty between events. */
@@ -178,7 +195,7 @@ export type OrchestratorEvent =
 type Ctx = OrchestratorContext;
 
 /** Context keys holding containers a step may change. */
-type OwnedKey = 'records' | 'remaining' | 'ready' | 'finishedOrder' | 'undurable' | 'signals' | 'finishedTail' | 'readyHeap';
+type OwnedKey = 'records' | 'remaining' | 'ready' | 'finishedOrder' | 'undurable' | 'signals' | 'finishedTail' | 'readyHeap' | 'readyGates';
 
 /** Tasks per chunk of `finishedOrder`: appending copies one chunk, not the whole run's order. */
 const FINISHED_CHUNK = 256;
@@ -215,7 +232,7 @@ function beginStep(prev: Ctx): Ctx {
 }
 
 /** The context's container `key`, copied the first time this step changes it. */
-function own<K extends Exclude<OwnedKey, 'finishedTail' | 'readyHeap'>>(ctx: Ctx, key: K): Ctx[K] {
+function own<K extends Exclude<OwnedKey, 'finishedTail' | 'readyHeap' | 'readyGates'>>(ctx: Ctx, key: K): Ctx[K] {
   if (owned !== null && !owned.has(key)) {
     owned.add(key);
     const value = ctx[key];
@@ -373,6 +390,8 @@ function isFinished(status: TaskRecord['status']): boolean {
 function settle(ctx: Ctx, i: number, durable = true): void {
   ctx.settled += 1;
   appendFinished(ctx, i);
+  // An instance has no dependants: its fan-out counts it (and finishes with the last one).
+  if (ctx.workflow.tasks[i]!.instance) return instanceSettled(ctx, i);
   if (!satisfiesDependants(ctx, i)) return;
   if (durable) release(ctx, i);
   else own(ctx, 'undurable')[i] = 1;
@@ -428,7 +447,11 @@ function expressionValues(ctx: Ctx): ExpressionValues {
     inputs: ctx.workflow.inputs,
     task: (taskId) => {
       const index = indexOfTask(ctx, taskId);
-      return index < 0 ? undefined : taskVariables(rec(ctx, index));
+      if (index < 0) return undefined;
+      const record = rec(ctx, index);
+      if (record.items === undefined) return taskVariables(record);
+      const view = fanoutView(ctx, index);
+      return { ...taskVariables(record), output: view.output, json: view.json.map((j) => (j === undefined ? null : j)) };
     },
   };
 }
@@ -477,6 +500,7 @@ function release(ctx: Ctx, i: number): void {
 function makeReady(ctx: Ctx, i: number): void {
   // A condition is evaluated first: a task that will not run does not wait for its event.
   if (!conditionHolds(ctx, i)) return;
+  if (ctx.workflow.tasks[i]!.for_each !== undefined) return startFanout(ctx, i);
   const wait = ctx.workflow.tasks[i]!.wait_for;
   if (wait) {
     const record = ownRecord(ctx, i);
@@ -558,7 +582,7 @@ function skip(ctx: Ctx, i: number, reason: string, by?: 'when'): void {
 
 /** Skips every task that has not started (used when the run halts). */
 function skipAllPending(ctx: Ctx, reason: string): void {
-  if (readyCount(ctx) > 0) ctx.ready = { base: [], head: 0, heap: [] };
+  if (readyCount(ctx) > 0) ctx.ready = { base: [], head: 0, heap: [], gates: ctx.ready.gates };
   for (let i = 0; i < ctx.workflow.tasks.length; i++) skip(ctx, i, reason);
 }
 
@@ -582,12 +606,20 @@ function skipDependants(ctx: Ctx, failed: number): void {
   }
 }
 
-function templateValues(ctx: Ctx): TemplateValues {
+/** Task `i`'s templates' values (an instance's `{{item}}` and `{{index}}` too). */
+function templateValues(ctx: Ctx, i = -1): TemplateValues {
+  const instance = i < 0 ? undefined : ctx.workflow.tasks[i]!.instance;
   return {
     input: (name) => ctx.workflow.inputs[name],
+    ...(instance && {
+      item: (path) => payloadText(rec(ctx, indexOfTask(ctx, instance.of)).items?.[instance.index], path),
+      index: () => String(instance.index),
+    }),
     task: (taskId, field) => {
       const index = indexOfTask(ctx, taskId);
       const record = index < 0 ? undefined : rec(ctx, index);
+      if (record?.items !== undefined && (field === 'output' || field === 'outputs')) return fanoutView(ctx, index).output;
+      if (field === 'outputs') return undefined;
       if (field === 'status') return record?.status;
       if (field === 'exit_code') return record?.exitCode === undefined || record.exitCode === null ? '' : String(record.exitCode);
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
@@ -595,7 +627,9 @@ function templateValues(ctx: Ctx): TemplateValues {
     event: (type) => latestSignal(ctx, type)?.payload,
     json: (taskId, path) => {
       const index = indexOfTask(ctx, taskId);
-      return index < 0 ? undefined : jsonText(rec(ctx, index).json, path);
+      if (index < 0) return undefined;
+      const record = rec(ctx, index);
+      return jsonText(record.items === undefined ? record.json : fanoutView(ctx, index).json.map((j) => (j === undefined ? null : j)), path);
     },
   };
 }
@@ -607,7 +641,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   const attemptsBefore = record.attempts - 1;
   // Every attempt in the log before this spawn's (cancelled ones too): the number its files start after.
   const loggedBefore = (record.attemptLog?.length ?? 1) - 1;
-  const values = templateValues(ctx);
+  const values = templateValues(ctx, i);
   const timeoutMs = task.timeout !== undefined ? Math.round(task.timeout * 1000) : undefined;
   let request: ExecutionRequest;
   let claudeSessionId: string | null = null;
@@ -639,7 +673,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       kind: 'claude',
       prompt: deferredSource(prompt),
       model: task.model,
-      agentName: task.id,
+      agentName: task.instance?.of ?? task.id,
       ...(task.cwd !== undefined && { cwd: task.cwd }),
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),
@@ -665,7 +699,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   }
   const input: AgentSessionInput = {
     sessionId: task.id,
-    agentName: task.kind === 'agent' ? task.agent ?? task.id : task.id,
+    agentName: task.kind === 'agent' ? task.agent ?? task.instance?.of ?? task.id : task.id,
     runId: ctx.run.runId,
     stateDir: ctx.run.stateDir,
     notifyParent: true,
@@ -765,7 +799,8 @@ function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError
   if (ctx.halt === null || ctx.halt === 'failed' || ctx.halt === 'budget_exceeded') ctx.halt = why;
   for (let i = 0; i < ctx.workflow.tasks.length; i++) {
     const status = rec(ctx, i).status;
-    if (status === 'running' || status === 'retrying') {
+    // A fan-out under way has no child: it finishes with its last instance.
+    if ((status === 'running' || status === 'retrying') && rec(ctx, i).items === undefined) {
       const record = ownRecord(ctx, i);
       if (record.status === 'running') record.attempts -= 1;
       record.status = 'cancelled';
@@ -922,7 +957,10 @@ export const orchestratorMachine = setup({
         const i = indexOfTask(ctx, taskId);
         if (ctx.undurable[i] !== 1) continue;
         delete own(ctx, 'undurable')[i];
-        if (ctx.halt === null) release(ctx, i);
+        if (ctx.halt !== null) continue;
+        // A fan-out's recorded list is durable: its instances may start.
+        if (rec(ctx, i).status === 'running' && rec(ctx, i).items !== undefined) pumpGate(ctx, i);
+        else release(ctx, i);
       }
       startReadyTasks(ctx);
       return ctx;
@@ -1065,7 +1103,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     graph,
     records: [],
     remaining: chunked(graph.dependencyCount),
-    ready: { base: [], head: 0, heap: [] },
+    ready: { base: [], head: 0, heap: [], gates: {} },
     running: 0,
     settled: 0,
     finishedOrder: [],
@@ -1078,14 +1116,19 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     step: { toStart: [], toStop: [], outbox: [], toTime: [], toUntime: [] },
   };
 
-  const records: TaskRecord[] = workflow.tasks.map((task) => {
-    const before = previous.get(task.id);
+  const resumed = (task: Task, before: TaskRecord | undefined): TaskRecord => {
     if (!before) return emptyTaskRecord(task.id);
     // Finished tasks are kept as they were (a task skipped by its `when` too: never evaluated
     // again); interrupted, cancelled and other skipped ones run (or are decided) again.
     // An allowed failure (`allow_failure`) is final too: its dependants may have used it already.
     const keptFailure = before.status === 'failed' && (!input.retryFailed || task.allow_failure === true);
     if (before.status === 'completed' || keptFailure || isSkippedByWhen(before)) return { ...before };
+    // A fan-out whose list was recorded keeps it (never evaluated again) and goes on: its
+    // instances decide (each kept, or run again, by these same rules).
+    if (before.items !== undefined) {
+      const { reason: _reason, allowedFailure: _allowed, ...rest } = before;
+      return { ...rest, status: 'running', error: null, endedAt: null, durationMs: null };
+    }
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
     // spent stays in the run's total, which a budget is measured against.
     if (before.status === 'failed') return { ...emptyTaskRecord(task.id), tokens: before.tokens, costUsd: before.costUsd, attemptLog: resumedAttemptLog(before) };
@@ -1101,8 +1144,23 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
       ...(before.waitingSince !== undefined && { waitingSince: before.waitingSince }),
       attemptLog: resumedAttemptLog(before),
     };
-  });
-  ctx.records = chunked(records);
+  };
+  ctx.records = chunked(workflow.tasks.map((task) => resumed(task, previous.get(task.id))));
+  // The fan-outs whose lists were recorded get their instances back: those of a finished one
+  // as they are, the others by the rules above (a finished instance never runs again).
+  const declared = workflow.tasks.length;
+  for (let d = 0; d < declared; d++) {
+    const fanout = rec(ctx, d);
+    if (fanout.items === undefined || fanout.items.length === 0) continue;
+    const finished = fanout.status !== 'running';
+    const task = ctx.workflow.tasks[d]!;
+    expandFanout(ctx, d, (id, k) => {
+      const before = previous.get(id);
+      if (finished) return before ? { ...before } : emptyTaskRecord(id);
+      return resumed(instanceTask(task, k), before);
+    }, !finished);
+  }
+  const records = recordsOf(ctx);
   for (const record of records) {
     ctx.tokens = addTokens(ctx.tokens, record.tokens);
     ctx.costUsd += record.costUsd;
@@ -1114,7 +1172,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   // see it and the failure policy applies again.
   const finished = records
     .map((record, i) => ({ record, i }))
-    .filter(({ record }) => record.status === 'completed' || record.status === 'failed' || isSkippedByWhen(record))
+    .filter(({ record, i }) => record.status === 'completed' || record.status === 'failed' || isSkippedByWhen(record) || ofFinishedFanout(ctx, i))
     .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
   for (const { record, i } of finished) {
     const published = publishedSignal(ctx, i);
@@ -1123,18 +1181,234 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (record.status === 'failed') afterFailure(ctx, i);
   }
   // settle() queued some dependants already; rebuild the queue once so none is queued twice.
-  ctx.ready = { base: [], head: 0, heap: [] };
-  records.forEach((record, i) => {
-    if (record.status === 'pending' && remainingOf(ctx, i) === 0) makeReady(ctx, i);
-  });
+  const gates = ctx.ready.gates;
+  ctx.ready = { base: [], head: 0, heap: [], gates };
+  for (let i = 0; i < declared; i++) {
+    if (rec(ctx, i).status === 'pending' && remainingOf(ctx, i) === 0) makeReady(ctx, i);
+  }
+  // The fan-outs under way offer their unfinished instances again, from the first.
+  for (const key of Object.keys(ctx.ready.gates)) {
+    const d = Number(key);
+    const gate = ctx.ready.gates[d]!;
+    gate.next = 0;
+    gate.open = 0;
+    if (ctx.halt === null) pumpGate(ctx, d);
+  }
   // What is ready now becomes the sorted base, which the steps never copy. (A task skipped by
   // its `when` above released its dependants, which the loop may have reached again: once each.)
   const priority = graph.priority;
-  ctx.ready = { base: [...new Set(ctx.ready.heap)].sort((a, b) => (before(a, b, priority) ? -1 : 1)), head: 0, heap: [] };
+  ctx.ready = { base: [...new Set(ctx.ready.heap)].sort((a, b) => (before(a, b, priority) ? -1 : 1)), head: 0, heap: [], gates: ctx.ready.gates };
   checkBudget(ctx);
   return ctx;
 }
 
+/** An instance of a fan-out that finished in an earlier process: kept, and counted, whatever its status. */
+function ofFinishedFanout(ctx: Ctx, i: number): boolean {
+  const instance = ctx.workflow.tasks[i]!.instance;
+  return instance !== undefined && rec(ctx, indexOfTask(ctx, instance.of)).status !== 'running';
+}
+
 function isSkippedByWhen(record: TaskRecord): boolean {
   return record.status === 'skipped' && record.skippedBy === 'when';
+}
+
+// ---- Fan-out (`for_each`) -------------------------------------------------------------------
+
+/** Appends items to a chunked per-task list (its last chunk copied, new chunks added). */
+function appendChunked<T>(chunks: T[][], items: readonly T[]): void {
+  let k = 0;
+  const last = chunks.length - 1;
+  if (last >= 0 && chunks[last]!.length < RECORD_CHUNK) {
+    k = RECORD_CHUNK - chunks[last]!.length;
+    chunks[last] = [...chunks[last]!, ...items.slice(0, k)];
+  }
+  for (; k < items.length; k += RECORD_CHUNK) chunks.push(items.slice(k, k + RECORD_CHUNK));
+}
+
+const NO_DEPENDANTS: number[] = [];
+
+/**
+ * Adds the instances of fan-out task `d` (its list recorded): tasks, graph entries (no
+ * dependencies, no dependants, the declared task's priority), records and a gate. One copy of
+ * the run's task list per fan-out, never per instance.
+ */
+function expandFanout(ctx: Ctx, d: number, recordFor: (taskId: string, index: number) => TaskRecord, gated: boolean): void {
+  const task = ctx.workflow.tasks[d]!;
+  const n = rec(ctx, d).items!.length;
+  const instances = Array.from({ length: n }, (_, k) => instanceTask(task, k));
+  ctx.workflow = { ...ctx.workflow, tasks: [...ctx.workflow.tasks, ...instances] };
+  const g = ctx.graph;
+  const priority = g.priority[d]!;
+  ctx.graph = {
+    dependants: [...g.dependants, ...instances.map(() => NO_DEPENDANTS)],
+    priority: [...g.priority, ...instances.map(() => priority)],
+    dependencyCount: [...g.dependencyCount, ...instances.map(() => 0)],
+  };
+  appendChunked(own(ctx, 'records'), instances.map((t, k) => recordFor(t.id, k)));
+  appendChunked(own(ctx, 'remaining'), instances.map(() => 0));
+  if (gated) setGate(ctx, d, { next: 0, open: 0, left: n });
+}
+
+function setGate(ctx: Ctx, d: number, gate: FanoutGate): void {
+  const ready = own(ctx, 'ready');
+  if (owned !== null && !owned.has('readyGates')) {
+    owned.add('readyGates');
+    ready.gates = { ...ready.gates };
+  }
+  ready.gates[d] = gate;
+  owned?.add(-2_000_000_000 - d);
+}
+
+/** Fan-out `d`'s gate, to change (copied once per step). */
+function ownGate(ctx: Ctx, d: number): FanoutGate {
+  const gate = ctx.ready.gates[d]!;
+  if (owned === null || owned.has(-2_000_000_000 - d)) return gate;
+  const copy = { ...gate };
+  setGate(ctx, d, copy);
+  return copy;
+}
+
+/** The index of fan-out `d`'s first instance. */
+function instanceBase(ctx: Ctx, d: number): number {
+  return indexOfTask(ctx, instanceId(rec(ctx, d).taskId, 0));
+}
+
+/** Queues fan-out `d`'s next instances while it has room (its `max_parallel`, or the run's). */
+function pumpGate(ctx: Ctx, d: number): void {
+  const n = rec(ctx, d).items!.length;
+  const cap = Math.min(ctx.workflow.tasks[d]!.max_parallel ?? Infinity, ctx.workflow.max_parallel);
+  const seen = ctx.ready.gates[d];
+  if (!seen || seen.open >= cap || seen.next >= n) return;
+  const base = instanceBase(ctx, d);
+  const gate = ownGate(ctx, d);
+  while (gate.open < cap && gate.next < n) {
+    const i = base + gate.next;
+    gate.next += 1;
+    if (rec(ctx, i).status !== 'pending') continue;
+    gate.open += 1;
+    enqueueReady(ctx, i);
+  }
+}
+
+/**
+ * Fan-out task `d`'s dependencies are done (and its `when` held): its list is evaluated, once,
+ * and recorded on its record before any instance starts (with a checkpointed run, the instances
+ * wait until that record is durable). A value that is not a list, or a list longer than
+ * `max_items`, fails the task; an empty list completes it at once.
+ */
+function startFanout(ctx: Ctx, d: number): void {
+  const task = ctx.workflow.tasks[d]!;
+  const outcome = evaluateList(task.for_each!, expressionValues(ctx));
+  if ('error' in outcome) {
+    failUnstarted(ctx, d, {
+      name: 'ExpressionError',
+      code: 'EXPRESSION_ERROR',
+      message: `Task "${task.id}": ${outcome.error}`,
+      transient: false,
+      details: { taskId: task.id, field: 'for_each', expression: task.for_each },
+    });
+    return;
+  }
+  const max = task.max_items ?? DEFAULT_MAX_ITEMS;
+  if (outcome.items.length > max) {
+    failUnstarted(ctx, d, {
+      name: 'FanoutError',
+      code: 'TOO_MANY_ITEMS',
+      message: `Task "${task.id}": for_each: ${task.for_each} gave ${outcome.items.length} items, more than its max_items (${max}); no instance was started (raise max_items, up to 100000)`,
+      transient: false,
+      details: { taskId: task.id, field: 'for_each', items: outcome.items.length, maxItems: max },
+    });
+    return;
+  }
+  const record = ownRecord(ctx, d);
+  record.items = outcome.items;
+  record.status = 'running';
+  record.startedAt = Date.now();
+  ctx.step.outbox.push(taskEvent(ctx, 'fanout.expanded', record.taskId, { count: outcome.items.length }));
+  if (outcome.items.length === 0) return finishFanout(ctx, d, 0);
+  expandFanout(ctx, d, (id) => emptyTaskRecord(id), true);
+  if (ctx.run.awaitDurable) own(ctx, 'undurable')[d] = 1;
+  else pumpGate(ctx, d);
+}
+
+/** An instance has finished: its fan-out queues the next one, or finishes with the last. */
+function instanceSettled(ctx: Ctx, i: number): void {
+  const instance = ctx.workflow.tasks[i]!.instance!;
+  const d = indexOfTask(ctx, instance.of);
+  // The instances of a fan-out that finished in an earlier process (kept as they are).
+  if (!ctx.ready.gates[d]) return;
+  const gate = ownGate(ctx, d);
+  if (instance.index < gate.next) gate.open -= 1;
+  gate.left -= 1;
+  if (gate.left === 0) finishFanout(ctx, d, instanceBase(ctx, d));
+  // In initialContext (owned === null) the queue is built once the records are replayed.
+  else if (ctx.halt === null && owned !== null) pumpGate(ctx, d);
+}
+
+/**
+ * Every instance of fan-out `d` has finished: it completes if they all did (or failed with
+ * `allow_failure`); else it fails (one failed), is cancelled or skipped (the run halted).
+ */
+function finishFanout(ctx: Ctx, d: number, base: number): void {
+  const n = rec(ctx, d).items!.length;
+  const failed: TaskRecord[] = [];
+  let cancelled: TaskRecord | undefined;
+  let skipped: TaskRecord | undefined;
+  for (let k = 0; k < n; k++) {
+    const r = rec(ctx, base + k);
+    if (r.status === 'failed') failed.push(r);
+    else if (r.status === 'cancelled') cancelled ??= r;
+    else if (r.status === 'skipped') skipped ??= r;
+  }
+  if (ctx.ready.gates[d]) {
+    const gates = { ...ctx.ready.gates };
+    delete gates[d];
+    own(ctx, 'ready').gates = gates;
+    owned?.add('readyGates');
+  }
+  const record = ownRecord(ctx, d);
+  record.endedAt = Date.now();
+  record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
+  const task = ctx.workflow.tasks[d]!;
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const ids = failed.slice(0, 5).map((r) => r.taskId).join(', ') + (failed.length > 5 ? ', ...' : '');
+    record.status = 'failed';
+    record.error = {
+      name: first.error?.name ?? 'FanoutError',
+      code: first.error?.code ?? 'EXPRESSION_ERROR',
+      message: `Task "${task.id}": ${failed.length} of ${n} instances failed (${ids}); ${first.taskId}: ${first.error?.message ?? 'failed'}`,
+      transient: false,
+      details: { taskId: task.id, failed: failed.map((r) => r.taskId) },
+    };
+    if (task.allow_failure === true) record.allowedFailure = true;
+    settle(ctx, d);
+    ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+    afterFailure(ctx, d);
+  } else if (cancelled || skipped) {
+    record.status = cancelled ? 'cancelled' : 'skipped';
+    if (cancelled) record.error = cancelled.error;
+    else record.reason = skipped!.reason ?? 'the run halted';
+    settle(ctx, d);
+    ctx.step.outbox.push(taskEvent(ctx, cancelled ? 'task.cancelled' : 'task.skipped', record.taskId, { record: { ...record } }));
+  } else {
+    record.status = 'completed';
+    record.error = null;
+    settle(ctx, d, !ctx.run.awaitDurable);
+    ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
+  }
+}
+
+/** What a fan-out gives its dependants: its instances' outputs (as a JSON array text) and json, in item order. */
+function fanoutView(ctx: Ctx, d: number): { output: string; json: unknown[] } {
+  const n = rec(ctx, d).items!.length;
+  const base = n === 0 ? 0 : instanceBase(ctx, d);
+  const outputs: string[] = [];
+  const json: unknown[] = [];
+  for (let k = 0; k < n; k++) {
+    const r = rec(ctx, base + k);
+    outputs.push(r.output ?? '');
+    json.push(r.json);
+  }
+  return { output: JSON.stringify(outputs), json };
 }

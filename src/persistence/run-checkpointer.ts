@@ -192,7 +192,10 @@ export class RunCheckpointer {
         this.inflight = null;
         try {
           // A failed task's too: the dependants of one allowed to fail (`allow_failure`) wait for it.
-          const completed = records.filter((r) => r.status === 'completed' || r.status === 'failed').map((r) => r.taskId);
+          // A fan-out's recorded list too: its instances start only once it is durable.
+          const completed = records
+            .filter((r) => r.status === 'completed' || r.status === 'failed' || (r.status === 'running' && r.items !== undefined))
+            .map((r) => r.taskId);
           if (completed.length > 0) this.hooks.onDurable?.(completed);
         } finally {
           this.pump();

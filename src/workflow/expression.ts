@@ -294,3 +294,15 @@ export function evaluateCondition(source: string, values: ExpressionValues, opti
   if (typeof outcome.value !== 'boolean') return { error: `when: ${source}: gave ${shown(outcome.value)}, not a boolean${saw}` };
   return outcome.value ? { run: true } : { run: false, reason: `when: ${source} is false${saw}` };
 }
+
+/**
+ * A `for_each:` list: the items, or the error (`EXPRESSION_ERROR`, naming the expression and
+ * what it gave). A value that is not a list is an error.
+ */
+export function evaluateList(source: string, values: ExpressionValues, options: ExpressionOptions = {}): { items: unknown[] } | { error: string } {
+  const outcome = evaluateExpression(source, values, options);
+  const saw = outcome.seen === '' ? '' : ` (${outcome.seen})`;
+  if (!outcome.ok) return { error: `for_each: ${source}: ${outcome.error}${saw}` };
+  if (!Array.isArray(outcome.value)) return { error: `for_each: ${source}: gave ${shown(outcome.value)}, not a list${saw}` };
+  return { items: outcome.value };
+}

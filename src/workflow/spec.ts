@@ -153,7 +153,29 @@ const common = {
   when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
   /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
   allow_failure: z.boolean().optional(),
+  /**
+   * Fan-out: a CEL expression giving a list, evaluated once the task's dependencies are done
+   * (after its `when`); the task runs once per item, as instances `<id>[<index>]` that read
+   * `{{item}}`, `{{item.<field>}}` and `{{index}}`.
+   */
+  for_each: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  /** A fan-out's instances running at once (under the run's `max_parallel`). Default: the run's. */
+  max_parallel: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+  /** Most items a fan-out may have (default 1,000): a longer list fails the task before any instance starts. */
+  max_items: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').optional(),
 };
+
+/** Default of a fan-out's `max_items`. */
+export const DEFAULT_MAX_ITEMS = 1000;
+
+/**
+ * What an instance of a fan-out task carries (set by the orchestrator, never written): the
+ * declared task's id and the instance's index in the recorded list.
+ */
+export interface FanoutInstance {
+  of: string;
+  index: number;
+}
 
 /** A task run by a Claude Code agent. */
 export const agentTaskSchema = z.strictObject({
@@ -227,9 +249,9 @@ export const EXTENSION_KEY = /^x-/;
 /** A JSON Schema object (`output_schema` after validation). */
 export type OutputSchema = Record<string, unknown>;
 /** An agent task after validation (defaults filled in; `output_schema` read from its file). */
-export type AgentTask = Omit<z.output<typeof agentTaskSchema>, 'output_schema'> & { kind: 'agent'; output_schema?: OutputSchema };
+export type AgentTask = Omit<z.output<typeof agentTaskSchema>, 'output_schema'> & { kind: 'agent'; output_schema?: OutputSchema; instance?: FanoutInstance };
 /** A command task after validation (`output_schema` read from its file). */
-export type CommandTask = Omit<z.output<typeof commandTaskSchema>, 'output_schema'> & { kind: 'command'; output_schema?: OutputSchema };
+export type CommandTask = Omit<z.output<typeof commandTaskSchema>, 'output_schema'> & { kind: 'command'; output_schema?: OutputSchema; instance?: FanoutInstance };
 /** A task after validation. */
 export type Task = AgentTask | CommandTask;
 

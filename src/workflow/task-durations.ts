@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { parseInstanceId } from './fan-out.js';
 import type { StateBackend } from '../persistence/state-backend.js';
 import type { TaskRecord } from './workflow-result.js';
 import type { Task } from './spec.js';
@@ -83,8 +84,11 @@ export function addDurations(history: DurationHistory, tasks: Task[], records: T
   for (const task of tasks) if (task.kind === 'agent' && task.agent !== undefined) agents.set(task.id, task.agent);
   for (const record of records) {
     if (record.status !== 'completed' || record.durationMs === null || !(record.durationMs >= 0)) continue;
-    push(history.byTask, record.taskId, record.durationMs);
-    const agent = agents.get(record.taskId);
+    // A fan-out's instances count as its declared task (the whole fan-out's record does not: it is many runs).
+    if (record.items !== undefined) continue;
+    const taskId = parseInstanceId(record.taskId)?.of ?? record.taskId;
+    push(history.byTask, taskId, record.durationMs);
+    const agent = agents.get(taskId);
     if (agent !== undefined) push(history.byAgent, agent, record.durationMs);
   }
   return history;

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
  * A field of a task a template reads: `status` (`completed`, `failed`, `skipped`...) and
  * `exit_code` (empty when there is none) serve the dependants of an `allow_failure` task.
  */
-export type TaskTemplateField = 'output' | 'session_id' | 'status' | 'exit_code';
+export type TaskTemplateField = 'output' | 'session_id' | 'status' | 'exit_code' | 'outputs';
 
 /** One reference found in a template. */
 export type TemplateRef =
@@ -28,6 +28,10 @@ export type TemplateRef =
   | { kind: 'event'; eventType: string; path: string[]; raw: string }
   | { kind: 'memory'; key: string; default?: string; raw: string }
   | { kind: 'hash'; pattern: string; raw: string }
+  /** A fan-out instance's `{{item}}` (as JSON unless a string) or `{{item.<path>}}`. */
+  | { kind: 'item'; path: string[]; raw: string }
+  /** A fan-out instance's `{{index}}` (from 0). */
+  | { kind: 'index'; raw: string }
   | { kind: 'invalid'; raw: string };
 
 /** Memory keys as templates name them: `{{memory.review:last-summary}}`. */
@@ -46,8 +50,11 @@ export function templateRefs(template: string): TemplateRef[] {
 }
 
 function parseRef(expr: string, raw: string): TemplateRef {
-  const task = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(output|session_id)$/.exec(expr);
-  if (task) return { kind: 'task', taskId: task[1]!, field: task[2] as 'output' | 'session_id', raw };
+  const task = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(output|outputs|session_id)$/.exec(expr);
+  if (task) return { kind: 'task', taskId: task[1]!, field: task[2] as 'output' | 'outputs' | 'session_id', raw };
+  const item = /^item((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
+  if (item) return { kind: 'item', path: item[1] ? item[1].slice(1).split('.') : [], raw };
+  if (expr === 'index') return { kind: 'index', raw };
   const json = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.json((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
   if (json) return { kind: 'json', taskId: json[1]!, path: json[2] ? json[2].slice(1).split('.') : [], raw };
   const taskState = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(status|exit_code)$/.exec(expr);
@@ -73,6 +80,10 @@ export interface TemplateValues {
   event?(eventType: string): unknown;
   /** A task's structured output (its record's `json`) as template text: see {@link jsonText}. */
   json?(taskId: string, path: readonly string[]): string | undefined;
+  /** A fan-out instance's item (`{{item}}`, `{{item.<path>}}`): see {@link payloadText}. */
+  item?(path: readonly string[]): string | undefined;
+  /** A fan-out instance's index. */
+  index?(): string | undefined;
 }
 
 /** A payload (or a field of it) as template text: strings as they are, anything else as JSON. */
@@ -111,6 +122,8 @@ function valueOf(ref: TemplateRef, values: TemplateValues): string {
   if (ref.kind === 'task') return values.task(ref.taskId, ref.field) ?? '';
   if (ref.kind === 'event') return payloadText(values.event?.(ref.eventType), ref.path);
   if (ref.kind === 'json') return values.json?.(ref.taskId, ref.path) ?? '';
+  if (ref.kind === 'item') return values.item?.(ref.path) ?? ref.raw;
+  if (ref.kind === 'index') return values.index?.() ?? ref.raw;
   return ref.raw;
 }
 
@@ -186,6 +199,8 @@ export function memoryKeyValues(values: TemplateValues): TemplateValues {
       return typeof payload === 'string' ? keyFragment(payload) : payload;
     },
     json: (taskId, path) => keyFragment(values.json?.(taskId, path)),
+    item: (path) => keyFragment(values.item?.(path)),
+    index: () => values.index?.(),
   };
 }
 

@@ -370,7 +370,12 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           }
         } else if (ref.kind === 'input') {
           if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
+        } else if (ref.kind === 'item' || ref.kind === 'index') {
+          if (task.for_each === undefined) issues.push({ path, message: `${ref.raw} is only known in a fan-out task (one with for_each:)` });
         } else {
+          if (ref.kind === 'task' && ref.field === 'outputs' && byId.has(ref.taskId) && tasks.find((t) => t.id === ref.taskId)?.for_each === undefined) {
+            issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" is not a fan-out (outputs is the list of a for_each task's outputs; use {{tasks.${ref.taskId}.output}})` });
+          }
           ancestors ??= ancestorsOf(task, byId);
           if (!ancestors.has(ref.taskId)) {
             const why = byId.has(ref.taskId) ? 'is not a (transitive) dependency of this task' : 'does not exist';
@@ -446,7 +451,9 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
       for (const ref of templateRefs(text)) {
         if (ref.kind !== 'json' || !known.has(ref.taskId)) continue;
         if (structured.has(ref.taskId)) {
-          const schema = tasks.find((t) => t.id === ref.taskId)?.output_schema;
+          // A fan-out's json is the list of its instances' (not checked against the schema of one).
+          const read = tasks.find((t) => t.id === ref.taskId);
+          const schema = read?.for_each === undefined ? read?.output_schema : undefined;
           const problem = typeof schema === 'object' && ref.path.length > 0 ? schemaPathProblem(schema, ref.path) : null;
           if (problem !== null) issues.push({ path: `tasks.${task.id}.${field}`, message: `${ref.raw}: task "${ref.taskId}"'s output_schema: ${problem}` });
           continue;
@@ -470,9 +477,32 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   const ids = [...byId.keys()];
   for (const task of tasks) {
-    if (task.when === undefined) continue;
-    const source = task.when;
-    const path = `tasks.${task.id}.when`;
+    if (task.when !== undefined) checkExpressionOf(task, 'when', task.when, tasks, byId, ids, inputs, issues);
+    if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, tasks, byId, ids, inputs, issues);
+    if (task.for_each !== undefined && task.wait_for !== undefined) {
+      issues.push({ path: `tasks.${task.id}.wait_for`, message: 'a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on' });
+    }
+    if (task.for_each === undefined) {
+      for (const field of ['max_parallel', 'max_items'] as const) {
+        if (task[field] !== undefined) issues.push({ path: `tasks.${task.id}.${field}`, message: `is only for a fan-out task (one with for_each:)` });
+      }
+    }
+  }
+}
+
+/** One expression of a task: `when` (a condition) or `for_each` (a list). */
+function checkExpressionOf(
+  task: Task,
+  field: 'when' | 'for_each',
+  source: string,
+  tasks: Task[],
+  byId: Map<string, GraphNode>,
+  ids: string[],
+  inputs: Set<string>,
+  issues: ValidationIssue[],
+): void {
+  {
+    const path = `tasks.${task.id}.${field}`;
     const at = (offset: number) => `at ${positionOf(source, offset)} of \`${source}\``;
     const check = checkExpression(source);
     for (const problem of check.problems) {
@@ -482,9 +512,12 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
         issues.push({ path, message: `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${EXPRESSION_VARIABLES.join(' and ')}` });
       } else issues.push({ path, message: `${problem.message} ${at(problem.offset)}` });
     }
-    if (check.problems.some((p) => p.kind === 'syntax')) continue;
-    if (check.type !== undefined && check.type !== 'bool' && check.type !== 'dyn') {
+    if (check.problems.some((p) => p.kind === 'syntax')) return;
+    if (field === 'when' && check.type !== undefined && check.type !== 'bool' && check.type !== 'dyn') {
       issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a boolean (a condition is true or false)` });
+    }
+    if (field === 'for_each' && check.type !== undefined && !check.type.startsWith('list') && check.type !== 'dyn') {
+      issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a list (for_each runs the task once per item of a list)` });
     }
     let ancestors: Set<string> | null = null;
     for (const ref of check.refs) {
@@ -512,7 +545,8 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
         } else if (ref.field !== undefined && ref.field !== 'json' && ref.path.length > 0) {
           issues.push({ path, message: `${ref.text} ${at(ref.offset)}: tasks.${ref.taskId}.${ref.field} has no fields (only json does)` });
         } else if (ref.field === 'json' && ref.path.length > 0) {
-          const schema = tasks.find((t) => t.id === ref.taskId)?.output_schema;
+          const read = tasks.find((t) => t.id === ref.taskId);
+          const schema = read?.for_each === undefined ? read?.output_schema : undefined;
           const problem = typeof schema === 'object' ? schemaPathProblem(schema, ref.path) : null;
           if (problem !== null) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}"'s output_schema: ${problem}` });
         }

@@ -117,6 +117,11 @@ export interface TaskRecord {
   skippedBy?: 'when';
   /** A failed task with `allow_failure`: its failure does not fail the run. */
   allowedFailure?: boolean;
+  /**
+   * A fan-out task (`for_each`): the list its expression gave, recorded once before any
+   * instance starts and never evaluated again (its instances are the records `<id>[<index>]`).
+   */
+  items?: unknown[];
 }
 
 /** How a run ended. */

@@ -1,0 +1,178 @@
+/**
+ * Fan-out (`for_each`): a planner's structured list becomes one instance per item
+ * (`impl[0]`, `impl[1]`...), each reading `{{item}}` and `{{index}}`; the integrator after it
+ * reads every instance's output and json, in item order. The list is recorded on the declared
+ * task's record before any instance starts; empty, non-list and too-long lists; the task's own
+ * `max_parallel`; a failed instance, and `resume --retry-failed` running only it again. Both
+ * backends; in-process executors (no timing involved).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError, WorkflowOrchestrator, type ExecutionResult, type Executor, type TaskEvent, type TaskResult, type WorkflowResult } from '../src/index.js';
+import { backendFactories } from './helpers/backends.js';
+
+const ok = (output: string, json?: unknown): ExecutionResult => ({
+  success: true,
+  output,
+  ...(json !== undefined && { json }),
+  sessionId: null,
+  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
+  costUsd: 0,
+  durationMs: 0,
+  cliDurationMs: null,
+  numTurns: 1,
+  exitCode: 0,
+  stderrTail: '',
+});
+
+/** An executor answering each prompt with `answer`, recording the prompts in order. */
+function agents(answer: (prompt: string) => ExecutionResult | Promise<ExecutionResult>): Executor & { prompts: string[] } {
+  const prompts: string[] = [];
+  const executor: Executor = async (request) => {
+    const prompt = request.kind === 'claude' ? String(request.prompt) : request.command.join(' ');
+    prompts.push(prompt);
+    return answer(prompt);
+  };
+  return Object.assign(executor, { prompts });
+}
+
+function byId(result: WorkflowResult): Record<string, TaskResult> {
+  return Object.fromEntries(result.taskResults.map((t) => [t.taskId, t]));
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fan-out-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const PLAN_SCHEMA = { type: 'object', properties: { subtasks: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } } }, required: ['subtasks'] };
+
+/** Orchestrator-workers: plan → one implementer per subtask → integrate. */
+const workers = (extra: Record<string, unknown> = {}) => ({
+  id: 'ow',
+  max_parallel: 4,
+  tasks: [
+    { id: 'plan', prompt: 'plan the work', output_schema: PLAN_SCHEMA },
+    { id: 'impl', depends_on: ['plan'], for_each: 'tasks.plan.json.subtasks', prompt: 'implement #{{index}}: {{item.title}} ({{item}})', output_schema: { type: 'object' }, ...extra },
+    { id: 'integrate', depends_on: ['impl'], prompt: 'integrate {{tasks.impl.outputs}} / {{tasks.impl.json}}' },
+  ],
+});
+
+const planned = (titles: string[]) => (prompt: string) => {
+  if (prompt === 'plan the work') return ok('planned', { subtasks: titles.map((title) => ({ title })) });
+  const m = /^implement #(\d+): (\w+)/.exec(prompt);
+  if (m) return ok(`done ${m[2]}`, { n: Number(m[1]) });
+  return ok('integrated');
+};
+
+for (const factory of backendFactories()) {
+  describe(`fan-out (${factory.name})`, () => {
+    const orchestrator = async (executor: Executor) =>
+      new WorkflowOrchestrator({ stateBackend: await factory.create(dir), stateDir: dir, executor, retry: { baseDelayMs: 1, jitter: 'none' } });
+
+    it('runs one instance per item of the planner list, then the integrator with every output in item order', async () => {
+      const executor = agents(planned(['alpha', 'beta', 'gamma']));
+      const o = await orchestrator(executor);
+      const events: TaskEvent[] = [];
+      o.events.on('fanout.expanded', (e) => events.push(e));
+      const result = await o.runWorkflow(workers(), { runId: 'ow1' });
+      expect(result.status).toBe('completed');
+      const tasks = byId(result);
+      expect(tasks['impl[0]']).toMatchObject({ status: 'completed', output: 'done alpha', json: { n: 0 } });
+      expect(tasks['impl[2]']).toMatchObject({ status: 'completed', output: 'done gamma' });
+      expect(tasks.impl!.status).toBe('completed');
+      expect(executor.prompts).toContain('implement #1: beta ({"title":"beta"})');
+      expect(tasks.integrate!.status).toBe('completed');
+      expect(executor.prompts.at(-1)).toBe('integrate ["done alpha","done beta","done gamma"] / [{"n":0},{"n":1},{"n":2}]');
+      expect(events).toEqual([expect.objectContaining({ type: 'fanout.expanded', taskId: 'impl', count: 3 })]);
+      // The list is on the declared task's record, durably.
+      const stored = await (await factory.create(dir)).loadRun('ow1');
+      const impl = stored!.records.find((r) => r.taskId === 'impl')!;
+      expect(impl.items).toEqual([{ title: 'alpha' }, { title: 'beta' }, { title: 'gamma' }]);
+      expect(stored!.records.filter((r) => r.taskId.startsWith('impl[')).map((r) => [r.taskId, r.status])).toEqual([
+        ['impl[0]', 'completed'],
+        ['impl[1]', 'completed'],
+        ['impl[2]', 'completed'],
+      ]);
+    });
+
+    it('an empty list completes the task at once and its dependants run', async () => {
+      const executor = agents(planned([]));
+      const result = await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-empty' });
+      expect(result.status).toBe('completed');
+      expect(byId(result).impl).toMatchObject({ status: 'completed' });
+      expect(executor.prompts).toEqual(['plan the work', 'integrate [] / []']);
+    });
+
+    it('a for_each that gives no list fails the task with EXPRESSION_ERROR naming the expression and the value', async () => {
+      const executor = agents((prompt) => (prompt === 'plan the work' ? ok('planned', { subtasks: 'not a list' }) : ok('x')));
+      const result = await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-bad' });
+      expect(result.status).toBe('failed');
+      const impl = byId(result).impl!;
+      expect(impl.status).toBe('failed');
+      expect(impl.error).toMatchObject({ code: 'EXPRESSION_ERROR' });
+      expect(impl.error!.message).toBe('Task "impl": for_each: tasks.plan.json.subtasks: gave "not a list", not a list (tasks.plan.json.subtasks = "not a list")');
+      expect(executor.prompts).toEqual(['plan the work']);
+    });
+
+    it('more items than max_items fails the task before any instance starts', async () => {
+      const executor = agents(planned(['a', 'b', 'c']));
+      const result = await (await orchestrator(executor)).runWorkflow(workers({ max_items: 2 }), { runId: 'ow-many' });
+      expect(result.status).toBe('failed');
+      expect(byId(result).impl!.error).toMatchObject({ code: 'TOO_MANY_ITEMS' });
+      expect(byId(result).impl!.error!.message).toContain('gave 3 items, more than its max_items (2)');
+      expect(executor.prompts).toEqual(['plan the work']);
+      expect(result.taskResults.some((t) => t.taskId.startsWith('impl['))).toBe(false);
+    });
+
+    it("never runs more instances at once than the task's max_parallel", async () => {
+      let running = 0;
+      let most = 0;
+      // Instances are held until two run at once: a cap of 1 would never finish, a cap above 2 is seen.
+      let held: Array<() => void> = [];
+      const executor = agents(async (prompt) => {
+        if (prompt.startsWith('implement')) {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise<void>((resolve) => {
+            held.push(resolve);
+            if (running >= 2) {
+              for (const release of held) release();
+              held = [];
+            }
+          });
+          running -= 1;
+        }
+        return planned(['a', 'b', 'c', 'd', 'e', 'f'])(prompt);
+      });
+      const result = await (await orchestrator(executor)).runWorkflow(workers({ max_parallel: 2 }), { runId: 'ow-cap' });
+      expect(result.status).toBe('completed');
+      expect(most).toBe(2);
+      expect(executor.prompts.filter((p) => p.startsWith('implement'))).toHaveLength(6);
+    });
+
+    it('a failed instance fails its task (dependants skipped); resume --retry-failed runs only that instance again', async () => {
+      let broken = true;
+      const executor = agents((prompt) => {
+        if (broken && prompt.startsWith('implement #1')) throw new PermanentError('AGENT_ERROR', 'beta broke');
+        return planned(['alpha', 'beta', 'gamma'])(prompt);
+      });
+      const failed = await (await orchestrator(executor)).runWorkflow({ ...workers(), on_failure: 'continue' }, { runId: 'ow-fail' });
+      expect(failed.status).toBe('failed');
+      const tasks = byId(failed);
+      expect(tasks['impl[1]']!.status).toBe('failed');
+      expect(tasks.impl!.status).toBe('failed');
+      expect(tasks.impl!.error!.message).toContain('1 of 3 instances failed (impl[1])');
+      expect(tasks.integrate!.status).toBe('skipped');
+
+      broken = false;
+      executor.prompts.length = 0;
+      const retried = await (await orchestrator(executor)).resume('ow-fail', { retryFailed: true });
+      expect(retried.status).toBe('completed');
+      expect(executor.prompts).toEqual(['implement #1: beta ({"title":"beta"})', 'integrate ["done alpha","done beta","done gamma"] / [{"n":0},{"n":1},{"n":2}]']);
+    });
+  });
+}
