@@ -7,7 +7,9 @@
  *
  * The run is a process of its own (test/fixtures/load-run.mjs) whose tasks take 0–3 ms and
  * append their id to a log outside the state directory, so the log, not the state under
- * test, says what ran. (Through the CLI with agent processes: crash-resume.test.ts.)
+ * test, says what ran. (Through the CLI with agent processes: crash-resume.test.ts.) The same
+ * for a fan-out of 1,000 instances: none saved complete runs again, each ran, its list is the
+ * recorded one.
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,11 +88,32 @@ function killPoints(seed: number, count: number): number[] {
   return points.sort((a, b) => a - b);
 }
 
-describe.each(['json', 'sqlite'])('kill -9 under load (%s backend)', (backend) => {
-  it('a 1,000-task run killed at random points reruns no task that was saved before the kill', { timeout: 120_000 }, async () => {
+/**
+ * A fan-out of 1,000 instances (`fan[0]`...`fan[999]`) after a first task: the list is a CEL
+ * literal, recorded once; each instance logs its own id.
+ */
+function writeFanoutSpec(): string {
+  const list = `[${Array.from({ length: TASKS }, (_, k) => k).join(',')}]`;
+  const tasks = [
+    { id: 'first', command: ['task', 'first'] },
+    { id: 'fan', depends_on: ['first'], for_each: list, max_items: TASKS, command: ['task', 'fan[{{index}}]'] },
+  ];
+  const file = join(root, 'fanout.json');
+  writeFileSync(file, JSON.stringify({ id: 'fan-under-load', max_parallel: 16, tasks }));
+  return file;
+}
+
+describe.each([
+  ['json', 'tasks'],
+  ['sqlite', 'tasks'],
+  ['json', 'fan-out'],
+  ['sqlite', 'fan-out'],
+] as const)('kill -9 under load (%s backend, %s)', (backend, shape) => {
+  it('a run of 1,000 tasks (or instances) killed at random points reruns none that was saved before the kill', { timeout: 120_000 }, async () => {
     const log = join(root, 'ran.log');
     writeFileSync(log, '');
-    const spec = writeSpec();
+    const spec = shape === 'tasks' ? writeSpec() : writeFanoutSpec();
+    const total = shape === 'tasks' ? TASKS : TASKS + 1;
     const stateDir = join(root, 'state');
     const kills: number[] = [];
     /** Per life (one per kill): when the orchestrator announced each completion. */
@@ -124,16 +147,17 @@ describe.each(['json', 'sqlite'])('kill -9 under load (%s backend)', (backend) =
       const [id, life] = line.split(' ');
       runLives.set(id!, [...(runLives.get(id!) ?? []), Number(life)]);
     }
-    expect(runLives.size).toBe(TASKS);
+    expect(runLives.size).toBe(total);
     const reruns = [...runLives].filter(([, l]) => l.length > 1).map(([id]) => id);
     const late: string[] = [];
     kills.forEach((kill, life) => {
       for (const [id, announced] of lives[life]!) {
         if (announced >= kill - WINDOW_MS) continue;
-        if (runLives.get(id)!.some((l) => l > life)) late.push(`${id}: completed ${kill - announced} ms before kill ${life + 1}, and ran again`);
+        // (A fan-out's own task runs nothing itself: its instances do.)
+        if (runLives.get(id)?.some((l) => l > life)) late.push(`${id}: completed ${kill - announced} ms before kill ${life + 1}, and ran again`);
       }
     });
-    console.log(`${backend}: ${kills.length} kills, ${reruns.length} reruns of ${TASKS} tasks`);
+    console.log(`${backend} ${shape}: ${kills.length} kills, ${reruns.length} reruns of ${total} tasks`);
     expect(late).toEqual([]);
     // What reruns is what was in flight at each kill: at most two rounds of max_parallel (16).
     expect(reruns.length).toBeLessThanOrEqual(kills.length * 2 * 16);
