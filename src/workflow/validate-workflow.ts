@@ -373,7 +373,8 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
         } else if (ref.kind === 'item' || ref.kind === 'index') {
           if (task.for_each === undefined) issues.push({ path, message: `${ref.raw} is only known in a fan-out task (one with for_each:)` });
         } else {
-          if (ref.kind === 'task' && ref.field === 'outputs' && byId.has(ref.taskId) && tasks.find((t) => t.id === ref.taskId)?.for_each === undefined) {
+          const read = ref.kind === 'task' && ref.field === 'outputs' ? tasks.find((t) => t.id === ref.taskId) : undefined;
+          if (read !== undefined && read.for_each === undefined) {
             issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" is not a fan-out (outputs is the list of a for_each task's outputs; use {{tasks.${ref.taskId}.output}})` });
           }
           ancestors ??= ancestorsOf(task, byId);
