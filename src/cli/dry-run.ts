@@ -18,9 +18,12 @@ export function formatWorkflowPlan(plan: WorkflowPlan): string {
   if (plan.description) lines.push(plan.description);
   lines.push('', plan.unitEstimates ? 'Start order (if every task took the same time):' : 'Start order (by the given estimates):');
   const width = String(plan.waves.length).length;
+  const fanouts = new Set(plan.tasks.filter((t) => t.forEach !== undefined).map((t) => t.id));
   for (const wave of plan.waves) {
     const at = plan.unitEstimates ? '' : ` (at ${wave.start})`;
-    lines.push(`  wave ${String(wave.wave).padStart(width)}${at}: ${wave.taskIds.join(', ')}`);
+    // A fan-out's count is known only once its list is evaluated: `× n`.
+    const ids = wave.taskIds.map((id) => (fanouts.has(id) ? `${id} × n` : id));
+    lines.push(`  wave ${String(wave.wave).padStart(width)}${at}: ${ids.join(', ')}`);
   }
   for (const task of plan.tasks) lines.push('', ...taskLines(task));
   return `${lines.join('\n')}\n`;
@@ -40,6 +43,10 @@ function taskLines(task: PlannedTask): string[] {
   if (task.allowFailure) facts.push('may fail (allow_failure)');
   const lines = [`${task.id} (${facts.join(', ')})`];
   if (task.when !== undefined) lines.push(`  only when: ${task.when.replace(/\s*\n\s*/g, ' ')}`);
+  if (task.forEach !== undefined) {
+    const cap = task.forEach.maxParallel === undefined ? '' : `, ${task.forEach.maxParallel} at once`;
+    lines.push(`  for each item of: ${task.forEach.expression.replace(/\s*\n\s*/g, ' ')} (× n: one instance ${task.id}[<index>] per item, at most ${task.forEach.maxItems}${cap})`);
+  }
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);
   }

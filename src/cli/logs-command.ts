@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { declaredTaskOf } from '../workflow/fan-out.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -194,7 +195,7 @@ class TranscriptPrinter {
   /** Refuses a task or attempt the run does not have (an attempt may still come while `pending` is true). */
   check(run: RunCheckpoint, pending: boolean): void {
     const { taskId, attempt } = this.select;
-    if (taskId !== undefined && !run.workflow.tasks.some((t) => t.id === taskId)) {
+    if (taskId !== undefined && declaredTaskOf(run.workflow.tasks, taskId) === undefined) {
       const known = run.workflow.tasks.map((t) => t.id).join(', ');
       throw new PermanentError('NOT_FOUND', `Run ${run.runId} has no task "${taskId}" (its tasks: ${known})`, { details: { runId: run.runId, taskId } });
     }
@@ -255,7 +256,7 @@ class TranscriptPrinter {
     const key = `${record.taskId}\u0000${entry.attempt}`;
     let view = this.views.get(key);
     if (!view) {
-      const agent = this.run.workflow.tasks.find((t) => t.id === record.taskId)?.kind === 'agent';
+      const agent = declaredTaskOf(this.run.workflow.tasks, record.taskId)?.kind === 'agent';
       view = { key, taskId: record.taskId, attempt: entry.attempt, command: !agent, tail: null, headed: false, ended: false, shownText: '', prompted: !agent };
       const file = agent ? rawFileOf(this.stateDir, this.run.runId, record.taskId, entry) : null;
       if (file !== null) view.tail = new FileLineTail(file);

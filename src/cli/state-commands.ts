@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { declaredTaskOf, parseInstanceId, withInstancesUnderTheirTask } from '../workflow/fan-out.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
@@ -219,7 +220,10 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     // A run that is not running any more ended when it was last written.
     const endedAt = run.status === 'running' ? null : run.updatedAt;
     const durationMs = run.result?.totalTimeMs ?? (endedAt === null ? null : endedAt - run.startedAt);
-    const agents = new Set(run.workflow.tasks.filter((t) => t.kind === 'agent').map((t) => t.id));
+    const isAgent = (taskId: string) => declaredTaskOf(run.workflow.tasks, taskId)?.kind === 'agent';
+    const agents = new Set(run.records.filter((r) => isAgent(r.taskId)).map((r) => r.taskId));
+    // A fan-out's instances are listed under it, in item order.
+    run.records = withInstancesUnderTheirTask(run.records);
     const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : recordedStdout(stateDir, runId, r)));
     // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile);
     // for a command, the file of its last attempt whose stdout outgrew the record.
@@ -240,13 +244,13 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
         run.records.map((r) => [
-          r.taskId,
+          parseInstanceId(r.taskId) ? `  ${r.taskId}` : r.taskId,
           r.cached ? `${r.status} (cached)` : r.allowedFailure ? `${r.status} (allowed)` : r.status,
           String(r.attempts),
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
+          r.error ? `${r.error.code}: ${r.error.message}` : r.items !== undefined ? `fan-out of ${r.items.length} item${r.items.length === 1 ? '' : 's'}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
         ]),
       ),
     );

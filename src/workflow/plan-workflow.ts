@@ -10,7 +10,7 @@
  * @module
  */
 import { buildTaskGraph, popReady, pushReady } from './ready-queue.js';
-import type { Task, Workflow } from './spec.js';
+import { DEFAULT_MAX_ITEMS, type Task, type Workflow } from './spec.js';
 import { renderTemplate, type TemplateValues } from './template.js';
 
 /** Options of {@link planWorkflow}. */
@@ -64,6 +64,11 @@ export interface PlannedTask {
   when?: string;
   /** `allow_failure: true`: its failure does not fail the run. */
   allowFailure?: boolean;
+  /**
+   * A fan-out (`for_each`): the expression giving its list (how many items is known only when
+   * it runs), its `max_items` and its own `max_parallel`. It is planned as one task.
+   */
+  forEach?: { expression: string; maxItems: number; maxParallel?: number };
 }
 
 /** Tasks that would start at the same moment. */
@@ -155,6 +160,8 @@ export function planWorkflow(workflow: Workflow, options: PlanOptions = {}): Wor
     input: (name) => workflow.inputs[name],
     task: (id, field) => `<${{ output: 'output', outputs: 'outputs', session_id: 'session id', status: 'status', exit_code: 'exit code' }[field]} of ${id}>`,
     json: (id, path) => `<json${path.map((key) => `.${key}`).join('')} of ${id}>`,
+    item: (path) => `<item${path.map((key) => `.${key}`).join('')}>`,
+    index: () => '<index>',
   };
   return {
     workflowId: workflow.id,
@@ -191,5 +198,8 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
   if (task.when !== undefined) planned.when = task.when;
   if (task.allow_failure === true) planned.allowFailure = true;
+  if (task.for_each !== undefined) {
+    planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };
+  }
   return planned;
 }
