@@ -82,6 +82,7 @@ import { bigOutputBench, printBigOutputTable } from './big-output.mjs';
 import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { printReportTable, reportBench } from './report.mjs';
+import { fanoutBench, printFanoutTable } from './fanout.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
@@ -703,6 +704,9 @@ async function main() {
   // The run report at 500 / 2,000 / 10,000 tasks (issue 20): < 3 s at 2,000, linear
   const report = await section('run report', () => reportBench());
   if (report) verdicts.push(...printReportTable(report));
+  // Fan-out (issue 21): a 10,000-item for_each vs 10,000 declared tasks, per task, ≤ 1.2×
+  const fanout = await section('fan-out', () => fanoutBench());
+  if (fanout) verdicts.push(printFanoutTable(fanout));
   // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
   const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
   if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));
