@@ -170,7 +170,9 @@ export {
   workflowSpecSchema,
   workflowInputsSchema,
   MAX_TIMEOUT_S,
+  DEFAULT_MAX_ITEMS,
   type AgentTask,
+  type FanoutInstance,
   type CommandTask,
   type MemoryEntrySpec,
   type OutputSchema,
@@ -189,6 +191,7 @@ export {
   checkExpression,
   evaluateCondition,
   evaluateExpression,
+  evaluateList,
   taskVariables,
   type ExpressionCheck,
   type ExpressionOptions,
@@ -198,6 +201,8 @@ export {
   type ExpressionValues,
   type TaskVariableField,
 } from './workflow/expression.js';
+// Fan-out (`for_each`): instance ids `<task>[<index>]` (see README "Fan-out").
+export { declaredTaskOf, instanceId, parseInstanceId, withInstancesUnderTheirTask } from './workflow/fan-out.js';
 // Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.
 export { hashFiles } from './memory/file-hash.js';
 export type { DeferredMemoryEntry, TaskMemoryRequest } from './memory/memory-executor.js';

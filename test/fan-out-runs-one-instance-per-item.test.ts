@@ -28,12 +28,12 @@ const ok = (output: string, json?: unknown): ExecutionResult => ({
 });
 
 /** An executor answering each prompt with `answer`, recording the prompts in order. */
-function agents(answer: (prompt: string) => ExecutionResult | Promise<ExecutionResult>): Executor & { prompts: string[] } {
+function agents(answer: (prompt: string, signal?: AbortSignal) => ExecutionResult | Promise<ExecutionResult>): Executor & { prompts: string[] } {
   const prompts: string[] = [];
-  const executor: Executor = async (request) => {
+  const executor: Executor = async (request, hooks) => {
     const prompt = request.kind === 'claude' ? String(request.prompt) : request.command.join(' ');
     prompts.push(prompt);
-    return answer(prompt);
+    return answer(prompt, hooks.signal);
   };
   return Object.assign(executor, { prompts });
 }
@@ -152,6 +152,43 @@ for (const factory of backendFactories()) {
       expect(result.status).toBe('completed');
       expect(most).toBe(2);
       expect(executor.prompts.filter((p) => p.startsWith('implement'))).toHaveLength(6);
+    });
+
+    it('a false when skips the whole fan-out before its list is evaluated', async () => {
+      const executor = agents((prompt) => (prompt === 'plan the work' ? ok('planned', { subtasks: 'not a list' }) : ok('x')));
+      const result = await (await orchestrator(executor)).runWorkflow(workers({ when: 'tasks.plan.output == "go"' }), { runId: 'ow-when' });
+      expect(result.status).toBe('completed');
+      expect(byId(result).impl).toMatchObject({ status: 'skipped', skippedBy: 'when' });
+      expect(byId(result).integrate!.status).toBe('completed');
+    });
+
+    it('a cancelled fan-out resumes where it was: finished instances are kept, the list is not evaluated again', async () => {
+      let o: WorkflowOrchestrator | null = null;
+      let cancel = true;
+      const executor = agents(async (prompt, signal) => {
+        // The third instance's start cancels the run (two have completed, one at a time); it
+        // runs until it is stopped.
+        if (cancel && prompt.startsWith('implement #2')) {
+          cancel = false;
+          void o!.cancel();
+          await new Promise((resolve) => (signal!.aborted ? resolve(null) : signal!.addEventListener('abort', resolve)));
+        }
+        return planned(['a', 'b', 'c', 'd'])(prompt);
+      });
+      o = await orchestrator(executor);
+      const cancelled = await o.runWorkflow(workers({ max_parallel: 1 }), { runId: 'ow-cancel' });
+      expect(cancelled.status).toBe('cancelled');
+      expect(byId(cancelled).impl!.status).toBe('cancelled');
+      expect(['impl[0]', 'impl[1]'].map((id) => byId(cancelled)[id]!.status)).toEqual(['completed', 'completed']);
+
+      executor.prompts.length = 0;
+      const again = await orchestrator(executor);
+      const expanded: TaskEvent[] = [];
+      again.events.on('fanout.expanded', (e) => expanded.push(e));
+      const resumed = await again.resume('ow-cancel');
+      expect(resumed.status).toBe('completed');
+      expect(expanded).toEqual([]);
+      expect(executor.prompts).toEqual(['implement #2: c ({"title":"c"})', 'implement #3: d ({"title":"d"})', 'integrate ["done a","done b","done c","done d"] / [{"n":0},{"n":1},{"n":2},{"n":3}]']);
     });
 
     it('a failed instance fails its task (dependants skipped); resume --retry-failed runs only that instance again', async () => {
