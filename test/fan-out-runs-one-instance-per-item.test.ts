@@ -99,6 +99,15 @@ for (const factory of backendFactories()) {
       ]);
     });
 
+    it('rerun --from the integrator keeps the fan-out and its instances: only the integrator runs', async () => {
+      const executor = agents(planned(['alpha', 'beta']));
+      expect((await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-r' })).status).toBe('completed');
+      executor.prompts.length = 0;
+      const again = await (await orchestrator(executor)).rerun('ow-r', { from: 'integrate', runId: 'ow-r2' });
+      expect(again.status).toBe('completed');
+      expect(executor.prompts).toEqual(['integrate ["done alpha","done beta"] / [{"n":0},{"n":1}]']);
+    });
+
     it('an empty list completes the task at once and its dependants run', async () => {
       const executor = agents(planned([]));
       const result = await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-empty' });

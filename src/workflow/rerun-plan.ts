@@ -9,6 +9,7 @@ import { emptyTokens } from '../claude/stream-json.js';
 import { ValidationError } from '../errors.js';
 import type { Workflow } from './spec.js';
 import { closestName } from './closest-name.js';
+import { instanceId } from './fan-out.js';
 import type { TaskRecord } from './workflow-result.js';
 
 /** Where a rerun comes from: stored in the new run (`RunCheckpoint.rerunOf`). */
@@ -81,6 +82,11 @@ export function planRerun(workflow: Workflow, records: TaskRecord[], runId: stri
     const old = byId.get(id);
     if (!again.has(id) && old?.status === 'completed') {
       kept.push({ ...old, keptFrom: old.keptFrom ?? runId, tokens: emptyTokens(), costUsd: 0 });
+      // A kept fan-out keeps its instances (their outputs are its outputs).
+      for (let k = 0; k < (old.items?.length ?? 0); k++) {
+        const instance = byId.get(instanceId(id, k));
+        if (instance) kept.push({ ...instance, keptFrom: instance.keptFrom ?? runId, tokens: emptyTokens(), costUsd: 0 });
+      }
     } else rerun.push(id);
   }
   return { kept, rerun };
