@@ -4,7 +4,7 @@
  * under their task, `logs <run> impl[1]` shows one instance, `events` shows `fanout.expanded`,
  * and `run --dry-run` shows the fan-out as `× n` before anything runs.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowResult } from '../src/index.js';
@@ -28,9 +28,13 @@ tasks:
     for_each: tasks.plan.json.subtasks
     max_parallel: 1
     prompt: "implement {{item.title}} (#{{index}})"
+  - id: check
+    depends_on: [plan]
+    for_each: tasks.plan.json.subtasks
+    command: [node, -e, "process.stdout.write('checked ' + process.argv[1])", "{{item.title}}"]
   - id: integrate
-    depends_on: [impl]
-    command: [node, -e, "process.stdout.write(process.argv[1])", "{{tasks.impl.outputs}}"]
+    depends_on: [impl, check]
+    command: [node, -e, "process.stdout.write(process.argv[1] + process.argv[2])", "{{tasks.impl.outputs}}", "{{tasks.check.outputs}}"]
 `;
 
 describe('a fan-out seen through the CLI', () => {
@@ -50,15 +54,18 @@ describe('a fan-out seen through the CLI', () => {
     const result = JSON.parse(run.stdout) as WorkflowResult;
     const byId = Object.fromEntries(result.taskResults.map((t) => [t.taskId, t]));
     expect(byId.impl!.status).toBe('completed');
-    const outputs = JSON.parse(byId.integrate!.output!) as string[];
-    expect(outputs).toEqual([byId['impl[0]']!.output, byId['impl[1]']!.output]);
+    const [agents, commands] = byId.integrate!.output!.split('][').map((part, k) => JSON.parse(k === 0 ? `${part}]` : `[${part}`) as string[]);
+    expect(agents).toEqual([byId['impl[0]']!.output, byId['impl[1]']!.output]);
+    expect(commands).toEqual(['checked alpha', 'checked beta']);
+    // Each agent instance's stream is recorded in a directory of its own.
+    expect(existsSync(join(world.stateDir, 'fan1', 'impl[1]', 'raw_output.jsonl'))).toBe(true);
     const prompts = world.invocations().filter((c) => c.prompt !== undefined).map((c) => String(c.prompt));
     expect(prompts).toEqual(['implement alpha (#0)', 'implement beta (#1)']);
 
     const status = await cli(['status', 'fan1', ...state], world.env);
     expect(status.code).toBe(0);
-    const rows = status.stdout.split('\n').filter((l) => /^(plan|impl|  impl\[|integrate)/.test(l));
-    expect(rows.map((l) => l.split(/\s{2,}/)[0]!.trim() || l.trim().split(/\s+/)[0])).toEqual(['plan', 'impl', 'impl[0]', 'impl[1]', 'integrate']);
+    const rows = status.stdout.split('\n\n')[1]!.split('\n').slice(2);
+    expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual(['plan', 'impl', '  impl[0]', '  impl[1]', 'check', '  check[0]', '  check[1]', 'integrate']);
     expect(status.stdout).toContain('fan-out of 2 items');
 
     const logs = await cli(['logs', 'fan1', 'impl[1]', ...state], world.env);

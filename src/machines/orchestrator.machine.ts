@@ -673,7 +673,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
       kind: 'claude',
       prompt: deferredSource(prompt),
       model: task.model,
-      agentName: task.instance?.of ?? task.id,
+      agentName: task.id,
       ...(task.cwd !== undefined && { cwd: task.cwd }),
       ...(task.env !== undefined && { env: task.env }),
       ...(timeoutMs !== undefined && { timeoutMs }),

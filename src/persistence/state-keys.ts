@@ -6,7 +6,8 @@
  */
 import { PermanentError } from '../errors.js';
 
-const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A segment, or a fan-out instance's id (`impl[3]`: a task id, then its index in brackets). */
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\[\d+\])?$/;
 /** Longest key accepted (file systems cap a name at 255 bytes; `.json` and temp suffixes need room). */
 export const MAX_KEY_LENGTH = 200;
 
@@ -29,7 +30,7 @@ export function assertValidKey(key: string, what = 'key'): void {
   for (const segment of key.split('/')) {
     if (segment === '') fail('it has an empty segment');
     if (segment === '.' || segment === '..') fail('it reaches outside the state directory');
-    if (!SEGMENT.test(segment)) fail(`segment "${segment}" may use only letters, digits, _ . - (and not start with . or -)`);
+    if (!SEGMENT.test(segment)) fail(`segment "${segment}" may use only letters, digits, _ . - (and not start with . or -; a fan-out instance id may end in [<index>])`);
   }
 }
 
