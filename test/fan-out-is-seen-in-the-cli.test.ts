@@ -1,7 +1,8 @@
 /**
  * A fan-out through the CLI: a planner command's JSON list, one agent instance per item (the
  * fake `claude`), an integrator reading `{{tasks.impl.outputs}}`. `status` lists the instances
- * under their task, `logs <run> impl[1]` shows one instance, `events` shows `fanout.expanded`,
+ * under their task, `logs <run> impl[1]` shows one instance, `stats` counts them as their task,
+ * `events` shows `fanout.expanded`,
  * and `run --dry-run` shows the fan-out as `× n` before anything runs.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -72,6 +73,13 @@ describe('a fan-out seen through the CLI', () => {
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('impl[1]');
     expect(logs.stdout).not.toContain('impl[0]');
+
+    // stats counts the instances as their declared task (the fan-out itself ran nothing).
+    const stats = await cli(['stats', 'fan1', '--by', 'task', ...state], world.env);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^impl\s+2\s+100%/m);
+    expect(stats.stdout).toMatch(/^check\s+2\s+100%/m);
+    expect(stats.stdout).not.toContain('impl[');
 
     const events = await cli(['events', 'fan1', ...state], world.env);
     expect(events.code).toBe(0);

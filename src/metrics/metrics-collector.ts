@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseInstanceId } from '../workflow/fan-out.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Task } from '../workflow/spec.js';
@@ -123,11 +124,14 @@ export class MetricsCollector {
     for (const record of run.records) {
       // A record a rerun kept was executed (and is counted) by the run it was kept from.
       if (record.keptFrom !== undefined) continue;
-      const task = tasks.get(record.taskId);
+      // A fan-out runs nothing itself: its instances are counted, as its declared task.
+      if (record.items !== undefined) continue;
+      const instance = parseInstanceId(record.taskId);
+      const task = tasks.get(record.taskId) ?? (instance ? tasks.get(instance.of) : undefined);
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });
       } else {
-        const agent = task?.agent ?? record.taskId;
+        const agent = task?.agent ?? task?.id ?? record.taskId;
         const model = task?.model ?? 'unknown';
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'agent', agent, model });
       }
@@ -226,7 +230,8 @@ function keyOf(entry: MetricsRecord, by: MetricsGroupBy): string {
     case 'model':
       return entry.model;
     case 'task':
-      return entry.record.taskId;
+      // A fan-out's instances (impl[3]) under their declared task.
+      return parseInstanceId(entry.record.taskId)?.of ?? entry.record.taskId;
     case 'workflow':
       return entry.workflowId;
     case 'session':
