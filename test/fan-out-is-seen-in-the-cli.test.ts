@@ -2,6 +2,7 @@
  * A fan-out through the CLI: a planner command's JSON list, one agent instance per item (the
  * fake `claude`), an integrator reading `{{tasks.impl.outputs}}`. `status` lists the instances
  * under their task, `logs <run> impl[1]` shows one instance, `stats` counts them as their task,
+ * `report` tells what they did,
  * `events` shows `fanout.expanded`,
  * and `run --dry-run` shows the fan-out as `× n` before anything runs.
  */
@@ -80,6 +81,11 @@ describe('a fan-out seen through the CLI', () => {
     expect(stats.stdout).toMatch(/^impl\s+2\s+100%/m);
     expect(stats.stdout).toMatch(/^check\s+2\s+100%/m);
     expect(stats.stdout).not.toContain('impl[');
+
+    // The report tells what a fan-out's instances did.
+    const report = await cli(['report', 'fan1', '-o', '-', ...state], world.env);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain('fan-out of 2 items: 2 completed');
 
     const events = await cli(['events', 'fan1', ...state], world.env);
     expect(events.code).toBe(0);

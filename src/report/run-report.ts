@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { declaredTaskOf, instanceId } from '../workflow/fan-out.js';
 import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
 import { rawFileOf } from '../cli/logs-command.js';
@@ -72,8 +73,10 @@ export interface ReportTask {
   costUsd: number;
   costEstimated: boolean;
   error: ReportError | null;
-  /** Why it was skipped. */
+  /** Why it was skipped (for a fan-out: what its instances did). */
   reason?: string;
+  /** A fan-out (`for_each`): its recorded list's length and its instances by status (their tokens and cost are its own). */
+  fanout?: { items: number; byStatus: Record<string, number> };
   /** On the critical path. */
   critical: boolean;
   /** Each attempt's prompt as it was sent (agent tasks whose prompt files are there; see {@link loadRunReport}). */
@@ -188,6 +191,20 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     };
     if (record.reason !== undefined) out.reason = record.reason;
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
+    if (record.items !== undefined) {
+      // A fan-out: what its instances (impl[0]...) did, and spent.
+      const byStatus: Record<string, number> = {};
+      const spent: TokenUsage[] = [];
+      for (let k = 0; k < record.items.length; k++) {
+        const instance = records.get(instanceId(spec.id, k));
+        const status = instance?.status ?? 'pending';
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+        if (instance) spent.push(instance.tokens);
+      }
+      out.fanout = { items: record.items.length, byStatus };
+      out.tokens = sumTokens(spent);
+      out.reason ??= `fan-out of ${record.items.length} item${record.items.length === 1 ? '' : 's'}: ${Object.entries(byStatus).map(([status, n]) => `${n} ${status}`).join(', ') || 'none'}`;
+    }
     return out;
   });
 
@@ -197,9 +214,8 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   for (const t of tasks) t.critical = onPath.has(t.id);
   const summary = metrics.summary({ by: 'agent' });
   // Command tasks are no agents: the by-agent table counts agent tasks only (by model, they are `command`).
-  const agentTaskIds = new Set(run.workflow.tasks.filter((t) => t.kind === 'agent').map((t) => t.id));
   const agents = new MetricsCollector(options.prices ? { prices: options.prices } : {})
-    .addRun({ ...run, records: run.records.filter((r) => agentTaskIds.has(r.taskId)) })
+    .addRun({ ...run, records: run.records.filter((r) => declaredTaskOf(run.workflow.tasks, r.taskId)?.kind === 'agent') })
     .summary({ by: 'agent' });
   const report: RunReport = {
     runId: run.runId,

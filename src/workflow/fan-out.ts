@@ -31,12 +31,20 @@ export function instanceTask(task: Task, index: number): Task {
  * (`impl[3]`), its fan-out task. `undefined` for an id the workflow does not know.
  */
 export function declaredTaskOf<T extends { id: string; for_each?: string | undefined }>(tasks: readonly T[], taskId: string): T | undefined {
-  const task = tasks.find((t) => t.id === taskId);
+  // Looked up once per record: a map per task list, not a scan (quadratic on big runs).
+  let byId = taskMaps.get(tasks) as Map<string, T> | undefined;
+  if (!byId) {
+    byId = new Map(tasks.map((t) => [t.id, t]));
+    taskMaps.set(tasks, byId);
+  }
+  const task = byId.get(taskId);
   if (task) return task;
   const instance = parseInstanceId(taskId);
-  const of = instance ? tasks.find((t) => t.id === instance.of) : undefined;
+  const of = instance ? byId.get(instance.of) : undefined;
   return of?.for_each !== undefined ? of : undefined;
 }
+
+const taskMaps = new WeakMap<readonly unknown[], Map<string, unknown>>();
 
 /**
  * Records in the order a person reads them: each fan-out's instances right under it, in item
