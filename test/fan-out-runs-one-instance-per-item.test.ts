@@ -99,6 +99,30 @@ for (const factory of backendFactories()) {
       ]);
     });
 
+    it('under on_failure: stop, a failed instance halts the run: the instances not started are skipped, and --retry-failed runs them', async () => {
+      let broken = true;
+      const executor = agents((prompt) => {
+        if (broken && prompt.startsWith('implement #0')) throw new PermanentError('AGENT_ERROR', 'alpha broke');
+        return planned(['alpha', 'beta', 'gamma'])(prompt);
+      });
+      const failed = await (await orchestrator(executor)).runWorkflow(workers({ max_parallel: 1 }), { runId: 'ow-stop' });
+      expect(failed.status).toBe('failed');
+      const tasks = byId(failed);
+      expect([0, 1, 2].map((k) => tasks[`impl[${k}]`]!.status)).toEqual(['failed', 'skipped', 'skipped']);
+      expect(tasks.impl!.status).toBe('failed');
+      expect(tasks.integrate!.status).toBe('skipped');
+
+      broken = false;
+      executor.prompts.length = 0;
+      const retried = await (await orchestrator(executor)).resume('ow-stop', { retryFailed: true });
+      expect(retried.status).toBe('completed');
+      expect(executor.prompts.filter((p) => p.startsWith('implement'))).toEqual([
+        'implement #0: alpha ({"title":"alpha"})',
+        'implement #1: beta ({"title":"beta"})',
+        'implement #2: gamma ({"title":"gamma"})',
+      ]);
+    });
+
     it('rerun --from the integrator keeps the fan-out and its instances: only the integrator runs', async () => {
       const executor = agents(planned(['alpha', 'beta']));
       expect((await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-r' })).status).toBe('completed');
