@@ -132,6 +132,20 @@ for (const factory of backendFactories()) {
       expect(executor.prompts).toEqual(['integrate ["done alpha","done beta"] / [{"n":0},{"n":1}]']);
     });
 
+    it('the list is durable before the first instance starts', async () => {
+      let seen: unknown;
+      const executor = agents(async (prompt) => {
+        if (prompt.startsWith('implement #0')) {
+          // What another process would read from the state at this moment.
+          const stored = await (await factory.create(dir)).loadRun('ow-durable');
+          seen = stored!.records.find((r) => r.taskId === 'impl')!.items;
+        }
+        return planned(['alpha', 'beta'])(prompt);
+      });
+      expect((await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-durable' })).status).toBe('completed');
+      expect(seen).toEqual([{ title: 'alpha' }, { title: 'beta' }]);
+    });
+
     it('an empty list completes the task at once and its dependants run', async () => {
       const executor = agents(planned([]));
       const result = await (await orchestrator(executor)).runWorkflow(workers(), { runId: 'ow-empty' });

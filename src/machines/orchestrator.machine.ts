@@ -1192,7 +1192,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const gate = ctx.ready.gates[d]!;
     gate.next = 0;
     gate.open = 0;
-    if (ctx.halt === null) pumpGate(ctx, d);
+    // A list evaluated just now (above) waits to be durable, as in a step.
+    if (ctx.halt === null && ctx.undurable[d] !== 1) pumpGate(ctx, d);
   }
   // What is ready now becomes the sorted base, which the steps never copy. (A task skipped by
   // its `when` above released its dependants, which the loop may have reached again: once each.)
