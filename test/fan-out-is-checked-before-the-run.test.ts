@@ -46,6 +46,12 @@ describe('for_each is validated', () => {
     expect(problems(fanout({ for_each: '"abc"' }))).toEqual(['tasks.fan.for_each: `"abc"` gives a string, not a list (for_each runs the task once per item of a list)']);
   });
 
+  it('a fan-out cannot wait for an event or publish one (yet)', () => {
+    const found = problems(fanout({ for_each: '[1]', wait_for: 'go', publish: 'done' }));
+    expect(found).toContain('tasks.fan.wait_for: a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on');
+    expect(found).toContain('tasks.fan.publish: a fan-out task (for_each) cannot publish yet: put publish on a task that depends on it');
+  });
+
   it('max_items is a whole number from 1 to 100000; max_parallel at least 1; both only on a fan-out', () => {
     expect(problems(fanout({ for_each: '[1]', max_items: 0 }))).toEqual(['tasks.fan.max_items: must be at least 1']);
     expect(problems(fanout({ for_each: '[1]', max_items: 100001 })).join('\n')).toContain('must be at most 100000');

@@ -483,6 +483,9 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
     if (task.for_each !== undefined && task.wait_for !== undefined) {
       issues.push({ path: `tasks.${task.id}.wait_for`, message: 'a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on' });
     }
+    if (task.for_each !== undefined && task.publish !== undefined) {
+      issues.push({ path: `tasks.${task.id}.publish`, message: 'a fan-out task (for_each) cannot publish yet: put publish on a task that depends on it' });
+    }
     if (task.for_each === undefined) {
       for (const field of ['max_parallel', 'max_items'] as const) {
         if (task[field] !== undefined) issues.push({ path: `tasks.${task.id}.${field}`, message: `is only for a fan-out task (one with for_each:)` });
