@@ -99,7 +99,7 @@ export class ProgressView {
 
   private applyEvent(event: TaskEvent | WorkflowEvent): string | null {
     if (event.type === 'workflow.started') {
-      this.order = event.taskIds;
+      this.order = [...event.taskIds];
       for (const id of event.taskIds) this.rows.set(id, emptyRow(id));
       const rerun = event.rerunOf ? ` (rerun of ${event.rerunOf.runId} from ${event.rerunOf.fromTask}${event.rerunOf.only ? ', only it' : ''})` : '';
       return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${count(event.taskIds.length, 'task')}`;
@@ -126,8 +126,13 @@ export class ProgressView {
       this.order = [...this.order.slice(0, at + 1), ...ids, ...this.order.slice(at + 1)];
       return `${event.taskId}: fan-out of ${count(event.count, 'item')}`;
     }
-    const row = this.rows.get(event.taskId) ?? emptyRow(event.taskId);
-    this.rows.set(event.taskId, row);
+    let row = this.rows.get(event.taskId);
+    if (!row) {
+      // A task not announced (an instance of a fan-out whose list a resumed run kept): listed too.
+      row = emptyRow(event.taskId);
+      this.rows.set(event.taskId, row);
+      this.order.push(event.taskId);
+    }
     switch (event.type) {
       case 'task.waiting': {
         row.state = 'waiting';
