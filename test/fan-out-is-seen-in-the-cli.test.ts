@@ -4,12 +4,14 @@
  * under their task, `logs <run> impl[1]` shows one instance, `stats` counts them as their task,
  * `report` tells what they did,
  * `events` shows `fanout.expanded`,
- * and `run --dry-run` shows the fan-out as `× n` before anything runs.
+ * and `run --dry-run` shows the fan-out as `× n` before anything runs; the live view lists the
+ * instances under their task.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowResult } from '../src/index.js';
+import { ProgressView } from '../src/cli/progress-view.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -90,5 +92,24 @@ describe('a fan-out seen through the CLI', () => {
     const events = await cli(['events', 'fan1', ...state], world.env);
     expect(events.code).toBe(0);
     expect(events.stdout).toMatch(/fanout\.expanded\s+impl\s+list recorded: 2 items \(impl\[0\]\.\.impl\[1\]\)/);
+  });
+});
+
+describe('the live view of a fan-out', () => {
+  const base = { workflowId: 'w', runId: 'r', at: 1_000 };
+
+  it('lists the instances under their task once the list is recorded, and those of a resumed run as they come', () => {
+    const view = new ProgressView(() => 2_000);
+    view.apply({ type: 'workflow.started', ...base, taskIds: ['plan', 'impl', 'integrate'], resumed: false });
+    expect(view.apply({ type: 'fanout.expanded', ...base, taskId: 'impl', count: 2 })).toBe('impl: fan-out of 2 items');
+    view.apply({ type: 'task.started', ...base, taskId: 'impl[1]', attempt: 1, maxAttempts: 1 });
+    const ids = (text: string) => text.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]);
+    expect(ids(view.render())).toEqual(['plan', 'impl', 'impl[0]', 'impl[1]', 'integrate']);
+    expect(view.render().split('\n')[0]).toBe('tasks: 4 pending, 1 running');
+
+    const resumed = new ProgressView(() => 2_000);
+    resumed.apply({ type: 'workflow.started', ...base, taskIds: ['plan', 'impl', 'integrate'], resumed: true });
+    resumed.apply({ type: 'task.started', ...base, taskId: 'impl[4]', attempt: 1, maxAttempts: 1 });
+    expect(ids(resumed.render())).toEqual(['plan', 'impl', 'integrate', 'impl[4]']);
   });
 });
