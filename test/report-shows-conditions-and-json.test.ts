@@ -39,7 +39,10 @@ async function report(runId: string): Promise<Page> {
   return page;
 }
 
-const text = (page: Page, selector: string) => page.$eval(selector, (e) => (e as HTMLElement).innerText);
+/** An element as the page's code reads it (the tests compile without the DOM's types). */
+type Shown = { innerText: string };
+
+const text = (page: Page, selector: string) => page.$eval(selector, (e) => (e as unknown as Shown).innerText);
 
 describe('report of a routing run', () => {
   it('lists the branch taken and the skipped ones with their reason; the classifier’s json is folded', async () => {
@@ -48,21 +51,21 @@ describe('report of a routing run', () => {
     const page = await report('route');
     expect(await text(page, '[data-summary="tasks"] dd')).toBe('3/5 completed, 2 skipped by their condition');
 
-    const outcomes = await page.$$eval('#conditions li', (lis) => lis.map((li) => [li.getAttribute('data-task-id'), li.getAttribute('data-outcome'), (li as HTMLElement).innerText]));
+    const outcomes = await page.$$eval('#conditions li', (lis) => lis.map((li) => [li.getAttribute('data-task-id'), li.getAttribute('data-outcome'), (li as unknown as Shown).innerText]));
     expect(outcomes).toEqual([
       ['fix_bug', 'taken', 'fix_bug: ran: when: tasks.classify.json.kind == "bug" held (completed)'],
       ['add_feature', 'skipped', 'add_feature: skipped: when: tasks.classify.json.kind == "feature" is false (tasks.classify.json.kind = "bug")'],
       ['answer', 'skipped', 'answer: skipped: when: tasks.classify.json.kind == "question" is false (tasks.classify.json.kind = "bug")'],
     ]);
     // The task table says the same, and marks the rows.
-    expect(await page.$eval('#tasks tr[data-task-id="answer"]', (tr) => [tr.getAttribute('data-skipped-by'), (tr.querySelector('.note-cell') as HTMLElement).innerText])).toEqual([
+    expect(await page.$eval('#tasks tr[data-task-id="answer"]', (tr) => [tr.getAttribute('data-skipped-by'), (tr.querySelector('.note-cell') as unknown as Shown).innerText])).toEqual([
       'when',
       'when: tasks.classify.json.kind == "question" is false (tasks.classify.json.kind = "bug")',
     ]);
     expect(await page.$('#tasks tr[data-task-id="fix_bug"][data-skipped-by]')).toBeNull();
 
     // Structured output: one folded entry, for the classifier; opened, it shows the object.
-    expect(await page.$$eval('details.json', (ds) => ds.map((d) => [d.getAttribute('data-task-id'), (d as HTMLDetailsElement).open]))).toEqual([['classify', false]]);
+    expect(await page.$$eval('details.json', (ds) => ds.map((d) => [d.getAttribute('data-task-id'), (d as unknown as { open: boolean }).open]))).toEqual([['classify', false]]);
     await page.click('details.json summary');
     expect(JSON.parse(await text(page, 'details.json pre'))).toEqual({ kind: 'bug', summary: 'Saving settings with an empty display name crashes the settings page', area: 'settings' });
     await page.close();
@@ -86,13 +89,13 @@ tasks:
     const run = await cli(['run', flow, '--run-id', 'allowed', '--state-dir', stateDir]);
     expect(run.code).toBe(0);
     const page = await report('allowed');
-    expect(await page.$eval('#tasks tr[data-task-id="lint"]', (tr) => [tr.getAttribute('data-allowed-failure'), (tr.querySelector('.badge') as HTMLElement).innerText])).toEqual([
+    expect(await page.$eval('#tasks tr[data-task-id="lint"]', (tr) => [tr.getAttribute('data-allowed-failure'), (tr.querySelector('.badge') as unknown as Shown).innerText])).toEqual([
       'true',
       'failed (allowed)',
     ]);
-    expect(await page.$eval('#tasks tr[data-task-id="build"]', (tr) => [tr.getAttribute('data-allowed-failure'), (tr.querySelector('.badge') as HTMLElement).innerText])).toEqual([null, 'completed']);
+    expect(await page.$eval('#tasks tr[data-task-id="build"]', (tr) => [tr.getAttribute('data-allowed-failure'), (tr.querySelector('.badge') as unknown as Shown).innerText])).toEqual([null, 'completed']);
     expect(await page.$eval('.dag-node[data-task-id="lint"]', (g) => g.textContent)).toContain('failed (allowed)');
-    expect(await page.$$eval('article.failure', (as) => as.map((a) => [a.getAttribute('data-task-id'), a.getAttribute('data-allowed'), (a.querySelector('h3') as HTMLElement).innerText]))).toEqual([
+    expect(await page.$$eval('article.failure', (as) => as.map((a) => [a.getAttribute('data-task-id'), a.getAttribute('data-allowed'), (a.querySelector('h3') as unknown as Shown).innerText]))).toEqual([
       ['lint', 'true', 'lint, attempt 1: failed (allowed: allow_failure, the run went on) · ' + (await text(page, 'article.failure time'))],
     ]);
     expect(await text(page, '[data-summary="tasks"] dd')).toBe('1/2 completed, 1 allowed to fail');
