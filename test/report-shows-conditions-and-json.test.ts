@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildRunReport, renderRunReportHtml, validateWorkflow } from '../src/index.js';
 import { cli } from './helpers/cli.js';
+import { checkpoint, record } from './helpers/records.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
 
 let root: string;
@@ -102,5 +104,40 @@ tasks:
     expect(await page.$('#conditions')).toBeNull();
     expect(await page.$$eval('details.json', (ds) => ds.map((d) => d.getAttribute('data-task-id')))).toEqual(['build']);
     await page.close();
+  });
+});
+
+describe('report of a run still going, or stopped before a condition was reached', () => {
+  it('a condition not evaluated yet is pending; one whose task was skipped by a failed dependency says so; a long json is cut', () => {
+    const run = checkpoint('r', ['probe', 'fix', 'deploy', 'later']);
+    run.workflow = validateWorkflow({
+      id: 'wf',
+      tasks: [
+        { id: 'probe', prompt: 'x', output_schema: { type: 'object' } },
+        { id: 'fix', prompt: 'x', depends_on: ['probe'], when: 'tasks.probe.status == "completed"' },
+        { id: 'deploy', prompt: 'x', depends_on: ['fix'], when: 'tasks.fix.status == "completed"' },
+        { id: 'later', prompt: 'x', depends_on: ['probe'], when: 'tasks.probe.status == "completed"' },
+      ],
+    });
+    const big = { lines: Array.from({ length: 400 }, (_, i) => `line ${i} of a long answer`) };
+    run.records = [
+      { ...record('probe'), json: big },
+      { ...record('fix', 'failed'), error: { name: 'PermanentError', code: 'COMMAND_FAILED', message: 'exit 1', transient: false } },
+      { ...record('deploy', 'skipped', 0), attempts: 0, startedAt: null, reason: 'dependency "fix" failed' },
+      { ...record('later', 'pending', 0), attempts: 0, startedAt: null },
+    ];
+    const report = buildRunReport(run, null);
+    expect(report.tasks.map((t) => [t.id, t.when ?? null, t.skippedBy ?? null, t.json === undefined])).toEqual([
+      ['probe', null, null, false],
+      ['fix', 'tasks.probe.status == "completed"', null, true],
+      ['deploy', 'tasks.fix.status == "completed"', null, true],
+      ['later', 'tasks.probe.status == "completed"', null, true],
+    ]);
+    const html = renderRunReportHtml(report);
+    expect(html).toContain('<li data-task-id="fix" data-outcome="taken"><code>fix</code>: ran: <code>when: tasks.probe.status == &#34;completed&#34;</code> held (failed)</li>');
+    expect(html).toContain('<li data-task-id="deploy" data-outcome="not reached"><code>deploy</code>: dependency &#34;fix&#34; failed (<code>when: tasks.fix.status == &#34;completed&#34;</code> not evaluated)</li>');
+    expect(html).toContain('<li data-task-id="later" data-outcome="pending"><code>later</code>: <code>when: tasks.probe.status == &#34;completed&#34;</code> not evaluated yet</li>');
+    expect(html).toMatch(/line 1\d\d of a long answer[^<]*… \(\d+ more characters: agents-sdk status r --json\)<\/pre>/);
+    expect(html).not.toContain('line 399 of');
   });
 });
