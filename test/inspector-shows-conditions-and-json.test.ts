@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer, type InspectedRunSummary } from '../src/index.js';
+import { COMPACT_JSON_CHARS, compactTask } from '../src/inspector/inspection-protocol.js';
 import { cli } from './helpers/cli.js';
+import { record as taskRecord } from './helpers/records.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
 
@@ -111,5 +113,21 @@ tasks:
     expect(ship.rows[0]).toBe('statusskipped');
     expect(ship.rows[1]).toMatch(/^reason.*build/);
     await page.close();
+  });
+});
+
+/** A task record as the inspector reads it (its tokens a plain map). */
+const record = (...args: Parameters<typeof taskRecord>) => ({ ...taskRecord(...args), tokens: { ...taskRecord(...args).tokens } as Record<string, number> });
+
+describe('what the page is sent of a task', () => {
+  it('its skip reason, allowed failure and json (indented, cut at 4,000 characters); none of them when it has none', () => {
+    const plain = compactTask(record('a'));
+    expect(Object.keys(plain).sort()).toEqual(['attempts', 'costUsd', 'endedAt', 'error', 'id', 'startedAt', 'status', 'tokens']);
+    expect(compactTask({ ...record('b', 'skipped'), reason: 'when: x is false', skippedBy: 'when' })).toMatchObject({ reason: 'when: x is false', skippedBy: 'when' });
+    expect(compactTask({ ...record('c', 'failed'), allowedFailure: true }).allowedFailure).toBe(true);
+    expect(compactTask({ ...record('d'), json: { ok: true } }).json).toBe('{\n  "ok": true\n}');
+    const long = compactTask({ ...record('e'), json: { text: 'x'.repeat(10_000) } }).json!;
+    expect(long.length).toBeLessThan(COMPACT_JSON_CHARS + 100);
+    expect(long).toMatch(/x\n… \(\d+ more characters\)$/);
   });
 });
