@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer, type InspectedRunSummary } from '../src/index.js';
 import { COMPACT_JSON_CHARS, compactTask } from '../src/inspector/inspection-protocol.js';
 import { cli } from './helpers/cli.js';
+import { screenshotPath } from './helpers/screenshots.js';
 import { record as taskRecord } from './helpers/records.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
@@ -74,6 +75,7 @@ describe('inspector task details', () => {
     expect(JSON.parse(classify.json!)).toEqual({ kind: 'bug', summary: 'Saving settings with an empty display name crashes the settings page', area: 'settings' });
     await page.click('#task-details details.json summary');
     await page.waitForFunction(`document.querySelector('#task-details details.json').open`);
+    await page.screenshot({ path: screenshotPath('inspector-routing.png') });
     expect(page.errors).toEqual([]);
     await page.close();
   });
