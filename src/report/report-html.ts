@@ -418,6 +418,7 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; 
 th { font-size: 12px; color: #6b7280; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.note-cell { white-space: normal; max-width: 420px; color: #7f1d1d; }
+tr[data-status="skipped"] td.note-cell { color: #6b7280; }
 tfoot td { font-weight: 700; border-top: 2px solid #d1d5db; }
 tr[data-critical="true"] td:first-child code { color: var(--critical); font-weight: 700; }
 .side-by-side { display: flex; flex-wrap: wrap; gap: 32px; }
