@@ -21,8 +21,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
-async function replay(runId: string): Promise<{ result: WorkflowResult; tasks: Record<string, TaskResult>; stderr: string }> {
-  const run = await cli(['run', EXAMPLE, '--replay', RECORDINGS, '--replay-speed', '0', '--run-id', runId, '--json', '--state-dir', stateDir]);
+async function replay(runId: string, backend = 'json'): Promise<{ result: WorkflowResult; tasks: Record<string, TaskResult>; stderr: string }> {
+  const run = await cli(['run', EXAMPLE, '--replay', RECORDINGS, '--replay-speed', '0', '--run-id', runId, '--json', '--state-dir', stateDir, '--backend', backend]);
   expect([run.code, run.stderr]).toEqual([0, expect.stringContaining('completed')]);
   const result = JSON.parse(run.stdout) as WorkflowResult;
   return { result, tasks: Object.fromEntries(result.taskResults.map((t) => [t.taskId, t])), stderr: run.stderr };
@@ -43,8 +43,8 @@ describe('examples/patterns/routing.yaml', () => {
     expect(JSON.parse(String(result.result))).toEqual(result.structured_output);
   });
 
-  it('replays offline: the bug branch runs, the others are skipped with their reason, the join replies after it', async () => {
-    const { result, tasks, stderr } = await replay('route');
+  it.each(['json', 'sqlite'])('replays offline (%s backend): the bug branch runs, the others are skipped with their reason, the join replies after it', async (backend) => {
+    const { result, tasks, stderr } = await replay('route', backend);
     expect(result.status).toBe('completed');
     expect(tasks.classify).toMatchObject({ status: 'completed', json: { kind: 'bug', area: 'settings' } });
     expect(tasks.fix_bug).toMatchObject({ status: 'completed', attempts: 1 });
@@ -61,7 +61,7 @@ describe('examples/patterns/routing.yaml', () => {
     // The join ran after the branch taken, and its prompt read that branch's output.
     const order = result.taskResults.map((t) => t.taskId);
     expect(order.indexOf('reply')).toBeGreaterThan(order.indexOf('fix_bug'));
-    const prompt = await cli(['logs', 'route', 'reply', '--prompt', '--state-dir', stateDir]);
+    const prompt = await cli(['logs', 'route', 'reply', '--prompt', '--state-dir', stateDir, '--backend', backend]);
     expect(prompt.stdout).toContain('reply to the reporter of this bug');
     expect(prompt.stdout).toContain('Fixed: SettingsPanel computed initials');
   });
