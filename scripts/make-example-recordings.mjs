@@ -18,12 +18,19 @@ function uuid(seed) {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function session(workflow, task, { turns, text, durationMs, model = 'claude-sonnet-5' }) {
+/**
+ * One recorded session. `structured`: the task has an `output_schema`; the session ends as the
+ * real CLI ends one under `--json-schema`: a StructuredOutput tool call, its "provided
+ * successfully" result, and a result line with `structured_output` (its `result` the object as
+ * JSON text, `stop_reason: tool_use`), as in test/fixtures/claude-samples/structured-success.jsonl.
+ */
+function session(workflow, task, { turns, text, durationMs, model = 'claude-sonnet-5', structured }) {
   const sid = uuid(`${workflow}/${task}`);
+  if (structured !== undefined) turns = [...turns, ['StructuredOutput', structured, 'Structured output provided successfully']];
   const lines = [
     {
       type: 'system', subtype: 'init', cwd: '/home/user/project', session_id: sid,
-      tools: ['Task', 'Bash', 'Edit', 'Read', 'Write', 'WebFetch'], mcp_servers: [], model,
+      tools: ['Task', 'Bash', 'Edit', 'Read', 'Write', 'WebFetch', ...(structured === undefined ? [] : ['StructuredOutput'])], mcp_servers: [], model,
       permissionMode: 'bypassPermissions', apiKeySource: 'ANTHROPIC_API_KEY', claude_code_version: '2.1.197',
       uuid: uuid(`${workflow}/${task}/init`),
     },
@@ -45,21 +52,25 @@ function session(workflow, task, { turns, text, durationMs, model = 'claude-sonn
       parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/u${i}`), tool_use_result: { stdout: toolOutput, stderr: '', interrupted: false, isImage: false },
     });
   });
-  output += Math.ceil(text.length / 4);
-  input += 2400;
-  lines.push({
-    type: 'assistant',
-    message: { id: `msg_${task}_final`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: null, usage: { input_tokens: 2400, output_tokens: Math.ceil(text.length / 4), cache_creation_input_tokens: 0, cache_read_input_tokens: 1200 } },
-    parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/final`),
-  });
-  const cacheRead = 1200 * (turns.length + 1);
+  if (structured === undefined) {
+    output += Math.ceil(text.length / 4);
+    input += 2400;
+    lines.push({
+      type: 'assistant',
+      message: { id: `msg_${task}_final`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: null, usage: { input_tokens: 2400, output_tokens: Math.ceil(text.length / 4), cache_creation_input_tokens: 0, cache_read_input_tokens: 1200 } },
+      parent_tool_use_id: null, session_id: sid, uuid: uuid(`${task}/final`),
+    });
+  } else {
+    text = JSON.stringify(structured);
+  }
+  const cacheRead = 1200 * (turns.length + (structured === undefined ? 1 : 0));
   const cost = Number(((input * 3 + output * 15 + cacheRead * 0.3) / 1e6).toFixed(6));
   lines.push({
     type: 'result', subtype: 'success', is_error: false, api_error_status: null, duration_ms: durationMs,
-    duration_api_ms: Math.round(durationMs * 0.8), num_turns: turns.length + 1, result: text, stop_reason: 'end_turn',
+    duration_api_ms: Math.round(durationMs * 0.8), num_turns: turns.length + (structured === undefined ? 1 : 0), result: text, stop_reason: structured === undefined ? 'end_turn' : 'tool_use',
     session_id: sid, total_cost_usd: cost,
     usage: { input_tokens: input, cache_creation_input_tokens: 2048, cache_read_input_tokens: cacheRead, output_tokens: output },
-    permission_denials: [], terminal_reason: 'completed', uuid: uuid(`${task}/result`),
+    permission_denials: [], ...(structured === undefined ? {} : { structured_output: structured }), terminal_reason: 'completed', uuid: uuid(`${task}/result`),
   });
   const dir = join(root, workflow, task);
   mkdirSync(dir, { recursive: true });
@@ -111,5 +122,29 @@ session('sdlc', 'document', {
   model: 'claude-haiku-4-5-20251001',
   turns: [['Edit', { file_path: '/home/user/project/README.md', old_string: '## Settings', new_string: '## Settings\n\n- `theme`: light, dark or system (default).' }, 'The file README.md has been updated.']],
   text: 'Documented the theme setting in README.md (Settings section).',
+});
+// examples/patterns/routing.yaml: the classifier answers through StructuredOutput (kind: bug),
+// so the bug branch runs and the join replies; the other branches are skipped by their `when`.
+session('patterns-routing', 'classify', {
+  durationMs: 1400,
+  model: 'claude-haiku-4-5-20251001',
+  turns: [],
+  text: '',
+  structured: { kind: 'bug', summary: 'Saving settings with an empty display name crashes the settings page', area: 'settings' },
+});
+session('patterns-routing', 'fix_bug', {
+  durationMs: 3200,
+  turns: [
+    ['Read', { file_path: '/home/user/project/src/components/SettingsPanel.tsx' }, 'const initials = settings.displayName.split(" ").map((w) => w[0].toUpperCase());'],
+    ['Edit', { file_path: '/home/user/project/src/components/SettingsPanel.tsx', old_string: 'map((w) => w[0].toUpperCase())', new_string: 'filter(Boolean).map((w) => w[0].toUpperCase())' }, 'The file src/components/SettingsPanel.tsx has been updated.'],
+    ['Bash', { command: 'npm test -- settings', description: 'Run the settings tests' }, ' ✓ test/settings.test.tsx (5 tests) 38ms\n Test Files  1 passed (1)'],
+  ],
+  text: 'Fixed: SettingsPanel computed initials from an empty display name (w[0] of ""); empty words are now skipped. Added a test for an empty name; settings tests pass.',
+});
+session('patterns-routing', 'reply', {
+  durationMs: 1100,
+  model: 'claude-haiku-4-5-20251001',
+  turns: [],
+  text: 'Thanks for the report! This was a bug: the settings page crashed when the display name was empty. It is fixed (empty names are handled) and covered by a new test; the fix ships in the next release.',
 });
 console.log(`recordings written under ${root}`);

@@ -22,6 +22,11 @@ export type TranscriptEntry =
   | { kind: 'api_retry'; retry: number | null; maxRetries: number | null; errorStatus: number | null; error: string | null; retryDelayMs: number | null }
   /** A message Claude Code wrote in the assistant's place (`API Error: 529 ...`, `Not logged in`). */
   | { kind: 'error'; text: string; reason: string }
+  /**
+   * The structured output the attempt gave (`output_schema`: the `structured_output` of Claude
+   * Code's result line, which comes just before it; a command's `output: json`, its parsed stdout).
+   */
+  | { kind: 'json'; value: unknown }
   | {
       kind: 'result';
       subtype: string;
@@ -45,7 +50,9 @@ export function transcriptEntriesOf(text: string): TranscriptEntry[] {
   }
   if (line.type === 'result') {
     const result = line as ResultLine;
+    const json: TranscriptEntry[] = result.structured_output === undefined ? [] : [{ kind: 'json', value: result.structured_output }];
     return [
+      ...json,
       {
         kind: 'result',
         subtype: String(result.subtype ?? ''),
@@ -96,6 +103,8 @@ export function formatTranscriptEntry(entry: TranscriptEntry, shownText = ''): s
       return describeApiRetry({ ...entry, attempt: entry.retry });
     case 'error':
       return `error (${entry.reason}): ${indent(entry.text)}`;
+    case 'json':
+      return `json:\n  ${indent(JSON.stringify(entry.value, null, 2) ?? 'null')}`;
     case 'result': {
       // An API error comes with subtype `success`: that word would only mislead.
       const subtype = entry.subtype && entry.subtype !== 'success' ? ` (${entry.subtype})` : '';

@@ -304,6 +304,8 @@ class TranscriptPrinter {
     }
     if (this.select.raw) return;
     if (view.command) {
+      // `output: json`: what the record kept of the attempt that gave it (the last, succeeded).
+      if (attemptLogOf(record).at(-1) === entry && entry.status === 'succeeded' && record.json !== undefined) this.emit(view, { kind: 'json', value: record.json });
       if (attemptLogOf(record).at(-1) === entry && record.outputCut) this.emit(view, { kind: 'output', stream: 'stderr', text: `(${describeOutputCut(record.outputCut)})` });
       const stderr = entry.error?.stderrTail ?? '';
       if (stderr) this.emit(view, { kind: 'output', stream: 'stderr', text: stderr });
@@ -346,6 +348,8 @@ class TranscriptPrinter {
     this.write(`${this.format(view, entry)}\n`);
     if (entry.kind === 'text') view.shownText = entry.text;
     if (entry.kind === 'error') view.shownText = entry.text;
+    // The result line's text is the same object as JSON text: not printed again.
+    if (entry.kind === 'json') view.shownText = JSON.stringify(entry.value) ?? '';
   }
 
   private format(view: AttemptView, entry: LogEntry): string {

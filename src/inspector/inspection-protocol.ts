@@ -37,7 +37,18 @@ export interface CompactTask {
   startedAt: number | null;
   endedAt: number | null;
   error: { code: string; message: string } | null;
+  /** Why it was skipped (a `when:` condition's: the expression and the values it saw). */
+  reason?: string;
+  /** `when`: skipped by its condition. */
+  skippedBy?: string;
+  /** It failed with `allow_failure`: the run went on. */
+  allowedFailure?: boolean;
+  /** Its structured output as indented JSON text, cut at {@link COMPACT_JSON_CHARS} characters. */
+  json?: string;
 }
+
+/** Characters of a task's structured output sent to the page. */
+export const COMPACT_JSON_CHARS = 4_000;
 
 /** A task of the spec, as sent once per run. */
 export interface SpecTask {
@@ -151,6 +162,10 @@ export interface RecordLike {
   startedAt: number | null;
   endedAt: number | null;
   error: { code?: string; message?: string } | null;
+  reason?: string;
+  skippedBy?: string;
+  allowedFailure?: boolean;
+  json?: unknown;
 }
 
 interface RunContextLike {
@@ -202,7 +217,7 @@ function shortError(error: { code?: string; message?: string } | null | undefine
 
 /** One record, compact. */
 export function compactTask(record: RecordLike): CompactTask {
-  return {
+  const out: CompactTask = {
     id: record.taskId,
     status: record.status,
     attempts: record.attempts,
@@ -212,6 +227,17 @@ export function compactTask(record: RecordLike): CompactTask {
     endedAt: record.endedAt,
     error: shortError(record.error),
   };
+  if (record.reason !== undefined) out.reason = record.reason;
+  if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
+  if (record.allowedFailure) out.allowedFailure = true;
+  if (record.json !== undefined) out.json = jsonText(record.json);
+  return out;
+}
+
+/** A structured output as indented JSON, cut at {@link COMPACT_JSON_CHARS} characters. */
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value, null, 2) ?? 'null';
+  return text.length <= COMPACT_JSON_CHARS ? text : `${text.slice(0, COMPACT_JSON_CHARS)}\n… (${text.length - COMPACT_JSON_CHARS} more characters)`;
 }
 
 /** The spec's tasks: ids, dependencies, kind, agent and model. */

@@ -75,6 +75,14 @@ export interface ReportTask {
   error: ReportError | null;
   /** Why it was skipped (for a fan-out: what its instances did). */
   reason?: string;
+  /** Its `when:` condition, as written. */
+  when?: string;
+  /** `when`: skipped because its `when:` condition was false (see `TaskRecord.skippedBy`). */
+  skippedBy?: 'when';
+  /** It failed with `allow_failure`: the run went on. */
+  allowedFailure?: boolean;
+  /** Its structured output (`output_schema`, `output: json`), when it gave one. */
+  json?: unknown;
   /** A fan-out (`for_each`): its recorded list's length and its instances by status (their tokens and cost are its own). */
   fanout?: { items: number; byStatus: Record<string, number> };
   /** On the critical path. */
@@ -103,6 +111,8 @@ export interface ReportFailure {
   attempt: number | null;
   /** `failed`: the task's final error; `retried`: an attempt's error before a retry. */
   kind: 'failed' | 'retried';
+  /** A `failed` task with `allow_failure`: the run went on. */
+  allowed?: boolean;
   /** Epoch ms, when known. */
   at: number | null;
   error: ReportError;
@@ -190,6 +200,10 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
+    if (spec.when !== undefined) out.when = spec.when;
+    if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
+    if (record.allowedFailure) out.allowedFailure = true;
+    if (record.json !== undefined) out.json = record.json;
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     if (record.items !== undefined) {
       // A fan-out: what its instances (impl[0]...) did, and spent.
@@ -405,7 +419,7 @@ function failuresOf(tasks: ReportTask[]): ReportFailure[] {
     for (const a of t.attempts) if (a.retry && a.error) out.push({ taskId: t.id, attempt: a.attempt, kind: 'retried', at: a.endedAt, error: a.error });
     if (t.status === 'failed' && t.error) {
       const last = t.attempts.at(-1);
-      out.push({ taskId: t.id, attempt: last?.attempt ?? null, kind: 'failed', at: t.endedAt, error: t.error });
+      out.push({ taskId: t.id, attempt: last?.attempt ?? null, kind: 'failed', at: t.endedAt, error: t.error, ...(t.allowedFailure && { allowed: true }) });
     }
   }
   return out.sort((a, b) => (a.at ?? Infinity) - (b.at ?? Infinity));

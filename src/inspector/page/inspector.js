@@ -18,6 +18,8 @@ const page = {
   model: null,
   selectedTask: null,
   selectedActor: null,
+  /** The task whose json is unfolded in the details. */
+  jsonOpen: null,
   drawQueued: false,
 };
 
@@ -190,6 +192,7 @@ function draw() {
   drawGraph();
   drawActors();
   drawChart();
+  drawTaskDetails();
   drawTranscript();
   drawLog();
 }
@@ -250,9 +253,9 @@ function drawGraph() {
     g.append(el('svg:rect', { width: node.width, height: node.height, rx: 8 }));
     g.append(el('svg:text', { class: 'tid', x: 8, y: 16 }, node.id.length > 24 ? `${node.id.slice(0, 23)}…` : node.id));
     const elapsed = t.startedAt ? fmtMs((t.endedAt || now) - t.startedAt) : '';
-    g.append(el('svg:text', { class: 'tmeta tstatus', x: 8, y: 32 }, `${t.status}${t.attempts ? ` · attempt ${t.attempts}` : ''}${elapsed ? ` · ${elapsed}` : ''}`));
+    g.append(el('svg:text', { class: 'tmeta tstatus', x: 8, y: 32 }, `${statusLabel(t)}${t.attempts ? ` · attempt ${t.attempts}` : ''}${elapsed ? ` · ${elapsed}` : ''}`));
     g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}`));
-    const title = el('svg:title', {}, t.error ? `${node.id}: ${t.error.code}: ${t.error.message}` : node.id);
+    const title = el('svg:title', {}, t.error ? `${node.id}: ${t.error.code}: ${t.error.message}` : t.reason ? `${node.id}: ${t.status}: ${t.reason}` : node.id);
     g.append(title);
     g.onclick = () => selectTask(node.id);
     svg.append(g);
@@ -341,6 +344,39 @@ function drawChart() {
     svg.append(g);
   }
   if (view.anyState.length) $('chart-any').textContent = `from any state: ${view.anyState.join(' · ')}`;
+}
+
+/** A task's status as shown: `failed (allowed)` for a failure `allow_failure` let pass. */
+function statusLabel(t) {
+  return t.allowedFailure && t.status === 'failed' ? 'failed (allowed)' : t.status;
+}
+
+/** The selected task's status, skip reason, error and structured output (folded). */
+function drawTaskDetails() {
+  const box = $('task-details');
+  const taskId = page.selectedTask;
+  const t = taskId && page.model && page.model.tasks.get(taskId);
+  box.replaceChildren();
+  box.dataset.task = taskId || '';
+  if (!t) return;
+  const row = (name, value, attrs = {}) => {
+    const p = el('p', attrs);
+    p.append(el('span', { class: 'label' }, name), value);
+    box.append(p);
+  };
+  row('status', statusLabel(t), { class: 'status', 'data-status': t.status, 'data-allowed-failure': t.allowedFailure ? 'true' : 'false' });
+  if (t.reason) row(t.skippedBy === 'when' ? 'skipped by when' : 'reason', t.reason, { class: 'reason', 'data-skipped-by': t.skippedBy || '' });
+  if (t.error) row(t.allowedFailure ? 'error (allowed)' : 'error', `${t.error.code}: ${t.error.message}`, { class: 'error' });
+  if (t.json !== undefined) {
+    // Folded, and kept folded or open as the reader left it across redraws.
+    const details = el('details', { class: 'json' });
+    details.open = page.jsonOpen === taskId;
+    details.ontoggle = () => {
+      page.jsonOpen = details.open ? taskId : null;
+    };
+    details.append(el('summary', {}, 'json'), el('pre', {}, t.json));
+    box.append(details);
+  }
 }
 
 function drawTranscript() {
