@@ -147,4 +147,30 @@ session('patterns-routing', 'reply', {
   turns: [],
   text: 'Thanks for the report! This was a bug: the settings page crashed when the display name was empty. It is fixed (empty names are handled) and covered by a new test; the fix ships in the next release.',
 });
+// examples/patterns/orchestrator-workers.yaml: the planner answers through StructuredOutput with
+// three subtasks; one implementer per subtask (impl[0], impl[1], impl[2]: a fan-out instance's
+// recording is under its id), then the integrator.
+const SUBTASKS = [
+  { title: 'Add a theme setting (light, dark, system)', files: ['src/settings.ts'] },
+  { title: 'Add a ThemeProvider following the setting', files: ['src/theme.tsx'] },
+  { title: 'Add a theme toggle to the settings panel', files: ['src/components/SettingsPanel.tsx'] },
+];
+session('patterns-orchestrator-workers', 'plan', {
+  durationMs: 2100,
+  turns: [['Bash', { command: 'git ls-files src | head -50', description: 'List source files' }, 'src/settings.ts\nsrc/components/SettingsPanel.tsx\nsrc/app.tsx']],
+  text: '',
+  structured: { subtasks: SUBTASKS },
+});
+SUBTASKS.forEach((subtask, i) => {
+  session('patterns-orchestrator-workers', `impl[${i}]`, {
+    durationMs: 2500 + 300 * i,
+    turns: [['Edit', { file_path: `/home/user/project/${subtask.files[0]}`, old_string: '// end', new_string: '// theme\n// end' }, `The file ${subtask.files[0]} has been updated.`]],
+    text: `Done: ${subtask.title} (${subtask.files[0]}).`,
+  });
+});
+session('patterns-orchestrator-workers', 'integrate', {
+  durationMs: 1900,
+  turns: [['Bash', { command: 'npm test', description: 'Run the tests' }, ' Test Files  12 passed (12)\n      Tests  87 passed (87)']],
+  text: 'Dark mode is in: a theme setting (default system), a ThemeProvider that follows it, and a toggle in the settings panel. The three parts fit together; all 87 tests pass.',
+});
 console.log(`recordings written under ${root}`);

@@ -779,13 +779,21 @@ function addSpend(ctx: Ctx, record: TaskRecord, tokens: TokenUsage, costUsd: num
   ctx.costUsd += costUsd;
 }
 
-function finishTask(ctx: Ctx, i: number): void {
+/**
+ * A running task has ended (`type`: how): its record is closed, its event queued, and it is
+ * settled. An instance's event goes first: settling the last one finishes its fan-out, whose
+ * event must come after it.
+ */
+function finishTask(ctx: Ctx, i: number, type: 'task.completed' | 'task.failed' | 'task.cancelled'): void {
   const record = ownRecord(ctx, i);
   record.endedAt = Date.now();
   record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
   ctx.running -= 1;
   ctx.step.toStop.push(record.taskId);
+  const instance = ctx.workflow.tasks[i]!.instance !== undefined;
+  if (instance) ctx.step.outbox.push(taskEvent(ctx, type, record.taskId, { record: { ...record } }));
   settle(ctx, i, !ctx.run.awaitDurable);
+  if (!instance) ctx.step.outbox.push(taskEvent(ctx, type, record.taskId, { record: { ...record } }));
 }
 
 /**
@@ -806,8 +814,7 @@ function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError
       record.status = 'cancelled';
       record.error = error;
       closeAttempt(record, 'cancelled', Date.now(), error);
-      finishTask(ctx, i);
-      ctx.step.outbox.push(taskEvent(ctx, 'task.cancelled', record.taskId, { record: { ...record } }));
+      finishTask(ctx, i, 'task.cancelled');
     }
   }
   skipAllPending(ctx, skipReason);
@@ -879,8 +886,7 @@ export const orchestratorMachine = setup({
           record.error = null;
           closeAttempt(record, 'succeeded', e.at, null, e.result);
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
-          finishTask(ctx, i);
-          ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
+          finishTask(ctx, i, 'task.completed');
           const published = publishedSignal(ctx, i);
           if (published) applySignal(ctx, published, 'published');
           checkBudget(ctx);
@@ -901,8 +907,7 @@ export const orchestratorMachine = setup({
           closeAttempt(record, 'failed', e.at, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
-          finishTask(ctx, i);
-          ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+          finishTask(ctx, i, 'task.failed');
           afterFailure(ctx, i);
           checkBudget(ctx);
           startReadyTasks(ctx);
