@@ -71,7 +71,8 @@ describe('agents-sdk logs', () => {
     }
     expect(third).toContain('\ntool Bash: echo step-1\n  → step-1\nassistant: Done: Plan it\n');
     expect(third).toMatch(/\nresult: success, 2 turns, \d+ tokens, \$0\.\d{4}, \d\.\ds\n-- attempt 3 succeeded after \d+\.\ds, \d+ tokens, \$0\.\d{4}\n/);
-    expect(third).not.toContain('529');
+    // (not a bare '529': the header's time or the session id may hold those digits)
+    expect(third).not.toMatch(/529 [Oo]verloaded|error 529|API_OVERLOADED/);
     expect(test).toMatch(/\nstdout:\n {2}12 passed\n-- attempt 1 succeeded after \d+\.\ds\n$/);
   });
 
