@@ -48,6 +48,13 @@ export function diesWithSuite<T extends Pick<ChildProcess, 'pid' | 'once'>>(chil
       // Vitest died (this process was handed to another parent): nothing waits for the test.
       if (process.ppid !== parent) process.exit(1);
     });
+    // And should the channel's close go unseen (it did, now and then, under a loaded full run),
+    // a new parent says the same: vitest is gone.
+    setInterval(() => {
+      if (process.ppid === parent) return;
+      endAll();
+      process.exit(1);
+    }, 250).unref();
   }
   return child;
 }
