@@ -28,7 +28,36 @@ export interface DiagramOptions {
 }
 
 /** The tasks of a workflow as the diagram needs them. */
-export type DiagramWorkflow = Pick<Workflow, 'id'> & { tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: string | undefined }> };
+export type DiagramWorkflow = Pick<Workflow, 'id'> & {
+  tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: string | undefined }>;
+  /** The groups (see {@link Workflow.groups}): drawn as subgraphs (dot: clusters) around their tasks. */
+  groups?: Readonly<Record<string, readonly string[]>> | undefined;
+};
+
+/**
+ * The groups as nested blocks: `open(groupId, n)` and `close()` around the `member(id)` lines
+ * of each group's tasks, outermost groups first (a group inside a group is one of its members).
+ */
+function groupBlocks(workflow: DiagramWorkflow, open: (id: string, n: number) => string, member: (id: string) => string | undefined, close: string): string[] {
+  const groups = workflow.groups ?? {};
+  const inner = new Set(Object.values(groups).flat());
+  const lines: string[] = [];
+  let n = 0;
+  const visit = (id: string, depth: number): void => {
+    const pad = '  '.repeat(depth);
+    lines.push(`${pad}${open(id, ++n)}`);
+    for (const child of groups[id] ?? []) {
+      if (Object.hasOwn(groups, child)) visit(child, depth + 1);
+      else {
+        const line = member(child);
+        if (line !== undefined) lines.push(`${pad}  ${line}`);
+      }
+    }
+    lines.push(`${pad}${close}`);
+  };
+  for (const id of Object.keys(groups)) if (!inner.has(id)) visit(id, 1);
+  return lines;
+}
 
 /** Longest `when:` shown on an edge. */
 const WHEN_LABEL_MAX = 48;
@@ -74,6 +103,7 @@ function mermaid(workflow: DiagramWorkflow, options: DiagramOptions): string {
   const label = (text: string): string => `"${text.replace(/[#"<>&]/g, (c) => `#${c.charCodeAt(0)};`)}"`;
   const lines = [`flowchart ${options.direction ?? 'LR'}`];
   for (const t of workflow.tasks) lines.push(`  ${nodeId.get(t.id)}[${label(t.id)}]`);
+  lines.push(...groupBlocks(workflow, (id, n) => `subgraph group_${n}[${label(id)}]`, (id) => nodeId.get(id), 'end'));
   for (const t of workflow.tasks) {
     const when = whenLabel(t);
     const arrow = when === undefined ? '-->' : `-->|${label(when)}|`;
@@ -107,6 +137,7 @@ function dot(workflow: DiagramWorkflow, options: DiagramOptions): string {
     const c = statusColour(status);
     lines.push(`  ${q(t.id)} [fillcolor="${c.fill}", color="${c.stroke}", fontcolor="${c.text}", tooltip=${q(status)}];`);
   }
+  lines.push(...groupBlocks(workflow, (id, n) => `subgraph "cluster_${n}" { label=${q(id)};`, (id) => (ids.has(id) ? `${q(id)};` : undefined), '}'));
   for (const t of workflow.tasks) {
     const when = whenLabel(t);
     const attrs = when === undefined ? '' : ` [label=${q(when)}, style=dashed]`;

@@ -238,6 +238,8 @@ export const workflowSpecSchema = z.strictObject({
   resume_interrupted: resumeInterruptedSchema.optional(),
   /** Settings every task takes unless it sets its own. */
   defaults: taskDefaultsSchema.optional(),
+  /** Filled in by validation: each group's id with its tasks' ids (`<group>.<child>`), in declared order. */
+  groups: z.record(z.string(), z.array(z.string())).optional(),
 });
 
 /**
@@ -276,4 +278,9 @@ export interface Workflow {
   /** Every input with its value (defaults overridden by the given inputs). */
   inputs: Record<string, string>;
   resume_interrupted?: 'restart' | 'continue';
+  /**
+   * The groups (task entries with their own `tasks:`), by full id, each with its tasks' full
+   * ids in declared order. Validation flattens a group into ordinary tasks `<group>.<child>`.
+   */
+  groups?: Record<string, string[]>;
 }

@@ -26,6 +26,7 @@ import {
 } from './spec.js';
 import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
+import { flattenGroups, hasGroups } from './groups.js';
 import { templateRefs } from './template.js';
 import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
 
@@ -64,8 +65,12 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   const issues: ValidationIssue[] = [];
   spec = withoutExtensions(spec);
   const top = workflowSpecSchema.safeParse(spec);
-  const rawTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
-  if (!top.success) issues.push(...zodIssues(top.error, [], spec, rawTasks));
+  const declaredTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
+  if (!top.success) issues.push(...zodIssues(top.error, [], spec, declaredTasks));
+  // Groups become ordinary tasks `<group>.<child>` (see groups.ts); a validated workflow keeps its map.
+  const flat = hasGroups(declaredTasks) ? flattenGroups(declaredTasks, issues) : null;
+  const rawTasks = flat?.tasks ?? declaredTasks;
+  const groups = flat?.groups ?? (spec as { groups?: Record<string, string[]> } | null)?.groups;
 
   // Invalid defaults are reported once (as `defaults.<field>`), not again in every task.
   const defaults = taskDefaultsSchema.safeParse((spec as { defaults?: unknown } | null)?.defaults ?? {}).data ?? {};
@@ -97,7 +102,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     );
   }
   const { tasks: _ignored, inputs: _declared, defaults: _merged, ...rest } = top.data;
-  return { ...rest, tasks, inputs } as Workflow;
+  return { ...rest, tasks, inputs, ...(groups !== undefined && Object.keys(groups).length > 0 && { groups }) } as Workflow;
 }
 
 /** Task ids and agent names name directories beside the run's state files: those names are taken. */

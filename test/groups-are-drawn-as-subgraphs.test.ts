@@ -1,0 +1,32 @@
+/**
+ * `diagram` draws a group as a subgraph (Mermaid) or a cluster (dot) around its tasks, a nested
+ * group inside its group.
+ */
+import { describe, expect, it } from 'vitest';
+import { validateWorkflow, workflowDiagram } from '../src/index.js';
+
+const NESTED = validateWorkflow({
+  id: 'nest',
+  tasks: [
+    { id: 'start', prompt: 'start' },
+    { id: 'outer', depends_on: ['start'], tasks: [{ id: 'a', prompt: 'a' }, { id: 'inner', depends_on: ['a'], tasks: [{ id: 'b', prompt: 'b' }] }] },
+    { id: 'end', depends_on: ['outer'], prompt: 'end' },
+  ],
+});
+
+describe('groups are drawn as subgraphs', () => {
+  it('Mermaid: a subgraph per group, nested as declared', () => {
+    const text = workflowDiagram(NESTED);
+    expect(text).toContain(['  subgraph group_1["outer"]', '    task_2', '    subgraph group_2["outer.inner"]', '      task_3', '    end', '  end'].join('\n'));
+    expect(text).toContain('task_3 --> task_4');
+  });
+
+  it('dot: a cluster per group, nested as declared', () => {
+    const text = workflowDiagram(NESTED, { format: 'dot' });
+    expect(text).toContain(['  subgraph "cluster_1" { label="outer";', '    "outer.a";', '    subgraph "cluster_2" { label="outer.inner";', '      "outer.inner.b";', '    }', '  }'].join('\n'));
+  });
+
+  it('a workflow without groups has no subgraph', () => {
+    expect(workflowDiagram(validateWorkflow({ id: 'flat', tasks: [{ id: 'a', prompt: 'a' }] }))).not.toContain('subgraph');
+  });
+});
