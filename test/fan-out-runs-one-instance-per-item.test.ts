@@ -12,31 +12,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, WorkflowOrchestrator, type ExecutionResult, type Executor, type TaskEvent, type TaskResult, type WorkflowResult } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
+import { okResult, recordingExecutor } from './helpers/results.js';
 
-const ok = (output: string, json?: unknown): ExecutionResult => ({
-  success: true,
-  output,
-  ...(json !== undefined && { json }),
-  sessionId: null,
-  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 0,
-  durationMs: 0,
-  cliDurationMs: null,
-  numTurns: 1,
-  exitCode: 0,
-  stderrTail: '',
-});
+const ok = (output: string, json?: unknown): ExecutionResult => okResult({ output, numTurns: 1, ...(json !== undefined && { json }) });
 
-/** An executor answering each prompt with `answer`, recording the prompts in order. */
-function agents(answer: (prompt: string, signal?: AbortSignal) => ExecutionResult | Promise<ExecutionResult>): Executor & { prompts: string[] } {
-  const prompts: string[] = [];
-  const executor: Executor = async (request, hooks) => {
-    const prompt = request.kind === 'claude' ? String(request.prompt) : request.command.join(' ');
-    prompts.push(prompt);
-    return answer(prompt, hooks.signal);
-  };
-  return Object.assign(executor, { prompts });
-}
+const agents = recordingExecutor;
 
 function byId(result: WorkflowResult): Record<string, TaskResult> {
   return Object.fromEntries(result.taskResults.map((t) => [t.taskId, t]));

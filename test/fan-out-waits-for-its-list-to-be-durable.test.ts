@@ -10,19 +10,9 @@ import { join } from 'node:path';
 import { createActor, toPromise } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOrchestratorMachine, recordsOf, validateWorkflow, type ExecutionResult, type Executor } from '../src/index.js';
+import { okResult } from './helpers/results.js';
 
-const ok = (output: string): ExecutionResult => ({
-  success: true,
-  output,
-  sessionId: null,
-  tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-  costUsd: 0,
-  durationMs: 0,
-  cliDurationMs: null,
-  numTurns: 1,
-  exitCode: 0,
-  stderrTail: '',
-});
+const ok = (output: string): ExecutionResult => okResult({ output, numTurns: 1 });
 
 let dir: string;
 beforeEach(() => {

@@ -1,7 +1,7 @@
 /**
  * ExecutionResults for tests that provide their own executor.
  */
-import type { ExecutionResult } from '../../src/index.js';
+import type { ExecutionResult, Executor } from '../../src/index.js';
 
 /** A successful result with output "ok" and no spend, with `overrides` on top. */
 export function okResult(overrides: Partial<ExecutionResult> = {}): ExecutionResult {
@@ -18,4 +18,17 @@ export function okResult(overrides: Partial<ExecutionResult> = {}): ExecutionRes
     stderrTail: '',
     ...overrides,
   };
+}
+
+/** An executor answering each request (a prompt, or a command's words joined) with `answer`, recording them in order. */
+export function recordingExecutor(
+  answer: (prompt: string, signal?: AbortSignal) => ExecutionResult | Promise<ExecutionResult>,
+): Executor & { prompts: string[] } {
+  const prompts: string[] = [];
+  const executor: Executor = async (request, hooks) => {
+    const prompt = request.kind === 'claude' ? String(request.prompt) : request.command.join(' ');
+    prompts.push(prompt);
+    return answer(prompt, hooks.signal);
+  };
+  return Object.assign(executor, { prompts });
 }
