@@ -96,13 +96,13 @@ for (const factory of backendFactories()) {
         return answer(prompt);
       });
       const failing = spec();
-      (failing.tasks[1]!.tasks![1] as Record<string, unknown>).retry_count = 1;
+      ((failing.tasks[1] as { tasks: unknown[] }).tasks[1] as Record<string, unknown>).retry_count = 1;
       const failed = await (await orchestrator(executor)).runWorkflow(failing, { runId: 'gf3' });
       expect(failed.status).toBe('failed');
       expect(byId(failed).impl!.error!.message).toBe('Task "impl": 1 of 6 tasks failed (impl[2].check); impl[2].check: c broke');
       expect(byId(failed).integrate!.status).toBe('skipped');
 
-      (failing.tasks[1]!.tasks![1] as Record<string, unknown>).allow_failure = true;
+      ((failing.tasks[1] as { tasks: unknown[] }).tasks[1] as Record<string, unknown>).allow_failure = true;
       const allowed = await (await orchestrator(executor)).runWorkflow(failing, { runId: 'gf4' });
       expect(allowed.status).toBe('completed');
       expect(byId(allowed)['impl[2].check']!.status).toBe('failed');

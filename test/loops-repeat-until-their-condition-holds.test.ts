@@ -206,7 +206,7 @@ for (const factory of backendFactories()) {
         return answer(prompt);
       });
       const spec = refine();
-      (spec.tasks[1]!.tasks![1] as Record<string, unknown>).retry_count = 1;
+      ((spec.tasks[1] as { tasks: unknown[] }).tasks[1] as Record<string, unknown>).retry_count = 1;
       const failed = await (await orchestrator(executor)).runWorkflow(spec, { runId: 'eo-f' });
       expect(failed.status).toBe('failed');
       expect(byId(failed).refine).toMatchObject({ status: 'failed', iteration: 2 });

@@ -196,7 +196,7 @@ function resolveChain(keys: string[], infos: Map<string, GroupInfo>, leafIds: Se
       return { id: last, rest: keys.slice(i) };
     }
     const full = `${group}.${next}`;
-    if (leafIds.has(full)) return { id: full, rest: keys.slice(i + 1) };
+    if (leafIds.has(full) && !infos.get(full)?.unit) return { id: full, rest: keys.slice(i + 1) };
     if (infos.has(full)) {
       group = full;
       i++;

@@ -480,6 +480,10 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
         } else {
           const previous = /^(.+)\.previous$/.exec(ref.taskId)?.[1];
           if (previous !== undefined && ((scope.loop && scope.siblings.has(previous)) || (task.repeat !== undefined && previous === task.id))) continue;
+          if (previous !== undefined && byId.has(previous) && !byId.has(ref.taskId)) {
+            issues.push({ path, message: `${ref.raw}: previous is only known in a loop (a task with repeat: reads its own, a looping group's tasks their siblings')` });
+            continue;
+          }
           const read = ref.kind === 'task' && ref.field === 'outputs' ? tasks.find((t) => t.id === ref.taskId) : undefined;
           if (read !== undefined && read.for_each === undefined) {
             issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" is not a fan-out (outputs is the list of a for_each task's outputs; use {{tasks.${ref.taskId}.output}})` });
@@ -591,7 +595,7 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
     if (task.repeat !== undefined) {
       // `until` reads the iteration just ended: the loop's own tasks, whatever their order.
       const own = task.kind === 'group' ? new Set(task.body.flatMap((c) => [c.id, `${task.id}.${c.id}`])) : new Set([task.id]);
-      checkExpressionOf(task, 'repeat.until', task.repeat.until, { variables: [...inBody.variables, 'iteration'], free: own, previous: new Set() }, ctx);
+      checkExpressionOf(task, 'repeat.until', task.repeat.until, { variables: [...inBody.variables, 'iteration'], free: own, previous: own }, ctx);
       if (task.for_each !== undefined) issues.push({ path: `tasks.${task.id}.repeat`, message: 'a task (or group) has either for_each or repeat, not both' });
       for (const field of ['wait_for', 'publish'] as const) {
         if (task[field] !== undefined) issues.push({ path: `tasks.${task.id}.${field}`, message: `a loop (repeat) cannot ${field === 'publish' ? 'publish' : 'wait for an event'} yet: put ${field} on a task ${field === 'publish' ? 'that depends on it' : 'it depends on'}` });
