@@ -143,5 +143,7 @@ describe('loops are checked before the run', () => {
     expect(workflow.tasks[1]!.when).toBe('tasks["outer.g.a"].status == "x" || tasks["outer.g"].status == "x"');
     // The looping or fan-out group is no plain group: it is not in `groups` (its tasks exist per instance).
     expect(workflow.groups).toEqual({ outer: ['outer.g'] });
+    // Validating a validated workflow gives it back (the CLI and resume do).
+    expect(validateWorkflow(workflow)).toEqual(workflow);
   });
 });

@@ -86,7 +86,8 @@ function collect(entries: unknown[], prefix: string, infos: Map<string, GroupInf
       leaves.push(full);
       continue;
     }
-    if (raw.id.includes('.') && prefix === '') {
+    // (A looping or fan-out group nested in a plain group is validated as `<outer>.<group>`.)
+    if (raw.id.includes('.') && prefix === '' && !isUnitGroup(raw)) {
       issues.push({ path: `tasks.${full}.id`, message: `a group's id has no "." ("." joins a group's id and its tasks' ids)` });
     }
     for (const key of Object.keys(raw)) {

@@ -67,7 +67,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   const issues: ValidationIssue[] = [];
   spec = withoutExtensions(spec);
   const top = workflowSpecSchema.safeParse(spec);
-  const declaredTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
+  const declaredTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks).map(asWritten) : [];
   if (!top.success) issues.push(...zodIssues(top.error, [], spec, declaredTasks));
   // Groups become ordinary tasks `<group>.<child>` (see groups.ts); a validated workflow keeps its map.
   const flat = hasGroups(declaredTasks) ? flattenGroups(declaredTasks, issues) : null;
@@ -108,6 +108,13 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   }
   const { tasks: _ignored, inputs: _declared, defaults: _merged, ...rest } = top.data;
   return { ...rest, tasks, inputs, ...(groups !== undefined && Object.keys(groups).length > 0 && { groups }) } as Workflow;
+}
+
+/** A validated looping or fan-out group (`kind: group`, its `body`) as written (its `tasks`): validating a validated workflow gives it back. */
+function asWritten(raw: unknown): unknown {
+  if (!isPlainObject(raw) || raw.kind !== 'group' || !Array.isArray(raw.body)) return raw;
+  const { kind: _kind, body, retry_count: _retries, ...rest } = raw;
+  return { ...rest, tasks: body };
 }
 
 /** Task ids and agent names name directories beside the run's state files: those names are taken. */
