@@ -449,8 +449,6 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
   for (const task of tasks) {
     if (task.kind === 'group') continue;
     const texts = templateTexts(task);
-    if (task.cache) texts.push(['cache.key', task.cache.key]);
-    if (task.remember) texts.push(['remember.key', task.remember.key]);
     let ancestors: Set<string> | null = null;
     for (const [field, text] of texts) {
       const isKey = field.endsWith('.key');
