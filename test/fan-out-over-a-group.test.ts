@@ -41,17 +41,22 @@ const spec = (extra: Record<string, unknown> = {}) => ({
       ...extra,
       tasks: [
         { id: 'code', prompt: 'code #{{index}} {{item.name}} after {{tasks.plan.output}}', output_schema: { type: 'object' } },
-        { id: 'check', depends_on: ['code'], when: 'item.kind == "test" && index >= 0', prompt: 'check {{tasks.code.output}} ({{item}}) {{tasks.impl.code.json.n}}' },
+        { id: 'check', depends_on: ['code'], when: 'item.kind == "test" && index >= 0', prompt: 'check {{tasks.code.output}} ({{item}}) {{tasks.impl.code.json.n}}', output_schema: { type: 'object' } },
       ],
     },
-    { id: 'integrate', depends_on: ['impl'], prompt: 'integrate {{tasks.impl.outputs}} / {{tasks.impl.code.outputs}} / {{tasks.impl.code.json}} / {{tasks.impl.status}}' },
+    {
+      id: 'integrate',
+      depends_on: ['impl'],
+      when: 'size(tasks.impl.json) == 3 && tasks["impl.code"].json[2].n == 2',
+      prompt: 'integrate {{tasks.impl.outputs}} / {{tasks.impl.code.outputs}} / {{tasks.impl.code.json}} / {{tasks.impl.status}}{{tasks.impl.exit_code}} / {{tasks.impl.json}}',
+    },
   ],
 });
 
 const answer = (prompt: string) => {
   const code = /^code #(\d+) (\w+)/.exec(prompt);
   if (code) return ok(`coded ${code[2]}`, { n: Number(code[1]) });
-  if (prompt.startsWith('check')) return ok(`checked ${prompt.split(' ')[2]}`);
+  if (prompt.startsWith('check')) return ok(`checked ${prompt.split(' ')[2]}`, { ok: true });
   return ok(prompt.split(' ')[0]!);
 };
 
@@ -71,7 +76,7 @@ for (const factory of backendFactories()) {
         'code #1 b after plan',
         'code #2 c after plan',
         'check coded c ({"name":"c","kind":"test"}) 2',
-        'integrate ["checked a","","checked c"] / ["coded a","coded b","coded c"] / [{"n":0},{"n":1},{"n":2}] / completed',
+        'integrate ["checked a","","checked c"] / ["coded a","coded b","coded c"] / [{"n":0},{"n":1},{"n":2}] / completed / [{"ok":true},null,{"ok":true}]',
       ]);
       const tasks = byId(result);
       expect(tasks['impl[1].check']).toMatchObject({ status: 'skipped', skippedBy: 'when' });
@@ -131,8 +136,19 @@ for (const factory of backendFactories()) {
         'code #1 b after plan',
         'code #2 c after plan',
         'check coded c ({"name":"c","kind":"test"}) 2',
-        'integrate ["checked a","","checked c"] / ["coded a","coded b","coded c"] / [{"n":0},{"n":1},{"n":2}] / completed',
+        'integrate ["checked a","","checked c"] / ["coded a","coded b","coded c"] / [{"n":0},{"n":1},{"n":2}] / completed / [{"ok":true},null,{"ok":true}]',
       ]);
+    });
+
+    it('tasks of an instance that share a dependency both wait for it', async () => {
+      const executor = recordingExecutor((prompt) => ok(prompt));
+      const shared = {
+        id: 'gs',
+        tasks: [{ id: 'g', for_each: '["x"]', tasks: [{ id: 'a', command: ['a', '{{item}}'] }, { id: 'b', depends_on: ['a'], command: ['b', '{{tasks.a.output}}'] }, { id: 'c', depends_on: ['a'], command: ['c', '{{tasks.a.output}}'] }] }],
+      };
+      const result = await (await orchestrator(executor)).runWorkflow(shared, { runId: 'gs1' });
+      expect(result.status).toBe('completed');
+      expect(executor.prompts.sort()).toEqual(['a x', 'b a x', 'c a x']);
     });
 
     it('a value that is not a list fails the group with EXPRESSION_ERROR before any instance starts', async () => {

@@ -110,6 +110,31 @@ describe('loops are checked before the run', () => {
     expect(problems(inFanout)).toEqual(['tasks.g.a: a loop or fan-out inside a fan-out group is not supported yet']);
   });
 
+  it('a group’s own tasks are checked as tasks, named under the group', () => {
+    const spec = {
+      id: 'w',
+      tasks: [
+        { id: 'g', repeat: { until: 'true', max: 2 }, tasks: ['nope', { id: 'x' }, { id: 'y', prompt: 5 }, { id: 'w', command: ['w'] }, { id: 'z', depends_on: ['w'], command: ['z'], when: 'zzzzzz == 1 || tasks.w.qqqqqq == 1' }] },
+        { id: 'h', repeat: { until: 'true', max: 2 }, tasks: 'nope' },
+        { id: 'fan', for_each: '[1]', command: ['x'], output: 'json' },
+        { id: 'after', depends_on: ['fan'], command: ['x'], when: 'tasks.fan.json.a == 1' },
+        // A group's JSON is its last-declared task's; a child's, its own.
+        { id: 'k', for_each: '[1]', tasks: [{ id: 'p', command: ['p'], output: 'json' }, { id: 'q', command: ['q'] }] },
+        { id: 'read', depends_on: ['k'], command: ['{{tasks.k.p.json}}', '{{tasks.k.json}}', '{{tasks.k.q.json}}'] },
+      ],
+    };
+    expect(problems(spec)).toEqual([
+      'tasks.g.tasks[0]: must be an object with an id and a prompt or a command',
+      'tasks.g.x: needs a `prompt` (agent task) or a `command` (command task)',
+      'tasks.g.y.prompt: must be text (write prompt: "5", in quotes); got the number 5',
+      'tasks.h.tasks: a group needs a list of at least one task',
+      'tasks.read.command[1]: {{tasks.k.json}}: task "k" gives no JSON (give it an output_schema, or output: json on a command)',
+      'tasks.read.command[2]: {{tasks.k.q.json}}: task "k.q" gives no JSON (give it an output_schema, or output: json on a command)',
+      'tasks.g.z.when: unknown name "zzzzzz" at column 1 of `zzzzzz == 1 || tasks.w.qqqqqq == 1`; an expression reads inputs, tasks and iteration',
+      'tasks.g.z.when: tasks.w.qqqqqq at column 16 of `zzzzzz == 1 || tasks.w.qqqqqq == 1`: unknown field "qqqqqq" of task "w"; its fields: status, output, json, exit_code, cost_usd, attempts (and previous, in a loop)',
+    ]);
+  });
+
   it('a looping or fan-out group is kept as one task with its body; plain groups inside it are flattened; outside, its children read through it', () => {
     const workflow = validateWorkflow({
       id: 'w',
@@ -119,11 +144,13 @@ describe('loops are checked before the run', () => {
           tasks: [
             {
               id: 'g',
+              description: 'one per item',
+              when: '1 == 1',
               for_each: '[1, 2]',
               max_parallel: 2,
               tasks: [
                 { id: 'a', command: ['{{item}}', '{{index}}'], when: 'item > 0 && index == 0' },
-                { id: 'inner', depends_on: ['a'], tasks: [{ id: 'b', command: ['{{tasks.outer.g.a.output}}'] }] },
+                { id: 'inner', depends_on: ['a'], tasks: [{ id: 'b', command: ['{{tasks.outer.g.a.output}}'], cache: { key: 'k-{{tasks.outer.g.a.output}}' } }] },
               ],
             },
           ],

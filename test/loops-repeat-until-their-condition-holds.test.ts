@@ -107,6 +107,71 @@ for (const factory of backendFactories()) {
       expect(executor.prompts.filter((p) => p.startsWith('review'))).toEqual(['review draft 1', 'review draft 2']);
     });
 
+    it('an exhausted loop with allow_failure fails without failing the run', async () => {
+      const spec = { id: 'af', tasks: [{ id: 'fix', command: ['fix'], allow_failure: true, repeat: { until: 'false', max: 2 } }, { id: 'after', depends_on: ['fix'], command: ['after', '{{tasks.fix.status}}'] }] };
+      const executor = recordingExecutor((prompt) => ok(prompt));
+      const result = await (await orchestrator(executor)).runWorkflow(spec, { runId: 'af1' });
+      expect(result.status).toBe('completed');
+      expect(byId(result).fix).toMatchObject({ status: 'failed', allowedFailure: true, error: { code: 'LOOP_EXHAUSTED' } });
+      expect(executor.prompts).toEqual(['fix', 'fix', 'after failed']);
+    });
+
+    it('a run that halts (another task failed) ends its loops: skipped, never starting another iteration', async () => {
+      let failedSeen: () => void = () => {};
+      const seen = new Promise<void>((resolve) => (failedSeen = resolve));
+      let started = 0;
+      let bothStarted: () => void = () => {};
+      const running = new Promise<void>((resolve) => (bothStarted = resolve));
+      const executor = recordingExecutor(async (prompt) => {
+        // boom fails once both loops' first tasks run; those end only once the run knows it failed.
+        if (prompt === 'boom') {
+          await running;
+          throw new PermanentError('COMMAND_FAILED', 'boom');
+        }
+        if (prompt === 'fix' || prompt === 'a') {
+          if (++started === 2) bothStarted();
+          await seen;
+        }
+        return ok(prompt);
+      });
+      const o = await orchestrator(executor);
+      o.events.on('task.failed', (e) => e.taskId === 'boom' && failedSeen());
+      const spec = {
+        id: 'halt',
+        max_parallel: 3,
+        tasks: [
+          { id: 'boom', command: ['boom'], retry_count: 1 },
+          { id: 'fix', command: ['fix'], repeat: { until: 'false', max: 3 } },
+          { id: 'g', repeat: { until: 'false', max: 3 }, tasks: [{ id: 'a', command: ['a'] }, { id: 'b', depends_on: ['a'], command: ['b'] }] },
+        ],
+      };
+      const result = await o.runWorkflow(spec, { runId: 'halt1' });
+      expect(result.status).toBe('failed');
+      const tasks = byId(result);
+      expect(tasks.fix).toMatchObject({ status: 'skipped', reason: 'the run halted before its next iteration', iteration: 1 });
+      expect(tasks['g#1.b']).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
+      expect(tasks.g).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
+      expect(executor.prompts.sort()).toEqual(['a', 'boom', 'fix']);
+    });
+
+    it('a finished loop is kept as it is when the run is resumed with --retry-failed (only the failed task runs)', async () => {
+      let broken = true;
+      const answer = reviewer(2);
+      const executor = recordingExecutor((prompt) => {
+        if (broken && prompt.startsWith('publish')) throw new PermanentError('AGENT_ERROR', 'publisher broke');
+        return answer(prompt);
+      });
+      const spec = refine();
+      (spec.tasks[2] as Record<string, unknown>).retry_count = 1;
+      expect((await (await orchestrator(executor)).runWorkflow(spec, { runId: 'eo-k' })).status).toBe('failed');
+      broken = false;
+      executor.prompts.length = 0;
+      const retried = await (await orchestrator(executor)).resume('eo-k', { retryFailed: true });
+      expect(retried.status).toBe('completed');
+      expect(executor.prompts).toEqual(['publish draft 2 (fix part 2; completed; last: verdict 2)']);
+      expect(byId(retried).refine).toMatchObject({ status: 'completed', iteration: 2 });
+    });
+
     it('on_exhausted: continue completes the loop with exhausted: true, and its dependant runs', async () => {
       const executor = recordingExecutor(reviewer(99));
       const result = await (await orchestrator(executor)).runWorkflow(refine(2, { on_exhausted: 'continue' }), { runId: 'eo3' });
@@ -119,14 +184,15 @@ for (const factory of backendFactories()) {
       const spec = {
         id: 'tl',
         tasks: [
-          { id: 'fix', command: ['fix', '{{iteration}}', '{{tasks.fix.previous.output}}'], repeat: { until: 'tasks.fix.output == "fixed 3" && iteration == 3', max: 5 } },
+          { id: 'setup', command: ['setup'] },
+          { id: 'fix', depends_on: ['setup'], command: ['fix', '{{iteration}}', '{{tasks.fix.previous.output}}{{tasks.setup.output}}'], repeat: { until: 'tasks.fix.output == "fixed 3" && iteration == 3', max: 5 } },
           { id: 'after', depends_on: ['fix'], when: 'tasks.fix.status == "completed"', command: ['after', '{{tasks.fix.output}}', '{{tasks.fix.status}}'] },
         ],
       };
-      const executor = recordingExecutor((prompt) => ok(prompt.startsWith('fix') ? `fixed ${prompt.split(' ')[1]}` : prompt));
+      const executor = recordingExecutor((prompt) => ok(prompt.startsWith('fix') ? `fixed ${prompt.split(' ')[1]}` : prompt === 'setup' ? '' : prompt));
       const result = await (await orchestrator(executor)).runWorkflow(spec, { runId: 'tl1' });
       expect(result.status).toBe('completed');
-      expect(executor.prompts).toEqual(['fix 1 ', 'fix 2 fixed 1', 'fix 3 fixed 2', 'after fixed 3 completed']);
+      expect(executor.prompts).toEqual(['setup', 'fix 1 ', 'fix 2 fixed 1', 'fix 3 fixed 2', 'after fixed 3 completed']);
       expect(Object.keys(byId(result)).filter((id) => id.startsWith('fix'))).toEqual(['fix#1', 'fix#2', 'fix#3', 'fix']);
     });
 
@@ -136,7 +202,7 @@ for (const factory of backendFactories()) {
         tasks: [
           {
             id: 'fix_tests',
-            repeat: { until: 'tasks.test.status == "completed"', max: 4 },
+            repeat: { until: 'tasks.fix_tests.test.status == "completed"', max: 4 },
             tasks: [
               { id: 'test', command: ['test', '{{iteration}}'], retry_count: 1, allow_failure: allow },
               { id: 'resolve', depends_on: ['test'], when: 'tasks.test.status == "failed" && (iteration == 1 || tasks.resolve.previous.status == "completed")', command: ['resolve', '{{tasks.test.output}}'] },
@@ -219,3 +285,34 @@ for (const factory of backendFactories()) {
     });
   });
 }
+
+describe('loops without a state backend', () => {
+  it('run the same (each iteration starts at once), and a looping group nested in a plain group is read through it', async () => {
+    const executor = recordingExecutor(reviewer(2));
+    const spec = {
+      id: 'nb',
+      tasks: [
+        { id: 'brief', prompt: 'brief' },
+        {
+          id: 'outer',
+          depends_on: ['brief'],
+          tasks: [
+            {
+              id: 'refine',
+              repeat: { until: 'tasks.review.json.approved', max: 3 },
+              tasks: [
+                { id: 'write', prompt: 'write #{{iteration}} of {{tasks.brief.output}}; feedback: {{tasks.review.previous.json.feedback}}; draft was: {{tasks.outer.refine.write.previous.output}}' },
+                { id: 'review', depends_on: ['write'], prompt: 'review {{tasks.write.output}}', output_schema: VERDICT },
+              ],
+            },
+          ],
+        },
+        { id: 'publish', depends_on: ['outer'], prompt: 'publish {{tasks.outer.refine.write.output}} / {{tasks.outer.refine.output}}' },
+      ],
+    };
+    const result = await new WorkflowOrchestrator({ executor, stateBackend: null }).runWorkflow(spec, { runId: "nb1" });
+    expect(result.status).toBe('completed');
+    expect(executor.prompts.at(-1)).toBe('publish draft 2 / verdict 2');
+    expect(byId(result)['outer.refine#2.review']).toMatchObject({ status: 'completed', json: { approved: true } });
+  });
+});

@@ -488,7 +488,7 @@ function scopeVariables(scope: ReadScope | undefined): string[] {
 
 function scopeExtra(ctx: Ctx, scope: ReadScope): Record<string, unknown> {
   if (scope.kind === 'iteration') return { iteration: scope.n };
-  return { item: rec(ctx, scope.d).items?.[scope.n] ?? null, index: scope.n };
+  return { item: rec(ctx, scope.d).items![scope.n], index: scope.n };
 }
 
 /** The id of the task `child` (a group's local id; none for a task's unit) in unit `n` of declared task `d`. */
@@ -520,26 +520,20 @@ function readOf(ctx: Ctx, scope: ReadScope | undefined, taskId: string): Read | 
         return j < 0 ? undefined : { record: rec(ctx, j) };
       }
       const j = indexOfTask(ctx, memberId(ctx, scope.d, scope.kind, scope.n, child));
-      if (j < 0) return undefined;
       const before = scope.kind === 'iteration' && scope.n > 1 ? indexOfTask(ctx, memberId(ctx, scope.d, scope.kind, scope.n - 1, child)) : -1;
       return { record: rec(ctx, j), ...(before >= 0 && { previous: rec(ctx, before) }) };
     }
   }
-  let j = indexOfTask(ctx, taskId);
-  let child: string | undefined;
-  if (j < 0) {
-    // `<group>.<child>` of a looping or fan-out group, from outside.
-    for (let dot = taskId.indexOf('.'); dot > 0 && j < 0; dot = taskId.indexOf('.', dot + 1)) {
-      const d = indexOfTask(ctx, taskId.slice(0, dot));
-      const task = d < 0 ? undefined : ctx.workflow.tasks[d]!;
-      if (task?.kind === 'group' && task.body.some((c) => c.id === taskId.slice(dot + 1))) {
-        j = d;
-        child = taskId.slice(dot + 1);
-      }
-    }
-    if (j < 0) return undefined;
+  const j = indexOfTask(ctx, taskId);
+  if (j >= 0) return declaredRead(ctx, j);
+  // `<group>.<child>` of a looping or fan-out group, from outside (the group's id may have dots: `outer.g.child`).
+  for (let dot = taskId.indexOf('.'); dot > 0; dot = taskId.indexOf('.', dot + 1)) {
+    const d = indexOfTask(ctx, taskId.slice(0, dot));
+    const child = taskId.slice(dot + 1);
+    const task = ctx.workflow.tasks[d];
+    if (task?.kind === 'group' && task.body.some((c) => c.id === child)) return declaredRead(ctx, d, child);
   }
-  return declaredRead(ctx, j, child);
+  return undefined;
 }
 
 /**
@@ -554,8 +548,8 @@ function declaredRead(ctx: Ctx, d: number, child?: string): Read {
   const pos = body === undefined ? 0 : child === undefined ? body.length - 1 : body.findIndex((c) => c.id === child);
   if (record.items !== undefined) return { declared: record, list: unitList(ctx, d, pos) };
   if (record.iteration === undefined || task.repeat === undefined) return { record };
-  const j = indexOfTask(ctx, iterationId(task.id, record.iteration, body?.[pos]!.id));
-  return { record: j < 0 ? record : { ...rec(ctx, j), status: record.status } };
+  const last = rec(ctx, indexOfTask(ctx, iterationId(task.id, record.iteration, body?.[pos]!.id)));
+  return { record: { ...last, status: record.status } };
 }
 
 /** A task that never started fails (a `wait_for` timeout, an expression error); its failure policy applies. */
@@ -1592,7 +1586,7 @@ function finishFanout(ctx: Ctx, d: number, base: number): void {
       details: { taskId: task.id, failed: failed.map((r) => r.taskId) },
     });
   } else if (cancelled) endDeclared(ctx, d, 'cancelled', cancelled.error);
-  else if (skipped) endDeclared(ctx, d, 'skipped', null, skipped.reason ?? 'the run halted');
+  else if (skipped) endDeclared(ctx, d, 'skipped', null, skipped.reason);
   else endDeclared(ctx, d, 'completed', null);
 }
 
@@ -1604,7 +1598,8 @@ function finishFanout(ctx: Ctx, d: number, base: number): void {
 function endDeclared(ctx: Ctx, d: number, status: 'completed' | 'failed' | 'cancelled' | 'skipped', error: SerializedError | null, reason?: string): void {
   const record = ownRecord(ctx, d);
   record.endedAt = Date.now();
-  record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
+  // (A fan-out or a loop has started: its list, or its first iteration, was recorded.)
+  record.durationMs = record.endedAt - record.startedAt!;
   record.status = status;
   record.error = error;
   if (reason !== undefined) record.reason = reason;
@@ -1685,16 +1680,17 @@ function finishIteration(ctx: Ctx, d: number, k: number, base: number): void {
     else if (r.status === 'skipped' && r.skippedBy !== 'when') skipped ??= r;
   }
   if (failed) {
+    // A failed task has its error (its code is the loop's).
+    const { result: _result, ...error } = failed.error!;
     return endDeclared(ctx, d, 'failed', {
-      name: failed.error?.name ?? 'LoopError',
-      code: failed.error?.code ?? 'EXPRESSION_ERROR',
-      message: `Task "${task.id}": iteration ${k}: ${failed.taskId} failed: ${failed.error?.message ?? 'failed'}`,
+      ...error,
+      message: `Task "${task.id}": iteration ${k}: ${failed.taskId} failed: ${error.message}`,
       transient: false,
       details: { taskId: task.id, iteration: k, failed: failed.taskId },
     });
   }
   if (cancelled) return endDeclared(ctx, d, 'cancelled', cancelled.error);
-  if (skipped) return endDeclared(ctx, d, 'skipped', null, skipped.reason ?? 'the run halted');
+  if (skipped) return endDeclared(ctx, d, 'skipped', null, skipped.reason);
   const scope: ReadScope = { d, kind: 'iteration', n: k };
   const outcome = evaluateExpression(repeat.until, expressionValues(ctx, scope), { extraVariables: ['iteration'] });
   const saw = outcome.seen === '' ? `iteration = ${k}` : `${outcome.seen}, iteration = ${k}`;

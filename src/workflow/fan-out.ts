@@ -71,11 +71,6 @@ export function unitTasks(task: Task, unit: { instance: number } | { iteration: 
   })) as LeafTask[];
 }
 
-/** Instance `index` of a fan-out task (a task's; a group's is {@link unitTasks}). */
-export function instanceTask(task: Task, index: number): Task {
-  return unitTasks(task, { instance: index })[0]!;
-}
-
 /**
  * The task a record id stands for: the declared task of that id; for an instance (`impl[3]`) or
  * an iteration (`fix#2`), its fan-out or looping task; for a group's (`impl[3].code`,

@@ -560,6 +560,15 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
     if (declaresJson(raw) && typeof (raw as { id?: unknown }).id === 'string') structured.add((raw as { id: string }).id);
   }
   const known = new Set(rawTasks.map((raw) => (raw as { id?: unknown } | null)?.id));
+  // A looping or fan-out group gives its last-declared task's JSON; `<group>.<child>` a child's.
+  for (const task of tasks) {
+    if (task.kind !== 'group') continue;
+    for (const child of task.body) {
+      known.add(`${task.id}.${child.id}`);
+      if (declaresJson(child)) structured.add(`${task.id}.${child.id}`);
+    }
+    if (declaresJson(task.body.at(-1))) structured.add(task.id);
+  }
   for (const task of tasks) {
     if (task.kind === 'group') continue;
     for (const [field, text] of templateTexts(task)) {
@@ -655,7 +664,7 @@ function checkExpressionOf(
       const near = closestName(problem.name!, known);
       issues.push({
         path,
-        message: scoped !== undefined ? `\`${problem.name}\` ${at(problem.offset)} ${scoped}` : `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${known.join(', ')}`,
+        message: scoped !== undefined ? `\`${problem.name}\` ${at(problem.offset)} ${scoped}` : `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`,
       });
     } else issues.push({ path, message: `${problem.message} ${at(problem.offset)}` });
   }
