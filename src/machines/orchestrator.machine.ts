@@ -717,7 +717,7 @@ function templateValues(ctx: Ctx, i = -1): TemplateValues {
       const read = readOf(ctx, scope, taskId);
       if (read !== undefined && 'list' in read) {
         if (field === 'output' || field === 'outputs') return JSON.stringify(read.list.map((r) => r.output ?? ''));
-        return field === 'status' ? read.declared.status : field === 'exit_code' ? '' : undefined;
+        return field === 'status' ? read.declared.status : '';
       }
       const record = read?.record;
       if (field === 'outputs') return undefined;
@@ -1255,6 +1255,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     };
   };
   ctx.records = chunked(workflow.tasks.map((task) => resumed(task, previous.get(task.id))));
+  /** A finished unit's task, kept as it was (a copy: this context is changed in place). */
+  const kept = (id: string): TaskRecord => ({ ...(previous.get(id) ?? emptyTaskRecord(id)) });
   // The fan-outs whose lists were recorded get their instances back: those of a finished one
   // as they are, the others by the rules above (a finished instance never runs again).
   const declared = workflow.tasks.length;
@@ -1262,11 +1264,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const fanout = rec(ctx, d);
     if (fanout.items === undefined || fanout.items.length === 0) continue;
     const finished = fanout.status !== 'running';
-    expandFanout(ctx, d, (task) => {
-      const before = previous.get(task.id);
-      if (finished) return before ? { ...before } : emptyTaskRecord(task.id);
-      return resumed(task, before);
-    }, !finished);
+    expandFanout(ctx, d, (task) => (finished ? kept(task.id) : resumed(task, previous.get(task.id))), !finished);
   }
   // The loops get their iterations back: the finished ones (and all of a finished loop) as they
   // are, the one it was in by the rules above.
@@ -1276,11 +1274,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (loop.iteration === undefined || task.repeat === undefined) continue;
     for (let k = 1; k <= loop.iteration; k++) {
       const current = loop.status === 'running' && k === loop.iteration;
-      addTasks(ctx, unitTasks(task, { iteration: k }), graph.priority[d]!, (t) => {
-        const before = previous.get(t.id);
-        if (current) return resumed(t, before);
-        return before ? { ...before } : emptyTaskRecord(t.id);
-      });
+      addTasks(ctx, unitTasks(task, { iteration: k }), graph.priority[d]!, (t) => (current ? resumed(t, previous.get(t.id)) : kept(t.id)));
     }
   }
   const records = recordsOf(ctx);
