@@ -173,4 +173,25 @@ session('patterns-orchestrator-workers', 'integrate', {
   turns: [['Bash', { command: 'npm test', description: 'Run the tests' }, ' Test Files  12 passed (12)\n      Tests  87 passed (87)']],
   text: 'Dark mode is in: a theme setting (default system), a ThemeProvider that follows it, and a toggle in the settings panel. The three parts fit together; all 87 tests pass.',
 });
+// examples/patterns/evaluator-optimizer.yaml: the reviewer rejects the first draft (jargon, no
+// mention of the fix) and approves the second, which addressed its feedback; iteration k's
+// recordings are under its tasks' ids (refine#1.write, refine#1.review, ...).
+const DRAFTS = [
+  'Version 2.0: adds a ThemeProvider with prefers-color-scheme support and a theme setting; cold start is 40% faster thanks to lazy module loading.',
+  'Version 2.0 is here. Dark mode: pick light, dark or follow your system in Settings. The app now starts 40% faster. Fixed: the settings page no longer crashes when your display name is empty.',
+];
+const VERDICTS = [
+  { approved: false, feedback: 'Too technical for end users (ThemeProvider, prefers-color-scheme, lazy module loading); say where to find the dark mode toggle, and mention the settings crash fix.' },
+  { approved: true, feedback: 'Clear and accurate; all three changes are there.' },
+];
+DRAFTS.forEach((draft, k) => {
+  session('patterns-evaluator-optimizer', `refine#${k + 1}.write`, { durationMs: 1800 + 200 * k, turns: [], text: draft });
+  session('patterns-evaluator-optimizer', `refine#${k + 1}.review`, { durationMs: 1200, model: 'claude-haiku-4-5-20251001', turns: [], text: '', structured: VERDICTS[k] });
+});
+session('patterns-evaluator-optimizer', 'publish', {
+  durationMs: 1500,
+  model: 'claude-haiku-4-5-20251001',
+  turns: [['Bash', { command: 'gh release create v2.0 --title "Version 2.0" --notes-file notes.md', description: 'Create the GitHub release' }, 'https://github.com/example/app/releases/tag/v2.0']],
+  text: 'Published the v2.0 release: https://github.com/example/app/releases/tag/v2.0',
+});
 console.log(`recordings written under ${root}`);
