@@ -78,6 +78,18 @@ describe('a loop seen through the CLI', () => {
     expect(events.code).toBe(0);
     expect(events.stdout).toMatch(/loop\.iteration\s+fix_tests\s+iteration 1 of at most 3/);
     expect(events.stdout).toMatch(/loop\.iteration\s+fix_tests\s+iteration 2 of at most 3/);
+    // The iteration's last task (skipped by its when) comes before the loop's end.
+    const lines = events.stdout.split('\n');
+    const skipped = lines.findIndex((l) => /task\.skipped\s+fix_tests#2\.resolve/.test(l));
+    const ended = lines.findIndex((l) => /task\.completed\s+fix_tests\s/.test(l));
+    expect([skipped > 0, ended > skipped]).toEqual([true, true]);
+
+    // stats counts the iterations' tasks under the loop's (fix_tests.test), not per iteration.
+    const stats = await cli(['stats', 'loop1', '--by', 'task', ...state], world.env);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^fix_tests\.test\s+2\s+50%/m);
+    expect(stats.stdout).toMatch(/^fix_tests\.resolve\s+1\s+100%/m);
+    expect(stats.stdout).not.toContain('fix_tests#');
 
     const report = await cli(['report', 'loop1', '-o', '-', ...state], world.env);
     expect(report.code, report.stderr).toBe(0);

@@ -559,8 +559,7 @@ function failUnstarted(ctx: Ctx, i: number, error: SerializedError): void {
   record.endedAt = Date.now();
   record.error = error;
   if (ctx.workflow.tasks[i]!.allow_failure === true) record.allowedFailure = true;
-  settle(ctx, i);
-  ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+  settledWithEvent(ctx, i, 'task.failed');
   afterFailure(ctx, i);
 }
 
@@ -673,8 +672,22 @@ function skip(ctx: Ctx, i: number, reason: string, by?: 'when'): void {
   record.reason = reason;
   if (by !== undefined) record.skippedBy = by;
   record.endedAt = Date.now();
+  settledWithEvent(ctx, i, 'task.skipped');
+}
+
+/**
+ * Settles task `i` (finished, not by a child of its own) with its event. A task of an instance
+ * or an iteration has its event first: settling it may end its fan-out or loop, whose event must
+ * come after it.
+ */
+function settledWithEvent(ctx: Ctx, i: number, type: 'task.skipped' | 'task.failed'): void {
+  const task = ctx.workflow.tasks[i]!;
+  const record = rec(ctx, i);
+  const event = taskEvent(ctx, type, record.taskId, { record: { ...record } });
+  const inUnit = task.instance !== undefined || task.iteration !== undefined;
+  if (inUnit) ctx.step.outbox.push(event);
   settle(ctx, i);
-  ctx.step.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
+  if (!inUnit) ctx.step.outbox.push(event);
 }
 
 /** Skips every task that has not started (used when the run halts). */
