@@ -176,6 +176,15 @@ for (const factory of backendFactories()) {
       expect(byId(retried).refine).toMatchObject({ status: 'completed', iteration: 2 });
     });
 
+    it('rerun --from the dependant keeps the loop and its iterations: only the dependant runs, reading the last iteration', async () => {
+      const executor = recordingExecutor(reviewer(2));
+      expect((await (await orchestrator(executor)).runWorkflow(refine(), { runId: 'eo-r' })).status).toBe('completed');
+      executor.prompts.length = 0;
+      const again = await (await orchestrator(executor)).rerun('eo-r', { from: 'publish', runId: 'eo-r2' });
+      expect(again.status).toBe('completed');
+      expect(executor.prompts).toEqual(['publish draft 2 (fix part 2; completed; last: verdict 2)']);
+    });
+
     it('on_exhausted: continue completes the loop with exhausted: true, and its dependant runs', async () => {
       const executor = recordingExecutor(reviewer(99));
       const result = await (await orchestrator(executor)).runWorkflow(refine(2, { on_exhausted: 'continue' }), { runId: 'eo3' });
