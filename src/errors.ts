@@ -64,7 +64,13 @@ export type ErrorCode =
   /** A task's expression (`when:`) could not be evaluated (a missing field, a value of the wrong type): it names the expression and the values it saw. */
   | 'EXPRESSION_ERROR'
   /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
-  | 'TOO_MANY_ITEMS';
+  | 'TOO_MANY_ITEMS'
+  /**
+   * A run whose workflow was built in TypeScript with functions (a `when` or `until` function)
+   * was resumed (or rerun) without that code: its checkpoint holds no function. Resume it from
+   * the code that started it (`resume(runId, { workflow })`).
+   */
+  | 'CODE_REQUIRED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

@@ -201,6 +201,29 @@ export {
   type ExpressionValues,
   type TaskVariableField,
 } from './workflow/expression.js';
+// Workflows in TypeScript: a typed spec, conditions as functions (see README "Workflows in TypeScript").
+export { type ConditionOptions, type ConditionOutcome } from './workflow/expression.js';
+export {
+  conditionText,
+  functionLabel,
+  functionMarkers,
+  isFunctionMarker,
+  type Condition,
+  type ConditionFn,
+  type ConditionValues,
+  type TaskValues,
+  type TaskValuesMap,
+} from './workflow/condition-function.js';
+export {
+  defineWorkflow,
+  type AgentTaskDefinition,
+  type CommandTaskDefinition,
+  type GroupDefinition,
+  type RepeatDefinition,
+  type TaskDefaultsDefinition,
+  type TaskDefinition,
+  type WorkflowDefinition,
+} from './workflow/workflow-definition.js';
 // Fan-out (`for_each`): instance ids `<task>[<index>]` (see README "Fan-out").
 export { declaredTaskOf, instanceId, parseInstanceId, withInstancesUnderTheirTask } from './workflow/fan-out.js';
 // Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.

@@ -453,6 +453,8 @@ function expressionValues(ctx: Ctx): ExpressionValues {
       const view = fanoutView(ctx, index);
       return { ...taskVariables(record), output: view.output, json: view.json.map((j) => (j === undefined ? null : j)) };
     },
+    // A condition function reads a group's tasks as tasks.<group>.<child> (i21-tsfn).
+    groups: ctx.workflow.groups,
   };
 }
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
 import { rawFileOf } from '../cli/logs-command.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { readRunEventLog, runEventLogPath, type RunEventLogEntry } from '../persistence/run-event-log.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collector.js';
@@ -200,7 +201,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
-    if (spec.when !== undefined) out.when = spec.when;
+    if (spec.when !== undefined) out.when = conditionText(spec.when);
     if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
     if (record.allowedFailure) out.allowedFailure = true;
     if (record.json !== undefined) out.json = record.json;

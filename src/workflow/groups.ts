@@ -16,6 +16,7 @@
  * @module
  */
 import type { ValidationIssue } from '../errors.js';
+import { bothConditions, type Condition } from './condition-function.js';
 
 /** The fields a group entry may have. */
 export const GROUP_FIELDS = ['id', 'tasks', 'depends_on', 'when', 'description'] as const;
@@ -108,7 +109,7 @@ function resolveDep(name: string, siblings: Set<string>, prefix: string, infos: 
 }
 
 /** Second pass: the leaf tasks, with full ids, dependencies and conditions. */
-function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: string | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
+function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: Condition | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
   const siblings = new Set(entries.filter(isRecord).map((e) => e.id).filter((id): id is string => typeof id === 'string'));
   for (const raw of entries) {
     if (!isRecord(raw) || typeof raw.id !== 'string') {
@@ -118,8 +119,9 @@ function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen
     const full = prefix + raw.id;
     const ownDeps = Array.isArray(raw.depends_on) ? raw.depends_on.filter((d): d is string => typeof d === 'string') : [];
     const deps = [...new Set([...outerDeps, ...ownDeps.flatMap((d) => resolveDep(d, siblings, prefix, infos))])];
-    const ownWhen = typeof raw.when === 'string' ? raw.when : undefined;
-    const when = outerWhen !== undefined && ownWhen !== undefined ? `(${outerWhen}) && (${ownWhen})` : (ownWhen ?? outerWhen);
+    // A function (a workflow built in code) is a condition too: see condition-function.ts.
+    const ownWhen = typeof raw.when === 'string' || typeof raw.when === 'function' ? (raw.when as Condition) : undefined;
+    const when = outerWhen !== undefined && ownWhen !== undefined ? bothConditions(outerWhen, ownWhen) : (ownWhen ?? outerWhen);
     if (isGroup(raw)) {
       if (Array.isArray(raw.tasks)) emit(raw.tasks, `${full}.`, deps, when, infos, out);
       continue;

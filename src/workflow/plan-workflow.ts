@@ -11,6 +11,7 @@
  */
 import { buildTaskGraph, popReady, pushReady } from './ready-queue.js';
 import { DEFAULT_MAX_ITEMS, type Task, type Workflow } from './spec.js';
+import { conditionText } from './condition-function.js';
 import { renderTemplate, type TemplateValues } from './template.js';
 
 /** Options of {@link planWorkflow}. */
@@ -196,7 +197,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   if (task.output_schema !== undefined) planned.outputSchema = task.output_schema;
   else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
-  if (task.when !== undefined) planned.when = task.when;
+  if (task.when !== undefined) planned.when = conditionText(task.when);
   if (task.allow_failure === true) planned.allowFailure = true;
   if (task.for_each !== undefined) {
     planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };

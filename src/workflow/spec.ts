@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { markCondition, type ConditionFn } from './condition-function.js';
 
 /** Longest task `timeout`, in seconds (7 days). */
 export const MAX_TIMEOUT_S = 7 * 24 * 3600;
@@ -59,6 +60,16 @@ export const memoryEntrySchema = z.strictObject({
 
 /** A task's `cache:` or `remember:`. */
 export type MemoryEntrySpec = z.output<typeof memoryEntrySchema>;
+
+/**
+ * A condition (`when:`, a loop's `until:`): a CEL expression, or, in a workflow built in code, a
+ * TypeScript function of the same values (see condition-function.ts). Validation wraps a
+ * function so that the validated workflow stores its marker (`"<function isBug>"`), not code.
+ */
+export const conditionSchema = z.union([
+  z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  z.custom<ConditionFn>((v) => typeof v === 'function', 'must be a CEL expression (or, in a workflow built in code, a function)').transform(markCondition),
+]);
 
 /** Names of workflow inputs (`{{inputs.<name>}}`). */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -150,7 +161,7 @@ const common = {
    * A CEL condition (see expression.ts), evaluated once the task's dependencies are done: false
    * skips the task (it costs nothing, and counts as done for its dependants).
    */
-  when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  when: conditionSchema.optional(),
   /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
   allow_failure: z.boolean().optional(),
   /**

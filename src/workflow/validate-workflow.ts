@@ -483,7 +483,8 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   const ids = [...byId.keys()];
   for (const task of tasks) {
-    if (task.when !== undefined) checkExpressionOf(task, 'when', task.when, tasks, byId, ids, inputs, issues);
+    // A function (a workflow built in code) is not CEL: nothing to check before it runs.
+    if (typeof task.when === 'string') checkExpressionOf(task, 'when', task.when, tasks, byId, ids, inputs, issues);
     if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, tasks, byId, ids, inputs, issues);
     if (task.for_each !== undefined && task.wait_for !== undefined) {
       issues.push({ path: `tasks.${task.id}.wait_for`, message: 'a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on' });
