@@ -29,6 +29,7 @@ import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../
 import type { Task, Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
 import { evaluateCondition, evaluateList, taskVariables, type ExpressionValues } from '../workflow/expression.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { deferredSource, jsonText, memoryKeyValues, payloadText, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import { instanceId, instanceTask } from '../workflow/fan-out.js';
 import { DEFAULT_MAX_ITEMS } from '../workflow/spec.js';
@@ -435,7 +436,7 @@ function conditionHolds(ctx: Ctx, i: number): boolean {
       code: 'EXPRESSION_ERROR',
       message: `Task "${task.id}": ${outcome.error}`,
       transient: false,
-      details: { taskId: task.id, field: 'when', expression: task.when },
+      details: { taskId: task.id, field: 'when', expression: conditionText(task.when) },
     });
   }
   return false;

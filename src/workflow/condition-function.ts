@@ -123,6 +123,11 @@ export function bothConditions(first: Condition, second: Condition): Condition {
   }, label, parts);
 }
 
+/** Every one of the conditions (at least one), in order: see {@link bothConditions}. */
+export function allConditions(conditions: readonly Condition[]): Condition {
+  return conditions.reduce((all, next) => bothConditions(all, next));
+}
+
 /** The conditions a combined one stands for, in order (a condition alone: itself). */
 export function conditionParts(condition: Condition): readonly Condition[] {
   return typeof condition === 'string' ? [condition] : ((condition as Partial<MarkedCondition>)[PARTS] ?? [condition]);

@@ -358,11 +358,16 @@ function tracked(value: unknown, path: string, reads: Map<string, unknown>): unk
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   return new Proxy(value, {
     get: (target, key, receiver) => {
-      const v: unknown = Reflect.get(target, key, receiver);
-      return typeof key === 'symbol' || !Object.hasOwn(target, key) ? v : tracked(v, `${path}${segment(key)}`, reads);
+      if (typeof key === 'symbol' || (!Object.hasOwn(target, key) && key in target)) return Reflect.get(target, key, receiver);
+      if (Object.hasOwn(target, key)) return tracked((target as Record<string, unknown>)[key], `${path}${segment(key)}`, reads);
+      reads.set(`${path}${segment(key)}`, MISSING);
+      return undefined;
     },
   });
 }
+
+/** What a path the function read but the value does not have is noted as. */
+const MISSING = Symbol('missing');
 
 /** The values a condition function is given: {@link ConditionValues} over the run's records. */
 function conditionValues(values: ExpressionValues, reads: Map<string, unknown>): ConditionValues {
@@ -370,12 +375,13 @@ function conditionValues(values: ExpressionValues, reads: Map<string, unknown>):
   const lookup = (id: string, path: string): unknown => {
     const vars = values.task(id);
     if (vars !== undefined) return tracked(structuredClone(vars), path, reads);
-    if (groups[id] !== undefined) return groupView(id, path);
-    return undefined;
+    return isGroup(id) ? groupView(id, path) : undefined;
   };
-  const lastTask = (id: string): string | undefined => {
-    let last: string | undefined = id;
-    while (last !== undefined && groups[last] !== undefined) last = groups[last]!.at(-1);
+  const isGroup = (id: string): boolean => Object.hasOwn(groups, id);
+  // A group has at least one task (validation says so).
+  const lastTask = (id: string): string => {
+    let last = id;
+    while (isGroup(last)) last = groups[last]!.at(-1)!;
     return last;
   };
   const readOnly = { set: () => false, deleteProperty: () => false, defineProperty: () => false };
@@ -388,10 +394,8 @@ function conditionValues(values: ExpressionValues, reads: Map<string, unknown>):
         get: (_t, key) => {
           if (typeof key === 'symbol') return undefined;
           const child = `${id}.${key}`;
-          if (values.task(child) !== undefined || groups[child] !== undefined) return lookup(child, `${path}${segment(key)}`);
-          const last = lastTask(id);
-          const view = last === undefined ? undefined : (lookup(last, path) as Record<string, unknown> | undefined);
-          return view?.[key];
+          if (values.task(child) !== undefined || isGroup(child)) return lookup(child, `${path}${segment(key)}`);
+          return (lookup(lastTask(id), path) as Record<string, unknown>)[key];
         },
       },
     );
@@ -400,7 +404,7 @@ function conditionValues(values: ExpressionValues, reads: Map<string, unknown>):
     {
       ...readOnly,
       get: (_t, key) => (typeof key === 'symbol' ? undefined : lookup(key, `tasks${segment(key)}`)),
-      has: (_t, key) => typeof key === 'string' && (values.task(key) !== undefined || groups[key] !== undefined),
+      has: (_t, key) => typeof key === 'string' && (values.task(key) !== undefined || isGroup(key)),
     },
   ) as ConditionValues['tasks'];
   const inputs = new Proxy(
@@ -419,7 +423,7 @@ function describeReads(reads: Map<string, unknown>): string {
   const paths = [...reads.keys()];
   return paths
     .filter((p) => !paths.some((q) => q.length > p.length && q.startsWith(p) && (q[p.length] === '.' || q[p.length] === '[')))
-    .map((p) => `${p} = ${shown(reads.get(p))}`)
+    .map((p) => `${p} = ${reads.get(p) === MISSING ? '(missing)' : shown(reads.get(p))}`)
     .join(', ');
 }
 

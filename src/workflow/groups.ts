@@ -16,7 +16,7 @@
  * @module
  */
 import type { ValidationIssue } from '../errors.js';
-import { bothConditions, type Condition } from './condition-function.js';
+import { allConditions, bothConditions, conditionParts, type Condition } from './condition-function.js';
 
 /** The fields a group entry may have. */
 export const GROUP_FIELDS = ['id', 'tasks', 'depends_on', 'when', 'description'] as const;
@@ -161,6 +161,8 @@ function rewriteReferences(task: Record<string, unknown>, infos: Map<string, Gro
   for (const key of ['when', 'for_each'] as const) {
     if (typeof task[key] === 'string') task[key] = cel(task[key] as string, key);
   }
+  // A condition with a function (a workflow built in code): its CEL parts, each.
+  if (typeof task.when === 'function') task.when = allConditions(conditionParts(task.when as Condition).map((p) => (typeof p === 'string' ? cel(p, 'when') : p)));
 }
 
 /** A chain after `tasks.` that starts with a group: the task it reads and the rest; `null` when it does not start with a group. */

@@ -28,6 +28,7 @@ import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './
 import { schemaMessage } from './schema-messages.js';
 import { flattenGroups, hasGroups } from './groups.js';
 import { templateRefs } from './template.js';
+import { conditionParts } from './condition-function.js';
 import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -484,7 +485,9 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
   const ids = [...byId.keys()];
   for (const task of tasks) {
     // A function (a workflow built in code) is not CEL: nothing to check before it runs.
-    if (typeof task.when === 'string') checkExpressionOf(task, 'when', task.when, tasks, byId, ids, inputs, issues);
+    for (const part of task.when === undefined ? [] : conditionParts(task.when)) {
+      if (typeof part === 'string') checkExpressionOf(task, 'when', part, tasks, byId, ids, inputs, issues);
+    }
     if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, tasks, byId, ids, inputs, issues);
     if (task.for_each !== undefined && task.wait_for !== undefined) {
       issues.push({ path: `tasks.${task.id}.wait_for`, message: 'a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on' });
