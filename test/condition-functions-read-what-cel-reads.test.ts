@@ -91,6 +91,8 @@ describe('a condition function reads what CEL reads', () => {
     });
     const [, gc, hc] = workflow.tasks;
     expect(conditionText(gc!.when!)).toBe('(tasks.a.status == "completed") && <function>');
+    // It stands for its parts: evaluated one by one, never called as a whole.
+    expect(() => (gc!.when as (v: ConditionValues) => boolean)({} as ConditionValues)).toThrow('a combined condition is evaluated part by part');
     expect(evaluateCondition(gc!.when!, valuesOf([record('a', { status: 'failed' })]))).toEqual({ run: false, reason: 'when: tasks.a.status == "completed" is false (tasks.a.status = "failed")' });
     expect(evaluateCondition(gc!.when!, valuesOf([record('a', { output: 'no' })]))).toEqual({ run: false, reason: 'when: <function> is false (tasks.a.output = "no")' });
     expect(evaluateCondition(hc!.when!, valuesOf([record('a', { output: 'no' })]))).toEqual({ error: 'when: tasks.a.json.x == 1: No such key: x (tasks.a.json.x = (missing))' });

@@ -129,6 +129,12 @@ for (const factory of backendFactories()) {
         { path: 'workflow.tasks.deploy.command[3]', message: '"deployed twice" in the code, "deployed" in the run' },
       ]);
 
+      const extended = spec();
+      extended.tasks[1] = { ...extended.tasks[1]!, allow_failure: true } as (typeof extended.tasks)[number];
+      await expect(o.resume('gate', { retryFailed: true, workflow: extended })).rejects.toMatchObject({
+        issues: [{ path: 'workflow.tasks.deploy.allow_failure', message: 'true in the code, nothing in the run' }],
+      });
+
       writeFileSync(flag, '');
       const resumed = await o.resume('gate', { retryFailed: true, workflow: spec() });
       expect(resumed.status).toBe('completed');
