@@ -232,7 +232,7 @@ describe('when as a function, in groups', () => {
           depends_on: ['checks'],
           when: ({ tasks }) => {
             const untyped = tasks as unknown as Record<string, Record<string, Record<string, unknown>>>;
-            seen.push(tasks['checks.lint']!.output, untyped.checks!.lint!.output, tasks.checks!.output, 'checks' in tasks, 'nope' in tasks, tasks.nope);
+            seen.push(tasks['checks.lint']!.output, untyped.checks!.lint!.output, tasks.checks!.output, 'checks' in tasks, 'nope' in tasks, (tasks as Record<string, unknown>).nope);
             return tasks.checks!.status === 'completed';
           },
           command: print('shipped'),

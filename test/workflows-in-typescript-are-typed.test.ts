@@ -33,17 +33,21 @@ describe('a workflow in TypeScript is typed', () => {
         {
           id: 'fix_tests',
           depends_on: ['impl'],
-          when: ({ tasks }) => tasks.impl!.status === 'completed',
+          when: ({ tasks }) => tasks.impl.status === 'completed',
           tasks: [
             { id: 'test', command: ['npm', 'test'], allow_failure: true },
-            { id: 'resolve', depends_on: ['test'], prompt: 'Fix: {{tasks.fix_tests.test.output}}' },
+            { id: 'resolve', depends_on: ['test'], when: ({ tasks }) => tasks['fix_tests.test']!.status === 'failed', prompt: 'Fix: {{tasks.fix_tests.test.output}}' },
           ],
         },
         { id: 'review', depends_on: ['fix_tests'], prompt: 'Review', repeat: { until: ({ tasks, iteration }) => tasks.review!.json.ok === true || iteration === 3, max: 3, on_exhausted: 'continue' } },
         { id: 'loop', depends_on: ['fix_tests'], command: ['true'], repeat: { until: 'tasks.loop.exit_code == 0', max: 4 } },
       ],
     });
-    expectTypeOf(spec).toEqualTypeOf<WorkflowDefinition>();
+    // The ids are the workflow's own: a condition function reads tasks.<id> typed.
+    expectTypeOf(spec).toEqualTypeOf<WorkflowDefinition<'plan' | 'probe' | 'impl' | 'cel' | 'fn' | 'fix_tests' | 'review' | 'loop'>>();
+    // A spec typed as any workflow is still a WorkflowDefinition.
+    const untyped: WorkflowDefinition = { id: 'u', tasks: [{ id: 'a', command: ['x'], when: ({ tasks }) => tasks.whatever!.status === 'completed' }] };
+    expectTypeOf(defineWorkflow(untyped)).toEqualTypeOf<WorkflowDefinition>();
     expectTypeOf<ConditionValues['tasks'][string]>().toEqualTypeOf<TaskValues>();
     expectTypeOf<TaskValues['status']>().toEqualTypeOf<'pending' | 'waiting' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled'>();
     expectTypeOf<TaskValues['exit_code']>().toEqualTypeOf<number | null>();
@@ -91,6 +95,14 @@ describe('a workflow in TypeScript is typed', () => {
     defineWorkflow({ id: 'w', max_paralel: 2, tasks: [{ id: 'a', command: ['x'] }] });
     // @ts-expect-error `on_failure` is `stop` or `continue`
     defineWorkflow({ id: 'w', on_failure: 'retry', tasks: [{ id: 'a', command: ['x'] }] });
+    defineWorkflow({
+      id: 'w',
+      // @ts-expect-error a condition function reads tasks that exist (`classify`, not `clasify`)
+      tasks: [{ id: 'classify', command: ['x'] }, { id: 'b', depends_on: ['classify'], when: ({ tasks }) => tasks.clasify.status === 'completed', command: ['y'] }],
+    });
+    // @ts-expect-error `depends_on` names the workflow's tasks (or a group's task `<group>.<child>`)
+    defineWorkflow({ id: 'w', tasks: [{ id: 'build', command: ['x'] }, { id: 'ship', depends_on: ['biuld'], command: ['y'] }] });
+    defineWorkflow({ id: 'w', tasks: [{ id: 'g', tasks: [{ id: 'c', command: ['x'] }] }, { id: 'ship', depends_on: ['g.c'], command: ['y'] }] });
     defineWorkflow({
       id: 'w',
       // @ts-expect-error a condition function reads `tasks.<id>` fields that exist

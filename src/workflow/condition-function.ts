@@ -38,17 +38,21 @@ export interface TaskValues {
  * `tasks['fix-tests']`), a group's task by its full id (`tasks['fix_tests.test']`; untyped,
  * `tasks.fix_tests.test` reads it too) and a group's fields (its last-declared task's:
  * `tasks.fix_tests.status`). `undefined` for an id the workflow does not have.
+ *
+ * In a spec given to {@link defineWorkflow} as an object literal, `Id` is its top-level task
+ * and group ids: `tasks.<id>` is typed (a misspelt id does not compile), and a group's tasks
+ * are read as `tasks['<group>.<child>']`.
  */
-export interface TaskValuesMap {
-  readonly [taskId: string]: TaskValues;
-}
+export type TaskValuesMap<Id extends string = string> = string extends Id
+  ? { readonly [taskId: string]: TaskValues }
+  : { readonly [K in Id | `${Id}.${string}`]: TaskValues };
 
 /** What a condition function is given: what a CEL expression reads. */
-export interface ConditionValues {
+export interface ConditionValues<Id extends string = string> {
   /** The run's inputs (strings). */
   readonly inputs: Readonly<Record<string, string>>;
   /** The run's tasks ({@link TaskValuesMap}): read only the task's (transitive) dependencies. */
-  readonly tasks: TaskValuesMap;
+  readonly tasks: TaskValuesMap<Id>;
   /** Inside a fan-out: its item. */
   readonly item?: any;
   /** Inside a fan-out: the item's index (from 0). */
@@ -57,11 +61,15 @@ export interface ConditionValues {
   readonly iteration?: number;
 }
 
-/** A condition written as a function: true or false, synchronously. It must not throw (a throw is `EXPRESSION_ERROR`). */
-export type ConditionFn = (values: ConditionValues) => boolean;
+/**
+ * A condition written as a function: true or false, synchronously. It must not throw (a throw
+ * is `EXPRESSION_ERROR`). (Declared as a method: a function typed for a workflow's task ids is
+ * also a `ConditionFn` of any workflow.)
+ */
+export type ConditionFn<Id extends string = string> = { condition(values: ConditionValues<Id>): boolean }['condition'];
 
 /** A condition: a CEL expression, or (in a workflow built in code) a function. */
-export type Condition = string | ConditionFn;
+export type Condition<Id extends string = string> = string | ConditionFn<Id>;
 
 const LABEL = Symbol('agents-sdk.condition.label');
 const PARTS = Symbol('agents-sdk.condition.parts');

@@ -11,13 +11,13 @@ import type { Condition } from './condition-function.js';
 import type { agentTaskSchema, commandTaskSchema, taskDefaultsSchema, workflowSpecSchema } from './spec.js';
 
 /** The control-flow fields every task entry may have, typed here (conditions may be functions). */
-interface ControlFlow {
+interface ControlFlow<Id extends string> {
   /**
    * Run only if this holds once the dependencies are done: a CEL expression, or a function of
    * the values it would read (`({ tasks }) => tasks.classify.json.kind === 'bug'`). False:
    * the task is `skipped`, and counts as done for its dependants.
    */
-  when?: Condition;
+  when?: Condition<Id>;
   /** Fan-out: a CEL expression giving a list; one instance per item (`{{item}}`, `{{index}}`). */
   for_each?: string;
   /** Most items of a fan-out (default 1,000). */
@@ -25,13 +25,13 @@ interface ControlFlow {
   /** A fan-out's instances running at once. */
   max_parallel?: number;
   /** A loop: run again until `until` holds, at most `max` times. */
-  repeat?: RepeatDefinition;
+  repeat?: RepeatDefinition<Id>;
 }
 
 /** A loop (`repeat:`) on a task or a group. */
-export interface RepeatDefinition {
+export interface RepeatDefinition<Id extends string = string> {
   /** Checked after each iteration: a CEL expression, or a function (it also reads `iteration`). */
-  until: Condition;
+  until: Condition<Id>;
   /** Most iterations (1 to 100). */
   max: number;
   /** When `max` is reached and `until` never held: fail with `LOOP_EXHAUSTED` (default), or `continue` (completed, `exhausted: true`). */
@@ -41,34 +41,65 @@ export interface RepeatDefinition {
 /** Every field of `B` that `A` lacks, forbidden: a task is an agent, a command or a group, never two. */
 type Exclusive<A, B> = A & { [K in Exclude<keyof B, keyof A>]?: never };
 
-type AgentFields = Omit<z.input<typeof agentTaskSchema>, keyof ControlFlow> & ControlFlow;
-type CommandFields = Omit<z.input<typeof commandTaskSchema>, keyof ControlFlow> & ControlFlow;
+/**
+ * What a top-level entry's `depends_on` names: the workflow's tasks and groups, or a group's
+ * task (`<group>.<child>`). (A group's task names its siblings too: any `string`.)
+ */
+export type DependsOnIds<Id extends string> = Array<NoInfer<Id> | `${NoInfer<Id>}.${string}`>;
+
+/** The fields of a schema's tasks, with the ones typed here. */
+type Fields<Schema extends z.ZodType, Id extends string, Own extends string, Deps> = Omit<z.input<Schema>, keyof ControlFlow<string> | 'id' | 'depends_on'> &
+  ControlFlow<Id> & { id: Own; depends_on?: Deps };
+
+type AgentFields<Id extends string, Own extends string, Deps> = Fields<typeof agentTaskSchema, Id, Own, Deps>;
+type CommandFields<Id extends string, Own extends string, Deps> = Fields<typeof commandTaskSchema, Id, Own, Deps>;
 
 /** A group: a task entry with its own `tasks:` (a sub-DAG, gated as a whole). */
-export interface GroupFields extends ControlFlow {
-  id: string;
-  tasks: TaskDefinition[];
-  depends_on?: string[];
+export interface GroupFields<Id extends string, Own extends string, Deps> extends ControlFlow<Id> {
+  id: Own;
+  /** Its tasks: their ids are local to the group (`<group>.<child>` outside). */
+  tasks: Array<TaskDefinition<Id, string, string[]>>;
+  depends_on?: Deps;
   description?: string;
 }
 
-/** An agent task (a `prompt`), as written in code. */
-export type AgentTaskDefinition = Exclusive<AgentFields, CommandFields & GroupFields>;
+/**
+ * An agent task (a `prompt`), as written in code. `Id`: the workflow's task and group ids (what
+ * a condition function reads); `Own`: this entry's id, `Deps` what its `depends_on` may name
+ * (a group's task: any `string`).
+ */
+export type AgentTaskDefinition<Id extends string = string, Own extends string = Id, Deps = DependsOnIds<Id>> = Exclusive<
+  AgentFields<Id, Own, Deps>,
+  CommandFields<Id, Own, Deps> & GroupFields<Id, Own, Deps>
+>;
 /** A command task (a `command`, no shell), as written in code. */
-export type CommandTaskDefinition = Exclusive<CommandFields, AgentFields & GroupFields>;
+export type CommandTaskDefinition<Id extends string = string, Own extends string = Id, Deps = DependsOnIds<Id>> = Exclusive<
+  CommandFields<Id, Own, Deps>,
+  AgentFields<Id, Own, Deps> & GroupFields<Id, Own, Deps>
+>;
 /** A group (its own `tasks`), as written in code. */
-export type GroupDefinition = Exclusive<GroupFields, AgentFields & CommandFields>;
+export type GroupDefinition<Id extends string = string, Own extends string = Id, Deps = DependsOnIds<Id>> = Exclusive<
+  GroupFields<Id, Own, Deps>,
+  AgentFields<Id, Own, Deps> & CommandFields<Id, Own, Deps>
+>;
 /** One entry of a workflow's `tasks`: an agent task, a command task or a group. */
-export type TaskDefinition = AgentTaskDefinition | CommandTaskDefinition | GroupDefinition;
+export type TaskDefinition<Id extends string = string, Own extends string = Id, Deps = DependsOnIds<Id>> =
+  | AgentTaskDefinition<Id, Own, Deps>
+  | CommandTaskDefinition<Id, Own, Deps>
+  | GroupDefinition<Id, Own, Deps>;
 
 /** The workflow's `defaults`, as written in code. */
 export type TaskDefaultsDefinition = z.input<typeof taskDefaultsSchema>;
 
-/** A whole workflow, as written in code: what {@link defineWorkflow} takes. */
-export type WorkflowDefinition = Omit<z.input<typeof workflowSpecSchema>, 'tasks' | 'groups' | 'defaults'> & {
-  tasks: TaskDefinition[];
+/** A whole workflow, as written in code: what {@link defineWorkflow} takes. `Id`: its task and group ids. */
+export type WorkflowDefinition<Id extends string = string> = Omit<z.input<typeof workflowSpecSchema>, 'tasks' | 'groups' | 'defaults'> & {
+  tasks: Array<TaskDefinition<Id>>;
   defaults?: TaskDefaultsDefinition;
 };
+
+/** A workflow written in code, whatever its ids: what `runWorkflow` and `resume` take. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWorkflowDefinition = WorkflowDefinition<any>;
 
 /**
  * A workflow written in TypeScript, typed: a misspelt field, a value of the wrong type, or an
@@ -91,6 +122,6 @@ export type WorkflowDefinition = Omit<z.input<typeof workflowSpecSchema>, 'tasks
  * });
  * ```
  */
-export function defineWorkflow(spec: WorkflowDefinition): WorkflowDefinition {
+export function defineWorkflow<const Id extends string>(spec: WorkflowDefinition<Id>): WorkflowDefinition<Id> {
   return spec;
 }
