@@ -26,7 +26,7 @@ import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
 import { workflowToGoOn } from './workflow/workflow-from-code.js';
-import type { AnyWorkflowDefinition } from './workflow/workflow-definition.js';
+import type { WorkflowDefinition } from './workflow/workflow-definition.js';
 import { planRerun, type RerunOrigin } from './workflow/rerun-plan.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
@@ -124,7 +124,7 @@ export interface ResumeOptions {
    * workflow as the one stored (with the run's inputs), or the resume fails naming the first
    * difference. Default: the stored workflow.
    */
-  workflow?: AnyWorkflowDefinition | WorkflowSpecInput | Workflow;
+  workflow?: WorkflowDefinition | WorkflowSpecInput | Workflow;
   /**
    * The run's lock, already taken by the caller through this orchestrator's backend
    * (`backend.lockRun(runId)`, to read the run before resuming it): the resume holds it
@@ -149,7 +149,7 @@ export interface RerunOptions {
   /** How the new run is driven (stored with it); default: the old run's. See {@link RunWorkflowOptions.launch}. */
   launch?: RunLaunch;
   /** The old run's workflow, from the code that started it: see {@link ResumeOptions.workflow}. */
-  workflow?: AnyWorkflowDefinition | WorkflowSpecInput | Workflow;
+  workflow?: WorkflowDefinition | WorkflowSpecInput | Workflow;
 }
 
 /** Options of one run. */
@@ -283,7 +283,7 @@ export class WorkflowOrchestrator {
    * @throws ValidationError (before anything runs) listing every problem of the spec;
    *   PermanentError `RUN_EXISTS` when `runId` names a stored run, `LOCKED` when another process drives it.
    */
-  async runWorkflow(spec: AnyWorkflowDefinition | WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
+  async runWorkflow(spec: WorkflowDefinition | WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
     // Always validated here, even a workflow from validateWorkflow: it may have been changed since.
     const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();

@@ -100,6 +100,11 @@ describe('a workflow in TypeScript is typed', () => {
       // @ts-expect-error a condition function reads tasks that exist (`classify`, not `clasify`)
       tasks: [{ id: 'classify', command: ['x'] }, { id: 'b', depends_on: ['classify'], when: ({ tasks }) => tasks.clasify.status === 'completed', command: ['y'] }],
     });
+    // A function written apart declares the tasks it reads; a workflow without them does not compile.
+    const isFeature = ({ tasks }: ConditionValues<'classify'>) => tasks.classify.json.route === 'feature';
+    defineWorkflow({ id: 'w', tasks: [{ id: 'classify', command: ['x'] }, { id: 'b', depends_on: ['classify'], when: isFeature, command: ['y'] }] });
+    // @ts-expect-error the workflow has no task `classify` for isFeature to read
+    defineWorkflow({ id: 'w', tasks: [{ id: 'sort', command: ['x'] }, { id: 'b', depends_on: ['sort'], when: isFeature, command: ['y'] }] });
     // @ts-expect-error `depends_on` names the workflow's tasks (or a group's task `<group>.<child>`)
     defineWorkflow({ id: 'w', tasks: [{ id: 'build', command: ['x'] }, { id: 'ship', depends_on: ['biuld'], command: ['y'] }] });
     defineWorkflow({ id: 'w', tasks: [{ id: 'g', tasks: [{ id: 'c', command: ['x'] }] }, { id: 'ship', depends_on: ['g.c'], command: ['y'] }] });

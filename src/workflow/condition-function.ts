@@ -43,9 +43,7 @@ export interface TaskValues {
  * and group ids: `tasks.<id>` is typed (a misspelt id does not compile), and a group's tasks
  * are read as `tasks['<group>.<child>']`.
  */
-export type TaskValuesMap<Id extends string = string> = string extends Id
-  ? { readonly [taskId: string]: TaskValues }
-  : { readonly [K in Id | `${Id}.${string}`]: TaskValues };
+export type TaskValuesMap<Id extends string = string> = { readonly [K in Id | `${Id}.${string}`]: TaskValues };
 
 /** What a condition function is given: what a CEL expression reads. */
 export interface ConditionValues<Id extends string = string> {

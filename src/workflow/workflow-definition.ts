@@ -17,7 +17,7 @@ interface ControlFlow<Id extends string> {
    * the values it would read (`({ tasks }) => tasks.classify.json.kind === 'bug'`). False:
    * the task is `skipped`, and counts as done for its dependants.
    */
-  when?: Condition<Id>;
+  when?: Condition<NoInfer<Id>>;
   /** Fan-out: a CEL expression giving a list; one instance per item (`{{item}}`, `{{index}}`). */
   for_each?: string;
   /** Most items of a fan-out (default 1,000). */
@@ -31,7 +31,7 @@ interface ControlFlow<Id extends string> {
 /** A loop (`repeat:`) on a task or a group. */
 export interface RepeatDefinition<Id extends string = string> {
   /** Checked after each iteration: a CEL expression, or a function (it also reads `iteration`). */
-  until: Condition<Id>;
+  until: Condition<NoInfer<Id>>;
   /** Most iterations (1 to 100). */
   max: number;
   /** When `max` is reached and `until` never held: fail with `LOOP_EXHAUSTED` (default), or `continue` (completed, `exhausted: true`). */
@@ -96,10 +96,6 @@ export type WorkflowDefinition<Id extends string = string> = Omit<z.input<typeof
   tasks: Array<TaskDefinition<Id>>;
   defaults?: TaskDefaultsDefinition;
 };
-
-/** A workflow written in code, whatever its ids: what `runWorkflow` and `resume` take. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyWorkflowDefinition = WorkflowDefinition<any>;
 
 /**
  * A workflow written in TypeScript, typed: a misspelt field, a value of the wrong type, or an
