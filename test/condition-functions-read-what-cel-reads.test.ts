@@ -38,23 +38,23 @@ describe('a condition function reads what CEL reads', () => {
   ]);
 
   it('true, or false with the values it read (deepest paths, arrays whole, task ids that are not names quoted)', () => {
-    expect(evaluateCondition(({ tasks }) => tasks.plan!.json.steps.length === 3, values)).toEqual({ run: true });
+    expect(evaluateCondition(({ tasks }) => tasks.plan!.json.steps.length === 3, values)).toMatchObject({ run: true });
     const outcome = evaluateCondition(
       function ready({ tasks, inputs }) {
         return tasks.plan!.json.owner.name === 'bob' && tasks['fix-tests']!.status === 'failed' && inputs.mode === 'fast' && tasks.plan!.json.steps.length > 5;
       },
       values,
     );
-    expect(outcome).toEqual({ run: false, reason: 'when: <function ready> is false (tasks.plan.json.owner.name = "ana")' });
+    expect(outcome).toMatchObject({ run: false, reason: 'when: <function ready> is false (tasks.plan.json.owner.name = "ana")' });
     const all = evaluateCondition(({ tasks, inputs }) => tasks['fix-tests']!.exit_code === 1 && inputs.mode === 'fast' && inputs.other === undefined && tasks.plan!.json.steps.length > 5, values);
-    expect(all).toEqual({ run: false, reason: 'when: <function> is false (tasks["fix-tests"].exit_code = 1, inputs.mode = "fast", tasks.plan.json.steps = ["a","b","c"])' });
+    expect(all).toMatchObject({ run: false, reason: 'when: <function> is false (tasks["fix-tests"].exit_code = 1, inputs.mode = "fast", tasks.plan.json.steps = ["a","b","c"])' });
   });
 
   it('item, index and iteration where they exist; `until` is named as such', () => {
     const inLoop = valuesOf([], { extra: { item: { title: 'docs' }, index: 2, iteration: 3 } });
     const done = ({ item, index, iteration }: ConditionValues) => item.title === 'docs' && index === 2 && iteration! > 3;
-    expect(evaluateCondition(done, inLoop, { field: 'until' })).toEqual({ run: false, reason: 'until: <function done> is false (index = 2, iteration = 3, item.title = "docs")' });
-    expect(evaluateCondition('iteration >= 3', inLoop, { field: 'until', extraVariables: ['iteration'] })).toEqual({ run: true });
+    expect(evaluateCondition(done, inLoop, { field: 'until' })).toMatchObject({ run: false, reason: 'until: <function done> is false (index = 2, iteration = 3, item.title = "docs")' });
+    expect(evaluateCondition('iteration >= 3', inLoop, { field: 'until', extraVariables: ['iteration'] })).toMatchObject({ run: true });
   });
 
   it('reads inherited members as they are, and symbols, without noting them', () => {
@@ -62,7 +62,7 @@ describe('a condition function reads what CEL reads', () => {
       const tags = [Object.prototype.toString.call(tasks), Object.prototype.toString.call(tasks.plan), tasks.plan!.json.hasOwnProperty('steps') as boolean];
       return tags.join() === '[object Object],[object Object],true';
     }, values);
-    expect(outcome).toEqual({ run: true });
+    expect(outcome).toMatchObject({ run: true });
   });
 
   it('a group’s task by its full id or through the group, and a group’s fields are its last task’s (nested groups too)', () => {
@@ -77,7 +77,7 @@ describe('a condition function reads what CEL reads', () => {
       return true;
     }, grouped);
     expect(read).toEqual(['first', 'first', 'last', 'failed', 'last', undefined]);
-    expect(evaluateCondition(({ tasks }) => tasks.g!.status === 'completed', grouped)).toEqual({ run: false, reason: 'when: <function> is false (tasks.g.status = "failed")' });
+    expect(evaluateCondition(({ tasks }) => tasks.g!.status === 'completed', grouped)).toMatchObject({ run: false, reason: 'when: <function> is false (tasks.g.status = "failed")' });
   });
 
   it('a combined condition (a group’s and its task’s) stops at the first part that is false or fails', () => {
@@ -93,9 +93,9 @@ describe('a condition function reads what CEL reads', () => {
     expect(conditionText(gc!.when!)).toBe('(tasks.a.status == "completed") && <function>');
     // It stands for its parts: evaluated one by one, never called as a whole.
     expect(() => (gc!.when as (v: ConditionValues) => boolean)({} as ConditionValues)).toThrow('a combined condition is evaluated part by part');
-    expect(evaluateCondition(gc!.when!, valuesOf([record('a', { status: 'failed' })]))).toEqual({ run: false, reason: 'when: tasks.a.status == "completed" is false (tasks.a.status = "failed")' });
-    expect(evaluateCondition(gc!.when!, valuesOf([record('a', { output: 'no' })]))).toEqual({ run: false, reason: 'when: <function> is false (tasks.a.output = "no")' });
-    expect(evaluateCondition(hc!.when!, valuesOf([record('a', { output: 'no' })]))).toEqual({ error: 'when: tasks.a.json.x == 1: No such key: x (tasks.a.json.x = (missing))' });
+    expect(evaluateCondition(gc!.when!, valuesOf([record('a', { status: 'failed' })]))).toMatchObject({ run: false, reason: 'when: tasks.a.status == "completed" is false (tasks.a.status = "failed")' });
+    expect(evaluateCondition(gc!.when!, valuesOf([record('a', { output: 'no' })]))).toMatchObject({ run: false, reason: 'when: <function> is false (tasks.a.output = "no")' });
+    expect(evaluateCondition(hc!.when!, valuesOf([record('a', { output: 'no' })]))).toMatchObject({ error: 'when: tasks.a.json.x == 1: No such key: x (tasks.a.json.x = (missing))' });
   });
 });
 

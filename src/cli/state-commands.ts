@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { declaredTaskOf, parseInstanceId, withInstancesUnderTheirTask } from '../workflow/fan-out.js';
+import { declaredTaskOf, parseUnitId, withInstancesUnderTheirTask } from '../workflow/fan-out.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
@@ -244,13 +244,13 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       table(
         ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
         run.records.map((r) => [
-          parseInstanceId(r.taskId) ? `  ${r.taskId}` : r.taskId,
+          parseUnitId(r.taskId) ? `  ${r.taskId}` : r.taskId,
           r.cached ? `${r.status} (cached)` : r.allowedFailure ? `${r.status} (allowed)` : r.status,
           String(r.attempts),
           seconds(r.durationMs),
           String(totalTokens(r.tokens)),
           `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : r.items !== undefined ? `fan-out of ${r.items.length} item${r.items.length === 1 ? '' : 's'}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
+          r.error ? `${r.error.code}: ${r.error.message}` : r.items !== undefined ? `fan-out of ${r.items.length} item${r.items.length === 1 ? '' : 's'}` : r.iteration !== undefined ? `loop: iteration ${r.iteration}${r.exhausted ? ' (exhausted: until never held)' : ''}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
         ]),
       ),
     );

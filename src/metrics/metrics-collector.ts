@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseInstanceId } from '../workflow/fan-out.js';
+import { declaredTaskOf, parseInstanceId } from '../workflow/fan-out.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Task } from '../workflow/spec.js';
@@ -120,14 +120,15 @@ export class MetricsCollector {
    */
   addRun(run: RunCheckpoint): this {
     this.runIds.add(run.runId);
-    const tasks = new Map<string, Task>((run.workflow?.tasks ?? []).map((t) => [t.id, t]));
+    const tasks: Task[] = run.workflow?.tasks ?? [];
     for (const record of run.records) {
       // A record a rerun kept was executed (and is counted) by the run it was kept from.
       if (record.keptFrom !== undefined) continue;
       // A fan-out runs nothing itself: its instances are counted, as its declared task.
-      if (record.items !== undefined) continue;
-      const instance = parseInstanceId(record.taskId);
-      const task = tasks.get(record.taskId) ?? (instance ? tasks.get(instance.of) : undefined);
+      // A loop too: its iterations are.
+      if (record.items !== undefined || record.iteration !== undefined) continue;
+      const task = declaredTaskOf(tasks, record.taskId);
+      if (task?.kind === 'group') continue;
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });
       } else {

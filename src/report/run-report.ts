@@ -184,9 +184,9 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     const kept = record.keptFrom !== undefined;
     const out: ReportTask = {
       id: spec.id,
-      kind: spec.kind,
-      agent: spec.kind === 'command' ? spec.id : (spec.agent ?? spec.id),
-      model: spec.kind === 'command' ? 'command' : spec.model,
+      kind: spec.kind === 'group' ? 'command' : spec.kind,
+      agent: spec.kind === 'agent' ? (spec.agent ?? spec.id) : spec.id,
+      model: spec.kind === 'agent' ? spec.model : spec.kind,
       dependsOn: [...spec.depends_on],
       status: record.status,
       attemptCount: record.attempts,

@@ -139,13 +139,26 @@ export function conditionParts(condition: Condition): readonly Condition[] {
   return typeof condition === 'string' ? [condition] : ((condition as Partial<MarkedCondition>)[PARTS] ?? [condition]);
 }
 
-/** Where a stored workflow holds a function's marker: each task and field. */
-export function functionMarkers(workflow: { tasks: ReadonlyArray<{ id: string; when?: unknown; repeat?: unknown }> }): Array<{ taskId: string; field: string; marker: string }> {
+/** A stored task, as far as its conditions go (a looping or fan-out group's tasks in `body`). */
+interface StoredTask {
+  id: string;
+  when?: unknown;
+  repeat?: unknown;
+  body?: readonly StoredTask[];
+}
+
+/** Where a stored workflow holds a function's marker: each task (a group's by full id) and field. */
+export function functionMarkers(workflow: { tasks: readonly StoredTask[] }): Array<{ taskId: string; field: string; marker: string }> {
   const found: Array<{ taskId: string; field: string; marker: string }> = [];
-  for (const task of workflow.tasks) {
-    if (isFunctionMarker(task.when)) found.push({ taskId: task.id, field: 'when', marker: task.when });
-    const until = (task.repeat as { until?: unknown } | undefined)?.until;
-    if (isFunctionMarker(until)) found.push({ taskId: task.id, field: 'repeat.until', marker: until });
-  }
+  const visit = (tasks: readonly StoredTask[], prefix: string): void => {
+    for (const task of tasks) {
+      const id = prefix + task.id;
+      if (isFunctionMarker(task.when)) found.push({ taskId: id, field: 'when', marker: task.when });
+      const until = (task.repeat as { until?: unknown } | undefined)?.until;
+      if (isFunctionMarker(until)) found.push({ taskId: id, field: 'repeat.until', marker: until });
+      if (Array.isArray(task.body)) visit(task.body, `${id}.`);
+    }
+  };
+  visit(workflow.tasks, '');
   return found;
 }

@@ -295,8 +295,12 @@ export interface ConditionOptions extends ExpressionOptions {
   field?: string;
 }
 
-/** What {@link evaluateCondition} gives: the condition held (`run: true`), did not (with the reason), or could not be evaluated. */
-export type ConditionOutcome = { run: true } | { run: false; reason: string } | { error: string };
+/**
+ * What {@link evaluateCondition} gives: the condition held (`run: true`), did not (with the
+ * reason), or could not be evaluated (`error`: the field, the condition, the `problem` and what
+ * it read); each with `seen`, the values it read (`tasks.review.json.ok = false`).
+ */
+export type ConditionOutcome = ({ run: true } | { run: false; reason: string } | { error: string; problem: string }) & { seen: string };
 
 /**
  * A condition (`when:`, a loop's `until:`): a CEL expression, or in a workflow built in code a
@@ -307,28 +311,31 @@ export type ConditionOutcome = { run: true } | { run: false; reason: string } | 
  *
  * @example
  * ```ts
- * evaluateCondition(task.repeat.until, values, { field: 'until', extraVariables: ['iteration'] });
+ * evaluateCondition(task.repeat.until, values, { field: 'repeat.until', extraVariables: ['iteration'] });
  * ```
  */
 export function evaluateCondition(condition: Condition, values: ExpressionValues, options: ConditionOptions = {}): ConditionOutcome {
+  const seen: string[] = [];
   for (const part of conditionParts(condition)) {
     const outcome = evaluatePart(part, values, options);
+    if (outcome.seen !== '') seen.push(outcome.seen);
     if (!('run' in outcome && outcome.run)) return outcome;
   }
-  return { run: true };
+  return { run: true, seen: seen.join(', ') };
 }
 
 function evaluatePart(condition: Condition, values: ExpressionValues, options: ConditionOptions): ConditionOutcome {
   const outcome = typeof condition === 'string' ? evaluateExpression(condition, values, options) : evaluateFunction(condition, values);
   const field = options.field ?? 'when';
   const text = conditionText(condition);
-  const saw = outcome.seen === '' ? '' : ` (${outcome.seen})`;
-  if (!outcome.ok) return { error: `${field}: ${text}: ${outcome.error}${saw}` };
+  const seen = outcome.seen;
+  const saw = seen === '' ? '' : ` (${seen})`;
+  const failed = (problem: string): ConditionOutcome => ({ error: `${field}: ${text}: ${problem}${saw}`, problem, seen });
+  if (!outcome.ok) return failed(outcome.error);
   if (typeof outcome.value !== 'boolean') {
-    const what = outcome.value instanceof Promise ? 'a Promise (a condition function must be synchronous)' : shown(outcome.value);
-    return { error: `${field}: ${text}: gave ${what}, not a boolean${saw}` };
+    return failed(`gave ${outcome.value instanceof Promise ? 'a Promise (a condition function must be synchronous)' : shown(outcome.value)}, not a boolean`);
   }
-  return outcome.value ? { run: true } : { run: false, reason: `${field}: ${text} is false${saw}` };
+  return outcome.value ? { run: true, seen } : { run: false, reason: `${field}: ${text} is false${saw}`, seen };
 }
 
 /** A condition function called with the values, read-only; what it read is seen as a CEL expression's. */

@@ -28,7 +28,8 @@ export interface PlanOptions {
 /** One task of a {@link WorkflowPlan}. Plain JSON. */
 export interface PlannedTask {
   id: string;
-  kind: 'agent' | 'command';
+  /** `group`: a looping or fan-out group (its tasks in `children`). */
+  kind: 'agent' | 'command' | 'group';
   dependsOn: string[];
   /** The wave it starts in, from 1. */
   wave: number;
@@ -59,6 +60,10 @@ export interface PlannedTask {
   apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
+  /** A looping or fan-out group: its tasks' local ids, in declared order. */
+  children?: string[];
+  /** A loop (`repeat`): its condition and bound. */
+  repeat?: { until: string; max: number; onExhausted: 'fail' | 'continue' };
   /** The JSON Schema of its structured output (`output_schema`; `{}` for a command's `output: json` without one). */
   outputSchema?: Record<string, unknown>;
   /** Its `when:` condition: the task runs only if it holds once its dependencies are done. */
@@ -187,9 +192,10 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
     if (task.append_system_prompt !== undefined) planned.appendSystemPrompt = task.append_system_prompt;
     if (task.dangerously_skip_permissions !== undefined) planned.dangerouslySkipPermissions = task.dangerously_skip_permissions;
     if (task.api_retries !== undefined) planned.apiRetries = task.api_retries;
-  } else {
+  } else if (task.kind === 'command') {
     planned.command = task.command.map((arg) => renderTemplate(arg, values));
-  }
+  } else planned.children = task.body.map((child) => child.id);
+  if (task.repeat !== undefined) planned.repeat = { until: conditionText(task.repeat.until), max: task.repeat.max, onExhausted: task.repeat.on_exhausted ?? 'fail' };
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;

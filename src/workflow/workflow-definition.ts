@@ -61,6 +61,8 @@ export interface GroupFields<Id extends string, Own extends string, Deps> extend
   tasks: Array<TaskDefinition<Id, string, string[]>>;
   depends_on?: Deps;
   description?: string;
+  /** A looping or fan-out group may fail without failing the run. */
+  allow_failure?: boolean;
 }
 
 /**
