@@ -135,6 +135,11 @@ for (const factory of backendFactories()) {
         issues: [{ path: 'workflow.tasks.deploy.allow_failure', message: 'true in the code, nothing in the run' }],
       });
 
+      const { when: _dropped, ...unconditional } = spec().tasks[1] as { when?: unknown };
+      await expect(o.resume('gate', { retryFailed: true, workflow: { ...spec(), tasks: [spec().tasks[0]!, unconditional as (typeof extended.tasks)[number]] } })).rejects.toMatchObject({
+        issues: [{ path: 'workflow.tasks.deploy.when', message: 'nothing in the code, "<function>" in the run' }],
+      });
+
       writeFileSync(flag, '');
       const resumed = await o.resume('gate', { retryFailed: true, workflow: spec() });
       expect(resumed.status).toBe('completed');
