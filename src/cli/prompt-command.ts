@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { resolve } from 'node:path';
 import { promptClaudeCode, promptClaudeCodeWithRetry } from '../adw/prompt-claude-code.js';
 import { ADW_VERSIONS, type AdwPromptOptions, type AdwRetryOptions, type AdwVersion, type AgentPromptRequest } from '../adw/adw-types.js';
 import { ValidationError } from '../errors.js';
@@ -34,6 +35,10 @@ export async function promptCommand(options: PromptOptions, io: CliIO): Promise<
     if (!options.json) throw new ValidationError('prompt: only --json is supported: an AgentPromptRequest on stdin, the AgentPromptResponse on stdout');
     const version = parseVersion(options.adwVersion);
     const retry = parseRetry(options);
+    const adwAgents = resolve(options.adwRoot ?? '.', 'agents');
+    if (options.stateDir !== undefined && resolve(options.stateDir) === adwAgents) {
+      throw new ValidationError(`prompt: --state-dir ${adwAgents} is ADW's own agents directory: agents-sdk's files would mix with ADW's; use another (default: <adw-root>/.agents-sdk)`);
+    }
     const request = parseRequest(io.readStdin ? await io.readStdin() : await readAll(process.stdin));
     const adw: AdwPromptOptions = {
       adwVersion: version,
