@@ -198,7 +198,7 @@ describe('executeTemplate with USE_AGENTS_SDK on', () => {
 describe('agents-sdk prompt --json', () => {
   it('continues the agent session across processes (USE_AGENTS_SDK=true), one response JSON on stdout', async () => {
     const cliEnv = { ...env, USE_AGENTS_SDK: 'true' } as Record<string, string>;
-    const run = (prompt: string) => cliProcess(['prompt', '--json', '--state-dir', world.stateDir, '--adw-root', world.root], { env: cliEnv, input: JSON.stringify(request(prompt)) });
+    const run = (prompt: string) => cliProcess(['prompt', '--json', '--state-dir', join(world.root, 'sdk-state'), '--adw-root', world.root], { env: cliEnv, input: JSON.stringify(request(prompt)) });
     const first = await run('[[reply:one]]');
     expect(first.exitCode).toBe(0);
     const one = JSON.parse(first.stdout);

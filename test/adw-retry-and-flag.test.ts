@@ -80,6 +80,8 @@ describe.each([
       const response = await promptClaudeCodeWithRetry(request(`[[first:${first}]] [[reply:fixed]]`, { agent_name: `impl_${first}` }), {}, opts(sdk));
       expect(response).toMatchObject({ output: 'fixed', success: true, retry_code: 'none' });
       expect(slept).toEqual([1000]);
+      // the retry does not continue the failed attempt's session
+      expect(prompts().at(-1)!.resume ?? null).toBeNull();
     }
   });
 

@@ -74,7 +74,7 @@ function shaped(response: AgentPromptResponse, version: AdwVersion): AgentPrompt
  * `USE_AGENTS_SDK` off (the default): the original's one-shot call. On: the same for the same
  * stream, through agents-sdk's Claude Code runner: transient failures retried with backoff,
  * every attempt's stream kept under `<stateDir>/<adw_id>/<agent_name>/`, and the agent's
- * Claude session continued from one prompt to the next (cached per `agent_name:adw_id`).
+ * Claude session continued from one successful prompt to the next (cached per `agent_name:adw_id`).
  * It never throws: every failure is a response with `success: false`.
  */
 export async function promptClaudeCode(request: AgentPromptRequest, options: AdwPromptOptions = {}): Promise<AgentPromptResponse> {
@@ -212,6 +212,7 @@ async function viaRunner(request: AgentPromptRequest, agentName: string, claudeP
     let result: ExecutionResult | undefined;
     let exitCode: number | null | undefined;
     let stderr = '';
+    let succeeded = false;
     try {
       result = await runClaudeCode({
         prompt: request.prompt,
@@ -233,6 +234,7 @@ async function viaRunner(request: AgentPromptRequest, agentName: string, claudeP
       });
       exitCode = result.exitCode;
       stderr = result.stderrTail;
+      succeeded = true;
     } catch (error) {
       if (!(error instanceof AgentsSdkError)) throw error;
       if (error.transient && attempt - first + 1 < attempts) {
@@ -246,7 +248,8 @@ async function viaRunner(request: AgentPromptRequest, agentName: string, claudeP
     }
     const raw = rawOutputPath(s.stateDir, request.adw_id, agentName, attempt);
     if (existsSync(raw) && resolve(raw) !== resolve(request.output_file)) copyFileSync(raw, request.output_file);
-    if (result?.sessionId) saveSessionId(s.stateDir, request.adw_id, agentName, result.sessionId);
+    // Only a run that succeeded is continued: a retry of a failed one starts where the one before it left off.
+    if (succeeded && result?.sessionId) saveSessionId(s.stateDir, request.adw_id, agentName, result.sessionId);
     return { outputFile: request.output_file, exitCode: exitCode ?? 0, stderr };
   }
 }
