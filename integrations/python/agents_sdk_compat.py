@@ -26,6 +26,10 @@ the wrapped functions through the module's globals.
   crash, unreadable answer, ``$AGENTS_SDK_TIMEOUT`` seconds passed) is a response with
   ``success`` false and the message as ``output``; nothing raises.
 
+The version (tac-5, tac-6, tac-7) is read from ``agent.py``'s globals (tac-7 has
+``prompt_claude_code_with_retry``, tac-6 ``SLASH_COMMAND_MODEL_MAP``); ``$AGENTS_SDK_ADW_VERSION``
+overrides the guess for a much changed ``agent.py``.
+
 ``prompt_claude_code_v2`` / ``execute_template_v2`` remain for callers that import them
 instead of installing; they find ``adw_modules.agent`` (or ``adws.adw_modules.agent``).
 """

@@ -38,6 +38,14 @@ def test_the_cli_gets_the_version_the_project_root_and_the_state_dir(root, base_
     assert logged["request"] == {"prompt": "hello", "adw_id": "a1", "output_file": os.path.join(root, "o.jsonl"), "agent_name": "ops", "model": "sonnet", "dangerously_skip_permissions": False, "working_dir": None}
 
 
+def test_agents_sdk_adw_version_overrides_the_detected_version(root, base_env, tmp_path):
+    """For an agent.py changed so much that the version guess is wrong."""
+    env = {**fake_env(base_env, tmp_path, "ok"), "AGENTS_SDK_ADW_VERSION": "tac-6"}
+    run_probe(root, call(root), env)
+    [logged] = [json.loads(line) for line in open(tmp_path / "cli.log")]
+    assert logged["argv"][2:4] == ["--adw-version", "tac-6"]
+
+
 @pytest.mark.parametrize(
     "mode,output",
     [
