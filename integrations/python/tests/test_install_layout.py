@@ -35,8 +35,10 @@ def test_one_install_step_adds_one_line_and_uninstall_puts_it_back(tmp_path, ver
     assert not os.path.exists(os.path.join(adws, "adw_modules", "agents_sdk_compat.py"))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("flag", [None, "false", "0", "no", "off", "", "2"])
+@pytest.mark.parametrize(
+    "version,flag",
+    [(v, None) for v in VERSIONS] + [("tac-7", f) for f in ["false", "0", "no", "off", "", "2"]],
+)
 def test_flag_off_runs_the_original_and_returns_the_callers_class(tmp_path, base_env, claude, version, flag):
     root = str(tmp_path)
     install(write_checkout(root, version))
