@@ -198,7 +198,7 @@ describe('executeTemplate with USE_AGENTS_SDK on', () => {
 describe('agents-sdk prompt --json', () => {
   it('continues the agent session across processes (USE_AGENTS_SDK=true), one response JSON on stdout', async () => {
     const cliEnv = { ...env, USE_AGENTS_SDK: 'true' } as Record<string, string>;
-    const run = (prompt: string) => cliProcess(['prompt', '--json', '--state-dir', join(world.root, 'sdk-state'), '--adw-root', world.root], { env: cliEnv, input: JSON.stringify(request(prompt)) });
+    const run = (prompt: string) => cliProcess(['prompt', '--json', '--sdk-dir', join(world.root, 'sdk-state'), '--adw-root', world.root], { env: cliEnv, input: JSON.stringify(request(prompt)) });
     const first = await run('[[reply:one]]');
     expect(first.exitCode).toBe(0);
     const one = JSON.parse(first.stdout);
@@ -210,7 +210,7 @@ describe('agents-sdk prompt --json', () => {
   });
 
   it('a failed prompt: the response on stdout, exit 1; a bad request: error JSON on stdout, message on stderr, exit 2', async () => {
-    const failed = await cli(['prompt', '--json', '--state-dir', world.stateDir, '--adw-version', 'tac-6'], { ...world.env, CLAUDE_CODE_PATH: env.CLAUDE_CODE_PATH!, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
+    const failed = await cli(['prompt', '--json', '--sdk-dir', join(world.root, 'sdk-state'), '--adw-version', 'tac-6'], { ...world.env, CLAUDE_CODE_PATH: env.CLAUDE_CODE_PATH!, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ success: false, output: 'Claude Code error: Segmentation fault (fake)\n' });
     const bad = await cli(['prompt', '--json'], world.env, undefined, JSON.stringify({ prompt: 'x', adw_id: 'a', model: 'gpt', output_file: 'o.jsonl' }));

@@ -190,7 +190,7 @@ describe('agents-sdk prompt --json', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain(message);
     }
-    const intoAgents = await cli(['prompt', '--json', '--adw-root', world.root, '--state-dir', join(world.root, 'agents')], env(), undefined, JSON.stringify(req));
+    const intoAgents = await cli(['prompt', '--json', '--adw-root', world.root, '--sdk-dir', join(world.root, 'agents')], env(), undefined, JSON.stringify(req));
     expect([intoAgents.code, intoAgents.stderr]).toEqual([2, expect.stringContaining("is ADW's own agents directory")]);
     const badDir = await cli(['prompt', '--json'], env(), undefined, JSON.stringify({ ...req, working_dir: 3 }));
     expect([badDir.code, badDir.stderr]).toEqual([2, expect.stringContaining('working_dir must be a string or null')]);

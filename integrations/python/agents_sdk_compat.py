@@ -20,7 +20,8 @@ the wrapped functions through the module's globals.
 - on: the request goes as JSON on stdin to ``agents-sdk prompt --json --adw-version <v>
   --adw-root <project root>`` (``$AGENTS_SDK_CLI``, a command line such as ``node
   /path/dist/cli.js`` split with :func:`shlex.split`, else ``agents-sdk`` on ``PATH``;
-  ``--state-dir $AGENTS_SDK_STATE_DIR`` when set). The CLI prints what the original prints
+  ``--sdk-dir $AGENTS_SDK_DIR`` when set: agents-sdk's own files, default
+  ``<project root>/.agents-sdk``). The CLI prints what the original prints
   (passed on to this process's stdout and stderr) and the response as its last stdout line,
   returned as the caller's own ``AgentPromptResponse``. A failure of the CLI itself (not found,
   crash, unreadable answer, ``$AGENTS_SDK_TIMEOUT`` seconds passed) is a response with
@@ -145,9 +146,9 @@ class _Adw:
         except TypeError as error:
             return self.response(f"Error: {error}", False, None, "execution_error")
         argv = cli_command() + ["prompt", "--json", "--adw-version", self.version, "--adw-root", self.root] + extra
-        state_dir = os.environ.get("AGENTS_SDK_STATE_DIR", "").strip()
-        if state_dir:
-            argv += ["--state-dir", state_dir]
+        sdk_dir = os.environ.get("AGENTS_SDK_DIR", "").strip()
+        if sdk_dir:
+            argv += ["--sdk-dir", sdk_dir]
         timeout_env = os.environ.get("AGENTS_SDK_TIMEOUT", "").strip()
         timeout = float(timeout_env) if timeout_env else None
         try:

@@ -12,7 +12,8 @@ import { EXIT, reportError, type CliIO } from './cli-support.js';
 /** Options of `agents-sdk prompt`. */
 export interface PromptOptions {
   json?: boolean;
-  stateDir?: string;
+  /** agents-sdk's own files for these prompts (default `<adw-root>/.agents-sdk`); not the CLI's state directory: never read from `AGENTS_SDK_STATE_DIR` or a config file. */
+  sdkDir?: string;
   /** `tac-5`, `tac-6` or `tac-7` (default). */
   adwVersion?: string;
   /** The ADW project root (default: the current directory). */
@@ -36,15 +37,15 @@ export async function promptCommand(options: PromptOptions, io: CliIO): Promise<
     const version = parseVersion(options.adwVersion);
     const retry = parseRetry(options);
     const adwAgents = resolve(options.adwRoot ?? '.', 'agents');
-    if (options.stateDir !== undefined && resolve(options.stateDir) === adwAgents) {
-      throw new ValidationError(`prompt: --state-dir ${adwAgents} is ADW's own agents directory: agents-sdk's files would mix with ADW's; use another (default: <adw-root>/.agents-sdk)`);
+    if (options.sdkDir !== undefined && resolve(options.sdkDir) === adwAgents) {
+      throw new ValidationError(`prompt: --sdk-dir ${adwAgents} is ADW's own agents directory: agents-sdk's files would mix with ADW's; use another (default: <adw-root>/.agents-sdk)`);
     }
     const request = parseRequest(io.readStdin ? await io.readStdin() : await readAll(process.stdin));
     const adw: AdwPromptOptions = {
       adwVersion: version,
       stdout: (line) => io.stdout(line),
       stderr: (line) => io.stderr(line),
-      ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+      ...(options.sdkDir !== undefined && { stateDir: options.sdkDir }),
       ...(options.adwRoot !== undefined && { adwRoot: options.adwRoot }),
     };
     const response = retry === null ? await promptClaudeCode(request, adw) : await promptClaudeCodeWithRetry(request, retry, adw);

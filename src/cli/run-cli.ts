@@ -271,7 +271,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--with-retry', "tac-7's prompt_claude_code_with_retry: retry a retryable retry_code")
     .option('--max-retries <n>', 'with --with-retry: retries after the first attempt (default: 3)')
     .option('--retry-delays <s,...>', 'with --with-retry: seconds before each retry (default: 1,3,5)')
-    .option('--state-dir <dir>', "agents-sdk's own files with USE_AGENTS_SDK on: every attempt's stream, the session cache (default: <adw-root>/.agents-sdk)")
+    .option('--sdk-dir <dir>', "agents-sdk's own files with USE_AGENTS_SDK on: every attempt's stream, the session cache (default: <adw-root>/.agents-sdk)")
     .action(async (options: PromptOptions) => setExit(await (await import('./prompt-command.js')).promptCommand(options, io)));
 
   stateOptions(

@@ -48,12 +48,14 @@ def claude(tmp_path):
 
 @pytest.fixture
 def base_env(claude):
-    """The environment of an ADW script: the real CLI as AGENTS_SDK_CLI, CLAUDE_CODE_PATH at the noting claude, the flag unset."""
+    """The environment of an ADW script: the real CLI as AGENTS_SDK_CLI, CLAUDE_CODE_PATH at the noting claude, the flag unset
+    (and AGENTS_SDK_STATE_DIR=agents, as a user sharing ADW's directory with workflows has it: the shim's files must not go there)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("USE_AGENTS_SDK", "AGENTS_SDK_", "FAKE_"))}
     env.update({
         "AGENTS_SDK_CLI": f"node {shlex.quote(CLI)}",
         "CLAUDE_CODE_PATH": claude.path,
         "PYTHONDONTWRITEBYTECODE": "1",
         "SECRET_OF_THE_PARENT": "must-not-reach-claude",
+        "AGENTS_SDK_STATE_DIR": "agents",
     })
     return env

@@ -29,12 +29,12 @@ def fake_env(base_env, tmp_path, mode):
 
 
 def test_the_cli_gets_the_version_the_project_root_and_the_state_dir(root, base_env, tmp_path):
-    env = {**fake_env(base_env, tmp_path, "ok"), "AGENTS_SDK_STATE_DIR": str(tmp_path / "state")}
+    env = {**fake_env(base_env, tmp_path, "ok"), "AGENTS_SDK_DIR": str(tmp_path / "state")}
     proc, got = run_probe(root, call(root), env)
     assert (got["output"], got["success"], got["retry_code"]) == ("sdk: hello", True, "none")
     assert proc.stdout == "a line the original prints\n"
     [logged] = [json.loads(line) for line in open(tmp_path / "cli.log")]
-    assert logged["argv"] == ["prompt", "--json", "--adw-version", "tac-7", "--adw-root", root, "--state-dir", str(tmp_path / "state")]
+    assert logged["argv"] == ["prompt", "--json", "--adw-version", "tac-7", "--adw-root", root, "--sdk-dir", str(tmp_path / "state")]
     assert logged["request"] == {"prompt": "hello", "adw_id": "a1", "output_file": os.path.join(root, "o.jsonl"), "agent_name": "ops", "model": "sonnet", "dangerously_skip_permissions": False, "working_dir": None}
 
 

@@ -126,7 +126,7 @@ def test_tac7_retry_ends_in_success_after_a_crash_or_an_error_during_execution(c
     root = checkout("tac-7")
     state = str(tmp_path / "sdk-state")
     call = {**prompt(root, f"[[once:{first}]] [[reply:second time]]"), "kind": "retry", "retry": {"retry_delays": [0, 0, 0]}}
-    proc, got = run_probe(root, call, on(base_env, AGENTS_SDK_STATE_DIR=state))
+    proc, got = run_probe(root, call, on(base_env, AGENTS_SDK_DIR=state))
     assert (got["output"], got["success"], got["retry_code"]) == ("second time", True, "none"), proc.stderr
     assert len(claude.runs()) == 2
     # every attempt's raw stream is kept, the last one is output_file
