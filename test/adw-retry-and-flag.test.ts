@@ -192,6 +192,18 @@ describe('agents-sdk prompt --json', () => {
     }
     const intoAgents = await cli(['prompt', '--json', '--adw-root', world.root, '--sdk-dir', join(world.root, 'agents')], env(), undefined, JSON.stringify(req));
     expect([intoAgents.code, intoAgents.stderr]).toEqual([2, expect.stringContaining("is ADW's own agents directory")]);
+    for (const [stdin, message] of [
+      ['nope', 'stdin is not JSON'],
+      ['[1]', 'stdin must be one AgentPromptRequest object'],
+      [JSON.stringify({ ...req, prompt: '' }), 'prompt must be a non-empty string'],
+      [JSON.stringify({ ...req, agent_name: 3 }), 'agent_name must be a string'],
+      [JSON.stringify({ ...req, dangerously_skip_permissions: 'yes' }), 'dangerously_skip_permissions must be a boolean'],
+    ] as const) {
+      const bad = await cli(['prompt', '--json'], env(), undefined, stdin);
+      expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining(message)]);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
+    }
+    expect((await cli(['prompt'], env(), undefined, JSON.stringify(req))).stderr).toContain('only --json is supported');
     const badDir = await cli(['prompt', '--json'], env(), undefined, JSON.stringify({ ...req, working_dir: 3 }));
     expect([badDir.code, badDir.stderr]).toEqual([2, expect.stringContaining('working_dir must be a string or null')]);
   });
