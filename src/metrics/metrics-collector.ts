@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseInstanceId } from '../workflow/fan-out.js';
+import { declaredIdOf } from '../workflow/record-ids.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Task } from '../workflow/spec.js';
@@ -126,8 +126,7 @@ export class MetricsCollector {
       if (record.keptFrom !== undefined) continue;
       // A fan-out runs nothing itself: its instances are counted, as its declared task.
       if (record.items !== undefined) continue;
-      const instance = parseInstanceId(record.taskId);
-      const task = tasks.get(record.taskId) ?? (instance ? tasks.get(instance.of) : undefined);
+      const task = tasks.get(record.taskId) ?? tasks.get(declaredIdOf(record.taskId));
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });
       } else {
@@ -230,8 +229,8 @@ function keyOf(entry: MetricsRecord, by: MetricsGroupBy): string {
     case 'model':
       return entry.model;
     case 'task':
-      // A fan-out's instances (impl[3]) under their declared task.
-      return parseInstanceId(entry.record.taskId)?.of ?? entry.record.taskId;
+      // Instances and iterations (impl[3], fix#2, fix_tests#2.test) under their declared task (impl, fix, fix_tests.test).
+      return declaredIdOf(entry.record.taskId);
     case 'workflow':
       return entry.workflowId;
     case 'session':

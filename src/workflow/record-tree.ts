@@ -92,7 +92,8 @@ const FINISHED = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 /**
  * The status of a unit: its record's, when it has one and no children; else from its
  * records': running while any runs (retrying, waiting), failed or cancelled when one of them
- * is (once none runs), completed when all are finished, pending before any started.
+ * is (once none runs), completed when all are finished, pending before any started; a loop,
+ * once ended, what its last iteration did.
  */
 export function unitStatus<R>(node: RecordNode<R>, statusOf: (record: R) => string): string {
   if (node.children.length === 0) return node.record === undefined ? 'pending' : statusOf(node.record);
@@ -100,6 +101,8 @@ export function unitStatus<R>(node: RecordNode<R>, statusOf: (record: R) => stri
   for (const s of ['running', 'retrying', 'waiting']) if (statuses.includes(s)) return 'running';
   if (statuses.every((s) => s === 'pending')) return node.record === undefined ? 'pending' : statusOf(node.record);
   if (!statuses.every((s) => FINISHED.has(s))) return 'running';
+  // A loop is what its last iteration did (an earlier one failing is what made it go on).
+  if (node.kind === 'loop') return statuses.at(-1)!;
   for (const s of ['failed', 'cancelled']) if (statuses.includes(s)) return s;
   return statuses.every((s) => s === 'skipped') ? 'skipped' : 'completed';
 }

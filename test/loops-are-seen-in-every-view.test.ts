@@ -1,0 +1,119 @@
+/**
+ * A stored run whose records have the loop ids (`fix#2`: iteration 2 of looping task `fix`;
+ * `fix_tests#2.test`: child `test` of iteration 2 of looping group `fix_tests`), read by
+ * `status` (iterations in order under their loop), `report` (iterations as rows under their
+ * task, in order) and `stats` (counted as the declared task). Both backends. The records are
+ * written as a loop's run writes them; the views read ids only.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { STATE_SCHEMA_VERSION, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../src/index.js';
+import { openStateBackend } from '../src/persistence/open-state-backend.js';
+import { buildRunReport } from '../src/report/run-report.js';
+import { renderRunReportHtml } from '../src/report/report-html.js';
+import { cli } from './helpers/cli.js';
+import { record } from './helpers/records.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'loop-views-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function loopRun(): RunCheckpoint {
+  const workflow = validateWorkflow({
+    id: 'loops',
+    tasks: [
+      { id: 'build', prompt: 'build' },
+      { id: 'fix', depends_on: ['build'], prompt: 'fix' },
+      {
+        id: 'fix_tests',
+        depends_on: ['fix'],
+        tasks: [
+          { id: 'test', command: ['npm', 'test'] },
+          { id: 'resolve', depends_on: ['test'], prompt: 'resolve' },
+        ],
+      },
+    ],
+  });
+  const at = (r: TaskRecord, start: number, status: TaskRecord['status'] = r.status): TaskRecord => ({ ...r, status, startedAt: start, endedAt: start + 10, durationMs: 10 });
+  const records: TaskRecord[] = [
+    at(record('build'), 0),
+    // Stored in the order they were first saved, not in iteration order.
+    at(record('fix#10'), 100),
+    at(record('fix#2'), 30),
+    at(record('fix#1'), 20),
+    ...[3, 4, 5, 6, 7, 8, 9].map((k) => at(record(`fix#${k}`), 30 + 10 * k)),
+    { ...record('fix'), startedAt: 20, endedAt: 110, durationMs: 90 },
+    at(record('fix_tests#2.test'), 140),
+    { ...at(record('fix_tests#1.test'), 120, 'failed'), error: { name: 'Error', code: 'COMMAND_FAILED', message: 'npm test exited with code 1', transient: false } },
+    at(record('fix_tests#1.resolve'), 130),
+    // The declared children of a looping group run as its iterations' records only.
+    ...['fix_tests.test', 'fix_tests.resolve'].map((id) => ({ ...record(id, 'pending', 0), startedAt: null, endedAt: null, durationMs: null })),
+  ];
+  return { schemaVersion: STATE_SCHEMA_VERSION, runId: 'loop1', workflowId: 'loops', status: 'completed', workflow, startedAt: 0, updatedAt: 200, records };
+}
+
+describe('loops seen in every view', () => {
+  it('the report lists the iterations under their task, in order, and draws them on its row', () => {
+    const report = buildRunReport(loopRun(), null);
+    const fix = report.tasks.find((t) => t.id === 'fix')!;
+    expect(fix.iterations!.map((t) => t.id)).toEqual(['fix#1', 'fix#2', 'fix#3', 'fix#4', 'fix#5', 'fix#6', 'fix#7', 'fix#8', 'fix#9', 'fix#10']);
+    const test = report.tasks.find((t) => t.id === 'fix_tests.test')!;
+    expect(test.group).toBe('fix_tests');
+    expect(test.iterations!.map((t) => [t.id, t.status])).toEqual([
+      ['fix_tests#1.test', 'failed'],
+      ['fix_tests#2.test', 'completed'],
+    ]);
+    expect(report.failures.map((f) => f.taskId)).toEqual(['fix_tests#1.test']);
+    const html = renderRunReportHtml(report);
+    expect([...html.matchAll(/<tr data-task-id="([^"]+)"[^>]*data-iteration-of="fix"/g)].map((m) => m[1])).toEqual(fix.iterations!.map((t) => t.id));
+    expect(html).toMatch(/<tr class="group-row" data-group="fix_tests" data-status="skipped|completed"/);
+    expect(html).toContain('<rect class="attempt repeat" data-task-id="fix#10"');
+  });
+
+  it('folds more than 20 iterations in the report, and a loop row with no attempt of its own says what ran', () => {
+    const run = loopRun();
+    run.records = [...run.records.filter((r) => !r.taskId.startsWith('fix')), ...Array.from({ length: 25 }, (_, k) => ({ ...record(`fix#${k + 1}`), startedAt: k, endedAt: k + 1 }))];
+    const html = renderRunReportHtml(buildRunReport(run, null));
+    expect(html).toMatch(/<tr class="fold" data-of="fix"><td colspan="11"[^>]*><details><summary>25 iterations: 25 completed<\/summary>/);
+    expect(html).toMatch(/<g class="gantt-row" data-task-id="fix" data-status="pending"[^>]*>.*<text class="no-attempt"[^>]*>25 iterations</);
+  });
+
+  for (const backend of ['json', 'sqlite'] as const) {
+    it(`status lists the iterations in order under their loop and stats counts them as the declared task (${backend})`, async () => {
+      const store = await openStateBackend(backend, dir);
+      const run = loopRun();
+      await store.saveCheckpoint(run.runId, run);
+      await store.saveTaskRecords(run.runId, run.records);
+      await store.close();
+      const state = ['--state-dir', dir, '--backend', backend];
+
+      const status = await cli(['status', 'loop1', ...state]);
+      expect(status.code, status.stderr).toBe(0);
+      const rows = status.stdout.split('\n\n')[1]!.split('\n').slice(2).filter((l) => l.trim() !== '');
+      expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual([
+        'build',
+        'fix',
+        ...Array.from({ length: 10 }, (_, k) => `  fix#${k + 1}`),
+        'fix_tests',
+        '  fix_tests#1',
+        '    fix_tests#1.test',
+        '    fix_tests#1.resolve',
+        '  fix_tests#2',
+        '    fix_tests#2.test',
+      ]);
+      expect(rows[1]).toMatch(/^fix\s+completed\s.*loop: 10\/10 done$/);
+      expect(rows[12]).toMatch(/^fix_tests\s+completed\s.*loop: 2\/2 done, 1 failed$/);
+      expect(rows[13]).toMatch(/^ {2}fix_tests#1\s+failed\s.*iteration: 2\/2 done, 1 failed$/);
+
+      const stats = await cli(['stats', 'loop1', '--by', 'task', ...state]);
+      expect(stats.code, stats.stderr).toBe(0);
+      expect(stats.stdout).toMatch(/^fix\s+11\s/m);
+      expect(stats.stdout).toMatch(/^fix_tests\.test\s+3\s/m);
+      expect(stats.stdout).not.toMatch(/fix#|fix_tests#/);
+    });
+  }
+});
