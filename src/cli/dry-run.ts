@@ -19,10 +19,12 @@ export function formatWorkflowPlan(plan: WorkflowPlan): string {
   lines.push('', plan.unitEstimates ? 'Start order (if every task took the same time):' : 'Start order (by the given estimates):');
   const width = String(plan.waves.length).length;
   const fanouts = new Set(plan.tasks.filter((t) => t.forEach !== undefined).map((t) => t.id));
+  const loops = new Map(plan.tasks.filter((t) => t.repeat !== undefined).map((t) => [t.id, t.repeat!.max]));
   for (const wave of plan.waves) {
     const at = plan.unitEstimates ? '' : ` (at ${wave.start})`;
     // A fan-out's count is known only once its list is evaluated: `× n`.
-    const ids = wave.taskIds.map((id) => (fanouts.has(id) ? `${id} × n` : id));
+    // A loop's iterations are known once it runs: `× ≤max`.
+    const ids = wave.taskIds.map((id) => (fanouts.has(id) ? `${id} × n` : loops.has(id) ? `${id} × ≤${loops.get(id)}` : id));
     lines.push(`  wave ${String(wave.wave).padStart(width)}${at}: ${ids.join(', ')}`);
   }
   for (const task of plan.tasks) lines.push('', ...taskLines(task));
@@ -46,6 +48,10 @@ function taskLines(task: PlannedTask): string[] {
   if (task.forEach !== undefined) {
     const cap = task.forEach.maxParallel === undefined ? '' : `, ${task.forEach.maxParallel} at once`;
     lines.push(`  for each item of: ${task.forEach.expression.replace(/\s*\n\s*/g, ' ')} (× n: one instance ${task.id}[<index>] per item, at most ${task.forEach.maxItems}${cap})`);
+  }
+  if (task.repeat !== undefined) {
+    const exhausted = task.repeat.onExhausted === 'continue' ? 'then goes on (exhausted)' : 'then fails with LOOP_EXHAUSTED';
+    lines.push(`  repeat until: ${task.repeat.until.replace(/\s*\n\s*/g, ' ')} (× ≤${task.repeat.max}: iterations ${task.id}#1..${task.id}#${task.repeat.max}, ${exhausted})`);
   }
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);

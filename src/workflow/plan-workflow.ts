@@ -69,6 +69,11 @@ export interface PlannedTask {
    * it runs), its `max_items` and its own `max_parallel`. It is planned as one task.
    */
   forEach?: { expression: string; maxItems: number; maxParallel?: number };
+  /**
+   * A loop (`repeat`): its `until` expression, its `max` iterations (how many run is known only
+   * when it runs) and what happens when they are used up (`on_exhausted`, default `fail`).
+   */
+  repeat?: { until: string; max: number; onExhausted: string };
 }
 
 /** Tasks that would start at the same moment. */
@@ -200,6 +205,10 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.allow_failure === true) planned.allowFailure = true;
   if (task.for_each !== undefined) {
     planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };
+  }
+  const repeat = (task as { repeat?: { until?: unknown; max?: unknown; on_exhausted?: unknown } }).repeat;
+  if (repeat && typeof repeat.until === 'string' && typeof repeat.max === 'number') {
+    planned.repeat = { until: repeat.until, max: repeat.max, onExhausted: typeof repeat.on_exhausted === 'string' ? repeat.on_exhausted : 'fail' };
   }
   return planned;
 }
