@@ -80,11 +80,22 @@ describe('groups and fan-outs seen in every view', () => {
     expect(stats.stdout).not.toContain('impl[');
 
     const events = await cli(['events', 'v1', '--json', ...state], world.env);
-    const skipped = events.stdout
+    const logged = events.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; taskId?: string; record?: { reason?: string } })
-      .find((e) => e.type === 'task.skipped' && e.taskId === 'checks.docs');
+      .map((l) => JSON.parse(l) as { type: string; taskId?: string; record?: { reason?: string }; groups?: unknown });
+    const skipped = logged.find((e) => e.type === 'task.skipped' && e.taskId === 'checks.docs');
     expect(skipped?.record?.reason).toContain('size(tasks.plan.json) > 100');
+    // The live view and the inspector read the groups from workflow.started.
+    expect(logged.find((e) => e.type === 'workflow.started')?.groups).toEqual({ checks: ['checks.lint', 'checks.docs'] });
+  });
+
+  it('the summary at the end of a run lists the instances under their task, the completed ones counted past 20', async () => {
+    const file = join(world.root, 'flow.yaml');
+    writeFileSync(file, WORKFLOW);
+    const run = await cli(['run', file, '--run-id', 'v2', '--state-dir', world.stateDir], world.env);
+    expect(run.code, run.stderr).toBe(0);
+    const table = run.stdout.slice(run.stdout.indexOf('task '));
+    expect(table).toMatch(/\nimpl +failed \(allowed\) .*\n {2}impl\[7\] +failed \(allowed\) .*\n {2}… 24 completed\n/);
   });
 });

@@ -5,8 +5,8 @@
  * loop a line with its iterations in order.
  */
 import { describe, expect, it } from 'vitest';
-import { ProgressView } from '../src/cli/progress-view.js';
-import { emptyTaskRecord, type TaskRecord } from '../src/workflow/workflow-result.js';
+import { ProgressView, summaryTable } from '../src/cli/progress-view.js';
+import { emptyTaskRecord, toTaskResult, type TaskRecord, type WorkflowResult } from '../src/workflow/workflow-result.js';
 
 const base = { workflowId: 'w', runId: 'r' };
 let clock = 1_000;
@@ -96,5 +96,35 @@ describe('the live view', () => {
     expect(out[0]).toMatch(/^▶ g\s+group/);
     expect(out[1]).toMatch(/^▶ {3}g\.a\s+running/);
     expect(out[2]).toMatch(/^✓ t24\s/);
+  });
+});
+
+describe('the summary at the end of a run', () => {
+  it('lists instances and iterations under their task; past 20, the completed ones are one row', () => {
+    const done = (taskId: string, status: TaskRecord['status'] = 'completed') => toTaskResult({ ...emptyTaskRecord(taskId), status, attempts: 1, durationMs: 10 });
+    const result: WorkflowResult = {
+      workflowId: 'w',
+      runId: 'r',
+      status: 'completed',
+      success: true,
+      totalTimeMs: 1000,
+      tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
+      costUsd: 0,
+      taskResults: [
+        done('plan'),
+        done('impl'),
+        ...Array.from({ length: 25 }, (_, k) => done(`impl[${k}]`, k === 7 ? 'failed' : 'completed')),
+        done('fix#2'),
+        done('fix#1', 'failed'),
+        done('fix'),
+        done('review[0].code'),
+        done('review[0].test'),
+        done('ship'),
+      ],
+    };
+    // review (a group fan-out whose declared tasks have no result here) is not known: at the end.
+    const rows = summaryTable(result).split('\n').slice(2, 14).map((l) => /^ *\S+( \d+ completed)?/.exec(l)![0]);
+    expect(rows).toEqual(['plan', 'impl', '  impl[7]', '  … 24 completed', 'fix', '  fix#1', '  fix#2', 'ship', 'review', '  review[0]', '    review[0].code', '    review[0].test']);
+    expect(summaryTable(result)).toMatch(/^ {2}review\[0\]\s+completed\s*$/m);
   });
 });

@@ -366,19 +366,49 @@ function cachedNote(result: WorkflowResult): string {
   return cached === 0 ? '' : `, ${cached} task${cached === 1 ? '' : 's'} cached`;
 }
 
-/** The summary table printed at the end of a run. */
-export function summaryTable(result: WorkflowResult): string {
-  const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
-  const rows = result.taskResults.map((t) => [
-    t.taskId,
+/** Instances or iterations of one fan-out or loop listed in the summary before the completed ones are only counted. */
+const SUMMARY_UNIT_ROWS = 20;
+
+type TaskResultOf = WorkflowResult['taskResults'][number];
+
+/**
+ * The summary's rows: instances and iterations indented under their task, in order (past
+ * {@link SUMMARY_UNIT_ROWS}, the completed ones counted in one row: `agents-sdk status` lists them).
+ */
+function summaryRows(result: WorkflowResult): string[][] {
+  const declared = result.taskResults.map((t) => t.taskId).filter((id) => !/[[#]/.test(id));
+  const rows: string[][] = [];
+  const row = (t: TaskResultOf, indent: string): string[] => [
+    indent + t.taskId,
     t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.allowedFailure ? `${t.status} (allowed)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),
     `$${t.costUsd.toFixed(4)}`,
-  ]);
+  ];
+  const status = (t: TaskResultOf): string => t.status;
+  const walk = (node: RecordNode<TaskResultOf>, depth: number): void => {
+    const indent = '  '.repeat(depth);
+    if (node.record) rows.push(row(node.record, indent));
+    else rows.push([indent + node.id, unitStatus(node, status), '', '', '', '']);
+    const many = node.children.length > SUMMARY_UNIT_ROWS;
+    let completed = 0;
+    for (const child of node.children) {
+      if (many && unitStatus(child, status) === 'completed') completed++;
+      else walk(child, depth + 1);
+    }
+    if (completed > 0) rows.push([`${indent}  … ${completed} completed`, '', '', '', '', '']);
+  };
+  for (const root of recordTree(result.taskResults, { idOf: (t) => t.taskId, declaredIds: declared })) walk(root, 0);
+  return rows;
+}
+
+/** The summary table printed at the end of a run. */
+export function summaryTable(result: WorkflowResult): string {
+  const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
+  const rows = summaryRows(result);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const fmt = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const lines = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
   lines.push(
     '',
