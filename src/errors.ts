@@ -64,7 +64,9 @@ export type ErrorCode =
   /** A task's expression (`when:`) could not be evaluated (a missing field, a value of the wrong type): it names the expression and the values it saw. */
   | 'EXPRESSION_ERROR'
   /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
-  | 'TOO_MANY_ITEMS';
+  | 'TOO_MANY_ITEMS'
+  /** A loop (`repeat`) ran its `max` iterations without its `until` holding: it names the expression and the last values it saw. */
+  | 'LOOP_EXHAUSTED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

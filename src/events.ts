@@ -70,7 +70,9 @@ export type TaskEvent =
   | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord })
   /** A fan-out task's list is recorded: `count` instances (`<id>[0]`...) will run. */
-  | (TaskEventBase & { type: 'fanout.expanded'; count: number });
+  | (TaskEventBase & { type: 'fanout.expanded'; count: number })
+  /** A loop (`repeat`) starts iteration `iteration` (from 1; at most `max`): its tasks (`<id>#<k>`...) will run. */
+  | (TaskEventBase & { type: 'loop.iteration'; iteration: number; max: number });
 
 /** Lifecycle of a whole run. */
 export type WorkflowEvent =

@@ -171,8 +171,14 @@ export {
   workflowInputsSchema,
   MAX_TIMEOUT_S,
   DEFAULT_MAX_ITEMS,
+  MAX_ITERATIONS,
+  repeatSchema,
   type AgentTask,
   type FanoutInstance,
+  type GroupTask,
+  type LeafTask,
+  type LoopIteration,
+  type RepeatSpec,
   type CommandTask,
   type MemoryEntrySpec,
   type OutputSchema,
@@ -202,7 +208,7 @@ export {
   type TaskVariableField,
 } from './workflow/expression.js';
 // Fan-out (`for_each`): instance ids `<task>[<index>]` (see README "Fan-out").
-export { declaredTaskOf, instanceId, parseInstanceId, withInstancesUnderTheirTask } from './workflow/fan-out.js';
+export { declaredTaskOf, instanceId, iterationId, parseInstanceId, parseUnitId, withInstancesUnderTheirTask, type UnitId } from './workflow/fan-out.js';
 // Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.
 export { hashFiles } from './memory/file-hash.js';
 export type { DeferredMemoryEntry, TaskMemoryRequest } from './memory/memory-executor.js';

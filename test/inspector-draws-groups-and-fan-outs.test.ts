@@ -134,6 +134,50 @@ describe('the inspector draws groups and fan-outs', () => {
     await page.close();
   });
 
+  it('a looping group: a chip per iteration inside its node, in order, a click shows its tasks', async () => {
+    const flow = join(world.root, 'loop.yaml');
+    writeFileSync(
+      flow,
+      `id: fix-loop
+tasks:
+  - id: fix_tests
+    repeat: { until: tasks.test.exit_code == 0, max: 3 }
+    tasks:
+      - id: test
+        command: [node, -e, "process.exit(Number(process.argv[1]) >= 2 ? 0 : 1)", "{{iteration}}"]
+        allow_failure: true
+        retry_count: 1
+      - id: resolve
+        depends_on: [test]
+        when: tasks.test.status == "failed"
+        prompt: "resolve iteration {{iteration}}"
+  - id: ship
+    depends_on: [fix_tests]
+    command: [node, -e, "1"]
+`,
+    );
+    const run = await cli(['run', flow, '--state-dir', world.stateDir, '--run-id', 'loop'], world.env);
+    expect(run.code, run.stderr).toBe(0);
+    const page = (await browser.newPage()) as Page & { errors: string[] };
+    page.errors = [];
+    page.on('pageerror', (error) => page.errors.push(String(error)));
+    await page.setViewport({ width: 1440, height: 900 });
+    await page.goto(`${server.url}#run=stored:loop`);
+    await page.waitForFunction(`document.querySelectorAll('#graph .task[data-task="fix_tests"] rect.chip').length === 2`, { timeout: 30_000 });
+    const chips = await page.$$eval('#graph .task[data-task="fix_tests"] rect.chip', (cs) => cs.map((c) => [c.getAttribute('data-task'), c.getAttribute('data-status'), c.getAttribute('data-select')]));
+    expect(chips).toEqual([
+      ['fix_tests#1', 'failed', 'fix_tests#1.resolve'],
+      ['fix_tests#2', 'completed', 'fix_tests#2.resolve'],
+    ]);
+    expect(await page.$eval('#graph .task[data-task="fix_tests"] .repeats', (g) => g.getAttribute('data-word'))).toBe('iterations');
+    await page.click('#graph .task[data-task="fix_tests"] rect.chip[data-task="fix_tests#2"]');
+    await page.waitForFunction(`document.getElementById('task-details').dataset.task === 'fix_tests#2.resolve'`);
+    expect(await page.$eval('#task-details', (d) => d.textContent)).toContain('tasks.test.status == "failed" is false');
+    await page.screenshot({ path: screenshotPath('inspector-loop.png') });
+    expect(page.errors).toEqual([]);
+    await page.close();
+  });
+
   it('places nested groups inside each other, and a graph without groups has no boxes', () => {
     const spec = (id: string, dependsOn: string[] = []) => ({ id, dependsOn, kind: 'agent', agent: null, model: null });
     const entry = graphEntry([spec('a'), spec('g.x', ['a']), spec('g.inner.y', ['a']), spec('z', ['g.x', 'g.inner.y'])], 0, { g: ['g.x', 'g.inner'], 'g.inner': ['g.inner.y'] });

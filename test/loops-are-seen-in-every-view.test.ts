@@ -3,7 +3,7 @@
  * `fix_tests#2.test`: child `test` of iteration 2 of looping group `fix_tests`), read by
  * `status` (iterations in order under their loop), `report` (iterations as rows under their
  * task, in order) and `stats` (counted as the declared task). Both backends. The records are
- * written as a loop's run writes them; the views read ids only.
+ * written as a loop's run writes them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,13 +27,14 @@ function loopRun(): RunCheckpoint {
     id: 'loops',
     tasks: [
       { id: 'build', prompt: 'build' },
-      { id: 'fix', depends_on: ['build'], prompt: 'fix' },
+      { id: 'fix', depends_on: ['build'], prompt: 'fix', repeat: { until: 'tasks.fix.output == "ok"', max: 10 } },
       {
         id: 'fix_tests',
         depends_on: ['fix'],
+        repeat: { until: 'tasks.test.exit_code == 0', max: 3 },
         tasks: [
           { id: 'test', command: ['npm', 'test'] },
-          { id: 'resolve', depends_on: ['test'], prompt: 'resolve' },
+          { id: 'resolve', depends_on: ['test'], when: 'tasks.test.status == "failed"', prompt: 'resolve' },
         ],
       },
     ],
@@ -46,12 +47,12 @@ function loopRun(): RunCheckpoint {
     at(record('fix#2'), 30),
     at(record('fix#1'), 20),
     ...[3, 4, 5, 6, 7, 8, 9].map((k) => at(record(`fix#${k}`), 30 + 10 * k)),
-    { ...record('fix'), startedAt: 20, endedAt: 110, durationMs: 90 },
+    { ...record('fix'), startedAt: 20, endedAt: 110, durationMs: 90, iteration: 10 },
     at(record('fix_tests#2.test'), 140),
+    { ...at(record('fix_tests#2.resolve'), 150, 'skipped'), skippedBy: 'when', reason: 'when: tasks.test.status == "failed" is false (tasks.test.status = "completed")' },
     { ...at(record('fix_tests#1.test'), 120, 'failed'), error: { name: 'Error', code: 'COMMAND_FAILED', message: 'npm test exited with code 1', transient: false } },
     at(record('fix_tests#1.resolve'), 130),
-    // The declared children of a looping group run as its iterations' records only.
-    ...['fix_tests.test', 'fix_tests.resolve'].map((id) => ({ ...record(id, 'pending', 0), startedAt: null, endedAt: null, durationMs: null })),
+    { ...record('fix_tests'), startedAt: 120, endedAt: 160, durationMs: 40, iteration: 2 },
   ];
   return { schemaVersion: STATE_SCHEMA_VERSION, runId: 'loop1', workflowId: 'loops', status: 'completed', workflow, startedAt: 0, updatedAt: 200, records };
 }
@@ -61,16 +62,18 @@ describe('loops seen in every view', () => {
     const report = buildRunReport(loopRun(), null);
     const fix = report.tasks.find((t) => t.id === 'fix')!;
     expect(fix.iterations!.map((t) => t.id)).toEqual(['fix#1', 'fix#2', 'fix#3', 'fix#4', 'fix#5', 'fix#6', 'fix#7', 'fix#8', 'fix#9', 'fix#10']);
-    const test = report.tasks.find((t) => t.id === 'fix_tests.test')!;
-    expect(test.group).toBe('fix_tests');
-    expect(test.iterations!.map((t) => [t.id, t.status])).toEqual([
-      ['fix_tests#1.test', 'failed'],
-      ['fix_tests#2.test', 'completed'],
+    const loop = report.tasks.find((t) => t.id === 'fix_tests')!;
+    expect(loop.iterations!.map((t) => [t.id, t.status, t.kind])).toEqual([
+      ['fix_tests#1.test', 'failed', 'command'],
+      ['fix_tests#1.resolve', 'completed', 'agent'],
+      ['fix_tests#2.test', 'completed', 'command'],
+      ['fix_tests#2.resolve', 'skipped', 'agent'],
     ]);
     expect(report.failures.map((f) => f.taskId)).toEqual(['fix_tests#1.test']);
     const html = renderRunReportHtml(report);
     expect([...html.matchAll(/<tr data-task-id="([^"]+)"[^>]*data-iteration-of="fix"/g)].map((m) => m[1])).toEqual(fix.iterations!.map((t) => t.id));
-    expect(html).toMatch(/<tr class="group-row" data-group="fix_tests" data-status="skipped|completed"/);
+    // The iteration skipped by its task's when: with its reason, under Conditions.
+    expect(html).toMatch(/<li data-task-id="fix_tests#2\.resolve" data-outcome="skipped"><code>fix_tests#2\.resolve<\/code>: skipped: when: tasks\.test\.status == &#34;failed&#34; is false/);
     expect(html).toContain('<rect class="attempt repeat" data-task-id="fix#10"');
   });
 
@@ -104,15 +107,17 @@ describe('loops seen in every view', () => {
         '    fix_tests#1.resolve',
         '  fix_tests#2',
         '    fix_tests#2.test',
+        '    fix_tests#2.resolve',
       ]);
-      expect(rows[1]).toMatch(/^fix\s+completed\s.*loop: 10\/10 done$/);
-      expect(rows[12]).toMatch(/^fix_tests\s+completed\s.*loop: 2\/2 done, 1 failed$/);
+      expect(rows[1]).toMatch(/^fix\s+completed\s.*loop: iteration 10; 10\/10 done$/);
+      expect(rows[12]).toMatch(/^fix_tests\s+completed\s.*loop: iteration 2; 2\/2 done, 1 failed$/);
       expect(rows[13]).toMatch(/^ {2}fix_tests#1\s+failed\s.*iteration: 2\/2 done, 1 failed$/);
 
       const stats = await cli(['stats', 'loop1', '--by', 'task', ...state]);
       expect(stats.code, stats.stderr).toBe(0);
-      expect(stats.stdout).toMatch(/^fix\s+11\s/m);
-      expect(stats.stdout).toMatch(/^fix_tests\.test\s+3\s/m);
+      expect(stats.stdout).toMatch(/^fix\s+10\s/m);
+      expect(stats.stdout).toMatch(/^fix_tests\.test\s+2\s/m);
+      expect(stats.stdout).toMatch(/^fix_tests\.resolve\s+2\s/m);
       expect(stats.stdout).not.toMatch(/fix#|fix_tests#/);
     });
   }

@@ -138,6 +138,8 @@ export class ProgressView {
       this.order = [...this.order.slice(0, at + 1), ...ids, ...this.order.slice(at + 1)];
       return `${event.taskId}: fan-out of ${count(event.count, 'item')}`;
     }
+    // The iteration's tasks are listed as they start (`fix#2`, `fix_tests#2.test`).
+    if (event.type === 'loop.iteration') return `${event.taskId}: iteration ${event.iteration} of at most ${event.max}`;
     let row = this.rows.get(event.taskId);
     if (!row) {
       // A task not announced (an instance of a fan-out whose list a resumed run kept): listed too.

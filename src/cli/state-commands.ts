@@ -4,7 +4,7 @@
  * @module
  */
 import { declaredTaskOf } from '../workflow/fan-out.js';
-import { orderRecordIds } from '../workflow/record-ids.js';
+import { declaredIdsOf, orderRecordIds } from '../workflow/record-ids.js';
 import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -225,7 +225,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const isAgent = (taskId: string) => declaredTaskOf(run.workflow.tasks, taskId)?.kind === 'agent';
     const agents = new Set(run.records.filter((r) => isAgent(r.taskId)).map((r) => r.taskId));
     // A fan-out's instances are listed under it, in item order, a loop's iterations in order.
-    run.records = orderRecordIds(run.records, (r) => r.taskId, run.workflow.tasks.map((t) => t.id));
+    run.records = orderRecordIds(run.records, (r) => r.taskId, declaredIdsOf(run.workflow.tasks));
     const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : recordedStdout(stateDir, runId, r)));
     // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile);
     // for a command, the file of its last attempt whose stdout outgrew the record.
@@ -280,7 +280,7 @@ const STATUS_UNIT_ROWS = 20;
 function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown: Set<string>; folded: number } {
   const tree = recordTree(run.records, {
     idOf: (r) => r.taskId,
-    declaredIds: run.workflow.tasks.map((t) => t.id),
+    declaredIds: declaredIdsOf(run.workflow.tasks),
     groups: run.workflow.groups,
     placeholder: (r) => r.status === 'pending' && r.startedAt === null,
   });
@@ -308,7 +308,8 @@ function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown
     // A group, fan-out, loop, or an instance or iteration of a group: its tasks' totals, and what they did.
     const under = recordsUnder(node);
     const items = r?.items?.length;
-    const what = node.kind === 'fanout' ? `fan-out of ${items ?? node.children.length} item${(items ?? node.children.length) === 1 ? '' : 's'}` : node.kind === 'loop' ? 'loop' : node.kind === 'group' ? 'group' : unitWord(node.kind);
+    const loop = r?.iteration === undefined ? 'loop' : `loop: iteration ${r.iteration}${r.exhausted ? ' (exhausted: until never held)' : ''}`;
+    const what = node.kind === 'fanout' ? `fan-out of ${items ?? node.children.length} item${(items ?? node.children.length) === 1 ? '' : 's'}` : node.kind === 'loop' ? loop : node.kind === 'group' ? 'group' : unitWord(node.kind);
     if (r) shown.add(r.taskId);
     rows.push([
       indent + node.id,
@@ -317,7 +318,7 @@ function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown
       seconds(r?.durationMs ?? null),
       String(under.reduce((n, x) => n + totalTokens(x.tokens), 0)),
       `$${under.reduce((n, x) => n + x.costUsd, 0).toFixed(4)}`,
-      r?.status === 'skipped' ? (r.reason ?? 'skipped') : `${what}: ${describeUnits(node, status, items)}${r?.error ? `; ${r.error.code}: ${r.error.message}` : ''}`,
+      r?.status === 'skipped' ? (r.reason ?? 'skipped') : `${what}${r?.iteration === undefined ? ':' : ';'} ${describeUnits(node, status, items)}${r?.error ? `; ${r.error.code}: ${r.error.message}` : ''}`,
     ]);
     const many = (node.kind === 'fanout' || node.kind === 'loop') && !all && node.children.length > STATUS_UNIT_ROWS;
     for (const child of node.children) {

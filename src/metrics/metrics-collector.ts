@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { declaredTaskOf } from '../workflow/fan-out.js';
 import { declaredIdOf } from '../workflow/record-ids.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
@@ -120,13 +121,15 @@ export class MetricsCollector {
    */
   addRun(run: RunCheckpoint): this {
     this.runIds.add(run.runId);
-    const tasks = new Map<string, Task>((run.workflow?.tasks ?? []).map((t) => [t.id, t]));
+    const tasks: Task[] = run.workflow?.tasks ?? [];
     for (const record of run.records) {
       // A record a rerun kept was executed (and is counted) by the run it was kept from.
       if (record.keptFrom !== undefined) continue;
       // A fan-out runs nothing itself: its instances are counted, as its declared task.
-      if (record.items !== undefined) continue;
-      const task = tasks.get(record.taskId) ?? tasks.get(declaredIdOf(record.taskId));
+      // A loop too: its iterations are.
+      if (record.items !== undefined || record.iteration !== undefined) continue;
+      const task = declaredTaskOf(tasks, record.taskId);
+      if (task?.kind === 'group') continue;
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });
       } else {

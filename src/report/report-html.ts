@@ -359,7 +359,7 @@ function taskFlags(t: ReportTask): string {
  */
 function conditions(report: RunReport): string {
   const items = report.tasks
-    .flatMap((t) => [t, ...[...(t.instances ?? []), ...(t.iterations ?? [])].filter((r) => r.skippedBy === 'when').map((r) => ({ ...r, when: t.when ?? 'when' }))])
+    .flatMap((t) => [t, ...[...(t.instances ?? []), ...(t.iterations ?? [])].filter((r) => r.skippedBy === 'when').map((r) => ({ ...r, when: r.when ?? t.when ?? 'when' }))])
     .filter((t) => t.when !== undefined)
     .map((t) => {
       const outcome = t.skippedBy === 'when' ? 'skipped' : t.status === 'pending' || t.status === 'waiting' ? 'pending' : t.status === 'skipped' ? 'not reached' : 'taken';

@@ -6,7 +6,7 @@
  * @module
  */
 import { declaredTaskOf, instanceId } from '../workflow/fan-out.js';
-import { orderRecordIds, parseRecordId } from '../workflow/record-ids.js';
+import { declaredIdsOf, orderRecordIds, parseRecordId } from '../workflow/record-ids.js';
 import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
 import { rawFileOf } from '../cli/logs-command.js';
@@ -185,15 +185,16 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   const records = new Map(run.records.map((r) => [r.taskId, r]));
   const logged = events ? attemptsFromLog(events, finished) : new Map<string, ReportAttempt[]>();
 
-  const reportTask = (spec: RunCheckpoint['workflow']['tasks'][number], record: TaskRecord): ReportTask => {
+  type Spec = Pick<RunCheckpoint['workflow']['tasks'][number], 'id' | 'kind' | 'depends_on' | 'when'> & { agent?: string; model?: string };
+  const reportTask = (spec: Spec, record: TaskRecord): ReportTask => {
     const cost = byTask.get(record.taskId);
     // Kept by a rerun: it ran in another run, before this one started; nothing of it is drawn here.
     const kept = record.keptFrom !== undefined;
     const out: ReportTask = {
       id: record.taskId,
-      kind: spec.kind,
-      agent: spec.kind === 'command' ? spec.id : (spec.agent ?? spec.id),
-      model: spec.kind === 'command' ? 'command' : spec.model,
+      kind: spec.kind === 'group' ? 'command' : spec.kind,
+      agent: spec.kind === 'agent' ? (spec.agent ?? spec.id) : spec.id,
+      model: spec.kind === 'agent' ? spec.model! : spec.kind,
       dependsOn: [...spec.depends_on],
       status: record.status,
       attemptCount: record.attempts,
@@ -215,15 +216,18 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     return out;
   };
-  // Instances and iterations, in order, by the declared task they run.
+  // Instances and iterations, in order, by the fan-out or loop they belong to (`impl[3].code` and `impl[3]` to `impl`).
   const repeats = new Map<string, { instances: TaskRecord[]; iterations: TaskRecord[] }>();
-  for (const record of orderRecordIds(run.records, (r) => r.taskId, run.workflow.tasks.map((t) => t.id))) {
-    const { declared, marks } = parseRecordId(record.taskId);
+  for (const record of orderRecordIds(run.records, (r) => r.taskId, declaredIdsOf(run.workflow.tasks))) {
+    const { marks } = parseRecordId(record.taskId);
     if (marks.length === 0) continue;
-    const entry = repeats.get(declared) ?? { instances: [], iterations: [] };
-    (marks.at(-1)!.kind === 'instance' ? entry.instances : entry.iterations).push(record);
-    repeats.set(declared, entry);
+    const owner = marks[0]!.declared;
+    const entry = repeats.get(owner) ?? { instances: [], iterations: [] };
+    (marks[0]!.kind === 'instance' ? entry.instances : entry.iterations).push(record);
+    repeats.set(owner, entry);
   }
+  // What an instance's or iteration's record runs: its task (a group's child), else its fan-out's or loop's.
+  const specOf = (record: TaskRecord, owner: Spec): Spec => (declaredTaskOf(run.workflow.tasks, record.taskId) as Spec | undefined) ?? owner;
   const groupOf = new Map<string, string>();
   for (const [group, children] of Object.entries(run.workflow.groups ?? {})) for (const child of children) groupOf.set(child, group);
 
@@ -233,8 +237,15 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     const group = groupOf.get(spec.id);
     if (group !== undefined) out.group = group;
     const repeated = repeats.get(spec.id);
-    if (repeated && repeated.instances.length > 0) out.instances = repeated.instances.map((r) => reportTask(spec, r));
-    if (repeated && repeated.iterations.length > 0) out.iterations = repeated.iterations.map((r) => reportTask(spec, r));
+    // A group's task keeps its own `when` (the fan-out's or loop's is the unit's as a whole).
+    const unitTask = (r: TaskRecord): ReportTask => {
+      const own = specOf(r, spec);
+      const task = reportTask(own, r);
+      if (own !== spec && own.when !== undefined) task.when = own.when;
+      return task;
+    };
+    if (repeated && repeated.instances.length > 0) out.instances = repeated.instances.map(unitTask);
+    if (repeated && repeated.iterations.length > 0) out.iterations = repeated.iterations.map(unitTask);
     if (record.items !== undefined) {
       // A fan-out: what its instances (impl[0]...) did, and spent.
       const byStatus: Record<string, number> = {};

@@ -27,7 +27,8 @@ export interface PlanOptions {
 /** One task of a {@link WorkflowPlan}. Plain JSON. */
 export interface PlannedTask {
   id: string;
-  kind: 'agent' | 'command';
+  /** `group`: a looping or fan-out group (its tasks in `children`). */
+  kind: 'agent' | 'command' | 'group';
   dependsOn: string[];
   /** The wave it starts in, from 1. */
   wave: number;
@@ -58,6 +59,10 @@ export interface PlannedTask {
   apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
+  /** A looping or fan-out group: its tasks' local ids, in declared order. */
+  children?: string[];
+  /** A loop (`repeat`): its condition and bound. */
+  repeat?: { until: string; max: number; onExhausted: 'fail' | 'continue' };
   /** The JSON Schema of its structured output (`output_schema`; `{}` for a command's `output: json` without one). */
   outputSchema?: Record<string, unknown>;
   /** Its `when:` condition: the task runs only if it holds once its dependencies are done. */
@@ -69,11 +74,6 @@ export interface PlannedTask {
    * it runs), its `max_items` and its own `max_parallel`. It is planned as one task.
    */
   forEach?: { expression: string; maxItems: number; maxParallel?: number };
-  /**
-   * A loop (`repeat`): its `until` expression, its `max` iterations (how many run is known only
-   * when it runs) and what happens when they are used up (`on_exhausted`, default `fail`).
-   */
-  repeat?: { until: string; max: number; onExhausted: string };
 }
 
 /** Tasks that would start at the same moment. */
@@ -191,9 +191,10 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
     if (task.append_system_prompt !== undefined) planned.appendSystemPrompt = task.append_system_prompt;
     if (task.dangerously_skip_permissions !== undefined) planned.dangerouslySkipPermissions = task.dangerously_skip_permissions;
     if (task.api_retries !== undefined) planned.apiRetries = task.api_retries;
-  } else {
+  } else if (task.kind === 'command') {
     planned.command = task.command.map((arg) => renderTemplate(arg, values));
-  }
+  } else planned.children = task.body.map((child) => child.id);
+  if (task.repeat !== undefined) planned.repeat = { until: task.repeat.until, max: task.repeat.max, onExhausted: task.repeat.on_exhausted ?? 'fail' };
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;
@@ -205,10 +206,6 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.allow_failure === true) planned.allowFailure = true;
   if (task.for_each !== undefined) {
     planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };
-  }
-  const repeat = (task as { repeat?: { until?: unknown; max?: unknown; on_exhausted?: unknown } }).repeat;
-  if (repeat && typeof repeat.until === 'string' && typeof repeat.max === 'number') {
-    planned.repeat = { until: repeat.until, max: repeat.max, onExhausted: typeof repeat.on_exhausted === 'string' ? repeat.on_exhausted : 'fail' };
   }
   return planned;
 }

@@ -93,6 +93,15 @@ function markEnd(id: string, at: number): number {
 }
 
 /**
+ * A workflow's task ids in declared order for {@link orderRecordIds}: each task's, and for a
+ * looping or fan-out group (a task with a `body`), its tasks' as `<group>.<child>` (what
+ * `fix_tests#2.test` and `impl[3].code` run).
+ */
+export function declaredIdsOf(tasks: ReadonlyArray<{ id: string; body?: ReadonlyArray<{ id: string }> }>): string[] {
+  return tasks.flatMap((t) => [t.id, ...(t.body ?? []).map((child) => `${t.id}.${child.id}`)]);
+}
+
+/**
  * Records in the order a person reads them: by the declared order of their tasks (groups and
  * fan-outs where their first task is declared), each fan-out's instances in item order and each
  * loop's iterations in order, right under their task. Ids the workflow does not know stay, at

@@ -122,6 +122,13 @@ export interface TaskRecord {
    * instance starts and never evaluated again (its instances are the records `<id>[<index>]`).
    */
   items?: unknown[];
+  /**
+   * A loop (`repeat`): the iteration it is in (from 1; recorded before that iteration's tasks
+   * start), or ended in. Its iterations are the records `<id>#<k>` (`<id>#<k>.<child>` for a group).
+   */
+  iteration?: number;
+  /** A loop that reached its `max` without its `until` holding, and completed (`on_exhausted: continue`). */
+  exhausted?: boolean;
 }
 
 /** How a run ended. */
@@ -164,6 +171,10 @@ export interface TaskResult {
   skippedBy?: 'when';
   /** See {@link TaskRecord.allowedFailure}. */
   allowedFailure?: boolean;
+  /** See {@link TaskRecord.iteration}. */
+  iteration?: number;
+  /** See {@link TaskRecord.exhausted}. */
+  exhausted?: boolean;
 }
 
 /** The result of a run. */
@@ -209,6 +220,8 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.exitCode !== undefined) out.exitCode = record.exitCode;
   if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
   if (record.allowedFailure) out.allowedFailure = true;
+  if (record.iteration !== undefined) out.iteration = record.iteration;
+  if (record.exhausted) out.exhausted = true;
   return out;
 }
 

@@ -243,16 +243,31 @@ function drawGraph() {
   svg.setAttribute('height', layout.height);
   svg.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
   svg.append(arrowMarker());
-  // Instances and iterations (impl[3], fix#2, impl[3].code) by the declared task they run (impl, fix, impl.code).
+  // Instances and iterations by the fan-out or loop they belong to (impl[3] and impl[3].code to impl,
+  // fix#2 to fix): one unit each (a group's instance or iteration holds its tasks' records), in order.
   const repeats = new Map();
   for (const t of m.tasks.values()) {
-    if (!/[[#]/.test(t.id)) continue;
-    const declared = t.id.replace(/\[\d+\]|#\d+/g, '');
-    let list = repeats.get(declared);
-    if (!list) repeats.set(declared, (list = []));
-    list.push(t);
+    const mark = /\[\d+\]|#\d+/.exec(t.id);
+    if (!mark) continue;
+    const owner = t.id.slice(0, mark.index);
+    const unitId = t.id.slice(0, mark.index + mark[0].length);
+    let units = repeats.get(owner);
+    if (!units) repeats.set(owner, (units = new Map()));
+    let unit = units.get(unitId);
+    if (!unit) units.set(unitId, (unit = { id: unitId, records: [] }));
+    unit.records.push(t);
   }
-  for (const list of repeats.values()) list.sort((a, b) => compareMarks(marksOf(a.id), marksOf(b.id)));
+  for (const [owner, units] of repeats) {
+    const list = [...units.values()].map((u) => {
+      u.records.sort((a, b) => compareMarks(marksOf(a.id), marksOf(b.id)));
+      const one = u.records.length === 1 && u.records[0].id === u.id;
+      // A click shows the unit's task, or its running (else last) one.
+      const shown = one ? u.records[0] : u.records.find((r) => r.status === 'running') || u.records[u.records.length - 1];
+      return { id: u.id, select: shown.id, status: one ? shown.status : unitStatus(u.records.map((r) => r.status)), tokens: u.records.reduce((n, r) => n + r.tokens, 0), costUsd: u.records.reduce((n, r) => n + r.costUsd, 0), error: shown.error, reason: shown.reason };
+    });
+    list.sort((a, b) => compareMarks(marksOf(a.id), marksOf(b.id)));
+    repeats.set(owner, list);
+  }
   const spec = new Map(m.graph.tasks.map((t) => [t.id, t]));
   // Groups: a box around their tasks, coloured by what those tasks (and their instances) did.
   for (const c of m.graph.clusters || []) {
@@ -285,7 +300,7 @@ function drawGraph() {
     if (list.length === 0) g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}`));
     else {
       // Its instances or iterations, as they start: a chip each, or a bar by status when there are many.
-      const word = list.some((r) => r.id.endsWith(']') || /\]\./.test(r.id)) ? 'instances' : 'iterations';
+      const word = list[0].id.endsWith(']') ? 'instances' : 'iterations';
       const spent = list.reduce((sum, r) => ({ tokens: sum.tokens + r.tokens, cost: sum.cost + r.costUsd }), { tokens: 0, cost: 0 });
       const repeated = spec.get(node.id) && spec.get(node.id).repeats;
       g.append(el('svg:text', { class: 'tmeta repeat-count', x: 8, y: 48 }, repeated ? doneText(list.map((r) => r.status)) : `${fmtTokens(spent.tokens)} · ${fmtCost(spent.cost)}`));
@@ -341,11 +356,11 @@ function repeatChips(list, top, width, height, word) {
   const rows = Math.max(1, Math.floor((height + CHIP_GAP) / (CHIP + CHIP_GAP)));
   if (list.length <= perRow * rows) {
     list.forEach((r, i) => {
-      const chip = el('svg:rect', { class: `chip${page.selectedTask === r.id ? ' selected' : ''}`, 'data-task': r.id, 'data-status': r.status, x: 8 + (i % perRow) * (CHIP + CHIP_GAP), y: top + Math.floor(i / perRow) * (CHIP + CHIP_GAP), width: CHIP, height: CHIP, rx: 2 });
+      const chip = el('svg:rect', { class: `chip${page.selectedTask === r.select ? ' selected' : ''}`, 'data-task': r.id, 'data-select': r.select, 'data-status': r.status, x: 8 + (i % perRow) * (CHIP + CHIP_GAP), y: top + Math.floor(i / perRow) * (CHIP + CHIP_GAP), width: CHIP, height: CHIP, rx: 2 });
       chip.append(el('svg:title', {}, `${r.id}: ${r.status}${r.error ? ` (${r.error.code}: ${r.error.message})` : r.reason ? ` (${r.reason})` : ''}`));
       chip.onclick = (event) => {
         event.stopPropagation();
-        selectTask(r.id);
+        selectTask(r.select);
       };
       g.append(chip);
     });
