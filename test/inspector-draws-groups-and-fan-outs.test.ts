@@ -189,6 +189,8 @@ tasks:
     expect(inner!.x + inner!.width).toBeLessThan(outer!.x + outer!.width);
     expect(Math.min(...entry.clusters!.map((c) => c.y))).toBeGreaterThanOrEqual(4);
     expect(entry.layout.height).toBeGreaterThanOrEqual(outer!.y + outer!.height);
+    // A group's name that is no task of the graph draws nothing.
+    expect(graphEntry([spec('a')], 0, { g: ['ghost'] }).clusters).toEqual([]);
     expect(graphEntry([spec('a')], 0).clusters).toBeUndefined();
     expect(graphEntry([spec('a')], 0, { empty: [] }).clusters).toEqual([]);
   });

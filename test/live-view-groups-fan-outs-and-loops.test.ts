@@ -87,6 +87,18 @@ describe('the live view', () => {
     expect(out[4]).toMatch(/^▶ fix_tests\s+repeat\s+1\/2 done, 1 running, 1 failed$/);
   });
 
+  it('says on a fan-out\'s line why it failed, and marks a task waiting for a signal', () => {
+    const v = view(['impl', 'gate']);
+    v.apply({ type: 'fanout.expanded', ...base, at: at(), taskId: 'impl', count: 2 });
+    finish(v, 'impl[0]', 'failed');
+    finish(v, 'impl[1]');
+    finish(v, 'impl', 'failed', { error: { name: 'Error', code: 'COMMAND_FAILED', message: '1 of 2 instances failed', transient: false } });
+    v.apply({ type: 'task.waiting', ...base, at: at(), taskId: 'gate', event: 'approval', deadline: null });
+    const out = lines(v);
+    expect(out[0]).toMatch(/^✗ impl\s+for_each\s+2\/2 done, 1 failed {2}COMMAND_FAILED: 1 of 2 instances failed$/);
+    expect(out[3]).toMatch(/^\? gate\s+waiting\s.*waiting for approval$/);
+  });
+
   it('keeps the most lines when there are many tasks: the running ones first, then those that ended last', () => {
     const ids = Array.from({ length: 30 }, (_, k) => `t${k}`);
     const v = view([...ids, 'g.a'], { g: ['g.a'] });

@@ -47,7 +47,7 @@ function loopRun(): RunCheckpoint {
     at(record('fix#2'), 30),
     at(record('fix#1'), 20),
     ...[3, 4, 5, 6, 7, 8, 9].map((k) => at(record(`fix#${k}`), 30 + 10 * k)),
-    { ...record('fix'), startedAt: 20, endedAt: 110, durationMs: 90, iteration: 10 },
+    { ...record('fix'), startedAt: 20, endedAt: 110, durationMs: 90, iteration: 10, exhausted: true },
     at(record('fix_tests#2.test'), 140),
     { ...at(record('fix_tests#2.resolve'), 150, 'skipped'), skippedBy: 'when', reason: 'when: tasks.test.status == "failed" is false (tasks.test.status = "completed")' },
     { ...at(record('fix_tests#1.test'), 120, 'failed'), error: { name: 'Error', code: 'COMMAND_FAILED', message: 'npm test exited with code 1', transient: false } },
@@ -85,6 +85,29 @@ describe('loops seen in every view', () => {
     expect(html).toMatch(/<g class="gantt-row" data-task-id="fix" data-status="pending"[^>]*>.*<text class="no-attempt"[^>]*>25 iterations</);
   });
 
+  it('the report heads a group\'s tasks with what they did, and draws a running iteration to the end of the chart', () => {
+    const workflow = validateWorkflow({ id: 'groups', tasks: [{ id: 'g', tasks: [{ id: 'a', prompt: 'a' }, { id: 'b', prompt: 'b' }] }, { id: 'fix', prompt: 'fix', repeat: { until: 'true', max: 3 } }] });
+    const run = (a: TaskRecord['status'], b: TaskRecord['status']): RunCheckpoint => ({
+      schemaVersion: STATE_SCHEMA_VERSION,
+      runId: 'g1',
+      workflowId: 'groups',
+      status: 'running',
+      workflow,
+      startedAt: 0,
+      updatedAt: 50,
+      records: [
+        { ...record('g.a', a), startedAt: a === 'pending' ? null : 0 },
+        { ...record('g.b', b), startedAt: b === 'pending' ? null : 0 },
+        { ...record('fix', 'running'), iteration: 1 },
+        { ...record('fix#1', 'running'), startedAt: 10, endedAt: null, durationMs: null, error: null },
+      ],
+    });
+    const groupRow = (a: TaskRecord['status'], b: TaskRecord['status']) => /<tr class="group-row" data-group="g" data-status="(\w+)">/.exec(renderRunReportHtml(buildRunReport(run(a, b), null)))![1];
+    expect([groupRow('pending', 'pending'), groupRow('completed', 'running'), groupRow('completed', 'failed'), groupRow('cancelled', 'completed'), groupRow('skipped', 'skipped'), groupRow('completed', 'skipped')]).toEqual(['pending', 'running', 'failed', 'cancelled', 'skipped', 'completed']);
+    const html = renderRunReportHtml(buildRunReport(run('completed', 'completed'), null));
+    expect(html).toMatch(/<rect class="attempt repeat" data-task-id="fix#1" data-attempt="1" data-outcome="running"[^>]*><title>fix#1, attempt 1: running<\/title>/);
+  });
+
   for (const backend of ['json', 'sqlite'] as const) {
     it(`status lists the iterations in order under their loop and stats counts them as the declared task (${backend})`, async () => {
       const store = await openStateBackend(backend, dir);
@@ -109,7 +132,7 @@ describe('loops seen in every view', () => {
         '    fix_tests#2.test',
         '    fix_tests#2.resolve',
       ]);
-      expect(rows[1]).toMatch(/^fix\s+completed\s.*loop: iteration 10; 10\/10 done$/);
+      expect(rows[1]).toMatch(/^fix\s+completed\s.*loop: iteration 10 \(exhausted: until never held\); 10\/10 done$/);
       expect(rows[12]).toMatch(/^fix_tests\s+completed\s.*loop: iteration 2; 2\/2 done, 1 failed$/);
       expect(rows[13]).toMatch(/^ {2}fix_tests#1\s+failed\s.*iteration: 2\/2 done, 1 failed$/);
 

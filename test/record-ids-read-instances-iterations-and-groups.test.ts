@@ -5,7 +5,7 @@
  * into a tree of groups, fan-outs and loops.
  */
 import { describe, expect, it } from 'vitest';
-import { declaredIdOf, orderRecordIds, parseRecordId, recordPath } from '../src/workflow/record-ids.js';
+import { declaredIdOf, declaredIdsOf, orderRecordIds, parseRecordId, recordPath } from '../src/workflow/record-ids.js';
 import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../src/workflow/record-tree.js';
 
 describe('parseRecordId', () => {
@@ -46,6 +46,7 @@ describe('recordPath', () => {
     expect(recordPath('impl[3].code', isGroup)).toEqual(['impl', 'impl[3]', 'impl[3].code']);
     expect(recordPath('fix#2')).toEqual(['fix', 'fix#2']);
     expect(recordPath('fix_tests#2.test', isGroup)).toEqual(['fix_tests', 'fix_tests#2', 'fix_tests#2.test']);
+    expect(recordPath('x[1]#2')).toEqual(['x', 'x[1]', 'x[1]#2']);
     expect(recordPath('outer[1].inner#4.x', isGroup)).toEqual(['outer', 'outer[1]', 'outer[1].inner', 'outer[1].inner#4', 'outer[1].inner#4.x']);
   });
 
@@ -80,6 +81,15 @@ describe('orderRecordIds', () => {
     ]);
   });
 
+  it('orders nested units by each mark, and ranks a group where its first task is declared', () => {
+    const ids = ['outer[1].inner#2.x', 'outer[0].inner#3.x', 'outer[1].inner#1.x', 'g', 'g.a'];
+    expect(orderRecordIds(ids, (id) => id, ['g.a', 'g', 'outer.inner.x'])).toEqual(['g', 'g.a', 'outer[0].inner#3.x', 'outer[1].inner#1.x', 'outer[1].inner#2.x']);
+  });
+
+  it('reads a looping or fan-out group\'s tasks as declared ids', () => {
+    expect(declaredIdsOf([{ id: 'plan' }, { id: 'fix_tests', body: [{ id: 'test' }, { id: 'resolve' }] }])).toEqual(['plan', 'fix_tests', 'fix_tests.test', 'fix_tests.resolve']);
+  });
+
   it('orders a fan-out group by item, then by its declared children; its own record first', () => {
     const ids = ['impl[1].code', 'impl[0].review', 'impl[0].code', 'impl.code', 'impl[0]'];
     expect(orderRecordIds(ids, (id) => id, ['impl.code', 'impl.review'])).toEqual(['impl.code', 'impl[0]', 'impl[0].code', 'impl[0].review', 'impl[1].code']);
@@ -104,8 +114,6 @@ describe('recordTree', () => {
       rec('fix_tests#1.test', 'failed'),
       rec('fix_tests#1.resolve'),
       rec('fix_tests#2.test', 'running'),
-      rec('fix_tests.test', 'pending'),
-      rec('fix_tests.resolve', 'pending'),
       rec('g.a'),
       rec('g.b', 'skipped'),
       rec('fix#1'),
@@ -114,8 +122,7 @@ describe('recordTree', () => {
     const tree = recordTree(records, {
       idOf: (r) => r.taskId,
       declaredIds: ['plan', 'impl', 'fix', 'fix_tests.test', 'fix_tests.resolve', 'g.a', 'g.b', 'done'],
-      groups: { fix_tests: ['fix_tests.test', 'fix_tests.resolve'], g: ['g.a', 'g.b'] },
-      placeholder: (r) => r.status === 'pending',
+      groups: { g: ['g.a', 'g.b'] },
     });
     expect(shape(tree)).toEqual([
       'task plan',
@@ -140,19 +147,24 @@ describe('recordTree', () => {
     expect([impl!, fix!, group!, loop!.children[0]!].map((n) => unitWord(n.kind))).toEqual(['for_each', 'repeat', 'group', 'iteration']);
   });
 
-  it('keeps a placeholder that is not one, and tells a unit that has not started, or was skipped or cancelled whole', () => {
+  it('tells a unit that has not started, or was skipped or cancelled whole; a loop is what its last iteration did', () => {
     const status = (r: Rec) => r.status;
-    const tree = recordTree([rec('impl.code', 'failed'), rec('impl[0].code', 'cancelled'), rec('g.a', 'pending'), rec('h.a', 'skipped'), rec('loop', 'pending'), rec('loop#1', 'pending')], {
-      idOf: (r) => r.taskId,
-      declaredIds: ['impl.code', 'g.a', 'h.a', 'loop'],
-      groups: { impl: ['impl.code'], g: ['g.a'], h: ['h.a'] },
-      placeholder: (r) => r.status === 'pending',
-    });
-    expect(shape(tree)).toEqual([{ 'fanout impl': ['task impl.code', { 'instance impl[0]': ['task impl[0].code'] }] }, { 'group g': ['task g.a'] }, { 'group h': ['task h.a'] }, { 'loop loop': ['iteration loop#1'] }]);
-    expect(unitStatus(tree[0]!.children[1]!, status)).toBe('cancelled');
+    const tree = recordTree(
+      [rec('impl[0].code', 'cancelled'), rec('impl[1].code', 'completed'), rec('g.a', 'pending'), rec('h.a', 'skipped'), rec('loop', 'pending'), rec('loop#1', 'pending'), rec('fix#1', 'failed'), rec('fix#2', 'completed')],
+      { idOf: (r) => r.taskId, declaredIds: ['impl', 'g.a', 'h.a', 'loop', 'fix'], groups: { g: ['g.a'], h: ['h.a'] } },
+    );
+    expect(shape(tree)).toEqual([
+      { 'fanout impl': [{ 'instance impl[0]': ['task impl[0].code'] }, { 'instance impl[1]': ['task impl[1].code'] }] },
+      { 'group g': ['task g.a'] },
+      { 'group h': ['task h.a'] },
+      { 'loop loop': ['iteration loop#1'] },
+      { 'loop fix': ['iteration fix#1', 'iteration fix#2'] },
+    ]);
+    expect(unitStatus(tree[0]!, status)).toBe('cancelled');
     expect(unitStatus(tree[1]!, status)).toBe('pending');
     expect(unitStatus(tree[2]!, status)).toBe('skipped');
     expect(unitStatus(tree[3]!, status)).toBe('pending');
+    expect(unitStatus(tree[4]!, status)).toBe('completed');
     const half = recordTree([rec('g.a'), rec('g.b', 'pending')], { idOf: (r) => r.taskId, declaredIds: ['g.a', 'g.b'], groups: { g: ['g.a', 'g.b'] } });
     expect(unitStatus(half[0]!, status)).toBe('running');
     expect(describeUnits(half[0]!, status)).toBe('1/2 done');

@@ -14,7 +14,7 @@ import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js'
 import { attemptLabel, attemptLogOf } from '../workflow/attempt-log.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
 import { count, inTime } from '../wording.js';
-import { describeUnits, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
+import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
 
 export { describeApiRetry };
 
@@ -225,7 +225,6 @@ export class ProgressView {
       idOf: (r) => r.taskId,
       declaredIds: this.declared,
       groups: this.groups,
-      placeholder: (r) => r.state === 'pending',
     });
     let roots = tree;
     if (roots.length > MAX_LIVE_ROWS) {
@@ -237,7 +236,7 @@ export class ProgressView {
     const shown: Array<{ depth: number; row?: Row; node?: RecordNode<Row>; text?: string }> = [];
     const walk = (node: RecordNode<Row>, depth: number): void => {
       if (node.children.length === 0) {
-        if (node.record) shown.push({ depth, row: node.record });
+        shown.push({ depth, row: node.record! });
         return;
       }
       shown.push({ depth, node });
@@ -275,7 +274,7 @@ export class ProgressView {
     const state = unitStatus(node, stateOf);
     const word = node.kind === 'instance' || node.kind === 'iteration' ? '' : unitWord(node.kind);
     const own = node.record?.note ? `  ${node.record.note}` : '';
-    return `${ICON[state] ?? '?'} ${(indent + node.id).padEnd(idWidth)} ${word.padEnd(9)} ${describeUnits(node, stateOf, this.items.get(node.id))}${own}`.trimEnd();
+    return `${iconOf(state)} ${(indent + node.id).padEnd(idWidth)} ${word.padEnd(9)} ${describeUnits(node, stateOf, this.items.get(node.id))}${own}`.trimEnd();
   }
 
   /**
@@ -306,7 +305,7 @@ export class ProgressView {
     const end = r.endedAt ?? this.now();
     const elapsed = r.startedAt === null ? '' : seconds(end - r.startedAt);
     const attempt = r.attempt > 0 ? attemptLabel(r.attempt, r.counted, r.maxAttempts, true) : '';
-    return `${ICON[r.state] ?? '?'} ${(indent + r.taskId).padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
+    return `${iconOf(r.state)} ${(indent + r.taskId).padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
   }
 }
 
@@ -346,12 +345,13 @@ const stateOf = (r: Row): string => r.state;
 
 /** When the last record under a node ended (epoch ms), `null` while none has. */
 function endOf(node: RecordNode<Row>): number | null {
-  let end = node.record?.endedAt ?? null;
-  for (const child of node.children) {
-    const e = endOf(child);
-    if (e !== null && (end === null || e > end)) end = e;
-  }
-  return end;
+  const ends = recordsUnder(node).flatMap((r) => (r.endedAt === null ? [] : [r.endedAt]));
+  return ends.length === 0 ? null : Math.max(...ends);
+}
+
+/** A state's icon; `?` for one it does not know (`waiting`). */
+function iconOf(state: string): string {
+  return ICON[state] ?? '?';
 }
 
 function emptyRow(taskId: string): Row {

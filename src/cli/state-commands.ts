@@ -244,7 +244,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     io.stdout('\n');
     const { rows: taskRows, shown, folded } = statusRows(run, options.all === true);
     io.stdout(table(['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'], taskRows));
-    if (folded > 0) io.stdout(`(${folded} completed instance${folded === 1 ? '' : 's'} or iteration${folded === 1 ? '' : 's'} not listed: agents-sdk status ${runId} --all lists every one)\n`);
+    if (folded > 0) io.stdout(`(${folded} completed not listed: agents-sdk status ${runId} --all lists every instance and iteration)\n`);
     if (status === 'running') {
       const now = Date.now();
       io.stdout(formatLiveTasks(liveTasks(run, stateDir, now), now));
@@ -282,7 +282,6 @@ function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown
     idOf: (r) => r.taskId,
     declaredIds: declaredIdsOf(run.workflow.tasks),
     groups: run.workflow.groups,
-    placeholder: (r) => r.status === 'pending' && r.startedAt === null,
   });
   const rows: string[][] = [];
   const shown = new Set<string>();
@@ -292,16 +291,17 @@ function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown
     const indent = '  '.repeat(depth);
     const r = node.record;
     if (node.children.length === 0) {
-      if (!r) return;
-      shown.add(r.taskId);
+      const leaf = r!;
+      // A leaf is a record (a unit without one has children).
+      shown.add(leaf.taskId);
       rows.push([
-        indent + r.taskId,
-        statusLabel(r),
-        String(r.attempts),
-        seconds(r.durationMs),
-        String(totalTokens(r.tokens)),
-        `$${r.costUsd.toFixed(4)}`,
-        r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
+        indent + leaf.taskId,
+        statusLabel(leaf),
+        String(leaf.attempts),
+        seconds(leaf.durationMs),
+        String(totalTokens(leaf.tokens)),
+        `$${leaf.costUsd.toFixed(4)}`,
+        leaf.error ? `${leaf.error.code}: ${leaf.error.message}` : (leaf.reason ?? (leaf.keptFrom ? `kept from run ${leaf.keptFrom}` : leaf.outputCut ? describeOutputCut(leaf.outputCut) : waitNote(run.workflow, leaf) || truncationNote(leaf))),
       ]);
       return;
     }

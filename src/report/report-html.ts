@@ -176,7 +176,8 @@ function ganttRow(task: ReportTask, y: number, x: (at: number) => number, tEnd: 
     previous = a;
   }
   if (task.attempts.length === 0 && repeats.length > 0) {
-    const note = task.reason ?? `${repeats.length} ${task.instances ? 'instances' : 'iterations'}`;
+    // A fan-out's reason says what its instances did; a loop has none.
+    const note = task.reason ?? `${repeats.length} iterations`;
     parts.push(`<text class="no-attempt" x="${LABEL_W + CHART_W + 14}" y="${mid + 4}" text-anchor="end">${esc(clip(note, 60))}<title>${esc(note)}</title></text>`);
   } else if (task.attempts.length === 0) {
     const note = task.reason ? `${task.status}: ${task.reason}` : task.status;
@@ -359,7 +360,7 @@ function taskFlags(t: ReportTask): string {
  */
 function conditions(report: RunReport): string {
   const items = report.tasks
-    .flatMap((t) => [t, ...[...(t.instances ?? []), ...(t.iterations ?? [])].filter((r) => r.skippedBy === 'when').map((r) => ({ ...r, when: r.when ?? t.when ?? 'when' }))])
+    .flatMap((t) => [t, ...[...(t.instances ?? []), ...(t.iterations ?? [])].filter((r) => r.skippedBy === 'when' && r.when !== undefined)])
     .filter((t) => t.when !== undefined)
     .map((t) => {
       const outcome = t.skippedBy === 'when' ? 'skipped' : t.status === 'pending' || t.status === 'waiting' ? 'pending' : t.status === 'skipped' ? 'not reached' : 'taken';

@@ -27,11 +27,6 @@ export interface RecordTreeOptions<R> {
   declaredIds: readonly string[];
   /** The workflow's groups by full id (see `Workflow.groups`). */
   groups?: Record<string, readonly string[]> | undefined;
-  /**
-   * A record that only stands for a declared task repeated by its fan-out or loop (its
-   * instances or iterations are the records that run): left out once the unit has them.
-   */
-  placeholder?(record: R): boolean;
 }
 
 /** The tree of a run's records (see the module's description). */
@@ -55,7 +50,6 @@ export function recordTree<R>(records: readonly R[], options: RecordTreeOptions<
     }
     parent!.record = record;
   }
-  if (options.placeholder) for (const node of nodes.values()) dropPlaceholders(node, options.placeholder);
   return roots;
 }
 
@@ -63,16 +57,6 @@ function kindOf(step: string, isGroup: (declared: string) => boolean): RecordNod
   if (step.endsWith(']')) return 'instance';
   if (/#\d+$/.test(step)) return 'iteration';
   return isGroup(step.replace(/\[\d+\]|#\d+/g, '')) ? 'group' : 'task';
-}
-
-/** A fan-out's or loop's children that are no instance or iteration, and only placeholders, are left out. */
-function dropPlaceholders<R>(node: RecordNode<R>, placeholder: (record: R) => boolean): void {
-  if (node.kind !== 'fanout' && node.kind !== 'loop') return;
-  node.children = node.children.filter((c) => c.kind === 'instance' || c.kind === 'iteration' || !allPlaceholders(c, placeholder));
-}
-
-function allPlaceholders<R>(node: RecordNode<R>, placeholder: (record: R) => boolean): boolean {
-  return (node.record === undefined || placeholder(node.record)) && node.children.every((c) => allPlaceholders(c, placeholder));
 }
 
 /** Every record under a node (its own first), depth first. */
@@ -96,7 +80,8 @@ const FINISHED = new Set(['completed', 'failed', 'skipped', 'cancelled']);
  * once ended, what its last iteration did.
  */
 export function unitStatus<R>(node: RecordNode<R>, statusOf: (record: R) => string): string {
-  if (node.children.length === 0) return node.record === undefined ? 'pending' : statusOf(node.record);
+  // A leaf is a record (a unit without one has children).
+  if (node.children.length === 0) return statusOf(node.record!);
   const statuses = node.children.map((c) => unitStatus(c, statusOf));
   for (const s of ['running', 'retrying', 'waiting']) if (statuses.includes(s)) return 'running';
   if (statuses.every((s) => s === 'pending')) return node.record === undefined ? 'pending' : statusOf(node.record);
