@@ -7,7 +7,7 @@ import { declaredTaskOf } from '../workflow/fan-out.js';
 import { declaredIdsOf, orderRecordIds } from '../workflow/record-ids.js';
 import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
@@ -399,6 +399,13 @@ export async function migrateCommand(options: MigrateOptions, io: CliIO): Promis
   if (!options.from) throw new ValidationError('migrate: --from <dir> is required (the directory holding <id>/adw_state.json files)');
   const from = options.from;
   const dryRun = options.dryRun === true;
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  if (resolve(stateDir) === resolve(from)) {
+    // ADW keeps its runs in agents/, agents-sdk's default state directory: never write one into the other.
+    throw new ValidationError(
+      `migrate: the state directory ${resolve(stateDir)} is the --from directory; importing ADW's state into its own directory would mix the two: pass another --state-dir (e.g. --state-dir .agents-sdk)`,
+    );
+  }
   const migrate = async (backend: StateBackend | null): Promise<number> => {
     const report = await migrateAdwState(from, backend, { dryRun });
     const verb = report.dryRun ? 'would import' : 'imported';

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
 import { rawFileOf } from '../cli/logs-command.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { readRunEventLog, runEventLogPath, type RunEventLogEntry } from '../persistence/run-event-log.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collector.js';
@@ -209,7 +210,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
-    if (spec.when !== undefined && record.taskId === spec.id) out.when = spec.when;
+    if (spec.when !== undefined && record.taskId === spec.id) out.when = conditionText(spec.when);
     if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
     if (record.allowedFailure) out.allowedFailure = true;
     if (record.json !== undefined) out.json = record.json;
@@ -241,7 +242,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     const unitTask = (r: TaskRecord): ReportTask => {
       const own = specOf(r, spec);
       const task = reportTask(own, r);
-      if (own !== spec && own.when !== undefined) task.when = own.when;
+      if (own !== spec && own.when !== undefined) task.when = conditionText(own.when);
       return task;
     };
     if (repeated && repeated.instances.length > 0) out.instances = repeated.instances.map(unitTask);

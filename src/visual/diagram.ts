@@ -8,6 +8,7 @@
  */
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Workflow } from '../workflow/spec.js';
+import { conditionText, type Condition } from '../workflow/condition-function.js';
 import type { TaskStatus } from '../workflow/workflow-result.js';
 import { STATUS_COLOURS, statusColour } from './status-colours.js';
 
@@ -29,7 +30,7 @@ export interface DiagramOptions {
 
 /** The tasks of a workflow as the diagram needs them. */
 export type DiagramWorkflow = Pick<Workflow, 'id'> & {
-  tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: string | undefined; for_each?: string | undefined; repeat?: unknown }>;
+  tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: Condition | undefined; for_each?: string | undefined; repeat?: unknown }>;
   /** The groups (see {@link Workflow.groups}): drawn as subgraphs (dot: clusters) around their tasks. */
   groups?: Readonly<Record<string, readonly string[]>> | undefined;
 };
@@ -70,9 +71,9 @@ function nodeLabel(task: DiagramWorkflow['tasks'][number]): string {
 const WHEN_LABEL_MAX = 48;
 
 /** The label of the edges into a task with a `when:` condition (`when: <expr>`, shortened). */
-function whenLabel(task: { when?: string | undefined }): string | undefined {
+function whenLabel(task: { when?: Condition | undefined }): string | undefined {
   if (task.when === undefined) return undefined;
-  const text = task.when.replace(/\s+/g, ' ').trim();
+  const text = conditionText(task.when).replace(/\s+/g, ' ').trim();
   return `when: ${text.length > WHEN_LABEL_MAX ? `${text.slice(0, WHEN_LABEL_MAX - 1).trimEnd()}…` : text}`;
 }
 
