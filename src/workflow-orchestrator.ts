@@ -608,7 +608,10 @@ export class WorkflowOrchestrator {
       : null;
     if (checkpointer && input.rerunOf) checkpointer.runFields.rerunOf = input.rerunOf;
     // Durability first, from the machine's own emit: never through the (possibly queued) bus.
-    actor.on('*', (event) => {
+    const groups = input.workflow.groups;
+    actor.on('*', (emitted) => {
+      // workflow.started carries the workflow's groups (the live view and the inspector draw them).
+      const event = emitted.type === 'workflow.started' && groups && Object.keys(groups).length > 0 ? { ...emitted, groups } : emitted;
       checkpointer?.onEvent(event);
       eventLog?.append(event);
       // A task's `publish:` reaches the other runs of the state dir through the broadcast inbox.

@@ -175,8 +175,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")
       .argument('<run-id>', 'the run')
-      .option('--json', 'print the run (times, status, one record per task) as JSON'),
-  ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).statusCommand(runId, options, io)));
+      .option('--json', 'print the run (times, status, one record per task) as JSON')
+      .option('--all', 'list every instance of a fan-out and iteration of a loop (by default, past 20, only those not completed)'),
+  ).action(async (runId: string, options: StateOptions & { json?: boolean; all?: boolean }) => setExit(await (await import('./state-commands.js')).statusCommand(runId, options, io)));
 
   stateOptions(
     command('signal', 'send an event to a run: its tasks with wait_for: <type> start (a run that is not running gets it on resume)')
