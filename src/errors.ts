@@ -66,7 +66,13 @@ export type ErrorCode =
   /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
   | 'TOO_MANY_ITEMS'
   /** A loop (`repeat`) ran its `max` iterations without its `until` holding: it names the expression and the last values it saw. */
-  | 'LOOP_EXHAUSTED';
+  | 'LOOP_EXHAUSTED'
+  /**
+   * A run whose workflow was built in TypeScript with functions (a `when` or `until` function)
+   * was resumed (or rerun) without that code: its checkpoint holds no function. Resume it from
+   * the code that started it (`resume(runId, { workflow })`).
+   */
+  | 'CODE_REQUIRED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

@@ -82,6 +82,8 @@ export type WorkflowEvent =
       runId: string;
       at: number;
       taskIds: string[];
+      /** The workflow's groups by full id, each with its tasks' full ids (see `Workflow.groups`): the live view draws them. */
+      groups?: Record<string, string[]>;
       resumed: boolean;
       /** A run made by `rerun --from`: the run it was made from (see `RunCheckpoint.rerunOf`). */
       rerunOf?: RerunOrigin;

@@ -49,7 +49,7 @@ describe('examples/adw/sdlc-loops.yaml', () => {
     expect(order.indexOf('review_loop#1.review')).toBeGreaterThan(order.indexOf('test_loop'));
 
     const resolve = await cli(['logs', 'adw', 'test_loop#1.resolve', '--prompt', ...state]);
-    expect(resolve.stdout).toContain('/resolve_failed_tests ["test/theme.test.tsx > ThemeProvider follows the system');
+    expect(resolve.stdout).toContain('/resolve_failed_test ["test/theme.test.tsx > ThemeProvider follows the system');
     const patch = await cli(['logs', 'adw', 'review_loop#1.patch', '--prompt', ...state]);
     expect(patch.stdout).toContain('/patch a1b2c3d4 ["src/theme.tsx:31: the matchMedia listener is never removed on unmount"]');
   });

@@ -60,6 +60,6 @@ describe('examples/patterns/evaluator-optimizer.yaml', () => {
 
     const status = await cli(['status', 'eo', ...state]);
     const rows = status.stdout.split('\n\n')[1]!.split('\n').slice(2);
-    expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual(['refine', '  refine#1.write', '  refine#1.review', '  refine#2.write', '  refine#2.review', 'publish']);
+    expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual(['refine', '  refine#1', '    refine#1.write', '    refine#1.review', '  refine#2', '    refine#2.write', '    refine#2.review', 'publish']);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A loop through the CLI (ADW's test → resolve): a looping group whose test command fails in
  * iteration 1 (allowed), an agent (the fake `claude`) resolves it, iteration 2 passes. `run
- * --dry-run` shows the loop's bound, `status` lists the iterations under the loop in order,
+ * --dry-run` shows the loop's bound, `status` lists the iterations under the loop in order (a row each, its tasks under it),
  * `logs <run> fix_tests#1.resolve` shows one iteration's task, `events` shows
  * `loop.iteration`, `report` runs.
  */
@@ -100,8 +100,9 @@ describe('a loop seen through the CLI', () => {
     const status = await cli(['status', 'loop1', ...state], world.env);
     expect(status.code).toBe(0);
     const rows = status.stdout.split('\n\n')[1]!.split('\n').slice(2);
-    expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual(['fix_tests', '  fix_tests#1.test', '  fix_tests#1.resolve', '  fix_tests#2.test', '  fix_tests#2.resolve', 'ship']);
-    expect(status.stdout).toContain('loop: iteration 2');
+    expect(rows.map((l) => /^ *\S+/.exec(l)![0])).toEqual(['fix_tests', '  fix_tests#1', '    fix_tests#1.test', '    fix_tests#1.resolve', '  fix_tests#2', '    fix_tests#2.test', '    fix_tests#2.resolve', 'ship']);
+    expect(status.stdout).toContain('loop: iteration 2; 2/2 done, 1 failed');
+    expect(status.stdout).toMatch(/\n  fix_tests#2 +completed .*iteration: 2\/2 done, 1 skipped\n/);
 
     const logs = await cli(['logs', 'loop1', 'fix_tests#1.resolve', ...state], world.env);
     expect(logs.code, logs.stderr).toBe(0);

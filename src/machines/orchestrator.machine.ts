@@ -28,7 +28,8 @@ import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attemp
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
 import type { LeafTask, Task, Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
-import { evaluateCondition, evaluateExpression, evaluateList, taskVariables, type ExpressionValues } from '../workflow/expression.js';
+import { evaluateCondition, evaluateList, taskVariables, type ExpressionValues } from '../workflow/expression.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { deferredSource, jsonText, memoryKeyValues, payloadText, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
 import { instanceId, iterationId, unitTasks } from '../workflow/fan-out.js';
 import { DEFAULT_MAX_ITEMS } from '../workflow/spec.js';
@@ -443,7 +444,7 @@ function conditionHolds(ctx: Ctx, i: number): boolean {
       code: 'EXPRESSION_ERROR',
       message: `Task "${task.id}": ${outcome.error}`,
       transient: false,
-      details: { taskId: task.id, field: 'when', expression: task.when },
+      details: { taskId: task.id, field: 'when', expression: conditionText(task.when) },
     });
   }
   return false;
@@ -464,6 +465,8 @@ function expressionValues(ctx: Ctx, scope?: ReadScope): ExpressionValues {
       return { ...taskVariables(read.record), ...(read.previous && { previous: taskVariables(read.previous) }) };
     },
     ...(scope && { extra: scopeExtra(ctx, scope) }),
+    // A condition function reads a group's tasks as tasks.<group>.<child> (i21-tsfn).
+    groups: ctx.workflow.groups,
   };
 }
 
@@ -1699,19 +1702,20 @@ function finishIteration(ctx: Ctx, d: number, k: number, base: number): void {
   if (cancelled) return endDeclared(ctx, d, 'cancelled', cancelled.error);
   if (skipped) return endDeclared(ctx, d, 'skipped', null, skipped.reason);
   const scope: ReadScope = { d, kind: 'iteration', n: k };
-  const outcome = evaluateExpression(repeat.until, expressionValues(ctx, scope), { extraVariables: ['iteration'] });
-  const saw = outcome.seen === '' ? `iteration = ${k}` : `${outcome.seen}, iteration = ${k}`;
-  if (!outcome.ok || typeof outcome.value !== 'boolean') {
-    const why = outcome.ok ? `gave ${JSON.stringify(outcome.value)}, not a boolean` : outcome.error;
+  // CEL, or a TypeScript function (a workflow built in code): see evaluateCondition.
+  const outcome = evaluateCondition(repeat.until, expressionValues(ctx, scope), { field: 'repeat.until', extraVariables: ['iteration'] });
+  const until = conditionText(repeat.until);
+  const saw = /(^|, )iteration = /.test(outcome.seen) ? outcome.seen : outcome.seen === '' ? `iteration = ${k}` : `${outcome.seen}, iteration = ${k}`;
+  if ('error' in outcome) {
     return endDeclared(ctx, d, 'failed', {
       name: 'ExpressionError',
       code: 'EXPRESSION_ERROR',
-      message: `Task "${task.id}": repeat.until: ${repeat.until}: ${why} (${saw})`,
+      message: `Task "${task.id}": repeat.until: ${until}: ${outcome.problem} (${saw})`,
       transient: false,
-      details: { taskId: task.id, field: 'repeat.until', expression: repeat.until, iteration: k },
+      details: { taskId: task.id, field: 'repeat.until', expression: until, iteration: k },
     });
   }
-  if (outcome.value) return endDeclared(ctx, d, 'completed', null);
+  if (outcome.run) return endDeclared(ctx, d, 'completed', null);
   if (k < repeat.max) {
     if (ctx.halt !== null) return endDeclared(ctx, d, 'skipped', null, 'the run halted before its next iteration');
     return nextIteration(ctx, d, k + 1);
@@ -1723,8 +1727,8 @@ function finishIteration(ctx: Ctx, d: number, k: number, base: number): void {
   endDeclared(ctx, d, 'failed', {
     name: 'LoopExhaustedError',
     code: 'LOOP_EXHAUSTED',
-    message: `Task "${task.id}": repeat: until ${repeat.until} was still false after ${repeat.max} iteration${repeat.max === 1 ? '' : 's'}, its max (${saw})`,
+    message: `Task "${task.id}": repeat: until ${until} was still false after ${repeat.max} iteration${repeat.max === 1 ? '' : 's'}, its max (${saw})`,
     transient: false,
-    details: { taskId: task.id, until: repeat.until, max: repeat.max, seen: saw },
+    details: { taskId: task.id, until, max: repeat.max, seen: saw },
   });
 }

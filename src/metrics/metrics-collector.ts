@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { declaredIdOf, declaredTaskOf } from '../workflow/fan-out.js';
+import { declaredTaskOf } from '../workflow/fan-out.js';
+import { declaredIdOf } from '../workflow/record-ids.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Task } from '../workflow/spec.js';
@@ -231,7 +232,7 @@ function keyOf(entry: MetricsRecord, by: MetricsGroupBy): string {
     case 'model':
       return entry.model;
     case 'task':
-      // A fan-out's instances (impl[3]) under their declared task, a loop's iterations (fix#2) under their loop (fix_tests#2.test: fix_tests.test).
+      // Instances and iterations (impl[3], fix#2, fix_tests#2.test) under their declared task (impl, fix, fix_tests.test).
       return declaredIdOf(entry.record.taskId);
     case 'workflow':
       return entry.workflowId;

@@ -44,17 +44,6 @@ export function parseUnitId(id: string): UnitId | null {
   return { of: match[1]!, kind, index: Number(match[2] ?? match[3]), ...(match[4] !== undefined && { child: match[4] }) };
 }
 
-/**
- * The declared name a record id counts under (`stats --by task`): `impl[3]` → `impl`,
- * `fix#2` → `fix`, `impl[3].code` → `impl.code`, `fix_tests#2.test` → `fix_tests.test`; a
- * declared task's id as it is.
- */
-export function declaredIdOf(id: string): string {
-  const unit = parseUnitId(id);
-  if (!unit) return id;
-  return unit.child === undefined ? unit.of : `${unit.of}.${unit.child}`;
-}
-
 /** `impl[3]` (or `impl[3].code`) → `{ of: 'impl', index: 3 }`; `null` for an id that is not an instance's. */
 export function parseInstanceId(id: string): { of: string; index: number } | null {
   const unit = parseUnitId(id);

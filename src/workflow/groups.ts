@@ -16,6 +16,7 @@
  * @module
  */
 import type { ValidationIssue } from '../errors.js';
+import { allConditions, bothConditions, conditionParts, type Condition } from './condition-function.js';
 
 /** The fields a group entry may have. */
 export const GROUP_FIELDS = ['id', 'tasks', 'depends_on', 'when', 'description', 'repeat', 'for_each', 'max_parallel', 'max_items', 'allow_failure'] as const;
@@ -123,7 +124,7 @@ function resolveDep(name: string, siblings: Set<string>, prefix: string, infos: 
 }
 
 /** Second pass: the leaf tasks, with full ids, dependencies and conditions. */
-function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: string | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
+function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: Condition | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
   const siblings = new Set(entries.filter(isRecord).map((e) => e.id).filter((id): id is string => typeof id === 'string'));
   for (const raw of entries) {
     if (!isRecord(raw) || typeof raw.id !== 'string') {
@@ -133,8 +134,9 @@ function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen
     const full = prefix + raw.id;
     const ownDeps = Array.isArray(raw.depends_on) ? raw.depends_on.filter((d): d is string => typeof d === 'string') : [];
     const deps = [...new Set([...outerDeps, ...ownDeps.flatMap((d) => resolveDep(d, siblings, prefix, infos))])];
-    const ownWhen = typeof raw.when === 'string' ? raw.when : undefined;
-    const when = outerWhen !== undefined && ownWhen !== undefined ? `(${outerWhen}) && (${ownWhen})` : (ownWhen ?? outerWhen);
+    // A function (a workflow built in code) is a condition too: see condition-function.ts.
+    const ownWhen = typeof raw.when === 'string' || typeof raw.when === 'function' ? (raw.when as Condition) : undefined;
+    const when = outerWhen !== undefined && ownWhen !== undefined ? bothConditions(outerWhen, ownWhen) : (ownWhen ?? outerWhen);
     if (isUnitGroup(raw)) {
       const { when: _when, ...entry } = raw;
       out.push({ ...entry, id: full, depends_on: deps, ...(when !== undefined && { when }) });
@@ -180,6 +182,8 @@ function rewriteReferences(task: Record<string, unknown>, infos: Map<string, Gro
     if (typeof task[key] === 'string') task[key] = cel(task[key] as string, key);
   }
   if (isRecord(task.repeat) && typeof task.repeat.until === 'string') task.repeat = { ...task.repeat, until: cel(task.repeat.until, 'repeat.until') };
+  // A condition with a function (a workflow built in code): its CEL parts, each.
+  if (typeof task.when === 'function') task.when = allConditions(conditionParts(task.when as Condition).map((p) => (typeof p === 'string' ? cel(p, 'when') : p)));
 }
 
 /** A chain after `tasks.` that starts with a group: the task it reads and the rest; `null` when it does not start with a group. */

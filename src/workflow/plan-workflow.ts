@@ -11,6 +11,7 @@
  */
 import { buildTaskGraph, popReady, pushReady } from './ready-queue.js';
 import { DEFAULT_MAX_ITEMS, type Task, type Workflow } from './spec.js';
+import { conditionText } from './condition-function.js';
 import { renderTemplate, type TemplateValues } from './template.js';
 
 /** Options of {@link planWorkflow}. */
@@ -194,7 +195,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   } else if (task.kind === 'command') {
     planned.command = task.command.map((arg) => renderTemplate(arg, values));
   } else planned.children = task.body.map((child) => child.id);
-  if (task.repeat !== undefined) planned.repeat = { until: task.repeat.until, max: task.repeat.max, onExhausted: task.repeat.on_exhausted ?? 'fail' };
+  if (task.repeat !== undefined) planned.repeat = { until: conditionText(task.repeat.until), max: task.repeat.max, onExhausted: task.repeat.on_exhausted ?? 'fail' };
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;
@@ -202,7 +203,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   if (task.output_schema !== undefined) planned.outputSchema = task.output_schema;
   else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
-  if (task.when !== undefined) planned.when = task.when;
+  if (task.when !== undefined) planned.when = conditionText(task.when);
   if (task.allow_failure === true) planned.allowFailure = true;
   if (task.for_each !== undefined) {
     planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };

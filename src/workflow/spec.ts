@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { markCondition, type ConditionFn } from './condition-function.js';
 
 /** Longest task `timeout`, in seconds (7 days). */
 export const MAX_TIMEOUT_S = 7 * 24 * 3600;
@@ -59,6 +60,16 @@ export const memoryEntrySchema = z.strictObject({
 
 /** A task's `cache:` or `remember:`. */
 export type MemoryEntrySpec = z.output<typeof memoryEntrySchema>;
+
+/**
+ * A condition (`when:`, a loop's `until:`): a CEL expression, or, in a workflow built in code, a
+ * TypeScript function of the same values (see condition-function.ts). Validation wraps a
+ * function so that the validated workflow stores its marker (`"<function isBug>"`), not code.
+ */
+export const conditionSchema = z.union([
+  z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  z.custom<ConditionFn>((v) => typeof v === 'function', 'must be a CEL expression (or, in a workflow built in code, a function)').transform(markCondition),
+]);
 
 /** Names of workflow inputs (`{{inputs.<name>}}`). */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -125,7 +136,8 @@ export const MAX_ITERATIONS = 100;
  * the loop fails with `LOOP_EXHAUSTED`, or (`on_exhausted: continue`) completes with `exhausted: true`.
  */
 export const repeatSchema = z.strictObject({
-  until: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  /** CEL, or in a workflow built in code a TypeScript function (see {@link conditionSchema}). */
+  until: conditionSchema,
   max: z
     .number({ error: (issue) => (issue.input === undefined ? `is required: the most iterations the loop may run (1 to ${MAX_ITERATIONS})` : undefined) })
     .int('must be a whole number')
@@ -171,7 +183,7 @@ const common = {
    * A CEL condition (see expression.ts), evaluated once the task's dependencies are done: false
    * skips the task (it costs nothing, and counts as done for its dependants).
    */
-  when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  when: conditionSchema.optional(),
   /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
   allow_failure: z.boolean().optional(),
   /**

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { declaredIdOf } from './fan-out.js';
+import { declaredIdOf } from './record-ids.js';
 import type { StateBackend } from '../persistence/state-backend.js';
 import type { TaskRecord } from './workflow-result.js';
 import type { Task } from './spec.js';

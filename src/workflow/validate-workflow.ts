@@ -30,6 +30,7 @@ import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './
 import { schemaMessage } from './schema-messages.js';
 import { GROUP_FIELDS, flattenGroups, hasGroups, isUnitGroup } from './groups.js';
 import { templateRefs } from './template.js';
+import { conditionParts } from './condition-function.js';
 import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -604,12 +605,15 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
   const inBody: ExprScope = { variables: [...(scope.fanout ? ['item', 'index'] : []), ...(scope.loop ? ['iteration'] : [])], free: new Set(), previous: scope.loop ? scope.siblings : new Set() };
   const ctx = { tasks, byId, ids, inputs, issues, units: scope.units };
   for (const task of tasks) {
-    if (task.when !== undefined) checkExpressionOf(task, 'when', task.when, inBody, ctx);
+    // A function (a workflow built in code) is not CEL: nothing to check before it runs.
+    for (const part of task.when === undefined ? [] : conditionParts(task.when)) {
+      if (typeof part === 'string') checkExpressionOf(task, 'when', part, inBody, ctx);
+    }
     if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, inBody, ctx);
     if (task.repeat !== undefined) {
       // `until` reads the iteration just ended: the loop's own tasks, whatever their order.
       const own = task.kind === 'group' ? new Set(task.body.flatMap((c) => [c.id, `${task.id}.${c.id}`])) : new Set([task.id]);
-      checkExpressionOf(task, 'repeat.until', task.repeat.until, { variables: [...inBody.variables, 'iteration'], free: own, previous: own }, ctx);
+      if (typeof task.repeat.until === 'string') checkExpressionOf(task, 'repeat.until', task.repeat.until, { variables: [...inBody.variables, 'iteration'], free: own, previous: own }, ctx);
       if (task.for_each !== undefined) issues.push({ path: `tasks.${task.id}.repeat`, message: 'a task (or group) has either for_each or repeat, not both' });
       for (const field of ['wait_for', 'publish'] as const) {
         if (task[field] !== undefined) issues.push({ path: `tasks.${task.id}.${field}`, message: `a loop (repeat) cannot ${field === 'publish' ? 'publish' : 'wait for an event'} yet: put ${field} on a task ${field === 'publish' ? 'that depends on it' : 'it depends on'}` });
