@@ -50,6 +50,12 @@ describe('a condition function reads what CEL reads', () => {
     expect(all).toMatchObject({ run: false, reason: 'when: <function> is false (tasks["fix-tests"].exit_code = 1, inputs.mode = "fast", tasks.plan.json.steps = ["a","b","c"])' });
   });
 
+  it('a key that is not a name is quoted, and a path is dropped only for a longer one through it', () => {
+    const keyed = valuesOf([record('a', { json: { 'my-key': 1, n: 2 } }), record('ab', { output: 'x' })]);
+    const outcome = evaluateCondition(({ tasks }) => tasks.ab!.output === 'x' && tasks.a!.json['my-key'] === 2, keyed);
+    expect(outcome).toMatchObject({ run: false, reason: 'when: <function> is false (tasks.ab.output = "x", tasks.a.json["my-key"] = 1)' });
+  });
+
   it('item, index and iteration where they exist; `until` is named as such', () => {
     const inLoop = valuesOf([], { extra: { item: { title: 'docs' }, index: 2, iteration: 3 } });
     const done = ({ item, index, iteration }: ConditionValues) => item.title === 'docs' && index === 2 && iteration! > 3;

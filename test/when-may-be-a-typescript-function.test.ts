@@ -94,6 +94,11 @@ for (const factory of backendFactories()) {
       // The checkpoint holds no code: the function's marker stands in its place.
       const stored = (await o.stateBackend!.loadRun('route'))!.workflow;
       expect(JSON.parse(JSON.stringify(stored.tasks.map((t) => t.when ?? null)))).toEqual([null, '<function>', '<function isFeature>', null]);
+      // The CLI reads such a run as any other.
+      const backendFlag = factory.name.startsWith('Sqlite') ? ['--backend', 'sqlite'] : [];
+      const status = await cli(['status', 'route', '--state-dir', world.stateDir, ...backendFlag]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('when: <function isFeature> is false (tasks.classify.json.route = "bug")');
     });
 
     it('a failed run whose workflow held functions goes on only with its code: without it CODE_REQUIRED names the task and field; other code is refused', async () => {
@@ -133,6 +138,11 @@ for (const factory of backendFactories()) {
       extended.tasks[1] = { ...extended.tasks[1]!, allow_failure: true } as (typeof extended.tasks)[number];
       await expect(o.resume('gate', { retryFailed: true, workflow: extended })).rejects.toMatchObject({
         issues: [{ path: 'workflow.tasks.deploy.allow_failure', message: 'true in the code, nothing in the run' }],
+      });
+
+      const { when: _dropped, ...unconditional } = spec().tasks[1] as { when?: unknown };
+      await expect(o.resume('gate', { retryFailed: true, workflow: { ...spec(), tasks: [spec().tasks[0]!, unconditional as (typeof extended.tasks)[number]] } })).rejects.toMatchObject({
+        issues: [{ path: 'workflow.tasks.deploy.when', message: 'nothing in the code, "<function>" in the run' }],
       });
 
       writeFileSync(flag, '');

@@ -124,6 +124,6 @@ describe('a workflow in TypeScript is typed', () => {
       }
     });
     expect(problems[0]).toContain('tasks.a.dependson: unknown field: did you mean `depends_on`?');
-    expect(problems[1]).toContain('tasks.a.when');
+    expect(problems[1]).toContain('tasks.a.when: must be a CEL condition (text), e.g. when: tasks.test.status == "failed" (or, in a workflow built in code, a function); got true');
   });
 });
