@@ -69,8 +69,11 @@ export type TaskEvent =
   | (TaskEventBase & { type: 'task.failed'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord })
-  /** A fan-out task's list is recorded: `count` instances (`<id>[0]`...) will run. */
-  | (TaskEventBase & { type: 'fanout.expanded'; count: number })
+  /**
+   * A fan-out task's list is recorded: `count` instances (`<id>[0]`...) will run. For a fan-out
+   * over a group, `tasks` are the group's tasks (local ids): instance k runs `<id>[k].<task>`.
+   */
+  | (TaskEventBase & { type: 'fanout.expanded'; count: number; tasks?: string[] })
   /** A loop (`repeat`) starts iteration `iteration` (from 1; at most `max`): its tasks (`<id>#<k>`...) will run. */
   | (TaskEventBase & { type: 'loop.iteration'; iteration: number; max: number });
 

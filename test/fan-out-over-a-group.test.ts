@@ -67,8 +67,13 @@ for (const factory of backendFactories()) {
 
     it('runs the group once per item; its tasks read item, index and their siblings; the dependant reads every instance in item order', async () => {
       const executor = recordingExecutor(answer);
-      const result = await (await orchestrator(executor)).runWorkflow(spec(), { runId: 'gf1' });
+      const o = await orchestrator(executor);
+      const expanded: unknown[] = [];
+      o.events.on('fanout.expanded', (e) => expanded.push(e));
+      const result = await o.runWorkflow(spec(), { runId: 'gf1' });
       expect(result.status).toBe('completed');
+      // The event names the group's tasks, so a view can list impl[k].code and impl[k].check.
+      expect(expanded).toEqual([expect.objectContaining({ taskId: 'impl', count: 3, tasks: ['code', 'check'] })]);
       expect(executor.prompts).toEqual([
         'plan',
         'code #0 a after plan',

@@ -87,6 +87,18 @@ describe('the live view', () => {
     expect(out[4]).toMatch(/^▶ fix_tests\s+repeat\s+1\/2 done, 1 running, 1 failed$/);
   });
 
+  it('lists a group fan-out\'s instances by their tasks once its list is recorded (impl[k].code, never a bare impl[k] task)', () => {
+    const v = view(['impl']);
+    v.apply({ type: 'fanout.expanded', ...base, at: at(), taskId: 'impl', count: 2, tasks: ['code', 'review'] });
+    start(v, 'impl[0].code');
+    const out = lines(v);
+    const ids = out.map((l) => l.trim().split(/\s+/)[1]);
+    expect(ids).toContain('impl[0].code');
+    expect(ids).toContain('impl[1].review');
+    expect(ids.filter((id) => id === 'impl[0]')).toHaveLength(1);
+    expect(out.find((l) => l.includes('impl[0].code'))).toMatch(/running/);
+  });
+
   it('says on a fan-out\'s line why it failed, and marks a task waiting for a signal', () => {
     const v = view(['impl', 'gate']);
     v.apply({ type: 'fanout.expanded', ...base, at: at(), taskId: 'impl', count: 2 });

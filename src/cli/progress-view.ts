@@ -132,7 +132,7 @@ export class ProgressView {
     if (event.type === 'fanout.expanded') {
       // The instances are listed under their task, in item order.
       const at = this.order.indexOf(event.taskId);
-      const ids = Array.from({ length: event.count }, (_, k) => `${event.taskId}[${k}]`);
+      const ids = Array.from({ length: event.count }, (_, k) => `${event.taskId}[${k}]`).flatMap((id) => (event.tasks ? event.tasks.map((t) => `${id}.${t}`) : [id]));
       this.items.set(event.taskId, event.count);
       for (const id of ids) if (!this.rows.has(id)) this.rows.set(id, emptyRow(id));
       this.order = [...this.order.slice(0, at + 1), ...ids, ...this.order.slice(at + 1)];

@@ -1529,7 +1529,9 @@ function startFanout(ctx: Ctx, d: number): void {
   record.items = outcome.items;
   record.status = 'running';
   record.startedAt = Date.now();
-  ctx.step.outbox.push(taskEvent(ctx, 'fanout.expanded', record.taskId, { count: outcome.items.length }));
+  ctx.step.outbox.push(
+    taskEvent(ctx, 'fanout.expanded', record.taskId, { count: outcome.items.length, ...(task.kind === 'group' && { tasks: task.body.map((t) => t.id) }) }),
+  );
   if (outcome.items.length === 0) return finishFanout(ctx, d, 0);
   expandFanout(ctx, d, (t) => emptyTaskRecord(t.id), true);
   if (ctx.run.awaitDurable) own(ctx, 'undurable')[d] = 1;
