@@ -64,7 +64,17 @@ export type ErrorCode =
   /** A task's expression (`when:`) could not be evaluated (a missing field, a value of the wrong type): it names the expression and the values it saw. */
   | 'EXPRESSION_ERROR'
   /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
-  | 'TOO_MANY_ITEMS';
+  | 'TOO_MANY_ITEMS'
+  /**
+   * A task with `workspace: worktree` cannot have one: no `git`, its `cwd` is not in a git
+   * repository (or is in a submodule), the repository has no commit, the state directory is not
+   * writable. Found before anything runs; `details.reason` says which.
+   */
+  | 'WORKSPACE_UNAVAILABLE'
+  /** The commits a worktree task starts from (its dependencies') do not merge: `details.tasks` and `details.files` name them. Not retried. */
+  | 'MERGE_CONFLICT'
+  /** A git command of a worktree (add, commit, remove) failed; its stderr is in the message. */
+  | 'GIT_FAILED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

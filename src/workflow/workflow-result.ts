@@ -122,6 +122,12 @@ export interface TaskRecord {
    * instance starts and never evaluated again (its instances are the records `<id>[<index>]`).
    */
   items?: unknown[];
+  /** A `workspace: worktree` task that completed: the commit it made (everything its attempt changed), on {@link TaskRecord.branch}. */
+  commit?: string;
+  /** A `workspace: worktree` task: its branch (`agents-sdk-task/<runId>/<task>`). */
+  branch?: string;
+  /** A `workspace: worktree` task whose attempt failed: that attempt's worktree, kept for inspection until the run completes (or `agents-sdk clean`). */
+  worktree?: string;
 }
 
 /** How a run ended. */
@@ -164,6 +170,12 @@ export interface TaskResult {
   skippedBy?: 'when';
   /** See {@link TaskRecord.allowedFailure}. */
   allowedFailure?: boolean;
+  /** See {@link TaskRecord.commit}. */
+  commit?: string;
+  /** See {@link TaskRecord.branch}. */
+  branch?: string;
+  /** See {@link TaskRecord.worktree}. */
+  worktree?: string;
 }
 
 /** The result of a run. */
@@ -177,6 +189,12 @@ export interface WorkflowResult {
   totalTimeMs: number;
   tokens: TokenUsage;
   costUsd: number;
+  /**
+   * A run with `workspace: worktree` tasks that completed: its result branch
+   * (`agents-sdk/<runId>`) and commit, the merge of its sink tasks' commits; or why it could
+   * not be made (the sinks' commits conflict).
+   */
+  workspace?: { branch: string; commit: string } | { error: SerializedError };
 }
 
 /** A task record as a {@link TaskResult}. */
@@ -209,6 +227,9 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.exitCode !== undefined) out.exitCode = record.exitCode;
   if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
   if (record.allowedFailure) out.allowedFailure = true;
+  if (record.commit !== undefined) out.commit = record.commit;
+  if (record.branch !== undefined) out.branch = record.branch;
+  if (record.worktree !== undefined) out.worktree = record.worktree;
   return out;
 }
 
