@@ -4,7 +4,7 @@
  * the run's branch `agents-sdk/<runId>` is the merge of its sinks; the user's checkout is never
  * touched and the worktrees are gone once the run completes.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkflowOrchestrator, type TaskResult, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
