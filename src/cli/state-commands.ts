@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { workspaceSection } from '../workspace/workspace-views.js';
 import { declaredTaskOf, parseInstanceId, withInstancesUnderTheirTask } from '../workflow/fan-out.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -232,7 +233,8 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       const { runId: id, workflowId, startedAt, updatedAt } = run;
       const rerunOf = run.rerunOf && { rerunOf: run.rerunOf };
       const live = status === 'running' && { live: liveTasks(run, stateDir, Date.now()) };
-      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, records }, null, 2)}\n`);
+      const workspace = run.result?.workspace && { workspace: run.result.workspace };
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, ...workspace, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: ${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})` : '';
@@ -254,6 +256,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
         ]),
       ),
     );
+    io.stdout(workspaceSection(run.records, run.result?.workspace));
     if (status === 'running') {
       const now = Date.now();
       io.stdout(formatLiveTasks(liveTasks(run, stateDir, now), now));

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { addDiffStats, type ReportWorkspace } from '../workspace/report-diff-stats.js';
 import { declaredTaskOf, instanceId } from '../workflow/fan-out.js';
 import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
@@ -16,7 +17,7 @@ import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collecto
 import type { PriceTable } from '../metrics/price-table.js';
 import { PermanentError, type SerializedError } from '../errors.js';
 import type { TokenUsage } from '../claude/stream-json.js';
-import { emptyTaskRecord, type TaskRecord, type TaskStatus } from '../workflow/workflow-result.js';
+import { emptyTaskRecord, type TaskRecord, type TaskStatus, type WorkflowResult } from '../workflow/workflow-result.js';
 
 /**
  * How an attempt ended: `retried` (it failed and another attempt followed), `completed`,
@@ -89,6 +90,8 @@ export interface ReportTask {
   critical: boolean;
   /** Each attempt's prompt as it was sent (agent tasks whose prompt files are there; see {@link loadRunReport}). */
   prompts?: ReportPrompt[];
+  /** A `workspace: worktree` task: its commit and branch (with `git diff --stat`, see {@link loadRunReport}), or a failed attempt's kept worktree. */
+  workspace?: ReportWorkspace;
 }
 
 /** The prompt of one attempt, as sent (after templates and memory). */
@@ -150,6 +153,8 @@ export interface RunReport {
   byModel: MetricsGroup[];
   /** Tasks that failed and attempts that were retried, in time order. */
   failures: ReportFailure[];
+  /** A completed run with worktree tasks: its result branch (see `WorkflowResult.workspace`). */
+  workspace?: WorkflowResult['workspace'];
   /** `read`: attempts come from the event log; `torn`: its last line was cut (a crash); `missing`: from the records alone. */
   eventLog: 'read' | 'torn' | 'missing';
 }
@@ -204,6 +209,13 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
     if (record.allowedFailure) out.allowedFailure = true;
     if (record.json !== undefined) out.json = record.json;
+    if (record.commit !== undefined || record.worktree !== undefined) {
+      out.workspace = {
+        ...(record.commit !== undefined && { commit: record.commit }),
+        ...(record.branch !== undefined && { branch: record.branch }),
+        ...(record.worktree !== undefined && { worktree: record.worktree }),
+      };
+    }
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     if (record.items !== undefined) {
       // A fan-out: what its instances (impl[0]...) did, and spent.
@@ -250,6 +262,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     eventLog: events === null ? 'missing' : options.eventLogTorn ? 'torn' : 'read',
   };
   if (run.workflow.description !== undefined) report.description = run.workflow.description;
+  if (run.result?.workspace !== undefined) report.workspace = run.result.workspace;
   return report;
 }
 
@@ -279,6 +292,7 @@ export async function loadRunReport(backend: StateBackend, runId: string, option
   const status = run.status === 'running' && (await backend.lockHolder(runId)) === null ? 'interrupted' : run.status;
   const report = buildRunReport(run, events, { status, eventLogTorn: torn, ...(options.prices && { prices: options.prices }) });
   addPrompts(report, run, options.stateDir);
+  await addDiffStats(report.tasks, run.workflow);
   return report;
 }
 
