@@ -87,21 +87,14 @@ function isUnder(path: string, dir: string): boolean {
 
 /**
  * Removes the worktrees under `dir` (forced: their changes go), the directory itself, and what
- * git still recorded of them. `keepDetached`: a worktree whose HEAD is detached (a failed
- * attempt's, kept for inspection) stays.
+ * git still recorded of them.
  */
-export async function removeWorktreesUnder(root: string, dir: string, options: { keepDetached?: boolean } = {}): Promise<void> {
+export async function removeWorktreesUnder(root: string, dir: string): Promise<void> {
   await perRepository.run(root, async () => {
-    let keptAny = false;
     for (const entry of await listWorktrees(root)) {
-      if (!isUnder(entry.path, dir)) continue;
-      if (options.keepDetached && entry.branch === null && existsSync(entry.path)) {
-        keptAny = true;
-        continue;
-      }
-      await git(['worktree', 'remove', '--force', '--force', entry.path], root);
+      if (isUnder(entry.path, dir)) await git(['worktree', 'remove', '--force', '--force', entry.path], root);
     }
-    if (!keptAny) await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     await git(['worktree', 'prune'], root);
   });
 }
