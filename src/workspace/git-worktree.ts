@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PermanentError } from '../errors.js';
-import { git, gitText, KeyedQueue } from './git.js';
+import { git, gitFailed, gitText } from './git.js';
 
 /** The branch of a run's result: the merge of its sink tasks' commits. */
 export function runBranch(runId: string): string {
@@ -62,12 +62,39 @@ export interface WorktreeEntry {
   branch: string | null;
 }
 
-/** `git worktree add/remove/prune` run one at a time per repository (in this process). */
-const perRepository = new KeyedQueue();
+/**
+ * `git worktree add` is not safe beside another: it reads every worktree's files, and one being
+ * made has not written them all yet ("failed to read .git/worktrees/<name>/commondir"). In this
+ * process they run one at a time per repository; another process's are waited out by
+ * {@link worktreeAdmin}.
+ */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, job: () => Promise<T>): Promise<T> {
+    const next = (this.tails.get(key) ?? Promise.resolve()).then(job, job);
+    this.tails.set(key, next.catch(() => undefined));
+    return next;
+  }
+}
+const registering = new KeyedQueue();
+
+/** Tries of a worktree command that met another's half-made worktree. */
+const ADMIN_TRIES = 8;
+
+/** A `git worktree ...` command that must succeed, tried again while it meets a worktree another process is making. */
+async function worktreeAdmin(args: string[], root: string): Promise<string> {
+  for (let k = 1; ; k++) {
+    const out = await git(args, root);
+    if (out.exitCode === 0) return out.stdout.trim();
+    if (k >= ADMIN_TRIES || !/\.git\/worktrees\//.test(out.stderr)) throw gitFailed(args, root, out);
+    await new Promise((resolve) => setTimeout(resolve, 20 * k));
+  }
+}
 
 /** The repository's worktrees. */
 export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
-  const text = await gitText(['worktree', 'list', '--porcelain'], root);
+  const text = await worktreeAdmin(['worktree', 'list', '--porcelain'], root);
   const entries: WorktreeEntry[] = [];
   for (const block of text.split(/\n\n+/)) {
     const lines = block.split('\n');
@@ -90,13 +117,12 @@ function isUnder(path: string, dir: string): boolean {
  * git still recorded of them.
  */
 export async function removeWorktreesUnder(root: string, dir: string): Promise<void> {
-  await perRepository.run(root, async () => {
-    for (const entry of await listWorktrees(root)) {
-      if (isUnder(entry.path, dir)) await git(['worktree', 'remove', '--force', '--force', entry.path], root);
-    }
-    await rm(dir, { recursive: true, force: true });
-    await git(['worktree', 'prune'], root);
-  });
+  for (const entry of await listWorktrees(root)) {
+    if (isUnder(entry.path, dir)) await git(['worktree', 'remove', '--force', '--force', entry.path], root);
+  }
+  await rm(dir, { recursive: true, force: true });
+  // Safe beside another task's `worktree add`: git locks a worktree while it is being made.
+  await git(['worktree', 'prune'], root);
 }
 
 /** What {@link addWorktree} needs. */
@@ -125,15 +151,22 @@ export async function addWorktree(options: AddWorktreeOptions): Promise<void> {
   const { root, dir, branch, taskId } = options;
   const distinct = distinctCommits(options.from);
   const start = distinct[0]?.commit ?? options.base;
-  await perRepository.run(root, async () => {
-    // A half-made worktree (a process killed during add) or another attempt's on this branch.
-    for (const entry of await listWorktrees(root)) {
-      if (entry.path === dir || entry.branch === `refs/heads/${branch}`) await git(['worktree', 'remove', '--force', '--force', entry.path], root);
+  // Parallel tasks add worktrees at once: git makes each under its own lock. What a killed
+  // process left (a half-made worktree, an interrupted attempt's on this branch) goes first.
+  let leftovers = existsSync(dir);
+  for (const entry of await listWorktrees(root)) {
+    if (entry.path === dir || entry.branch === `refs/heads/${branch}`) {
+      await git(['worktree', 'remove', '--force', '--force', entry.path], root);
+      leftovers = true;
     }
-    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  }
+  if (leftovers) {
+    await rm(dir, { recursive: true, force: true });
     await git(['worktree', 'prune'], root);
-    await gitText(['worktree', 'add', '--quiet', '-B', branch, dir, start], root);
-  });
+  }
+  // Registered one at a time (quick), checked out in parallel (the slow part: every file written).
+  await registering.run(root, () => worktreeAdmin(['worktree', 'add', '--quiet', '--no-checkout', '-B', branch, dir, start], root));
+  await gitText(['reset', '--quiet', '--hard'], dir);
   const merged = [distinct[0]?.taskId ?? 'base'];
   for (const next of distinct.slice(1)) {
     const message = `agents-sdk: merge ${next.taskId} into ${merged.join(', ')} for ${taskId}`;

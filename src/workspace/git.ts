@@ -58,31 +58,18 @@ export async function git(args: string[], cwd: string, options: { check?: boolea
     }
     throw new PermanentError('GIT_FAILED', `git ${args[0]} could not run in ${cwd}: ${(error as Error).message}`, { cause: error, details: { args, cwd } });
   }
-  if (options.check && out.exitCode !== 0) {
-    throw new PermanentError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd} (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`, {
-      details: { args, cwd, exitCode: out.exitCode },
-    });
-  }
+  if (options.check && out.exitCode !== 0) throw gitFailed(args, cwd, out);
   return out;
+}
+
+/** The `GIT_FAILED` error of a git command that exited non-zero, quoting its stderr. */
+export function gitFailed(args: string[], cwd: string, out: GitOutput): PermanentError {
+  return new PermanentError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd} (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`, {
+    details: { args, cwd, exitCode: out.exitCode },
+  });
 }
 
 /** `git <args>` that must succeed: its stdout, trimmed. */
 export async function gitText(args: string[], cwd: string, author?: string): Promise<string> {
   return (await git(args, cwd, { check: true, ...(author !== undefined && { author }) })).stdout.trim();
-}
-
-/** Runs jobs one at a time per key (a repository): `git worktree add/remove/prune` of parallel tasks must not interleave. */
-export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, job: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(job, job);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
 }
