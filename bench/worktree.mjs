@@ -85,7 +85,7 @@ async function makespan(repo, dir, mode, k) {
   return ms;
 }
 
-export async function worktreeBench(runs = Number(process.env.BENCH_WORKTREE_RUNS ?? 10)) {
+export async function worktreeBench(runs = Number(process.env.BENCH_WORKTREE_RUNS ?? 5)) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agents-sdk-worktree-'));
   try {
     const repo = makeRepo(dir);

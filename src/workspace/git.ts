@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { PermanentError } from '../errors.js';
 
@@ -44,22 +45,21 @@ function gitEnv(author: string): NodeJS.ProcessEnv {
  * @throws PermanentError `WORKSPACE_UNAVAILABLE` (`details.reason: 'no-git'`) when there is no `git` on PATH.
  */
 export async function git(args: string[], cwd: string, options: { check?: boolean; author?: string } = {}): Promise<GitOutput> {
-  let out: GitOutput;
-  try {
-    const result = await execa('git', args, { cwd, env: gitEnv(options.author ?? DEFAULT_AUTHOR), extendEnv: false, reject: false, stdin: 'ignore' });
-    if (result.exitCode === undefined) throw result;
-    out = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') {
-      throw new PermanentError('WORKSPACE_UNAVAILABLE', 'git was not found on PATH: a task with workspace: worktree needs git (install it, e.g. apt-get install git)', {
-        details: { reason: 'no-git' },
-      });
-    }
-    throw new PermanentError('GIT_FAILED', `git ${args[0]} could not run in ${cwd}: ${(error as Error).message}`, { cause: error, details: { args, cwd } });
-  }
+  const result = await execa('git', args, { cwd, env: gitEnv(options.author ?? DEFAULT_AUTHOR), extendEnv: false, reject: false, stdin: 'ignore' });
+  if (result.exitCode === undefined) throw cannotRun(args, cwd, result);
+  const out = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   if (options.check && out.exitCode !== 0) throw gitFailed(args, cwd, out);
   return out;
+}
+
+/** git did not start: not installed (`no-git`), or its directory is gone. */
+function cannotRun(args: string[], cwd: string, result: { code?: string; message?: string }): PermanentError {
+  if (result.code === 'ENOENT' && existsSync(cwd)) {
+    return new PermanentError('WORKSPACE_UNAVAILABLE', 'git was not found on PATH: a task with workspace: worktree needs git (install it, e.g. apt-get install git)', {
+      details: { reason: 'no-git' },
+    });
+  }
+  return new PermanentError('GIT_FAILED', `git ${args[0]} could not run in ${cwd}: ${result.message ?? result.code}`, { details: { args, cwd } });
 }
 
 /** The `GIT_FAILED` error of a git command that exited non-zero, quoting its stderr. */

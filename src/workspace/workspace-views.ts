@@ -30,11 +30,11 @@ export function runBranchLines(workspace: WorkflowResult['workspace']): string[]
 
 /** The `status` section listing each worktree task's branch and commit (or kept worktree); `''` when there is none. */
 export function workspaceSection(records: readonly TaskRecord[], workspace: WorkflowResult['workspace']): string {
-  const rows = records.filter((r) => r.commit !== undefined || r.worktree !== undefined || r.branch !== undefined);
+  const rows = records.filter((r) => r.commit !== undefined || r.worktree !== undefined);
   if (rows.length === 0 && workspace === undefined) return '';
   const width = Math.max(4, ...rows.map((r) => r.taskId.length));
   const lines = ['', 'worktrees (workspace: worktree): each task\'s branch and commit, or the worktree its failed attempt left:'];
-  for (const r of rows) lines.push(`  ${r.taskId.padEnd(width)}  ${workspaceNote(r) || `branch ${r.branch}`}`);
+  for (const r of rows) lines.push(`  ${r.taskId.padEnd(width)}  ${workspaceNote(r)}`);
   lines.push(...runBranchLines(workspace));
   return `${lines.join('\n')}\n`;
 }
