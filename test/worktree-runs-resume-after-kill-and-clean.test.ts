@@ -13,6 +13,8 @@ import { backendFactories } from './helpers/backends.js';
 import { cli, CLI_BIN } from './helpers/cli.js';
 import { gitIn, makeRepo, writeFileCommand, type TestRepo } from './helpers/git-repo.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
+import { fakeWorld } from './helpers/fake-claude.js';
+import { CONTINUE_PROMPT } from '../src/index.js';
 
 let repo: TestRepo | undefined;
 afterEach(() => {
@@ -97,6 +99,47 @@ describe('a worktree run resumes after kill -9', { concurrent: false }, () => {
       expect(r.checkout()).toEqual(before);
     });
   }
+});
+
+describe('an interrupted agent with resume_interrupted: continue', () => {
+  it('continues its Claude session in its own worktree, with its partial changes', { timeout: 90_000 }, async () => {
+    repo = makeRepo();
+    const r = repo;
+    const world = fakeWorld();
+    try {
+      const file = join(r.dir, 'w.yaml');
+      writeFileSync(file, ['id: cont', 'workspace: worktree', 'resume_interrupted: continue', 'tasks:', '  - id: long', `    cwd: ${r.repo}`, '    prompt: "long job [[delay:20000]]"', ''].join('\n'));
+      const start = (args: string[]): ResultPromise =>
+        diesWithSuite(execa(process.execPath, [CLI_BIN, ...args, '--state-dir', r.state], { env: { ...world.env, FAKE_CLAUDE_EXIT_WITH_PARENT: '1' }, reject: false, stdin: 'ignore', detached: true }));
+      const child = start(['run', file, '--run-id', 'c', '--json']);
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const backend = new JsonStateBackend(r.state);
+        const run = await backend.loadRun('c').catch(() => undefined);
+        await backend.close();
+        if (run?.records.find((x) => x.taskId === 'long')?.sessionId) break;
+        if (Date.now() > until) throw new Error('no session id checkpointed');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      child.kill('SIGKILL');
+      await child;
+      // What the agent had written when its driver died.
+      const first = join(r.state, 'c', '.worktrees', 'long', 'attempt-1');
+      writeFileSync(join(first, 'half.txt'), 'written before the crash');
+
+      const resumed = await start(['resume', 'c', '--json']);
+      expect(resumed.exitCode).toBe(0);
+      const result = JSON.parse(String(resumed.stdout)) as WorkflowResult;
+      const long = result.taskResults[0]!;
+      expect(long.status).toBe('completed');
+      const continued = world.invocations().filter((c) => c.prompt === CONTINUE_PROMPT);
+      expect(continued.map((c) => [c.cwd, c.resume])).toEqual([[first, long.sessionId]]);
+      expect(gitIn(r.repo, 'show', `${long.commit}:half.txt`)).toBe('written before the crash');
+      expect(worktreePaths(r.repo)).toEqual([r.repo]);
+    } finally {
+      world.cleanup();
+    }
+  });
 });
 
 describe('runs side by side', () => {

@@ -7,13 +7,14 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { AgentsSdkError, deserializeError, serializeError } from '../errors.js';
 import type { Executor, ExecutionRequest } from '../actors/executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import type { DeferredText } from '../workflow/template.js';
-import { addWorktree, attemptWorktreeDir, commitWorktree, detachWorktree, removeWorktreesUnder } from './git-worktree.js';
+import { addWorktree, attemptWorktreeDir, commitWorktree, detachWorktree, listWorktrees, removeWorktreesUnder } from './git-worktree.js';
 
 /** The placeholder of a task's reserved ports in its prompt or command. */
 const PORTS_PLACEHOLDER = '{{workspace.ports}}';
@@ -33,16 +34,23 @@ export function createWorkspaceExecutor(inner: Executor): Executor {
     if (workspace.ports !== undefined) ready = withPorts(ready, await freePorts(workspace.ports));
     const tree = workspace.worktree;
     if (tree === undefined) return inner(ready, hooks);
-    const dir = attemptWorktreeDir(ready.stateDir ?? DEFAULT_STATE_DIR, workspace.runId, workspace.taskId, ready.attempt ?? 1);
-    await addWorktree({
-      root: tree.root,
-      dir,
-      branch: tree.branch,
-      base: tree.base,
-      from: tree.from,
-      taskId: workspace.taskId,
-      ...(tree.author !== undefined && { author: tree.author }),
-    });
+    const stateDir = ready.stateDir ?? DEFAULT_STATE_DIR;
+    // An agent continuing the Claude session a killed process interrupted continues in that
+    // attempt's worktree, with its partial changes; any other attempt starts in a fresh one.
+    const interrupted = ready.kind === 'claude' && ready.resumeSessionId !== undefined ? request.interruptedAttempts?.[0] : undefined;
+    const kept = interrupted === undefined ? null : await liveWorktree(tree.root, attemptWorktreeDir(stateDir, workspace.runId, workspace.taskId, interrupted), tree.branch);
+    const dir = kept ?? attemptWorktreeDir(stateDir, workspace.runId, workspace.taskId, ready.attempt ?? 1);
+    if (kept === null) {
+      await addWorktree({
+        root: tree.root,
+        dir,
+        branch: tree.branch,
+        base: tree.base,
+        from: tree.from,
+        taskId: workspace.taskId,
+        ...(tree.author !== undefined && { author: tree.author }),
+      });
+    }
     ready.cwd = join(dir, tree.path);
     let result;
     try {
@@ -56,6 +64,12 @@ export function createWorkspaceExecutor(inner: Executor): Executor {
     await removeWorktreesUnder(tree.root, dir);
     return { ...result, workspace: { commit, branch: tree.branch } };
   };
+}
+
+/** `dir` when it is a worktree of `root` on `branch` (an interrupted attempt's, left as it was), else `null`. */
+async function liveWorktree(root: string, dir: string, branch: string): Promise<string | null> {
+  const entries = await listWorktrees(root);
+  return entries.some((e) => e.path === dir && e.branch === `refs/heads/${branch}`) && existsSync(dir) ? dir : null;
 }
 
 /** The error of a failed attempt, saying where its worktree is (`details.worktree`). */
