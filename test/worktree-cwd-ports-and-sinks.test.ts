@@ -59,6 +59,20 @@ describe('sinks whose commits conflict', () => {
   });
 });
 
+describe('a run whose worktree tasks made no commit', () => {
+  it('has no result branch', async () => {
+    repo = makeRepo();
+    const orchestrator = new WorkflowOrchestrator({ stateDir: repo.state });
+    const result = await orchestrator.runWorkflow(
+      { id: 'idle', tasks: [{ id: 'never', workspace: 'worktree', cwd: repo.repo, when: '1 == 2', command: ['true'] }] },
+      { runId: 'n' },
+    );
+    expect(result.status).toBe('completed');
+    expect(result.workspace).toBeUndefined();
+    expect(repo.checkout().branch).toBe('main');
+  });
+});
+
 describe('ports', () => {
   it('fill an agent\'s prompt and the text the memory layer renders', () => {
     const request = {

@@ -3,7 +3,7 @@
  * branch and the run's result branch; `status` lists them (and a failed attempt's kept
  * worktree); the report shows them with a `git diff --stat` per task.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
@@ -47,6 +47,11 @@ describe('worktree tasks in the views', () => {
     expect(report.stdout).toContain(`data-task-id="a" data-commit="${a}"`);
     expect(report.stdout).toMatch(/a\.txt \| 2 \+\+\n 1 file changed, 2 insertions\(\+\)/);
     expect(report.stdout).toContain('(no change: an empty commit)');
+    // The repository gone, the report still names the commits (without their diff).
+    rmSync(repo.repo, { recursive: true, force: true });
+    const later = await cli(['report', 's', '--output', '-', '--state-dir', repo.state]);
+    expect(later.stdout).toContain(`data-task-id="a" data-commit="${a}"`);
+    expect(later.stdout).not.toContain('1 file changed');
   });
 
   it('a failed run: status and report show the worktree its attempt left', async () => {
