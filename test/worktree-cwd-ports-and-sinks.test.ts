@@ -94,3 +94,23 @@ describe('git', () => {
     await expect(git(['status'], '/nonexistent/agents-sdk-dir')).rejects.toMatchObject({ code: 'GIT_FAILED' });
   });
 });
+
+describe('an attempt whose changes cannot be committed', () => {
+  it('fails, its worktree kept and named', async () => {
+    repo = makeRepo();
+    const orchestrator = new WorkflowOrchestrator({ stateDir: repo.state });
+    // Leaves its index locked, as a git killed mid-command does: git cannot stage anything.
+    const script = `
+const { execFileSync } = require('child_process');
+const lock = execFileSync('git', ['rev-parse', '--git-path', 'index.lock'], { encoding: 'utf8' }).trim();
+require('fs').writeFileSync(lock, '');`;
+    const result = await orchestrator.runWorkflow(
+      { id: 'mess', tasks: [{ id: 'messy', workspace: 'worktree', cwd: repo.repo, retry_count: 1, command: ['node', '-e', script] }] },
+      { runId: 'm' },
+    );
+    const messy = result.taskResults[0]!;
+    expect(messy.status).toBe('failed');
+    expect(messy.error).toMatchObject({ code: 'GIT_FAILED', message: expect.stringContaining('index.lock') });
+    expect(messy.worktree).toBe(join(repo.state, 'm', '.worktrees', 'messy', 'attempt-1'));
+  });
+});

@@ -53,14 +53,16 @@ export function createWorkspaceExecutor(inner: Executor): Executor {
     }
     ready.cwd = join(dir, tree.path);
     let result;
+    let commit: string;
     try {
       result = await inner(ready, hooks);
+      // An agent that left the worktree mid-merge, say, cannot be committed: the attempt fails.
+      commit = await commitWorktree(dir, commitMessage(workspace.runId, workspace.taskId, tree.message), tree.author);
     } catch (error) {
       // Kept for inspection; the next attempt makes its own.
       await detachWorktree(dir).catch(() => undefined);
       throw withWorktree(error, dir);
     }
-    const commit = await commitWorktree(dir, commitMessage(workspace.runId, workspace.taskId, tree.message), tree.author);
     await removeWorktreesUnder(tree.root, dir);
     return { ...result, workspace: { commit, branch: tree.branch } };
   };
