@@ -249,12 +249,12 @@ function drawGraph() {
   const now = nowOf();
   for (const node of layout.nodes) {
     const t = m.tasks.get(node.id) || { status: 'pending', attempts: 0, tokens: 0, costUsd: 0 };
-    const g = el('svg:g', { class: `task${page.selectedTask === node.id ? ' selected' : ''}`, 'data-task': node.id, 'data-status': t.status, transform: `translate(${node.x - node.width / 2},${node.y - node.height / 2})` });
+    const g = el('svg:g', { class: `task${page.selectedTask === node.id ? ' selected' : ''}`, 'data-task': node.id, 'data-status': t.status, 'data-commit': t.commit || '', transform: `translate(${node.x - node.width / 2},${node.y - node.height / 2})` });
     g.append(el('svg:rect', { width: node.width, height: node.height, rx: 8 }));
     g.append(el('svg:text', { class: 'tid', x: 8, y: 16 }, node.id.length > 24 ? `${node.id.slice(0, 23)}…` : node.id));
     const elapsed = t.startedAt ? fmtMs((t.endedAt || now) - t.startedAt) : '';
     g.append(el('svg:text', { class: 'tmeta tstatus', x: 8, y: 32 }, `${statusLabel(t)}${t.attempts ? ` · attempt ${t.attempts}` : ''}${elapsed ? ` · ${elapsed}` : ''}`));
-    g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}`));
+    g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}${t.commit ? ` · ${t.commit.slice(0, 7)}` : ''}`));
     const title = el('svg:title', {}, t.error ? `${node.id}: ${t.error.code}: ${t.error.message}` : t.reason ? `${node.id}: ${t.status}: ${t.reason}` : node.id);
     g.append(title);
     g.onclick = () => selectTask(node.id);
@@ -367,6 +367,8 @@ function drawTaskDetails() {
   row('status', statusLabel(t), { class: 'status', 'data-status': t.status, 'data-allowed-failure': t.allowedFailure ? 'true' : 'false' });
   if (t.reason) row(t.skippedBy === 'when' ? 'skipped by when' : 'reason', t.reason, { class: 'reason', 'data-skipped-by': t.skippedBy || '' });
   if (t.error) row(t.allowedFailure ? 'error (allowed)' : 'error', `${t.error.code}: ${t.error.message}`, { class: 'error' });
+  if (t.commit) row('commit', `${t.commit} on ${t.branch}`, { class: 'commit' });
+  if (t.worktree) row('worktree kept', t.worktree, { class: 'worktree' });
   if (t.json !== undefined) {
     // Folded, and kept folded or open as the reader left it across redraws.
     const details = el('details', { class: 'json' });
