@@ -65,6 +65,14 @@ export type ErrorCode =
   | 'EXPRESSION_ERROR'
   /** A fan-out's list (`for_each`) has more items than its `max_items`: nothing started. */
   | 'TOO_MANY_ITEMS'
+  /** A loop (`repeat`) ran its `max` iterations without its `until` holding: it names the expression and the last values it saw. */
+  | 'LOOP_EXHAUSTED'
+  /**
+   * A run whose workflow was built in TypeScript with functions (a `when` or `until` function)
+   * was resumed (or rerun) without that code: its checkpoint holds no function. Resume it from
+   * the code that started it (`resume(runId, { workflow })`).
+   */
+  | 'CODE_REQUIRED'
   /**
    * A task with `workspace: worktree` cannot have one: no `git`, its `cwd` is not in a git
    * repository (or is in a submodule), the repository has no commit, the state directory is not

@@ -70,7 +70,9 @@ export type TaskEvent =
   | (TaskEventBase & { type: 'task.skipped'; record: TaskRecord })
   | (TaskEventBase & { type: 'task.cancelled'; record: TaskRecord })
   /** A fan-out task's list is recorded: `count` instances (`<id>[0]`...) will run. */
-  | (TaskEventBase & { type: 'fanout.expanded'; count: number });
+  | (TaskEventBase & { type: 'fanout.expanded'; count: number })
+  /** A loop (`repeat`) starts iteration `iteration` (from 1; at most `max`): its tasks (`<id>#<k>`...) will run. */
+  | (TaskEventBase & { type: 'loop.iteration'; iteration: number; max: number });
 
 /** Lifecycle of a whole run. */
 export type WorkflowEvent =
@@ -80,6 +82,8 @@ export type WorkflowEvent =
       runId: string;
       at: number;
       taskIds: string[];
+      /** The workflow's groups by full id, each with its tasks' full ids (see `Workflow.groups`): the live view draws them. */
+      groups?: Record<string, string[]>;
       resumed: boolean;
       /** A run made by `rerun --from`: the run it was made from (see `RunCheckpoint.rerunOf`). */
       rerunOf?: RerunOrigin;

@@ -171,8 +171,14 @@ export {
   workflowInputsSchema,
   MAX_TIMEOUT_S,
   DEFAULT_MAX_ITEMS,
+  MAX_ITERATIONS,
+  repeatSchema,
   type AgentTask,
   type FanoutInstance,
+  type GroupTask,
+  type LeafTask,
+  type LoopIteration,
+  type RepeatSpec,
   type CommandTask,
   type MemoryEntrySpec,
   type OutputSchema,
@@ -201,8 +207,31 @@ export {
   type ExpressionValues,
   type TaskVariableField,
 } from './workflow/expression.js';
+// Workflows in TypeScript: a typed spec, conditions as functions (see README "Workflows in TypeScript").
+export { type ConditionOptions, type ConditionOutcome } from './workflow/expression.js';
+export {
+  conditionText,
+  functionLabel,
+  functionMarkers,
+  isFunctionMarker,
+  type Condition,
+  type ConditionFn,
+  type ConditionValues,
+  type TaskValues,
+  type TaskValuesMap,
+} from './workflow/condition-function.js';
+export {
+  defineWorkflow,
+  type AgentTaskDefinition,
+  type CommandTaskDefinition,
+  type GroupDefinition,
+  type RepeatDefinition,
+  type TaskDefaultsDefinition,
+  type TaskDefinition,
+  type WorkflowDefinition,
+} from './workflow/workflow-definition.js';
 // Fan-out (`for_each`): instance ids `<task>[<index>]` (see README "Fan-out").
-export { declaredTaskOf, instanceId, parseInstanceId, withInstancesUnderTheirTask } from './workflow/fan-out.js';
+export { declaredTaskOf, instanceId, iterationId, parseInstanceId, parseUnitId, withInstancesUnderTheirTask, type UnitId } from './workflow/fan-out.js';
 // Workflows using memory: `{{memory.<key>}}`, `{{hash "<glob>"}}`, `cache:`, `remember:`.
 export { hashFiles } from './memory/file-hash.js';
 export type { DeferredMemoryEntry, TaskMemoryRequest } from './memory/memory-executor.js';
@@ -430,11 +459,17 @@ export type { RunSummary as InspectedRunSummary } from './inspector/run-view.js'
  * `execute_template`, with its field names; `USE_AGENTS_SDK` picks the original one-shot call
  * (default) or the SDK path (sessions cached per `agent_name:adw_id`, retries).
  */
-export { promptClaudeCode } from './adw/prompt-claude-code.js';
-export { executeTemplate, modelForSlashCommand, templatePromptRequest } from './adw/execute-template.js';
+export { ADW_RETRYABLE, promptClaudeCode, promptClaudeCodeWithRetry } from './adw/prompt-claude-code.js';
+export { executeTemplate, modelForSlashCommand, templatePromptRequest, type ModelChoice } from './adw/execute-template.js';
+export { adwClaudeEnv } from './adw/claude-env.js';
+export { dumpPythonJson, parsePythonJson, pythonFloat, type PyJson } from './adw/python-json.js';
 export {
+  ADW_VERSIONS,
   SLASH_COMMAND_MODEL_MAP,
+  SLASH_COMMAND_MODEL_SETS,
   useAgentsSdkFrom,
+  type AdwRetryOptions,
+  type AdwVersion,
   type AdwModel,
   type AdwPromptOptions,
   type AdwRetryCode,

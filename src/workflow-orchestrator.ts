@@ -25,6 +25,8 @@ import { orchestratorMachine, recordOf, recordsOf, type OrchestratorInput } from
 import type { RetryPolicy } from './retry-policy.js';
 import type { Workflow, WorkflowSpecInput } from './workflow/spec.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
+import { workflowToGoOn } from './workflow/workflow-from-code.js';
+import type { WorkflowDefinition } from './workflow/workflow-definition.js';
 import { planRerun, type RerunOrigin } from './workflow/rerun-plan.js';
 import { addDurations, durationHistoryKey, expectedDurationsMs, readDurationHistory } from './workflow/task-durations.js';
 import { newRunId } from './run-id.js';
@@ -119,6 +121,14 @@ export interface ResumeOptions {
   /** How the run is driven from now on (stored with it); default: what the run stored. See {@link RunWorkflowOptions.launch}. */
   launch?: RunLaunch;
   /**
+   * The workflow the run was started with, from the code that started it (the spec given to
+   * `runWorkflow`): required to go on with a run whose workflow held functions (a `when` or
+   * `until` written in TypeScript), since its checkpoint holds no code. It must give the same
+   * workflow as the one stored (with the run's inputs), or the resume fails naming the first
+   * difference. Default: the stored workflow.
+   */
+  workflow?: WorkflowDefinition | WorkflowSpecInput | Workflow;
+  /**
    * The run's lock, already taken by the caller through this orchestrator's backend
    * (`backend.lockRun(runId)`, to read the run before resuming it): the resume holds it
    * instead of taking it again, and releases it when it ends. Default: the resume takes it.
@@ -141,6 +151,8 @@ export interface RerunOptions {
   cache?: boolean;
   /** How the new run is driven (stored with it); default: the old run's. See {@link RunWorkflowOptions.launch}. */
   launch?: RunLaunch;
+  /** The old run's workflow, from the code that started it: see {@link ResumeOptions.workflow}. */
+  workflow?: WorkflowDefinition | WorkflowSpecInput | Workflow;
 }
 
 /** Options of one run. */
@@ -275,7 +287,7 @@ export class WorkflowOrchestrator {
    * @throws ValidationError (before anything runs) listing every problem of the spec;
    *   PermanentError `RUN_EXISTS` when `runId` names a stored run, `LOCKED` when another process drives it.
    */
-  async runWorkflow(spec: WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
+  async runWorkflow(spec: WorkflowDefinition | WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
     // Always validated here, even a workflow from validateWorkflow: it may have been changed since.
     let workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
@@ -327,7 +339,8 @@ export class WorkflowOrchestrator {
       const retryFailed = options.retryFailed === true;
       const reopened = (retryFailed && run.status === 'failed') || (options.budgetUsd !== undefined && run.status === 'budget_exceeded');
       if (run.status !== 'running' && run.status !== 'cancelled' && run.result && !reopened) return run.result;
-      const workflow = options.budgetUsd === undefined ? run.workflow : { ...run.workflow, budget_usd: options.budgetUsd };
+      const stored = workflowToGoOn(runId, run.workflow, options.workflow);
+      const workflow = options.budgetUsd === undefined ? stored : { ...stored, budget_usd: options.budgetUsd };
       // We hold the lock, so the process that drove the run is gone: end the agents it left behind.
       const processes = await reapProcesses(processRegistryDir(this.stateDir, runId));
       return this.start({
@@ -370,7 +383,8 @@ export class WorkflowOrchestrator {
       const run = await backend.loadRun(runId);
       if (!run) throw new PermanentError('NOT_FOUND', `Unknown run id "${runId}" (no checkpoint in this state backend)`, { details: { runId } });
       assertReadableSchema(run);
-      const plan = planRerun(run.workflow, run.records, runId, options.from, options.only === true);
+      const workflow = workflowToGoOn(runId, run.workflow, options.workflow);
+      const plan = planRerun(workflow, run.records, runId, options.from, options.only === true);
       const holder = await backend.lockHolder(runId);
       if (holder) {
         throw new PermanentError(
@@ -384,7 +398,7 @@ export class WorkflowOrchestrator {
       const rerunOf: RerunOrigin = { runId, fromTask: options.from, ...(options.only === true && { only: true }) };
       return this.start(
         {
-          workflow: run.workflow,
+          workflow,
           runId: newId,
           stateDir: this.stateDir,
           retry: this.retry,
@@ -600,7 +614,10 @@ export class WorkflowOrchestrator {
       : null;
     if (checkpointer && input.rerunOf) checkpointer.runFields.rerunOf = input.rerunOf;
     // Durability first, from the machine's own emit: never through the (possibly queued) bus.
-    actor.on('*', (event) => {
+    const groups = input.workflow.groups;
+    actor.on('*', (emitted) => {
+      // workflow.started carries the workflow's groups (the live view and the inspector draw them).
+      const event = emitted.type === 'workflow.started' && groups && Object.keys(groups).length > 0 ? { ...emitted, groups } : emitted;
       checkpointer?.onEvent(event);
       eventLog?.append(event);
       // A task's `publish:` reaches the other runs of the state dir through the broadcast inbox.

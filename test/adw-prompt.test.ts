@@ -2,10 +2,10 @@
  * ADW compatibility: promptClaudeCode / executeTemplate answer as ADW's prompt_claude_code /
  * execute_template, with USE_AGENTS_SDK off (the original's one-shot call) and on (sessions).
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeTemplate, modelForSlashCommand, promptClaudeCode, type AgentPromptRequest } from '../src/index.js';
+import { executeTemplate, modelForSlashCommand, promptClaudeCode, updateAdwState, type AgentPromptRequest, type AgentTemplateRequest } from '../src/index.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -30,7 +30,9 @@ function versionAnsweringClaude(): string {
   const file = join(world.root, 'claude');
   writeFileSync(
     file,
-    `#!/bin/sh\nif [ "$#" = 1 ] && [ "$1" = --version ]; then echo --version >> "${versionLog}"; echo "2.1.197 (Claude Code)"; exit 0; fi\nexec "${FAKE_CLAUDE}" "$@"\n`,
+    // ADW filters claude's environment: the fake's settings are baked in here.
+    `#!/bin/sh\nif [ "$#" = 1 ] && [ "$1" = --version ]; then echo --version >> "${versionLog}"; echo "2.1.197 (Claude Code)"; exit 0; fi\n` +
+      `FAKE_CLAUDE_STATE_DIR="${world.env.FAKE_CLAUDE_STATE_DIR}" FAKE_CLAUDE_LOG="${world.log}" IS_SANDBOX=1 exec "${FAKE_CLAUDE}" "$@"\n`,
   );
   chmodSync(file, 0o755);
   return file;
@@ -48,8 +50,8 @@ function exitZeroClaude(): string {
   return file;
 }
 
-const off = () => ({ stateDir: world.stateDir, env, useAgentsSdk: false });
-const on = () => ({ stateDir: world.stateDir, env, useAgentsSdk: true, baseDelayMs: 10 });
+const off = () => ({ stateDir: world.stateDir, adwRoot: world.root, env, useAgentsSdk: false });
+const on = () => ({ stateDir: world.stateDir, adwRoot: world.root, env, useAgentsSdk: true, baseDelayMs: 10 });
 
 describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call', () => {
   it('answers with the result, writes the raw stream and its parsed array (indent 2)', async () => {
@@ -70,20 +72,22 @@ describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call',
     expect(tooLong).toMatchObject({ output: 'Prompt is too long', success: false });
     expect(tooLong.session_id).toMatch(/^[0-9a-f-]{36}$/);
     const failed = await promptClaudeCode(request('[[is-error]]'), off());
-    expect(failed).toMatchObject({ output: 'Error during execution: Agent encountered an error', success: false, retry_code: 'error_during_execution' });
+    expect(failed).toMatchObject({ output: 'Error during execution: Agent encountered an error and did not return a result', success: false, retry_code: 'error_during_execution' });
+    expect(failed.session_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('no result message: the raw file as output, success, no session', async () => {
+  it('no result message: tac-5/tac-6 the raw file as output, success, no session', async () => {
     const req = request('[[crash:0]]');
-    const response = await promptClaudeCode(req, off());
-    expect(response).toEqual({ output: readFileSync(req.output_file, 'utf8'), success: true, session_id: null, retry_code: 'none' });
+    const response = await promptClaudeCode(req, { ...off(), adwVersion: 'tac-6' });
+    expect(response).toEqual({ output: readFileSync(req.output_file, 'utf8'), success: true, session_id: null });
     expect(response.output).toContain('"subtype":"init"');
   });
 
-  it('non-zero exit: "Claude Code error: <stderr>", no .json written', async () => {
+  it('non-zero exit: "Claude Code error: <stderr>" (tac-7: and the last stdout line), no .json written', async () => {
     const req = request('[[crash:3]]');
     const response = await promptClaudeCode(req, off());
-    expect(response).toEqual({ output: 'Claude Code error: Segmentation fault (fake)\n', success: false, session_id: null, retry_code: 'claude_code_error' });
+    const init = readFileSync(req.output_file, 'utf8').trim().split('\n').at(-1)!.slice(0, 200);
+    expect(response).toEqual({ output: `Claude Code error: Segmentation fault (fake)\nStdout: ${init}`, success: false, session_id: null, retry_code: 'claude_code_error' });
     expect(existsSync(req.output_file.replace('.jsonl', '.json'))).toBe(false);
   });
 
@@ -99,7 +103,7 @@ describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call',
 
   it('a slash-command prompt is saved under prompts/<command>.txt; --version runs first', async () => {
     await promptClaudeCode(request('/feature 42 a1b2c3d4 [[reply:ok]]'), off());
-    expect(readFileSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_planner', 'prompts', 'feature.txt'), 'utf8')).toBe('/feature 42 a1b2c3d4 [[reply:ok]]');
+    expect(readFileSync(join(world.root, 'agents', 'a1b2c3d4', 'sdlc_planner', 'prompts', 'feature.txt'), 'utf8')).toBe('/feature 42 a1b2c3d4 [[reply:ok]]');
     // the fake logs prompts only: --version is not logged, the prompt once
     expect(world.invocations().filter((i) => i.prompt)).toHaveLength(1);
     expect(readFileSync(versionLog, 'utf8')).toBe('--version\n');
@@ -108,7 +112,7 @@ describe('promptClaudeCode with USE_AGENTS_SDK off: the original one-shot call',
 
 describe('promptClaudeCode with USE_AGENTS_SDK on: the SDK path', () => {
   it('gives the same response and files as the flag-off path for the same stream', async () => {
-    for (const prompt of ['[[reply:same]]', '[[crash:3]]', '[[crash:0]]']) {
+    for (const prompt of ['[[reply:same]]', '[[crash:0]]']) {
       const a = request(prompt, { output_file: join(world.root, 'off', prompt.replace(/\W/g, ''), 'raw_output.jsonl'), agent_name: 'off' });
       const b = request(prompt, { output_file: join(world.root, 'on', prompt.replace(/\W/g, ''), 'raw_output.jsonl'), agent_name: 'on' });
       const offResponse = await promptClaudeCode(a, off());
@@ -152,29 +156,39 @@ describe('promptClaudeCode with USE_AGENTS_SDK on: the SDK path', () => {
 });
 
 describe('executeTemplate', () => {
-  it('picks the model from the slash command, joins the args, writes under the agent directory', async () => {
-    expect(['/implement', '/bug', '/feature', '/validate', '/commit', '/pull_request', '/chore'].map(modelForSlashCommand)).toEqual([
-      'opus', 'opus', 'opus', 'sonnet', 'sonnet', 'sonnet', 'sonnet',
+  it('picks the model as each version does, joins the args, writes under the project root\'s agents/', async () => {
+    const model = (command: string, choice: Parameters<typeof modelForSlashCommand>[1]) => modelForSlashCommand(command, choice);
+    // tac-5: the requested model; tac-6: its map; tac-7: its map for the run's model_set
+    expect([model('/implement', { version: 'tac-5' }), model('/classify_issue', { version: 'tac-5', model: 'opus' })]).toEqual(['sonnet', 'opus']);
+    expect(['/implement', '/review', '/bug', '/chore', '/validate'].map((c) => model(c, { version: 'tac-6' }))).toEqual(['opus', 'opus', 'opus', 'sonnet', 'sonnet']);
+    expect([model('/implement', {}), model('/implement', { modelSet: 'heavy' }), model('/review', { modelSet: 'heavy' }), model('/unknown', { modelSet: 'heavy' })]).toEqual([
+      'sonnet', 'opus', 'sonnet', 'sonnet',
     ]);
-    const response = await executeTemplate(
-      { agent_name: 'sdlc_implementor', slash_command: '/implement', args: ['specs/plan.md', '[[echo]]'], adw_id: 'a1b2c3d4', model: 'sonnet' },
-      off(),
-    );
-    expect(response).toMatchObject({ output: '/implement specs/plan.md [[echo]]', success: true });
+    const template: AgentTemplateRequest = { agent_name: 'sdlc_implementor', slash_command: '/implement', args: ['specs/plan.md', '[[echo]]'], adw_id: 'a1b2c3d4', model: 'sonnet' };
+    const response = await executeTemplate(template, { ...off(), adwVersion: 'tac-6' });
+    expect(response).toEqual({ output: '/implement specs/plan.md [[echo]]', success: true, session_id: expect.any(String) });
     const [run] = world.invocations();
     expect(run!.model).toBe('opus');
     expect(run!.argv).toContain('--dangerously-skip-permissions');
-    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.jsonl'))).toBe(true);
-    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'raw_output.json'))).toBe(true);
-    expect(existsSync(join(world.stateDir, 'a1b2c3d4', 'sdlc_implementor', 'prompts', 'implement.txt'))).toBe(true);
+    const dir = join(world.root, 'agents', 'a1b2c3d4', 'sdlc_implementor');
+    expect(readdirSync(dir).sort()).toEqual(['prompts', 'raw_output.json', 'raw_output.jsonl']);
+    expect(existsSync(join(dir, 'prompts', 'implement.txt'))).toBe(true);
+    // tac-7 (the default): base → sonnet; model_set heavy in the run's adw_state.json → opus
+    await executeTemplate(template, off());
+    updateAdwState(join(world.root, 'agents'), 'a1b2c3d4', { model_set: 'heavy' });
+    await executeTemplate(template, off());
+    expect(world.invocations().filter((i) => i.prompt).slice(1).map((i) => i.model)).toEqual(['sonnet', 'opus']);
+    // tac-5: the request's model as it is
+    await executeTemplate({ ...template, slash_command: '/classify_issue', model: 'opus' }, { ...off(), adwVersion: 'tac-5' });
+    expect(world.invocations().filter((i) => i.prompt).at(-1)!.model).toBe('opus');
   });
 });
 
 describe('executeTemplate with USE_AGENTS_SDK on', () => {
   it('the session records its stream where ADW expects it, and the .json beside it is the parsed array', async () => {
-    const response = await executeTemplate({ agent_name: 'tester', slash_command: '/test', args: ['[[reply:ok]]'], adw_id: 'a1b2c3d4' }, on());
+    const response = await executeTemplate({ agent_name: 'test_runner', slash_command: '/test', args: ['[[reply:ok]]'], adw_id: 'a1b2c3d4' }, on());
     expect(response).toMatchObject({ output: 'ok', success: true });
-    const dir = join(world.stateDir, 'a1b2c3d4', 'tester');
+    const dir = join(world.root, 'agents', 'a1b2c3d4', 'test_runner');
     const messages = JSON.parse(readFileSync(join(dir, 'raw_output.json'), 'utf8')) as Array<{ type: string }>;
     expect(messages.map((m) => m.type)).toEqual(readFileSync(join(dir, 'raw_output.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).type));
     expect(world.invocations()[0]!.model).toBe('sonnet');
@@ -184,7 +198,7 @@ describe('executeTemplate with USE_AGENTS_SDK on', () => {
 describe('agents-sdk prompt --json', () => {
   it('continues the agent session across processes (USE_AGENTS_SDK=true), one response JSON on stdout', async () => {
     const cliEnv = { ...env, USE_AGENTS_SDK: 'true' } as Record<string, string>;
-    const run = (prompt: string) => cliProcess(['prompt', '--json', '--state-dir', world.stateDir], { env: cliEnv, input: JSON.stringify(request(prompt)) });
+    const run = (prompt: string) => cliProcess(['prompt', '--json', '--sdk-dir', join(world.root, 'sdk-state'), '--adw-root', world.root], { env: cliEnv, input: JSON.stringify(request(prompt)) });
     const first = await run('[[reply:one]]');
     expect(first.exitCode).toBe(0);
     const one = JSON.parse(first.stdout);
@@ -196,7 +210,7 @@ describe('agents-sdk prompt --json', () => {
   });
 
   it('a failed prompt: the response on stdout, exit 1; a bad request: error JSON on stdout, message on stderr, exit 2', async () => {
-    const failed = await cli(['prompt', '--json', '--state-dir', world.stateDir], { ...world.env, CLAUDE_CODE_PATH: env.CLAUDE_CODE_PATH!, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
+    const failed = await cli(['prompt', '--json', '--sdk-dir', join(world.root, 'sdk-state'), '--adw-version', 'tac-6'], { ...world.env, CLAUDE_CODE_PATH: env.CLAUDE_CODE_PATH!, USE_AGENTS_SDK: 'false' }, undefined, JSON.stringify(request('[[crash:3]]')));
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ success: false, output: 'Claude Code error: Segmentation fault (fake)\n' });
     const bad = await cli(['prompt', '--json'], world.env, undefined, JSON.stringify({ prompt: 'x', adw_id: 'a', model: 'gpt', output_file: 'o.jsonl' }));

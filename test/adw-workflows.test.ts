@@ -27,7 +27,7 @@ const CASES = [
   {
     file: 'examples/adw/plan-build-test.yaml',
     recordings: 'examples/recordings/adw-plan-build-test',
-    agents: { plan: 'sdlc_planner', build: 'sdlc_implementor', test: 'tester', review: 'reviewer', document: 'documenter' },
+    agents: { plan: 'sdlc_planner', build: 'sdlc_implementor', test: 'test_runner', review: 'reviewer', document: 'documenter' },
   },
 ] as const;
 

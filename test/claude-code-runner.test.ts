@@ -79,11 +79,11 @@ describe('runClaudeCode against the fake claude', () => {
     expect(call!.argv).toEqual([
       '-p',
       'Check args [[echo]]',
+      '--model',
+      'opus',
       '--output-format',
       'stream-json',
       '--verbose',
-      '--model',
-      'opus',
       '--max-turns',
       '7',
       '--append-system-prompt',

@@ -232,6 +232,17 @@ describe('agents-sdk migrate', () => {
     expect(stored).toMatchObject({ schema_version: 1, state: { adw_id: 'a1b2c3d4', branch_name: 'feat-12' } });
   });
 
+  it("refuses to import into ADW's own directory: the default --state-dir agents with --from agents, or the same directory spelled otherwise", async () => {
+    const refused = await cli(['migrate', '--from', 'agents'], { AGENTS_SDK_STATE_DIR: '' });
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('is the --from directory')]);
+    expect(refused.stderr).toContain('--state-dir .agents-sdk');
+    const from = adwDir();
+    const same = await cli(['migrate', '--from', from, '--state-dir', `${from}/`]);
+    expect(same.code).toBe(2);
+    expect(await new JsonStateBackend(from).load('adw/a1b2c3d4')).toBeUndefined();
+    expect((await cli(['migrate', '--from', from, '--dry-run', '--state-dir', join(from, '..', 'adw-agents')])).code).toBe(2);
+  });
+
   it('needs a readable --from directory', async () => {
     expect((await cli(['migrate', '--state-dir', world.stateDir])).code).toBe(2);
     const missing = await cli(['migrate', '--from', join(world.root, 'nowhere'), '--state-dir', world.stateDir]);

@@ -9,7 +9,9 @@
  * append their id to a log outside the state directory, so the log, not the state under
  * test, says what ran. (Through the CLI with agent processes: crash-resume.test.ts.) The same
  * for a fan-out of 1,000 instances: none saved complete runs again, each ran, its list is the
- * recorded one.
+ * recorded one; and for a loop of 50 iterations (`fix#1`...`fix#50`, its `until` true at the
+ * 50th): each iteration ran, none saved complete ran again (only the one in flight at a kill
+ * may), and the loop went on in the iteration it was in.
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,11 +82,11 @@ function logLines(log: string): number {
   }
 }
 
-/** A deterministic stream of kill points (tasks run before each kill). */
-function killPoints(seed: number, count: number): number[] {
+/** A deterministic stream of kill points (tasks run before each kill), between 5% and 95% of `total`. */
+function killPoints(seed: number, count: number, total = TASKS): number[] {
   let x = seed;
   const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const points = Array.from({ length: count }, () => Math.floor(50 + next() * (TASKS - 100)));
+  const points = Array.from({ length: count }, () => Math.floor(total * 0.05 + next() * total * 0.9));
   return points.sort((a, b) => a - b);
 }
 
@@ -103,17 +105,36 @@ function writeFanoutSpec(): string {
   return file;
 }
 
+/** Iterations of the loop. */
+const ITERATIONS = 50;
+
+/**
+ * A loop after a first task: `fix#1`...`fix#50`, each logging its own id; its `until` reads
+ * `iteration`, true at the 50th (its max is higher: the condition, not the bound, ends it).
+ */
+function writeLoopSpec(): string {
+  const tasks = [
+    { id: 'first', command: ['task', 'first'] },
+    { id: 'fix', depends_on: ['first'], command: ['task', 'fix#{{iteration}}'], repeat: { until: `iteration >= ${ITERATIONS}`, max: ITERATIONS + 10 } },
+  ];
+  const file = join(root, 'loop.json');
+  writeFileSync(file, JSON.stringify({ id: 'loop-under-load', max_parallel: 16, tasks }));
+  return file;
+}
+
 describe.each([
   ['json', 'tasks'],
   ['sqlite', 'tasks'],
   ['json', 'fan-out'],
   ['sqlite', 'fan-out'],
+  ['json', 'loop'],
+  ['sqlite', 'loop'],
 ] as const)('kill -9 under load (%s backend, %s)', (backend, shape) => {
-  it('a run of 1,000 tasks (or instances) killed at random points reruns none that was saved before the kill', { timeout: 120_000 }, async () => {
+  it('a run of 1,000 tasks (or instances, or 50 iterations) killed at random points reruns none that was saved before the kill', { timeout: 120_000 }, async () => {
     const log = join(root, 'ran.log');
     writeFileSync(log, '');
-    const spec = shape === 'tasks' ? writeSpec() : writeFanoutSpec();
-    const total = shape === 'tasks' ? TASKS : TASKS + 1;
+    const spec = shape === 'tasks' ? writeSpec() : shape === 'fan-out' ? writeFanoutSpec() : writeLoopSpec();
+    const total = shape === 'tasks' ? TASKS : shape === 'fan-out' ? TASKS + 1 : ITERATIONS + 1;
     const stateDir = join(root, 'state');
     const kills: number[] = [];
     /** Per life (one per kill): when the orchestrator announced each completion. */
@@ -127,7 +148,7 @@ describe.each([
     };
 
     let child = start('run');
-    for (const point of killPoints(Date.now() % 1000, KILLS)) {
+    for (const point of killPoints(Date.now() % 1000, KILLS, total)) {
       const until = Date.now() + 60_000;
       while (logLines(log) < point && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
       if (child.exitCode !== null) break;
@@ -159,7 +180,15 @@ describe.each([
     });
     console.log(`${backend} ${shape}: ${kills.length} kills, ${reruns.length} reruns of ${total} tasks`);
     expect(late).toEqual([]);
-    // What reruns is what was in flight at each kill: at most two rounds of max_parallel (16).
-    expect(reruns.length).toBeLessThanOrEqual(kills.length * 2 * 16);
+    // What reruns is what was in flight at each kill: at most two rounds of max_parallel (16);
+    // a loop's iterations run one at a time: at most the one in flight at each kill.
+    expect(reruns.length).toBeLessThanOrEqual(kills.length * (shape === 'loop' ? 1 : 2 * 16));
+    if (shape === 'loop') {
+      // The loop ended by its condition at the 50th iteration, each iteration's record saved once.
+      const stored = JSON.parse(String((await execa(process.execPath, [LOAD_RUN, 'show', stateDir, backend, spec, log, '0'], { reject: false })).stdout)) as Array<{ taskId: string; status: string; iteration?: number }>;
+      expect(stored.find((r) => r.taskId === 'fix')).toMatchObject({ status: 'completed', iteration: ITERATIONS });
+      expect(stored.filter((r) => r.taskId.startsWith('fix#')).map((r) => r.taskId).sort()).toEqual(Array.from({ length: ITERATIONS }, (_, k) => `fix#${k + 1}`).sort());
+      expect(stored.every((r) => r.status === 'completed')).toBe(true);
+    }
   });
 });

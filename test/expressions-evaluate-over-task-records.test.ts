@@ -49,12 +49,17 @@ describe('evaluating expressions', () => {
   });
 
   it('a condition: run, skip with the reason, or an error for a value that is not a boolean', () => {
-    expect(evaluateCondition('tasks.tests.exit_code == 4', values)).toEqual({ run: true });
+    expect(evaluateCondition('tasks.tests.exit_code == 4', values)).toEqual({ run: true, seen: 'tasks.tests.exit_code = 4' });
     expect(evaluateCondition('tasks.tests.status == "completed"', values)).toEqual({
       run: false,
       reason: 'when: tasks.tests.status == "completed" is false (tasks.tests.status = "failed")',
+      seen: 'tasks.tests.status = "failed"',
     });
-    expect(evaluateCondition('tasks.tests.output', values)).toEqual({ error: 'when: tasks.tests.output: gave "2 failed", not a boolean (tasks.tests.output = "2 failed")' });
+    expect(evaluateCondition('tasks.tests.output', values)).toEqual({
+      error: 'when: tasks.tests.output: gave "2 failed", not a boolean (tasks.tests.output = "2 failed")',
+      problem: 'gave "2 failed", not a boolean',
+      seen: 'tasks.tests.output = "2 failed"',
+    });
     expect(evaluateCondition('size(tasks.tests.output) > "x"', values)).toMatchObject({ error: expect.stringContaining('when: size(tasks.tests.output) > "x": ') });
   });
 

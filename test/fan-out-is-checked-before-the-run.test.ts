@@ -62,9 +62,9 @@ describe('for_each is validated', () => {
 
   it('{{item}} and {{index}} outside a fan-out, and {{tasks.<id>.outputs}} of a task that is none', () => {
     const found = problems(fanout({}, { command: [...echo, '{{item}}', '{{index}}', '{{tasks.plan.outputs}}'], depends_on: ['fan', 'plan'] }));
-    expect(found).toContain('tasks.fan.command[3]: {{item}} is only known in a fan-out task (one with for_each:)');
-    expect(found).toContain('tasks.fan.command[5]: {{index}} is only known in a fan-out task (one with for_each:)');
-    expect(found).toContain('tasks.after.command[3]: {{item}} is only known in a fan-out task (one with for_each:)');
+    expect(found).toContain('tasks.fan.command[3]: {{item}} is only known in a fan-out (a task or group with for_each:)');
+    expect(found).toContain('tasks.fan.command[5]: {{index}} is only known in a fan-out (a task or group with for_each:)');
+    expect(found).toContain('tasks.after.command[3]: {{item}} is only known in a fan-out (a task or group with for_each:)');
     expect(found.find((p) => p.startsWith('tasks.after.command[5]'))).toContain('task "plan" is not a fan-out');
   });
 });

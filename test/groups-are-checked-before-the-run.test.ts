@@ -2,7 +2,7 @@
  * A workflow with groups is checked before anything runs, each problem named with the task's
  * full id (`<group>.<child>`): a cycle inside a group, a child id clashing with another task, a
  * dependency that does not exist, a child a reference names that the group does not have,
- * fields a group does not take (for_each on a group is not supported yet), an empty group.
+ * fields a group does not take, an empty group.
  */
 import { describe, expect, it } from 'vitest';
 import { validateWorkflow } from '../src/index.js';
@@ -42,11 +42,11 @@ describe('groups are checked before the run', () => {
     expect(found).toContainEqual('tasks.ship.prompt: tasks.fix.resolv.output: group "fix" has no task "resolv" (its tasks: test, resolve)');
   });
 
-  it('for_each on a group is not supported yet; a group takes no task settings; an empty group', () => {
+  it('a group takes no task settings (for_each and repeat it does); an empty group', () => {
     const found = problems(group([{ id: 'a', prompt: 'a' }], { for_each: '[1, 2]', model: 'opus' }));
-    expect(found).toContainEqual('tasks.fix.for_each: for_each on a group is not supported yet (put it on a task)');
-    expect(found).toContainEqual('tasks.fix.model: is not a field of a group (a group has id, tasks, depends_on, when, description; its tasks have the rest)');
+    expect(found).toEqual(['tasks.fix.model: is not a field of a group (a group has id, tasks, depends_on, when, description, repeat, for_each, max_parallel, max_items, allow_failure; its tasks have the rest)']);
     expect(problems(group([]))).toContainEqual('tasks.fix.tasks: a group needs a list of at least one task');
+    expect(problems(group([], { repeat: { until: 'true', max: 2 } }))).toContainEqual('tasks.fix.tasks: a group needs a list of at least one task');
   });
 
   it('a task of a group has no "." in its id', () => {

@@ -30,3 +30,29 @@ describe('groups are drawn as subgraphs', () => {
     expect(workflowDiagram(validateWorkflow({ id: 'flat', tasks: [{ id: 'a', prompt: 'a' }] }))).not.toContain('subgraph');
   });
 });
+
+describe('fan-outs and loops in the diagram', () => {
+  const workflow = validateWorkflow({
+    id: 'fan',
+    tasks: [
+      { id: 'plan', command: ['plan'], output: 'json' },
+      { id: 'impl', depends_on: ['plan'], for_each: 'tasks.plan.json', prompt: 'do {{item}}' },
+      { id: 'fix', depends_on: ['impl'], prompt: 'fix' },
+    ],
+  });
+  // A loop's task as the loop's validation leaves it.
+  Object.assign(workflow.tasks[2]!, { repeat: { until: 'tasks.fix.output == "ok"', max: 4 } });
+
+  it('labels a fan-out × n and a loop × ≤max (Mermaid and dot, coloured by a run or not)', () => {
+    const mermaid = workflowDiagram(workflow);
+    expect(mermaid).toContain('  impl["impl × n"]\n');
+    expect(mermaid).toContain('  fix["fix × ≤4"]\n');
+    expect(mermaid).toContain('  plan["plan"]\n');
+    const dot = workflowDiagram(workflow, { format: 'dot' });
+    expect(dot).toContain('  "impl" [label="impl × n"];\n');
+    expect(dot).toContain('  "plan";\n');
+    const coloured = workflowDiagram(workflow, { format: 'dot', statuses: { impl: 'completed', plan: 'completed' } });
+    expect(coloured).toMatch(/ {2}"fix" \[label="fix × ≤4", fillcolor="[^"]+"/);
+    expect(coloured).toMatch(/ {2}"plan" \[fillcolor=/);
+  });
+});

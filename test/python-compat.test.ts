@@ -8,8 +8,8 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The tests in integrations/python/tests/test_agents_sdk_compat.py, parametrized cases counted. */
-const EXPECTED_PASSED = 17;
+/** The tests in integrations/python/tests, parametrized cases counted. */
+const EXPECTED_PASSED = 40;
 
 describe('integrations/python (pytest)', () => {
   it('agents_sdk_compat passes its pytest suite', async () => {
@@ -17,12 +17,12 @@ describe('integrations/python (pytest)', () => {
       cwd: ROOT,
       reject: false,
       env: { PYTHONDONTWRITEBYTECODE: '1' },
-      timeout: 60_000,
+      timeout: 200_000,
     });
     const report = `${run.stdout}\n${run.stderr}`;
     // No python3: exitCode undefined; no pytest: exit 1 with "No module named pytest".
     expect(run.exitCode, `${run.shortMessage}\n${report}\n(needs python3 and python3-pytest, see .ci/run)`).toBe(0);
     expect(report).toMatch(new RegExp(`\\b${EXPECTED_PASSED} passed\\b`));
     expect(report).not.toMatch(/\b(failed|error|skipped)\b/);
-  }, 90_000);
+  }, 240_000);
 });

@@ -1,62 +1,74 @@
-"""Drop-in replacements for ADW's ``prompt_claude_code`` and ``execute_template``.
+"""agents-sdk behind ADW's ``prompt_claude_code``: the ``USE_AGENTS_SDK`` flag is the only switch.
 
-Standard library only. Callers change one import::
+Standard library only. Install into an ADW checkout (tac-5, tac-6, tac-7 layouts: scripts run
+as ``python3 adws/adw_x.py`` or ``uv run adws/adw_x.py``, no ``adws/__init__.py``)::
 
-    from agents_sdk_compat import prompt_claude_code_v2 as prompt_claude_code
+    python3 agents_sdk_compat.py install path/to/adws      # undo: ... uninstall path/to/adws
 
-``USE_AGENTS_SDK`` (default ``false``):
+which copies this file to ``adws/adw_modules/agents_sdk_compat.py`` and appends one line to
+``adws/adw_modules/agent.py``::
 
-- ``false`` (or unset): the original ``adws.adw_modules.agent.prompt_claude_code`` is
-  imported and called unchanged; nothing of agents-sdk runs.
-- ``true``: the request goes as JSON on stdin to ``agents-sdk prompt --json``, found as
-  ``$AGENTS_SDK_CLI`` (a command line such as ``node /path/dist/cli.js``, split with
-  :func:`shlex.split`) or else ``agents-sdk`` on ``PATH``; ``--state-dir
-  $AGENTS_SDK_STATE_DIR`` is passed when that variable is set. The CLI answers with one
-  ``AgentPromptResponse`` JSON object on stdout.
+    from .agents_sdk_compat import install; install(globals())  # agents-sdk
 
-Requests may be ADW's pydantic models (``.model_dump()`` or ``.dict()``), dataclasses or
-dicts. Responses are ADW's ``AgentPromptResponse`` when ``adws.adw_modules.data_types`` is
-importable, else a plain dict with the same fields. Failures of the CLI (not found, non-zero
-exit, unreadable output, timeout) become a response with ``success`` false and the message
-as ``output``, as the original does for the ``claude`` CLI; they never raise.
+That line wraps the module's ``prompt_claude_code`` (and ``prompt_claude_code_with_retry`` in
+tac-7). Every caller keeps its imports; ``execute_template`` and the original retry loop call
+the wrapped functions through the module's globals.
+
+``USE_AGENTS_SDK`` (``1``, ``true``, ``yes``, ``on``, any case; anything else is off):
+
+- off (the default): the original function runs, unchanged; nothing of agents-sdk runs.
+- on: the request goes as JSON on stdin to ``agents-sdk prompt --json --adw-version <v>
+  --adw-root <project root>`` (``$AGENTS_SDK_CLI``, a command line such as ``node
+  /path/dist/cli.js`` split with :func:`shlex.split`, else ``agents-sdk`` on ``PATH``;
+  ``--sdk-dir $AGENTS_SDK_DIR`` when set: agents-sdk's own files, default
+  ``<project root>/.agents-sdk``). The CLI prints what the original prints
+  (passed on to this process's stdout and stderr) and the response as its last stdout line,
+  returned as the caller's own ``AgentPromptResponse``. A failure of the CLI itself (not found,
+  crash, unreadable answer, ``$AGENTS_SDK_TIMEOUT`` seconds passed) is a response with
+  ``success`` false and the message as ``output``; nothing raises.
+
+The version (tac-5, tac-6, tac-7) is read from ``agent.py``'s globals (tac-7 has
+``prompt_claude_code_with_retry``, tac-6 ``SLASH_COMMAND_MODEL_MAP``); ``$AGENTS_SDK_ADW_VERSION``
+overrides the guess for a much changed ``agent.py``.
+
+``prompt_claude_code_v2`` / ``execute_template_v2`` remain for callers that import them
+instead of installing; they find ``adw_modules.agent`` (or ``adws.adw_modules.agent``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import json
 import os
 import shlex
 import shutil
 import subprocess
-from typing import Any, Dict, List, Optional
+import sys
+from typing import Any, Callable, Dict, List, Optional
 
 __all__ = [
     "USE_AGENTS_SDK_ENV",
+    "INSTALL_LINE",
     "use_agents_sdk",
     "cli_command",
+    "install",
+    "adw_version",
     "prompt_claude_code_v2",
+    "prompt_claude_code_with_retry_v2",
     "execute_template_v2",
 ]
 
 USE_AGENTS_SDK_ENV = "USE_AGENTS_SDK"
 _TRUE = {"1", "true", "yes", "on"}
-_REQUEST_FIELDS = ("prompt", "adw_id", "agent_name", "model", "dangerously_skip_permissions", "output_file")
-
-# The original's slash command → model map (adws/adw_modules/agent.py); others use sonnet.
-SLASH_COMMAND_MODEL_MAP = {
-    "/implement": "opus",
-    "/bug": "opus",
-    "/feature": "opus",
-    "/validate": "sonnet",
-    "/commit": "sonnet",
-    "/pull_request": "sonnet",
-}
+INSTALL_LINE = "from .agents_sdk_compat import install; install(globals())  # agents-sdk"
+_INSTALLED = "_agents_sdk_originals"
 
 
 def use_agents_sdk() -> bool:
-    """Whether ``USE_AGENTS_SDK`` asks for the agents-sdk path (``true``, ``1``, ``yes``, ``on``)."""
-    return os.environ.get(USE_AGENTS_SDK_ENV, "false").strip().lower() in _TRUE
+    """Whether ``USE_AGENTS_SDK`` asks for the agents-sdk path (``1``, ``true``, ``yes``, ``on``, any case)."""
+    return os.environ.get(USE_AGENTS_SDK_ENV, "").strip().lower() in _TRUE
 
 
 def cli_command() -> List[str]:
@@ -67,25 +79,121 @@ def cli_command() -> List[str]:
     return [shutil.which("agents-sdk") or "agents-sdk"]
 
 
+def adw_version(namespace: Dict[str, Any]) -> str:
+    """The course version of an ``agent.py`` module's globals: tac-7 has the retry loop, tac-6 the model map."""
+    if "prompt_claude_code_with_retry" in namespace:
+        return "tac-7"
+    if "SLASH_COMMAND_MODEL_MAP" in namespace:
+        return "tac-6"
+    return "tac-5"
+
+
+def install(namespace: Dict[str, Any]) -> None:
+    """Wraps ``prompt_claude_code`` (and tac-7's ``prompt_claude_code_with_retry``) in an ``agent.py``'s globals.
+
+    Called by the line the install step appends to ``adws/adw_modules/agent.py``. Idempotent.
+    """
+    if _INSTALLED in namespace:
+        return
+    originals = {name: namespace[name] for name in ("prompt_claude_code", "prompt_claude_code_with_retry") if name in namespace}
+    namespace[_INSTALLED] = originals
+    adw = _Adw(namespace, originals)
+
+    @functools.wraps(originals["prompt_claude_code"])
+    def prompt_claude_code(request: Any) -> Any:
+        return adw.prompt_claude_code(request)
+
+    namespace["prompt_claude_code"] = prompt_claude_code
+    if "prompt_claude_code_with_retry" in originals:
+
+        @functools.wraps(originals["prompt_claude_code_with_retry"])
+        def prompt_claude_code_with_retry(request: Any, max_retries: int = 3, retry_delays: Optional[List[int]] = None) -> Any:
+            return adw.prompt_claude_code_with_retry(request, max_retries, retry_delays)
+
+        namespace["prompt_claude_code_with_retry"] = prompt_claude_code_with_retry
+
+
+class _Adw:
+    """One ADW checkout: its version, project root, response class and original functions."""
+
+    def __init__(self, namespace: Dict[str, Any], originals: Dict[str, Callable[..., Any]]):
+        self.namespace = namespace
+        self.originals = originals
+        self.version = os.environ.get("AGENTS_SDK_ADW_VERSION", "").strip() or adw_version(namespace)
+        module_file = namespace.get("__file__")
+        # adws/adw_modules/agent.py: the project root holds adws/ and agents/.
+        self.root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(module_file)))) if module_file else os.getcwd()
+
+    def response(self, output: str, success: bool, session_id: Optional[str], retry_code: Optional[str]) -> Any:
+        return _make_response(self.namespace.get("AgentPromptResponse"), output, success, session_id, retry_code)
+
+    def prompt_claude_code(self, request: Any) -> Any:
+        if not use_agents_sdk():
+            return self.originals["prompt_claude_code"](request)
+        return self.run_cli(request, [])
+
+    def prompt_claude_code_with_retry(self, request: Any, max_retries: int = 3, retry_delays: Optional[List[int]] = None) -> Any:
+        if not use_agents_sdk():
+            return self.originals["prompt_claude_code_with_retry"](request, max_retries, retry_delays)
+        extra = ["--with-retry", "--max-retries", str(max_retries)]
+        if retry_delays is not None:
+            extra += ["--retry-delays", ",".join(str(d) for d in retry_delays)]
+        return self.run_cli(request, extra)
+
+    def run_cli(self, request: Any, extra: List[str]) -> Any:
+        try:
+            payload = {k: _jsonable(v) for k, v in _to_dict(request).items()}
+        except TypeError as error:
+            return self.response(f"Error: {error}", False, None, "execution_error")
+        argv = cli_command() + ["prompt", "--json", "--adw-version", self.version, "--adw-root", self.root] + extra
+        sdk_dir = os.environ.get("AGENTS_SDK_DIR", "").strip()
+        if sdk_dir:
+            argv += ["--sdk-dir", sdk_dir]
+        timeout_env = os.environ.get("AGENTS_SDK_TIMEOUT", "").strip()
+        timeout = float(timeout_env) if timeout_env else None
+        try:
+            proc = subprocess.run(argv, input=json.dumps(payload), capture_output=True, text=True, timeout=timeout, check=False)
+        except FileNotFoundError:
+            return self.response(f"Error: agents-sdk CLI is not installed. Expected at: {argv[0]}", False, None, "claude_code_error")
+        except subprocess.TimeoutExpired:
+            return self.response(f"Error: agents-sdk timed out after {timeout} s", False, None, "timeout_error")
+        except OSError as error:
+            return self.response(f"Error: could not run agents-sdk ({argv[0]}): {error}", False, None, "claude_code_error")
+
+        lines = proc.stdout.splitlines(keepends=True)
+        parsed = _parse_response(lines[-1]) if lines else None
+        if parsed is None or "output" not in parsed:
+            message = (proc.stderr or "").strip() or f"exit code {proc.returncode}"
+            if proc.returncode == 0:
+                message = f"unreadable response on stdout: {proc.stdout[-200:]!r}"
+            return self.response(f"agents-sdk error: {message}", False, None, "claude_code_error")
+        # What the original would have printed, in its place.
+        sys.stdout.write("".join(lines[:-1]))
+        sys.stdout.flush()
+        sys.stderr.write(proc.stderr)
+        sys.stderr.flush()
+        session_id = parsed.get("session_id")
+        return self.response(
+            str(parsed.get("output")),
+            bool(parsed.get("success")) and proc.returncode == 0,
+            session_id if isinstance(session_id, str) else None,
+            parsed.get("retry_code") if isinstance(parsed.get("retry_code"), str) else None,
+        )
+
+
 def _to_dict(request: Any) -> Dict[str, Any]:
     if isinstance(request, dict):
         return dict(request)
     if hasattr(request, "model_dump"):
-        return request.model_dump(mode="json") if _accepts_mode(request.model_dump) else request.model_dump()
+        try:
+            return request.model_dump(mode="json")
+        except TypeError:
+            return request.model_dump()
     if hasattr(request, "dict") and callable(request.dict):
         return request.dict()
     if dataclasses.is_dataclass(request) and not isinstance(request, type):
         return dataclasses.asdict(request)
     raise TypeError(f"unsupported request type {type(request).__name__}: expected a pydantic model, a dataclass or a dict")
-
-
-def _accepts_mode(fn: Any) -> bool:
-    try:
-        import inspect
-
-        return "mode" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _jsonable(value: Any) -> Any:
@@ -95,14 +203,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
-
-
-def _response_type() -> Optional[type]:
-    try:
-        from adws.adw_modules.data_types import AgentPromptResponse  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return AgentPromptResponse
 
 
 def _field_names(cls: type) -> Optional[set]:
@@ -117,130 +217,103 @@ def _field_names(cls: type) -> Optional[set]:
     return None
 
 
-def _make_response(output: str, success: bool, session_id: Optional[str], retry_code: Optional[str] = None) -> Any:
+def _make_response(cls: Optional[type], output: str, success: bool, session_id: Optional[str], retry_code: Optional[str]) -> Any:
     data: Dict[str, Any] = {"output": output, "success": success, "session_id": session_id}
     if retry_code is not None:
         data["retry_code"] = retry_code
-    cls = _response_type()
     if cls is None:
         return data
     names = _field_names(cls)
     if names is not None:
-        # `retry_code` only when the caller's type has it (later ADW versions).
+        # `retry_code` only when the caller's type has it (tac-7).
         data = {k: v for k, v in data.items() if k in names}
     return cls(**data)
 
 
-def _cli_failure(message: str) -> Any:
-    return _make_response(message, False, None, "claude_code_error")
-
-
-def _run_cli(payload: Dict[str, Any]) -> Any:
-    argv = cli_command() + ["prompt", "--json"]
-    state_dir = os.environ.get("AGENTS_SDK_STATE_DIR", "").strip()
-    if state_dir:
-        argv += ["--state-dir", state_dir]
-    timeout_env = os.environ.get("AGENTS_SDK_TIMEOUT", "").strip()
-    timeout = float(timeout_env) if timeout_env else None
+def _parse_response(line: str) -> Optional[Dict[str, Any]]:
     try:
-        proc = subprocess.run(
-            argv,
-            input=json.dumps(payload),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError:
-        return _cli_failure(f"Error: agents-sdk CLI is not installed. Expected at: {argv[0]}")
-    except subprocess.TimeoutExpired:
-        return _make_response(f"Error: agents-sdk timed out after {timeout} s", False, None, "timeout_error")
-    except OSError as error:
-        return _cli_failure(f"Error: could not run agents-sdk ({argv[0]}): {error}")
-
-    parsed = _parse_response(proc.stdout)
-    if parsed is not None and (proc.returncode == 0 or parsed.get("success") is False):
-        # Exit 0, or the CLI's own error as JSON (exit non-zero, message on stderr).
-        output = parsed.get("output")
-        if not isinstance(output, str) or (not output and proc.returncode != 0):
-            output = _stderr_message(proc.stderr) or f"agents-sdk exited with code {proc.returncode}"
-        return _make_response(
-            output,
-            bool(parsed.get("success")) and proc.returncode == 0,
-            parsed.get("session_id") if isinstance(parsed.get("session_id"), str) else None,
-            parsed.get("retry_code") if isinstance(parsed.get("retry_code"), str) else None,
-        )
-    if proc.returncode != 0:
-        return _cli_failure(f"agents-sdk error: {_stderr_message(proc.stderr) or f'exit code {proc.returncode}'}")
-    return _cli_failure(f"agents-sdk error: unreadable response on stdout: {proc.stdout[:200]!r}")
-
-
-def _parse_response(stdout: str) -> Optional[Dict[str, Any]]:
-    text = stdout.strip()
-    if not text:
+        value = json.loads(line)
+    except ValueError:
         return None
-    candidates = [text] + [line for line in reversed(text.splitlines()) if line.strip().startswith("{")]
-    for candidate in candidates:
+    return value if isinstance(value, dict) else None
+
+
+# --- imported instead of installed ------------------------------------------------------------
+
+def _agent_module() -> Any:
+    """The caller's ``agent`` module: ``adw_modules.agent`` (scripts run from adws/) or ``adws.adw_modules.agent``."""
+    for name in ("adw_modules.agent", "adws.adw_modules.agent"):
+        if name in sys.modules:
+            return sys.modules[name]
+    last: Optional[ImportError] = None
+    for name in ("adw_modules.agent", "adws.adw_modules.agent"):
         try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
+            return importlib.import_module(name)
+        except ImportError as error:
+            last = error
+    raise ImportError(f"agents_sdk_compat: cannot find ADW's agent module (adw_modules.agent or adws.adw_modules.agent): {last}")
 
 
-def _stderr_message(stderr: str) -> str:
-    return (stderr or "").strip()
+def _installed_agent() -> Any:
+    module = _agent_module()
+    install(module.__dict__)
+    return module
 
 
 def prompt_claude_code_v2(request: Any) -> Any:
-    """``prompt_claude_code`` behind the ``USE_AGENTS_SDK`` flag; same request, same response type."""
-    if not use_agents_sdk():
-        from adws.adw_modules.agent import prompt_claude_code  # type: ignore[import-not-found]
+    """``prompt_claude_code`` behind the flag, for callers that import it instead of installing."""
+    return _installed_agent().prompt_claude_code(request)
 
-        return prompt_claude_code(request)
-    try:
-        data = _to_dict(request)
-    except TypeError as error:
-        return _cli_failure(f"Error: {error}")
-    payload = {k: _jsonable(data[k]) for k in _REQUEST_FIELDS if k in data}
-    # Fields a later ADW adds travel along; the CLI ignores what it does not know.
-    for k, v in data.items():
-        if k not in payload:
-            payload[k] = _jsonable(v)
-    return _run_cli(payload)
+
+def prompt_claude_code_with_retry_v2(request: Any, max_retries: int = 3, retry_delays: Optional[List[int]] = None) -> Any:
+    """tac-7's ``prompt_claude_code_with_retry`` behind the flag."""
+    return _installed_agent().prompt_claude_code_with_retry(request, max_retries, retry_delays)
 
 
 def execute_template_v2(request: Any) -> Any:
-    """``execute_template`` behind the ``USE_AGENTS_SDK`` flag.
+    """``execute_template`` behind the flag: the caller's own (its model choice, paths), whose prompt goes through the wrapped function."""
+    return _installed_agent().execute_template(request)
 
-    Off: the original ``adws.adw_modules.agent.execute_template``. On: the original's prompt
-    building (``<slash_command> <args…>``, model from the slash-command map, permissions
-    skipped, output to ``agents/<adw_id>/<agent_name>/raw_output.jsonl`` under
-    ``$AGENTS_SDK_PROJECT_ROOT`` or the working directory) sent through
-    :func:`prompt_claude_code_v2`.
-    """
-    if not use_agents_sdk():
-        from adws.adw_modules.agent import execute_template  # type: ignore[import-not-found]
 
-        return execute_template(request)
-    try:
-        data = _to_dict(request)
-    except TypeError as error:
-        return _cli_failure(f"Error: {error}")
-    slash_command = str(_jsonable(data.get("slash_command", "")))
-    args = [str(a) for a in data.get("args", [])]
-    root = os.environ.get("AGENTS_SDK_PROJECT_ROOT") or os.getcwd()
-    output_dir = os.path.join(root, "agents", str(data["adw_id"]), str(data["agent_name"]))
-    os.makedirs(output_dir, exist_ok=True)
-    return prompt_claude_code_v2(
-        {
-            "prompt": " ".join([slash_command] + args),
-            "adw_id": data["adw_id"],
-            "agent_name": data["agent_name"],
-            "model": SLASH_COMMAND_MODEL_MAP.get(slash_command, "sonnet"),
-            "dangerously_skip_permissions": True,
-            "output_file": os.path.join(output_dir, "raw_output.jsonl"),
-        }
-    )
+# --- the install step -------------------------------------------------------------------------
+
+def _install_into(adws_dir: str) -> str:
+    modules = os.path.join(adws_dir, "adw_modules")
+    agent = os.path.join(modules, "agent.py")
+    if not os.path.isfile(agent):
+        raise SystemExit(f"agents_sdk_compat: {agent} not found (give the adws/ directory of an ADW checkout)")
+    shutil.copyfile(os.path.abspath(__file__), os.path.join(modules, "agents_sdk_compat.py"))
+    with open(agent, "r", encoding="utf-8") as f:
+        text = f.read()
+    if INSTALL_LINE not in text:
+        with open(agent, "a", encoding="utf-8") as f:
+            f.write(("" if text.endswith("\n") or not text else "\n") + INSTALL_LINE + "\n")
+    return agent
+
+
+def _uninstall_from(adws_dir: str) -> str:
+    modules = os.path.join(adws_dir, "adw_modules")
+    agent = os.path.join(modules, "agent.py")
+    with open(agent, "r", encoding="utf-8") as f:
+        text = f.read()
+    with open(agent, "w", encoding="utf-8") as f:
+        f.write(text.replace(INSTALL_LINE + "\n", "").replace(INSTALL_LINE, ""))
+    copy = os.path.join(modules, "agents_sdk_compat.py")
+    if os.path.exists(copy):
+        os.remove(copy)
+    return agent
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("install", "uninstall"):
+        print("usage: python3 agents_sdk_compat.py install|uninstall <path to adws/>", file=sys.stderr)
+        return 2
+    if argv[0] == "install":
+        print(f"installed: {_install_into(argv[1])} now routes prompt_claude_code through USE_AGENTS_SDK")
+    else:
+        print(f"uninstalled: {_uninstall_from(argv[1])} is as it was")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -60,6 +60,13 @@ export interface ClaudeRunRequest {
   cwd?: string;
   /** Variables set over `process.env`. */
   env?: Record<string, string>;
+  /**
+   * `false`: the agent gets `env` (and `CLAUDE_CODE_MAX_RETRIES`) only, not `process.env` under
+   * it, as ADW's filtered environment does. Default true.
+   */
+  inheritEnv?: boolean;
+  /** `--mcp-config <file>`: MCP servers for the agent (ADW's `<working_dir>/.mcp.json`). */
+  mcpConfig?: string;
   /** `--resume <id>`: continue an earlier Claude session. */
   resumeSessionId?: string;
   /** `--max-turns`. */
@@ -131,7 +138,9 @@ export interface RunHooks {
 /** Builds the CLI arguments of a request (exported for tests and for dry runs). */
 export function buildClaudeArgs(request: ClaudeRunRequest, promptViaStdin = false): string[] {
   const args = promptViaStdin ? ['-p'] : ['-p', request.prompt];
-  args.push('--output-format', 'stream-json', '--verbose', '--model', request.model ?? DEFAULT_MODEL);
+  // ADW's order: the prompt, `--model`, the output format, then the rest.
+  args.push('--model', request.model ?? DEFAULT_MODEL, '--output-format', 'stream-json', '--verbose');
+  if (request.mcpConfig) args.push('--mcp-config', request.mcpConfig);
   if (request.dangerouslySkipPermissions) args.push('--dangerously-skip-permissions');
   if (request.resumeSessionId) args.push('--resume', request.resumeSessionId);
   if (request.maxTurns !== undefined) args.push('--max-turns', String(request.maxTurns));
@@ -216,6 +225,7 @@ export async function runClaudeCode(request: ClaudeRunRequest, hooks: RunHooks =
     args: buildClaudeArgs(request, viaStdin),
     ...(request.cwd !== undefined && { cwd: request.cwd }),
     env: agentVariables,
+    ...(request.inheritEnv === false && { extendEnv: false }),
     ...(viaStdin && { stdin: request.prompt }),
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     stallTimeoutMs: request.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,

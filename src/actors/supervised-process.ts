@@ -26,6 +26,8 @@ export interface SupervisedProcessOptions {
   cwd?: string;
   /** Variables set over `process.env`. */
   env?: Record<string, string>;
+  /** `false`: `env` only, without `process.env` under it. Default true. */
+  extendEnv?: boolean;
   /** Written to stdin, then stdin is closed. Default: no stdin. */
   stdin?: string;
   /** Kill the run after this many ms in all. `0` or undefined: no limit. */
@@ -113,7 +115,7 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
     subprocess = execa(options.file, options.args, {
       cwd: options.cwd,
       env: options.env,
-      extendEnv: true,
+      extendEnv: options.extendEnv ?? true,
       detached: true,
       buffer: false,
       reject: false,

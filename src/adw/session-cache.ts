@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { assertValidRunId } from '../persistence/state-keys.js';
-import { ensureDirOf } from './adw-stream.js';
 
 /** One cached session, as stored in `<stateDir>/<adw_id>/<agent_name>/session.json`. */
 export interface AdwSessionRecord {
@@ -45,7 +44,7 @@ export function loadSessionId(stateDir: string, adwId: string, agentName: string
 /** Caches this agent's Claude session id (written to a temporary file, then renamed: never half a file). */
 export function saveSessionId(stateDir: string, adwId: string, agentName: string, claudeSessionId: string): void {
   const file = sessionFile(stateDir, adwId, agentName);
-  ensureDirOf(file);
+  mkdirSync(dirname(file), { recursive: true });
   const record: AdwSessionRecord = { schemaVersion: 1, key: sessionKey(agentName, adwId), claudeSessionId, updatedAt: new Date().toISOString() };
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);

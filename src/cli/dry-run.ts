@@ -19,10 +19,11 @@ export function formatWorkflowPlan(plan: WorkflowPlan): string {
   lines.push('', plan.unitEstimates ? 'Start order (if every task took the same time):' : 'Start order (by the given estimates):');
   const width = String(plan.waves.length).length;
   const fanouts = new Set(plan.tasks.filter((t) => t.forEach !== undefined).map((t) => t.id));
+  const loops = new Map(plan.tasks.filter((t) => t.repeat !== undefined).map((t) => [t.id, t.repeat!.max]));
   for (const wave of plan.waves) {
     const at = plan.unitEstimates ? '' : ` (at ${wave.start})`;
     // A fan-out's count is known only once its list is evaluated: `× n`.
-    const ids = wave.taskIds.map((id) => (fanouts.has(id) ? `${id} × n` : id));
+    const ids = wave.taskIds.map((id) => (fanouts.has(id) ? `${id} × n` : loops.has(id) ? `${id} (repeat ≤ ${loops.get(id)})` : id));
     lines.push(`  wave ${String(wave.wave).padStart(width)}${at}: ${ids.join(', ')}`);
   }
   for (const task of plan.tasks) lines.push('', ...taskLines(task));
@@ -30,7 +31,7 @@ export function formatWorkflowPlan(plan: WorkflowPlan): string {
 }
 
 function taskLines(task: PlannedTask): string[] {
-  const facts: string[] = task.kind === 'agent' ? [`agent ${task.agent}`, `model ${task.model}`] : ['command'];
+  const facts: string[] = task.kind === 'agent' ? [`agent ${task.agent}`, `model ${task.model}`] : task.kind === 'group' ? [`group of ${task.children!.join(', ')}`] : ['command'];
   if (task.dependsOn.length > 0) facts.push(`after ${task.dependsOn.join(', ')}`);
   if (task.cwd !== undefined) facts.push(`in ${task.cwd}`);
   if (task.timeout !== undefined) facts.push(`timeout ${task.timeout} s`);
@@ -46,6 +47,10 @@ function taskLines(task: PlannedTask): string[] {
   if (task.forEach !== undefined) {
     const cap = task.forEach.maxParallel === undefined ? '' : `, ${task.forEach.maxParallel} at once`;
     lines.push(`  for each item of: ${task.forEach.expression.replace(/\s*\n\s*/g, ' ')} (× n: one instance ${task.id}[<index>] per item, at most ${task.forEach.maxItems}${cap})`);
+  }
+  if (task.repeat !== undefined) {
+    const id = task.kind === 'group' ? `${task.id}#<k>.<task>` : `${task.id}#<k>`;
+    lines.push(`  repeat ≤ ${task.repeat.max}: until ${task.repeat.until.replace(/\s*\n\s*/g, ' ')} (iterations ${id} from 1; then ${task.repeat.onExhausted === 'continue' ? 'it completes, exhausted' : 'it fails'})`);
   }
   if (task.env !== undefined && Object.keys(task.env).length > 0) {
     lines.push(`  env: ${Object.entries(task.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`);

@@ -143,6 +143,8 @@ function describe(e: RunEventLogEntry): string {
       return record?.reason ?? '';
     case 'task.progress':
       return progressLine(f.progress as Record<string, unknown> | undefined, f.attempt);
+    case 'loop.iteration':
+      return `iteration ${Number(f.iteration)} of at most ${Number(f.max)}`;
     case 'fanout.expanded': {
       const n = Number(f.count);
       return `list recorded: ${n} item${n === 1 ? '' : 's'}${n > 0 ? ` (${String(e.taskId)}[0]${n > 1 ? `..${String(e.taskId)}[${n - 1}]` : ''})` : ''}`;

@@ -42,7 +42,9 @@ export function liveTasks(run: RunCheckpoint, stateDir: string, now: number): Li
     if (record.status !== 'running') continue;
     const entry = attemptLogOf(record).at(-1);
     if (!entry || entry.status !== 'running') continue;
-    const kind = kinds.get(record.taskId) ?? 'agent';
+    const declared = kinds.get(record.taskId);
+    // A loop's or a group fan-out's own record runs nothing (it has no attempt): only leaf tasks get here.
+    const kind = declared === 'group' || declared === undefined ? 'agent' : declared;
     const live = kind === 'agent' ? readLiveAttempt(rawFileOf(stateDir, run.runId, record.taskId, entry)) : null;
     out.push({
       taskId: record.taskId,

@@ -15,6 +15,7 @@ import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js'
 import { attemptLabel, attemptLogOf } from '../workflow/attempt-log.js';
 import { displayWidth, fitToWidth, oneLine } from './terminal-width.js';
 import { count, inTime } from '../wording.js';
+import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
 
 export { describeApiRetry };
 
@@ -54,10 +55,18 @@ const ICON: Record<string, string> = {
 /** Most task lines a live block shows; the rest is summed up in the header. */
 const MAX_LIVE_ROWS = 20;
 
+/** Most instances or iterations listed under their fan-out or loop: the running ones and failures first, the rest counted. */
+const MAX_UNIT_ROWS = 6;
+
 /** Renders task progress. Feed it every event; call `render()` to get the current text. */
 export class ProgressView {
   private readonly rows = new Map<string, Row>();
   private order: string[] = [];
+  /** The workflow's task ids, in declared order, and its groups (from `workflow.started`). */
+  private declared: string[] = [];
+  private groups: Record<string, string[]> = {};
+  /** Each fan-out's list length (from `fanout.expanded`). */
+  private readonly items = new Map<string, number>();
   /** Display widths of the lines of the block on screen, to know how many rows it takes. */
   private drawn: number[] = [];
 
@@ -101,6 +110,8 @@ export class ProgressView {
   private applyEvent(event: TaskEvent | WorkflowEvent): string | null {
     if (event.type === 'workflow.started') {
       this.order = [...event.taskIds];
+      this.declared = [...event.taskIds];
+      this.groups = event.groups ?? {};
       for (const id of event.taskIds) this.rows.set(id, emptyRow(id));
       const rerun = event.rerunOf ? ` (rerun of ${event.rerunOf.runId} from ${event.rerunOf.fromTask}${event.rerunOf.only ? ', only it' : ''})` : '';
       return `workflow ${event.workflowId} run ${event.runId}${event.resumed ? ' (resumed)' : ''}${rerun}: ${count(event.taskIds.length, 'task')}`;
@@ -123,10 +134,13 @@ export class ProgressView {
       // The instances are listed under their task, in item order.
       const at = this.order.indexOf(event.taskId);
       const ids = Array.from({ length: event.count }, (_, k) => `${event.taskId}[${k}]`);
+      this.items.set(event.taskId, event.count);
       for (const id of ids) if (!this.rows.has(id)) this.rows.set(id, emptyRow(id));
       this.order = [...this.order.slice(0, at + 1), ...ids, ...this.order.slice(at + 1)];
       return `${event.taskId}: fan-out of ${count(event.count, 'item')}`;
     }
+    // The iteration's tasks are listed as they start (`fix#2`, `fix_tests#2.test`).
+    if (event.type === 'loop.iteration') return `${event.taskId}: iteration ${event.iteration} of at most ${event.max}`;
     let row = this.rows.get(event.taskId);
     if (!row) {
       // A task not announced (an instance of a fan-out whose list a resumed run kept): listed too.
@@ -195,7 +209,12 @@ export class ProgressView {
     }
   }
 
-  /** The live block: a header and one line per task (running ones first when there are many). */
+  /**
+   * The live block: a header and one line per task (running ones first when there are many).
+   * Groups are a line with their tasks indented under it; a fan-out (`for_each`) or a loop
+   * (`repeat`) a line counting its instances or iterations, with those that run or failed
+   * listed under it and the rest counted (a fan-out of 1,000 stays a few lines).
+   */
   render(): string {
     const rows = this.order.map((id) => this.rows.get(id)!).filter(Boolean);
     const counts: Record<string, number> = {};
@@ -203,15 +222,60 @@ export class ProgressView {
     const header = `tasks: ${Object.entries(counts)
       .map(([s, n]) => `${n} ${s}`)
       .join(', ')}`;
-    let shown = rows;
-    if (rows.length > MAX_LIVE_ROWS) {
-      const active = rows.filter((r) => r.state === 'running' || r.state === 'retrying' || r.state === 'waiting');
-      const done = rows.filter((r) => r.endedAt !== null).sort((a, b) => b.endedAt! - a.endedAt!);
-      shown = [...active, ...done].slice(0, MAX_LIVE_ROWS);
+    const tree = recordTree(rows, {
+      idOf: (r) => r.taskId,
+      declaredIds: this.declared,
+      groups: this.groups,
+    });
+    let roots = tree;
+    if (roots.length > MAX_LIVE_ROWS) {
+      const state = (n: RecordNode<Row>) => unitStatus(n, stateOf);
+      const active = roots.filter((n) => ['running', 'retrying', 'waiting'].includes(state(n)));
+      const done = roots.filter((n) => endOf(n) !== null).sort((a, b) => endOf(b)! - endOf(a)!);
+      roots = [...active, ...done].slice(0, MAX_LIVE_ROWS);
     }
+    const shown: Array<{ depth: number; row?: Row; node?: RecordNode<Row>; text?: string }> = [];
+    const walk = (node: RecordNode<Row>, depth: number): void => {
+      if (node.children.length === 0) {
+        shown.push({ depth, row: node.record! });
+        return;
+      }
+      shown.push({ depth, node });
+      const repeated = node.kind === 'fanout' || node.kind === 'loop';
+      if (!repeated || node.children.length <= MAX_UNIT_ROWS) {
+        for (const child of node.children) walk(child, depth + 1);
+        return;
+      }
+      // Many instances or iterations: those running, then failed ones, then the latest iteration; the rest counted.
+      const state = (n: RecordNode<Row>) => unitStatus(n, stateOf);
+      const running = node.children.filter((c) => state(c) === 'running');
+      const failed = node.children.filter((c) => state(c) === 'failed');
+      const latest = node.kind === 'loop' ? [node.children.at(-1)!] : [];
+      const picked = new Set([...running, ...failed, ...latest].slice(0, MAX_UNIT_ROWS));
+      for (const child of node.children) if (picked.has(child)) walk(child, depth + 1);
+      const rest = new Map<string, number>();
+      for (const child of node.children) if (!picked.has(child)) rest.set(state(child), (rest.get(state(child)) ?? 0) + 1);
+      const more = [...rest].map(([s, n]) => `${n} ${s}`).join(', ');
+      shown.push({ depth: depth + 1, text: `… ${node.children.length - picked.size} more ${node.kind === 'loop' ? 'iterations' : 'instances'}: ${more}` });
+    };
+    for (const root of roots) walk(root, 0);
     // The id column is as wide as the longest id (at most 20): narrow terminals keep the notes.
-    const idWidth = Math.min(20, Math.max(4, ...rows.map((r) => displayWidth(r.taskId))));
-    return [header, ...shown.map((r) => this.line(r, idWidth))].join('\n');
+    const idWidth = Math.min(20, Math.max(4, ...shown.map((s) => 2 * s.depth + displayWidth(s.row?.taskId ?? s.node?.id ?? ''))));
+    const lines = shown.map((s) => {
+      const indent = '  '.repeat(s.depth);
+      if (s.row) return this.line(s.row, idWidth, indent);
+      if (s.text !== undefined) return `  ${indent}${s.text}`;
+      return this.unitLine(s.node!, idWidth, indent);
+    });
+    return [header, ...lines].join('\n');
+  }
+
+  /** A group's, fan-out's or loop's line: `▶ impl  for_each  7/12 done, 2 running`. */
+  private unitLine(node: RecordNode<Row>, idWidth: number, indent: string): string {
+    const state = unitStatus(node, stateOf);
+    const word = node.kind === 'instance' || node.kind === 'iteration' ? '' : unitWord(node.kind);
+    const own = node.record?.note ? `  ${node.record.note}` : '';
+    return `${iconOf(state)} ${(indent + node.id).padEnd(idWidth)} ${word.padEnd(9)} ${describeUnits(node, stateOf, this.items.get(node.id))}${own}`.trimEnd();
   }
 
   /**
@@ -238,11 +302,11 @@ export class ProgressView {
     return `${rows > 0 ? `\x1b[${rows}A` : ''}\r\x1b[0J`;
   }
 
-  private line(r: Row, idWidth: number): string {
+  private line(r: Row, idWidth: number, indent = ''): string {
     const end = r.endedAt ?? this.now();
     const elapsed = r.startedAt === null ? '' : seconds(end - r.startedAt);
     const attempt = r.attempt > 0 ? attemptLabel(r.attempt, r.counted, r.maxAttempts, true) : '';
-    return `${ICON[r.state] ?? '?'} ${r.taskId.padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
+    return `${iconOf(r.state)} ${(indent + r.taskId).padEnd(idWidth)} ${r.state.padEnd(9)} ${attempt.padEnd(5)} ${elapsed.padStart(7)} ${String(r.tokens).padStart(8)} tok $${r.costUsd.toFixed(4)}  ${r.note}`.trimEnd();
   }
 }
 
@@ -279,6 +343,19 @@ export function stderrTail(error: SerializedError | null | undefined, indent = '
   return [`${indent}stderr:`, ...lines.map((l) => `${indent}  ${l.length > STDERR_TAIL.chars ? `${l.slice(0, STDERR_TAIL.chars)}…` : l}`)];
 }
 
+const stateOf = (r: Row): string => r.state;
+
+/** When the last record under a node ended (epoch ms), `null` while none has. */
+function endOf(node: RecordNode<Row>): number | null {
+  const ends = recordsUnder(node).flatMap((r) => (r.endedAt === null ? [] : [r.endedAt]));
+  return ends.length === 0 ? null : Math.max(...ends);
+}
+
+/** A state's icon; `?` for one it does not know (`waiting`). */
+function iconOf(state: string): string {
+  return ICON[state] ?? '?';
+}
+
 function emptyRow(taskId: string): Row {
   return { taskId, state: 'pending', attempt: 0, counted: 0, maxAttempts: 0, startedAt: null, endedAt: null, tokens: 0, costUsd: 0, note: '', tool: null, toolCalls: 0, lastEventAt: null, lastLineAt: null };
 }
@@ -293,19 +370,49 @@ function cachedNote(result: WorkflowResult): string {
   return cached === 0 ? '' : `, ${cached} task${cached === 1 ? '' : 's'} cached`;
 }
 
-/** The summary table printed at the end of a run. */
-export function summaryTable(result: WorkflowResult): string {
-  const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
-  const rows = result.taskResults.map((t) => [
-    t.taskId,
+/** Instances or iterations of one fan-out or loop listed in the summary before the completed ones are only counted. */
+const SUMMARY_UNIT_ROWS = 20;
+
+type TaskResultOf = WorkflowResult['taskResults'][number];
+
+/**
+ * The summary's rows: instances and iterations indented under their task, in order (past
+ * {@link SUMMARY_UNIT_ROWS}, the completed ones counted in one row: `agents-sdk status` lists them).
+ */
+function summaryRows(result: WorkflowResult): string[][] {
+  const declared = result.taskResults.map((t) => t.taskId).filter((id) => !/[[#]/.test(id));
+  const rows: string[][] = [];
+  const row = (t: TaskResultOf, indent: string): string[] => [
+    indent + t.taskId,
     t.cached ? `${t.status} (cached)` : t.keptFrom ? `${t.status} (kept)` : t.allowedFailure ? `${t.status} (allowed)` : t.status,
     String(t.attempts),
     seconds(t.durationMs),
     String(totalTokens(t.tokens)),
     `$${t.costUsd.toFixed(4)}`,
-  ]);
+  ];
+  const status = (t: TaskResultOf): string => t.status;
+  const walk = (node: RecordNode<TaskResultOf>, depth: number): void => {
+    const indent = '  '.repeat(depth);
+    if (node.record) rows.push(row(node.record, indent));
+    else rows.push([indent + node.id, unitStatus(node, status), '', '', '', '']);
+    const many = node.children.length > SUMMARY_UNIT_ROWS;
+    let completed = 0;
+    for (const child of node.children) {
+      if (many && unitStatus(child, status) === 'completed') completed++;
+      else walk(child, depth + 1);
+    }
+    if (completed > 0) rows.push([`${indent}  … ${completed} completed`, '', '', '', '', '']);
+  };
+  for (const root of recordTree(result.taskResults, { idOf: (t) => t.taskId, declaredIds: declared })) walk(root, 0);
+  return rows;
+}
+
+/** The summary table printed at the end of a run. */
+export function summaryTable(result: WorkflowResult): string {
+  const header = ['task', 'status', 'attempts', 'time', 'tokens', 'cost'];
+  const rows = summaryRows(result);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const fmt = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const lines = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
   lines.push(
     '',

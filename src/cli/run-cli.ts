@@ -183,8 +183,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")
       .argument('<run-id>', 'the run')
-      .option('--json', 'print the run (times, status, one record per task) as JSON'),
-  ).action(async (runId: string, options: StateOptions & { json?: boolean }) => setExit(await (await import('./state-commands.js')).statusCommand(runId, options, io)));
+      .option('--json', 'print the run (times, status, one record per task) as JSON')
+      .option('--all', 'list every instance of a fan-out and iteration of a loop (by default, past 20, only those not completed)'),
+  ).action(async (runId: string, options: StateOptions & { json?: boolean; all?: boolean }) => setExit(await (await import('./state-commands.js')).statusCommand(runId, options, io)));
 
   stateOptions(
     command('signal', 'send an event to a run: its tasks with wait_for: <type> start (a run that is not running gets it on resume)')
@@ -272,9 +273,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--json', 'print only the result (or the error) as JSON, with rawOutput: its path')
     .action(async (words: string[], options: ExecOptions) => setExit(await (await import('./exec-command.js')).execCommand(words, options, io)));
 
-  command('prompt', "ADW's prompt_claude_code: an AgentPromptRequest (JSON) on stdin, the AgentPromptResponse on stdout")
+  command('prompt', "ADW's prompt_claude_code: an AgentPromptRequest (JSON) on stdin; what the original prints, then the AgentPromptResponse as the last stdout line")
     .option('--json', 'read the request and print the response as JSON (required)')
-    .option('--state-dir <dir>', "ADW's agents directory: prompts, the session cache (default: agents)")
+    .option('--adw-version <v>', "the ADW version to answer as: tac-5, tac-6 or tac-7 (default: tac-7)")
+    .option('--adw-root <dir>', 'the ADW project root, holding adws/ and agents/: prompts are saved under its agents/ (default: the current directory)')
+    .option('--with-retry', "tac-7's prompt_claude_code_with_retry: retry a retryable retry_code")
+    .option('--max-retries <n>', 'with --with-retry: retries after the first attempt (default: 3)')
+    .option('--retry-delays <s,...>', 'with --with-retry: seconds before each retry (default: 1,3,5)')
+    .option('--sdk-dir <dir>', "agents-sdk's own files with USE_AGENTS_SDK on: every attempt's stream, the session cache (default: <adw-root>/.agents-sdk)")
     .action(async (options: PromptOptions) => setExit(await (await import('./prompt-command.js')).promptCommand(options, io)));
 
   stateOptions(

@@ -4,9 +4,11 @@
  * @module
  */
 import { workspaceSection } from '../workspace/workspace-views.js';
-import { declaredTaskOf, parseInstanceId, withInstancesUnderTheirTask } from '../workflow/fan-out.js';
+import { declaredTaskOf } from '../workflow/fan-out.js';
+import { declaredIdsOf, orderRecordIds } from '../workflow/record-ids.js';
+import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { PermanentError, ValidationError } from '../errors.js';
@@ -210,7 +212,7 @@ export async function listCommand(options: ListOptions, io: CliIO): Promise<numb
 }
 
 /** `agents-sdk status <runId>`. */
-export async function statusCommand(runId: string, options: StateOptions & { json?: boolean }, io: CliIO): Promise<number> {
+export async function statusCommand(runId: string, options: StateOptions & { json?: boolean; all?: boolean }, io: CliIO): Promise<number> {
   return withBackend(options, 'read', async (backend, stateDir) => {
     const run = await backend.loadRun(runId);
     if (!run) {
@@ -223,8 +225,8 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const durationMs = run.result?.totalTimeMs ?? (endedAt === null ? null : endedAt - run.startedAt);
     const isAgent = (taskId: string) => declaredTaskOf(run.workflow.tasks, taskId)?.kind === 'agent';
     const agents = new Set(run.records.filter((r) => isAgent(r.taskId)).map((r) => r.taskId));
-    // A fan-out's instances are listed under it, in item order.
-    run.records = withInstancesUnderTheirTask(run.records);
+    // A fan-out's instances are listed under it, in item order, a loop's iterations in order.
+    run.records = orderRecordIds(run.records, (r) => r.taskId, declaredIdsOf(run.workflow.tasks));
     const files = run.records.map((r) => (agents.has(r.taskId) ? recordedAttempts(stateDir, runId, r) : recordedStdout(stateDir, runId, r)));
     // rawOutput: the last attempt's stream (each attempt's is its attemptLog entry's rawFile);
     // for a command, the file of its last attempt whose stdout outgrew the record.
@@ -242,20 +244,9 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     io.stdout(`run ${run.runId} of workflow ${run.workflowId}: ${status}${hint}, started ${iso(run.startedAt)}, ${times}\n`);
     if (run.rerunOf) io.stdout(`rerun of run ${run.rerunOf.runId} from task ${run.rerunOf.fromTask}${run.rerunOf.only ? ' (only)' : ''}\n`);
     io.stdout('\n');
-    io.stdout(
-      table(
-        ['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'],
-        run.records.map((r) => [
-          parseInstanceId(r.taskId) ? `  ${r.taskId}` : r.taskId,
-          r.cached ? `${r.status} (cached)` : r.allowedFailure ? `${r.status} (allowed)` : r.status,
-          String(r.attempts),
-          seconds(r.durationMs),
-          String(totalTokens(r.tokens)),
-          `$${r.costUsd.toFixed(4)}`,
-          r.error ? `${r.error.code}: ${r.error.message}` : r.items !== undefined ? `fan-out of ${r.items.length} item${r.items.length === 1 ? '' : 's'}` : (r.reason ?? (r.keptFrom ? `kept from run ${r.keptFrom}` : r.outputCut ? describeOutputCut(r.outputCut) : waitNote(run.workflow, r) || truncationNote(r))),
-        ]),
-      ),
-    );
+    const { rows: taskRows, shown, folded } = statusRows(run, options.all === true);
+    io.stdout(table(['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'], taskRows));
+    if (folded > 0) io.stdout(`(${folded} completed not listed: agents-sdk status ${runId} --all lists every instance and iteration)\n`);
     io.stdout(workspaceSection(run.records, run.result?.workspace));
     if (status === 'running') {
       const now = Date.now();
@@ -263,7 +254,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     }
     const rowsOf = (agent: boolean) =>
       run.records.flatMap((r, i) =>
-        agents.has(r.taskId) !== agent
+        agents.has(r.taskId) !== agent || !shown.has(r.taskId)
           ? []
           : files[i]!.map(({ entry, file }) => [r.taskId, `#${entry.attempt}`, entry.error ? `${entry.status} (${entry.error.code})` : entry.status, file]),
       );
@@ -279,6 +270,75 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     }
     return EXIT.ok;
   });
+}
+
+/** Instances or iterations of a fan-out or loop listed by `status` before the completed ones are left out (without `--all`). */
+const STATUS_UNIT_ROWS = 20;
+
+/**
+ * The rows of `status`'s table: each record, under its group (a row of its own), fan-out or
+ * loop, indented. A fan-out or loop with more than {@link STATUS_UNIT_ROWS} instances or
+ * iterations lists only those not completed, unless `all`.
+ */
+function statusRows(run: RunCheckpoint, all: boolean): { rows: string[][]; shown: Set<string>; folded: number } {
+  const tree = recordTree(run.records, {
+    idOf: (r) => r.taskId,
+    declaredIds: declaredIdsOf(run.workflow.tasks),
+    groups: run.workflow.groups,
+  });
+  const rows: string[][] = [];
+  const shown = new Set<string>();
+  let folded = 0;
+  const status = (r: TaskRecord): string => r.status;
+  const walk = (node: RecordNode<TaskRecord>, depth: number): void => {
+    const indent = '  '.repeat(depth);
+    const r = node.record;
+    if (node.children.length === 0) {
+      const leaf = r!;
+      // A leaf is a record (a unit without one has children).
+      shown.add(leaf.taskId);
+      rows.push([
+        indent + leaf.taskId,
+        statusLabel(leaf),
+        String(leaf.attempts),
+        seconds(leaf.durationMs),
+        String(totalTokens(leaf.tokens)),
+        `$${leaf.costUsd.toFixed(4)}`,
+        leaf.error ? `${leaf.error.code}: ${leaf.error.message}` : (leaf.reason ?? (leaf.keptFrom ? `kept from run ${leaf.keptFrom}` : leaf.outputCut ? describeOutputCut(leaf.outputCut) : waitNote(run.workflow, leaf) || truncationNote(leaf))),
+      ]);
+      return;
+    }
+    // A group, fan-out, loop, or an instance or iteration of a group: its tasks' totals, and what they did.
+    const under = recordsUnder(node);
+    const items = r?.items?.length;
+    const loop = r?.iteration === undefined ? 'loop' : `loop: iteration ${r.iteration}${r.exhausted ? ' (exhausted: until never held)' : ''}`;
+    const what = node.kind === 'fanout' ? `fan-out of ${items ?? node.children.length} item${(items ?? node.children.length) === 1 ? '' : 's'}` : node.kind === 'loop' ? loop : node.kind === 'group' ? 'group' : unitWord(node.kind);
+    if (r) shown.add(r.taskId);
+    rows.push([
+      indent + node.id,
+      r?.error || r?.status === 'skipped' ? statusLabel(r) : unitStatus(node, status),
+      r ? String(r.attempts) : '',
+      seconds(r?.durationMs ?? null),
+      String(under.reduce((n, x) => n + totalTokens(x.tokens), 0)),
+      `$${under.reduce((n, x) => n + x.costUsd, 0).toFixed(4)}`,
+      r?.status === 'skipped' ? (r.reason ?? 'skipped') : `${what}${r?.iteration === undefined ? ':' : ';'} ${describeUnits(node, status, items)}${r?.error ? `; ${r.error.code}: ${r.error.message}` : ''}`,
+    ]);
+    const many = (node.kind === 'fanout' || node.kind === 'loop') && !all && node.children.length > STATUS_UNIT_ROWS;
+    for (const child of node.children) {
+      if (many && unitStatus(child, status) === 'completed') {
+        folded++;
+        continue;
+      }
+      walk(child, depth + 1);
+    }
+  };
+  for (const root of tree) walk(root, 0);
+  return { rows, shown, folded };
+}
+
+/** `completed (cached)`, `failed (allowed)`, or the status. */
+function statusLabel(r: TaskRecord): string {
+  return r.cached ? `${r.status} (cached)` : r.allowedFailure ? `${r.status} (allowed)` : r.status;
 }
 
 /** What a `wait_for` task waits for (or waited for: the signal that let it start). */
@@ -342,6 +402,13 @@ export async function migrateCommand(options: MigrateOptions, io: CliIO): Promis
   if (!options.from) throw new ValidationError('migrate: --from <dir> is required (the directory holding <id>/adw_state.json files)');
   const from = options.from;
   const dryRun = options.dryRun === true;
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  if (resolve(stateDir) === resolve(from)) {
+    // ADW keeps its runs in agents/, agents-sdk's default state directory: never write one into the other.
+    throw new ValidationError(
+      `migrate: the state directory ${resolve(stateDir)} is the --from directory; importing ADW's state into its own directory would mix the two: pass another --state-dir (e.g. --state-dir .agents-sdk)`,
+    );
+  }
   const migrate = async (backend: StateBackend | null): Promise<number> => {
     const report = await migrateAdwState(from, backend, { dryRun });
     const verb = report.dryRun ? 'would import' : 'imported';

@@ -61,6 +61,8 @@ export interface SpecTask {
   kind: string;
   agent: string | null;
   model: string | null;
+  /** A fan-out (`for_each`) or a loop (`repeat`): its instances or iterations are drawn inside its node as they start. */
+  repeats?: 'for_each' | 'repeat';
 }
 
 /** The orchestrator's context as sent: marked by `$agentsSdk`. */
@@ -70,6 +72,8 @@ export interface CompactRunContext {
   workflowId: string;
   /** The spec's tasks: in the actor message only. */
   spec?: SpecTask[];
+  /** The workflow's groups by full id (see `Workflow.groups`): with the spec, when it has groups. */
+  groups?: Record<string, string[]>;
   /** Task records: all in the actor message, then only those that changed. */
   tasks: CompactTask[];
   counts: Record<string, number>;
@@ -177,7 +181,7 @@ export interface RecordLike {
 
 interface RunContextLike {
   run: { runId: string; workflowId: string };
-  workflow: { tasks: Array<{ id: string; depends_on?: string[]; kind?: string; agent?: string; model?: string }> };
+  workflow: { tasks: Array<{ id: string; depends_on?: string[]; kind?: string; agent?: string; model?: string; for_each?: string; repeat?: unknown }>; groups?: Record<string, string[]> };
   /** The orchestrator's records, in chunks (see `RECORD_CHUNK`); a flat list is read too. */
   records: Array<RecordLike | RecordLike[]>;
   running: number;
@@ -258,6 +262,7 @@ export function specOf(context: Pick<RunContextLike, 'workflow'>): SpecTask[] {
     kind: t.kind ?? 'agent',
     agent: t.agent ?? null,
     model: t.model ?? null,
+    ...(t.for_each !== undefined ? { repeats: 'for_each' as const } : t.repeat !== undefined ? { repeats: 'repeat' as const } : {}),
   }));
 }
 
@@ -292,6 +297,7 @@ export function compactRunContext(context: RunContextLike, sent: unknown[], with
     runId: context.run.runId,
     workflowId: context.run.workflowId,
     ...(withSpec && { spec: specOf(context) }),
+    ...(withSpec && context.workflow.groups && { groups: context.workflow.groups }),
     tasks,
     counts,
     running: context.running,

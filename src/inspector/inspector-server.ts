@@ -127,6 +127,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     const spec = checkpoint ? specOf(checkpoint) : undefined;
     const view = runViewFromEventLog(`stored:${runId}`, runId, events, {
       ...(spec && { spec }),
+      ...(checkpoint?.workflow.groups && { groups: checkpoint.workflow.groups }),
       machines: { run: orchestratorMachine.config, session: agentSessionMachine.config },
     });
     stored.set(runId, { view, mtimeMs });

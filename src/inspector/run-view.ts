@@ -10,7 +10,7 @@
 import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import type { RunEventLogEntry } from '../persistence/run-event-log.js';
 import { layoutDag, type DagLayout } from '../visual/dag-layout.js';
-import { bounded, compactTask, type CompactTask, type InspectionMessage, type RecordLike, type SpecTask } from './inspection-protocol.js';
+import { bounded, compactTask, specOf, type CompactTask, type InspectionMessage, type RecordLike, type SpecTask } from './inspection-protocol.js';
 import { activePaths, machineView, type MachineView } from './machine-view.js';
 import { count, inTime } from '../wording.js';
 
@@ -20,6 +20,19 @@ export interface GraphEntry {
   at: number;
   tasks: SpecTask[];
   layout: DagLayout;
+  /** The groups (by full id, see `Workflow.groups`), each drawn as a box around its tasks: outer groups first. */
+  clusters?: GraphCluster[];
+}
+/** A group's box on the graph, around its tasks' nodes (and its inner groups' boxes). */
+export interface GraphCluster {
+  id: string;
+  /** Top-left corner. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** The full ids of its tasks (inner groups' included). */
+  tasks: string[];
 }
 /** An actor appeared. `machine` names an entry of {@link RunHeader.machines}. */
 export interface ActorEntry {
@@ -173,13 +186,60 @@ function sessionLine(e: SessionEventLike): { kind: string; text: string } | null
   }
 }
 
-/** The task graph entry of a spec. */
-export function graphEntry(tasks: SpecTask[], at: number): GraphEntry {
+/** Height of a task's node; a fan-out's or loop's has room for its instances or iterations under its text. */
+const NODE_H = 62;
+const REPEAT_H = 26;
+/** A group box's margin around what it holds, and the room for its name above. */
+const CLUSTER_PAD = 8;
+const CLUSTER_LABEL = 16;
+
+/** The task graph entry of a spec; `groups` (see `Workflow.groups`) are drawn as boxes around their tasks. */
+export function graphEntry(tasks: SpecTask[], at: number, groups?: Record<string, string[]>): GraphEntry {
   const layout = layoutDag(
-    tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn, width: 180, height: 62 })),
-    { direction: 'LR', nodeSep: 16, rankSep: 56 },
+    tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn, width: 180, height: NODE_H + (t.repeats ? REPEAT_H : 0) })),
+    { direction: 'LR', nodeSep: 16 + (groups ? CLUSTER_PAD * 2 : 0), rankSep: 56 },
   );
-  return { k: 'graph', at, tasks, layout };
+  const entry: GraphEntry = { k: 'graph', at, tasks, layout };
+  if (groups && Object.keys(groups).length > 0) entry.clusters = clustersOf(layout, groups);
+  return entry;
+}
+
+/** Each group's box: around its tasks' nodes, wider by a margin per level of groups inside it; the layout moved to fit them. */
+function clustersOf(layout: DagLayout, groups: Record<string, string[]>): GraphCluster[] {
+  const nodes = new Map(layout.nodes.map((n) => [n.id, n]));
+  const leaves = (id: string): string[] => (groups[id] ? groups[id]!.flatMap(leaves) : nodes.has(id) ? [id] : []);
+  const levels = (id: string): number => (groups[id] ? 1 + Math.max(0, ...groups[id]!.map(levels)) : 0);
+  const clusters: Array<GraphCluster & { levels: number }> = [];
+  for (const id of Object.keys(groups)) {
+    const members = leaves(id).map((m) => nodes.get(m)!);
+    if (members.length === 0) continue;
+    const depth = levels(id);
+    const pad = CLUSTER_PAD * depth;
+    const x = Math.min(...members.map((n) => n.x - n.width / 2)) - pad;
+    const y = Math.min(...members.map((n) => n.y - n.height / 2)) - pad - CLUSTER_LABEL * depth;
+    const right = Math.max(...members.map((n) => n.x + n.width / 2)) + pad;
+    const bottom = Math.max(...members.map((n) => n.y + n.height / 2)) + pad;
+    clusters.push({ id, x, y, width: right - x, height: bottom - y, tasks: members.map((n) => n.id), levels: depth });
+  }
+  // Outer groups first (drawn below the inner ones); then everything moved so that no box is cut off.
+  clusters.sort((a, b) => b.levels - a.levels);
+  const dx = Math.max(0, 4 - Math.min(...clusters.map((c) => c.x)));
+  const dy = Math.max(0, 4 - Math.min(...clusters.map((c) => c.y)));
+  for (const n of layout.nodes) {
+    n.x += dx;
+    n.y += dy;
+  }
+  for (const e of layout.edges) for (const p of e.points) {
+    p.x += dx;
+    p.y += dy;
+  }
+  for (const c of clusters) {
+    c.x += dx;
+    c.y += dy;
+  }
+  layout.width = Math.max(layout.width + dx, ...clusters.map((c) => c.x + c.width + 4));
+  layout.height = Math.max(layout.height + dy, ...clusters.map((c) => c.y + c.height + 4));
+  return clusters.map(({ levels: _levels, ...c }) => c);
 }
 
 /** Machine views by definition text, shared by every run (definitions repeat per actor). */
@@ -337,12 +397,12 @@ export class RunView {
   private applyRunContext(context: Record<string, unknown> | undefined, at: number, out: ViewEntry[]): void {
     if (!isRunLike(context)) return;
     if (context.$agentsSdk === 'run') {
-      const c = context as unknown as { runId: string; workflowId: string; spec?: SpecTask[]; tasks: CompactTask[]; tokens: number; costUsd: number; halt: string | null };
+      const c = context as unknown as { runId: string; workflowId: string; spec?: SpecTask[]; groups?: Record<string, string[]>; tasks: CompactTask[]; tokens: number; costUsd: number; halt: string | null };
       this.runId = c.runId;
       this.workflowId = c.workflowId;
       if (c.spec) {
         this.taskCount = c.spec.length;
-        out.push(graphEntry(c.spec, at));
+        out.push(graphEntry(c.spec, at, c.groups));
       }
       for (const task of c.tasks) out.push({ k: 'task', at, task });
       out.push({ k: 'totals', at, tokens: c.tokens, costUsd: c.costUsd, halt: c.halt });
@@ -351,7 +411,7 @@ export class RunView {
     // A full context (an inspector that does not compact): the spec once, every record each time.
     const c = context as unknown as {
       run: { runId: string; workflowId: string };
-      workflow: { tasks: Array<{ id: string; depends_on?: string[]; kind?: string; agent?: string; model?: string }> };
+      workflow: { tasks: Array<{ id: string; depends_on?: string[]; kind?: string; agent?: string; model?: string; for_each?: string; repeat?: unknown }>; groups?: Record<string, string[]> };
       /** In chunks (the orchestrator's), or flat. */
       records: Array<Parameters<typeof compactTask>[0] | Parameters<typeof compactTask>[0][]>;
       costUsd: number;
@@ -362,7 +422,7 @@ export class RunView {
     this.workflowId = c.run.workflowId;
     if (this.taskCount === 0) {
       this.taskCount = c.workflow.tasks.length;
-      out.push(graphEntry(c.workflow.tasks.map((t) => ({ id: t.id, dependsOn: t.depends_on ?? [], kind: t.kind ?? 'agent', agent: t.agent ?? null, model: t.model ?? null })), at));
+      out.push(graphEntry(specOf(c), at, c.workflow.groups));
     }
     for (const record of c.records.flat()) out.push({ k: 'task', at, task: compactTask(record) });
     const tokens = Object.values(c.tokens ?? {}).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
@@ -399,7 +459,7 @@ export function runViewFromEventLog(
   key: string,
   runId: string,
   events: RunEventLogEntry[],
-  options: { spec?: SpecTask[]; machines?: { run?: object; session?: object } } = {},
+  options: { spec?: SpecTask[]; groups?: Record<string, string[]>; machines?: { run?: object; session?: object } } = {},
 ): RunView {
   const first = events[0]?.at ?? Date.now();
   const view = new RunView(key, 'stored', runId, first);
@@ -428,7 +488,8 @@ export function runViewFromEventLog(
       const spec = options.spec ?? ids.map((id) => ({ id, dependsOn: [], kind: 'agent', agent: null, model: null }));
       if (view.taskCount === 0) {
         view.taskCount = spec.length;
-        out.push(graphEntry(spec, at));
+        const groups = options.groups ?? (e.groups as Record<string, string[]> | undefined);
+        out.push(graphEntry(spec, at, groups));
         for (const t of spec) out.push({ k: 'task', at, task: { ...taskOf(t.id) } });
         const initial = runMachine?.states.find((s) => s.initial)?.key;
         out.push({ k: 'actor', at, id: runActor, parent: null, actorId: runId, name: runMachine?.id ?? 'orchestrator', machine: runMachine?.id ?? null, active: initial ? [initial] : [], status: 'active' });

@@ -149,6 +149,8 @@ function fieldsOf(event: LifecycleEvent, runId: string | undefined): Record<stri
       return { ...fields, origin: event.origin, signal: { id: event.signal.id, type: event.signal.type, source: event.signal.source } };
     case 'fanout.expanded':
       return { ...fields, count: event.count };
+    case 'loop.iteration':
+      return { ...fields, iteration: event.iteration, max: event.max };
     default:
       return { ...fields, ...recordFields(event.record) };
   }
@@ -230,6 +232,8 @@ export function describeEvent(event: LifecycleEvent): string {
       return `${who(event)}: waiting for ${event.event}${event.deadline === null ? '' : ` until ${new Date(event.deadline).toISOString()}`}`;
     case 'workflow.signal':
       return `run ${event.runId}: signal ${event.signal.type} ${event.origin === 'published' ? 'published by' : 'received from'} ${event.signal.source}`;
+    case 'loop.iteration':
+      return `${who(event)}: iteration ${event.iteration} of at most ${event.max}`;
     case 'fanout.expanded':
       return `${who(event)}: fan-out of ${count(event.count, 'item')} (instances ${event.taskId}[0]${event.count > 1 ? `..${event.taskId}[${event.count - 1}]` : ''})`;
     default: {

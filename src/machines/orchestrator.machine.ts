@@ -26,11 +26,12 @@ import type { ExecutionResult } from '../execution-result.js';
 import type { RetryPolicy } from '../retry-policy.js';
 import { closeAttempt, openAttempt, resumedAttemptLog } from '../workflow/attempt-log.js';
 import { before, buildTaskGraph, popReady, pushReady, type TaskGraph } from '../workflow/ready-queue.js';
-import type { Task, Workflow } from '../workflow/spec.js';
+import type { LeafTask, Task, Workflow } from '../workflow/spec.js';
 import type { RerunOrigin } from '../workflow/rerun-plan.js';
 import { evaluateCondition, evaluateList, taskVariables, type ExpressionValues } from '../workflow/expression.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { deferredSource, jsonText, memoryKeyValues, payloadText, renderDeferred, type DeferredText, type TemplateValues } from '../workflow/template.js';
-import { instanceId, instanceTask } from '../workflow/fan-out.js';
+import { instanceId, iterationId, unitTasks } from '../workflow/fan-out.js';
 import { DEFAULT_MAX_ITEMS } from '../workflow/spec.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
 import { applyWorkspaceFailure, applyWorkspaceResult, workspaceRequestOf, type WorkspaceLookup } from '../workspace/workspace-request.js';
@@ -130,6 +131,8 @@ export interface FanoutGate {
   next: number;
   open: number;
   left: number;
+  /** A group's fan-out (several tasks per instance): tasks settled so far, by instance index (instances under way only). */
+  units?: Record<number, number>;
 }
 
 /** Per-step scratch of the actions, always empty between events. */
@@ -391,11 +394,16 @@ function isFinished(status: TaskRecord['status']): boolean {
 function settle(ctx: Ctx, i: number, durable = true): void {
   ctx.settled += 1;
   appendFinished(ctx, i);
-  // An instance has no dependants: its fan-out counts it (and finishes with the last one).
-  if (ctx.workflow.tasks[i]!.instance) return instanceSettled(ctx, i);
-  if (!satisfiesDependants(ctx, i)) return;
-  if (durable) release(ctx, i);
-  else own(ctx, 'undurable')[i] = 1;
+  const task = ctx.workflow.tasks[i]!;
+  // A task of an instance or an iteration has dependants in its unit only (none for a task's
+  // fan-out); its fan-out or loop counts it, and goes on once the unit's last task has settled.
+  const inUnit = task.instance !== undefined || task.iteration !== undefined;
+  if ((!inUnit || ctx.graph.dependants[i]!.length > 0) && satisfiesDependants(ctx, i)) {
+    if (durable) release(ctx, i);
+    else own(ctx, 'undurable')[i] = 1;
+  }
+  if (task.instance) instanceSettled(ctx, i);
+  else if (task.iteration) iterationSettled(ctx, i);
 }
 
 /**
@@ -427,7 +435,8 @@ function afterFailure(ctx: Ctx, i: number): void {
 function conditionHolds(ctx: Ctx, i: number): boolean {
   const task = ctx.workflow.tasks[i]!;
   if (task.when === undefined) return true;
-  const outcome = evaluateCondition(task.when, expressionValues(ctx));
+  const scope = scopeOf(ctx, i);
+  const outcome = evaluateCondition(task.when, expressionValues(ctx, scope), { extraVariables: scopeVariables(scope) });
   if ('run' in outcome && outcome.run) return true;
   if ('reason' in outcome) skip(ctx, i, outcome.reason, 'when');
   else if ('error' in outcome) {
@@ -436,25 +445,115 @@ function conditionHolds(ctx: Ctx, i: number): boolean {
       code: 'EXPRESSION_ERROR',
       message: `Task "${task.id}": ${outcome.error}`,
       transient: false,
-      details: { taskId: task.id, field: 'when', expression: task.when },
+      details: { taskId: task.id, field: 'when', expression: conditionText(task.when) },
     });
   }
   return false;
 }
 
-/** What an expression of the run reads: its inputs and the records of its tasks. */
-function expressionValues(ctx: Ctx): ExpressionValues {
+/**
+ * What an expression of the run reads: its inputs and the records of its tasks; in an instance
+ * or an iteration (`scope`), its siblings by their local ids (with `previous` in a loop) and
+ * `item`/`index` or `iteration`.
+ */
+function expressionValues(ctx: Ctx, scope?: ReadScope): ExpressionValues {
   return {
     inputs: ctx.workflow.inputs,
     task: (taskId) => {
-      const index = indexOfTask(ctx, taskId);
-      if (index < 0) return undefined;
-      const record = rec(ctx, index);
-      if (record.items === undefined) return taskVariables(record);
-      const view = fanoutView(ctx, index);
-      return { ...taskVariables(record), output: view.output, json: view.json.map((j) => (j === undefined ? null : j)) };
+      const read = readOf(ctx, scope, taskId);
+      if (read === undefined) return undefined;
+      if ('list' in read) return { ...taskVariables(read.declared), output: JSON.stringify(read.list.map((r) => r.output ?? '')), json: read.list.map((r) => r.json ?? null) };
+      return { ...taskVariables(read.record), ...(read.previous && { previous: taskVariables(read.previous) }) };
     },
+    ...(scope && { extra: scopeExtra(ctx, scope) }),
+    // A condition function reads a group's tasks as tasks.<group>.<child> (i21-tsfn).
+    groups: ctx.workflow.groups,
   };
+}
+
+/** Where a task reads from: the instance or iteration it belongs to (`n`: its index, or iteration number), of declared task `d`. */
+interface ReadScope {
+  d: number;
+  kind: 'instance' | 'iteration';
+  n: number;
+}
+
+function scopeOf(ctx: Ctx, i: number): ReadScope | undefined {
+  const task = ctx.workflow.tasks[i]!;
+  if (task.instance) return { d: indexOfTask(ctx, task.instance.of), kind: 'instance', n: task.instance.index };
+  if (task.iteration) return { d: indexOfTask(ctx, task.iteration.of), kind: 'iteration', n: task.iteration.k };
+  return undefined;
+}
+
+function scopeVariables(scope: ReadScope | undefined): string[] {
+  if (!scope) return [];
+  return scope.kind === 'instance' ? ['item', 'index'] : ['iteration'];
+}
+
+function scopeExtra(ctx: Ctx, scope: ReadScope): Record<string, unknown> {
+  if (scope.kind === 'iteration') return { iteration: scope.n };
+  return { item: rec(ctx, scope.d).items![scope.n], index: scope.n };
+}
+
+/** The id of the task `child` (a group's local id; none for a task's unit) in unit `n` of declared task `d`. */
+function memberId(ctx: Ctx, d: number, kind: ReadScope['kind'], n: number, child: string | undefined): string {
+  const id = ctx.workflow.tasks[d]!.id;
+  return kind === 'instance' ? instanceId(id, n, child) : iterationId(id, n, child);
+}
+
+/** A name a task of declared task `d`'s unit reads its sibling by (`test`, or in full `fix_tests.test`): the local id (`''` for a task's own unit); `undefined` for another task. */
+function localName(task: Task, taskId: string): string | undefined {
+  if (task.kind !== 'group') return taskId === task.id ? '' : undefined;
+  const name = taskId.startsWith(`${task.id}.`) ? taskId.slice(task.id.length + 1) : taskId;
+  return task.body.some((c) => c.id === name) ? name : undefined;
+}
+
+/** What a reference reads: a record (with the one of the iteration before, in a loop), or a fan-out's list of records (its instances', or their last-declared task's). */
+type Read = { record: TaskRecord; previous?: TaskRecord | undefined } | { declared: TaskRecord; list: TaskRecord[] };
+
+function readOf(ctx: Ctx, scope: ReadScope | undefined, taskId: string): Read | undefined {
+  if (scope) {
+    const task = ctx.workflow.tasks[scope.d]!;
+    const previous = scope.kind === 'iteration' ? /^(.+)\.previous$/.exec(taskId)?.[1] : undefined;
+    const name = localName(task, previous ?? taskId);
+    if (name !== undefined) {
+      const child = name === '' ? undefined : name;
+      if (previous !== undefined) {
+        // Iteration 1 has no previous: its templates read it as empty.
+        const j = scope.n > 1 ? indexOfTask(ctx, memberId(ctx, scope.d, scope.kind, scope.n - 1, child)) : -1;
+        return j < 0 ? undefined : { record: rec(ctx, j) };
+      }
+      const j = indexOfTask(ctx, memberId(ctx, scope.d, scope.kind, scope.n, child));
+      const before = scope.kind === 'iteration' && scope.n > 1 ? indexOfTask(ctx, memberId(ctx, scope.d, scope.kind, scope.n - 1, child)) : -1;
+      return { record: rec(ctx, j), ...(before >= 0 && { previous: rec(ctx, before) }) };
+    }
+  }
+  const j = indexOfTask(ctx, taskId);
+  if (j >= 0) return declaredRead(ctx, j);
+  // `<group>.<child>` of a looping or fan-out group, from outside (the group's id may have dots: `outer.g.child`).
+  for (let dot = taskId.indexOf('.'); dot > 0; dot = taskId.indexOf('.', dot + 1)) {
+    const d = indexOfTask(ctx, taskId.slice(0, dot));
+    const child = taskId.slice(dot + 1);
+    const task = ctx.workflow.tasks[d];
+    if (task?.kind === 'group' && task.body.some((c) => c.id === child)) return declaredRead(ctx, d, child);
+  }
+  return undefined;
+}
+
+/**
+ * A declared task as its readers see it: a fan-out as the list of its instances (of `child`, or
+ * the group's last-declared task); a loop as its last iteration's (`child`, or the last-declared
+ * task), with the loop's own status.
+ */
+function declaredRead(ctx: Ctx, d: number, child?: string): Read {
+  const record = rec(ctx, d);
+  const task = ctx.workflow.tasks[d]!;
+  const body = task.kind === 'group' ? task.body : undefined;
+  const pos = body === undefined ? 0 : child === undefined ? body.length - 1 : body.findIndex((c) => c.id === child);
+  if (record.items !== undefined) return { declared: record, list: unitList(ctx, d, pos) };
+  if (record.iteration === undefined || task.repeat === undefined) return { record };
+  const last = rec(ctx, indexOfTask(ctx, iterationId(task.id, record.iteration, body?.[pos]!.id)));
+  return { record: { ...last, status: record.status } };
 }
 
 /** A task that never started fails (a `wait_for` timeout, an expression error); its failure policy applies. */
@@ -502,6 +601,7 @@ function makeReady(ctx: Ctx, i: number): void {
   // A condition is evaluated first: a task that will not run does not wait for its event.
   if (!conditionHolds(ctx, i)) return;
   if (ctx.workflow.tasks[i]!.for_each !== undefined) return startFanout(ctx, i);
+  if (ctx.workflow.tasks[i]!.repeat !== undefined) return startLoop(ctx, i);
   const wait = ctx.workflow.tasks[i]!.wait_for;
   if (wait) {
     const record = ownRecord(ctx, i);
@@ -607,19 +707,23 @@ function skipDependants(ctx: Ctx, failed: number): void {
   }
 }
 
-/** Task `i`'s templates' values (an instance's `{{item}}` and `{{index}}` too). */
+/** Task `i`'s templates' values (an instance's `{{item}}` and `{{index}}`, an iteration's `{{iteration}}` and siblings too). */
 function templateValues(ctx: Ctx, i = -1): TemplateValues {
-  const instance = i < 0 ? undefined : ctx.workflow.tasks[i]!.instance;
+  const scope = i < 0 ? undefined : scopeOf(ctx, i);
   return {
     input: (name) => ctx.workflow.inputs[name],
-    ...(instance && {
-      item: (path) => payloadText(rec(ctx, indexOfTask(ctx, instance.of)).items?.[instance.index], path),
-      index: () => String(instance.index),
+    ...(scope?.kind === 'instance' && {
+      item: (path) => payloadText(rec(ctx, scope.d).items?.[scope.n], path),
+      index: () => String(scope.n),
     }),
+    ...(scope?.kind === 'iteration' && { iteration: () => String(scope.n) }),
     task: (taskId, field) => {
-      const index = indexOfTask(ctx, taskId);
-      const record = index < 0 ? undefined : rec(ctx, index);
-      if (record?.items !== undefined && (field === 'output' || field === 'outputs')) return fanoutView(ctx, index).output;
+      const read = readOf(ctx, scope, taskId);
+      if (read !== undefined && 'list' in read) {
+        if (field === 'output' || field === 'outputs') return JSON.stringify(read.list.map((r) => r.output ?? ''));
+        return field === 'status' ? read.declared.status : field === 'exit_code' ? '' : undefined;
+      }
+      const record = read?.record;
       if (field === 'outputs') return undefined;
       if (field === 'status') return record?.status;
       if (field === 'exit_code') return record?.exitCode === undefined || record.exitCode === null ? '' : String(record.exitCode);
@@ -628,16 +732,16 @@ function templateValues(ctx: Ctx, i = -1): TemplateValues {
     },
     event: (type) => latestSignal(ctx, type)?.payload,
     json: (taskId, path) => {
-      const index = indexOfTask(ctx, taskId);
-      if (index < 0) return undefined;
-      const record = rec(ctx, index);
-      return jsonText(record.items === undefined ? record.json : fanoutView(ctx, index).json.map((j) => (j === undefined ? null : j)), path);
+      const read = readOf(ctx, scope, taskId);
+      if (read === undefined) return undefined;
+      return jsonText('list' in read ? read.list.map((r) => (r.json === undefined ? null : r.json)) : read.record.json, path);
     },
   };
 }
 
 function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
-  const task = ctx.workflow.tasks[i]!;
+  // Only leaf tasks run (a looping or fan-out group's tasks do, as its units').
+  const task = ctx.workflow.tasks[i]! as LeafTask;
   const record = rec(ctx, i);
   // Attempts made before this spawn (by an earlier process, on resume): startReadyTasks counted this one.
   const attemptsBefore = record.attempts - 1;
@@ -704,7 +808,7 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   }
   const input: AgentSessionInput = {
     sessionId: task.id,
-    agentName: task.kind === 'agent' ? task.agent ?? task.instance?.of ?? task.id : task.id,
+    agentName: task.kind === 'agent' ? (task.agent ?? unitAgentName(task)) : task.id,
     runId: ctx.run.runId,
     stateDir: ctx.run.stateDir,
     notifyParent: true,
@@ -809,7 +913,7 @@ function finishTask(ctx: Ctx, i: number, type: 'task.completed' | 'task.failed' 
   record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
   ctx.running -= 1;
   ctx.step.toStop.push(record.taskId);
-  const instance = ctx.workflow.tasks[i]!.instance !== undefined;
+  const instance = ctx.workflow.tasks[i]!.instance !== undefined || ctx.workflow.tasks[i]!.iteration !== undefined;
   if (instance) ctx.step.outbox.push(taskEvent(ctx, type, record.taskId, { record: { ...record } }));
   settle(ctx, i, !ctx.run.awaitDurable);
   if (!instance) ctx.step.outbox.push(taskEvent(ctx, type, record.taskId, { record: { ...record } }));
@@ -826,8 +930,8 @@ function haltRun(ctx: Ctx, why: NonNullable<Ctx['halt']>, error: SerializedError
   if (ctx.halt === null || ctx.halt === 'failed' || ctx.halt === 'budget_exceeded') ctx.halt = why;
   for (let i = 0; i < ctx.workflow.tasks.length; i++) {
     const status = rec(ctx, i).status;
-    // A fan-out under way has no child: it finishes with its last instance.
-    if ((status === 'running' || status === 'retrying') && rec(ctx, i).items === undefined) {
+    // A fan-out or a loop under way has no child: it finishes with its last instance or iteration.
+    if ((status === 'running' || status === 'retrying') && rec(ctx, i).items === undefined && rec(ctx, i).iteration === undefined) {
       const record = ownRecord(ctx, i);
       if (record.status === 'running') record.attempts -= 1;
       record.status = 'cancelled';
@@ -987,6 +1091,8 @@ export const orchestratorMachine = setup({
         if (ctx.halt !== null) continue;
         // A fan-out's recorded list is durable: its instances may start.
         if (rec(ctx, i).status === 'running' && rec(ctx, i).items !== undefined) pumpGate(ctx, i);
+        // A loop's iteration number is durable: that iteration's tasks may start.
+        else if (rec(ctx, i).status === 'running' && rec(ctx, i).iteration !== undefined) openIteration(ctx, i);
         else release(ctx, i);
       }
       startReadyTasks(ctx);
@@ -1151,9 +1257,10 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const keptFailure = before.status === 'failed' && (!input.retryFailed || task.allow_failure === true);
     if (before.status === 'completed' || keptFailure || isSkippedByWhen(before)) return { ...before };
     // A fan-out whose list was recorded keeps it (never evaluated again) and goes on: its
-    // instances decide (each kept, or run again, by these same rules).
-    if (before.items !== undefined) {
-      const { reason: _reason, allowedFailure: _allowed, ...rest } = before;
+    // instances decide (each kept, or run again, by these same rules). A loop goes on in the
+    // iteration it was in.
+    if (before.items !== undefined || before.iteration !== undefined) {
+      const { reason: _reason, allowedFailure: _allowed, exhausted: _exhausted, ...rest } = before;
       return { ...rest, status: 'running', error: null, endedAt: null, durationMs: null };
     }
     // A retried failed task starts afresh (no attempts, no Claude session to continue); what it
@@ -1180,12 +1287,26 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const fanout = rec(ctx, d);
     if (fanout.items === undefined || fanout.items.length === 0) continue;
     const finished = fanout.status !== 'running';
-    const task = ctx.workflow.tasks[d]!;
-    expandFanout(ctx, d, (id, k) => {
-      const before = previous.get(id);
-      if (finished) return before ? { ...before } : emptyTaskRecord(id);
-      return resumed(instanceTask(task, k), before);
+    expandFanout(ctx, d, (task) => {
+      const before = previous.get(task.id);
+      if (finished) return before ? { ...before } : emptyTaskRecord(task.id);
+      return resumed(task, before);
     }, !finished);
+  }
+  // The loops get their iterations back: the finished ones (and all of a finished loop) as they
+  // are, the one it was in by the rules above.
+  for (let d = 0; d < declared; d++) {
+    const loop = rec(ctx, d);
+    const task = ctx.workflow.tasks[d]!;
+    if (loop.iteration === undefined || task.repeat === undefined) continue;
+    for (let k = 1; k <= loop.iteration; k++) {
+      const current = loop.status === 'running' && k === loop.iteration;
+      addTasks(ctx, unitTasks(task, { iteration: k }), graph.priority[d]!, (t) => {
+        const before = previous.get(t.id);
+        if (current) return resumed(t, before);
+        return before ? { ...before } : emptyTaskRecord(t.id);
+      });
+    }
   }
   const records = recordsOf(ctx);
   for (const record of records) {
@@ -1199,7 +1320,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   // see it and the failure policy applies again.
   const finished = records
     .map((record, i) => ({ record, i }))
-    .filter(({ record, i }) => record.status === 'completed' || record.status === 'failed' || isSkippedByWhen(record) || ofFinishedFanout(ctx, i))
+    .filter(({ record, i }) => record.status === 'completed' || record.status === 'failed' || isSkippedByWhen(record) || ofFinishedUnit(ctx, i))
     .sort((a, b) => (a.record.endedAt ?? 0) - (b.record.endedAt ?? 0));
   for (const { record, i } of finished) {
     const published = publishedSignal(ctx, i);
@@ -1222,6 +1343,11 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     // A list evaluated just now (above) waits to be durable, as in a step.
     if (ctx.halt === null && ctx.undurable[d] !== 1) pumpGate(ctx, d);
   }
+  // The loops under way start the iteration they are in (one started just now waits to be durable).
+  for (let d = 0; d < declared; d++) {
+    const loop = rec(ctx, d);
+    if (loop.status === 'running' && loop.iteration !== undefined && ctx.halt === null && ctx.undurable[d] !== 1) openIteration(ctx, d);
+  }
   // What is ready now becomes the sorted base, which the steps never copy. (A task skipped by
   // its `when` above released its dependants, which the loop may have reached again: once each.)
   const priority = graph.priority;
@@ -1230,17 +1356,23 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
   return ctx;
 }
 
-/** An instance of a fan-out that finished in an earlier process: kept, and counted, whatever its status. */
-function ofFinishedFanout(ctx: Ctx, i: number): boolean {
-  const instance = ctx.workflow.tasks[i]!.instance;
-  return instance !== undefined && rec(ctx, indexOfTask(ctx, instance.of)).status !== 'running';
+/**
+ * A task of an instance of a fan-out, or of an iteration of a loop, that finished in an earlier
+ * process (a loop's iterations before the one it is in): kept, and counted, whatever its status.
+ */
+function ofFinishedUnit(ctx: Ctx, i: number): boolean {
+  const task = ctx.workflow.tasks[i]!;
+  const unit = task.instance ?? task.iteration;
+  if (unit === undefined) return false;
+  const declared = rec(ctx, indexOfTask(ctx, unit.of));
+  return declared.status !== 'running' || (task.iteration !== undefined && task.iteration.k < declared.iteration!);
 }
 
 function isSkippedByWhen(record: TaskRecord): boolean {
   return record.status === 'skipped' && record.skippedBy === 'when';
 }
 
-// ---- Fan-out (`for_each`) -------------------------------------------------------------------
+// ---- Units: fan-out instances (`for_each`) and loop iterations (`repeat`) --------------------
 
 /** Appends items to a chunked per-task list (its last chunk copied, new chunks added). */
 function appendChunked<T>(chunks: T[][], items: readonly T[]): void {
@@ -1256,24 +1388,78 @@ function appendChunked<T>(chunks: T[][], items: readonly T[]): void {
 const NO_DEPENDANTS: number[] = [];
 
 /**
- * Adds the instances of fan-out task `d` (its list recorded): tasks, graph entries (no
- * dependencies, no dependants, the declared task's priority), records and a gate. One copy of
- * the run's task list per fan-out, never per instance.
+ * Adds tasks of instances or iterations to the run: tasks, graph entries (dependencies among
+ * themselves only, the declared task's priority), records. One copy of the run's task list per
+ * call, never per task.
  */
-function expandFanout(ctx: Ctx, d: number, recordFor: (taskId: string, index: number) => TaskRecord, gated: boolean): void {
+function addTasks(ctx: Ctx, tasks: readonly LeafTask[], priority: number, recordFor: (task: LeafTask) => TaskRecord): void {
+  const start = ctx.workflow.tasks.length;
+  ctx.workflow = { ...ctx.workflow, tasks: [...ctx.workflow.tasks, ...tasks] };
+  const dependants: number[][] = tasks.map(() => NO_DEPENDANTS);
+  const counts: number[] = tasks.map(() => 0);
+  if (tasks.some((t) => t.depends_on.length > 0)) {
+    const at = new Map(tasks.map((t, p) => [t.id, p]));
+    tasks.forEach((t, p) => {
+      for (const dep of t.depends_on) {
+        const q = at.get(dep)!;
+        dependants[q] = dependants[q] === NO_DEPENDANTS ? [start + p] : [...dependants[q]!, start + p];
+        counts[p]! += 1;
+      }
+    });
+  }
+  const g = ctx.graph;
+  ctx.graph = {
+    dependants: [...g.dependants, ...dependants],
+    priority: [...g.priority, ...tasks.map(() => priority)],
+    dependencyCount: [...g.dependencyCount, ...counts],
+  };
+  appendChunked(own(ctx, 'records'), tasks.map(recordFor));
+  appendChunked(own(ctx, 'remaining'), counts);
+}
+
+/** How many tasks one instance or iteration of declared task `d` has (1, or its group's). */
+function unitSize(ctx: Ctx, d: number): number {
+  const task = ctx.workflow.tasks[d]!;
+  return task.kind === 'group' ? task.body.length : 1;
+}
+
+/** The index of the first task of unit `n` (an instance's index, an iteration's number) of declared task `d`. */
+function unitBase(ctx: Ctx, d: number, kind: ReadScope['kind'], n: number): number {
+  const task = ctx.workflow.tasks[d]!;
+  return indexOfTask(ctx, memberId(ctx, d, kind, n, task.kind === 'group' ? task.body[0]!.id : undefined));
+}
+
+/** Whether every task of the unit starting at `base` has finished. */
+function unitFinished(ctx: Ctx, base: number, m: number): boolean {
+  for (let c = 0; c < m; c++) if (!isFinished(rec(ctx, base + c).status)) return false;
+  return true;
+}
+
+/** Queues the tasks of the unit starting at `base` that are ready (a task of a group's may be skipped by its `when`, or wait). */
+function openUnit(ctx: Ctx, base: number, m: number): void {
+  for (let c = 0; c < m; c++) {
+    const i = base + c;
+    if (rec(ctx, i).status === 'pending' && remainingOf(ctx, i) === 0) makeReady(ctx, i);
+  }
+}
+
+/** The agent name of a task of an instance or iteration: its declared task's (`impl`, `fix`), or its group's task's (`fix_tests.test`). */
+function unitAgentName(task: Task): string {
+  const of = task.instance?.of ?? task.iteration?.of;
+  if (of === undefined) return task.id;
+  return task.child === undefined ? of : `${of}.${task.child}`;
+}
+
+/**
+ * Adds the instances of fan-out task `d` (its list recorded): one unit per item (the task, or
+ * its group's tasks), and a gate.
+ */
+function expandFanout(ctx: Ctx, d: number, recordFor: (task: LeafTask) => TaskRecord, gated: boolean): void {
   const task = ctx.workflow.tasks[d]!;
   const n = rec(ctx, d).items!.length;
-  const instances = Array.from({ length: n }, (_, k) => instanceTask(task, k));
-  ctx.workflow = { ...ctx.workflow, tasks: [...ctx.workflow.tasks, ...instances] };
-  const g = ctx.graph;
-  const priority = g.priority[d]!;
-  ctx.graph = {
-    dependants: [...g.dependants, ...instances.map(() => NO_DEPENDANTS)],
-    priority: [...g.priority, ...instances.map(() => priority)],
-    dependencyCount: [...g.dependencyCount, ...instances.map(() => 0)],
-  };
-  appendChunked(own(ctx, 'records'), instances.map((t, k) => recordFor(t.id, k)));
-  appendChunked(own(ctx, 'remaining'), instances.map(() => 0));
+  const tasks: LeafTask[] = [];
+  for (let k = 0; k < n; k++) tasks.push(...unitTasks(task, { instance: k }));
+  addTasks(ctx, tasks, ctx.graph.priority[d]!, recordFor);
   if (gated) setGate(ctx, d, { next: 0, open: 0, left: n });
 }
 
@@ -1291,14 +1477,14 @@ function setGate(ctx: Ctx, d: number, gate: FanoutGate): void {
 function ownGate(ctx: Ctx, d: number): FanoutGate {
   const gate = ctx.ready.gates[d]!;
   if (owned === null || owned.has(-2_000_000_000 - d)) return gate;
-  const copy = { ...gate };
+  const copy = { ...gate, ...(gate.units && { units: { ...gate.units } }) };
   setGate(ctx, d, copy);
   return copy;
 }
 
 /** The index of fan-out `d`'s first instance. */
 function instanceBase(ctx: Ctx, d: number): number {
-  return indexOfTask(ctx, instanceId(rec(ctx, d).taskId, 0));
+  return unitBase(ctx, d, 'instance', 0);
 }
 
 /** Queues fan-out `d`'s next instances while it has room (its `max_parallel`, or the run's). */
@@ -1308,13 +1494,19 @@ function pumpGate(ctx: Ctx, d: number): void {
   const seen = ctx.ready.gates[d];
   if (!seen || seen.open >= cap || seen.next >= n) return;
   const base = instanceBase(ctx, d);
+  const m = unitSize(ctx, d);
   const gate = ownGate(ctx, d);
   while (gate.open < cap && gate.next < n) {
-    const i = base + gate.next;
+    const i = base + gate.next * m;
     gate.next += 1;
-    if (rec(ctx, i).status !== 'pending') continue;
-    gate.open += 1;
-    enqueueReady(ctx, i);
+    if (m === 1) {
+      if (rec(ctx, i).status !== 'pending') continue;
+      gate.open += 1;
+      enqueueReady(ctx, i);
+    } else if (!unitFinished(ctx, i, m)) {
+      gate.open += 1;
+      openUnit(ctx, i, m);
+    }
   }
 }
 
@@ -1354,18 +1546,29 @@ function startFanout(ctx: Ctx, d: number): void {
   record.startedAt = Date.now();
   ctx.step.outbox.push(taskEvent(ctx, 'fanout.expanded', record.taskId, { count: outcome.items.length }));
   if (outcome.items.length === 0) return finishFanout(ctx, d, 0);
-  expandFanout(ctx, d, (id) => emptyTaskRecord(id), true);
+  expandFanout(ctx, d, (t) => emptyTaskRecord(t.id), true);
   if (ctx.run.awaitDurable) own(ctx, 'undurable')[d] = 1;
   else pumpGate(ctx, d);
 }
 
-/** An instance has finished: its fan-out queues the next one, or finishes with the last. */
+/** A task of an instance has finished: once its instance has, its fan-out queues the next one, or finishes with the last. */
 function instanceSettled(ctx: Ctx, i: number): void {
   const instance = ctx.workflow.tasks[i]!.instance!;
   const d = indexOfTask(ctx, instance.of);
   // The instances of a fan-out that finished in an earlier process (kept as they are).
   if (!ctx.ready.gates[d]) return;
   const gate = ownGate(ctx, d);
+  const m = unitSize(ctx, d);
+  if (m > 1) {
+    // A group's instance: its tasks settle one by one (each once, in a step or on resume).
+    gate.units ??= {};
+    const done = (gate.units[instance.index] ?? 0) + 1;
+    if (done < m) {
+      gate.units[instance.index] = done;
+      return;
+    }
+    delete gate.units[instance.index];
+  }
   if (instance.index < gate.next) gate.open -= 1;
   gate.left -= 1;
   if (gate.left === 0) finishFanout(ctx, d, instanceBase(ctx, d));
@@ -1378,15 +1581,17 @@ function instanceSettled(ctx: Ctx, i: number): void {
  * `allow_failure`); else it fails (one failed), is cancelled or skipped (the run halted).
  */
 function finishFanout(ctx: Ctx, d: number, base: number): void {
-  const n = rec(ctx, d).items!.length;
+  const n = rec(ctx, d).items!.length * unitSize(ctx, d);
+  const task = ctx.workflow.tasks[d]!;
   const failed: TaskRecord[] = [];
   let cancelled: TaskRecord | undefined;
   let skipped: TaskRecord | undefined;
   for (let k = 0; k < n; k++) {
     const r = rec(ctx, base + k);
-    if (r.status === 'failed') failed.push(r);
+    // A task's own instances fail the fan-out (allowed or not: then the fan-out's failure is allowed); a group's task with allow_failure does not.
+    if (r.status === 'failed' && (task.kind !== 'group' || !r.allowedFailure)) failed.push(r);
     else if (r.status === 'cancelled') cancelled ??= r;
-    else if (r.status === 'skipped') skipped ??= r;
+    else if (r.status === 'skipped' && r.skippedBy !== 'when') skipped ??= r;
   }
   if (ctx.ready.gates[d]) {
     const gates = { ...ctx.ready.gates };
@@ -1394,49 +1599,151 @@ function finishFanout(ctx: Ctx, d: number, base: number): void {
     own(ctx, 'ready').gates = gates;
     owned?.add('readyGates');
   }
-  const record = ownRecord(ctx, d);
-  record.endedAt = Date.now();
-  record.durationMs = record.startedAt === null ? null : record.endedAt - record.startedAt;
-  const task = ctx.workflow.tasks[d]!;
   if (failed.length > 0) {
     const first = failed[0]!;
     const ids = failed.slice(0, 5).map((r) => r.taskId).join(', ') + (failed.length > 5 ? ', ...' : '');
-    record.status = 'failed';
-    record.error = {
+    const what = task.kind === 'group' ? 'tasks' : 'instances';
+    endDeclared(ctx, d, 'failed', {
       name: first.error?.name ?? 'FanoutError',
       code: first.error?.code ?? 'EXPRESSION_ERROR',
-      message: `Task "${task.id}": ${failed.length} of ${n} instances failed (${ids}); ${first.taskId}: ${first.error?.message ?? 'failed'}`,
+      message: `Task "${task.id}": ${failed.length} of ${n} ${what} failed (${ids}); ${first.taskId}: ${first.error?.message ?? 'failed'}`,
       transient: false,
       details: { taskId: task.id, failed: failed.map((r) => r.taskId) },
-    };
-    if (task.allow_failure === true) record.allowedFailure = true;
-    settle(ctx, d);
-    ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
-    afterFailure(ctx, d);
-  } else if (cancelled || skipped) {
-    record.status = cancelled ? 'cancelled' : 'skipped';
-    if (cancelled) record.error = cancelled.error;
-    else record.reason = skipped!.reason ?? 'the run halted';
-    settle(ctx, d);
-    ctx.step.outbox.push(taskEvent(ctx, cancelled ? 'task.cancelled' : 'task.skipped', record.taskId, { record: { ...record } }));
-  } else {
-    record.status = 'completed';
-    record.error = null;
-    settle(ctx, d, !ctx.run.awaitDurable);
-    ctx.step.outbox.push(taskEvent(ctx, 'task.completed', record.taskId, { record: { ...record } }));
-  }
+    });
+  } else if (cancelled) endDeclared(ctx, d, 'cancelled', cancelled.error);
+  else if (skipped) endDeclared(ctx, d, 'skipped', null, skipped.reason);
+  else endDeclared(ctx, d, 'completed', null);
 }
 
-/** What a fan-out gives its dependants: its instances' outputs (as a JSON array text) and json, in item order. */
-function fanoutView(ctx: Ctx, d: number): { output: string; json: unknown[] } {
+/**
+ * A fan-out or a loop has ended (its units settled): its record is closed, it is settled (a
+ * completed one's dependants wait for it to be durable, when the run waits for that), its event
+ * queued and, for a failure, the failure policy applied.
+ */
+function endDeclared(ctx: Ctx, d: number, status: 'completed' | 'failed' | 'cancelled' | 'skipped', error: SerializedError | null, reason?: string): void {
+  const record = ownRecord(ctx, d);
+  record.endedAt = Date.now();
+  // (A fan-out or a loop has started: its list, or its first iteration, was recorded.)
+  record.durationMs = record.endedAt - record.startedAt!;
+  record.status = status;
+  record.error = error;
+  if (reason !== undefined) record.reason = reason;
+  if (status === 'failed' && ctx.workflow.tasks[d]!.allow_failure === true) record.allowedFailure = true;
+  settle(ctx, d, status !== 'completed' || !ctx.run.awaitDurable);
+  const type = status === 'completed' ? 'task.completed' : status === 'failed' ? 'task.failed' : status === 'cancelled' ? 'task.cancelled' : 'task.skipped';
+  ctx.step.outbox.push(taskEvent(ctx, type, record.taskId, { record: { ...record } }));
+  if (status === 'failed') afterFailure(ctx, d);
+}
+
+/** The records of task `pos` of the body (0 for a task's own) of every instance of fan-out `d`, in item order. */
+function unitList(ctx: Ctx, d: number, pos: number): TaskRecord[] {
   const n = rec(ctx, d).items!.length;
-  const base = n === 0 ? 0 : instanceBase(ctx, d);
-  const outputs: string[] = [];
-  const json: unknown[] = [];
-  for (let k = 0; k < n; k++) {
-    const r = rec(ctx, base + k);
-    outputs.push(r.output ?? '');
-    json.push(r.json);
+  if (n === 0) return [];
+  const base = instanceBase(ctx, d);
+  const m = unitSize(ctx, d);
+  const list: TaskRecord[] = [];
+  for (let k = 0; k < n; k++) list.push(rec(ctx, base + k * m + pos));
+  return list;
+}
+
+// ---- Loops (`repeat`) ---------------------------------------------------------------------------
+
+/** Loop task `d`'s dependencies are done (and its `when` held): its first iteration starts. */
+function startLoop(ctx: Ctx, d: number): void {
+  const record = ownRecord(ctx, d);
+  record.status = 'running';
+  record.startedAt = Date.now();
+  nextIteration(ctx, d, 1);
+}
+
+/**
+ * Loop `d` starts iteration `k`: the number is recorded on its record (with a checkpointed run,
+ * the iteration's tasks wait until that record is durable), then its tasks are added.
+ */
+function nextIteration(ctx: Ctx, d: number, k: number): void {
+  const task = ctx.workflow.tasks[d]!;
+  const record = ownRecord(ctx, d);
+  record.iteration = k;
+  ctx.step.outbox.push(taskEvent(ctx, 'loop.iteration', record.taskId, { iteration: k, max: task.repeat!.max }));
+  addTasks(ctx, unitTasks(task, { iteration: k }), ctx.graph.priority[d]!, (t) => emptyTaskRecord(t.id));
+  if (ctx.run.awaitDurable) own(ctx, 'undurable')[d] = 1;
+  else openIteration(ctx, d);
+}
+
+/** Queues the ready tasks of the iteration loop `d` is in. */
+function openIteration(ctx: Ctx, d: number): void {
+  openUnit(ctx, unitBase(ctx, d, 'iteration', rec(ctx, d).iteration!), unitSize(ctx, d));
+}
+
+/** A task of an iteration has finished: once the iteration's last has, the loop decides. */
+function iterationSettled(ctx: Ctx, i: number): void {
+  const { of, k } = ctx.workflow.tasks[i]!.iteration!;
+  const d = indexOfTask(ctx, of);
+  const loop = rec(ctx, d);
+  // An earlier iteration's task, or one of a loop that has ended (kept as they are, on resume).
+  if (loop.status !== 'running' || loop.iteration !== k) return;
+  const base = unitBase(ctx, d, 'iteration', k);
+  if (unitFinished(ctx, base, unitSize(ctx, d))) finishIteration(ctx, d, k, base);
+}
+
+/**
+ * Iteration `k` of loop `d` has ended: a failed task (without `allow_failure`) fails the loop;
+ * a cancelled or skipped one (the run halted) ends it so; else `until` is evaluated over the
+ * iteration: true completes the loop, false starts the next iteration, or at `max` fails the loop
+ * with `LOOP_EXHAUSTED` (completes it `exhausted`, with `on_exhausted: continue`).
+ */
+function finishIteration(ctx: Ctx, d: number, k: number, base: number): void {
+  const task = ctx.workflow.tasks[d]!;
+  const repeat = task.repeat!;
+  let failed: TaskRecord | undefined;
+  let cancelled: TaskRecord | undefined;
+  let skipped: TaskRecord | undefined;
+  for (let c = 0; c < unitSize(ctx, d); c++) {
+    const r = rec(ctx, base + c);
+    if (r.status === 'failed' && (task.kind !== 'group' || !r.allowedFailure)) failed ??= r;
+    else if (r.status === 'cancelled') cancelled ??= r;
+    else if (r.status === 'skipped' && r.skippedBy !== 'when') skipped ??= r;
   }
-  return { output: JSON.stringify(outputs), json };
+  if (failed) {
+    // A failed task has its error (its code is the loop's).
+    const { result: _result, ...error } = failed.error!;
+    return endDeclared(ctx, d, 'failed', {
+      ...error,
+      message: `Task "${task.id}": iteration ${k}: ${failed.taskId} failed: ${error.message}`,
+      transient: false,
+      details: { taskId: task.id, iteration: k, failed: failed.taskId },
+    });
+  }
+  if (cancelled) return endDeclared(ctx, d, 'cancelled', cancelled.error);
+  if (skipped) return endDeclared(ctx, d, 'skipped', null, skipped.reason);
+  const scope: ReadScope = { d, kind: 'iteration', n: k };
+  // CEL, or a TypeScript function (a workflow built in code): see evaluateCondition.
+  const outcome = evaluateCondition(repeat.until, expressionValues(ctx, scope), { field: 'repeat.until', extraVariables: ['iteration'] });
+  const until = conditionText(repeat.until);
+  const saw = /(^|, )iteration = /.test(outcome.seen) ? outcome.seen : outcome.seen === '' ? `iteration = ${k}` : `${outcome.seen}, iteration = ${k}`;
+  if ('error' in outcome) {
+    return endDeclared(ctx, d, 'failed', {
+      name: 'ExpressionError',
+      code: 'EXPRESSION_ERROR',
+      message: `Task "${task.id}": repeat.until: ${until}: ${outcome.problem} (${saw})`,
+      transient: false,
+      details: { taskId: task.id, field: 'repeat.until', expression: until, iteration: k },
+    });
+  }
+  if (outcome.run) return endDeclared(ctx, d, 'completed', null);
+  if (k < repeat.max) {
+    if (ctx.halt !== null) return endDeclared(ctx, d, 'skipped', null, 'the run halted before its next iteration');
+    return nextIteration(ctx, d, k + 1);
+  }
+  if (repeat.on_exhausted === 'continue') {
+    ownRecord(ctx, d).exhausted = true;
+    return endDeclared(ctx, d, 'completed', null);
+  }
+  endDeclared(ctx, d, 'failed', {
+    name: 'LoopExhaustedError',
+    code: 'LOOP_EXHAUSTED',
+    message: `Task "${task.id}": repeat: until ${until} was still false after ${repeat.max} iteration${repeat.max === 1 ? '' : 's'}, its max (${saw})`,
+    transient: false,
+    details: { taskId: task.id, until, max: repeat.max, seen: saw },
+  });
 }

@@ -111,7 +111,9 @@ export function createMemoryExecutor(inner: Executor, runMemory: (runId: string)
 /** Whether a workflow reads or writes memory (`{{memory.<key>}}`, `{{hash "..."}}`, `cache:`, `remember:`). */
 export function usesMemory(workflow: Workflow): boolean {
   return workflow.tasks.some(
-    (task) => task.cache !== undefined || task.remember !== undefined || (task.kind === 'agent' ? hasDeferredRefs(task.prompt) : task.command.some(hasDeferredRefs)),
+    (declared) => (declared.kind === 'group' ? declared.body : [declared]).some(
+      (task) => task.cache !== undefined || task.remember !== undefined || (task.kind === 'agent' ? hasDeferredRefs(task.prompt) : task.command.some(hasDeferredRefs)),
+    ),
   );
 }
 

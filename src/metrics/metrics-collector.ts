@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { parseInstanceId } from '../workflow/fan-out.js';
+import { declaredTaskOf } from '../workflow/fan-out.js';
+import { declaredIdOf } from '../workflow/record-ids.js';
 import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Task } from '../workflow/spec.js';
@@ -120,14 +121,15 @@ export class MetricsCollector {
    */
   addRun(run: RunCheckpoint): this {
     this.runIds.add(run.runId);
-    const tasks = new Map<string, Task>((run.workflow?.tasks ?? []).map((t) => [t.id, t]));
+    const tasks: Task[] = run.workflow?.tasks ?? [];
     for (const record of run.records) {
       // A record a rerun kept was executed (and is counted) by the run it was kept from.
       if (record.keptFrom !== undefined) continue;
       // A fan-out runs nothing itself: its instances are counted, as its declared task.
-      if (record.items !== undefined) continue;
-      const instance = parseInstanceId(record.taskId);
-      const task = tasks.get(record.taskId) ?? (instance ? tasks.get(instance.of) : undefined);
+      // A loop too: its iterations are.
+      if (record.items !== undefined || record.iteration !== undefined) continue;
+      const task = declaredTaskOf(tasks, record.taskId);
+      if (task?.kind === 'group') continue;
       if (task?.kind === 'command') {
         this.addRecord({ record, runId: run.runId, workflowId: run.workflowId, kind: 'command', agent: task.id, model: 'command' });
       } else {
@@ -230,8 +232,8 @@ function keyOf(entry: MetricsRecord, by: MetricsGroupBy): string {
     case 'model':
       return entry.model;
     case 'task':
-      // A fan-out's instances (impl[3]) under their declared task.
-      return parseInstanceId(entry.record.taskId)?.of ?? entry.record.taskId;
+      // Instances and iterations (impl[3], fix#2, fix_tests#2.test) under their declared task (impl, fix, fix_tests.test).
+      return declaredIdOf(entry.record.taskId);
     case 'workflow':
       return entry.workflowId;
     case 'session':

@@ -192,9 +192,10 @@ export class RunCheckpointer {
         this.inflight = null;
         try {
           // A failed task's too: the dependants of one allowed to fail (`allow_failure`) wait for it.
-          // A fan-out's recorded list too: its instances start only once it is durable.
+          // A fan-out's recorded list too: its instances start only once it is durable; and a
+          // loop's iteration number: that iteration's tasks start only once it is durable.
           const completed = records
-            .filter((r) => r.status === 'completed' || r.status === 'failed' || (r.status === 'running' && r.items !== undefined))
+            .filter((r) => r.status === 'completed' || r.status === 'failed' || (r.status === 'running' && (r.items !== undefined || r.iteration !== undefined)))
             .map((r) => r.taskId);
           if (completed.length > 0) this.hooks.onDurable?.(completed);
         } finally {

@@ -6,8 +6,11 @@
  */
 import { PermanentError } from '../errors.js';
 
-/** A segment, or a fan-out instance's id (`impl[3]`: a task id, then its index in brackets). */
-const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\[\d+\])?$/;
+/**
+ * A segment, or the id of a fan-out instance (`impl[3]`: a task id, then its index in brackets;
+ * a group's, `impl[3].code`) or of a loop iteration (`fix#2`, `fix_tests#2.test`).
+ */
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:(?:\[\d+\]|#\d+)(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)?$/;
 /** Longest key accepted (file systems cap a name at 255 bytes; `.json` and temp suffixes need room). */
 export const MAX_KEY_LENGTH = 200;
 
@@ -30,7 +33,7 @@ export function assertValidKey(key: string, what = 'key'): void {
   for (const segment of key.split('/')) {
     if (segment === '') fail('it has an empty segment');
     if (segment === '.' || segment === '..') fail('it reaches outside the state directory');
-    if (!SEGMENT.test(segment)) fail(`segment "${segment}" may use only letters, digits, _ . - (and not start with . or -; a fan-out instance id may end in [<index>])`);
+    if (!SEGMENT.test(segment)) fail(`segment "${segment}" may use only letters, digits, _ . - (and not start with . or -; a fan-out instance id may end in [<index>], a loop iteration's in #<k>, each followed by .<task> in a group)`);
   }
 }
 

@@ -150,6 +150,18 @@ function ganttRow(task: ReportTask, y: number, x: (at: number) => number, tEnd: 
   const parts: string[] = [];
   if (task.critical) parts.push(`<rect class="critical-band" x="0" y="${y + 1}" width="${LABEL_W + CHART_W + 20}" height="${ROW_H - 2}"/>`);
   parts.push(`<text class="label" x="${LABEL_W - 10}" y="${mid + 4}" text-anchor="end">${esc(clip(task.id, 22))}<title>${esc(task.id)}</title></text>`);
+  // A fan-out's instances and a loop's iterations: their bars on their task's row, thinner.
+  const repeats = [...(task.instances ?? []), ...(task.iterations ?? [])];
+  for (const r of repeats) {
+    for (const a of r.attempts) {
+      const start = x(a.startedAt);
+      const end = x(a.endedAt ?? tEnd);
+      const tip = `${r.id}, attempt ${a.attempt}: ${a.outcome}${a.endedAt === null ? '' : ` after ${duration(a.endedAt - a.startedAt)}`}${a.error ? `\n${a.error.code}: ${a.error.message}` : ''}`;
+      parts.push(
+        `<rect class="attempt repeat" data-task-id="${esc(r.id)}" data-attempt="${a.attempt}" data-outcome="${a.outcome}" x="${start.toFixed(1)}" y="${mid - BAR_H / 4}" width="${Math.max(2, end - start).toFixed(1)}" height="${BAR_H / 2}" rx="1" fill="${OUTCOME_COLOURS[a.outcome]}" fill-opacity="0.8"><title>${esc(tip)}</title></rect>`,
+      );
+    }
+  }
   let previous: ReportAttempt | undefined;
   for (const a of task.attempts) {
     const start = x(a.startedAt);
@@ -165,7 +177,11 @@ function ganttRow(task: ReportTask, y: number, x: (at: number) => number, tEnd: 
     );
     previous = a;
   }
-  if (task.attempts.length === 0) {
+  if (task.attempts.length === 0 && repeats.length > 0) {
+    // A fan-out's reason says what its instances did; a loop has none.
+    const note = task.reason ?? `${repeats.length} iterations`;
+    parts.push(`<text class="no-attempt" x="${LABEL_W + CHART_W + 14}" y="${mid + 4}" text-anchor="end">${esc(clip(note, 60))}<title>${esc(note)}</title></text>`);
+  } else if (task.attempts.length === 0) {
     const note = task.reason ? `${task.status}: ${task.reason}` : task.status;
     parts.push(`<text class="no-attempt" x="${LABEL_W + 6}" y="${mid + 4}">${esc(clip(note, 110))}<title>${esc(note)}</title></text>`);
   } else {
@@ -225,19 +241,77 @@ ${nodes.join('\n')}
 </svg>`;
 }
 
+/** Instances or iterations of a task listed open in the tasks table; more are folded. */
+const OPEN_REPEATS = 20;
+
 function taskTable(report: RunReport): string {
-  const rows = report.tasks.map(
-    (t) => `<tr data-task-id="${esc(t.id)}" data-status="${esc(t.status)}" data-critical="${t.critical}"${taskFlags(t)}>
-<td><code>${esc(t.id)}</code></td><td><span class="badge" style="${badgeStyle(t.status)}">${esc(statusLabel(t))}</span></td><td>${esc(t.kind === 'command' ? '-' : t.agent)}</td><td>${esc(t.model)}</td>
+  const row = (t: ReportTask, depth: number, of?: { attr: string; id: string }): string => `<tr data-task-id="${esc(t.id)}" data-status="${esc(t.status)}" data-critical="${t.critical}"${taskFlags(t)}${of ? ` ${of.attr}="${esc(of.id)}"` : ''}>
+<td style="padding-left:${10 + 16 * depth}px"><code>${esc(t.id)}</code></td><td><span class="badge" style="${badgeStyle(t.status)}">${esc(statusLabel(t))}</span></td><td>${esc(t.kind === 'command' ? '-' : t.agent)}</td><td>${esc(t.model)}</td>
 <td class="num" data-attempts="${t.attemptCount}">${t.attemptCount}</td><td class="num">${t.durationMs === null ? '-' : esc(duration(t.durationMs))}</td>
 <td class="num">${t.tokens.input}</td><td class="num">${t.tokens.output}</td><td class="num">${t.tokens.cacheRead + t.tokens.cacheCreation}</td>
 <td class="num" data-cost-usd="${t.costUsd}">${esc(usd(t.costUsd))}${t.costEstimated ? '*' : ''}</td>
-<td class="note-cell">${esc(t.error ? `${t.error.code}: ${clip(t.error.message, 120)}` : (t.reason ?? ''))}</td></tr>`,
-  );
+<td class="note-cell">${esc(t.error ? `${t.error.code}: ${clip(t.error.message, 120)}` : (t.reason ?? ''))}</td></tr>`;
+  // The instances or iterations of a task, under it: open when few, folded when many.
+  const repeats = (t: ReportTask, depth: number, list: ReportTask[] | undefined, what: 'instances' | 'iterations'): string[] => {
+    if (!list || list.length === 0) return [];
+    const of = { attr: what === 'instances' ? 'data-instance-of' : 'data-iteration-of', id: t.id };
+    const rows = list.map((r) => row(r, depth + 1, of));
+    if (list.length <= OPEN_REPEATS) return rows;
+    const counts = countBy(list.map((r) => r.status));
+    return [`<tr class="fold" data-of="${esc(t.id)}"><td colspan="11" style="padding-left:${26 + 16 * depth}px"><details><summary>${list.length} ${what}: ${esc(counts)}</summary><table class="tasks repeats"><tbody>${rows.join('\n')}</tbody></table></details></td></tr>`];
+  };
+  const groups = report.groups ?? {};
+  const parentOf = new Map<string, string>();
+  for (const [group, children] of Object.entries(groups)) for (const child of children) parentOf.set(child, group);
+  const pathOf = (id: string): string[] => {
+    const path: string[] = [];
+    for (let g = parentOf.get(id); g !== undefined; g = parentOf.get(g)) path.unshift(g);
+    return path;
+  };
+  const byGroup = new Map<string, ReportTask[]>();
+  for (const t of report.tasks) for (const g of pathOf(t.id)) byGroup.set(g, [...(byGroup.get(g) ?? []), t]);
+  const rows: string[] = [];
+  let open: string[] = [];
+  for (const t of report.tasks) {
+    const path = pathOf(t.id);
+    // A group's row before its first task: what its tasks did.
+    path.forEach((g, depth) => {
+      if (open[depth] === g) return;
+      const members = byGroup.get(g)!;
+      const status = groupStatus(members);
+      rows.push(`<tr class="group-row" data-group="${esc(g)}" data-status="${esc(status)}"><td colspan="11" style="padding-left:${10 + 16 * depth}px">group <code>${esc(g)}</code>: <span class="badge" style="${badgeStyle(status)}">${esc(status)}</span> ${esc(doneText(members))}</td></tr>`);
+    });
+    open = path;
+    rows.push(row(t, path.length), ...repeats(t, path.length, t.instances, 'instances'), ...repeats(t, path.length, t.iterations, 'iterations'));
+  }
   const tk = report.tokens;
   return `<table class="tasks"><thead><tr><th>task</th><th>status</th><th>agent</th><th>model</th><th>attempts</th><th>time</th><th>in</th><th>out</th><th>cache</th><th>cost</th><th>note</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 <tfoot><tr data-total="true"><td>total</td><td></td><td></td><td></td><td class="num">${report.tasks.reduce((n, t) => n + t.attemptCount, 0)}</td><td class="num">${report.durationMs === null ? '-' : esc(duration(report.durationMs))}</td><td class="num">${tk.input}</td><td class="num">${tk.output}</td><td class="num">${tk.cacheRead + tk.cacheCreation}</td><td class="num" data-cost-usd="${report.costUsd}">${esc(usd(report.costUsd))}</td><td></td></tr></tfoot></table>`;
+}
+
+/** `7 completed, 1 failed`. */
+function countBy(statuses: string[]): string {
+  const counts = new Map<string, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+const ENDED = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/** `2/3 done, 1 skipped`: a group's tasks. */
+function doneText(tasks: ReportTask[]): string {
+  const done = tasks.filter((t) => ENDED.has(t.status)).length;
+  const notable = ['running', 'failed', 'skipped', 'cancelled'].map((s) => [s, tasks.filter((t) => t.status === s).length] as const).filter(([, n]) => n > 0);
+  return [`${done}/${tasks.length} done`, ...notable.map(([s, n]) => `${n} ${s}`)].join(', ');
+}
+
+/** A group's status from its tasks': running while one runs, failed or cancelled when one is, completed when all ended, pending before any started. */
+function groupStatus(tasks: ReportTask[]): string {
+  const statuses = tasks.map((t) => t.status as string);
+  if (statuses.some((s) => !ENDED.has(s))) return statuses.every((s) => s === 'pending') ? 'pending' : 'running';
+  for (const s of ['failed', 'cancelled']) if (statuses.includes(s)) return s;
+  return statuses.every((s) => s === 'skipped') ? 'skipped' : 'completed';
 }
 
 function groupTable(report: RunReport, groups: MetricsGroup[], by: 'agent' | 'model'): string {
@@ -288,6 +362,7 @@ function taskFlags(t: ReportTask): string {
  */
 function conditions(report: RunReport): string {
   const items = report.tasks
+    .flatMap((t) => [t, ...[...(t.instances ?? []), ...(t.iterations ?? [])].filter((r) => r.skippedBy === 'when' && r.when !== undefined)])
     .filter((t) => t.when !== undefined)
     .map((t) => {
       const outcome = t.skippedBy === 'when' ? 'skipped' : t.status === 'pending' || t.status === 'waiting' ? 'pending' : t.status === 'skipped' ? 'not reached' : 'taken';
@@ -427,6 +502,9 @@ svg text { font-size: 12px; fill: #111827; }
 .gantt .backoff { stroke: #d97706; stroke-dasharray: 3 3; }
 .gantt .after, .gantt .no-attempt { fill: #6b7280; font-size: 11px; }
 .gantt .after.inside { fill: #fff; font-weight: 600; }
+tr.group-row td { background: #f3f4f6; font-weight: 600; }
+tr.fold summary { cursor: pointer; color: #374151; }
+table.repeats { margin: 4px 0 4px 0; }
 .gantt-row[data-critical="true"] .label { font-weight: 700; fill: var(--critical); }
 .dag .edge { fill: none; stroke: #9ca3af; stroke-width: 1.5; }
 .dag .edge.critical { stroke: var(--critical); stroke-width: 3; }

@@ -7,10 +7,12 @@
  */
 import { addDiffStats, type ReportWorkspace } from '../workspace/report-diff-stats.js';
 import { declaredTaskOf, instanceId } from '../workflow/fan-out.js';
+import { declaredIdsOf, orderRecordIds, parseRecordId } from '../workflow/record-ids.js';
 import { readFileSync } from 'node:fs';
 import { promptFileBeside } from '../actors/prompt-file.js';
 import { rawFileOf } from '../cli/logs-command.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
+import { conditionText } from '../workflow/condition-function.js';
 import { readRunEventLog, runEventLogPath, type RunEventLogEntry } from '../persistence/run-event-log.js';
 import type { RunCheckpoint, StateBackend } from '../persistence/state-backend.js';
 import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collector.js';
@@ -86,6 +88,12 @@ export interface ReportTask {
   json?: unknown;
   /** A fan-out (`for_each`): its recorded list's length and its instances by status (their tokens and cost are its own). */
   fanout?: { items: number; byStatus: Record<string, number> };
+  /** The instances of a fan-out (`impl[3]`, `impl[3].code` under `impl.code`), in item order. */
+  instances?: ReportTask[];
+  /** The iterations of a loop (`fix#2`, `fix_tests#2.test` under `fix_tests.test`), in order. */
+  iterations?: ReportTask[];
+  /** The group the task is in (its innermost, by full id), when it is in one. */
+  group?: string;
   /** On the critical path. */
   critical: boolean;
   /** Each attempt's prompt as it was sent (agent tasks whose prompt files are there; see {@link loadRunReport}). */
@@ -133,8 +141,10 @@ export interface RunReport {
   /** Epoch ms; `null` while it runs. */
   endedAt: number | null;
   durationMs: number | null;
-  /** In the workflow's order. */
+  /** In the workflow's order (instances and iterations under their task). */
   tasks: ReportTask[];
+  /** The workflow's groups by full id, each with its tasks' (and inner groups') full ids (see `Workflow.groups`). */
+  groups?: Record<string, string[]>;
   /**
    * The longest chain of dependencies by actual duration (each task's `durationMs`, retries and
    * their waits included), first task first, through tasks that ran only. Ties go to the task
@@ -181,20 +191,20 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   const records = new Map(run.records.map((r) => [r.taskId, r]));
   const logged = events ? attemptsFromLog(events, finished) : new Map<string, ReportAttempt[]>();
 
-  const tasks: ReportTask[] = run.workflow.tasks.map((spec) => {
-    const record = records.get(spec.id) ?? emptyTaskRecord(spec.id);
-    const cost = byTask.get(spec.id);
+  type Spec = Pick<RunCheckpoint['workflow']['tasks'][number], 'id' | 'kind' | 'depends_on' | 'when'> & { agent?: string; model?: string };
+  const reportTask = (spec: Spec, record: TaskRecord): ReportTask => {
+    const cost = byTask.get(record.taskId);
     // Kept by a rerun: it ran in another run, before this one started; nothing of it is drawn here.
     const kept = record.keptFrom !== undefined;
     const out: ReportTask = {
-      id: spec.id,
-      kind: spec.kind,
-      agent: spec.kind === 'command' ? spec.id : (spec.agent ?? spec.id),
-      model: spec.kind === 'command' ? 'command' : spec.model,
+      id: record.taskId,
+      kind: spec.kind === 'group' ? 'command' : spec.kind,
+      agent: spec.kind === 'agent' ? (spec.agent ?? spec.id) : spec.id,
+      model: spec.kind === 'agent' ? spec.model! : spec.kind,
       dependsOn: [...spec.depends_on],
       status: record.status,
       attemptCount: record.attempts,
-      attempts: kept ? [] : (logged.get(spec.id) ?? attemptsFromRecord(record)),
+      attempts: kept ? [] : (logged.get(record.taskId) ?? attemptsFromRecord(record)),
       startedAt: kept ? null : record.startedAt,
       endedAt: kept ? null : record.endedAt,
       durationMs: kept ? null : durationOf(record),
@@ -205,7 +215,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       critical: false,
     };
     if (record.reason !== undefined) out.reason = record.reason;
-    if (spec.when !== undefined) out.when = spec.when;
+    if (spec.when !== undefined && record.taskId === spec.id) out.when = conditionText(spec.when);
     if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
     if (record.allowedFailure) out.allowedFailure = true;
     if (record.json !== undefined) out.json = record.json;
@@ -217,6 +227,38 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
       };
     }
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
+    return out;
+  };
+  // Instances and iterations, in order, by the fan-out or loop they belong to (`impl[3].code` and `impl[3]` to `impl`).
+  const repeats = new Map<string, { instances: TaskRecord[]; iterations: TaskRecord[] }>();
+  for (const record of orderRecordIds(run.records, (r) => r.taskId, declaredIdsOf(run.workflow.tasks))) {
+    const { marks } = parseRecordId(record.taskId);
+    if (marks.length === 0) continue;
+    const owner = marks[0]!.declared;
+    const entry = repeats.get(owner) ?? { instances: [], iterations: [] };
+    (marks[0]!.kind === 'instance' ? entry.instances : entry.iterations).push(record);
+    repeats.set(owner, entry);
+  }
+  // What an instance's or iteration's record runs: its task (a group's child), else its fan-out's or loop's.
+  const specOf = (record: TaskRecord, owner: Spec): Spec => (declaredTaskOf(run.workflow.tasks, record.taskId) as Spec | undefined) ?? owner;
+  const groupOf = new Map<string, string>();
+  for (const [group, children] of Object.entries(run.workflow.groups ?? {})) for (const child of children) groupOf.set(child, group);
+
+  const tasks: ReportTask[] = run.workflow.tasks.map((spec) => {
+    const record = records.get(spec.id) ?? emptyTaskRecord(spec.id);
+    const out = reportTask(spec, record);
+    const group = groupOf.get(spec.id);
+    if (group !== undefined) out.group = group;
+    const repeated = repeats.get(spec.id);
+    // A group's task keeps its own `when` (the fan-out's or loop's is the unit's as a whole).
+    const unitTask = (r: TaskRecord): ReportTask => {
+      const own = specOf(r, spec);
+      const task = reportTask(own, r);
+      if (own !== spec && own.when !== undefined) task.when = conditionText(own.when);
+      return task;
+    };
+    if (repeated && repeated.instances.length > 0) out.instances = repeated.instances.map(unitTask);
+    if (repeated && repeated.iterations.length > 0) out.iterations = repeated.iterations.map(unitTask);
     if (record.items !== undefined) {
       // A fan-out: what its instances (impl[0]...) did, and spent.
       const byStatus: Record<string, number> = {};
@@ -258,10 +300,11 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     costEstimatedUsd: summary.total.costEstimatedUsd,
     byAgent: agents.groups,
     byModel: metrics.summary({ by: 'model' }).groups,
-    failures: failuresOf(tasks),
+    failures: failuresOf(tasks.flatMap((t) => [t, ...(t.instances ?? []), ...(t.iterations ?? [])])),
     eventLog: events === null ? 'missing' : options.eventLogTorn ? 'torn' : 'read',
   };
   if (run.workflow.description !== undefined) report.description = run.workflow.description;
+  if (run.workflow.groups !== undefined) report.groups = run.workflow.groups;
   if (run.result?.workspace !== undefined) report.workspace = run.result.workspace;
   return report;
 }

@@ -8,6 +8,7 @@
  */
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import type { Workflow } from '../workflow/spec.js';
+import { conditionText, type Condition } from '../workflow/condition-function.js';
 import type { TaskStatus } from '../workflow/workflow-result.js';
 import { STATUS_COLOURS, statusColour } from './status-colours.js';
 
@@ -29,7 +30,7 @@ export interface DiagramOptions {
 
 /** The tasks of a workflow as the diagram needs them. */
 export type DiagramWorkflow = Pick<Workflow, 'id'> & {
-  tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: string | undefined }>;
+  tasks: ReadonlyArray<{ id: string; depends_on: readonly string[]; when?: Condition | undefined; for_each?: string | undefined; repeat?: unknown }>;
   /** The groups (see {@link Workflow.groups}): drawn as subgraphs (dot: clusters) around their tasks. */
   groups?: Readonly<Record<string, readonly string[]>> | undefined;
 };
@@ -59,13 +60,20 @@ function groupBlocks(workflow: DiagramWorkflow, open: (id: string, n: number) =>
   return lines;
 }
 
+/** A task's node label: its id, with `× n` for a fan-out (its list is known only when it runs) and `× ≤max` for a loop. */
+function nodeLabel(task: DiagramWorkflow['tasks'][number]): string {
+  if (task.for_each !== undefined) return `${task.id} × n`;
+  const max = (task.repeat as { max?: unknown } | undefined)?.max;
+  return typeof max === 'number' ? `${task.id} × ≤${max}` : task.id;
+}
+
 /** Longest `when:` shown on an edge. */
 const WHEN_LABEL_MAX = 48;
 
 /** The label of the edges into a task with a `when:` condition (`when: <expr>`, shortened). */
-function whenLabel(task: { when?: string | undefined }): string | undefined {
+function whenLabel(task: { when?: Condition | undefined }): string | undefined {
   if (task.when === undefined) return undefined;
-  const text = task.when.replace(/\s+/g, ' ').trim();
+  const text = conditionText(task.when).replace(/\s+/g, ' ').trim();
   return `when: ${text.length > WHEN_LABEL_MAX ? `${text.slice(0, WHEN_LABEL_MAX - 1).trimEnd()}…` : text}`;
 }
 
@@ -102,7 +110,7 @@ function mermaid(workflow: DiagramWorkflow, options: DiagramOptions): string {
   });
   const label = (text: string): string => `"${text.replace(/[#"<>&]/g, (c) => `#${c.charCodeAt(0)};`)}"`;
   const lines = [`flowchart ${options.direction ?? 'LR'}`];
-  for (const t of workflow.tasks) lines.push(`  ${nodeId.get(t.id)}[${label(t.id)}]`);
+  for (const t of workflow.tasks) lines.push(`  ${nodeId.get(t.id)}[${label(nodeLabel(t))}]`);
   lines.push(...groupBlocks(workflow, (id, n) => `subgraph group_${n}[${label(id)}]`, (id) => nodeId.get(id), 'end'));
   for (const t of workflow.tasks) {
     const when = whenLabel(t);
@@ -129,13 +137,15 @@ function dot(workflow: DiagramWorkflow, options: DiagramOptions): string {
     '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#9ca3af", fontname="Helvetica"];',
   ];
   for (const t of workflow.tasks) {
+    const text = nodeLabel(t);
+    const labelled = text === t.id ? '' : `label=${q(text)}`;
     if (!options.statuses) {
-      lines.push(`  ${q(t.id)};`);
+      lines.push(`  ${q(t.id)}${labelled ? ` [${labelled}]` : ''};`);
       continue;
     }
     const status = statusOf(options.statuses, t.id);
     const c = statusColour(status);
-    lines.push(`  ${q(t.id)} [fillcolor="${c.fill}", color="${c.stroke}", fontcolor="${c.text}", tooltip=${q(status)}];`);
+    lines.push(`  ${q(t.id)} [${labelled ? `${labelled}, ` : ''}fillcolor="${c.fill}", color="${c.stroke}", fontcolor="${c.text}", tooltip=${q(status)}];`);
   }
   lines.push(...groupBlocks(workflow, (id, n) => `subgraph "cluster_${n}" { label=${q(id)};`, (id) => (ids.has(id) ? `${q(id)};` : undefined), '}'));
   for (const t of workflow.tasks) {

@@ -13,6 +13,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { TaskRecord } from './workflow-result.js';
+import { conditionParts, conditionText, type Condition, type ConditionFn, type ConditionValues } from './condition-function.js';
 
 /** The fields of `tasks.<id>` in an expression. */
 export const TASK_VARIABLE_FIELDS = ['status', 'output', 'json', 'exit_code', 'cost_usd', 'attempts'] as const;
@@ -191,6 +192,11 @@ export interface ExpressionValues {
   task(taskId: string): Record<string, unknown> | undefined;
   /** A loop's `iteration`, a fan-out's `item` and `index`. */
   extra?: Record<string, unknown>;
+  /**
+   * The workflow's groups (`Workflow.groups`): a condition function reads a group's tasks as
+   * `tasks.<group>.<child>` (a CEL expression has them rewritten at validation).
+   */
+  groups?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** `tasks.<id>` in an expression: a record's {@link TASK_VARIABLE_FIELDS}. A skipped task's output is empty. */
@@ -283,16 +289,149 @@ function shown(value: unknown): string {
   return text.length > SEEN_VALUE_MAX ? `${text.slice(0, SEEN_VALUE_MAX)}…` : text;
 }
 
+/** Options of {@link evaluateCondition}. */
+export interface ConditionOptions extends ExpressionOptions {
+  /** The field the condition is, for messages: `when` (default) or a loop's `until`. */
+  field?: string;
+}
+
 /**
- * A `when:` condition: `true` (the task runs), `false` with the reason (it is skipped), or the
- * error (`EXPRESSION_ERROR`). A value that is not a boolean is an error.
+ * What {@link evaluateCondition} gives: the condition held (`run: true`), did not (with the
+ * reason), or could not be evaluated (`error`: the field, the condition, the `problem` and what
+ * it read); each with `seen`, the values it read (`tasks.review.json.ok = false`).
  */
-export function evaluateCondition(source: string, values: ExpressionValues, options: ExpressionOptions = {}): { run: true } | { run: false; reason: string } | { error: string } {
-  const outcome = evaluateExpression(source, values, options);
-  const saw = outcome.seen === '' ? '' : ` (${outcome.seen})`;
-  if (!outcome.ok) return { error: `when: ${source}: ${outcome.error}${saw}` };
-  if (typeof outcome.value !== 'boolean') return { error: `when: ${source}: gave ${shown(outcome.value)}, not a boolean${saw}` };
-  return outcome.value ? { run: true } : { run: false, reason: `when: ${source} is false${saw}` };
+export type ConditionOutcome = ({ run: true } | { run: false; reason: string } | { error: string; problem: string }) & { seen: string };
+
+/**
+ * A condition (`when:`, a loop's `until:`): a CEL expression, or in a workflow built in code a
+ * TypeScript function given the same values ({@link ConditionValues}). `run: true` when it holds;
+ * `run: false` with the reason (the condition and the values it read) when it does not; the
+ * error (`EXPRESSION_ERROR`) when it cannot be evaluated: a CEL error, a function that threw, a
+ * value that is not a boolean. Never throws.
+ *
+ * @example
+ * ```ts
+ * evaluateCondition(task.repeat.until, values, { field: 'repeat.until', extraVariables: ['iteration'] });
+ * ```
+ */
+export function evaluateCondition(condition: Condition, values: ExpressionValues, options: ConditionOptions = {}): ConditionOutcome {
+  const seen: string[] = [];
+  for (const part of conditionParts(condition)) {
+    const outcome = evaluatePart(part, values, options);
+    if (outcome.seen !== '') seen.push(outcome.seen);
+    if (!('run' in outcome && outcome.run)) return outcome;
+  }
+  return { run: true, seen: seen.join(', ') };
+}
+
+function evaluatePart(condition: Condition, values: ExpressionValues, options: ConditionOptions): ConditionOutcome {
+  const outcome = typeof condition === 'string' ? evaluateExpression(condition, values, options) : evaluateFunction(condition, values);
+  const field = options.field ?? 'when';
+  const text = conditionText(condition);
+  const seen = outcome.seen;
+  const saw = seen === '' ? '' : ` (${seen})`;
+  const failed = (problem: string): ConditionOutcome => ({ error: `${field}: ${text}: ${problem}${saw}`, problem, seen });
+  if (!outcome.ok) return failed(outcome.error);
+  if (typeof outcome.value !== 'boolean') {
+    return failed(`gave ${outcome.value instanceof Promise ? 'a Promise (a condition function must be synchronous)' : shown(outcome.value)}, not a boolean`);
+  }
+  return outcome.value ? { run: true, seen } : { run: false, reason: `${field}: ${text} is false${saw}`, seen };
+}
+
+/** A condition function called with the values, read-only; what it read is seen as a CEL expression's. */
+function evaluateFunction(fn: ConditionFn, values: ExpressionValues): ExpressionOutcome {
+  const reads = new Map<string, unknown>();
+  const functionValues = conditionValues(values, reads);
+  try {
+    const value = fn(functionValues);
+    return { ok: true, value, seen: describeReads(reads) };
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { ok: false, error: `threw ${firstLine(text)}`, seen: describeReads(reads) };
+  }
+}
+
+/** `.name`, or `["my-task"]` for a key that is not a name. */
+function segment(key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * A value a function reads, as a copy (it cannot change a record) whose property reads are
+ * noted in `reads` under their path (`tasks.classify.json.route`). An array is noted whole.
+ */
+function tracked(value: unknown, path: string, reads: Map<string, unknown>): unknown {
+  reads.set(path, value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return new Proxy(value, {
+    get: (target, key, receiver) => {
+      if (typeof key === 'symbol' || (!Object.hasOwn(target, key) && key in target)) return Reflect.get(target, key, receiver);
+      if (Object.hasOwn(target, key)) return tracked((target as Record<string, unknown>)[key], `${path}${segment(key)}`, reads);
+      reads.set(`${path}${segment(key)}`, MISSING);
+      return undefined;
+    },
+  });
+}
+
+/** What a path the function read but the value does not have is noted as. */
+const MISSING = Symbol('missing');
+
+/** The values a condition function is given: {@link ConditionValues} over the run's records. */
+function conditionValues(values: ExpressionValues, reads: Map<string, unknown>): ConditionValues {
+  const groups = values.groups ?? {};
+  const lookup = (id: string, path: string): unknown => {
+    const vars = values.task(id);
+    if (vars !== undefined) return tracked(structuredClone(vars), path, reads);
+    return isGroup(id) ? groupView(id, path) : undefined;
+  };
+  const isGroup = (id: string): boolean => Object.hasOwn(groups, id);
+  // A group has at least one task (validation says so).
+  const lastTask = (id: string): string => {
+    let last = id;
+    while (isGroup(last)) last = groups[last]!.at(-1)!;
+    return last;
+  };
+  const readOnly = { set: () => false, deleteProperty: () => false, defineProperty: () => false };
+  // A group reads its tasks by their local ids, and its fields are its last-declared task's.
+  const groupView = (id: string, path: string): unknown =>
+    new Proxy(
+      {},
+      {
+        ...readOnly,
+        get: (_t, key) => {
+          if (typeof key === 'symbol') return undefined;
+          const child = `${id}.${key}`;
+          if (values.task(child) !== undefined || isGroup(child)) return lookup(child, `${path}${segment(key)}`);
+          return (lookup(lastTask(id), path) as Record<string, unknown>)[key];
+        },
+      },
+    );
+  const tasks = new Proxy(
+    {},
+    {
+      ...readOnly,
+      get: (_t, key) => (typeof key === 'symbol' ? undefined : lookup(key, `tasks${segment(key)}`)),
+      has: (_t, key) => typeof key === 'string' && (values.task(key) !== undefined || isGroup(key)),
+    },
+  ) as ConditionValues['tasks'];
+  const inputs = new Proxy(
+    { ...values.inputs },
+    { ...readOnly, get: (t, key) => (typeof key === 'string' && Object.hasOwn(t, key) ? tracked(t[key], `inputs${segment(key)}`, reads) : undefined) },
+  );
+  const result: Record<string, unknown> = { tasks, inputs };
+  for (const [name, value] of Object.entries(values.extra ?? {})) {
+    Object.defineProperty(result, name, { enumerable: true, get: () => tracked(structuredClone(value), name, reads) });
+  }
+  return result as unknown as ConditionValues;
+}
+
+/** `tasks.classify.json.route = "bug"`: each path read, but not one a longer path read goes through. */
+function describeReads(reads: Map<string, unknown>): string {
+  const paths = [...reads.keys()];
+  return paths
+    .filter((p) => !paths.some((q) => q.length > p.length && q.startsWith(p) && (q[p.length] === '.' || q[p.length] === '[')))
+    .map((p) => `${p} = ${reads.get(p) === MISSING ? '(missing)' : shown(reads.get(p))}`)
+    .join(', ');
 }
 
 /**

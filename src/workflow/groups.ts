@@ -16,9 +16,18 @@
  * @module
  */
 import type { ValidationIssue } from '../errors.js';
+import { allConditions, bothConditions, conditionParts, type Condition } from './condition-function.js';
 
 /** The fields a group entry may have. */
-export const GROUP_FIELDS = ['id', 'tasks', 'depends_on', 'when', 'description'] as const;
+export const GROUP_FIELDS = ['id', 'tasks', 'depends_on', 'when', 'description', 'repeat', 'for_each', 'max_parallel', 'max_items', 'allow_failure'] as const;
+
+/**
+ * A group that loops (`repeat`) or fans out (`for_each`) is not flattened: it stays one task
+ * entry with its `tasks` (see `GroupTask`), run once per iteration or item by the orchestrator.
+ */
+export function isUnitGroup(raw: unknown): boolean {
+  return isGroup(raw) && (raw.repeat !== undefined || raw.for_each !== undefined);
+}
 
 /** What {@link flattenGroups} gives: the task entries with no groups left, and the groups by full id (their tasks' full ids, in declared order). */
 export interface FlatTasks {
@@ -33,6 +42,8 @@ interface GroupInfo {
   last: string | undefined;
   /** Full ids of the direct children (groups included). */
   children: string[];
+  /** A looping or fan-out group (see {@link isUnitGroup}): one task; its children are read through it. */
+  unit?: true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -58,7 +69,8 @@ export function flattenGroups(rawTasks: unknown[], issues: ValidationIssue[]): F
   for (const raw of out) if (isRecord(raw) && typeof raw.id === 'string') leafIds.add(raw.id);
   for (const raw of out) if (isRecord(raw)) rewriteReferences(raw, infos, leafIds, issues);
   const groups: Record<string, string[]> = {};
-  for (const [id, info] of infos) groups[id] = info.children;
+  // A looping or fan-out group is one task: its children exist only per iteration or item.
+  for (const [id, info] of infos) if (!info.unit) groups[id] = info.children;
   return { tasks: out, groups };
 }
 
@@ -75,16 +87,20 @@ function collect(entries: unknown[], prefix: string, infos: Map<string, GroupInf
       leaves.push(full);
       continue;
     }
-    if (raw.id.includes('.') && prefix === '') {
+    // (A looping or fan-out group nested in a plain group is validated as `<outer>.<group>`.)
+    if (raw.id.includes('.') && prefix === '' && !isUnitGroup(raw)) {
       issues.push({ path: `tasks.${full}.id`, message: `a group's id has no "." ("." joins a group's id and its tasks' ids)` });
     }
     for (const key of Object.keys(raw)) {
       if ((GROUP_FIELDS as readonly string[]).includes(key)) continue;
-      const message =
-        key === 'for_each' || key === 'repeat'
-          ? `${key} on a group is not supported yet (put it on a task)`
-          : `is not a field of a group (a group has ${GROUP_FIELDS.join(', ')}; its tasks have the rest)`;
-      issues.push({ path: `tasks.${full}.${key}`, message });
+      issues.push({ path: `tasks.${full}.${key}`, message: `is not a field of a group (a group has ${GROUP_FIELDS.join(', ')}; its tasks have the rest)` });
+    }
+    if (isUnitGroup(raw)) {
+      // Its tasks are checked with the group (validate-workflow.ts), under their local ids.
+      const children = Array.isArray(raw.tasks) ? raw.tasks.filter((t) => isRecord(t) && typeof t.id === 'string' && t.id !== '').map((t) => `${full}.${(t as { id: string }).id}`) : [];
+      infos.set(full, { leaves: [full], last: full, children, unit: true });
+      leaves.push(full);
+      continue;
     }
     if (!Array.isArray(raw.tasks) || raw.tasks.length === 0) {
       issues.push({ path: `tasks.${full}.tasks`, message: 'a group needs a list of at least one task' });
@@ -108,7 +124,7 @@ function resolveDep(name: string, siblings: Set<string>, prefix: string, infos: 
 }
 
 /** Second pass: the leaf tasks, with full ids, dependencies and conditions. */
-function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: string | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
+function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen: Condition | undefined, infos: Map<string, GroupInfo>, out: unknown[]): void {
   const siblings = new Set(entries.filter(isRecord).map((e) => e.id).filter((id): id is string => typeof id === 'string'));
   for (const raw of entries) {
     if (!isRecord(raw) || typeof raw.id !== 'string') {
@@ -118,8 +134,14 @@ function emit(entries: unknown[], prefix: string, outerDeps: string[], outerWhen
     const full = prefix + raw.id;
     const ownDeps = Array.isArray(raw.depends_on) ? raw.depends_on.filter((d): d is string => typeof d === 'string') : [];
     const deps = [...new Set([...outerDeps, ...ownDeps.flatMap((d) => resolveDep(d, siblings, prefix, infos))])];
-    const ownWhen = typeof raw.when === 'string' ? raw.when : undefined;
-    const when = outerWhen !== undefined && ownWhen !== undefined ? `(${outerWhen}) && (${ownWhen})` : (ownWhen ?? outerWhen);
+    // A function (a workflow built in code) is a condition too: see condition-function.ts.
+    const ownWhen = typeof raw.when === 'string' || typeof raw.when === 'function' ? (raw.when as Condition) : undefined;
+    const when = outerWhen !== undefined && ownWhen !== undefined ? bothConditions(outerWhen, ownWhen) : (ownWhen ?? outerWhen);
+    if (isUnitGroup(raw)) {
+      const { when: _when, ...entry } = raw;
+      out.push({ ...entry, id: full, depends_on: deps, ...(when !== undefined && { when }) });
+      continue;
+    }
     if (isGroup(raw)) {
       if (Array.isArray(raw.tasks)) emit(raw.tasks, `${full}.`, deps, when, infos, out);
       continue;
@@ -159,6 +181,9 @@ function rewriteReferences(task: Record<string, unknown>, infos: Map<string, Gro
   for (const key of ['when', 'for_each'] as const) {
     if (typeof task[key] === 'string') task[key] = cel(task[key] as string, key);
   }
+  if (isRecord(task.repeat) && typeof task.repeat.until === 'string') task.repeat = { ...task.repeat, until: cel(task.repeat.until, 'repeat.until') };
+  // A condition with a function (a workflow built in code): its CEL parts, each.
+  if (typeof task.when === 'function') task.when = allConditions(conditionParts(task.when as Condition).map((p) => (typeof p === 'string' ? cel(p, 'when') : p)));
 }
 
 /** A chain after `tasks.` that starts with a group: the task it reads and the rest; `null` when it does not start with a group. */
@@ -168,13 +193,15 @@ function resolveChain(keys: string[], infos: Map<string, GroupInfo>, leafIds: Se
   let i = 1;
   for (;;) {
     const next = keys[i];
+    // A looping or fan-out group's child is read through the group (its last iteration, or every item).
+    if (infos.get(group)!.unit && next !== undefined && infos.get(group)!.children.includes(`${group}.${next}`)) return { id: `${group}.${next}`, rest: keys.slice(i + 1) };
     if (next === undefined || TEMPLATE_FIELDS.has(next)) {
       const last = infos.get(group)!.last;
       if (last === undefined) return null;
       return { id: last, rest: keys.slice(i) };
     }
     const full = `${group}.${next}`;
-    if (leafIds.has(full)) return { id: full, rest: keys.slice(i + 1) };
+    if (leafIds.has(full) && !infos.get(full)?.unit) return { id: full, rest: keys.slice(i + 1) };
     if (infos.has(full)) {
       group = full;
       i++;

@@ -11,6 +11,7 @@
  */
 import { buildTaskGraph, popReady, pushReady } from './ready-queue.js';
 import { DEFAULT_MAX_ITEMS, type Task, type Workflow } from './spec.js';
+import { conditionText } from './condition-function.js';
 import { renderTemplate, type TemplateValues } from './template.js';
 
 /** Options of {@link planWorkflow}. */
@@ -27,7 +28,8 @@ export interface PlanOptions {
 /** One task of a {@link WorkflowPlan}. Plain JSON. */
 export interface PlannedTask {
   id: string;
-  kind: 'agent' | 'command';
+  /** `group`: a looping or fan-out group (its tasks in `children`). */
+  kind: 'agent' | 'command' | 'group';
   dependsOn: string[];
   /** The wave it starts in, from 1. */
   wave: number;
@@ -58,6 +60,10 @@ export interface PlannedTask {
   apiRetries?: number;
   /** Worker tags (`runs_on`), for runs on workers (`--redis`). */
   runsOn?: string[];
+  /** A looping or fan-out group: its tasks' local ids, in declared order. */
+  children?: string[];
+  /** A loop (`repeat`): its condition and bound. */
+  repeat?: { until: string; max: number; onExhausted: 'fail' | 'continue' };
   /** The JSON Schema of its structured output (`output_schema`; `{}` for a command's `output: json` without one). */
   outputSchema?: Record<string, unknown>;
   /** Its `when:` condition: the task runs only if it holds once its dependencies are done. */
@@ -186,9 +192,10 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
     if (task.append_system_prompt !== undefined) planned.appendSystemPrompt = task.append_system_prompt;
     if (task.dangerously_skip_permissions !== undefined) planned.dangerouslySkipPermissions = task.dangerously_skip_permissions;
     if (task.api_retries !== undefined) planned.apiRetries = task.api_retries;
-  } else {
+  } else if (task.kind === 'command') {
     planned.command = task.command.map((arg) => renderTemplate(arg, values));
-  }
+  } else planned.children = task.body.map((child) => child.id);
+  if (task.repeat !== undefined) planned.repeat = { until: conditionText(task.repeat.until), max: task.repeat.max, onExhausted: task.repeat.on_exhausted ?? 'fail' };
   if (task.cwd !== undefined) planned.cwd = task.cwd;
   if (task.env !== undefined) planned.env = { ...task.env };
   if (task.timeout !== undefined) planned.timeout = task.timeout;
@@ -196,7 +203,7 @@ function plannedTask(task: Task, wave: number, start: number, end: number, value
   if (task.runs_on !== undefined) planned.runsOn = [...task.runs_on];
   if (task.output_schema !== undefined) planned.outputSchema = task.output_schema;
   else if (task.kind === 'command' && task.output === 'json') planned.outputSchema = {};
-  if (task.when !== undefined) planned.when = task.when;
+  if (task.when !== undefined) planned.when = conditionText(task.when);
   if (task.allow_failure === true) planned.allowFailure = true;
   if (task.for_each !== undefined) {
     planned.forEach = { expression: task.for_each, maxItems: task.max_items ?? DEFAULT_MAX_ITEMS, ...(task.max_parallel !== undefined && { maxParallel: task.max_parallel }) };

@@ -22,6 +22,8 @@ const SHAPES: Record<string, string> = {
   remember: 'a map with a key, e.g. remember: {key: "lint-{{inputs.branch}}"}',
   wait_for: 'an event type or a map, e.g. wait_for: approval.granted, or wait_for: {event: approval.granted, timeout: 3600}',
   prompt: 'text, e.g. prompt: "Fix the failing test"',
+  when: 'a CEL condition (text), e.g. when: tasks.test.status == "failed" (or, in a workflow built in code, a function)',
+  until: 'a CEL condition (text), e.g. until: tasks.review.json.approved (or, in a workflow built in code, a function)',
   '': 'a map with an id and tasks, e.g. id: build, then tasks: [{id: compile, command: [make]}]',
 };
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { markCondition, type ConditionFn } from './condition-function.js';
 
 /** Longest task `timeout`, in seconds (7 days). */
 export const MAX_TIMEOUT_S = 7 * 24 * 3600;
@@ -59,6 +60,16 @@ export const memoryEntrySchema = z.strictObject({
 
 /** A task's `cache:` or `remember:`. */
 export type MemoryEntrySpec = z.output<typeof memoryEntrySchema>;
+
+/**
+ * A condition (`when:`, a loop's `until:`): a CEL expression, or, in a workflow built in code, a
+ * TypeScript function of the same values (see condition-function.ts). Validation wraps a
+ * function so that the validated workflow stores its marker (`"<function isBug>"`), not code.
+ */
+export const conditionSchema = z.union([
+  z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  z.custom<ConditionFn>((v) => typeof v === 'function', 'must be a CEL expression (or, in a workflow built in code, a function)').transform(markCondition),
+]);
 
 /** Names of workflow inputs (`{{inputs.<name>}}`). */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -153,6 +164,28 @@ const agentFields = {
   api_retries: z.number().int('must be a whole number').min(0).max(20, 'must be at most 20 (Claude Code retries each failed API request up to this many times)'),
 };
 
+/** Most iterations a loop's `max` allows. */
+export const MAX_ITERATIONS = 100;
+
+/**
+ * `repeat:` of a task or a group: after each iteration `until` (CEL, reading `tasks.<child>` of
+ * that iteration and `iteration`) is evaluated; true ends the loop. `max` iterations without it:
+ * the loop fails with `LOOP_EXHAUSTED`, or (`on_exhausted: continue`) completes with `exhausted: true`.
+ */
+export const repeatSchema = z.strictObject({
+  /** CEL, or in a workflow built in code a TypeScript function (see {@link conditionSchema}). */
+  until: conditionSchema,
+  max: z
+    .number({ error: (issue) => (issue.input === undefined ? `is required: the most iterations the loop may run (1 to ${MAX_ITERATIONS})` : undefined) })
+    .int('must be a whole number')
+    .min(1, `must be at least 1 (the most iterations the loop may run, up to ${MAX_ITERATIONS})`)
+    .max(MAX_ITERATIONS, `must be at most ${MAX_ITERATIONS}`),
+  on_exhausted: z.enum(['fail', 'continue']).optional(),
+});
+
+/** A task's or a group's `repeat`. */
+export type RepeatSpec = z.output<typeof repeatSchema>;
+
 const common = {
   id: taskId,
   depends_on: z.array(taskId).default([]),
@@ -191,7 +224,7 @@ const common = {
    * A CEL condition (see expression.ts), evaluated once the task's dependencies are done: false
    * skips the task (it costs nothing, and counts as done for its dependants).
    */
-  when: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  when: conditionSchema.optional(),
   /** The task may fail (after its retries) without failing the run: its dependants run and read its status. */
   allow_failure: z.boolean().optional(),
   /**
@@ -204,7 +237,14 @@ const common = {
   max_parallel: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
   /** Most items a fan-out may have (default 1,000): a longer list fails the task before any instance starts. */
   max_items: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').optional(),
+  /**
+   * A loop: the task runs again and again, as iterations `<id>#1`, `<id>#2`..., until the CEL
+   * condition `until` holds after an iteration, at most `max` times.
+   */
+  repeat: repeatSchema.optional(),
 };
+
+
 
 /** Default of a fan-out's `max_items`. */
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -216,6 +256,20 @@ export const DEFAULT_MAX_ITEMS = 1000;
 export interface FanoutInstance {
   of: string;
   index: number;
+}
+
+/** What an iteration of a loop carries (set by the orchestrator): the loop's id and the iteration's number (from 1). */
+export interface LoopIteration {
+  of: string;
+  k: number;
+}
+
+/** Set by the orchestrator on the tasks of an instance or iteration: which unit it belongs to, and (in a group's) its local id. */
+interface UnitFields {
+  instance?: FanoutInstance;
+  iteration?: LoopIteration;
+  /** A task of a group's instance or iteration: its id in the group (`test` of `fix_tests#2.test`). */
+  child?: string;
 }
 
 /** A task run by a Claude Code agent. */
@@ -297,11 +351,28 @@ export const EXTENSION_KEY = /^x-/;
 /** A JSON Schema object (`output_schema` after validation). */
 export type OutputSchema = Record<string, unknown>;
 /** An agent task after validation (defaults filled in; `output_schema` read from its file). */
-export type AgentTask = Omit<z.output<typeof agentTaskSchema>, 'output_schema'> & { kind: 'agent'; output_schema?: OutputSchema; instance?: FanoutInstance };
+export type AgentTask = Omit<z.output<typeof agentTaskSchema>, 'output_schema'> & { kind: 'agent'; output_schema?: OutputSchema } & UnitFields;
 /** A command task after validation (`output_schema` read from its file). */
-export type CommandTask = Omit<z.output<typeof commandTaskSchema>, 'output_schema'> & { kind: 'command'; output_schema?: OutputSchema; instance?: FanoutInstance };
+export type CommandTask = Omit<z.output<typeof commandTaskSchema>, 'output_schema'> & { kind: 'command'; output_schema?: OutputSchema } & UnitFields;
+/** A leaf task (an agent's or a command's). */
+export type LeafTask = AgentTask | CommandTask;
+
+/**
+ * A group that loops (`repeat`) or fans out (`for_each`): kept as one task whose `body` is its
+ * tasks with their local ids (`depends_on` naming siblings); the orchestrator runs the body once
+ * per iteration (`<group>#<k>.<child>`) or item (`<group>[<index>].<child>`).
+ */
+export type GroupTask = Omit<Partial<CommandTask>, 'kind' | 'id' | 'depends_on' | 'retry_count'> & {
+  kind: 'group';
+  id: string;
+  depends_on: string[];
+  retry_count: number;
+  description?: string;
+  /** The group's tasks (leaf tasks; plain groups inside are flattened to `<inner>.<child>`). */
+  body: LeafTask[];
+};
 /** A task after validation. */
-export type Task = AgentTask | CommandTask;
+export type Task = LeafTask | GroupTask;
 
 /** A workflow as written: what `validateWorkflow` accepts. */
 export type WorkflowSpecInput = z.input<typeof workflowSpecSchema> & {

@@ -32,6 +32,8 @@ export type TemplateRef =
   | { kind: 'item'; path: string[]; raw: string }
   /** A fan-out instance's `{{index}}` (from 0). */
   | { kind: 'index'; raw: string }
+  /** A loop iteration's `{{iteration}}` (from 1). */
+  | { kind: 'iteration'; raw: string }
   /** `{{workspace.ports}}`: the task's reserved ports, filled in when the attempt starts (see `ports:`). */
   | { kind: 'workspace'; field: 'ports'; raw: string }
   | { kind: 'invalid'; raw: string };
@@ -57,6 +59,7 @@ function parseRef(expr: string, raw: string): TemplateRef {
   const item = /^item((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
   if (item) return { kind: 'item', path: item[1] ? item[1].slice(1).split('.') : [], raw };
   if (expr === 'index') return { kind: 'index', raw };
+  if (expr === 'iteration') return { kind: 'iteration', raw };
   const json = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.json((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
   if (json) return { kind: 'json', taskId: json[1]!, path: json[2] ? json[2].slice(1).split('.') : [], raw };
   const taskState = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(status|exit_code|commit|branch)$/.exec(expr);
@@ -87,6 +90,8 @@ export interface TemplateValues {
   item?(path: readonly string[]): string | undefined;
   /** A fan-out instance's index. */
   index?(): string | undefined;
+  /** A loop iteration's number (from 1). */
+  iteration?(): string | undefined;
 }
 
 /** A payload (or a field of it) as template text: strings as they are, anything else as JSON. */
@@ -127,6 +132,7 @@ function valueOf(ref: TemplateRef, values: TemplateValues): string {
   if (ref.kind === 'json') return values.json?.(ref.taskId, ref.path) ?? '';
   if (ref.kind === 'item') return values.item?.(ref.path) ?? ref.raw;
   if (ref.kind === 'index') return values.index?.() ?? ref.raw;
+  if (ref.kind === 'iteration') return values.iteration?.() ?? ref.raw;
   return ref.raw;
 }
 
@@ -204,6 +210,7 @@ export function memoryKeyValues(values: TemplateValues): TemplateValues {
     json: (taskId, path) => keyFragment(values.json?.(taskId, path)),
     item: (path) => keyFragment(values.item?.(path)),
     index: () => values.index?.(),
+    iteration: () => values.iteration?.(),
   };
 }
 

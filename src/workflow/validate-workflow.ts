@@ -20,6 +20,8 @@ import {
   taskDefaultsSchema,
   workflowInputsSchema,
   workflowSpecSchema,
+  type GroupTask,
+  type LeafTask,
   type Task,
   type TaskDefaults,
   type Workflow,
@@ -27,8 +29,9 @@ import {
 } from './spec.js';
 import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
-import { flattenGroups, hasGroups } from './groups.js';
+import { GROUP_FIELDS, flattenGroups, hasGroups, isUnitGroup } from './groups.js';
 import { templateRefs } from './template.js';
+import { conditionParts } from './condition-function.js';
 import { EXPRESSION_VARIABLES, TASK_VARIABLE_FIELDS, checkExpression, positionOf } from './expression.js';
 
 /** Options of {@link validateWorkflow}. */
@@ -66,7 +69,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   const issues: ValidationIssue[] = [];
   spec = withoutExtensions(spec);
   const top = workflowSpecSchema.safeParse(spec);
-  const declaredTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks) : [];
+  const declaredTasks = Array.isArray((spec as { tasks?: unknown } | null)?.tasks) ? ((spec as { tasks: unknown[] }).tasks).map(asWritten) : [];
   if (!top.success) issues.push(...zodIssues(top.error, [], spec, declaredTasks));
   // Groups become ordinary tasks `<group>.<child>` (see groups.ts); a validated workflow keeps its map.
   const flat = hasGroups(declaredTasks) ? flattenGroups(declaredTasks, issues) : null;
@@ -91,9 +94,12 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   const declared = top.success ? top.data.inputs : workflowInputsSchema.safeParse((spec as { inputs?: unknown } | null)?.inputs).data;
   const inputs = resolveInputs(declared, options.inputs ?? {}, issues, options.lintOnly === true);
   // A required input that was not given is reported once, not again at each use.
-  checkTemplates(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
+  const known = new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]);
+  const units = new Map(tasks.filter((t): t is GroupTask => t.kind === 'group').map((t) => [t.id, t]));
+  checkTemplates(tasks, nodes, known, issues, TOP_SCOPE(units));
   checkJsonRefs(tasks, rawTasks, issues);
-  checkExpressions(tasks, nodes, new Set([...Object.keys(inputs), ...Object.keys(declared ?? {})]), issues);
+  checkExpressions(tasks, nodes, known, issues, TOP_SCOPE(units));
+  checkBodies(tasks, nodes, known, issues, units);
 
   if (issues.length > 0 || !top.success) {
     const where = options.source ? ` in ${options.source}` : '';
@@ -110,6 +116,13 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
 /** The workflow's `workspace` under each task's own (or its `defaults`'): a task saying only `worktree` keeps the workflow's author and message. */
 function inheritWorkspace(tasks: Task[], workflow: WorkspaceSpec): void {
   for (const task of tasks) task.workspace = { ...workflow, ...task.workspace };
+}
+
+/** A validated looping or fan-out group (`kind: group`, its `body`) as written (its `tasks`): validating a validated workflow gives it back. */
+function asWritten(raw: unknown): unknown {
+  if (!isPlainObject(raw) || raw.kind !== 'group' || !Array.isArray(raw.body)) return raw;
+  const { kind: _kind, body, retry_count: _retries, ...rest } = raw;
+  return { ...rest, tasks: body };
 }
 
 /** Task ids and agent names name directories beside the run's state files: those names are taken. */
@@ -138,6 +151,7 @@ function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir:
   }
   const record = raw as Record<string, unknown>;
   const name = taskLabel(record, index);
+  if (isUnitGroup(record)) return parseGroupTask(record, name, defaults, baseDir, issues);
   const unknown = Object.keys(record).filter((key) => !TASK_FIELDS.includes(key));
   for (const key of unknown) issues.push({ path: `${name}.${key}`, message: unknownField(key, TASK_FIELDS) });
   const hasPrompt = 'prompt' in record;
@@ -175,6 +189,66 @@ function parseTask(raw: unknown, index: number, defaults: TaskDefaults, baseDir:
   if (task.cwd !== undefined) task.cwd = resolve(baseDir, task.cwd);
   resolveOutputSchema(task, parsed.data.output_schema, name, baseDir, issues);
   return task;
+}
+
+/** The fields of a looping or fan-out group, checked as on a task. */
+const groupSchema = agentTaskSchema.pick({ id: true, depends_on: true, when: true, repeat: true, for_each: true, max_parallel: true, max_items: true, allow_failure: true });
+
+/**
+ * A looping (`repeat`) or fan-out (`for_each`) group: one task whose `body` is its tasks under
+ * their local ids (plain groups inside flattened to `<inner>.<child>`). A reference to a child
+ * written in full (`tasks.<group>.<child>`) reads the sibling, as `tasks.<child>` does.
+ */
+function parseGroupTask(record: Record<string, unknown>, name: string, defaults: TaskDefaults, baseDir: string, issues: ValidationIssue[]): GroupTask | null {
+  const fields = Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'tasks' && key !== 'description' && (GROUP_FIELDS as readonly string[]).includes(key)));
+  const parsed = groupSchema.safeParse(fields);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error, [name], fields));
+  if (!Array.isArray(record.tasks) || record.tasks.length === 0) {
+    issues.push({ path: `${name}.tasks`, message: 'a group needs a list of at least one task' });
+    return null;
+  }
+  const id = String(record.id);
+  const local: ValidationIssue[] = [];
+  const children = (hasGroups(record.tasks) ? flattenGroups(record.tasks, local).tasks : record.tasks).map((child) => withLocalReferences(child, id));
+  const body: LeafTask[] = [];
+  children.forEach((child, i) => {
+    const nested = typeof child === 'object' && child !== null && ((child as Record<string, unknown>).repeat !== undefined || (child as Record<string, unknown>).for_each !== undefined);
+    if (nested || isUnitGroup(child)) {
+      local.push({ path: taskLabel(child as Record<string, unknown>, i), message: `a loop or fan-out inside a ${record.repeat !== undefined ? 'looping' : 'fan-out'} group is not supported yet` });
+      return;
+    }
+    const task = parseTask(child, i, defaults, baseDir, local);
+    if (task && task.kind !== 'group') body.push(task);
+  });
+  const nodes = children.flatMap(graphNode);
+  checkGraph(nodes, local);
+  // A child reads its siblings (and, through the group, what the group depends on).
+  for (const issue of local) issues.push({ ...issue, path: issue.path.replace(/^tasks\./, `${name}.`).replace(/^tasks\[/, `${name}.tasks[`) });
+  if (!parsed.success) return null;
+  const { id: _id, ...rest } = parsed.data;
+  return {
+    ...rest,
+    kind: 'group',
+    id,
+    retry_count: 1,
+    ...(typeof record.description === 'string' && { description: record.description }),
+    body,
+  } as GroupTask;
+}
+
+/** `tasks.<group>.<child>` in a child of a looping or fan-out group, as `tasks.<child>` (templates and CEL). */
+function withLocalReferences(child: unknown, group: string): unknown {
+  if (typeof child !== 'object' || child === null || Array.isArray(child)) return child;
+  const full = new RegExp(`(\\{\\{\\s*tasks|\\btasks)\\.${group.replace(/[.]/g, '\\.')}\\.(?=[A-Za-z0-9_])`, 'g');
+  const local = (text: unknown) => (typeof text === 'string' ? text.replace(full, '$1.') : text);
+  const out: Record<string, unknown> = { ...(child as Record<string, unknown>) };
+  for (const key of ['prompt', 'when'] as const) if (key in out) out[key] = local(out[key]);
+  if (Array.isArray(out.command)) out.command = out.command.map(local);
+  for (const key of ['cache', 'remember'] as const) {
+    const entry = out[key];
+    if (isPlainObject(entry)) out[key] = { ...entry, key: local(entry.key) };
+  }
+  return out;
 }
 
 /** A task's own fields over the workflow's defaults: `env` merges key by key, the rest is replaced whole. */
@@ -344,15 +418,45 @@ function resolveInputs(
   return inputs;
 }
 
-function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[]): void {
+/**
+ * Where a task's templates and expressions are checked: at the top of the workflow, or in the
+ * body of a looping or fan-out group (`siblings`: its tasks' local ids, which `previous` may
+ * read in a loop; `item`/`index` in a fan-out, `iteration` in a loop).
+ */
+interface CheckScope {
+  loop: boolean;
+  fanout: boolean;
+  siblings: Set<string>;
+  /** The looping and fan-out groups of the workflow, by id: `tasks.<group>.<child>` reads through the group. */
+  units: Map<string, GroupTask>;
+}
+
+const TOP_SCOPE = (units: Map<string, GroupTask>): CheckScope => ({ loop: false, fanout: false, siblings: new Set(), units });
+
+/** The task a reference reads: itself, or for `<group>.<child>` of a looping or fan-out group, the group. */
+function readTarget(id: string, byId: Map<string, GraphNode>, units: Map<string, GroupTask>): string {
+  if (byId.has(id)) return id;
+  for (const [group, task] of units) {
+    if (id.startsWith(`${group}.`) && task.body.some((child) => child.id === id.slice(group.length + 1))) return group;
+  }
+  return id;
+}
+
+/** The texts of a leaf task's templates, by field. */
+function templateTexts(task: LeafTask): Array<readonly [string, string]> {
+  const texts: Array<readonly [string, string]> = task.kind === 'agent' ? [['prompt', task.prompt]] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
+  if (task.cache) texts.push(['cache.key', task.cache.key]);
+  if (task.remember) texts.push(['remember.key', task.remember.key]);
+  return texts;
+}
+
+function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[], scope: CheckScope): void {
   const byId = new Map<string, GraphNode>();
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   const waitsFor = new Map(tasks.filter((t) => t.wait_for).map((t) => [t.id, t.wait_for!.event]));
   for (const task of tasks) {
-    const texts: Array<readonly [string, string]> =
-      task.kind === 'agent' ? [['prompt', task.prompt]] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
-    if (task.cache) texts.push(['cache.key', task.cache.key]);
-    if (task.remember) texts.push(['remember.key', task.remember.key]);
+    if (task.kind === 'group') continue;
+    const texts = templateTexts(task);
     let ancestors: Set<string> | null = null;
     for (const [field, text] of texts) {
       const isKey = field.endsWith('.key');
@@ -385,8 +489,16 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
         } else if (ref.kind === 'workspace') {
           if (task.ports === undefined) issues.push({ path, message: `${ref.raw} is only known in a task with ports: (the ports reserved for it)` });
         } else if (ref.kind === 'item' || ref.kind === 'index') {
-          if (task.for_each === undefined) issues.push({ path, message: `${ref.raw} is only known in a fan-out task (one with for_each:)` });
+          if (task.for_each === undefined && !scope.fanout) issues.push({ path, message: `${ref.raw} is only known in a fan-out (a task or group with for_each:)` });
+        } else if (ref.kind === 'iteration') {
+          if (task.repeat === undefined && !scope.loop) issues.push({ path, message: `${ref.raw} is only known in a loop (a task or group with repeat:)` });
         } else {
+          const previous = /^(.+)\.previous$/.exec(ref.taskId)?.[1];
+          if (previous !== undefined && ((scope.loop && scope.siblings.has(previous)) || (task.repeat !== undefined && previous === task.id))) continue;
+          if (previous !== undefined && byId.has(previous) && !byId.has(ref.taskId)) {
+            issues.push({ path, message: `${ref.raw}: previous is only known in a loop (a task with repeat: reads its own, a looping group's tasks their siblings')` });
+            continue;
+          }
           const read = ref.kind === 'task' && ref.field === 'outputs' ? tasks.find((t) => t.id === ref.taskId) : undefined;
           if (read !== undefined && read.for_each === undefined) {
             issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" is not a fan-out (outputs is the list of a for_each task's outputs; use {{tasks.${ref.taskId}.output}})` });
@@ -398,8 +510,9 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
             }
           }
           ancestors ??= ancestorsOf(task, byId);
-          if (!ancestors.has(ref.taskId)) {
-            const why = byId.has(ref.taskId) ? 'is not a (transitive) dependency of this task' : 'does not exist';
+          const target = readTarget(ref.taskId, byId, scope.units);
+          if (!ancestors.has(target)) {
+            const why = byId.has(target) ? 'is not a (transitive) dependency of this task' : 'does not exist';
             issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" ${why}` });
           }
         }
@@ -463,12 +576,18 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
     if (declaresJson(raw) && typeof (raw as { id?: unknown }).id === 'string') structured.add((raw as { id: string }).id);
   }
   const known = new Set(rawTasks.map((raw) => (raw as { id?: unknown } | null)?.id));
+  // A looping or fan-out group gives its last-declared task's JSON; `<group>.<child>` a child's.
   for (const task of tasks) {
-    const texts: Array<readonly [string, string]> =
-      task.kind === 'agent' ? [['prompt', task.prompt]] : task.command.map((arg, i) => [`command[${i}]`, arg] as const);
-    if (task.cache) texts.push(['cache.key', task.cache.key]);
-    if (task.remember) texts.push(['remember.key', task.remember.key]);
-    for (const [field, text] of texts) {
+    if (task.kind !== 'group') continue;
+    for (const child of task.body) {
+      known.add(`${task.id}.${child.id}`);
+      if (declaresJson(child)) structured.add(`${task.id}.${child.id}`);
+    }
+    if (declaresJson(task.body.at(-1))) structured.add(task.id);
+  }
+  for (const task of tasks) {
+    if (task.kind === 'group') continue;
+    for (const [field, text] of templateTexts(task)) {
       for (const ref of templateRefs(text)) {
         if (ref.kind !== 'json' || !known.has(ref.taskId)) continue;
         if (structured.has(ref.taskId)) {
@@ -489,17 +608,32 @@ function checkJsonRefs(tasks: Task[], rawTasks: unknown[], issues: ValidationIss
 }
 
 /**
- * The expressions of the tasks (`when:`): CEL syntax, names (`inputs`, `tasks`), the tasks they
- * read (each a transitive dependency) and their fields, the inputs they read; each problem with
- * its column.
+ * The expressions of the tasks (`when:`, `for_each:`, `repeat.until`): CEL syntax, names
+ * (`inputs`, `tasks`; `item`/`index` in a fan-out, `iteration` in a loop), the tasks they read
+ * (each a transitive dependency; an `until` may read the loop's own tasks) and their fields, the
+ * inputs they read; each problem with its column.
  */
-function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[]): void {
+function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[], scope: CheckScope): void {
   const byId = new Map<string, GraphNode>();
   for (const node of nodes) if (!byId.has(node.id)) byId.set(node.id, node);
   const ids = [...byId.keys()];
+  const inBody: ExprScope = { variables: [...(scope.fanout ? ['item', 'index'] : []), ...(scope.loop ? ['iteration'] : [])], free: new Set(), previous: scope.loop ? scope.siblings : new Set() };
+  const ctx = { tasks, byId, ids, inputs, issues, units: scope.units };
   for (const task of tasks) {
-    if (task.when !== undefined) checkExpressionOf(task, 'when', task.when, tasks, byId, ids, inputs, issues);
-    if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, tasks, byId, ids, inputs, issues);
+    // A function (a workflow built in code) is not CEL: nothing to check before it runs.
+    for (const part of task.when === undefined ? [] : conditionParts(task.when)) {
+      if (typeof part === 'string') checkExpressionOf(task, 'when', part, inBody, ctx);
+    }
+    if (task.for_each !== undefined) checkExpressionOf(task, 'for_each', task.for_each, inBody, ctx);
+    if (task.repeat !== undefined) {
+      // `until` reads the iteration just ended: the loop's own tasks, whatever their order.
+      const own = task.kind === 'group' ? new Set(task.body.flatMap((c) => [c.id, `${task.id}.${c.id}`])) : new Set([task.id]);
+      if (typeof task.repeat.until === 'string') checkExpressionOf(task, 'repeat.until', task.repeat.until, { variables: [...inBody.variables, 'iteration'], free: own, previous: own }, ctx);
+      if (task.for_each !== undefined) issues.push({ path: `tasks.${task.id}.repeat`, message: 'a task (or group) has either for_each or repeat, not both' });
+      for (const field of ['wait_for', 'publish'] as const) {
+        if (task[field] !== undefined) issues.push({ path: `tasks.${task.id}.${field}`, message: `a loop (repeat) cannot ${field === 'publish' ? 'publish' : 'wait for an event'} yet: put ${field} on a task ${field === 'publish' ? 'that depends on it' : 'it depends on'}` });
+      }
+    }
     if (task.for_each !== undefined && task.wait_for !== undefined) {
       issues.push({ path: `tasks.${task.id}.wait_for`, message: 'a fan-out task (for_each) cannot wait for an event yet: put wait_for on a task it depends on' });
     }
@@ -514,67 +648,110 @@ function checkExpressions(tasks: Task[], nodes: GraphNode[], inputs: Set<string>
   }
 }
 
-/** One expression of a task: `when` (a condition) or `for_each` (a list). */
+/** What an expression may read besides `inputs` and the task's dependencies. */
+interface ExprScope {
+  /** `item`, `index`, `iteration`, where they exist. */
+  variables: string[];
+  /** Tasks it may read without depending on them (an `until`: the loop's own). */
+  free: Set<string>;
+  /** Siblings whose `previous` it may read (in a loop's body). */
+  previous: Set<string>;
+}
+
+const SCOPED_VARIABLES: Record<string, string> = {
+  item: 'is only known inside a fan-out (a task\'s templates, or the tasks of a group with for_each)',
+  index: 'is only known inside a fan-out (a task\'s templates, or the tasks of a group with for_each)',
+  iteration: 'is only known inside a loop (a task or group with repeat)',
+};
+
+/** One expression of a task: `when` (a condition), `for_each` (a list) or `repeat.until` (a condition). */
 function checkExpressionOf(
   task: Task,
-  field: 'when' | 'for_each',
+  field: 'when' | 'for_each' | 'repeat.until',
   source: string,
-  tasks: Task[],
-  byId: Map<string, GraphNode>,
-  ids: string[],
-  inputs: Set<string>,
-  issues: ValidationIssue[],
+  scope: ExprScope,
+  { tasks, byId, ids, inputs, issues, units }: { tasks: Task[]; byId: Map<string, GraphNode>; ids: string[]; inputs: Set<string>; issues: ValidationIssue[]; units: Map<string, GroupTask> },
 ): void {
-  {
-    const path = `tasks.${task.id}.${field}`;
-    const at = (offset: number) => `at ${positionOf(source, offset)} of \`${source}\``;
-    const check = checkExpression(source);
-    for (const problem of check.problems) {
-      if (problem.kind === 'syntax') issues.push({ path, message: `syntax error ${at(problem.offset)}: ${problem.message}` });
-      else if (problem.kind === 'unknown_name') {
-        const near = closestName(problem.name!, EXPRESSION_VARIABLES);
-        issues.push({ path, message: `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${EXPRESSION_VARIABLES.join(' and ')}` });
-      } else issues.push({ path, message: `${problem.message} ${at(problem.offset)}` });
+  const path = `tasks.${task.id}.${field}`;
+  const at = (offset: number) => `at ${positionOf(source, offset)} of \`${source}\``;
+  const check = checkExpression(source, { extraVariables: scope.variables });
+  const known = [...EXPRESSION_VARIABLES, ...scope.variables];
+  for (const problem of check.problems) {
+    if (problem.kind === 'syntax') issues.push({ path, message: `syntax error ${at(problem.offset)}: ${problem.message}` });
+    else if (problem.kind === 'unknown_name') {
+      const scoped = SCOPED_VARIABLES[problem.name!];
+      const near = closestName(problem.name!, known);
+      issues.push({
+        path,
+        message: scoped !== undefined ? `\`${problem.name}\` ${at(problem.offset)} ${scoped}` : `unknown name "${problem.name}" ${at(problem.offset)}${near ? ` (did you mean \`${near}\`?)` : ''}; an expression reads ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`,
+      });
+    } else issues.push({ path, message: `${problem.message} ${at(problem.offset)}` });
+  }
+  if (check.problems.some((p) => p.kind === 'syntax')) return;
+  if (field !== 'for_each' && check.type !== undefined && check.type !== 'bool' && check.type !== 'dyn') {
+    issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a boolean (a condition is true or false)` });
+  }
+  if (field === 'for_each' && check.type !== undefined && !check.type.startsWith('list') && check.type !== 'dyn') {
+    issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a list (for_each runs the task once per item of a list)` });
+  }
+  let ancestors: Set<string> | null = null;
+  for (const ref of check.refs) {
+    if (ref.kind === 'input') {
+      if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: the workflow has no input "${ref.name}"` });
+      continue;
     }
-    if (check.problems.some((p) => p.kind === 'syntax')) return;
-    if (field === 'when' && check.type !== undefined && check.type !== 'bool' && check.type !== 'dyn') {
-      issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a boolean (a condition is true or false)` });
-    }
-    if (field === 'for_each' && check.type !== undefined && !check.type.startsWith('list') && check.type !== 'dyn') {
-      issues.push({ path, message: `\`${source}\` gives a ${check.type}, not a list (for_each runs the task once per item of a list)` });
-    }
-    let ancestors: Set<string> | null = null;
-    for (const ref of check.refs) {
-      if (ref.kind === 'input') {
-        if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: the workflow has no input "${ref.name}"` });
-      } else if (ref.kind === 'task') {
-        if (!byId.has(ref.taskId)) {
-          const near = closestName(ref.taskId, ids);
-          issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" does not exist${near ? ` (did you mean "${near}"?)` : ''}` });
-          continue;
-        }
-        ancestors ??= ancestorsOf(task, byId);
-        if (!ancestors.has(ref.taskId)) {
-          issues.push({
-            path,
-            message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" is not a (transitive) dependency of task "${task.id}" (add "${ref.taskId}" to its depends_on)`,
-          });
-        }
-        if (ref.field !== undefined && !(TASK_VARIABLE_FIELDS as readonly string[]).includes(ref.field)) {
-          const near = closestName(ref.field, TASK_VARIABLE_FIELDS);
-          issues.push({
-            path,
-            message: `${ref.text} ${at(ref.offset)}: unknown field "${ref.field}" of task "${ref.taskId}"${near ? ` (did you mean \`${near}\`?)` : ''}; its fields: ${TASK_VARIABLE_FIELDS.join(', ')}`,
-          });
-        } else if (ref.field !== undefined && ref.field !== 'json' && ref.path.length > 0) {
-          issues.push({ path, message: `${ref.text} ${at(ref.offset)}: tasks.${ref.taskId}.${ref.field} has no fields (only json does)` });
-        } else if (ref.field === 'json' && ref.path.length > 0) {
-          const read = tasks.find((t) => t.id === ref.taskId);
-          const schema = read?.for_each === undefined ? read?.output_schema : undefined;
-          const problem = typeof schema === 'object' ? schemaPathProblem(schema, ref.path) : null;
-          if (problem !== null) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}"'s output_schema: ${problem}` });
-        }
+    if (ref.kind !== 'task') continue;
+    let { field: readField, path: readPath } = ref;
+    const isPrevious = readField === 'previous' && scope.previous.has(ref.taskId);
+    if (isPrevious) [readField, ...readPath] = readPath;
+    const target = isPrevious || scope.free.has(ref.taskId) ? ref.taskId : readTarget(ref.taskId, byId, units);
+    if (!isPrevious && !scope.free.has(ref.taskId)) {
+      if (!byId.has(target)) {
+        const near = closestName(ref.taskId, ids);
+        issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" does not exist${near ? ` (did you mean "${near}"?)` : ''}` });
+        continue;
+      }
+      ancestors ??= ancestorsOf(task, byId);
+      if (!ancestors.has(target)) {
+        const loop = field === 'repeat.until' ? ' (an until reads the loop\'s own tasks and what the loop depends on)' : '';
+        issues.push({
+          path,
+          message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}" is not a (transitive) dependency of task "${task.id}" (add "${target}" to its depends_on)${loop}`,
+        });
       }
     }
+    if (readField !== undefined && !(TASK_VARIABLE_FIELDS as readonly string[]).includes(readField)) {
+      const near = closestName(readField, TASK_VARIABLE_FIELDS);
+      issues.push({
+        path,
+        message: `${ref.text} ${at(ref.offset)}: unknown field "${readField}" of task "${ref.taskId}"${near ? ` (did you mean \`${near}\`?)` : ''}; its fields: ${TASK_VARIABLE_FIELDS.join(', ')}${scope.previous.size > 0 ? ' (and previous, in a loop)' : ''}`,
+      });
+    } else if (readField !== undefined && readField !== 'json' && readPath.length > 0) {
+      issues.push({ path, message: `${ref.text} ${at(ref.offset)}: tasks.${ref.taskId}.${readField} has no fields (only json does)` });
+    } else if (readField === 'json' && readPath.length > 0) {
+      const read = tasks.find((t) => t.id === target);
+      const schema = read?.for_each === undefined ? read?.output_schema : undefined;
+      const problem = typeof schema === 'object' ? schemaPathProblem(schema, readPath) : null;
+      if (problem !== null) issues.push({ path, message: `${ref.text} ${at(ref.offset)}: task "${ref.taskId}"'s output_schema: ${problem}` });
+    }
+  }
+}
+
+/**
+ * The tasks of each looping or fan-out group, checked in the group's scope: templates and
+ * expressions read siblings (by their local ids) and what the group depends on; problems are
+ * named `tasks.<group>.<child>...`.
+ */
+function checkBodies(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, issues: ValidationIssue[], units: Map<string, GroupTask>): void {
+  for (const group of units.values()) {
+    const siblings = new Set(group.body.map((t) => t.id));
+    const body = group.body.map((t) => ({ ...t, depends_on: [...t.depends_on, ...group.depends_on] }));
+    const bodyNodes = [...body.map((t) => ({ id: t.id, depends_on: t.depends_on })), ...nodes.filter((n) => !siblings.has(n.id))];
+    const scope: CheckScope = { loop: group.repeat !== undefined, fanout: group.for_each !== undefined, siblings, units };
+    const local: ValidationIssue[] = [];
+    checkTemplates(body, bodyNodes, inputs, local, scope);
+    checkJsonRefs(body, group.body, local);
+    checkExpressions(body, bodyNodes, inputs, local, scope);
+    for (const issue of local) issues.push({ ...issue, path: issue.path.replace(/^tasks\./, `tasks.${group.id}.`) });
   }
 }

@@ -122,6 +122,13 @@ export interface TaskRecord {
    * instance starts and never evaluated again (its instances are the records `<id>[<index>]`).
    */
   items?: unknown[];
+  /**
+   * A loop (`repeat`): the iteration it is in (from 1; recorded before that iteration's tasks
+   * start), or ended in. Its iterations are the records `<id>#<k>` (`<id>#<k>.<child>` for a group).
+   */
+  iteration?: number;
+  /** A loop that reached its `max` without its `until` holding, and completed (`on_exhausted: continue`). */
+  exhausted?: boolean;
   /** A `workspace: worktree` task that completed: the commit it made (everything its attempt changed), on {@link TaskRecord.branch}. */
   commit?: string;
   /** A `workspace: worktree` task: its branch (`agents-sdk-task/<runId>/<task>`). */
@@ -170,6 +177,10 @@ export interface TaskResult {
   skippedBy?: 'when';
   /** See {@link TaskRecord.allowedFailure}. */
   allowedFailure?: boolean;
+  /** See {@link TaskRecord.iteration}. */
+  iteration?: number;
+  /** See {@link TaskRecord.exhausted}. */
+  exhausted?: boolean;
   /** See {@link TaskRecord.commit}. */
   commit?: string;
   /** See {@link TaskRecord.branch}. */
@@ -227,6 +238,8 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.exitCode !== undefined) out.exitCode = record.exitCode;
   if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
   if (record.allowedFailure) out.allowedFailure = true;
+  if (record.iteration !== undefined) out.iteration = record.iteration;
+  if (record.exhausted) out.exhausted = true;
   if (record.commit !== undefined) out.commit = record.commit;
   if (record.branch !== undefined) out.branch = record.branch;
   if (record.worktree !== undefined) out.worktree = record.worktree;

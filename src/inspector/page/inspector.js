@@ -243,23 +243,141 @@ function drawGraph() {
   svg.setAttribute('height', layout.height);
   svg.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
   svg.append(arrowMarker());
+  // Instances and iterations by the fan-out or loop they belong to (impl[3] and impl[3].code to impl,
+  // fix#2 to fix): one unit each (a group's instance or iteration holds its tasks' records), in order.
+  const repeats = new Map();
+  for (const t of m.tasks.values()) {
+    const mark = /\[\d+\]|#\d+/.exec(t.id);
+    if (!mark) continue;
+    const owner = t.id.slice(0, mark.index);
+    const unitId = t.id.slice(0, mark.index + mark[0].length);
+    let units = repeats.get(owner);
+    if (!units) repeats.set(owner, (units = new Map()));
+    let unit = units.get(unitId);
+    if (!unit) units.set(unitId, (unit = { id: unitId, records: [] }));
+    unit.records.push(t);
+  }
+  for (const [owner, units] of repeats) {
+    const list = [...units.values()].map((u) => {
+      u.records.sort((a, b) => compareMarks(marksOf(a.id), marksOf(b.id)));
+      const one = u.records.length === 1 && u.records[0].id === u.id;
+      // A click shows the unit's task, or its running (else last) one.
+      const shown = one ? u.records[0] : u.records.find((r) => r.status === 'running') || u.records[u.records.length - 1];
+      return { id: u.id, select: shown.id, status: one ? shown.status : unitStatus(u.records.map((r) => r.status)), tokens: u.records.reduce((n, r) => n + r.tokens, 0), costUsd: u.records.reduce((n, r) => n + r.costUsd, 0), error: shown.error, reason: shown.reason };
+    });
+    list.sort((a, b) => compareMarks(marksOf(a.id), marksOf(b.id)));
+    repeats.set(owner, list);
+  }
+  const spec = new Map(m.graph.tasks.map((t) => [t.id, t]));
+  // Groups: a box around their tasks, coloured by what those tasks (and their instances) did.
+  for (const c of m.graph.clusters || []) {
+    const statuses = [];
+    for (const id of c.tasks) {
+      const list = repeats.get(id);
+      if (list && list.length > 0) for (const r of list) statuses.push(r.status);
+      else statuses.push((m.tasks.get(id) || { status: 'pending' }).status);
+    }
+    const status = unitStatus(statuses);
+    const g = el('svg:g', { class: 'cluster', 'data-group': c.id, 'data-status': status });
+    g.append(el('svg:rect', { x: c.x, y: c.y, width: c.width, height: c.height, rx: 10 }));
+    g.append(el('svg:text', { class: 'cluster-label', x: c.x + 8, y: c.y + 13 }, `${c.id} · ${doneText(statuses)}`));
+    svg.append(g);
+  }
   for (const edge of layout.edges) {
     svg.append(el('svg:polyline', { class: 'edge', points: edge.points.map((p) => `${p.x},${p.y}`).join(' ') }));
   }
   const now = nowOf();
   for (const node of layout.nodes) {
-    const t = m.tasks.get(node.id) || { status: 'pending', attempts: 0, tokens: 0, costUsd: 0 };
+    const own = m.tasks.get(node.id) || { status: 'pending', attempts: 0, tokens: 0, costUsd: 0 };
+    const list = repeats.get(node.id) || [];
+    // A fan-out or loop whose own record waits for its instances or iterations runs once one has started.
+    const t = list.length > 0 && own.status === 'pending' ? { ...own, status: 'running' } : own;
     const g = el('svg:g', { class: `task${page.selectedTask === node.id ? ' selected' : ''}`, 'data-task': node.id, 'data-status': t.status, 'data-commit': t.commit || '', transform: `translate(${node.x - node.width / 2},${node.y - node.height / 2})` });
     g.append(el('svg:rect', { width: node.width, height: node.height, rx: 8 }));
     g.append(el('svg:text', { class: 'tid', x: 8, y: 16 }, node.id.length > 24 ? `${node.id.slice(0, 23)}…` : node.id));
     const elapsed = t.startedAt ? fmtMs((t.endedAt || now) - t.startedAt) : '';
     g.append(el('svg:text', { class: 'tmeta tstatus', x: 8, y: 32 }, `${statusLabel(t)}${t.attempts ? ` · attempt ${t.attempts}` : ''}${elapsed ? ` · ${elapsed}` : ''}`));
-    g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}${t.commit ? ` · ${t.commit.slice(0, 7)}` : ''}`));
+    if (list.length === 0) g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}${t.commit ? ` · ${t.commit.slice(0, 7)}` : ''}`));
+    else {
+      // Its instances or iterations, as they start: a chip each, or a bar by status when there are many.
+      const word = list[0].id.endsWith(']') ? 'instances' : 'iterations';
+      const spent = list.reduce((sum, r) => ({ tokens: sum.tokens + r.tokens, cost: sum.cost + r.costUsd }), { tokens: 0, cost: 0 });
+      const repeated = spec.get(node.id) && spec.get(node.id).repeats;
+      g.append(el('svg:text', { class: 'tmeta repeat-count', x: 8, y: 48 }, repeated ? doneText(list.map((r) => r.status)) : `${fmtTokens(spent.tokens)} · ${fmtCost(spent.cost)}`));
+      g.append(repeatChips(list, repeated ? 54 : 51, node.width, repeated ? node.height - 56 : node.height - 52, word));
+    }
     const title = el('svg:title', {}, t.error ? `${node.id}: ${t.error.code}: ${t.error.message}` : t.reason ? `${node.id}: ${t.status}: ${t.reason}` : node.id);
     g.append(title);
     g.onclick = () => selectTask(node.id);
     svg.append(g);
   }
+}
+
+/** The numbers of a record id's marks (`fix_tests#2.test` → [2], `impl[3]` → [3]), to order them. */
+function marksOf(id) {
+  return (id.match(/\[\d+\]|#\d+/g) || []).map((m) => Number(m.replace(/\D/g, '')));
+}
+
+function compareMarks(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+const ENDED = ['completed', 'failed', 'skipped', 'cancelled'];
+
+/** What a group or fan-out is, from its tasks' statuses: running while one runs, pending before any started. */
+function unitStatus(statuses) {
+  if (statuses.some((s) => s === 'running' || s === 'retrying' || s === 'waiting')) return 'running';
+  if (statuses.every((s) => s === 'pending')) return 'pending';
+  if (!statuses.every((s) => ENDED.includes(s))) return 'running';
+  if (statuses.includes('failed')) return 'failed';
+  if (statuses.includes('cancelled')) return 'cancelled';
+  return statuses.every((s) => s === 'skipped') ? 'skipped' : 'completed';
+}
+
+/** `7/12 done, 2 running, 1 failed`. */
+function doneText(statuses) {
+  const done = statuses.filter((s) => ENDED.includes(s)).length;
+  const parts = [`${done}/${statuses.length} done`];
+  for (const s of ['running', 'retrying', 'failed', 'skipped']) {
+    const n = statuses.filter((x) => x === s).length;
+    if (n > 0) parts.push(`${n} ${s}`);
+  }
+  return parts.join(', ');
+}
+
+const CHIP = 8;
+const CHIP_GAP = 2;
+
+/** A fan-out's instances or a loop's iterations inside its node: a chip each (click: its details), or, past what fits, a bar by status. */
+function repeatChips(list, top, width, height, word) {
+  const g = el('svg:g', { class: 'repeats', 'data-count': list.length, 'data-word': word });
+  const perRow = Math.floor((width - 16 + CHIP_GAP) / (CHIP + CHIP_GAP));
+  const rows = Math.max(1, Math.floor((height + CHIP_GAP) / (CHIP + CHIP_GAP)));
+  if (list.length <= perRow * rows) {
+    list.forEach((r, i) => {
+      const chip = el('svg:rect', { class: `chip${page.selectedTask === r.select ? ' selected' : ''}`, 'data-task': r.id, 'data-select': r.select, 'data-status': r.status, x: 8 + (i % perRow) * (CHIP + CHIP_GAP), y: top + Math.floor(i / perRow) * (CHIP + CHIP_GAP), width: CHIP, height: CHIP, rx: 2 });
+      chip.append(el('svg:title', {}, `${r.id}: ${r.status}${r.error ? ` (${r.error.code}: ${r.error.message})` : r.reason ? ` (${r.reason})` : ''}`));
+      chip.onclick = (event) => {
+        event.stopPropagation();
+        selectTask(r.select);
+      };
+      g.append(chip);
+    });
+    return g;
+  }
+  let x = 8;
+  const total = width - 16;
+  for (const s of ['completed', 'running', 'retrying', 'waiting', 'failed', 'skipped', 'cancelled', 'pending']) {
+    const n = list.filter((r) => r.status === s).length;
+    if (n === 0) continue;
+    const w = (n / list.length) * total;
+    const bar = el('svg:rect', { class: 'chip-bar', 'data-status': s, x, y: top, width: w, height: CHIP });
+    bar.append(el('svg:title', {}, `${n} ${word} ${s}`));
+    g.append(bar);
+    x += w;
+  }
+  return g;
 }
 
 function arrowMarker() {
