@@ -173,4 +173,90 @@ session('patterns-orchestrator-workers', 'integrate', {
   turns: [['Bash', { command: 'npm test', description: 'Run the tests' }, ' Test Files  12 passed (12)\n      Tests  87 passed (87)']],
   text: 'Dark mode is in: a theme setting (default system), a ThemeProvider that follows it, and a toggle in the settings panel. The three parts fit together; all 87 tests pass.',
 });
+// examples/patterns/evaluator-optimizer.yaml: the reviewer rejects the first draft (jargon, no
+// mention of the fix) and approves the second, which addressed its feedback; iteration k's
+// recordings are under its tasks' ids (refine#1.write, refine#1.review, ...).
+const DRAFTS = [
+  'Version 2.0: adds a ThemeProvider with prefers-color-scheme support and a theme setting; cold start is 40% faster thanks to lazy module loading.',
+  'Version 2.0 is here. Dark mode: pick light, dark or follow your system in Settings. The app now starts 40% faster. Fixed: the settings page no longer crashes when your display name is empty.',
+];
+const VERDICTS = [
+  { approved: false, feedback: 'Too technical for end users (ThemeProvider, prefers-color-scheme, lazy module loading); say where to find the dark mode toggle, and mention the settings crash fix.' },
+  { approved: true, feedback: 'Clear and accurate; all three changes are there.' },
+];
+DRAFTS.forEach((draft, k) => {
+  session('patterns-evaluator-optimizer', `refine#${k + 1}.write`, { durationMs: 1800 + 200 * k, turns: [], text: draft });
+  session('patterns-evaluator-optimizer', `refine#${k + 1}.review`, { durationMs: 1200, model: 'claude-haiku-4-5-20251001', turns: [], text: '', structured: VERDICTS[k] });
+});
+session('patterns-evaluator-optimizer', 'publish', {
+  durationMs: 1500,
+  model: 'claude-haiku-4-5-20251001',
+  turns: [['Bash', { command: 'gh release create v2.0 --title "Version 2.0" --notes-file notes.md', description: 'Create the GitHub release' }, 'https://github.com/example/app/releases/tag/v2.0']],
+  text: 'Published the v2.0 release: https://github.com/example/app/releases/tag/v2.0',
+});
+// examples/adw/sdlc-loops.yaml: the first test run fails (one test), the resolver fixes it, the
+// second passes; the first review finds an issue, the patcher fixes it, the second approves.
+const SPEC = 'specs/issue-42-adw-a1b2c3d4-sdlc_planner-add-dark-mode-toggle.md';
+const ADW = 'adw-sdlc-loops';
+session(ADW, 'plan', {
+  durationMs: 2400,
+  model: 'claude-opus-4-8',
+  turns: [['Write', { file_path: `/home/user/project/${SPEC}`, content: PLAN }, `File created successfully at: ${SPEC}`]],
+  text: SPEC,
+});
+session(ADW, 'build', {
+  durationMs: 3600,
+  model: 'claude-opus-4-8',
+  turns: [
+    ['Edit', { file_path: '/home/user/project/src/settings.ts', old_string: 'locale: string }', new_string: "locale: string; theme: 'light' | 'dark' | 'system' }" }, 'The file src/settings.ts has been updated.'],
+    ['Write', { file_path: '/home/user/project/src/theme.tsx', content: '// ThemeProvider ...' }, 'File created successfully at: src/theme.tsx'],
+  ],
+  text: `Implemented ${SPEC}: theme setting, ThemeProvider, settings toggle.`,
+});
+const FAILURE = 'test/theme.test.tsx > ThemeProvider follows the system: expected "light" to be "dark"';
+session(ADW, 'test_loop#1.test', {
+  durationMs: 2000,
+  turns: [['Bash', { command: 'npm test', description: 'Run the tests' }, ` FAIL  ${FAILURE}\n Tests  1 failed | 86 passed (87)`]],
+  text: '',
+  structured: { passed: false, failures: [FAILURE] },
+});
+session(ADW, 'test_loop#1.resolve', {
+  durationMs: 2600,
+  turns: [
+    ['Edit', { file_path: '/home/user/project/src/theme.tsx', old_string: "matchMedia('(prefers-color-scheme: light)')", new_string: "matchMedia('(prefers-color-scheme: dark)')" }, 'The file src/theme.tsx has been updated.'],
+    ['Bash', { command: 'npm test -- theme', description: 'Run the theme tests' }, ' ✓ test/theme.test.tsx (3 tests)'],
+  ],
+  text: 'Resolved: ThemeProvider queried prefers-color-scheme: light instead of dark; the theme tests pass.',
+});
+session(ADW, 'test_loop#2.test', {
+  durationMs: 2000,
+  turns: [['Bash', { command: 'npm test', description: 'Run the tests' }, ' Test Files  12 passed (12)\n      Tests  87 passed (87)']],
+  text: '',
+  structured: { passed: true, failures: [] },
+});
+const ISSUE = 'src/theme.tsx:31: the matchMedia listener is never removed on unmount';
+session(ADW, 'review_loop#1.review', {
+  durationMs: 2200,
+  model: 'claude-opus-4-8',
+  turns: [['Bash', { command: 'git diff --stat', description: 'Review the change' }, ' src/settings.ts | 2 +-\n src/theme.tsx | 48 ++++']],
+  text: '',
+  structured: { approved: false, issues: [ISSUE] },
+});
+session(ADW, 'review_loop#1.patch', {
+  durationMs: 1800,
+  turns: [['Edit', { file_path: '/home/user/project/src/theme.tsx', old_string: 'useEffect(() => { mq.addEventListener', new_string: 'useEffect(() => { mq.addEventListener("change", on); return () => mq.removeEventListener' }, 'The file src/theme.tsx has been updated.']],
+  text: 'Patched: ThemeProvider removes its matchMedia listener on unmount.',
+});
+session(ADW, 'review_loop#2.review', {
+  durationMs: 2000,
+  model: 'claude-opus-4-8',
+  turns: [],
+  text: '',
+  structured: { approved: true, issues: [] },
+});
+session(ADW, 'document', {
+  durationMs: 1500,
+  turns: [['Write', { file_path: '/home/user/project/app_docs/feature-a1b2c3d4-dark-mode.md', content: '# Dark mode ...' }, 'File created successfully at: app_docs/feature-a1b2c3d4-dark-mode.md']],
+  text: 'app_docs/feature-a1b2c3d4-dark-mode.md',
+});
 console.log(`recordings written under ${root}`);

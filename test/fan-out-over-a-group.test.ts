@@ -95,9 +95,10 @@ for (const factory of backendFactories()) {
       expect(executor.prompts.slice(1, 4)).toEqual(['code #0 a after plan', 'check coded a ({"name":"a","kind":"test"}) 0', 'code #1 b after plan']);
     });
 
-    it('a failed task fails the fan-out (naming it); a task with allow_failure does not', async () => {
+    it('a failed task fails the fan-out (naming it), resume --retry-failed reruns only it; a task with allow_failure does not fail it', async () => {
+      let broken = true;
       const executor = recordingExecutor((prompt) => {
-        if (prompt.startsWith('check coded c')) throw new PermanentError('AGENT_ERROR', 'c broke');
+        if (broken && prompt.startsWith('check coded c')) throw new PermanentError('AGENT_ERROR', 'c broke');
         return answer(prompt);
       });
       const failing = spec();
@@ -106,6 +107,12 @@ for (const factory of backendFactories()) {
       expect(failed.status).toBe('failed');
       expect(byId(failed).impl!.error!.message).toBe('Task "impl": 1 of 6 tasks failed (impl[2].check); impl[2].check: c broke');
       expect(byId(failed).integrate!.status).toBe('skipped');
+      broken = false;
+      executor.prompts.length = 0;
+      const retried = await (await orchestrator(executor)).resume('gf3', { retryFailed: true });
+      expect(retried.status).toBe('completed');
+      expect(executor.prompts.map((p) => p.split(' ')[0])).toEqual(['check', 'integrate']);
+      broken = true;
 
       ((failing.tasks[1] as { tasks: unknown[] }).tasks[1] as Record<string, unknown>).allow_failure = true;
       const allowed = await (await orchestrator(executor)).runWorkflow(failing, { runId: 'gf4' });

@@ -59,7 +59,7 @@ describe('groups and fan-outs seen in every view', () => {
     expect(table[2]).toMatch(/^ {2}impl\[7\]\s+failed \(allowed\)\s+1\s.*COMMAND_FAILED/);
     expect(table[3]).toMatch(/^checks\s+completed\s.*group: 2\/2 done, 1 skipped$/);
     expect(table[5]).toMatch(/^ {2}checks\.docs\s+skipped\s.*size\(tasks\.plan\.json\) > 100/);
-    expect(table[7]).toBe('(24 completed instances or iterations not listed: agents-sdk status v1 --all lists every one)');
+    expect(table[7]).toBe('(24 completed not listed: agents-sdk status v1 --all lists every instance and iteration)');
 
     const all = await cli(['status', 'v1', '--all', ...state], world.env);
     const rows = all.stdout.split('\n\n')[1]!.split('\n').slice(2).map(first);

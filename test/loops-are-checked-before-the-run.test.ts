@@ -20,6 +20,7 @@ describe('loops are checked before the run', () => {
     const group = { id: 'w', tasks: [{ id: 'g', repeat: { until: 'true', max: 2.5 }, tasks: [{ id: 'a', command: ['a'] }] }] };
     expect(problems(group)).toEqual(['tasks.g.repeat.max: must be a whole number']);
     expect(problems(loopTask({ max: 3 }))).toContainEqual(expect.stringMatching(/^tasks\.fix\.repeat\.until: /));
+    expect(problems(loopTask({ until: 'true', max: 'three' }))).toEqual([expect.stringMatching(/^tasks\.fix\.repeat\.max: /)]);
   });
 
   it('an until naming a task outside the loop that the loop does not depend on', () => {

@@ -37,7 +37,43 @@ tasks:
     command: [node, -e, "process.stdout.write('shipped ' + process.argv[1])", "{{tasks.fix_tests.test.output}}"]
 `;
 
+const EXHAUSTED = `
+id: tries
+tasks:
+  - id: tries
+    command: [node, -e, "process.stdout.write('try ' + process.argv[1])", "{{iteration}}"]
+    repeat: { until: tasks.tries.output == "never", max: 2, on_exhausted: continue }
+  - id: never
+    when: "false"
+    repeat: { until: "true", max: 2 }
+    tasks:
+      - id: a
+        command: [node, -e, ""]
+  - id: after
+    depends_on: [tries, never]
+    command: [node, -e, "process.stdout.write(process.argv[1])", "{{tasks.tries.output}}"]
+`;
+
 describe('a loop seen through the CLI', () => {
+  it('an exhausted loop that continues: --dry-run says so, status notes it, stats counts its iterations (not a skipped loop)', async () => {
+    const file = join(world.root, 'tries.yaml');
+    writeFileSync(file, EXHAUSTED);
+    const state = ['--state-dir', world.stateDir];
+    const dry = await cli(['run', file, '--dry-run'], world.env);
+    expect(dry.stdout).toContain('repeat ≤ 2: until tasks.tries.output == "never" (iterations tries#<k> from 1; then it completes, exhausted)');
+    const run = await cli(['run', file, '--run-id', 'tries1', '--json', ...state], world.env);
+    expect(run.code, run.stderr).toBe(0);
+    const byId = Object.fromEntries((JSON.parse(run.stdout) as WorkflowResult).taskResults.map((t) => [t.taskId, t]));
+    expect(byId.tries).toMatchObject({ status: 'completed', exhausted: true, iteration: 2 });
+    expect(byId.never).toMatchObject({ status: 'skipped', skippedBy: 'when' });
+    expect(byId.after!.output).toBe('try 2');
+    const status = await cli(['status', 'tries1', ...state], world.env);
+    expect(status.stdout).toContain('loop: iteration 2 (exhausted: until never held)');
+    const stats = await cli(['stats', 'tries1', '--by', 'task', ...state], world.env);
+    expect(stats.stdout).toMatch(/^tries\s+2\s+100%/m);
+    expect(stats.stdout).not.toMatch(/^never/m);
+  });
+
   it('runs, and --dry-run, status, logs, events and report show its iterations', async () => {
     const file = join(world.root, 'flow.yaml');
     writeFileSync(file, WORKFLOW);
@@ -79,6 +115,18 @@ describe('a loop seen through the CLI', () => {
     expect(events.code).toBe(0);
     expect(events.stdout).toMatch(/loop\.iteration\s+fix_tests\s+iteration 1 of at most 3/);
     expect(events.stdout).toMatch(/loop\.iteration\s+fix_tests\s+iteration 2 of at most 3/);
+    // The iteration's last task (skipped by its when) comes before the loop's end.
+    const lines = events.stdout.split('\n');
+    const skipped = lines.findIndex((l) => /task\.skipped\s+fix_tests#2\.resolve/.test(l));
+    const ended = lines.findIndex((l) => /task\.completed\s+fix_tests\s/.test(l));
+    expect([skipped > 0, ended > skipped]).toEqual([true, true]);
+
+    // stats counts the iterations' tasks under the loop's (fix_tests.test), not per iteration.
+    const stats = await cli(['stats', 'loop1', '--by', 'task', ...state], world.env);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^fix_tests\.test\s+2\s+50%/m);
+    expect(stats.stdout).toMatch(/^fix_tests\.resolve\s+1\s+100%/m);
+    expect(stats.stdout).not.toContain('fix_tests#');
 
     const report = await cli(['report', 'loop1', '-o', '-', ...state], world.env);
     expect(report.code, report.stderr).toBe(0);

@@ -108,12 +108,13 @@ for (const factory of backendFactories()) {
     });
 
     it('an exhausted loop with allow_failure fails without failing the run', async () => {
-      const spec = { id: 'af', tasks: [{ id: 'fix', command: ['fix'], allow_failure: true, repeat: { until: 'false', max: 2 } }, { id: 'after', depends_on: ['fix'], command: ['after', '{{tasks.fix.status}}'] }] };
+      const spec = { id: 'af', tasks: [{ id: 'fix', command: ['fix'], allow_failure: true, repeat: { until: 'false', max: 1 } }, { id: 'after', depends_on: ['fix'], command: ['after', '{{tasks.fix.status}}'] }] };
       const executor = recordingExecutor((prompt) => ok(prompt));
       const result = await (await orchestrator(executor)).runWorkflow(spec, { runId: 'af1' });
       expect(result.status).toBe('completed');
       expect(byId(result).fix).toMatchObject({ status: 'failed', allowedFailure: true, error: { code: 'LOOP_EXHAUSTED' } });
-      expect(executor.prompts).toEqual(['fix', 'fix', 'after failed']);
+      expect(byId(result).fix!.error!.message).toBe('Task "fix": repeat: until false was still false after 1 iteration, its max (iteration = 1)');
+      expect(executor.prompts).toEqual(['fix', 'after failed']);
     });
 
     it('a run that halts (another task failed) ends its loops: skipped, never starting another iteration', async () => {
@@ -128,8 +129,8 @@ for (const factory of backendFactories()) {
           await running;
           throw new PermanentError('COMMAND_FAILED', 'boom');
         }
-        if (prompt === 'fix' || prompt === 'a') {
-          if (++started === 2) bothStarted();
+        if (prompt === 'fix' || prompt === 'a' || prompt === 'fan 1') {
+          if (++started === 3) bothStarted();
           await seen;
         }
         return ok(prompt);
@@ -138,9 +139,10 @@ for (const factory of backendFactories()) {
       o.events.on('task.failed', (e) => e.taskId === 'boom' && failedSeen());
       const spec = {
         id: 'halt',
-        max_parallel: 3,
+        max_parallel: 4,
         tasks: [
           { id: 'boom', command: ['boom'], retry_count: 1 },
+          { id: 'fan', for_each: '[1, 2]', max_parallel: 1, command: ['fan', '{{item}}'] },
           { id: 'fix', command: ['fix'], repeat: { until: 'false', max: 3 } },
           { id: 'g', repeat: { until: 'false', max: 3 }, tasks: [{ id: 'a', command: ['a'] }, { id: 'b', depends_on: ['a'], command: ['b'] }] },
         ],
@@ -151,7 +153,9 @@ for (const factory of backendFactories()) {
       expect(tasks.fix).toMatchObject({ status: 'skipped', reason: 'the run halted before its next iteration', iteration: 1 });
       expect(tasks['g#1.b']).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
       expect(tasks.g).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
-      expect(executor.prompts.sort()).toEqual(['a', 'boom', 'fix']);
+      expect(tasks['fan[1]']).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
+      expect(tasks.fan).toMatchObject({ status: 'skipped', reason: 'task "boom" failed and on_failure is stop' });
+      expect(executor.prompts.sort()).toEqual(['a', 'boom', 'fan 1', 'fix']);
     });
 
     it('a finished loop is kept as it is when the run is resumed with --retry-failed (only the failed task runs)', async () => {
@@ -170,6 +174,15 @@ for (const factory of backendFactories()) {
       expect(retried.status).toBe('completed');
       expect(executor.prompts).toEqual(['publish draft 2 (fix part 2; completed; last: verdict 2)']);
       expect(byId(retried).refine).toMatchObject({ status: 'completed', iteration: 2 });
+    });
+
+    it('rerun --from the dependant keeps the loop and its iterations: only the dependant runs, reading the last iteration', async () => {
+      const executor = recordingExecutor(reviewer(2));
+      expect((await (await orchestrator(executor)).runWorkflow(refine(), { runId: 'eo-r' })).status).toBe('completed');
+      executor.prompts.length = 0;
+      const again = await (await orchestrator(executor)).rerun('eo-r', { from: 'publish', runId: 'eo-r2' });
+      expect(again.status).toBe('completed');
+      expect(executor.prompts).toEqual(['publish draft 2 (fix part 2; completed; last: verdict 2)']);
     });
 
     it('on_exhausted: continue completes the loop with exhausted: true, and its dependant runs', async () => {

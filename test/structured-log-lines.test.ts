@@ -114,3 +114,13 @@ describe('createRunLogger on signals', () => {
     expect(lines[3]!.msg).toBe('run r: signal approval.granted published by r/build');
   });
 });
+
+describe('createRunLogger on loops', () => {
+  it('logs an iteration that starts with the loop, its number and bound', () => {
+    const { log, entries } = logged();
+    log.logEvent({ type: 'loop.iteration', workflowId: 'w', runId: 'r', at: 5, taskId: 'fix_tests', iteration: 2, max: 4 });
+    const [line] = entries();
+    expect(line).toMatchObject({ type: 'loop.iteration', taskId: 'fix_tests', iteration: 2, max: 4, level: 'info' });
+    expect(line!.msg).toBe('task fix_tests: iteration 2 of at most 4');
+  });
+});

@@ -9,6 +9,7 @@ import { totalTokens, type TokenUsage } from '../claude/stream-json.js';
 import { readLiveAttempt } from '../claude/live-attempt.js';
 import type { RunCheckpoint } from '../persistence/state-backend.js';
 import { attemptLogOf } from '../workflow/attempt-log.js';
+import { declaredTaskOf } from '../workflow/fan-out.js';
 import { rawFileOf } from './logs-command.js';
 
 /** One running task of a live run, as `status` shows it (and `status --json` as `live`). */
@@ -36,15 +37,13 @@ export interface LiveTask {
 
 /** The running tasks of a run, each with what its attempt has done so far. */
 export function liveTasks(run: RunCheckpoint, stateDir: string, now: number): LiveTask[] {
-  const kinds = new Map(run.workflow.tasks.map((t) => [t.id, t.kind]));
   const out: LiveTask[] = [];
   for (const record of run.records) {
     if (record.status !== 'running') continue;
     const entry = attemptLogOf(record).at(-1);
     if (!entry || entry.status !== 'running') continue;
-    const declared = kinds.get(record.taskId);
-    // A loop's or a group fan-out's own record runs nothing (it has no attempt): only leaf tasks get here.
-    const kind = declared === 'group' || declared === undefined ? 'agent' : declared;
+    // (The task that runs: an iteration's or a group instance's too. A loop's own record has no attempt.)
+    const kind = declaredTaskOf(run.workflow.tasks, record.taskId)?.kind === 'command' ? 'command' : 'agent';
     const live = kind === 'agent' ? readLiveAttempt(rawFileOf(stateDir, run.runId, record.taskId, entry)) : null;
     out.push({
       taskId: record.taskId,

@@ -370,7 +370,9 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
     return EXIT.invalidInput;
   }
   const agents = workflow.tasks.filter((t) => t.kind === 'agent').length;
-  const commands = workflow.tasks.length - agents;
+  const commands = workflow.tasks.filter((t) => t.kind === 'command').length;
+  // A looping or fan-out group is one task of its own kind.
+  const groups = workflow.tasks.length - agents - commands;
   if (options.json) {
     const report = {
       valid: true,
@@ -384,7 +386,7 @@ export async function validateCommand(file: string, options: ValidateCommandOpti
     return EXIT.ok;
   }
   io.stdout(
-    `${file}: valid workflow "${workflow.id}": ${count(workflow.tasks.length, 'task')} (${agents} agent, ${commands} command), ` +
+    `${file}: valid workflow "${workflow.id}": ${count(workflow.tasks.length, 'task')} (${agents} agent, ${commands} command${groups > 0 ? `, ${groups} looping or fan-out group` : ''}), ` +
       `max_parallel ${workflow.max_parallel}, on_failure ${workflow.on_failure}\n`,
   );
   return EXIT.ok;

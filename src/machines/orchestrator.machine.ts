@@ -563,8 +563,7 @@ function failUnstarted(ctx: Ctx, i: number, error: SerializedError): void {
   record.endedAt = Date.now();
   record.error = error;
   if (ctx.workflow.tasks[i]!.allow_failure === true) record.allowedFailure = true;
-  settle(ctx, i);
-  ctx.step.outbox.push(taskEvent(ctx, 'task.failed', record.taskId, { record: { ...record } }));
+  settledWithEvent(ctx, i, 'task.failed');
   afterFailure(ctx, i);
 }
 
@@ -677,8 +676,22 @@ function skip(ctx: Ctx, i: number, reason: string, by?: 'when'): void {
   record.reason = reason;
   if (by !== undefined) record.skippedBy = by;
   record.endedAt = Date.now();
+  settledWithEvent(ctx, i, 'task.skipped');
+}
+
+/**
+ * Settles task `i` (finished, not by a child of its own) with its event. A task of an instance
+ * or an iteration has its event first: settling it may end its fan-out or loop, whose event must
+ * come after it.
+ */
+function settledWithEvent(ctx: Ctx, i: number, type: 'task.skipped' | 'task.failed'): void {
+  const task = ctx.workflow.tasks[i]!;
+  const record = rec(ctx, i);
+  const event = taskEvent(ctx, type, record.taskId, { record: { ...record } });
+  const inUnit = task.instance !== undefined || task.iteration !== undefined;
+  if (inUnit) ctx.step.outbox.push(event);
   settle(ctx, i);
-  ctx.step.outbox.push(taskEvent(ctx, 'task.skipped', record.taskId, { record: { ...record } }));
+  if (!inUnit) ctx.step.outbox.push(event);
 }
 
 /** Skips every task that has not started (used when the run halts). */
@@ -721,7 +734,7 @@ function templateValues(ctx: Ctx, i = -1): TemplateValues {
       const read = readOf(ctx, scope, taskId);
       if (read !== undefined && 'list' in read) {
         if (field === 'output' || field === 'outputs') return JSON.stringify(read.list.map((r) => r.output ?? ''));
-        return field === 'status' ? read.declared.status : field === 'exit_code' ? '' : undefined;
+        return field === 'status' ? read.declared.status : '';
       }
       const record = read?.record;
       if (field === 'outputs') return undefined;
@@ -1280,6 +1293,8 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     };
   };
   ctx.records = chunked(workflow.tasks.map((task) => resumed(task, previous.get(task.id))));
+  /** A finished unit's task, kept as it was (a copy: this context is changed in place). */
+  const kept = (id: string): TaskRecord => ({ ...(previous.get(id) ?? emptyTaskRecord(id)) });
   // The fan-outs whose lists were recorded get their instances back: those of a finished one
   // as they are, the others by the rules above (a finished instance never runs again).
   const declared = workflow.tasks.length;
@@ -1287,11 +1302,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     const fanout = rec(ctx, d);
     if (fanout.items === undefined || fanout.items.length === 0) continue;
     const finished = fanout.status !== 'running';
-    expandFanout(ctx, d, (task) => {
-      const before = previous.get(task.id);
-      if (finished) return before ? { ...before } : emptyTaskRecord(task.id);
-      return resumed(task, before);
-    }, !finished);
+    expandFanout(ctx, d, (task) => (finished ? kept(task.id) : resumed(task, previous.get(task.id))), !finished);
   }
   // The loops get their iterations back: the finished ones (and all of a finished loop) as they
   // are, the one it was in by the rules above.
@@ -1301,11 +1312,7 @@ function initialContext(input: OrchestratorInput): OrchestratorContext {
     if (loop.iteration === undefined || task.repeat === undefined) continue;
     for (let k = 1; k <= loop.iteration; k++) {
       const current = loop.status === 'running' && k === loop.iteration;
-      addTasks(ctx, unitTasks(task, { iteration: k }), graph.priority[d]!, (t) => {
-        const before = previous.get(t.id);
-        if (current) return resumed(t, before);
-        return before ? { ...before } : emptyTaskRecord(t.id);
-      });
+      addTasks(ctx, unitTasks(task, { iteration: k }), graph.priority[d]!, (t) => (current ? resumed(t, previous.get(t.id)) : kept(t.id)));
     }
   }
   const records = recordsOf(ctx);

@@ -9,7 +9,7 @@ import { emptyTokens } from '../claude/stream-json.js';
 import { ValidationError } from '../errors.js';
 import type { Workflow } from './spec.js';
 import { closestName } from './closest-name.js';
-import { instanceId } from './fan-out.js';
+import { parseUnitId } from './fan-out.js';
 import type { TaskRecord } from './workflow-result.js';
 
 /** Where a rerun comes from: stored in the new run (`RunCheckpoint.rerunOf`). */
@@ -76,17 +76,23 @@ export function planRerun(workflow: Workflow, records: TaskRecord[], runId: stri
   }
   const again = new Set(only ? [fromTask] : downstreamOf(workflow, fromTask));
   const byId = new Map(records.map((r) => [r.taskId, r]));
+  // The records of each fan-out's instances and each loop's iterations, by declared task.
+  const members = new Map<string, TaskRecord[]>();
+  for (const r of records) {
+    const of = parseUnitId(r.taskId)?.of;
+    if (of === undefined) continue;
+    const list = members.get(of);
+    if (list) list.push(r);
+    else members.set(of, [r]);
+  }
   const kept: TaskRecord[] = [];
   const rerun: string[] = [];
   for (const id of ids) {
     const old = byId.get(id);
     if (!again.has(id) && old?.status === 'completed') {
       kept.push({ ...old, keptFrom: old.keptFrom ?? runId, tokens: emptyTokens(), costUsd: 0 });
-      // A kept fan-out keeps its instances (their outputs are its outputs).
-      for (let k = 0; k < (old.items?.length ?? 0); k++) {
-        const instance = byId.get(instanceId(id, k));
-        if (instance) kept.push({ ...instance, keptFrom: instance.keptFrom ?? runId, tokens: emptyTokens(), costUsd: 0 });
-      }
+      // A kept fan-out keeps its instances, a kept loop its iterations (their outputs are its outputs).
+      for (const member of members.get(id) ?? []) kept.push({ ...member, keptFrom: member.keptFrom ?? runId, tokens: emptyTokens(), costUsd: 0 });
     } else rerun.push(id);
   }
   return { kept, rerun };

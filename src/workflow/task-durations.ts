@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { parseInstanceId } from './fan-out.js';
+import { declaredIdOf } from './record-ids.js';
 import type { StateBackend } from '../persistence/state-backend.js';
 import type { TaskRecord } from './workflow-result.js';
 import type { Task } from './spec.js';
@@ -86,7 +86,7 @@ export function addDurations(history: DurationHistory, tasks: Task[], records: T
     if (record.status !== 'completed' || record.durationMs === null || !(record.durationMs >= 0)) continue;
     // A fan-out's instances count as its declared task (the whole fan-out's record does not: it is many runs).
     if (record.items !== undefined) continue;
-    const taskId = parseInstanceId(record.taskId)?.of ?? record.taskId;
+    const taskId = declaredIdOf(record.taskId);
     push(history.byTask, taskId, record.durationMs);
     const agent = agents.get(taskId);
     if (agent !== undefined) push(history.byAgent, agent, record.durationMs);
