@@ -84,7 +84,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     const task = parseTask(raw, index, defaults, baseDir, issues);
     if (task) tasks.push(task);
   });
-  if (top.data?.workspace) inheritWorkspace(tasks, top.data.workspace);
+  inheritWorkspace(tasks, top.data?.workspace);
 
   // A task with problems of its own still exists for the tasks that refer to it.
   const nodes = rawTasks.flatMap(graphNode);
@@ -114,8 +114,12 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
 }
 
 /** The workflow's `workspace` under each task's own (or its `defaults`'): a task saying only `worktree` keeps the workflow's author and message. */
-function inheritWorkspace(tasks: Task[], workflow: WorkspaceSpec): void {
-  for (const task of tasks) task.workspace = { ...workflow, ...task.workspace };
+function inheritWorkspace(tasks: Task[], workflow: WorkspaceSpec | undefined): void {
+  for (const task of tasks) {
+    if (workflow) task.workspace = { ...workflow, ...task.workspace };
+    // A looping or fan-out group's tasks take the group's.
+    if (task.kind === 'group' && task.workspace) for (const child of task.body) child.workspace = { ...task.workspace, ...child.workspace };
+  }
 }
 
 /** A validated looping or fan-out group (`kind: group`, its `body`) as written (its `tasks`): validating a validated workflow gives it back. */

@@ -27,7 +27,7 @@ export function runRepositories(workflow: Pick<Workflow, 'worktree_base'>): stri
 export async function finishRunWorkspace(workflow: Workflow, records: readonly TaskRecord[], stateDir: string, runId: string): Promise<WorkflowResult['workspace']> {
   const tasks = new Map(workflow.tasks.map((t) => [t.id, t]));
   const byId = new Map(records.map((r) => [r.taskId, r]));
-  const declared = workflow.tasks.filter((t) => !t.instance);
+  const declared = workflow.tasks.filter((t) => !t.instance && !t.iteration);
   const dependedOn = new Set(declared.flatMap((t) => t.depends_on));
   const sinks = declared.filter((t) => !dependedOn.has(t.id)).map((t) => t.id);
   const commits = startingCommits(sinks, { task: (id) => tasks.get(id), record: (id) => byId.get(id) });

@@ -20,9 +20,14 @@ export function worktreeBaseKey(task: Pick<Task, 'cwd'>): string {
   return task.cwd ?? '.';
 }
 
+/** Every task that runs: the workflow's, and the tasks of its looping and fan-out groups. */
+function leaves(workflow: Pick<Workflow, 'tasks'>): Array<Pick<Task, 'id' | 'cwd' | 'workspace'>> {
+  return workflow.tasks.flatMap((t) => (t.kind === 'group' ? t.body : [t]));
+}
+
 /** Whether any task of the workflow runs in a worktree. */
 export function usesWorktrees(workflow: Pick<Workflow, 'tasks'>): boolean {
-  return workflow.tasks.some((t) => t.workspace?.mode === 'worktree');
+  return leaves(workflow).some((t) => t.workspace?.mode === 'worktree');
 }
 
 function unavailable(reason: WorkspaceProblem, message: string, details: Record<string, unknown>): PermanentError {
@@ -38,7 +43,7 @@ function unavailable(reason: WorkspaceProblem, message: string, details: Record<
  */
 export async function findWorktreeBases(workflow: Workflow, stateDir: string, processCwd = process.cwd()): Promise<Record<string, WorktreeBase>> {
   const byKey = new Map<string, string[]>();
-  for (const task of workflow.tasks) {
+  for (const task of leaves(workflow)) {
     if (task.workspace?.mode !== 'worktree') continue;
     const key = worktreeBaseKey(task);
     byKey.set(key, [...(byKey.get(key) ?? []), task.id]);

@@ -6,9 +6,9 @@
  * @module
  */
 import type { SerializedError } from '../errors.js';
-import type { Task, Workflow } from '../workflow/spec.js';
+import type { LeafTask, Task, Workflow } from '../workflow/spec.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
-import { instanceId } from '../workflow/fan-out.js';
+import { bodyOf, instanceId, iterationId } from '../workflow/fan-out.js';
 import { taskBranch, type StartingCommit } from './git-worktree.js';
 import { worktreeBaseKey } from './workspace-preflight.js';
 
@@ -47,8 +47,8 @@ export interface WorkspaceLookup {
 
 /**
  * The commits the dependencies `depIds` made, in order: a worktree task's commit; for a fan-out,
- * each instance's; a dependency without one (a shared task, a skipped one) stands for its own
- * dependencies' commits.
+ * each instance's (each task of a group's instance); for a loop, its last iteration's; a
+ * dependency without one (a shared task, a skipped one) stands for its own dependencies' commits.
  */
 export function startingCommits(depIds: readonly string[], lookup: WorkspaceLookup, seen = new Set<string>()): StartingCommit[] {
   const out: StartingCommit[] = [];
@@ -59,8 +59,10 @@ export function startingCommits(depIds: readonly string[], lookup: WorkspaceLook
     if (record?.commit !== undefined) {
       out.push({ taskId: id, commit: record.commit });
     } else if (record?.items !== undefined) {
-      const instances = record.items.map((_, k) => instanceId(id, k));
+      const instances = record.items.flatMap((_, k) => unitIds(lookup.task(id), id, { instance: k }));
       out.push(...startingCommits(instances, lookup, seen));
+    } else if (record?.iteration !== undefined) {
+      out.push(...startingCommits(unitIds(lookup.task(id), id, { iteration: record.iteration }), lookup, seen));
     } else {
       const task = lookup.task(id);
       if (task) out.push(...startingCommits(dependenciesOf(task, lookup), lookup, seen));
@@ -69,13 +71,26 @@ export function startingCommits(depIds: readonly string[], lookup: WorkspaceLook
   return out;
 }
 
-/** A task's dependencies; an instance's are its fan-out task's. */
+/** The record ids of one instance or iteration of a declared task: `impl[3]`, or a group's `impl[3].<child>` each. */
+function unitIds(declared: Task | undefined, id: string, unit: { instance: number } | { iteration: number }): string[] {
+  const children = declared?.kind === 'group' ? bodyOf(declared).map((c) => c.id) : [undefined];
+  return children.map((child) => ('instance' in unit ? instanceId(id, unit.instance, child) : iterationId(id, unit.iteration, child)));
+}
+
+/**
+ * What a task starts from: its dependencies. A task of a group's instance or iteration depends
+ * on its siblings there; the first of a unit starts where its fan-out or loop does, except that
+ * iteration k > 1 starts from iteration k - 1.
+ */
 function dependenciesOf(task: Task, lookup: WorkspaceLookup): string[] {
-  return task.instance ? (lookup.task(task.instance.of)?.depends_on ?? []) : task.depends_on;
+  if (task.kind === 'group' || (!task.instance && !task.iteration) || task.depends_on.length > 0) return task.depends_on;
+  const of = (task.instance ?? task.iteration)!.of;
+  if (task.iteration && task.iteration.k > 1) return unitIds(lookup.task(of), of, { iteration: task.iteration.k - 1 });
+  return lookup.task(of)?.depends_on ?? [];
 }
 
 /** The workspace request of a task's attempt; `undefined` for a task that needs none. */
-export function workspaceRequestOf(workflow: Pick<Workflow, 'worktree_base'>, task: Task, runId: string, lookup: WorkspaceLookup): WorkspaceRequest | undefined {
+export function workspaceRequestOf(workflow: Pick<Workflow, 'worktree_base'>, task: LeafTask, runId: string, lookup: WorkspaceLookup): WorkspaceRequest | undefined {
   const worktree = task.workspace?.mode === 'worktree';
   if (!worktree && task.ports === undefined) return undefined;
   const request: WorkspaceRequest = { runId, taskId: task.id };
