@@ -4,12 +4,13 @@
  * the run's branch `agents-sdk/<runId>` is the merge of its sinks; the user's checkout is never
  * touched and the worktrees are gone once the run completes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkflowOrchestrator, type TaskResult, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
 import { gitIn, makeRepo, writeFileCommand, type TestRepo } from './helpers/git-repo.js';
+import { cli } from './helpers/cli.js';
 
 let repo: TestRepo;
 const closers: Array<() => Promise<void>> = [];
@@ -71,6 +72,28 @@ describe.each(backendFactories())('worktree tasks on $name', (factory) => {
     expect(stored!.records.find((r) => r.taskId === 'ship')!.commit).toBe(tasks.ship!.commit);
     expect(stored!.workflow.worktree_base!['' + repo.repo]!.base).toBe(before.head);
     expect(stored!.result!.workspace).toEqual(result.workspace);
+  });
+});
+
+describe('a dirty checkout', () => {
+  it('is fine: the run says its tasks start from HEAD without the changes', async () => {
+    repo = makeRepo({ files: { 'src.txt': 'committed' } });
+    repo.write('src.txt', 'changed, not committed');
+    const file = join(repo.dir, 'w.json');
+    writeFileSync(file, JSON.stringify({ id: 'dirty', tasks: [{ id: 'read', workspace: 'worktree', cwd: repo.repo, command: ['node', '-e', 'process.stdout.write(require("fs").readFileSync("src.txt", "utf8"))'] }] }));
+    const run = await cli(['run', file, '--run-id', 'dt', '--json', '--state-dir', repo.state]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`note: ${repo.repo} has uncommitted changes; worktree tasks start from HEAD (${repo.checkout().head.slice(0, 12)}) without them`);
+    expect(JSON.parse(run.stdout).taskResults[0].output).toBe('committed');
+    // A clean one says nothing.
+    const clean = makeRepo();
+    try {
+      writeFileSync(file, JSON.stringify({ id: 'clean', tasks: [{ id: 'a', workspace: 'worktree', cwd: clean.repo, command: ['node', '-e', ''] }] }));
+      const quiet = await cli(['run', file, '--run-id', 'cl', '--state-dir', clean.state]);
+      expect(quiet.stderr).not.toContain('uncommitted');
+    } finally {
+      clean.cleanup();
+    }
   });
 });
 

@@ -85,3 +85,22 @@ async function assertWritable(stateDir: string): Promise<void> {
     throw unavailable('state-dir-unwritable', `The state directory ${stateDir} is not writable: the tasks' worktrees are made there (${(error as Error).message})`, { stateDir });
   }
 }
+
+/**
+ * The repositories of the workflow's worktree tasks that have uncommitted changes (tracked
+ * files): a run starts from their `HEAD`, without them, which is worth saying. Repositories
+ * that cannot be read are left to {@link findWorktreeBases} to report.
+ */
+export async function dirtyRepositories(workflow: Pick<Workflow, 'tasks'>, processCwd = process.cwd()): Promise<Array<{ root: string; head: string }>> {
+  const dirs = new Set(leaves(workflow).filter((t) => t.workspace?.mode === 'worktree').map((t) => t.cwd ?? processCwd));
+  const out: Array<{ root: string; head: string }> = [];
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    const status = await git(['status', '--porcelain', '--untracked-files=no'], dir).catch(() => null);
+    const root = status?.exitCode === 0 ? (await git(['rev-parse', '--show-toplevel'], dir)).stdout.trim() : null;
+    if (root === null || seen.has(root) || status!.stdout.trim() === '') continue;
+    seen.add(root);
+    out.push({ root, head: (await git(['rev-parse', '--short=12', 'HEAD'], dir)).stdout.trim() });
+  }
+  return out;
+}
