@@ -46,6 +46,9 @@
  * 15. Retries against failures (bench/retry-failures.mjs, issue 20): 1,000 agent tasks on the
  *     fake claude, 20% of attempts failing with a 529 and 5% permanently (seeded per task and
  *     attempt), run with `retry_count: 1` and with the default. Target: ≥ 30% fewer failed tasks.
+ * 16. Worktrees (bench/worktree.mjs, issue 22): `git worktree add` + commit + remove per task on a
+ *     5,000-file repository beside `git clone --shared`; the makespan of 8 parallel 500 ms tasks
+ *     with and without `workspace: worktree`. Target: makespan ≤ 1.5× the shared one.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -83,6 +86,7 @@ import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { printReportTable, reportBench } from './report.mjs';
 import { fanoutBench, printFanoutTable } from './fanout.mjs';
+import { printWorktreeTable, worktreeBench } from './worktree.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
@@ -707,6 +711,9 @@ async function main() {
   // Fan-out (issue 21): a 10,000-item for_each vs 10,000 declared tasks, per task, ≤ 1.2×
   const fanout = await section('fan-out', () => fanoutBench());
   if (fanout) verdicts.push(printFanoutTable(fanout));
+  // Worktrees (issue 22): add + commit + remove per task on 5,000 files vs git clone --shared; 8 parallel tasks
+  const worktree = await section('worktrees', () => worktreeBench());
+  if (worktree) verdicts.push(printWorktreeTable(worktree));
   // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
   const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
   if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));

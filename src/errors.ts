@@ -72,7 +72,17 @@ export type ErrorCode =
    * was resumed (or rerun) without that code: its checkpoint holds no function. Resume it from
    * the code that started it (`resume(runId, { workflow })`).
    */
-  | 'CODE_REQUIRED';
+  | 'CODE_REQUIRED'
+  /**
+   * A task with `workspace: worktree` cannot have one: no `git`, its `cwd` is not in a git
+   * repository (or is in a submodule), the repository has no commit, the state directory is not
+   * writable. Found before anything runs; `details.reason` says which.
+   */
+  | 'WORKSPACE_UNAVAILABLE'
+  /** The commits a worktree task starts from (its dependencies') do not merge: `details.tasks` and `details.files` name them. Not retried. */
+  | 'MERGE_CONFLICT'
+  /** A git command of a worktree (add, commit, remove) failed; its stderr is in the message. */
+  | 'GIT_FAILED';
 
 /** Facts about a failed process run that an error may carry. */
 export interface ProcessFacts {

@@ -43,6 +43,8 @@ export interface ExecutionResult {
   cached?: boolean;
   /** Set when stdout was cut before its end (see {@link OutputCut}): `output` holds what was read until then. */
   outputCut?: OutputCut;
+  /** A `workspace: worktree` attempt: the commit of what it changed, on its branch (see `TaskRecord.commit`). */
+  workspace?: { commit: string; branch: string };
 }
 
 /**

@@ -493,3 +493,15 @@ export {
   type JobProgress,
 } from './distributed/bullmq-executor.js';
 export { queuesServed, runJobPayload, startWorker, type RunningWorker, type WorkerOptions } from './distributed/worker.js';
+/**
+ * Workspaces (`workspace: worktree`): each task attempt in its own git worktree, on its own
+ * branch, starting from its dependencies' commits (README, Workspaces). `cleanRunWorkspace`
+ * removes what a run left (`agents-sdk clean`); the names of branches and worktrees; the layer
+ * `WorkflowOrchestrator` wraps its executor in (for an executor of your own).
+ */
+export { cleanRunWorkspace, finishRunWorkspace, type CleanedWorkspace } from './workspace/run-workspace.js';
+export { attemptWorktreeDir, refSafeTaskId, runBranch, runWorktreesDir, taskBranch, type StartingCommit } from './workspace/git-worktree.js';
+export { createWorkspaceExecutor, freePorts } from './workspace/workspace-executor.js';
+export { findWorktreeBases, type WorkspaceProblem } from './workspace/workspace-preflight.js';
+export type { WorkspaceRequest, WorkspaceResult } from './workspace/workspace-request.js';
+export type { WorkspaceSpec, WorktreeBase } from './workflow/spec.js';

@@ -10,7 +10,7 @@ import { createExecutorActor, defaultExecutor, type Executor } from './actors/ex
 import { recordPrompts } from './actors/prompt-file.js';
 import { processRegistryDir, reapProcesses, type ReapedProcess } from './actors/process-registry.js';
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
-import { AgentsSdkError, PermanentError, ValidationError } from './errors.js';
+import { AgentsSdkError, PermanentError, ValidationError, serializeError } from './errors.js';
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
 import { createEventBus, type EventBus, type Events } from './events.js';
 import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus, type LifecycleEvent } from './event-bus.js';
@@ -42,6 +42,9 @@ import { InMemoryBackend } from './memory/in-memory-backend.js';
 import { openMemoryBackend } from './memory/open-memory-backend.js';
 import { createMemoryExecutor, usesMemory, type RunMemory } from './memory/memory-executor.js';
 import { SharedMemoryStore } from './memory/shared-memory-store.js';
+import { createWorkspaceExecutor } from './workspace/workspace-executor.js';
+import { findWorktreeBases, usesWorktrees } from './workspace/workspace-preflight.js';
+import { finishRunWorkspace } from './workspace/run-workspace.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
 export interface WorkflowOrchestratorOptions {
@@ -264,7 +267,8 @@ export class WorkflowOrchestrator {
     // orchestrator with no state (no backend, no stateDir given) writes no files of its own.
     const inner = options.executor ?? defaultExecutor;
     const keepsPrompts = this.stateBackend !== null || options.stateDir !== undefined;
-    const executor = createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId));
+    // The workspace layer outside: the memory layer hashes files in the task's worktree.
+    const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks);
@@ -285,12 +289,14 @@ export class WorkflowOrchestrator {
    */
   async runWorkflow(spec: WorkflowDefinition | WorkflowSpecInput | Workflow, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
     // Always validated here, even a workflow from validateWorkflow: it may have been changed since.
-    const workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
+    let workflow = validateWorkflow(spec, options.inputs ? { inputs: options.inputs } : {});
     const runId = options.runId ?? newRunId();
     assertValidRunId(runId);
     return this.locked(runId, {}, async (pending) => {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
+      // Worktree tasks: their repositories and base commits, recorded with the run (resume starts from the same).
+      if (usesWorktrees(workflow)) workflow = { ...workflow, worktree_base: await findWorktreeBases(workflow, this.stateDir) };
       return this.start(
         { workflow, runId, stateDir: this.stateDir, retry: this.retry, ...(options.launch && { launch: options.launch }) },
         pending,
@@ -653,6 +659,11 @@ export class WorkflowOrchestrator {
     }
     // Cancelled agents may still be dying: the lock is kept until every process has exited.
     if (result.status === 'cancelled') await Promise.allSettled([...this.inflight]);
+    // A completed run's result branch (its sinks' merge); its worktrees go, its branches stay.
+    if (result.status === 'completed' && usesWorktrees(input.workflow)) {
+      const workspace = await finishRunWorkspace(context().workflow, recordsOf(context()), this.stateDir, input.runId).catch((error: unknown) => ({ error: serializeError(error) }));
+      if (workspace) result = { ...result, workspace };
+    }
     try {
       await checkpointer?.finish(result);
     } catch (error) {

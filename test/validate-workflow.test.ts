@@ -89,7 +89,7 @@ describe('validateWorkflow', () => {
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'tasks.doc.prompt: {{tasks.build.output}}: task "build" is not a (transitive) dependency of this task',
       'tasks.doc.prompt: {{inputs.missing}} refers to input "missing", which was not given',
-      'tasks.doc.prompt: unknown placeholder {{nonsense}} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.status}}, {{tasks.<id>.exit_code}}, {{tasks.<id>.json[.<path>]}}, {{inputs.<name>}}, {{events.<type>.payload}}, {{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})',
+      'tasks.doc.prompt: unknown placeholder {{nonsense}} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.status}}, {{tasks.<id>.exit_code}}, {{tasks.<id>.commit}}, {{tasks.<id>.branch}}, {{tasks.<id>.json[.<path>]}}, {{workspace.ports}}, {{inputs.<name>}}, {{events.<type>.payload}}, {{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})',
       'tasks.ghost.command[1]: {{tasks.nowhere.session_id}}: task "nowhere" does not exist',
     ]);
   });

@@ -10,6 +10,7 @@ import type { ClaudeProgressEvent } from '../claude/stream-json.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import type { ExecutionResult } from '../execution-result.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
+import type { WorkspaceRequest } from '../workspace/workspace-request.js';
 import { runClaudeCode, type ClaudeRunRequest } from './claude-code-runner.js';
 import { runCommand, type CommandRunRequest } from './command-runner.js';
 
@@ -21,6 +22,12 @@ import { runCommand, type CommandRunRequest } from './command-runner.js';
  */
 export type ExecutionRequest = (({ kind: 'claude' } & ClaudeRunRequest) | ({ kind: 'command' } & CommandRunRequest)) & {
   memory?: TaskMemoryRequest;
+  /**
+   * Set by the orchestrator on a task with `workspace: worktree` or `ports:`, for the workspace
+   * layer `WorkflowOrchestrator` wraps its executor in (its worktree, its ports); an executor
+   * given one directly ignores it.
+   */
+  workspace?: WorkspaceRequest;
   /** The task's `runs_on`: a remote executor sends the attempt only to workers with all these tags; a local one ignores it. */
   runsOn?: string[];
   /**

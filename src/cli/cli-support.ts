@@ -35,7 +35,7 @@ export interface CliIO {
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, stateWriteFailed: 3 } as const;
 
 /** Error codes that mean the input (a file, an id, a key) is at fault: exit code 2. */
-const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE', 'RUN_EXISTS', 'RUN_FINISHED', 'UNKNOWN_EVENT', 'CODE_REQUIRED']);
+const INPUT_ERRORS = new Set(['NOT_FOUND', 'INVALID_KEY', 'CORRUPT_STATE', 'UNSUPPORTED_SCHEMA', 'BACKEND_UNAVAILABLE', 'RUN_EXISTS', 'RUN_FINISHED', 'UNKNOWN_EVENT', 'CODE_REQUIRED', 'WORKSPACE_UNAVAILABLE']);
 
 /** Prints an error on stderr, once, and returns its exit code: 2 for invalid input, else 1. */
 export function reportError(error: unknown, io: CliIO): number {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { runBranchLines, workspaceNote } from '../workspace/workspace-views.js';
 import { summarizeToolInput } from '../callbacks/callback-manager.js';
 import { totalTokens } from '../claude/stream-json.js';
 import { describeApiRetry, describeQueued } from '../claude/transcript.js';
@@ -202,7 +203,7 @@ export class ProgressView {
         row.startedAt = r.startedAt;
         row.tokens = totalTokens(r.tokens);
         row.costUsd = r.costUsd;
-        row.note = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.cached ? 'cached: no agent call' : ''));
+        row.note = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? (r.cached ? 'cached: no agent call' : workspaceNote(r)));
         return finishedLine(r);
       }
     }
@@ -321,7 +322,8 @@ function finishedLine(r: TaskRecord): string {
   if (r.cached) return `${r.taskId}: completed, cached (from memory, no agent call), $${r.costUsd.toFixed(4)}`;
   const why = r.error ? ` (${r.error.code}: ${oneLine(r.error.message)})` : r.outputCut ? ` (${describeOutputCut(r.outputCut)})` : '';
   const line = `${r.taskId}: ${r.status} in ${seconds(r.durationMs)} after ${count(r.attempts, 'attempt')}, ${count(totalTokens(r.tokens), 'token')}, $${r.costUsd.toFixed(4)}${why}`;
-  return [line, ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
+  const workspace = workspaceNote(r);
+  return [line, ...(workspace ? [`  ${workspace}`] : []), ...(r.status === 'failed' ? stderrTail(r.error, '  ') : [])].join('\n');
 }
 
 /** Lines of stderr shown for a failure, and the most characters of each. */
@@ -425,5 +427,6 @@ export function summaryTable(result: WorkflowResult): string {
     if (t.status === 'skipped') lines.push(`  ${t.taskId}: skipped${t.reason ? `: ${oneLine(t.reason)}` : ''}`);
     if (t.outputCut) lines.push(`  ${t.taskId}: ${describeOutputCut(t.outputCut)}`);
   }
+  lines.push(...runBranchLines(result.workspace));
   return lines.join('\n') + '\n';
 }

@@ -23,6 +23,7 @@ import type { RunOptions, ValidateCommandOptions } from './run-command.js';
 import type { MigrateOptions, ResumeOptions, StateOptions } from './state-commands.js';
 import type { ListOptions } from './state-commands.js';
 import type { PruneOptions } from './prune-command.js';
+import type { CleanOptions } from './clean-command.js';
 import type { CancelOptions } from './cancel-command.js';
 import type { EventsOptions } from './events-command.js';
 import { applyConfigDefaults } from './cli-config.js';
@@ -171,6 +172,13 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       .option('--dry-run', 'print what would be deleted, delete nothing')
       .option('--json', 'print the deleted (or, with --dry-run, the chosen) runs as JSON'),
   ).action(async (options: PruneOptions) => setExit(await (await import('./prune-command.js')).pruneCommand(options, io)));
+
+  stateOptions(
+    command('clean', "remove the git worktrees a run left (workspace: worktree); its branches too with --branches; never a live run's")
+      .argument('<run-id>', 'the run')
+      .option('--branches', 'also delete its branches (agents-sdk/<run-id> and agents-sdk-task/<run-id>/*)')
+      .option('--json', 'print what was removed as JSON'),
+  ).action(async (runId: string, options: CleanOptions) => setExit(await (await import('./clean-command.js')).cleanCommand(runId, options, io)));
 
   stateOptions(
     command('status', "one row per task of a run, with where each agent's raw output is")

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { dirtyRepositories } from '../workspace/workspace-preflight.js';
 import type { Executor } from '../actors/executor.js';
 import { createReplayExecutor } from '../actors/replay-executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
@@ -131,6 +132,10 @@ export async function runCommand(file: string, options: RunOptions, io: CliIO): 
 
   // Agent tasks run here with the real claude: a missing one is said now, not as a stored failed run.
   if (replay === undefined && options.redis === undefined) checkClaudeBinary(workflow);
+  // Worktree tasks start from HEAD: uncommitted changes are not in it.
+  for (const { root, head } of await dirtyRepositories(workflow)) {
+    io.stderr(`note: ${root} has uncommitted changes; worktree tasks start from HEAD (${head}) without them\n`);
+  }
 
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   // Stored with the run: a plain `resume` drives it the same way (replayed, on workers...).

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { workspaceSection } from '../workspace/workspace-views.js';
 import { declaredTaskOf } from '../workflow/fan-out.js';
 import { declaredIdsOf, orderRecordIds } from '../workflow/record-ids.js';
 import { describeUnits, recordsUnder, recordTree, unitStatus, unitWord, type RecordNode } from '../workflow/record-tree.js';
@@ -234,7 +235,8 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
       const { runId: id, workflowId, startedAt, updatedAt } = run;
       const rerunOf = run.rerunOf && { rerunOf: run.rerunOf };
       const live = status === 'running' && { live: liveTasks(run, stateDir, Date.now()) };
-      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, records }, null, 2)}\n`);
+      const workspace = run.result?.workspace && { workspace: run.result.workspace };
+      io.stdout(`${JSON.stringify({ runId: id, workflowId, status, startedAt, updatedAt, endedAt, durationMs, ...rerunOf, ...live, ...workspace, records }, null, 2)}\n`);
       return EXIT.ok;
     }
     const hint = status === 'interrupted' ? ` (its process is gone: ${resumeCommandLine(runId, { stateDirOption: options.stateDir, backendOption: options.backend })})` : '';
@@ -245,6 +247,7 @@ export async function statusCommand(runId: string, options: StateOptions & { jso
     const { rows: taskRows, shown, folded } = statusRows(run, options.all === true);
     io.stdout(table(['task', 'status', 'attempts', 'time', 'tokens', 'cost', 'note'], taskRows));
     if (folded > 0) io.stdout(`(${folded} completed not listed: agents-sdk status ${runId} --all lists every instance and iteration)\n`);
+    io.stdout(workspaceSection(run.records, run.result?.workspace));
     if (status === 'running') {
       const now = Date.now();
       io.stdout(formatLiveTasks(liveTasks(run, stateDir, now), now));

@@ -45,6 +45,10 @@ export interface CompactTask {
   allowedFailure?: boolean;
   /** Its structured output as indented JSON text, cut at {@link COMPACT_JSON_CHARS} characters. */
   json?: string;
+  /** A `workspace: worktree` task: its commit and branch, or a failed attempt's kept worktree. */
+  commit?: string;
+  branch?: string;
+  worktree?: string;
 }
 
 /** Characters of a task's structured output sent to the page. */
@@ -170,6 +174,9 @@ export interface RecordLike {
   skippedBy?: string;
   allowedFailure?: boolean;
   json?: unknown;
+  commit?: string;
+  branch?: string;
+  worktree?: string;
 }
 
 interface RunContextLike {
@@ -235,6 +242,9 @@ export function compactTask(record: RecordLike): CompactTask {
   if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
   if (record.allowedFailure) out.allowedFailure = true;
   if (record.json !== undefined) out.json = jsonText(record.json);
+  if (record.commit !== undefined) out.commit = record.commit;
+  if (record.branch !== undefined) out.branch = record.branch;
+  if (record.worktree !== undefined) out.worktree = record.worktree;
   return out;
 }
 

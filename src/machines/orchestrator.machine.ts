@@ -34,6 +34,7 @@ import { deferredSource, jsonText, memoryKeyValues, payloadText, renderDeferred,
 import { instanceId, iterationId, unitTasks } from '../workflow/fan-out.js';
 import { DEFAULT_MAX_ITEMS } from '../workflow/spec.js';
 import type { TaskMemoryRequest } from '../memory/memory-executor.js';
+import { applyWorkspaceFailure, applyWorkspaceResult, workspaceRequestOf, type WorkspaceLookup } from '../workspace/workspace-request.js';
 import type { Signal } from '../signals/signal.js';
 import type { RunLaunch } from '../persistence/state-backend.js';
 import { emptyTaskRecord, toTaskResult, type TaskRecord, type WorkflowResult, type WorkflowStatus } from '../workflow/workflow-result.js';
@@ -739,6 +740,7 @@ function templateValues(ctx: Ctx, i = -1): TemplateValues {
       if (field === 'outputs') return undefined;
       if (field === 'status') return record?.status;
       if (field === 'exit_code') return record?.exitCode === undefined || record.exitCode === null ? '' : String(record.exitCode);
+      if (field === 'commit' || field === 'branch') return record?.[field];
       return (field === 'output' ? record?.output : record?.sessionId) ?? undefined;
     },
     event: (type) => latestSignal(ctx, type)?.payload,
@@ -804,6 +806,9 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
     };
   }
   if (task.runs_on !== undefined) request.runsOn = [...task.runs_on];
+  // Its worktree (starting from its dependencies' commits) and ports: made by the executor's workspace layer.
+  const workspace = workspaceRequestOf(ctx.workflow, task, ctx.run.runId, workspaceLookup(ctx));
+  if (workspace) request.workspace = workspace;
   // The attempts before this spawn's were cut short by crashes: a remote executor may find one still running, or finished.
   const interrupted: number[] = [];
   for (let k = loggedBefore - 1; k >= 0 && record.attemptLog?.[k]?.status === 'interrupted'; k--) interrupted.push(record.attemptLog[k]!.attempt);
@@ -833,6 +838,20 @@ function sessionInput(ctx: Ctx, i: number): AgentSessionInput {
   };
   if (task.kind === 'agent') input.model = task.model;
   return input;
+}
+
+/** Tasks and records by id, for the workspace request (see workspace-request.ts). */
+function workspaceLookup(ctx: Ctx): WorkspaceLookup {
+  return {
+    task: (taskId) => {
+      const k = indexOfTask(ctx, taskId);
+      return k < 0 ? undefined : ctx.workflow.tasks[k];
+    },
+    record: (taskId) => {
+      const k = indexOfTask(ctx, taskId);
+      return k < 0 ? undefined : rec(ctx, k);
+    },
+  };
 }
 
 /** A task's `cache:` or `remember:` with its key rendered (but for its hashes). */
@@ -984,6 +1003,7 @@ export const orchestratorMachine = setup({
           record.status = 'retrying';
           record.error = e.error;
           closeAttempt(record, 'failed', e.at, e.error);
+          applyWorkspaceFailure(record, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           ctx.step.outbox.push(taskEvent(ctx, 'task.retrying', record.taskId, { attempt: attemptNumber(record), counted: record.attempts, error: e.error, delayMs: e.delayMs }));
@@ -1000,6 +1020,7 @@ export const orchestratorMachine = setup({
           else delete record.outputCut;
           record.sessionId = e.result.sessionId ?? record.sessionId;
           if (e.result.exitCode !== undefined) record.exitCode = e.result.exitCode;
+          applyWorkspaceResult(record, e.result.workspace);
           record.error = null;
           closeAttempt(record, 'succeeded', e.at, null, e.result);
           addSpend(ctx, record, e.result.tokens, e.result.costUsd);
@@ -1022,6 +1043,7 @@ export const orchestratorMachine = setup({
             if (e.error.result) record.output = e.error.result.output;
           }
           closeAttempt(record, 'failed', e.at, e.error);
+          applyWorkspaceFailure(record, e.error);
           const spent = e.error.result;
           if (spent) addSpend(ctx, record, spent.tokens, spent.costUsd);
           finishTask(ctx, i, 'task.failed');

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { addDiffStats, type ReportWorkspace } from '../workspace/report-diff-stats.js';
 import { declaredTaskOf, instanceId } from '../workflow/fan-out.js';
 import { declaredIdsOf, orderRecordIds, parseRecordId } from '../workflow/record-ids.js';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { MetricsCollector, type MetricsGroup } from '../metrics/metrics-collecto
 import type { PriceTable } from '../metrics/price-table.js';
 import { PermanentError, type SerializedError } from '../errors.js';
 import type { TokenUsage } from '../claude/stream-json.js';
-import { emptyTaskRecord, type TaskRecord, type TaskStatus } from '../workflow/workflow-result.js';
+import { emptyTaskRecord, type TaskRecord, type TaskStatus, type WorkflowResult } from '../workflow/workflow-result.js';
 
 /**
  * How an attempt ended: `retried` (it failed and another attempt followed), `completed`,
@@ -97,6 +98,8 @@ export interface ReportTask {
   critical: boolean;
   /** Each attempt's prompt as it was sent (agent tasks whose prompt files are there; see {@link loadRunReport}). */
   prompts?: ReportPrompt[];
+  /** A `workspace: worktree` task: its commit and branch (with `git diff --stat`, see {@link loadRunReport}), or a failed attempt's kept worktree. */
+  workspace?: ReportWorkspace;
 }
 
 /** The prompt of one attempt, as sent (after templates and memory). */
@@ -160,6 +163,8 @@ export interface RunReport {
   byModel: MetricsGroup[];
   /** Tasks that failed and attempts that were retried, in time order. */
   failures: ReportFailure[];
+  /** A completed run with worktree tasks: its result branch (see `WorkflowResult.workspace`). */
+  workspace?: WorkflowResult['workspace'];
   /** `read`: attempts come from the event log; `torn`: its last line was cut (a crash); `missing`: from the records alone. */
   eventLog: 'read' | 'torn' | 'missing';
 }
@@ -214,6 +219,13 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
     if (record.skippedBy !== undefined) out.skippedBy = record.skippedBy;
     if (record.allowedFailure) out.allowedFailure = true;
     if (record.json !== undefined) out.json = record.json;
+    if (record.commit !== undefined || record.worktree !== undefined) {
+      out.workspace = {
+        ...(record.commit !== undefined && { commit: record.commit }),
+        ...(record.branch !== undefined && { branch: record.branch }),
+        ...(record.worktree !== undefined && { worktree: record.worktree }),
+      };
+    }
     if (kept) out.reason = `kept from run ${record.keptFrom} (not run again)`;
     return out;
   };
@@ -293,6 +305,7 @@ export function buildRunReport(run: RunCheckpoint, events: readonly RunEventLogE
   };
   if (run.workflow.description !== undefined) report.description = run.workflow.description;
   if (run.workflow.groups !== undefined) report.groups = run.workflow.groups;
+  if (run.result?.workspace !== undefined) report.workspace = run.result.workspace;
   return report;
 }
 
@@ -322,6 +335,7 @@ export async function loadRunReport(backend: StateBackend, runId: string, option
   const status = run.status === 'running' && (await backend.lockHolder(runId)) === null ? 'interrupted' : run.status;
   const report = buildRunReport(run, events, { status, eventLogTorn: torn, ...(options.prices && { prices: options.prices }) });
   addPrompts(report, run, options.stateDir);
+  await addDiffStats(report.tasks, run.workflow);
   return report;
 }
 

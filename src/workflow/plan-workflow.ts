@@ -164,7 +164,7 @@ export function planWorkflow(workflow: Workflow, options: PlanOptions = {}): Wor
 
   const values: TemplateValues = {
     input: (name) => workflow.inputs[name],
-    task: (id, field) => `<${{ output: 'output', outputs: 'outputs', session_id: 'session id', status: 'status', exit_code: 'exit code' }[field]} of ${id}>`,
+    task: (id, field) => `<${{ output: 'output', outputs: 'outputs', session_id: 'session id', status: 'status', exit_code: 'exit code', commit: 'commit', branch: 'branch' }[field]} of ${id}>`,
     json: (id, path) => `<json${path.map((key) => `.${key}`).join('')} of ${id}>`,
     item: (path) => `<item${path.map((key) => `.${key}`).join('')}>`,
     index: () => '<index>',

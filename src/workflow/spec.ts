@@ -80,6 +80,42 @@ export const workflowInputsSchema = z.record(z.string().regex(INPUT_NAME), z.uni
 /** What to do with a task that was running when the process died (see resume). */
 export const resumeInterruptedSchema = z.enum(['restart', 'continue']);
 
+/**
+ * Where a task works: `shared` (the default) runs it in its `cwd` as it is; `worktree` runs each
+ * attempt in a fresh git worktree of the repository holding its `cwd`, on its own branch,
+ * starting from its dependencies' commits, and commits what it changed (see README,
+ * Workspaces). The object form also sets the commits' `author` (`Name <email>`) and `message`.
+ */
+export const workspaceSchema = z
+  .union([
+    z.enum(['worktree', 'shared']),
+    z.strictObject({
+      mode: z.enum(['worktree', 'shared']),
+      /** The author (and committer) of a task's commit: `Name <email>`. Default `agents-sdk <agents-sdk@localhost>`. */
+      author: z.string().regex(/^[^<>\n]+ <[^<>\n]*>$/, 'must be "Name <email>"').optional(),
+      /** The first line of a task's commit message; the run and the task are named below it. Default `agents-sdk: <task>`. */
+      message: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+    }),
+  ])
+  .transform((v) => (typeof v === 'string' ? { mode: v } : v));
+
+/** A task's (or the workflow's) `workspace`, normalized. */
+export type WorkspaceSpec = z.output<typeof workspaceSchema>;
+
+/** Most ports a task's `ports:` may reserve. */
+export const MAX_PORTS = 64;
+
+/**
+ * Where a worktree task's repository is, recorded when the run starts (a run's workflow
+ * carries it: resume uses the same base): by the task's `cwd` (`.` for a task without one), the
+ * repository's top directory, its `HEAD` commit then, and the `cwd`'s path inside it.
+ */
+export interface WorktreeBase {
+  root: string;
+  base: string;
+  path: string;
+}
+
 /** A worker tag (`runs_on`, `agents-sdk worker --tag`). */
 export const WORKER_TAG = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Most tags a task's `runs_on` (or a worker) may name. */
@@ -108,6 +144,7 @@ const sharedFields = {
     .array(z.string().regex(WORKER_TAG, 'must be letters, digits, _ . - (e.g. gpu)'))
     .min(1, 'must name at least one tag')
     .max(MAX_RUNS_ON_TAGS, `must name at most ${MAX_RUNS_ON_TAGS} tags`),
+  workspace: workspaceSchema,
 };
 
 /** Settings of agent tasks only; a command task ignores them in `defaults`. */
@@ -161,6 +198,10 @@ const common = {
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
   runs_on: sharedFields.runs_on.optional(),
+  /** `worktree`: each attempt in its own git worktree (see {@link workspaceSchema}); default `shared`. */
+  workspace: sharedFields.workspace.optional(),
+  /** Free TCP ports reserved for each attempt: env `PORT_0`..`PORT_<N-1>` and `{{workspace.ports}}`. */
+  ports: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_PORTS, `must be at most ${MAX_PORTS}`).optional(),
   /** Wait for an event before starting (an approval gate, another branch or run's `publish`). */
   wait_for: waitForSchema.optional(),
   /** Publish the task's output as this event when it completes (to this run and the others in its state dir). */
@@ -267,6 +308,7 @@ export const taskDefaultsSchema = z.strictObject({
   env: env.optional(),
   resume_interrupted: resumeInterruptedSchema.optional(),
   runs_on: sharedFields.runs_on.optional(),
+  workspace: sharedFields.workspace.optional(),
   agent: agentFields.agent.optional(),
   model: agentFields.model.optional(),
   max_turns: agentFields.max_turns.optional(),
@@ -292,6 +334,10 @@ export const workflowSpecSchema = z.strictObject({
   resume_interrupted: resumeInterruptedSchema.optional(),
   /** Settings every task takes unless it sets its own. */
   defaults: taskDefaultsSchema.optional(),
+  /** Where every task works unless `defaults` or the task says otherwise: `shared` (default) or `worktree`. */
+  workspace: workspaceSchema.optional(),
+  /** Filled in when a run starts (see {@link WorktreeBase}); not written by hand. */
+  worktree_base: z.record(z.string(), z.strictObject({ root: z.string(), base: z.string(), path: z.string() })).optional(),
   /** Filled in by validation: each group's id with its tasks' ids (`<group>.<child>`), in declared order. */
   groups: z.record(z.string(), z.array(z.string())).optional(),
 });
@@ -354,4 +400,8 @@ export interface Workflow {
    * ids in declared order. Validation flattens a group into ordinary tasks `<group>.<child>`.
    */
   groups?: Record<string, string[]>;
+  /** The workflow's own `workspace` (each task has it merged in already). */
+  workspace?: WorkspaceSpec;
+  /** Recorded when a run with worktree tasks starts: see {@link WorktreeBase}. */
+  worktree_base?: Record<string, WorktreeBase>;
 }

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
  * A field of a task a template reads: `status` (`completed`, `failed`, `skipped`...) and
  * `exit_code` (empty when there is none) serve the dependants of an `allow_failure` task.
  */
-export type TaskTemplateField = 'output' | 'session_id' | 'status' | 'exit_code' | 'outputs';
+export type TaskTemplateField = 'output' | 'session_id' | 'status' | 'exit_code' | 'outputs' | 'commit' | 'branch';
 
 /** One reference found in a template. */
 export type TemplateRef =
@@ -34,6 +34,8 @@ export type TemplateRef =
   | { kind: 'index'; raw: string }
   /** A loop iteration's `{{iteration}}` (from 1). */
   | { kind: 'iteration'; raw: string }
+  /** `{{workspace.ports}}`: the task's reserved ports, filled in when the attempt starts (see `ports:`). */
+  | { kind: 'workspace'; field: 'ports'; raw: string }
   | { kind: 'invalid'; raw: string };
 
 /** Memory keys as templates name them: `{{memory.review:last-summary}}`. */
@@ -60,8 +62,9 @@ function parseRef(expr: string, raw: string): TemplateRef {
   if (expr === 'iteration') return { kind: 'iteration', raw };
   const json = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.json((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);
   if (json) return { kind: 'json', taskId: json[1]!, path: json[2] ? json[2].slice(1).split('.') : [], raw };
-  const taskState = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(status|exit_code)$/.exec(expr);
-  if (taskState) return { kind: 'task', taskId: taskState[1]!, field: taskState[2] as 'status' | 'exit_code', raw };
+  const taskState = /^tasks\.([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(status|exit_code|commit|branch)$/.exec(expr);
+  if (taskState) return { kind: 'task', taskId: taskState[1]!, field: taskState[2] as 'status' | 'exit_code' | 'commit' | 'branch', raw };
+  if (expr === 'workspace.ports') return { kind: 'workspace', field: 'ports', raw };
   const input = /^inputs\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr);
   if (input) return { kind: 'input', name: input[1]!, raw };
   const event = /^events\.([A-Za-z0-9][A-Za-z0-9_:.-]*?)\.payload((?:\.[A-Za-z0-9_-]+)*)$/.exec(expr);

@@ -25,6 +25,7 @@ import {
   type Task,
   type TaskDefaults,
   type Workflow,
+  type WorkspaceSpec,
 } from './spec.js';
 import { outputSchemaProblem, readOutputSchemaFile, schemaPathProblem } from './output-schema.js';
 import { schemaMessage } from './schema-messages.js';
@@ -83,6 +84,7 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
     const task = parseTask(raw, index, defaults, baseDir, issues);
     if (task) tasks.push(task);
   });
+  inheritWorkspace(tasks, top.data?.workspace);
 
   // A task with problems of its own still exists for the tasks that refer to it.
   const nodes = rawTasks.flatMap(graphNode);
@@ -109,6 +111,15 @@ export function validateWorkflow(spec: unknown, options: ValidateOptions = {}): 
   }
   const { tasks: _ignored, inputs: _declared, defaults: _merged, ...rest } = top.data;
   return { ...rest, tasks, inputs, ...(groups !== undefined && Object.keys(groups).length > 0 && { groups }) } as Workflow;
+}
+
+/** The workflow's `workspace` under each task's own (or its `defaults`'): a task saying only `worktree` keeps the workflow's author and message. */
+function inheritWorkspace(tasks: Task[], workflow: WorkspaceSpec | undefined): void {
+  for (const task of tasks) {
+    if (workflow) task.workspace = { ...workflow, ...task.workspace };
+    // A looping or fan-out group's tasks take the group's.
+    if (task.kind === 'group' && task.workspace) for (const child of task.body) child.workspace = { ...task.workspace, ...child.workspace };
+  }
 }
 
 /** A validated looping or fan-out group (`kind: group`, its `body`) as written (its `tasks`): validating a validated workflow gives it back. */
@@ -459,7 +470,7 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           issues.push({
             path,
             message:
-              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.status}}, {{tasks.<id>.exit_code}}, {{tasks.<id>.json[.<path>]}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
+              `unknown placeholder ${ref.raw} (use {{tasks.<id>.output}}, {{tasks.<id>.session_id}}, {{tasks.<id>.status}}, {{tasks.<id>.exit_code}}, {{tasks.<id>.commit}}, {{tasks.<id>.branch}}, {{tasks.<id>.json[.<path>]}}, {{workspace.ports}}, {{inputs.<name>}}, {{events.<type>.payload}}, ` +
               `{{memory.<key>}}, {{memory.<key> | "default"}} or {{hash "<path or glob>"}}; write \\{{...}} for a literal {{...}})`,
           });
         } else if (ref.kind === 'memory') {
@@ -479,6 +490,8 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           }
         } else if (ref.kind === 'input') {
           if (!inputs.has(ref.name)) issues.push({ path, message: `${ref.raw} refers to input "${ref.name}", which was not given` });
+        } else if (ref.kind === 'workspace') {
+          if (task.ports === undefined) issues.push({ path, message: `${ref.raw} is only known in a task with ports: (the ports reserved for it)` });
         } else if (ref.kind === 'item' || ref.kind === 'index') {
           if (task.for_each === undefined && !scope.fanout) issues.push({ path, message: `${ref.raw} is only known in a fan-out (a task or group with for_each:)` });
         } else if (ref.kind === 'iteration') {
@@ -493,6 +506,12 @@ function checkTemplates(tasks: Task[], nodes: GraphNode[], inputs: Set<string>, 
           const read = ref.kind === 'task' && ref.field === 'outputs' ? tasks.find((t) => t.id === ref.taskId) : undefined;
           if (read !== undefined && read.for_each === undefined) {
             issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" is not a fan-out (outputs is the list of a for_each task's outputs; use {{tasks.${ref.taskId}.output}})` });
+          }
+          if (ref.kind === 'task' && (ref.field === 'commit' || ref.field === 'branch')) {
+            const read = tasks.find((t) => t.id === ref.taskId);
+            if (read !== undefined && read.workspace?.mode !== 'worktree') {
+              issues.push({ path, message: `${ref.raw}: task "${ref.taskId}" does not run in a worktree (only a task with workspace: worktree has a commit and a branch)` });
+            }
           }
           ancestors ??= ancestorsOf(task, byId);
           const target = readTarget(ref.taskId, byId, scope.units);

@@ -129,6 +129,12 @@ export interface TaskRecord {
   iteration?: number;
   /** A loop that reached its `max` without its `until` holding, and completed (`on_exhausted: continue`). */
   exhausted?: boolean;
+  /** A `workspace: worktree` task that completed: the commit it made (everything its attempt changed), on {@link TaskRecord.branch}. */
+  commit?: string;
+  /** A `workspace: worktree` task: its branch (`agents-sdk-task/<runId>/<task>`). */
+  branch?: string;
+  /** A `workspace: worktree` task whose attempt failed: that attempt's worktree, kept for inspection until the run completes (or `agents-sdk clean`). */
+  worktree?: string;
 }
 
 /** How a run ended. */
@@ -175,6 +181,12 @@ export interface TaskResult {
   iteration?: number;
   /** See {@link TaskRecord.exhausted}. */
   exhausted?: boolean;
+  /** See {@link TaskRecord.commit}. */
+  commit?: string;
+  /** See {@link TaskRecord.branch}. */
+  branch?: string;
+  /** See {@link TaskRecord.worktree}. */
+  worktree?: string;
 }
 
 /** The result of a run. */
@@ -188,6 +200,12 @@ export interface WorkflowResult {
   totalTimeMs: number;
   tokens: TokenUsage;
   costUsd: number;
+  /**
+   * A run with `workspace: worktree` tasks that completed: its result branch
+   * (`agents-sdk/<runId>`) and commit, the merge of its sink tasks' commits; or why it could
+   * not be made (the sinks' commits conflict).
+   */
+  workspace?: { branch: string; commit: string } | { error: SerializedError };
 }
 
 /** A task record as a {@link TaskResult}. */
@@ -222,6 +240,9 @@ export function toTaskResult(record: TaskRecord): TaskResult {
   if (record.allowedFailure) out.allowedFailure = true;
   if (record.iteration !== undefined) out.iteration = record.iteration;
   if (record.exhausted) out.exhausted = true;
+  if (record.commit !== undefined) out.commit = record.commit;
+  if (record.branch !== undefined) out.branch = record.branch;
+  if (record.worktree !== undefined) out.worktree = record.worktree;
   return out;
 }
 

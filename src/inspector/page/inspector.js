@@ -292,12 +292,12 @@ function drawGraph() {
     const list = repeats.get(node.id) || [];
     // A fan-out or loop whose own record waits for its instances or iterations runs once one has started.
     const t = list.length > 0 && own.status === 'pending' ? { ...own, status: 'running' } : own;
-    const g = el('svg:g', { class: `task${page.selectedTask === node.id ? ' selected' : ''}`, 'data-task': node.id, 'data-status': t.status, transform: `translate(${node.x - node.width / 2},${node.y - node.height / 2})` });
+    const g = el('svg:g', { class: `task${page.selectedTask === node.id ? ' selected' : ''}`, 'data-task': node.id, 'data-status': t.status, 'data-commit': t.commit || '', transform: `translate(${node.x - node.width / 2},${node.y - node.height / 2})` });
     g.append(el('svg:rect', { width: node.width, height: node.height, rx: 8 }));
     g.append(el('svg:text', { class: 'tid', x: 8, y: 16 }, node.id.length > 24 ? `${node.id.slice(0, 23)}…` : node.id));
     const elapsed = t.startedAt ? fmtMs((t.endedAt || now) - t.startedAt) : '';
     g.append(el('svg:text', { class: 'tmeta tstatus', x: 8, y: 32 }, `${statusLabel(t)}${t.attempts ? ` · attempt ${t.attempts}` : ''}${elapsed ? ` · ${elapsed}` : ''}`));
-    if (list.length === 0) g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}`));
+    if (list.length === 0) g.append(el('svg:text', { class: 'tmeta', x: 8, y: 48 }, `${fmtTokens(t.tokens)} · ${fmtCost(t.costUsd)}${t.commit ? ` · ${t.commit.slice(0, 7)}` : ''}`));
     else {
       // Its instances or iterations, as they start: a chip each, or a bar by status when there are many.
       const word = list[0].id.endsWith(']') ? 'instances' : 'iterations';
@@ -485,6 +485,8 @@ function drawTaskDetails() {
   row('status', statusLabel(t), { class: 'status', 'data-status': t.status, 'data-allowed-failure': t.allowedFailure ? 'true' : 'false' });
   if (t.reason) row(t.skippedBy === 'when' ? 'skipped by when' : 'reason', t.reason, { class: 'reason', 'data-skipped-by': t.skippedBy || '' });
   if (t.error) row(t.allowedFailure ? 'error (allowed)' : 'error', `${t.error.code}: ${t.error.message}`, { class: 'error' });
+  if (t.commit) row('commit', `${t.commit} on ${t.branch}`, { class: 'commit' });
+  if (t.worktree) row('worktree kept', t.worktree, { class: 'worktree' });
   if (t.json !== undefined) {
     // Folded, and kept folded or open as the reader left it across redraws.
     const details = el('details', { class: 'json' });
