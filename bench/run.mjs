@@ -46,6 +46,11 @@
  * 15. Retries against failures (bench/retry-failures.mjs, issue 20): 1,000 agent tasks on the
  *     fake claude, 20% of attempts failing with a 529 and 5% permanently (seeded per task and
  *     attempt), run with `retry_count: 1` and with the default. Target: ≥ 30% fewer failed tasks.
+ * 16. Fan-out through the CLI (bench/cli-fanout.mjs, issue 21): `agents-sdk run` of a 1,000-item
+ *     fan-out of `true` (max_parallel 8), and of 1,000 declared tasks, against a plain Node
+ *     `child_process.spawn` pool of the same size and concurrency, interleaved. Target: the
+ *     fan-out within 2× the pool. Beside it, execa's cost per spawn with one option changed at a
+ *     time (bench/execa-cost.mjs), as ratios to the plain pool.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -83,6 +88,8 @@ import { eventBusBench, printEventBusTable } from './event-bus.mjs';
 import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { printReportTable, reportBench } from './report.mjs';
 import { fanoutBench, printFanoutTable } from './fanout.mjs';
+import { cliFanoutBench, printCliFanoutTable } from './cli-fanout.mjs';
+import { execaCostBench, printExecaCostTable } from './execa-cost.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
@@ -707,6 +714,11 @@ async function main() {
   // Fan-out (issue 21): a 10,000-item for_each vs 10,000 declared tasks, per task, ≤ 1.2×
   const fanout = await section('fan-out', () => fanoutBench());
   if (fanout) verdicts.push(printFanoutTable(fanout));
+  // 16. The same fan-out end to end through the CLI against a plain spawn pool, and what execa costs
+  const cliFanout = await section('fan-out through the CLI', () => cliFanoutBench());
+  if (cliFanout) verdicts.push(printCliFanoutTable(cliFanout));
+  const execaCost = await section("execa's cost per spawn", () => execaCostBench({ rounds: 3, spawns: 200 }));
+  if (execaCost) printExecaCostTable(execaCost);
   // 12. Workflows use memory (issue 13): cached analyses, run twice, then one file changed
   const memoryCache = await section('memory: cached analyses', () => memoryCacheBench());
   if (memoryCache) verdicts.push(...printMemoryCacheTable(memoryCache));
