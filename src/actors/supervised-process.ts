@@ -112,8 +112,9 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   try {
     subprocess = execa(options.file, options.args, {
       cwd: options.cwd,
-      env: options.env,
-      extendEnv: true,
+      // No variables of its own: process.env as it is, which spares execa a copy of it per spawn
+      // (`extendEnv` spreads process.env into a new object, Node then reads that one again).
+      ...(options.env === undefined ? { env: process.env, extendEnv: false } : { env: options.env, extendEnv: true }),
       detached: true,
       buffer: false,
       reject: false,
