@@ -16,7 +16,9 @@
  *
  * Environment: BENCH_CLI_FANOUT_N (default 1000), BENCH_CLI_FANOUT_PARALLEL (default 8),
  * BENCH_CLI_FANOUT_RUNS (default 3, after one warm-up of each), BENCH_CLI_FANOUT_BACKEND
- * (json or sqlite, default json).
+ * (json or sqlite, default json), BENCH_CLI_FANOUT_BEFORE (the dist directory of another build,
+ * e.g. of the commit before a change: its fan-out and declared runs are interleaved with this
+ * build's and printed beside them).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +32,7 @@ const RUNS = Math.max(1, Number(process.env.BENCH_CLI_FANOUT_RUNS ?? 3));
 const BACKEND = process.env.BENCH_CLI_FANOUT_BACKEND ?? 'json';
 const TARGET = 2;
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const BEFORE = process.env.BENCH_CLI_FANOUT_BEFORE ? path.resolve(process.env.BENCH_CLI_FANOUT_BEFORE, 'cli.js') : null;
 
 /** The pool, as a script of its own: spawns `true` n times, p at once, then exits. */
 const POOL_SCRIPT = `
@@ -79,10 +82,10 @@ export function declaredWorkflow(n = N, p = P) {
 }
 
 /** Runs a workflow through the CLI in a fresh state directory; checks that `expected` tasks completed. */
-async function runCli(file, root, expected) {
+async function runCli(file, root, expected, cli = CLI) {
   const stateDir = fs.mkdtempSync(path.join(root, 'state-'));
   try {
-    const { ms, stdout } = await timed(process.execPath, [CLI, 'run', file, '--json', '--state-dir', stateDir, '--backend', BACKEND]);
+    const { ms, stdout } = await timed(process.execPath, [cli, 'run', file, '--json', '--state-dir', stateDir, '--backend', BACKEND]);
     const result = JSON.parse(stdout);
     const completed = result.taskResults.filter((t) => t.status === 'completed' && /^(impl\[\d+\]|t\d+|one)$/.test(t.taskId)).length;
     if (result.status !== 'completed' || completed !== expected) throw new Error(`${file}: ${result.status}, ${completed} of ${expected} tasks completed`);
@@ -112,13 +115,22 @@ export async function cliFanoutBench({ n = N, p = P, runs = RUNS } = {}) {
       declared: () => runCli(files.declared, root, n),
       one: () => runCli(files.one, root, 1),
     };
-    const ms = { pool: [], fanout: [], declared: [], one: [] };
-    const ratio = { fanout: [], declared: [] };
+    if (BEFORE) {
+      cases.fanoutBefore = () => runCli(files.fanout, root, n, BEFORE);
+      cases.declaredBefore = () => runCli(files.declared, root, n, BEFORE);
+    }
+    const compared = BEFORE ? ['fanout', 'declared', 'fanoutBefore', 'declaredBefore'] : ['fanout', 'declared'];
+    const ms = { pool: [], one: [] };
+    const ratio = {};
+    for (const name of compared) {
+      ms[name] = [];
+      ratio[name] = [];
+    }
     for (const run of Object.values(cases)) await run(); // warm-up (disk caches, the build's files)
     for (let k = 0; k < runs; k++) {
       const pool = await cases.pool();
       ms.pool.push(pool);
-      for (const name of ['fanout', 'declared']) {
+      for (const name of compared) {
         const t = await cases[name]();
         ms[name].push(t);
         ratio[name].push(t / pool);
@@ -136,6 +148,13 @@ export async function cliFanoutBench({ n = N, p = P, runs = RUNS } = {}) {
       oneMs: median(ms.one),
       fanoutRatio: median(ratio.fanout),
       declaredRatio: median(ratio.declared),
+      ...(BEFORE && {
+        before: BEFORE,
+        fanoutBeforeMs: median(ms.fanoutBefore),
+        declaredBeforeMs: median(ms.declaredBefore),
+        fanoutBeforeRatio: median(ratio.fanoutBefore),
+        declaredBeforeRatio: median(ratio.declaredBefore),
+      }),
       load: os.loadavg()[0],
     };
   } finally {
@@ -151,6 +170,10 @@ export function printCliFanoutTable(r) {
   console.log(`| plain \`child_process.spawn\` pool (\`node -e\`, start-up included) | ${r.poolMs.toFixed(0)} | ${per(r.poolMs)} | 1.00× |`);
   console.log(`| \`agents-sdk run\`: one task, \`for_each\` over ${r.n.toLocaleString('en')} items | ${r.fanoutMs.toFixed(0)} | ${per(r.fanoutMs)} | ${r.fanoutRatio.toFixed(2)}× |`);
   console.log(`| \`agents-sdk run\`: ${r.n.toLocaleString('en')} declared tasks | ${r.declaredMs.toFixed(0)} | ${per(r.declaredMs)} | ${r.declaredRatio.toFixed(2)}× |`);
+  if (r.before) {
+    console.log(`| the same fan-out, build ${r.before} | ${r.fanoutBeforeMs.toFixed(0)} | ${per(r.fanoutBeforeMs)} | ${r.fanoutBeforeRatio.toFixed(2)}× |`);
+    console.log(`| the same declared tasks, build ${r.before} | ${r.declaredBeforeMs.toFixed(0)} | ${per(r.declaredBeforeMs)} | ${r.declaredBeforeRatio.toFixed(2)}× |`);
+  }
   console.log(`| \`agents-sdk run\`: one task (the CLI's fixed cost) | ${r.oneMs.toFixed(0)} | | |`);
   const ok = r.fanoutRatio <= TARGET;
   console.log(`\nfan-out through the CLI / pool: ${r.fanoutRatio.toFixed(2)}× (target ≤ ${TARGET}×): ${ok ? 'met' : 'MISSED'}; without the CLI's fixed cost: ${((r.fanoutMs - r.oneMs) / r.poolMs).toFixed(2)}×`);
