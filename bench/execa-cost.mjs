@@ -49,7 +49,7 @@ export function plainSpawn(options = {}) {
 }
 
 /** The options runSupervisedProcess gives execa (src/actors/supervised-process.ts). */
-const OURS = { extendEnv: true, detached: true, buffer: false, reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' };
+const OURS = { env: process.env, extendEnv: false, detached: true, buffer: false, reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' };
 
 async function viaExeca(options, read = !options.buffer) {
   const child = execa('true', [], options);
@@ -68,14 +68,14 @@ function variants(stateDir) {
     ['child_process.spawn (the pool)', () => plainSpawn()],
     ['child_process.spawn, detached', () => plainSpawn({ detached: true })],
     ['execa, defaults', () => viaExeca({})],
-    ['execa, our options (detached, buffer: false, reject: false, stdin ignore)', () => viaExeca(OURS)],
+    ['execa, our options (detached, buffer: false, reject: false, stdin ignore, process.env as is)', () => viaExeca(OURS)],
     ['  ours + cleanup: false', () => viaExeca({ ...OURS, cleanup: false })],
     ['  ours + forceKillAfterDelay: false', () => viaExeca({ ...OURS, forceKillAfterDelay: false })],
     ['  ours + encoding: buffer', () => viaExeca({ ...OURS, encoding: 'buffer' })],
     ['  ours + stripFinalNewline: false', () => viaExeca({ ...OURS, stripFinalNewline: false })],
     ['  ours + verbose: none (explicit)', () => viaExeca({ ...OURS, verbose: 'none' })],
     ['  ours + ipc: false, serialization: json (explicit)', () => viaExeca({ ...OURS, ipc: false, serialization: 'json' })],
-    ['  ours + env: process.env, extendEnv: false', () => viaExeca({ ...OURS, extendEnv: false, env: process.env })],
+    ['  ours + extendEnv: true (a copy of process.env per spawn, as before)', () => viaExeca({ ...OURS, env: undefined, extendEnv: true })],
     ['  ours - detached', () => viaExeca({ ...OURS, detached: false })],
     ['  ours + all: true', () => viaExeca({ ...OURS, all: true })],
     ['execa, defaults + buffer: false', () => viaExeca({ buffer: false })],
