@@ -49,6 +49,11 @@
  * 16. Worktrees (bench/worktree.mjs, issue 22): `git worktree add` + commit + remove per task on a
  *     5,000-file repository beside `git clone --shared`; the makespan of 8 parallel 500 ms tasks
  *     with and without `workspace: worktree`. Target: makespan ≤ 1.5× the shared one.
+ * 17. Fan-out through the CLI (bench/cli-fanout.mjs, issue 21): `agents-sdk run` of a 1,000-item
+ *     fan-out of `true` (max_parallel 8), and of 1,000 declared tasks, against a plain Node
+ *     `child_process.spawn` pool of the same size and concurrency, interleaved. Target: the
+ *     fan-out within 2× the pool. Beside it, execa's cost per spawn with one option changed at a
+ *     time (bench/execa-cost.mjs), as ratios to the plain pool.
  *  6. Makespan on heterogeneous durations (bench/heterogeneous.mjs): random 40-task DAGs of
  *     50–600 ms tasks, max_parallel 4, the orchestrator's second run (durations known) against
  *     p-limit FIFO. Targets: better than FIFO on average, never > 1% worse on a seed; ≥ 0.97.
@@ -87,6 +92,8 @@ import { eventLogBench, printEventLogTable } from './event-log.mjs';
 import { printReportTable, reportBench } from './report.mjs';
 import { fanoutBench, printFanoutTable } from './fanout.mjs';
 import { printWorktreeTable, worktreeBench } from './worktree.mjs';
+import { cliFanoutBench, printCliFanoutTable } from './cli-fanout.mjs';
+import { execaCostBench, printExecaCostTable } from './execa-cost.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
@@ -711,6 +718,11 @@ async function main() {
   // Fan-out (issue 21): a 10,000-item for_each vs 10,000 declared tasks, per task, ≤ 1.2×
   const fanout = await section('fan-out', () => fanoutBench());
   if (fanout) verdicts.push(printFanoutTable(fanout));
+  // 17. The same fan-out end to end through the CLI against a plain spawn pool, and what execa costs
+  const cliFanout = await section('fan-out through the CLI', () => cliFanoutBench());
+  if (cliFanout) verdicts.push(printCliFanoutTable(cliFanout));
+  const execaCost = await section("execa's cost per spawn", () => execaCostBench({ rounds: 3, spawns: 200 }));
+  if (execaCost) printExecaCostTable(execaCost);
   // Worktrees (issue 22): add + commit + remove per task on 5,000 files vs git clone --shared; 8 parallel tasks
   const worktree = await section('worktrees', () => worktreeBench());
   if (worktree) verdicts.push(printWorktreeTable(worktree));

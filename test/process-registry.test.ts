@@ -55,6 +55,33 @@ describe('process registry', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('keeps the directory while one of its processes runs, and removes it with the last', () => {
+    const first = registerProcess(dir, process.pid, 'node');
+    const second = registerProcess(dir, process.ppid, 'node');
+    unregisterProcess(first);
+    expect(readdirSync(dir)).toEqual([`${process.ppid}.json`]);
+    unregisterProcess(second);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('makes the directory again when it was removed while a process ran', () => {
+    const first = registerProcess(dir, process.pid, 'node');
+    rmSync(dir, { recursive: true, force: true });
+    const second = registerProcess(dir, process.ppid, 'node');
+    expect(second).toBe(join(dir, `${process.ppid}.json`));
+    expect(entryOf(process.ppid).pid).toBe(process.ppid);
+    unregisterProcess(first); // already gone with its directory: not an error
+    unregisterProcess(second);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('forgets an entry another process wrote', () => {
+    const file = join(dir, '12345.json');
+    writeFileSync(file, JSON.stringify({ pid: 12345, command: 'node' }));
+    unregisterProcess(file);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('a registry that cannot be written does not fail the caller', () => {
     const blocker = join(dir, 'file');
     writeFileSync(blocker, '');

@@ -53,6 +53,14 @@ exit 0
 let guardian: ChildProcess | null = null;
 /** The groups it watches, to hand to a new guardian if the last one died. */
 const guarded = new Set<number>();
+/**
+ * `-<pgid>` lines not written yet: they go with the next `+<pgid>` line, or at the end of this
+ * turn of the event loop, so that a task ending and the next one starting wake the guardian
+ * once, not twice. (Until then the guardian still lists a group that has ended: were this
+ * process to die meanwhile, it would signal a group that is gone, which does nothing.)
+ */
+let releases = '';
+let releaseFlush: NodeJS.Immediate | null = null;
 
 function startGuardian(): ChildProcess | null {
   let child: ChildProcess;
@@ -75,6 +83,8 @@ function startGuardian(): ChildProcess | null {
   // Neither the guardian nor its pipe keeps this process alive.
   child.unref();
   (stdin as unknown as { unref?: () => void }).unref?.();
+  // What the last guardian was to forget, this one never heard of.
+  releases = '';
   for (const pgid of guarded) stdin.write(`+${pgid}\n`);
   return child;
 }
@@ -82,7 +92,14 @@ function startGuardian(): ChildProcess | null {
 function tell(line: string): void {
   if (process.platform === 'win32') return;
   guardian ??= startGuardian();
-  if (guardian?.stdin?.writable) guardian.stdin.write(line);
+  if (guardian?.stdin?.writable) guardian.stdin.write(releases + line);
+  releases = '';
+}
+
+function flushReleases(): void {
+  releaseFlush = null;
+  if (releases !== '' && guardian?.stdin?.writable) guardian.stdin.write(releases);
+  releases = '';
 }
 
 /**
@@ -98,8 +115,9 @@ export function guardProcessGroup(pgid: number): void {
 
 /** The group `pgid` has ended (or is ended otherwise): the guardian forgets it. */
 export function releaseProcessGroup(pgid: number): void {
-  if (!guarded.delete(pgid)) return;
-  if (guardian?.stdin?.writable) guardian.stdin.write(`-${pgid}\n`);
+  if (!guarded.delete(pgid) || !guardian?.stdin?.writable) return;
+  releases += `-${pgid}\n`;
+  releaseFlush ??= setImmediate(flushReleases);
 }
 
 /** The guardian's pid, once it runs (for tests and diagnostics). */

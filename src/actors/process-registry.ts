@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** One registered process group. */
@@ -103,9 +103,21 @@ export function isZombie(pid: number): boolean {
   return state === 'Z' || state === 'X';
 }
 
+/** The boot id, read once: it cannot change while this process lives. */
+let knownBootId: string | null | undefined;
+
 function bootId(): string | null {
-  return readText('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+  if (knownBootId === undefined) knownBootId = readText('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+  return knownBootId;
 }
+
+/**
+ * How many entries this process has in each registry directory (registered, not yet
+ * unregistered): while it has one there, the directory exists (nothing else removes a run's
+ * registry while its driver runs, bar a process as lost as it is), so a registration does not
+ * create it again, and an unregistration only tries to remove it with the last entry.
+ */
+const ownEntries = new Map<string, number>();
 
 /** Linux: the pids of the group's members that are not zombies; `null` without `/proc`. */
 export function groupMembers(pgid: number): number[] | null {
@@ -149,8 +161,9 @@ export function registerProcess(dir: string, pid: number, command: string, optio
   // Twice: another agent's unregister may remove the (empty) directory between mkdir and write.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      mkdirSync(dir, { recursive: true });
+      if (attempt > 0 || !ownEntries.has(dir)) mkdirSync(dir, { recursive: true });
       writeFileSync(file, JSON.stringify(entry) + '\n');
+      ownEntries.set(dir, (ownEntries.get(dir) ?? 0) + 1);
       return file;
     } catch {
       // retried once, then given up
@@ -162,11 +175,19 @@ export function registerProcess(dir: string, pid: number, command: string, optio
 /** Removes an entry once its process has ended (and the registry directory once it is empty). */
 export function unregisterProcess(file: string | null): void {
   if (file === null) return;
+  const dir = dirname(file);
   try {
-    rmSync(file, { force: true });
-    rmdirSync(dirname(file));
+    unlinkSync(file);
   } catch {
-    // ENOTEMPTY: other agents still run; anything else: a safety net never fails the run
+    // already gone (a reap, a cleared state dir): a safety net never fails the run
+  }
+  const left = (ownEntries.get(dir) ?? 1) - 1;
+  if (left > 0) return void ownEntries.set(dir, left);
+  ownEntries.delete(dir);
+  try {
+    rmdirSync(dir);
+  } catch {
+    // ENOTEMPTY: another process's agents still run there; anything else: never fails the run
   }
 }
 

@@ -114,8 +114,12 @@ export async function runSupervisedProcess(options: SupervisedProcessOptions): P
   try {
     subprocess = execa(options.file, options.args, {
       cwd: options.cwd,
-      env: options.env,
-      extendEnv: options.extendEnv ?? true,
+      // No variables of its own (and the parent's environment inherited): process.env as it is,
+      // which spares execa a copy of it per spawn (`extendEnv` spreads process.env into a new
+      // object, Node then reads that one again).
+      ...(options.env === undefined && options.extendEnv !== false
+        ? { env: process.env, extendEnv: false }
+        : { env: options.env, extendEnv: options.extendEnv ?? true }),
       detached: true,
       buffer: false,
       reject: false,
