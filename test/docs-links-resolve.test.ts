@@ -1,0 +1,56 @@
+/**
+ * Every link of the README and the guides in docs/ leads somewhere: a relative link names a file
+ * of the repository, and a `#anchor` (in the same page or another) names a heading of that page.
+ * The README's table of guides names every guide.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { anchorOf, docFiles, ROOT } from './helpers/doc-blocks.js';
+
+/** The page's text outside its fenced code blocks. */
+function prose(file: string): string {
+  return readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+}
+
+/** The anchors of a Markdown page's headings (a repeated heading gets `-1`, `-2` ... as on GitHub). */
+function anchorsOf(file: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const m of prose(file).matchAll(/^#{1,6} (.+)$/gm)) {
+    const anchor = anchorOf(m[1]!);
+    const n = seen.get(anchor) ?? 0;
+    seen.set(anchor, n + 1);
+    anchors.add(n === 0 ? anchor : `${anchor}-${n}`);
+  }
+  return anchors;
+}
+
+describe('the links of the README and the guides', () => {
+  it('lead to files that exist and headings that exist', () => {
+    const broken: string[] = [];
+    let links = 0;
+    for (const file of docFiles()) {
+      for (const m of prose(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+        links++;
+        const [path = '', anchor] = target.split('#');
+        const page = path === '' ? file : resolve(dirname(file), path);
+        const where = `${relative(ROOT, file)}: ${target}`;
+        if (!existsSync(page)) broken.push(`${where}: no such file`);
+        else if (anchor !== undefined && page.endsWith('.md') && !anchorsOf(page).has(anchor)) broken.push(`${where}: no such heading`);
+      }
+    }
+    expect(broken).toEqual([]);
+    expect(links).toBeGreaterThan(100);
+  });
+
+  it("from the README's table of guides name every guide", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const guides = docFiles().filter((f) => !f.endsWith('README.md')).map((f) => `docs/${basename(f)}`);
+    expect(guides.length).toBeGreaterThanOrEqual(15);
+    expect(guides.filter((g) => !readme.includes(`](${g})`))).toEqual([]);
+    expect(readme.split('\n').length).toBeLessThanOrEqual(300);
+  });
+});
