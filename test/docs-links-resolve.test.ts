@@ -54,3 +54,14 @@ describe('the links of the README and the guides', () => {
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);
   });
 });
+
+describe('the CLI guide', () => {
+  it('documents every command of agents-sdk --help', async () => {
+    const { cli } = await import('./helpers/cli.js');
+    const help = (await cli(['--help'])).stdout;
+    const commands = [...help.matchAll(/^ {2}([a-z][a-z-]*) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands.length).toBeGreaterThan(15);
+    const guide = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+    expect(commands.filter((c) => !guide.includes(`| \`${c}`))).toEqual([]);
+  });
+});
