@@ -11,7 +11,7 @@
  * `text` and unlabelled blocks show output or layout and are not code. A block that cannot be
  * checked says so in its fence (```sh no-test: <reason>); this test keeps those few.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -159,8 +159,18 @@ describe('the code blocks of the README and the guides', () => {
     };
     const problems: string[] = [];
     let commands = 0;
+    // The Python shim's usage line names its commands (install|uninstall).
+    const shim = await execa('python3', [join(ROOT, 'integrations/python/agents_sdk_compat.py')], { reject: false });
+    const shimCommands = /usage: .*agents_sdk_compat\.py ([\w|]+)/.exec(shim.stderr)![1]!.split('|');
     for (const b of of('sh', 'bash')) {
-      for (const invocation of agentsSdkInvocations(b)) {
+      const shimCalls = [...b.code.matchAll(/agents_sdk_compat\.py"? (\S+)/g)].map((m) => m[1]!);
+      for (const command of shimCalls) if (!shimCommands.includes(command)) problems.push(`${b.where}: the Python shim has no command ${command}`);
+      // Variables a block sets (`export AGENTS_SDK_CLI=...`, `USE_AGENTS_SDK=on uv run ...`) are read by our code.
+      const variables = [...b.code.matchAll(/(?:^|\s)([A-Z][A-Z0-9_]{2,})=/gm)].map((m) => m[1]!);
+      for (const name of variables) if (!codeText().includes(name)) problems.push(`${b.where}: nothing in src/ or integrations/ reads ${name}`);
+      const invocations = agentsSdkInvocations(b);
+      if (invocations.length + shimCalls.length + variables.length === 0) problems.push(`${b.where}: nothing to check (mark it no-test, with the reason)`);
+      for (const invocation of invocations) {
         commands++;
         const command = await commandOf(invocation.args, help);
         if (command === null) {
@@ -180,6 +190,18 @@ describe('the code blocks of the README and the guides', () => {
     expect(commands).toBeGreaterThanOrEqual(30);
   }, 60_000);
 });
+
+let code: string | undefined;
+/** The source of src/ and of the Python shim, as one text. */
+function codeText(): string {
+  code ??= [
+    ...readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, 'src', f), 'utf8')),
+    readFileSync(join(ROOT, 'integrations/python/agents_sdk_compat.py'), 'utf8'),
+  ].join('\n');
+  return code;
+}
 
 /** `agents-sdk ...` commands in a shell block: their arguments, comments and pipes cut off. */
 function agentsSdkInvocations(block: DocBlock): { args: string[] }[] {
