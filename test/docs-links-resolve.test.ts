@@ -65,3 +65,25 @@ describe('the CLI guide', () => {
     expect(commands.filter((c) => !guide.includes(`| \`${c}`))).toEqual([]);
   });
 });
+
+const MEMORY_COMMANDS = ['list', 'get', 'set', 'search', 'delete', 'clear-expired'];
+
+describe("the CLI guide's table of commands", () => {
+  it('names only options each command has, and every option it has', async () => {
+    const { cli } = await import('./helpers/cli.js');
+    const guide = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+    const problems: string[] = [];
+    for (const row of guide.matchAll(/^\| `([a-z-]+)([^`]*)` \|/gm)) {
+      const [, command, synopsis] = row as unknown as [string, string, string];
+      // `memory` has subcommands: its options are theirs.
+      const helps = command === 'memory' ? MEMORY_COMMANDS.map((sub) => [command, sub]) : [[command]];
+      let help = '';
+      for (const argv of helps) help += (await cli([...argv, '--help'])).stdout;
+      const inHelp = new Set([...help.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!));
+      const inGuide = new Set([...synopsis.matchAll(/(--[a-z][a-z-]*)/g)].map((m) => m[1]!));
+      for (const flag of inGuide) if (!inHelp.has(flag)) problems.push(`${command}: the guide names ${flag}, --help does not`);
+      for (const flag of inHelp) if (!inGuide.has(flag) && !['--help', '--state-dir', '--backend'].includes(flag)) problems.push(`${command}: --help has ${flag}, the guide does not`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
