@@ -37,7 +37,7 @@ export const API_RETRIES_ENV = 'CLAUDE_CODE_MAX_RETRIES';
 /**
  * The agent's environment over `process.env`: the request's `env`, and
  * `CLAUDE_CODE_MAX_RETRIES` from `apiRetries`, else from `env` or the process's environment
- * (a user's explicit setting wins over the default), else {@link DEFAULT_API_RETRIES}.
+ * (a user's explicit setting wins over the default), else `DEFAULT_API_RETRIES`.
  */
 export function agentEnv(request: Pick<ClaudeRunRequest, 'env' | 'apiRetries'>, processEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const explicit = request.env?.[API_RETRIES_ENV] ?? processEnv[API_RETRIES_ENV];
@@ -86,7 +86,7 @@ export interface ClaudeRunRequest {
   /**
    * `CLAUDE_CODE_MAX_RETRIES`: how many times Claude Code retries a failed API request itself
    * before the attempt fails. Without it: the variable as `env` or the process's environment
-   * sets it, else {@link DEFAULT_API_RETRIES}.
+   * sets it, else `DEFAULT_API_RETRIES`.
    */
   apiRetries?: number;
   /** Kill after this many ms in all (default 30 min; 0 = none). Reported as `TIMEOUT`, transient. */

@@ -41,7 +41,9 @@ export type ExecutionRequest = (({ kind: 'claude' } & ClaudeRunRequest) | ({ kin
 
 /** Companions of an execution that cannot be serialized. */
 export interface ExecutionHooks {
+  /** Aborted when the attempt is cancelled: the executor stops its process. */
   signal: AbortSignal;
+  /** Receives the attempt's progress (tool calls, turns, API retries) as it happens. */
   onEvent: (event: ClaudeProgressEvent) => void;
 }
 

@@ -45,7 +45,7 @@ export interface RegisterProcessOptions {
   owner?: string;
 }
 
-/** Options of {@link reapProcesses}. */
+/** Options of `reapProcesses`. */
 export interface ReapProcessesOptions {
   /** Between SIGTERM and SIGKILL (default 2000 ms). */
   graceMs?: number;
@@ -53,7 +53,7 @@ export interface ReapProcessesOptions {
   owner?: string;
 }
 
-/** What {@link reapProcesses} did with one entry. */
+/** What `reapProcesses` did with one entry. */
 export interface ReapedProcess {
   pid: number;
   command: string;

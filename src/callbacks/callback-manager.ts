@@ -272,7 +272,13 @@ export class CallbackManager {
 }
 
 /** Something callbacks can be attached to: an `AgentSession` (its `onEvent`) or an orchestrator (its `events` bus), or a bus. */
-export type CallbackTarget = { onEvent(handler: (event: SessionEvent) => void): () => void } | { events: EventBus } | EventBus;
+export type CallbackTarget =
+  | {
+      /** Subscribes to the session's events; returns the unsubscribe function. */
+      onEvent(handler: (event: SessionEvent) => void): () => void;
+    }
+  | { events: EventBus }
+  | EventBus;
 
 /**
  * Feeds `manager` with the events of a session, an orchestrator or an event bus; returns the

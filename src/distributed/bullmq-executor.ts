@@ -166,13 +166,14 @@ export interface BullmqExecutorOptions {
 export type BullmqExecutor = Executor & {
   /** Checks Redis (PING) and opens the queue; called by the first execution otherwise. */
   ready(): Promise<void>;
+  /** Closes its queues and its Redis connections. */
   close(): Promise<void>;
 };
 
 /**
  * The remote executor: one job per attempt; adding a job whose id exists returns the
  * existing job, which is how a resumed run re-attaches to it. An attempt cut short by the
- * orchestrator's death ({@link ExecutionRequest.interruptedAttempts}) is re-attached to as well:
+ * orchestrator's death (`ExecutionRequest.interruptedAttempts`) is re-attached to as well:
  * its job's result is taken, or waited for, instead of running the attempt again.
  */
 export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExecutor {

@@ -161,7 +161,7 @@ export interface OrchestratorContext {
   records: TaskRecord[][];
   /** Unfinished dependencies per task. */
   remaining: number[][];
-  /** The tasks ready to start (see {@link ReadyQueue}). */
+  /** The tasks ready to start (see `ReadyQueue`). */
   ready: ReadyQueue;
   running: number;
   settled: number;

@@ -45,7 +45,7 @@ export interface RunCheckpoint {
   /**
    * `records`: task outputs are stored once, in `records`; the copies in `snapshot` and
    * `result` were left out when saving and are filled back in on load (see
-   * {@link compactCheckpoint}).
+   * `compactCheckpoint`).
    */
   outputs?: 'records';
   /** A run made by `rerun --from` (`WorkflowOrchestrator.rerun`): the run it was made from. */
@@ -210,7 +210,7 @@ export function compactCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
   return out;
 }
 
-/** Fills a loaded checkpoint's result back in with the outputs of its records (the reverse of {@link compactCheckpoint}). */
+/** Fills a loaded checkpoint's result back in with the outputs of its records (the reverse of `compactCheckpoint`). */
 export function expandCheckpoint(checkpoint: RunCheckpoint): RunCheckpoint {
   if (checkpoint.outputs !== 'records' || !checkpoint.result) return checkpoint;
   const outputOf = new Map(checkpoint.records.map((r) => [r.taskId, r.output]));

@@ -64,7 +64,10 @@ export interface ConditionValues<Id extends string = string> {
  * is `EXPRESSION_ERROR`). (Declared as a method: a function typed for a workflow's task ids is
  * also a `ConditionFn` of any workflow.)
  */
-export type ConditionFn<Id extends string = string> = { condition(values: ConditionValues<Id>): boolean }['condition'];
+export type ConditionFn<Id extends string = string> = {
+  /** True when the condition holds for these values. */
+  condition(values: ConditionValues<Id>): boolean;
+}['condition'];
 
 /** A condition: a CEL expression, or (in a workflow built in code) a function. */
 export type Condition<Id extends string = string> = string | ConditionFn<Id>;

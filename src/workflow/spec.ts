@@ -173,7 +173,7 @@ export const MAX_ITERATIONS = 100;
  * the loop fails with `LOOP_EXHAUSTED`, or (`on_exhausted: continue`) completes with `exhausted: true`.
  */
 export const repeatSchema = z.strictObject({
-  /** CEL, or in a workflow built in code a TypeScript function (see {@link conditionSchema}). */
+  /** CEL, or in a workflow built in code a TypeScript function (see `conditionSchema`). */
   until: conditionSchema,
   max: z
     .number({ error: (issue) => (issue.input === undefined ? `is required: the most iterations the loop may run (1 to ${MAX_ITERATIONS})` : undefined) })

@@ -4,7 +4,7 @@
  * for; an object is rendered as JSON), `{{memory.<key>}}` (or `{{memory.<key> | "default"}}`: a
  * value of the memory store) and `{{hash "<path or glob>"}}` (sha256 of the files' contents) in
  * prompts, commands and memory keys. Memory and file hashes are read when the task runs, not
- * when the run renders it: {@link renderDeferred} leaves them as {@link DeferredRef}s. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
+ * when the run renders it: `renderDeferred` leaves them as {@link DeferredRef}s. `\{{...}}` is not a placeholder: it renders as `{{...}}` (for Go templates,
  * Helm, Jinja and the like in commands and prompts); `\\{{...}}` is a backslash followed by
  * the placeholder's value.
  *
@@ -80,13 +80,15 @@ function parseRef(expr: string, raw: string): TemplateRef {
 
 /** Where template values come from (looked up only for the references a template has). */
 export interface TemplateValues {
+  /** The value of `{{inputs.<name>}}`, `undefined` when the workflow has no such input. */
   input(name: string): string | undefined;
+  /** The value of `{{tasks.<taskId>.<field>}}`, `undefined` when it is not known yet. */
   task(taskId: string, field: TaskTemplateField): string | undefined;
   /** The payload of the latest event of this type the run received. */
   event?(eventType: string): unknown;
-  /** A task's structured output (its record's `json`) as template text: see {@link jsonText}. */
+  /** A task's structured output (its record's `json`) as template text: see `jsonText`. */
   json?(taskId: string, path: readonly string[]): string | undefined;
-  /** A fan-out instance's item (`{{item}}`, `{{item.<path>}}`): see {@link payloadText}. */
+  /** A fan-out instance's item (`{{item}}`, `{{item.<path>}}`): see `payloadText`. */
   item?(path: readonly string[]): string | undefined;
   /** A fan-out instance's index. */
   index?(): string | undefined;
@@ -113,7 +115,7 @@ export function jsonText(json: unknown, path: readonly string[]): string {
 
 /**
  * Replaces every reference; validation guarantees they all resolve. Memory and hash references
- * are left as written (see {@link renderDeferred}).
+ * are left as written (see `renderDeferred`).
  */
 export function renderTemplate(template: string, values: TemplateValues): string {
   if (!template.includes('{{')) return template;
