@@ -24,7 +24,18 @@ import { readRunEventLog, runEventLogPath } from '../persistence/run-event-log.j
 import type { StateBackend } from '../persistence/state-backend.js';
 import { DEFAULT_INSPECTOR_PORT } from './inspection-client.js';
 import { specOf, type InspectionMessage } from './inspection-protocol.js';
+import { machineView, type MachineView } from './machine-view.js';
 import { RunView, runViewFromEventLog, type RunSummary, type ViewEntry } from './run-view.js';
+
+/** A viewer's `entries` frames go out at most this often (ms): a busy run is a few frames a second, not one per message. */
+export const VIEWER_FRAME_MS = 100;
+
+/** The package's own machines, drawn once: a live run's `run` frame has them before their first actor arrives. */
+let builtInMachines: MachineView[] | null = null;
+function packageMachines(): MachineView[] {
+  builtInMachines ??= [machineView(orchestratorMachine.config), machineView(agentSessionMachine.config)].filter((v): v is MachineView => v !== undefined);
+  return builtInMachines;
+}
 
 /** Options of {@link startInspectorServer}. */
 export interface InspectorServerOptions {
@@ -219,6 +230,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       let run = byRoot.get(rootKey);
       if (!run) {
         run = new RunView(`live-${++liveCount}`, 'live', message.sessionId);
+        for (const view of packageMachines()) run.addMachine(view);
         byRoot.set(rootKey, run);
         live.set(run.key, run);
       }
@@ -234,6 +246,39 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     let unsubscribe: (() => void) | null = null;
     const send = (value: unknown): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value));
+    };
+    /**
+     * A live run's new entries, gathered for {@link VIEWER_FRAME_MS} into one `entries` frame
+     * (at once when the run ends). The machines went with the `run` frame; one added later
+     * (another logic's first actor) goes alone in a `machines` frame, before the entries naming it.
+     */
+    const follow = (run: RunView, key: string): (() => void) => {
+      let machinesSent = run.machinesVersion;
+      let pending: ViewEntry[] = [];
+      let timer: NodeJS.Timeout | null = null;
+      const flush = (): void => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        if (run.machinesVersion !== machinesSent) {
+          machinesSent = run.machinesVersion;
+          send({ type: 'machines', key, machines: run.machines });
+        }
+        const entries = pending;
+        pending = [];
+        if (entries.length > 0) send({ type: 'entries', key, entries });
+      };
+      const stop = run.subscribe((entries: ViewEntry[]) => {
+        pending.push(...entries);
+        if (entries.some((e) => e.k === 'end')) flush();
+        else if (!timer) {
+          timer = setTimeout(flush, VIEWER_FRAME_MS);
+          timer.unref();
+        }
+      });
+      return () => {
+        stop();
+        if (timer) clearTimeout(timer);
+      };
     };
     void refreshStored().then(() => send({ type: 'runs', runs: allRuns() }));
     socket.on('message', (data: RawData) => {
@@ -255,9 +300,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
               return;
             }
             send({ type: 'run', run: run.header(), entries: run.entries });
-            if (run.source === 'live') {
-              unsubscribe = run.subscribe((entries: ViewEntry[]) => send({ type: 'entries', key, entries, machines: run.machines }));
-            }
+            if (run.source === 'live') unsubscribe = follow(run, key);
           })
           .catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
       }

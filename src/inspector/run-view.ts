@@ -259,6 +259,8 @@ interface ActorInfo {
 export class RunView {
   readonly entries: ViewEntry[] = [];
   readonly machines: Record<string, MachineView> = {};
+  /** Grows each time a machine is added to {@link machines} (viewers send only what is new). */
+  machinesVersion = 0;
   runId: string;
   workflowId: string;
   status = 'running';
@@ -281,6 +283,17 @@ export class RunView {
     this.workflowId = '';
     this.startedAt = at;
     this.updatedAt = at;
+  }
+
+  /** Adds (or replaces, when its definition differs) a machine's view; returns whether it changed. */
+  addMachine(view: MachineView): boolean {
+    const had = this.machines[view.id];
+    if (had === view) return false;
+    this.machines[view.id] = view;
+    // The same drawing from another copy of the definition: nothing new for viewers.
+    if (had && JSON.stringify(had) === JSON.stringify(view)) return false;
+    this.machinesVersion += 1;
+    return true;
   }
 
   /** What the run list shows. */
@@ -335,7 +348,7 @@ export class RunView {
         if (!cached) machineCache.set(message.definition, (cached = { name: message.name ?? '', view: machineView(message.definition) }));
         if (cached.view) {
           machine = cached.view.id;
-          this.machines[machine] ??= cached.view;
+          this.addMachine(cached.view);
         }
       } else if (message.name && this.machines[message.name]) {
         // Sent with the machine's first actor only.
@@ -465,8 +478,8 @@ export function runViewFromEventLog(
   const view = new RunView(key, 'stored', runId, first);
   const runMachine = options.machines?.run ? machineView(options.machines.run) : undefined;
   const sessionMachine = options.machines?.session ? machineView(options.machines.session) : undefined;
-  if (runMachine) view.machines[runMachine.id] = runMachine;
-  if (sessionMachine) view.machines[sessionMachine.id] = sessionMachine;
+  if (runMachine) view.addMachine(runMachine);
+  if (sessionMachine) view.addMachine(sessionMachine);
   const sessionStates = new Set(sessionMachine?.states.map((s) => s.key) ?? []);
   const runActor = `stored:${runId}`;
   const tasks = new Map<string, CompactTask>();
