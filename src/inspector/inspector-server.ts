@@ -81,9 +81,12 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const host = options.host ?? '127.0.0.1';
   const stateDir = options.stateDir;
   let backend: StateBackend | null = null;
-  if (stateDir !== undefined && existsSync(stateDir)) {
-    backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
-  }
+  /** The state dir's backend, opened once the dir exists (a first run may create it after the inspector started). */
+  const openBackend = async (): Promise<StateBackend | null> => {
+    if (!backend && stateDir !== undefined && existsSync(stateDir)) backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
+    return backend;
+  };
+  await openBackend();
   const live = new Map<string, RunView>();
   /** Live runs by connection and root session id. */
   const byRoot = new Map<string, RunView>();
@@ -95,8 +98,9 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   let connCount = 0;
 
   const refreshStored = async (): Promise<void> => {
-    if (!backend || stateDir === undefined) return;
     try {
+      const backend = await openBackend();
+      if (!backend || stateDir === undefined) return;
       const runs = await backend.listRuns();
       storedSummaries = runs
         .filter((r) => existsSync(runEventLogPath(stateDir, r.runId)))
@@ -110,6 +114,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
           updatedAt: r.updatedAt,
           tasks: r.tasksTotal,
           entries: 0,
+          halt: null,
+          haltReason: null,
         }));
     } catch {
       // an unreadable state dir lists nothing stored
@@ -134,11 +140,12 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     const cached = stored.get(runId);
     if (cached && cached.mtimeMs === mtimeMs) return cached.view;
     const { events } = await readRunEventLog(file);
-    const checkpoint = await backend?.loadRun(runId).catch(() => undefined);
+    const checkpoint = await (await openBackend())?.loadRun(runId).catch(() => undefined);
     const spec = checkpoint ? specOf(checkpoint) : undefined;
     const view = runViewFromEventLog(`stored:${runId}`, runId, events, {
       ...(spec && { spec }),
       ...(checkpoint?.workflow.groups && { groups: checkpoint.workflow.groups }),
+      ...(checkpoint?.workflow.on_failure && { onFailure: checkpoint.workflow.on_failure }),
       machines: { run: orchestratorMachine.config, session: agentSessionMachine.config },
     });
     stored.set(runId, { view, mtimeMs });
