@@ -24,6 +24,7 @@ import { readRunEventLog, runEventLogPath } from '../persistence/run-event-log.j
 import type { StateBackend } from '../persistence/state-backend.js';
 import { DEFAULT_INSPECTOR_PORT } from './inspection-client.js';
 import { specOf, type InspectionMessage } from './inspection-protocol.js';
+import { answerApi, endChildren } from './inspector-api.js';
 import { machineView, type MachineView } from './machine-view.js';
 import { RunView, runViewFromEventLog, type RunSummary, type ViewEntry } from './run-view.js';
 
@@ -47,6 +48,8 @@ export interface InspectorServerOptions {
   stateDir?: string;
   /** `json` (default) or `sqlite`: where the stored runs' specs and statuses are read. */
   backend?: string;
+  /** The CLI script `POST /api/runs/:key/rerun` runs; default this package's `dist/cli.js`. */
+  cliPath?: string;
 }
 
 /** A running inspector server. */
@@ -95,6 +98,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const received = { messages: 0, bytes: 0 };
   const viewers = new Set<WebSocket>();
   let liveCount = 0;
+  /** Rerun processes started from the page. */
+  const children = new Set<number>();
   let connCount = 0;
 
   const refreshStored = async (): Promise<void> => {
@@ -198,6 +203,18 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     if (path === '/api/runs') {
       await refreshStored();
       json(res, 200, allRuns());
+      return;
+    }
+    const api = await answerApi(req.method ?? 'GET', path, new URL(req.url ?? '/', 'http://localhost').searchParams, () => bodyOf(req), {
+      findRun,
+      backend: openBackend,
+      writableBackend: async () => (stateDir !== undefined && existsSync(stateDir) ? openStateBackend(options.backend ?? 'json', stateDir) : null),
+      stateDir,
+      cliPath: options.cliPath ?? fileURLToPath(new URL('../cli.js', import.meta.url)),
+      children,
+    });
+    if (api) {
+      json(res, api.status, api.body);
       return;
     }
     if (path.startsWith('/api/runs/')) {
@@ -345,12 +362,23 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     },
     close: async () => {
       if (listTimer) clearTimeout(listTimer);
+      endChildren(children);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await backend?.close();
     },
   };
+}
+
+/** A request's body as text (at most 1 MB). */
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 1024 * 1024) throw new Error('request body over 1 MB');
+  }
+  return text;
 }
 
 function json(res: ServerResponse, status: number, value: unknown): void {
