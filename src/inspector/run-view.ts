@@ -145,6 +145,13 @@ export interface RunHeader extends RunSummary {
 }
 
 const MAX_LINE = 600;
+/** Characters of an agent's stream line in the event log: the task's transcript has it whole. */
+export const LOG_PROGRESS_CHARS = 120;
+
+/** A stream line as the event log shows it. */
+function logText(text: string): string {
+  return text.length > LOG_PROGRESS_CHARS ? `${text.slice(0, LOG_PROGRESS_CHARS)}…` : text;
+}
 
 function clip(text: string, max = MAX_LINE): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -488,7 +495,7 @@ export class RunView {
       if (line) out.push({ k: 'progress', at, taskId, attempt: inner.attempt ?? null, ...line });
       // Named as the stored event log names them: `session.completed` is `task.completed`.
       const type = inner.type.replace(/^session\./, 'task.');
-      if (inner.type === 'session.progress') out.push({ k: 'log', at, cat: 'progress', type, taskId, text: line?.text ?? '' });
+      if (inner.type === 'session.progress') out.push({ k: 'log', at, cat: 'progress', type, taskId, text: logText(line?.text ?? '') });
       else this.logRun(out, at, type, taskId, line?.text ?? '');
       return;
     }
@@ -496,9 +503,11 @@ export class RunView {
     if (info && !info.parent && !info.isRun && event.type === 'EXECUTOR.PROGRESS' && info.taskId) {
       const line = describeProgress(event.event as ClaudeProgressEvent);
       out.push({ k: 'progress', at, taskId: info.taskId, attempt: null, ...line });
-      out.push({ k: 'log', at, cat: 'progress', type: 'session.progress', taskId: info.taskId, text: line.text });
+      out.push({ k: 'log', at, cat: 'progress', type: 'session.progress', taskId: info.taskId, text: logText(line.text) });
       return;
     }
+    // An executor's stream event to a task's session: the orchestrator logs it (SESSION.EVENT above).
+    if (event.type === 'EXECUTOR.PROGRESS' && info?.parent && this.actors.get(info.parent)?.isRun) return;
     const target = info ? (info.isRun ? info.name : `${info.name} ${info.taskId ?? info.actorId}`) : message.sessionId;
     out.push({ k: 'log', at, cat: 'xstate', type: event.type, taskId: info?.taskId ?? null, text: `→ ${target}${describeFields(event)}` });
   }
@@ -669,7 +678,7 @@ export function runViewFromEventLog(
       out.push({ k: 'end', at, status: view.status });
     }
     const progress = e.type === 'task.progress';
-    const text = progress ? describeProgress(e.progress as ClaudeProgressEvent).text : storedEventText(e);
+    const text = progress ? logText(describeProgress(e.progress as ClaudeProgressEvent).text) : storedEventText(e);
     out.push({ k: 'log', at, cat: progress ? 'progress' : 'run', type: e.type, taskId, text });
     view.push(...out);
   }
