@@ -50,6 +50,8 @@ export interface InspectorServerOptions {
   backend?: string;
   /** The CLI script `POST /api/runs/:key/rerun` runs; default this package's `dist/cli.js`. */
   cliPath?: string;
+  /** How often a page's stored run that is still going has its event log read again (ms); default 500. */
+  tailIntervalMs?: number;
 }
 
 /** A running inspector server. */
@@ -148,6 +150,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     const checkpoint = await (await openBackend())?.loadRun(runId).catch(() => undefined);
     const spec = checkpoint ? specOf(checkpoint) : undefined;
     const view = runViewFromEventLog(`stored:${runId}`, runId, events, {
+      ...(checkpoint?.status === 'running' && { running: true }),
       ...(spec && { spec }),
       ...(checkpoint?.workflow.groups && { groups: checkpoint.workflow.groups }),
       ...(checkpoint?.workflow.on_failure && { onFailure: checkpoint.workflow.on_failure }),
@@ -276,6 +279,29 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
      * (at once when the run ends). The machines went with the `run` frame; one added later
      * (another logic's first actor) goes alone in a `machines` frame, before the entries naming it.
      */
+    /**
+     * A stored run that is still going (its checkpoint says running): its event log is read
+     * again as it grows, and the new entries sent, until it ends.
+     */
+    const tail = (runId: string, key: string, sent: number): (() => void) => {
+      let reading = false;
+      const timer = setInterval(() => {
+        if (reading) return;
+        reading = true;
+        void openStored(runId)
+          .then((view) => {
+            if (!view) return;
+            if (view.entries.length > sent) send({ type: 'entries', key, entries: view.entries.slice(sent) });
+            sent = Math.max(sent, view.entries.length);
+            if (view.status !== 'running') clearInterval(timer);
+          })
+          .finally(() => {
+            reading = false;
+          });
+      }, options.tailIntervalMs ?? 500);
+      timer.unref();
+      return () => clearInterval(timer);
+    };
     const follow = (run: RunView, key: string): (() => void) => {
       let machinesSent = run.machinesVersion;
       let pending: ViewEntry[] = [];
@@ -325,6 +351,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
             }
             send({ type: 'run', run: run.header(), entries: run.entries });
             if (run.source === 'live') unsubscribe = follow(run, key);
+            else if (run.status === 'running') unsubscribe = tail(run.runId, key, run.entries.length);
           })
           .catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
       }

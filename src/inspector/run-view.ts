@@ -588,7 +588,7 @@ export function runViewFromEventLog(
   key: string,
   runId: string,
   events: RunEventLogEntry[],
-  options: { spec?: SpecTask[]; groups?: Record<string, string[]>; machines?: { run?: object; session?: object }; onFailure?: string } = {},
+  options: { spec?: SpecTask[]; groups?: Record<string, string[]>; machines?: { run?: object; session?: object }; onFailure?: string; running?: boolean } = {},
 ): RunView {
   const first = events[0]?.at ?? Date.now();
   const view = new RunView(key, 'stored', runId, first);
@@ -682,8 +682,8 @@ export function runViewFromEventLog(
     out.push({ k: 'log', at, cat: progress ? 'progress' : 'run', type: e.type, taskId, text });
     view.push(...out);
   }
-  // A log that ends without workflow.finished: the run was interrupted.
-  if (view.status === 'running') view.status = 'interrupted';
+  // A log that ends without workflow.finished: the run was interrupted, unless its checkpoint says it still runs.
+  if (view.status === 'running' && !options.running) view.status = 'interrupted';
   return view;
 }
 
