@@ -4,7 +4,7 @@
  * paged, an attempt's transcript, the run as of an entry, a signal sent to a waiting run, and
  * a rerun from a task.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -42,10 +42,12 @@ async function until<T>(probe: () => Promise<T | undefined>, ms = 60_000): Promi
 describe('the inspector API on a failed run', () => {
   it('says why a task failed or was skipped, pages its output, gives each attempt its transcript and prompt, and the run as of any entry', async () => {
     const spec = join(world.root, 'failing.yaml');
+    // past the 10 MiB a record keeps: the whole stdout is in the attempt's file
+    const big = "process.stdout.write('y'.repeat(10.5 * 1024 * 1024) + 'END')";
     const check = "console.log('out-' + 'x'.repeat(20)); console.error('line 1'); console.error('boom: expected 2, got 3'); process.exit(3)";
     writeFileSync(
       spec,
-      ['id: failing', 'tasks:', '  - id: plan', '    prompt: make a plan', '  - id: check', `    command: [node, -e, ${JSON.stringify(check)}]`, '    depends_on: [plan]', '  - id: after', '    prompt: never', '    depends_on: [check]', ''].join('\n'),
+      ['id: failing', 'tasks:', '  - id: plan', '    prompt: make a plan', '  - id: check', `    command: [node, -e, ${JSON.stringify(check)}]`, '    depends_on: [plan]', '  - id: after', '    prompt: never', '    depends_on: [check]', '  - id: big', `    command: [node, -e, ${JSON.stringify(big)}]`, ''].join('\n'),
     );
     const run = await cli(['run', spec, '--state-dir', world.stateDir, '--run-id', 'f1'], world.env);
     expect(run.code).toBe(1);
@@ -79,6 +81,12 @@ describe('the inspector API on a failed run', () => {
     expect(pages.join('').length).toBe(total);
     // a failed command's stdout too
     expect((await api(`${base}/tasks/check/output`)).body.text).toBe(`out-${'x'.repeat(20)}`);
+    const bigFirst = await api(`${base}/tasks/big/output`);
+    const bigTotal = 10.5 * 1024 * 1024 + 4; // and the newline the file ends with
+    expect(bigFirst.body).toMatchObject({ offset: 0, nextOffset: 64 * 1024, totalBytes: bigTotal });
+    expect(bigFirst.body.text).toBe('y'.repeat(64 * 1024));
+    expect((await api(`${base}/tasks/big/output?offset=${bigTotal - 5}&limit=100`)).body).toEqual({ taskId: 'big', text: 'yEND\n', offset: bigTotal - 5, nextOffset: null, totalBytes: bigTotal });
+    expect(await api(`${base}/tasks/check/transcript`)).toEqual({ status: 404, body: { error: 'task check has no transcript for attempt 1' } });
     expect(await api(`${base}/tasks/plan/output?offset=-1`)).toEqual({ status: 400, body: { error: 'offset must be a whole number ≥ 0, got "-1"' } });
 
     const transcript = await api(`${base}/tasks/plan/transcript?attempt=1`);
@@ -92,12 +100,12 @@ describe('the inspector API on a failed run', () => {
     // time travel: nothing at entry 0, every status at the end
     expect((await api(`${base}/snapshots?upTo=0`)).body).toMatchObject({ index: 0, graph: {}, actors: {} });
     const end = await api(`${base}/snapshots`);
-    expect(end.body.graph).toEqual({ plan: 'completed', check: 'failed', after: 'skipped' });
-    expect(end.body.context).toMatchObject({ runId: 'f1', workflowId: 'failing', counts: { completed: 1, failed: 1, skipped: 1 } });
+    expect(end.body.graph).toEqual({ plan: 'completed', check: 'failed', after: 'skipped', big: 'completed' });
+    expect(end.body.context).toMatchObject({ runId: 'f1', workflowId: 'failing', counts: { completed: 2, failed: 1, skipped: 1 } });
     expect(Object.values(end.body.actors as Record<string, { active: string[] }>).some((a) => a.active[0] === 'failed')).toBe(true);
     const firstStart = (await api(base)).body.entries.findIndex((e: { k: string; task?: { status: string } }) => e.k === 'task' && e.task!.status === 'running');
     const before = await api(`${base}/snapshots?upTo=${firstStart}`);
-    expect(Object.values(before.body.graph)).toEqual(['pending', 'pending', 'pending']);
+    expect(Object.values(before.body.graph)).toEqual(['pending', 'pending', 'pending', 'pending']);
     expect(await api(`${base}/snapshots?upTo=x`)).toEqual({ status: 400, body: { error: 'upTo must be a whole number ≥ 0, got "x"' } });
 
     // a signal no task waits for is refused; bad requests say what is wrong
@@ -138,6 +146,27 @@ describe('the inspector API on a waiting run', () => {
     const result = await running;
     expect(result.code, result.stderr).toBe(0);
     expect(await post('/api/runs/stored:nope/signal', { name: 'x' })).toEqual({ status: 404, body: { error: 'no run stored:nope' } });
+  });
+
+  it('a live run the state dir has no checkpoint of: its tasks as the run sent them; no inbox, nothing to rerun', async () => {
+    mkdirSync(world.stateDir, { recursive: true });
+    server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
+    const feeder = new WebSocket(server.inspectUrl);
+    await new Promise((resolve) => feeder.once('open', resolve));
+    const task = { id: 'a', status: 'failed', attempts: 1, tokens: 0, costUsd: 0, startedAt: 1, endedAt: 2, error: { code: 'COMMAND_FAILED', message: 'exit 3' } };
+    const context = { $agentsSdk: 'run', runId: 'ghost', workflowId: 'w', spec: [{ id: 'a', dependsOn: [], kind: 'command', agent: null, model: null }], tasks: [task], counts: { failed: 1 }, running: 0, settled: 1, tokens: 0, costUsd: 0, halt: 'failed' };
+    feeder.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'r', rootId: 'r', id: 'x:0', name: 'orchestrator', createdAt: '1', _version: '0.7.2', snapshot: { status: 'active', value: 'draining', context } }));
+    const summary = await until(async () => (await server!.runs()).find((r) => r.runId === 'ghost'));
+    expect(summary).toMatchObject({ halt: 'failed', haltReason: 'task a failed (COMMAND_FAILED: exit 3): nothing new started' });
+    const key = summary.key;
+    const detail = await api(`/api/runs/${key}/tasks/a`);
+    expect(detail.body).toMatchObject({ task: { id: 'a', status: 'failed' }, error: { code: 'COMMAND_FAILED', message: 'exit 3' }, exitCode: null, stderrTail: null, attempts: [] });
+    expect((await api(`/api/runs/${key}/tasks/a/output`)).body).toEqual({ taskId: 'a', text: '', offset: 0, nextOffset: null, totalBytes: 0 });
+    const signal = await post(`/api/runs/${key}/signal`, { name: 'go' });
+    expect(signal.body.error).toContain('Unknown run id "ghost"');
+    expect(signal.status).toBe(404);
+    expect(await post(`/api/runs/${key}/rerun`, { from: 'a' })).toEqual({ status: 409, body: { error: `run ghost has no checkpoint in ${world.stateDir}: nothing to rerun` } });
+    feeder.close();
   });
 
   it('without a state dir: a live run cannot be signalled nor rerun, and says why', async () => {
