@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
+import type { RunEventLogEntry } from '../src/persistence/run-event-log.js';
 import type { RunHeader, RunSummary, ViewEntry } from '../src/inspector/run-view.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
@@ -140,5 +141,62 @@ describe('the halt in words', () => {
     view.halt = 'failed';
     view.tasks.set('t', { id: 't', status: 'failed', attempts: 1, tokens: 0, costUsd: 0, startedAt: 1, endedAt: 2, error: null });
     expect(view.haltReason()).toBe('task t failed: nothing new started');
+  });
+});
+
+describe('a stored run replays the orchestrator phases', () => {
+  const machines = async () => {
+    const { orchestratorMachine } = await import('../src/machines/orchestrator.machine.js');
+    const { agentSessionMachine } = await import('../src/machines/agent-session.machine.js');
+    return { run: orchestratorMachine.config, session: agentSessionMachine.config };
+  };
+  const rootPhases = (entries: ViewEntry[]) => phases(entries, 'stored:r');
+  /** Event log lines as written (their run id left out). */
+  const log = (events: object[]) => events as unknown as RunEventLogEntry[];
+
+  it('waiting while only a task that waits for an event is left, running again once it starts', async () => {
+    const { runViewFromEventLog } = await import('../src/inspector/run-view.js');
+    const view = runViewFromEventLog('stored:r', 'r', log([
+      { type: 'workflow.started', at: 1, workflowId: 'w', taskIds: ['build', 'deploy'] },
+      { type: 'task.started', at: 2, taskId: 'build', attempt: 1 },
+      { type: 'task.completed', at: 3, taskId: 'build', record: { taskId: 'build', status: 'completed', attempts: 1, tokens: {}, costUsd: 0, startedAt: 2, endedAt: 3, error: null } },
+      { type: 'task.waiting', at: 4, taskId: 'deploy', event: 'go' },
+      { type: 'task.started', at: 5, taskId: 'deploy', attempt: 1 },
+      { type: 'task.completed', at: 6, taskId: 'deploy', record: { taskId: 'deploy', status: 'completed', attempts: 1, tokens: {}, costUsd: 0, startedAt: 5, endedAt: 6, error: null } },
+      { type: 'workflow.finished', at: 7, result: { status: 'completed' } },
+    ]), { machines: await machines() });
+    expect(rootPhases(view.entries)).toEqual(['running', 'waiting', 'running', 'completed']);
+    expect(view.halt).toBeNull();
+  });
+
+  it('a cancelled run drains its running tasks; a failed one under on_failure: continue never halts', async () => {
+    const { runViewFromEventLog } = await import('../src/inspector/run-view.js');
+    const record = (taskId: string, status: string, extra: Record<string, unknown> = {}) => ({ taskId, status, attempts: 1, tokens: {}, costUsd: 0, startedAt: 1, endedAt: 2, error: null, ...extra });
+    const cancelled = runViewFromEventLog('stored:r', 'r', log([
+      { type: 'workflow.started', at: 1, workflowId: 'w', taskIds: ['a', 'b'] },
+      { type: 'task.started', at: 2, taskId: 'a', attempt: 1 },
+      { type: 'task.started', at: 2, taskId: 'b', attempt: 1 },
+      { type: 'task.cancelled', at: 3, taskId: 'a', record: record('a', 'cancelled') },
+      { type: 'task.cancelled', at: 4, taskId: 'b', record: record('b', 'cancelled') },
+      { type: 'workflow.finished', at: 5, result: { status: 'cancelled' } },
+    ]), { machines: await machines() });
+    expect(rootPhases(cancelled.entries)).toEqual(['running', 'draining', 'cancelled']);
+    expect(cancelled.summary()).toMatchObject({ halt: 'cancelled', haltReason: 'the run was cancelled' });
+
+    const events = [
+      { type: 'workflow.started', at: 1, workflowId: 'w', taskIds: ['a', 'b'] },
+      { type: 'task.started', at: 2, taskId: 'a', attempt: 1 },
+      { type: 'task.started', at: 2, taskId: 'b', attempt: 1 },
+      { type: 'task.failed', at: 3, taskId: 'a', record: record('a', 'failed', { allowedFailure: true }) },
+      { type: 'task.failed', at: 4, taskId: 'b', record: record('b', 'failed') },
+      { type: 'workflow.finished', at: 5, result: { status: 'failed' } },
+    ];
+    const continued = runViewFromEventLog('stored:r', 'r', log(events), { machines: await machines(), onFailure: 'continue' });
+    expect(rootPhases(continued.entries)).toEqual(['running', 'failed']);
+    expect(continued.halt).toBeNull();
+    // under stop, the allowed failure does not halt it; b's failure does, with nothing left running
+    const stopped = runViewFromEventLog('stored:r', 'r', log(events), { machines: await machines() });
+    expect(rootPhases(stopped.entries)).toEqual(['running', 'failed']);
+    expect(stopped.summary()).toMatchObject({ halt: 'failed', haltReason: 'task b failed: nothing new started' });
   });
 });
