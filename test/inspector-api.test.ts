@@ -115,6 +115,8 @@ describe('the inspector API on a failed run', () => {
     expect(await post(`${base}/signal`, {})).toEqual({ status: 400, body: { error: 'the signal needs a name: {"name": "approved"}' } });
     expect(await post(`${base}/signal`, 'not json')).toEqual({ status: 400, body: { error: 'the body must be a JSON object' } });
     expect((await api(`${base}/signal`)).status).toBe(405);
+    const huge = await fetch(new URL(`${base}/signal`, server.url), { method: 'POST', body: 'x'.repeat(1024 * 1024 + 10) });
+    expect([huge.status, await huge.text()]).toEqual([500, 'request body over 1 MB']);
     expect((await api(`${base}/rerun`)).status).toBe(405);
     expect(await post(`${base}/rerun`, { from: 'nope' })).toEqual({ status: 404, body: { error: 'run f1 has no task nope' } });
     expect(await post(`${base}/rerun`, {})).toEqual({ status: 400, body: { error: 'a rerun needs the task to start from: {"from": "build"}' } });

@@ -78,6 +78,19 @@ describe('a run started before the inspector', () => {
     expect(entries.filter((e) => e.k === 'log' && e.type === 'workflow.started')).toHaveLength(1);
   });
 
+  it('a run that ends between two tries stops at once, and the pending try never happens', async () => {
+    const port = await freePort();
+    const warnings: string[] = [];
+    const due: Array<() => void> = [];
+    const inspector = createInspector({ target: `ws://127.0.0.1:${port}`, onWarning: (m) => warnings.push(m), schedule: (fn) => due.push(fn) });
+    await until(() => due.length === 1);
+    await inspector.stop();
+    due.shift()!();
+    expect(due).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(inspector.stats.dropped).toBe(0);
+  });
+
   it('a run that ends while still unanswered gives up at once when told not to retry', async () => {
     const port = await freePort();
     const warnings: string[] = [];
