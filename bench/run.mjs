@@ -24,6 +24,9 @@
  *  5. LangGraph JS on the same graphs (20×50 layered, 500-chain, 1,000 independent,
  *     max_parallel 8; bench/langgraph.mjs). Target: ≥ 5× less per task than LangGraph, shown
  *     beside what the empty-child XState floor allows.
+ *  8b. Inspector traffic (bench/inspector-traffic.mjs): a 500-task run replayed at speed 2:
+ *     bytes to a live page, to a page opened after the run, run → inspector per 100 tasks.
+ *     Targets: ≤ 3 MB live, ≤ 2× the late page, ≤ 2 MB per 100 tasks.
  *  8. Inspection (bench/inspection.mjs): a 101-task replayed run with `--inspect` feeding
  *     `agents-sdk inspect`: bytes and messages sent, run time against no inspector, and
  *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
@@ -95,6 +98,7 @@ import { printWorktreeTable, worktreeBench } from './worktree.mjs';
 import { cliFanoutBench, printCliFanoutTable } from './cli-fanout.mjs';
 import { execaCostBench, printExecaCostTable } from './execa-cost.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
+import { inspectorTrafficBench, printInspectorTrafficTable } from './inspector-traffic.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
 import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
@@ -706,6 +710,9 @@ async function main() {
   if (log) printEventLogTable(log);
   const inspection = await section('inspection traffic and overhead', () => inspectionBench());
   if (inspection) printInspectionTable(inspection);
+  // The inspector's traffic at 500 tasks (issue 24): ≤ 3 MB to a live page, ≤ 2× a late page, ≤ 2 MB per 100 tasks in
+  const traffic = await section('inspector traffic at 500 tasks', () => inspectorTrafficBench());
+  if (traffic) verdicts.push(...printInspectorTrafficTable(traffic));
   // 10. Memory stores (issue 13): flat store cost, search latency
   const memory = await section('memory stores', () => memoryBench());
   if (memory) verdicts.push(...printMemoryTable(memory));

@@ -121,7 +121,7 @@ describe('--inspect', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('completed');
     const warnings = run.stderr.split('\n').filter((l) => l.includes('inspector'));
-    expect(warnings).toEqual([`agents-sdk: inspector: no receiver at ws://127.0.0.1:${port} (ECONNREFUSED); the run goes on without inspection (start one with: agents-sdk inspect)`]);
+    expect(warnings).toEqual([`agents-sdk: inspector: no receiver at ws://127.0.0.1:${port} (ECONNREFUSED); trying again until one answers (start one with: agents-sdk inspect)`]);
     // a replayed run takes about a second on this machine; the old inspector retried every 5 s forever
     expect(Date.now() - started).toBeLessThan(15_000);
   });

@@ -43,7 +43,19 @@ export interface InspectorOptions {
   connectTimeoutMs?: number;
   /** An actor's snapshots are sent at most this often (ms, its latest state; a final one at once); default 50. */
   snapshotIntervalMs?: number;
+  /**
+   * No receiver yet (a run started before `agents-sdk inspect`): try again after these waits
+   * (ms; the last one repeats) until one answers or the run ends, keeping what the run sends
+   * meanwhile, so that the receiver gets the whole run. Default 250, 500, 1,000, 2,000, 4,000;
+   * `[]` gives up at once. Not for `sky`.
+   */
+  reconnectDelaysMs?: number[];
+  /** The clock reconnects wait on (tests inject one); default `setTimeout`, unref'd. */
+  schedule?: (fn: () => void, ms: number) => void;
 }
+
+/** See {@link InspectorOptions.reconnectDelaysMs}. */
+export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 
 /** What an inspector has sent. */
 export interface InspectorStats {
@@ -121,8 +133,24 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     for (const done of settledConnecting.splice(0)) done();
   };
 
-  const socket = new WebSocket(url, { handshakeTimeout: connectTimeoutMs });
-  socket.on('open', () => {
+  const delays = target === 'sky' ? [] : (options.reconnectDelaysMs ?? RECONNECT_DELAYS_MS);
+  const schedule = options.schedule ?? unrefTimeout;
+  let retries = 0;
+  /** A connection attempt is under way (else a retry waits). */
+  let trying = false;
+  let socket: WebSocket;
+  const connect = (): void => {
+    trying = true;
+    socket = new WebSocket(url, { handshakeTimeout: connectTimeoutMs });
+    socket.on('open', onOpened);
+    socket.on('error', onError);
+    socket.on('close', () => {
+      if (state === 'open') gone(`inspector: ${url} closed the connection; the run goes on without inspection`);
+    });
+    // Nothing comes back in this protocol.
+    socket.on('message', () => undefined);
+  };
+  const onOpened = (): void => {
     if (state !== 'connecting') return;
     state = 'open';
     outgoing.push(...queue);
@@ -131,18 +159,30 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     queuedBytes = 0;
     onOpen();
     for (const done of settledConnecting.splice(0)) done();
-  });
-  socket.on('error', (error: NodeJS.ErrnoException) => {
+  };
+  const onError = (error: NodeJS.ErrnoException): void => {
     const why = error.code ?? error.message;
+    trying = false;
+    if (state === 'connecting' && !stopped && delays.length > 0) {
+      // No receiver yet: keep what comes and try again.
+      if (!warned) {
+        warned = true;
+        warn(`inspector: no receiver at ${url} (${why}); trying again until one answers (start one with: agents-sdk inspect)`);
+      }
+      const delay = delays[Math.min(retries, delays.length - 1)]!;
+      retries += 1;
+      schedule(() => {
+        if (state === 'connecting' && !stopped) connect();
+      }, delay);
+      return;
+    }
     gone(
       state === 'connecting'
         ? `inspector: no receiver at ${url} (${why}); the run goes on without inspection (start one with: agents-sdk inspect)`
         : `inspector: the connection to ${url} failed (${why}); the run goes on without inspection`,
     );
-  });
-  socket.on('close', () => gone(`inspector: ${url} closed the connection; the run goes on without inspection`));
-  // Nothing comes back in this protocol.
-  socket.on('message', () => undefined);
+  };
+  connect();
 
   // Messages of one event-loop turn go out in one write (a socket write per message is most
   // of the cost on a busy run).
@@ -284,6 +324,8 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
       flushActors();
       flushSnapshots();
       stopped = true;
+      // The run ended between two tries: no receiver came while it ran.
+      if (state === 'connecting' && !trying) gone(`inspector: no receiver at ${url} answered while the run went; it was not inspected`);
       if (state === 'connecting') {
         await new Promise<void>((resolve) => {
           settledConnecting.push(resolve);

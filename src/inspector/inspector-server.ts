@@ -24,7 +24,19 @@ import { readRunEventLog, runEventLogPath } from '../persistence/run-event-log.j
 import type { StateBackend } from '../persistence/state-backend.js';
 import { DEFAULT_INSPECTOR_PORT } from './inspection-client.js';
 import { specOf, type InspectionMessage } from './inspection-protocol.js';
+import { answerApi, endChildren } from './inspector-api.js';
+import { machineView, type MachineView } from './machine-view.js';
 import { RunView, runViewFromEventLog, type RunSummary, type ViewEntry } from './run-view.js';
+
+/** A viewer's `entries` frames go out at most this often (ms): a busy run is a few frames a second, not one per message. */
+export const VIEWER_FRAME_MS = 100;
+
+/** The package's own machines, drawn once: a live run's `run` frame has them before their first actor arrives. */
+let builtInMachines: MachineView[] | null = null;
+function packageMachines(): MachineView[] {
+  builtInMachines ??= [machineView(orchestratorMachine.config), machineView(agentSessionMachine.config)].filter((v): v is MachineView => v !== undefined);
+  return builtInMachines;
+}
 
 /** Options of {@link startInspectorServer}. */
 export interface InspectorServerOptions {
@@ -36,6 +48,10 @@ export interface InspectorServerOptions {
   stateDir?: string;
   /** `json` (default) or `sqlite`: where the stored runs' specs and statuses are read. */
   backend?: string;
+  /** The CLI script `POST /api/runs/:key/rerun` runs; default this package's `dist/cli.js`. */
+  cliPath?: string;
+  /** How often a page's stored run that is still going has its event log read again (ms); default 500. */
+  tailIntervalMs?: number;
 }
 
 /** A running inspector server. */
@@ -70,9 +86,12 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const host = options.host ?? '127.0.0.1';
   const stateDir = options.stateDir;
   let backend: StateBackend | null = null;
-  if (stateDir !== undefined && existsSync(stateDir)) {
-    backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
-  }
+  /** The state dir's backend, opened once the dir exists (a first run may create it after the inspector started). */
+  const openBackend = async (): Promise<StateBackend | null> => {
+    if (!backend && stateDir !== undefined && existsSync(stateDir)) backend = await openStateBackend(options.backend ?? 'json', stateDir, { readonly: true });
+    return backend;
+  };
+  await openBackend();
   const live = new Map<string, RunView>();
   /** Live runs by connection and root session id. */
   const byRoot = new Map<string, RunView>();
@@ -81,11 +100,14 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const received = { messages: 0, bytes: 0 };
   const viewers = new Set<WebSocket>();
   let liveCount = 0;
+  /** Rerun processes started from the page. */
+  const children = new Set<number>();
   let connCount = 0;
 
   const refreshStored = async (): Promise<void> => {
-    if (!backend || stateDir === undefined) return;
     try {
+      const backend = await openBackend();
+      if (!backend || stateDir === undefined) return;
       const runs = await backend.listRuns();
       storedSummaries = runs
         .filter((r) => existsSync(runEventLogPath(stateDir, r.runId)))
@@ -99,6 +121,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
           updatedAt: r.updatedAt,
           tasks: r.tasksTotal,
           entries: 0,
+          halt: null,
+          haltReason: null,
         }));
     } catch {
       // an unreadable state dir lists nothing stored
@@ -123,11 +147,13 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     const cached = stored.get(runId);
     if (cached && cached.mtimeMs === mtimeMs) return cached.view;
     const { events } = await readRunEventLog(file);
-    const checkpoint = await backend?.loadRun(runId).catch(() => undefined);
+    const checkpoint = await (await openBackend())?.loadRun(runId).catch(() => undefined);
     const spec = checkpoint ? specOf(checkpoint) : undefined;
     const view = runViewFromEventLog(`stored:${runId}`, runId, events, {
+      ...(checkpoint?.status === 'running' && { running: true }),
       ...(spec && { spec }),
       ...(checkpoint?.workflow.groups && { groups: checkpoint.workflow.groups }),
+      ...(checkpoint?.workflow.on_failure && { onFailure: checkpoint.workflow.on_failure }),
       machines: { run: orchestratorMachine.config, session: agentSessionMachine.config },
     });
     stored.set(runId, { view, mtimeMs });
@@ -182,6 +208,18 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       json(res, 200, allRuns());
       return;
     }
+    const api = await answerApi(req.method ?? 'GET', path, new URL(req.url ?? '/', 'http://localhost').searchParams, () => bodyOf(req), {
+      findRun,
+      backend: openBackend,
+      writableBackend: async () => (stateDir !== undefined && existsSync(stateDir) ? openStateBackend(options.backend ?? 'json', stateDir) : null),
+      stateDir,
+      cliPath: options.cliPath ?? fileURLToPath(new URL('../cli.js', import.meta.url)),
+      children,
+    });
+    if (api) {
+      json(res, api.status, api.body);
+      return;
+    }
     if (path.startsWith('/api/runs/')) {
       const run = await findRun(decodeURIComponent(path.slice('/api/runs/'.length)));
       if (!run) json(res, 404, { error: 'no such run' });
@@ -219,6 +257,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       let run = byRoot.get(rootKey);
       if (!run) {
         run = new RunView(`live-${++liveCount}`, 'live', message.sessionId);
+        for (const view of packageMachines()) run.addMachine(view);
         byRoot.set(rootKey, run);
         live.set(run.key, run);
       }
@@ -234,6 +273,62 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     let unsubscribe: (() => void) | null = null;
     const send = (value: unknown): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value));
+    };
+    /**
+     * A live run's new entries, gathered for {@link VIEWER_FRAME_MS} into one `entries` frame
+     * (at once when the run ends). The machines went with the `run` frame; one added later
+     * (another logic's first actor) goes alone in a `machines` frame, before the entries naming it.
+     */
+    /**
+     * A stored run that is still going (its checkpoint says running): its event log is read
+     * again as it grows, and the new entries sent, until it ends.
+     */
+    const tail = (runId: string, key: string, sent: number): (() => void) => {
+      let reading = false;
+      const timer = setInterval(() => {
+        if (reading) return;
+        reading = true;
+        void openStored(runId)
+          .then((view) => {
+            if (!view) return;
+            if (view.entries.length > sent) send({ type: 'entries', key, entries: view.entries.slice(sent) });
+            sent = Math.max(sent, view.entries.length);
+            if (view.status !== 'running') clearInterval(timer);
+          })
+          .finally(() => {
+            reading = false;
+          });
+      }, options.tailIntervalMs ?? 500);
+      timer.unref();
+      return () => clearInterval(timer);
+    };
+    const follow = (run: RunView, key: string): (() => void) => {
+      let machinesSent = run.machinesVersion;
+      let pending: ViewEntry[] = [];
+      let timer: NodeJS.Timeout | null = null;
+      const flush = (): void => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        if (run.machinesVersion !== machinesSent) {
+          machinesSent = run.machinesVersion;
+          send({ type: 'machines', key, machines: run.machines });
+        }
+        const entries = pending;
+        pending = [];
+        if (entries.length > 0) send({ type: 'entries', key, entries });
+      };
+      const stop = run.subscribe((entries: ViewEntry[]) => {
+        pending.push(...entries);
+        if (entries.some((e) => e.k === 'end')) flush();
+        else if (!timer) {
+          timer = setTimeout(flush, VIEWER_FRAME_MS);
+          timer.unref();
+        }
+      });
+      return () => {
+        stop();
+        if (timer) clearTimeout(timer);
+      };
     };
     void refreshStored().then(() => send({ type: 'runs', runs: allRuns() }));
     socket.on('message', (data: RawData) => {
@@ -255,9 +350,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
               return;
             }
             send({ type: 'run', run: run.header(), entries: run.entries });
-            if (run.source === 'live') {
-              unsubscribe = run.subscribe((entries: ViewEntry[]) => send({ type: 'entries', key, entries, machines: run.machines }));
-            }
+            if (run.source === 'live') unsubscribe = follow(run, key);
+            else if (run.status === 'running') unsubscribe = tail(run.runId, key, run.entries.length);
           })
           .catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
       }
@@ -295,12 +389,23 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     },
     close: async () => {
       if (listTimer) clearTimeout(listTimer);
+      endChildren(children);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await backend?.close();
     },
   };
+}
+
+/** A request's body as text (at most 1 MB). */
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 1024 * 1024) throw new Error('request body over 1 MB');
+  }
+  return text;
 }
 
 function json(res: ServerResponse, status: number, value: unknown): void {

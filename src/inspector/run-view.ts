@@ -78,6 +78,31 @@ export interface ProgressEntry {
   kind: string;
   text: string;
 }
+/**
+ * Where a stored run halted: the event of its first failure (under `on_failure: stop`) or
+ * cancellation after which no task started, when the run did not complete; else null.
+ */
+function haltOf(events: RunEventLogEntry[], onFailure: string): { halt: string; index: number } | null {
+  const finished = events.findLast((e) => e.type === 'workflow.finished');
+  const status = (finished?.result as { status?: string } | undefined)?.status;
+  if (!status || status === 'completed' || (status === 'failed' && onFailure !== 'stop')) return null;
+  // Retries go on while a halted run drains: only a task's first start counts.
+  let lastStart = -1;
+  const started = new Set<unknown>();
+  events.forEach((e, i) => {
+    if (e.type === 'task.started' && !started.has(e.taskId)) {
+      started.add(e.taskId);
+      lastStart = i;
+    }
+  });
+  const index = events.findIndex((e, i) => {
+    if (i <= lastStart) return false;
+    if (status === 'failed') return e.type === 'task.failed' && !(e.record as { allowedFailure?: boolean } | undefined)?.allowedFailure;
+    return e.type === 'task.failed' || e.type === 'task.cancelled' || e.type === 'task.completed' || e.type === 'task.skipped';
+  });
+  return { halt: status, index };
+}
+
 /** A line of the event log. `cat`: `run` (task and run events), `progress` (agent stream), `xstate` (the rest). */
 export interface LogEntry {
   k: 'log';
@@ -108,6 +133,10 @@ export interface RunSummary {
   updatedAt: number;
   tasks: number;
   entries: number;
+  /** Why the run stopped starting tasks (`failed`, `cancelled`, `budget_exceeded`, `state_write_failed`), or null. */
+  halt: string | null;
+  /** The halt in words: what caused it (the failed task and its error). */
+  haltReason: string | null;
 }
 
 /** A run as sent to a viewer that opens it. */
@@ -116,6 +145,13 @@ export interface RunHeader extends RunSummary {
 }
 
 const MAX_LINE = 600;
+/** Characters of an agent's stream line in the event log: the task's transcript has it whole. */
+export const LOG_PROGRESS_CHARS = 120;
+
+/** A stream line as the event log shows it. */
+function logText(text: string): string {
+  return text.length > LOG_PROGRESS_CHARS ? `${text.slice(0, LOG_PROGRESS_CHARS)}…` : text;
+}
 
 function clip(text: string, max = MAX_LINE): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -242,6 +278,15 @@ function clustersOf(layout: DagLayout, groups: Record<string, string[]>): GraphC
   return clusters.map(({ levels: _levels, ...c }) => c);
 }
 
+/** The run event a record's status stands for, when only the record says it. */
+const RECORD_EVENTS: Record<string, string> = {
+  completed: 'task.completed',
+  failed: 'task.failed',
+  skipped: 'task.skipped',
+  cancelled: 'task.cancelled',
+  waiting: 'task.waiting',
+};
+
 /** Machine views by definition text, shared by every run (definitions repeat per actor). */
 const machineCache = new Map<string, { name: string; view: MachineView | undefined }>();
 
@@ -259,6 +304,8 @@ interface ActorInfo {
 export class RunView {
   readonly entries: ViewEntry[] = [];
   readonly machines: Record<string, MachineView> = {};
+  /** Grows each time a machine is added to {@link machines} (viewers send only what is new). */
+  machinesVersion = 0;
   runId: string;
   workflowId: string;
   status = 'running';
@@ -269,6 +316,11 @@ export class RunView {
   messages = 0;
   bytes = 0;
   private readonly actors = new Map<string, ActorInfo>();
+  halt: string | null = null;
+  /** Every task as last seen (the halt reason names the failed one). */
+  readonly tasks = new Map<string, CompactTask>();
+  /** Per task, the run events logged from its records (so that one said by its session is not said twice). */
+  private readonly logged = new Map<string, Set<string>>();
   private readonly listeners = new Set<(entries: ViewEntry[]) => void>();
 
   constructor(
@@ -283,6 +335,17 @@ export class RunView {
     this.updatedAt = at;
   }
 
+  /** Adds (or replaces, when its definition differs) a machine's view; returns whether it changed. */
+  addMachine(view: MachineView): boolean {
+    const had = this.machines[view.id];
+    if (had === view) return false;
+    this.machines[view.id] = view;
+    // The same drawing from another copy of the definition: nothing new for viewers.
+    if (had && JSON.stringify(had) === JSON.stringify(view)) return false;
+    this.machinesVersion += 1;
+    return true;
+  }
+
   /** What the run list shows. */
   summary(): RunSummary {
     return {
@@ -295,7 +358,48 @@ export class RunView {
       updatedAt: this.updatedAt,
       tasks: this.taskCount,
       entries: this.entries.length,
+      halt: this.halt,
+      haltReason: this.haltReason(),
     };
+  }
+
+  /** The halt in words, or null. */
+  haltReason(): string | null {
+    if (this.halt === null) return null;
+    const failed = [...this.tasks.values()].find((t) => t.status === 'failed' && !t.allowedFailure);
+    switch (this.halt) {
+      case 'failed':
+        return failed ? `task ${failed.id} failed${failed.error ? ` (${failed.error.code}: ${failed.error.message})` : ''}: nothing new started` : 'a task failed: nothing new started';
+      case 'cancelled':
+        return 'the run was cancelled';
+      case 'budget_exceeded':
+        return "the run's budget was spent: nothing new started";
+      case 'state_write_failed':
+        return "the run's state could not be saved";
+      default:
+        return this.halt;
+    }
+  }
+
+  /** Logs a run event (`task.*`, `workflow.*`) as the stored view names it. */
+  logRun(out: ViewEntry[], at: number, type: string, taskId: string | null, text: string): void {
+    if (taskId !== null) {
+      let types = this.logged.get(taskId);
+      if (!types) this.logged.set(taskId, (types = new Set()));
+      types.add(type);
+    }
+    out.push({ k: 'log', at, cat: 'run', type, taskId, text });
+  }
+
+  /**
+   * A task record seen: kept, and what only its record says (skipped, waiting, cancelled; an
+   * end its session did not tell) logged as the stored event log has it.
+   */
+  private seeTask(task: CompactTask, at: number, out: ViewEntry[]): void {
+    this.tasks.set(task.id, task);
+    const type = RECORD_EVENTS[task.status];
+    if (!type || this.logged.get(task.id)?.has(type)) return;
+    this.logRun(out, at, type, task.id, `${task.status}${task.error ? `: ${task.error.code}: ${clip(task.error.message, 200)}` : ''}${task.reason ? `: ${task.reason}` : ''}`);
   }
 
   /** The header a viewer gets with the entries. */
@@ -335,7 +439,7 @@ export class RunView {
         if (!cached) machineCache.set(message.definition, (cached = { name: message.name ?? '', view: machineView(message.definition) }));
         if (cached.view) {
           machine = cached.view.id;
-          this.machines[machine] ??= cached.view;
+          this.addMachine(cached.view);
         }
       } else if (message.name && this.machines[message.name]) {
         // Sent with the machine's first actor only.
@@ -344,11 +448,20 @@ export class RunView {
       const context = message.snapshot?.context as Record<string, unknown> | undefined;
       const isRun = isRunLike(context);
       const parentInfo = parent ? this.actors.get(parent) : undefined;
-      const actorId = typeof message.id === 'string' ? message.id : message.sessionId;
+      // The root orchestrator goes by its run's id (XState names it `x:0`).
+      const runIdOf = isRun ? (context.$agentsSdk === 'run' ? context.runId : (context.run as { runId?: unknown } | undefined)?.runId) : undefined;
+      const actorId = typeof runIdOf === 'string' && !parent ? runIdOf : typeof message.id === 'string' ? message.id : message.sessionId;
       const taskId = parentInfo?.isRun ? actorId : typeof context?.agentName === 'string' && !parent ? context.agentName : parentInfo?.taskId ?? null;
       this.actors.set(id, { id, name: message.name ?? actorId, actorId, taskId, isRun, parent });
       out.push({ k: 'actor', at, id, parent, actorId, name: message.name ?? actorId, machine, active: activePaths(message.snapshot?.value), status: message.snapshot?.status ?? 'active' });
       if (isRun) this.applyRunContext(context, at, out);
+      else if (parentInfo?.isRun && typeof (message.snapshot?.context as { attempt?: unknown } | undefined)?.attempt === 'number') {
+        // A task's session starts its first attempt as it is spawned (it tells the orchestrator of retries only).
+        const attempt = (message.snapshot!.context as { attempt: number }).attempt;
+        const line = sessionLine({ type: 'session.started', attempt });
+        out.push({ k: 'progress', at, taskId: actorId, attempt, ...line! });
+        this.logRun(out, at, 'task.started', actorId, line!.text);
+      }
     } else if (message.type === '@xstate.snapshot') {
       const snapshot = message.snapshot ?? {};
       out.push({ k: 'state', at, id, active: activePaths(snapshot.value), status: snapshot.status ?? 'active' });
@@ -358,6 +471,7 @@ export class RunView {
         if (snapshot.status && snapshot.status !== 'active') {
           const output = snapshot.output as { status?: string } | undefined;
           this.status = typeof output?.status === 'string' ? output.status : snapshot.status;
+          this.logRun(out, at, 'workflow.finished', null, `run ${this.status}`);
           out.push({ k: 'end', at, status: this.status });
         }
       } else if (info && !info.parent && snapshot.status && snapshot.status !== 'active') {
@@ -379,17 +493,21 @@ export class RunView {
       const inner = (event.event ?? {}) as SessionEventLike;
       const line = inner.type === 'session.progress' && inner.progress ? describeProgress(inner.progress) : sessionLine(inner);
       if (line) out.push({ k: 'progress', at, taskId, attempt: inner.attempt ?? null, ...line });
-      const cat = inner.type === 'session.progress' ? 'progress' : 'run';
-      out.push({ k: 'log', at, cat, type: inner.type, taskId, text: line?.text ?? '' });
+      // Named as the stored event log names them: `session.completed` is `task.completed`.
+      const type = inner.type.replace(/^session\./, 'task.');
+      if (inner.type === 'session.progress') out.push({ k: 'log', at, cat: 'progress', type, taskId, text: logText(line?.text ?? '') });
+      else this.logRun(out, at, type, taskId, line?.text ?? '');
       return;
     }
     // A session with no orchestrator above it (exec): its executor's stream is the transcript.
     if (info && !info.parent && !info.isRun && event.type === 'EXECUTOR.PROGRESS' && info.taskId) {
       const line = describeProgress(event.event as ClaudeProgressEvent);
       out.push({ k: 'progress', at, taskId: info.taskId, attempt: null, ...line });
-      out.push({ k: 'log', at, cat: 'progress', type: 'session.progress', taskId: info.taskId, text: line.text });
+      out.push({ k: 'log', at, cat: 'progress', type: 'session.progress', taskId: info.taskId, text: logText(line.text) });
       return;
     }
+    // An executor's stream event to a task's session: the orchestrator logs it (SESSION.EVENT above).
+    if (event.type === 'EXECUTOR.PROGRESS' && info?.parent && this.actors.get(info.parent)?.isRun) return;
     const target = info ? (info.isRun ? info.name : `${info.name} ${info.taskId ?? info.actorId}`) : message.sessionId;
     out.push({ k: 'log', at, cat: 'xstate', type: event.type, taskId: info?.taskId ?? null, text: `→ ${target}${describeFields(event)}` });
   }
@@ -403,8 +521,13 @@ export class RunView {
       if (c.spec) {
         this.taskCount = c.spec.length;
         out.push(graphEntry(c.spec, at, c.groups));
+        this.logRun(out, at, 'workflow.started', null, `workflow ${c.workflowId}: ${count(c.spec.length, 'task')}`);
       }
-      for (const task of c.tasks) out.push({ k: 'task', at, task });
+      this.halt = c.halt;
+      for (const task of c.tasks) {
+        out.push({ k: 'task', at, task });
+        this.seeTask(task, at, out);
+      }
       out.push({ k: 'totals', at, tokens: c.tokens, costUsd: c.costUsd, halt: c.halt });
       return;
     }
@@ -423,8 +546,14 @@ export class RunView {
     if (this.taskCount === 0) {
       this.taskCount = c.workflow.tasks.length;
       out.push(graphEntry(specOf(c), at, c.workflow.groups));
+      this.logRun(out, at, 'workflow.started', null, `workflow ${c.run.workflowId}: ${count(c.workflow.tasks.length, 'task')}`);
     }
-    for (const record of c.records.flat()) out.push({ k: 'task', at, task: compactTask(record) });
+    this.halt = c.halt ?? null;
+    for (const record of c.records.flat()) {
+      const task = compactTask(record);
+      out.push({ k: 'task', at, task });
+      this.seeTask(task, at, out);
+    }
     const tokens = Object.values(c.tokens ?? {}).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
     out.push({ k: 'totals', at, tokens, costUsd: c.costUsd, halt: c.halt ?? null });
   }
@@ -459,17 +588,17 @@ export function runViewFromEventLog(
   key: string,
   runId: string,
   events: RunEventLogEntry[],
-  options: { spec?: SpecTask[]; groups?: Record<string, string[]>; machines?: { run?: object; session?: object } } = {},
+  options: { spec?: SpecTask[]; groups?: Record<string, string[]>; machines?: { run?: object; session?: object }; onFailure?: string; running?: boolean } = {},
 ): RunView {
   const first = events[0]?.at ?? Date.now();
   const view = new RunView(key, 'stored', runId, first);
   const runMachine = options.machines?.run ? machineView(options.machines.run) : undefined;
   const sessionMachine = options.machines?.session ? machineView(options.machines.session) : undefined;
-  if (runMachine) view.machines[runMachine.id] = runMachine;
-  if (sessionMachine) view.machines[sessionMachine.id] = sessionMachine;
+  if (runMachine) view.addMachine(runMachine);
+  if (sessionMachine) view.addMachine(sessionMachine);
   const sessionStates = new Set(sessionMachine?.states.map((s) => s.key) ?? []);
   const runActor = `stored:${runId}`;
-  const tasks = new Map<string, CompactTask>();
+  const tasks = view.tasks;
   const taskOf = (id: string): CompactTask => {
     let t = tasks.get(id);
     if (!t) tasks.set(id, (t = { id, status: 'pending', attempts: 0, tokens: 0, costUsd: 0, startedAt: null, endedAt: null, error: null }));
@@ -478,7 +607,14 @@ export function runViewFromEventLog(
   const spawned = new Set<string>();
   let tokens = 0;
   let costUsd = 0;
-  for (const e of events) {
+  const halting = haltOf(events, options.onFailure ?? 'stop');
+  view.halt = halting?.halt ?? null;
+  const runStates = new Set(runMachine?.states.map((s) => s.key) ?? []);
+  let phase = runMachine?.states.find((s) => s.initial)?.key ?? null;
+  const active = new Set<string>();
+  const waiting = new Set<string>();
+  let halted = false;
+  for (const [index, e] of events.entries()) {
     const at = e.at;
     const out: ViewEntry[] = [];
     const taskId = typeof e.taskId === 'string' ? e.taskId : null;
@@ -509,6 +645,18 @@ export function runViewFromEventLog(
       } else if (e.type === 'task.retrying') t.status = 'retrying';
       else if (e.type === 'task.waiting') t.status = 'waiting';
       if (e.type !== 'task.progress') out.push({ k: 'task', at, task: { ...t } });
+      // The orchestrator's phase, as its `always` transitions take it: running while tasks run,
+      // waiting when only waiting ones are left, draining once halted with tasks still running.
+      if (t.status === 'running' || t.status === 'retrying') active.add(taskId);
+      else active.delete(taskId);
+      if (t.status === 'waiting') waiting.add(taskId);
+      else waiting.delete(taskId);
+      if (halting?.index === index) halted = true;
+      const next = halted ? (active.size > 0 ? 'draining' : phase) : active.size === 0 && waiting.size > 0 ? 'waiting' : active.size > 0 ? 'running' : phase;
+      if (next !== phase && next !== null && runStates.has(next)) {
+        phase = next;
+        out.push({ k: 'state', at, id: runActor, active: [next], status: 'active' });
+      }
       if (record) out.push({ k: 'totals', at, tokens, costUsd, halt: null });
       const line = e.type === 'task.progress' ? describeProgress(e.progress as ClaudeProgressEvent) : sessionLine(e as unknown as SessionEventLike);
       if (line) out.push({ k: 'progress', at, taskId, attempt: typeof e.attempt === 'number' ? e.attempt : null, ...line });
@@ -530,12 +678,12 @@ export function runViewFromEventLog(
       out.push({ k: 'end', at, status: view.status });
     }
     const progress = e.type === 'task.progress';
-    const text = progress ? describeProgress(e.progress as ClaudeProgressEvent).text : storedEventText(e);
+    const text = progress ? logText(describeProgress(e.progress as ClaudeProgressEvent).text) : storedEventText(e);
     out.push({ k: 'log', at, cat: progress ? 'progress' : 'run', type: e.type, taskId, text });
     view.push(...out);
   }
-  // A log that ends without workflow.finished: the run was interrupted.
-  if (view.status === 'running') view.status = 'interrupted';
+  // A log that ends without workflow.finished: the run was interrupted, unless its checkpoint says it still runs.
+  if (view.status === 'running' && !options.running) view.status = 'interrupted';
   return view;
 }
 
