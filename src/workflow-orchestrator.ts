@@ -227,6 +227,8 @@ export class WorkflowOrchestrator {
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   /** The active runs by id, for {@link WorkflowOrchestrator.signal}. */
   private readonly byRunId = new Map<string, Actor<typeof orchestratorMachine>>();
+  /** Each live run's checkpointer: a task's commit that found the disk full stops its run. */
+  private readonly checkpointers = new Map<string, RunCheckpointer>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly starting = new Set<{ cancelled: boolean }>();
   private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
@@ -271,7 +273,13 @@ export class WorkflowOrchestrator {
     const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)));
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
-      const execution = executor(request, hooks);
+      const execution = executor(request, hooks).catch((error: unknown) => {
+        // A worktree task's commit that found the disk full stops the run as a failed write of
+        // its state does (before the task could fail: resume finishes it).
+        const runId = request.workspace?.runId;
+        if ((error as { code?: unknown }).code === 'STATE_WRITE_FAILED' && runId !== undefined) this.checkpointers.get(runId)?.fail(error);
+        throw error;
+      });
       this.inflight.add(execution);
       void execution.then(
         () => this.inflight.delete(execution),
@@ -645,6 +653,7 @@ export class WorkflowOrchestrator {
       await checkpointer?.begin();
       this.active.add(actor);
       this.byRunId.set(input.runId, actor);
+      if (checkpointer) this.checkpointers.set(input.runId, checkpointer);
       actor.start();
       watcher?.start();
       // A cancel() that arrived while the run was being set up applies now.
@@ -654,6 +663,7 @@ export class WorkflowOrchestrator {
       watcher?.stop();
       this.active.delete(actor);
       this.byRunId.delete(input.runId);
+      this.checkpointers.delete(input.runId);
       await eventLog?.close();
       await inspection?.stop();
     }
