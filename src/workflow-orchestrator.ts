@@ -44,7 +44,7 @@ import { createMemoryExecutor, usesMemory, type RunMemory } from './memory/memor
 import { SharedMemoryStore } from './memory/shared-memory-store.js';
 import { createWorkspaceExecutor } from './workspace/workspace-executor.js';
 import { findWorktreeBases, usesWorktrees } from './workspace/workspace-preflight.js';
-import { finishRunWorkspace } from './workspace/run-workspace.js';
+import { finishRunWorkspace, publishRunBases } from './workspace/run-workspace.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
 export interface WorkflowOrchestratorOptions {
@@ -270,7 +270,9 @@ export class WorkflowOrchestrator {
     const inner = options.executor ?? defaultExecutor;
     const keepsPrompts = this.stateBackend !== null || options.stateDir !== undefined;
     // The workspace layer outside: the memory layer hashes files in the task's worktree.
-    const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)));
+    const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)), {
+      forwardRemote: (inner as { remoteWorktrees?: boolean }).remoteWorktrees === true,
+    });
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
       const execution = executor(request, hooks).catch((error: unknown) => {
@@ -304,7 +306,10 @@ export class WorkflowOrchestrator {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
       // Worktree tasks: their repositories and base commits, recorded with the run (resume starts from the same).
-      if (usesWorktrees(workflow)) workflow = { ...workflow, worktree_base: await findWorktreeBases(workflow, this.stateDir) };
+      if (usesWorktrees(workflow)) {
+        workflow = { ...workflow, worktree_base: await findWorktreeBases(workflow, this.stateDir) };
+        await publishRunBases(workflow, runId);
+      }
       return this.start(
         { workflow, runId, stateDir: this.stateDir, retry: this.retry, ...(options.launch && { launch: options.launch }) },
         pending,
