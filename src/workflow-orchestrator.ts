@@ -278,8 +278,7 @@ export class WorkflowOrchestrator {
       const execution = executor(request, hooks).catch((error: unknown) => {
         // A worktree task's commit that found the disk full stops the run as a failed write of
         // its state does (before the task could fail: resume finishes it).
-        const runId = request.workspace?.runId;
-        if ((error as { code?: unknown }).code === 'STATE_WRITE_FAILED' && runId !== undefined) this.checkpointers.get(runId)?.fail(error);
+        if ((error as { code?: unknown }).code === 'STATE_WRITE_FAILED') this.checkpointers.get(request.workspace?.runId ?? '')?.fail(error);
         throw error;
       });
       this.inflight.add(execution);

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStateBackend } from '../src/persistence/open-state-backend.js';
+import { RunCheckpointer } from '../src/persistence/run-checkpointer.js';
+import { JsonStateBackend, validateWorkflow } from '../src/index.js';
 import { cliProcess } from './helpers/cli.js';
 import { gitIn } from './helpers/git-repo.js';
 
@@ -98,5 +100,24 @@ describe.each(['json', 'sqlite'])('a full disk while committing (%s backend)', (
     // The run's branch holds the big file, and the user's checkout is as it was.
     expect(gitIn(repo, 'ls-tree', '--name-only', 'agents-sdk/full')).toBe('README.md\nbig.bin\nplan.md');
     expect(gitIn(repo, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('a write the run needs outside its state (a commit) that failed', () => {
+  it('stops the run once, with the first failure; finishing says it', async () => {
+    const backend = new JsonStateBackend(stateDir);
+    const workflow = validateWorkflow({ id: 'w', tasks: [{ id: 't', command: ['true'] }] });
+    const told: string[] = [];
+    const checkpointer = new RunCheckpointer(backend, 'once', workflow, 0, { records: () => [], recordOf: () => undefined, snapshot: () => ({}) as never }, {
+      onFailure: (error) => told.push(error.message),
+    });
+    await checkpointer.begin();
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    checkpointer.fail(full);
+    checkpointer.fail(new Error('a second one'));
+    expect(told).toEqual(['Could not save the state of run once: ENOSPC: no space left on device, write']);
+    expect(checkpointer.writeFailure?.code).toBe('STATE_WRITE_FAILED');
+    await expect(checkpointer.finish({ status: 'failed' } as never)).rejects.toThrow(/ENOSPC/);
+    await backend.close();
   });
 });

@@ -158,6 +158,10 @@ describe('a remote without workers', () => {
     expect(error.message).toContain('task "build" (workspace.remote: upstream)');
     expect(error.message).toContain(`has no remote "upstream"`);
     expect(await backend.loadRun('nr')).toBeUndefined();
+    // Several tasks naming it: all named.
+    const two: WorkflowSpecInput = { ...spec, tasks: [...spec.tasks, { id: 'check', cwd: repo.repo, workspace: { mode: 'worktree', remote: 'upstream' }, command: writes('check') }] };
+    const again = (await orchestrator.runWorkflow(two, { runId: 'nr2' }).catch((e: unknown) => e)) as AgentsSdkError;
+    expect(again.message).toContain('tasks "build", "check" (workspace.remote: upstream)');
   });
 
   it('a remote that is no remote name is a validation error naming the field', () => {
