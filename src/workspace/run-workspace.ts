@@ -17,13 +17,13 @@ export function runRepositories(workflow: Pick<Workflow, 'worktree_base'>): stri
   return [...new Set(Object.values(workflow.worktree_base ?? {}).map((b) => b.root))];
 }
 
-/** Each repository's remote (`workspace.remote`) and a task with it (the first named). */
-function runRemotes(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>): Map<string, string> {
-  const out = new Map<string, string>();
+/** Each repository's remote (`workspace.remote`, the first a task names) and its base commit. */
+function runRemotes(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>): Map<string, { remote: string; base: string }> {
+  const out = new Map<string, { remote: string; base: string }>();
   for (const task of leaves(workflow)) {
-    const root = workflow.worktree_base?.[worktreeBaseKey(task)]?.root;
+    const base = workflow.worktree_base?.[worktreeBaseKey(task)];
     const remote = task.workspace?.mode === 'worktree' ? task.workspace.remote : undefined;
-    if (root !== undefined && remote !== undefined && !out.has(root)) out.set(root, remote);
+    if (base !== undefined && remote !== undefined && !out.has(base.root)) out.set(base.root, { remote, base: base.base });
   }
   return out;
 }
@@ -35,8 +35,7 @@ function runRemotes(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>): Map<st
  * @throws PermanentError `GIT_FAILED` when the remote does not take it.
  */
 export async function publishRunBases(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>, runId: string): Promise<void> {
-  const bases = new Map(Object.values(workflow.worktree_base ?? {}).map((b) => [b.root, b.base]));
-  for (const [root, remote] of runRemotes(workflow)) await pushBranch(root, remote, bases.get(root)!, baseBranch(runId));
+  for (const [root, { remote, base }] of runRemotes(workflow)) await pushBranch(root, remote, base, baseBranch(runId));
 }
 
 /**
@@ -56,7 +55,7 @@ export async function finishRunWorkspace(workflow: Workflow, records: readonly T
   let outcome: WorkflowResult['workspace'];
   const remotes = runRemotes(workflow);
   for (const root of runRepositories(workflow)) {
-    const remote = remotes.get(root);
+    const remote = remotes.get(root)?.remote;
     const mine = commits.filter((c) => {
       const task = tasks.get(c.taskId);
       return task !== undefined && workflow.worktree_base?.[worktreeBaseKey(task)]?.root === root;
