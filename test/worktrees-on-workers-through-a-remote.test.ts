@@ -4,10 +4,12 @@
  * a task's starting commits from the remote (merging several where the task runs) and pushes
  * the task's branch; the driver records the commits, fetches the branches and pushes the run's
  * result branch. The user's checkout is never touched. Without workers, the same run pushes
- * its branches from the user's repository. A remote the repository does not have is refused
+ * its branches from the user's repository. A full disk while a worker commits stops the run,
+ * and resume finishes it. A remote the repository does not have is refused
  * before the run.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +116,45 @@ describe('worktrees on two workers through a bare remote', () => {
     } finally {
       for (const worker of workers) await worker.close();
       await executor.close();
+    }
+  }, 60_000);
+
+  it('a full disk while a worker commits stops the run (STATE_WRITE_FAILED); resume finishes it once space is back', async () => {
+    const made = repoWithRemote();
+    repo = made.repo;
+    // The worker's clone (where its commits' objects go) is a small tmpfs (the tests run as root, as CI does).
+    const clone = join(made.repo.dir, 'small');
+    mkdirSync(clone);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', clone]);
+    const queue = `full${Date.now()}`;
+    const executor = createBullmqExecutor({ connection: redis.url, queue });
+    let worker: RunningWorker | undefined;
+    try {
+      gitIn(made.repo.dir, 'clone', '--quiet', '--template=', made.remote, clone);
+      worker = await startWorker({ connection: redis.url, queue, cwd: clone });
+      const orchestrator = new WorkflowOrchestrator(new JsonStateBackend(repo.state), { executor, stateDir: repo.state });
+      const spec: WorkflowSpecInput = {
+        id: 'remote-full',
+        workspace: { mode: 'worktree', remote: 'origin' },
+        defaults: { cwd: repo.repo },
+        tasks: [
+          { id: 'big', command: ['sh', '-c', 'head -c 400000 /dev/urandom > big.bin'] },
+          { id: 'after', depends_on: ['big'], command: writes('after') },
+        ],
+      };
+      const error = (await orchestrator.runWorkflow(spec, { runId: 'rf' }).catch((e: unknown) => e)) as AgentsSdkError;
+      expect(error).toBeInstanceOf(AgentsSdkError);
+      expect(error.code).toBe('STATE_WRITE_FAILED');
+      expect(error.message).toContain('ENOSPC');
+      expect(error.message).toContain('agents-sdk resume rf');
+      execFileSync('mount', ['-o', 'remount,size=8m', clone]);
+      const resumed = await orchestrator.resume('rf');
+      expect(resumed.status).toBe('completed');
+      expect(gitIn(made.remote, 'ls-tree', '--name-only', 'agents-sdk/rf').split('\n')).toEqual(['README.md', 'after.txt', 'big.bin', 'local.txt']);
+    } finally {
+      await worker?.close();
+      await executor.close();
+      execFileSync('umount', ['-l', clone]);
     }
   }, 60_000);
 });
