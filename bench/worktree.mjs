@@ -9,7 +9,11 @@
  *     with `workspace: worktree` and with `shared`, one run each (a worktree run writes 40,000
  *     files: it takes a minute on a slow disk).
  *
- * Both are dominated by writing the repository's files (a checkout), which depends on the disk.
+ *  3. With `workspace.remote` (worktrees on workers): what the commits' trip through a bare
+ *     remote adds per task: a worker's clone fetching the task's starting commit (made by
+ *     another clone) by id, and pushing the task's branch. Median of the same runs.
+ *
+ * 1 and 2 are dominated by writing the repository's files (a checkout), which depends on the disk.
  * Target: a worktree costs at most what isolating the task with `git clone --shared` costs (≤ 1.2×).
  *
  *   node bench/worktree.mjs      (after npm run build; also a section of bench/run.mjs)
@@ -20,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WorkflowOrchestrator } from '../dist/index.js';
-import { addWorktree, commitWorktree, removeWorktreesUnder } from '../dist/workspace/git-worktree.js';
+import { addWorktree, commitWorktree, fetchCommits, pushBranch, removeWorktreesUnder } from '../dist/workspace/git-worktree.js';
 
 const FILES = 5_000;
 const PARALLEL = 8;
@@ -30,7 +34,7 @@ const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: ENV, encodin
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** A repository of `FILES` small files in 50 directories, one commit. */
-function makeRepo(dir) {
+export function makeRepo(dir) {
   const repo = path.join(dir, 'repo');
   for (let d = 0; d < 50; d++) {
     fs.mkdirSync(path.join(repo, `dir${d}`), { recursive: true });
@@ -67,6 +71,34 @@ async function perTask(repo, dir, runs) {
   return { worktreeMs: median(worktree), cloneMs: median(clone) };
 }
 
+/** Per task through a remote: fetch the starting commit another clone pushed, push the task's new commit. */
+export async function remoteTrip(repo, dir, runs) {
+  const bare = path.join(dir, 'remote.git');
+  git(dir, 'clone', '--quiet', '--bare', repo, bare);
+  const worker = path.join(dir, 'worker');
+  git(dir, 'clone', '--quiet', '--no-checkout', bare, worker);
+  const fetch = [];
+  const push = [];
+  for (let k = 0; k < runs; k++) {
+    // Another worker's commit (one file changed), on the remote: this worker lacks it.
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, env: ENV, input: `export const remote = ${k};\n`, encoding: 'utf8' }).trim();
+    git(repo, 'read-tree', 'HEAD');
+    git(repo, 'update-index', '--cacheinfo', `100644,${blob},dir0/file0.ts`);
+    const tree = git(repo, 'write-tree');
+    git(repo, 'read-tree', 'HEAD');
+    const theirs = git(repo, 'commit-tree', tree, '-p', 'HEAD', '-m', `other ${k}`);
+    await pushBranch(repo, bare, theirs, `bench/other${k}`);
+    let t0 = performance.now();
+    await fetchCommits(worker, 'origin', [theirs]);
+    fetch.push(performance.now() - t0);
+    const mine = git(worker, 'commit-tree', `${theirs}^{tree}`, '-p', theirs, '-m', `task ${k}`);
+    t0 = performance.now();
+    await pushBranch(worker, 'origin', mine, `bench/task${k}`);
+    push.push(performance.now() - t0);
+  }
+  return { fetchMs: median(fetch), pushMs: median(push) };
+}
+
 async function makespan(repo, dir, mode, k) {
   const stateDir = path.join(dir, `state-${mode}-${k}`);
   const spec = {
@@ -91,20 +123,23 @@ export async function worktreeBench(runs = Number(process.env.BENCH_WORKTREE_RUN
   try {
     const repo = makeRepo(dir);
     const cost = await perTask(repo, dir, runs);
+    const trip = await remoteTrip(repo, dir, runs);
     const sharedMs = await makespan(repo, dir, 'shared', 0);
     const worktreeMakespanMs = await makespan(repo, dir, 'worktree', 0);
-    return { ...cost, runs, sharedMs, worktreeMakespanMs, loadAverage: os.loadavg()[0] };
+    return { ...cost, ...trip, runs, sharedMs, worktreeMakespanMs, loadAverage: os.loadavg()[0] };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function printWorktreeTable({ worktreeMs, cloneMs, runs, sharedMs, worktreeMakespanMs, loadAverage }) {
+export function printWorktreeTable({ worktreeMs, cloneMs, fetchMs, pushMs, runs, sharedMs, worktreeMakespanMs, loadAverage }) {
   console.log(`\n## Worktrees: cost per task on a ${FILES.toLocaleString('en')}-file repository (median of ${runs})\n`);
   console.log('| per task | ms |');
   console.log('| --- | --- |');
   console.log(`| git worktree add + write + commit + remove (the workspace layer) | ${worktreeMs.toFixed(0)} |`);
   console.log(`| git clone --shared + write + commit + delete | ${cloneMs.toFixed(0)} |`);
+  console.log(`| through a remote (workers): fetch the starting commit | ${fetchMs.toFixed(0)} |`);
+  console.log(`| through a remote (workers): push the task's branch | ${pushMs.toFixed(0)} |`);
   console.log(`\n${PARALLEL} parallel tasks of ${TASK_MS} ms, max_parallel ${PARALLEL} (load average ${loadAverage.toFixed(1)}):\n`);
   console.log('| workspace | makespan ms |');
   console.log('| --- | --- |');

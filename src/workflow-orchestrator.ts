@@ -44,7 +44,7 @@ import { createMemoryExecutor, usesMemory, type RunMemory } from './memory/memor
 import { SharedMemoryStore } from './memory/shared-memory-store.js';
 import { createWorkspaceExecutor } from './workspace/workspace-executor.js';
 import { findWorktreeBases, usesWorktrees } from './workspace/workspace-preflight.js';
-import { finishRunWorkspace } from './workspace/run-workspace.js';
+import { finishRunWorkspace, publishRunBases } from './workspace/run-workspace.js';
 
 /** Options of {@link WorkflowOrchestrator}. */
 export interface WorkflowOrchestratorOptions {
@@ -227,6 +227,8 @@ export class WorkflowOrchestrator {
   private readonly active = new Set<Actor<typeof orchestratorMachine>>();
   /** The active runs by id, for {@link WorkflowOrchestrator.signal}. */
   private readonly byRunId = new Map<string, Actor<typeof orchestratorMachine>>();
+  /** Each live run's checkpointer: a task's commit that found the disk full stops its run. */
+  private readonly checkpointers = new Map<string, RunCheckpointer>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly starting = new Set<{ cancelled: boolean }>();
   private machine: ReturnType<typeof createOrchestratorMachine> | undefined;
@@ -268,10 +270,17 @@ export class WorkflowOrchestrator {
     const inner = options.executor ?? defaultExecutor;
     const keepsPrompts = this.stateBackend !== null || options.stateDir !== undefined;
     // The workspace layer outside: the memory layer hashes files in the task's worktree.
-    const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)));
+    const executor = createWorkspaceExecutor(createMemoryExecutor(keepsPrompts ? recordPrompts(inner) : inner, (runId) => this.runMemory.get(runId)), {
+      forwardRemote: (inner as { remoteWorktrees?: boolean }).remoteWorktrees === true,
+    });
     // Track executions so that cancel() can wait until every process tree is gone.
     this.executor = (request, hooks) => {
-      const execution = executor(request, hooks);
+      const execution = executor(request, hooks).catch((error: unknown) => {
+        // A worktree task's commit that found the disk full stops the run as a failed write of
+        // its state does (before the task could fail: resume finishes it).
+        if ((error as { code?: unknown }).code === 'STATE_WRITE_FAILED') this.checkpointers.get(request.workspace?.runId ?? '')?.fail(error);
+        throw error;
+      });
       this.inflight.add(execution);
       void execution.then(
         () => this.inflight.delete(execution),
@@ -296,7 +305,10 @@ export class WorkflowOrchestrator {
       const existing = this.stateBackend ? await this.stateBackend.loadRun(runId) : undefined;
       if (existing) throw runExists(runId, existing.status);
       // Worktree tasks: their repositories and base commits, recorded with the run (resume starts from the same).
-      if (usesWorktrees(workflow)) workflow = { ...workflow, worktree_base: await findWorktreeBases(workflow, this.stateDir) };
+      if (usesWorktrees(workflow)) {
+        workflow = { ...workflow, worktree_base: await findWorktreeBases(workflow, this.stateDir) };
+        await publishRunBases(workflow, runId);
+      }
       return this.start(
         { workflow, runId, stateDir: this.stateDir, retry: this.retry, ...(options.launch && { launch: options.launch }) },
         pending,
@@ -645,6 +657,7 @@ export class WorkflowOrchestrator {
       await checkpointer?.begin();
       this.active.add(actor);
       this.byRunId.set(input.runId, actor);
+      if (checkpointer) this.checkpointers.set(input.runId, checkpointer);
       actor.start();
       watcher?.start();
       // A cancel() that arrived while the run was being set up applies now.
@@ -654,6 +667,7 @@ export class WorkflowOrchestrator {
       watcher?.stop();
       this.active.delete(actor);
       this.byRunId.delete(input.runId);
+      this.checkpointers.delete(input.runId);
       await eventLog?.close();
       await inspection?.stop();
     }

@@ -164,6 +164,8 @@ export interface BullmqExecutorOptions {
 
 /** An executor that runs attempts on workers; `close()` ends its Redis connections. */
 export type BullmqExecutor = Executor & {
+  /** Worktree tasks with a `remote` go to the workers as they are: each worker makes their worktrees in its own clone. */
+  readonly remoteWorktrees: true;
   /** Checks Redis (PING) and opens the queue; called by the first execution otherwise. */
   ready(): Promise<void>;
   /** Closes its queues and its Redis connections. */
@@ -323,7 +325,7 @@ export function createBullmqExecutor(options: BullmqExecutorOptions): BullmqExec
     }
   };
 
-  const executor = execute as BullmqExecutor;
+  const executor = Object.assign(execute, { remoteWorktrees: true as const }) as BullmqExecutor;
   executor.ready = async () => {
     await open();
   };

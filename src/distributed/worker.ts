@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { rawOutputFile } from '../actors/claude-code-runner.js';
 import { defaultExecutor, type ExecutionRequest, type Executor } from '../actors/executor.js';
 import { PermanentError, ValidationError, serializeError } from '../errors.js';
 import { MAX_RUNS_ON_TAGS, WORKER_TAG } from '../workflow/spec.js';
+import { createWorkspaceExecutor } from '../workspace/workspace-executor.js';
 import {
   ATTEMPT_FILES_TTL_S,
   DEFAULT_QUEUE,
@@ -210,8 +212,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const base = typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
   await checkRedis(base);
   const name = options.queue ?? DEFAULT_QUEUE;
-  const executor = options.executor ?? defaultExecutor;
   const cwd = resolve(options.cwd ?? process.cwd());
+  // Worktree tasks with a `remote`: made in this worker's clone (its cwd), under the system's temp dir.
+  const worktreesDir = join(tmpdir(), 'agents-sdk-worktrees', createHash('sha256').update(cwd).digest('hex').slice(0, 12));
+  const executor = createWorkspaceExecutor(options.executor ?? defaultExecutor, { clone: { root: cwd, worktreesDir } });
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const lockDuration = Math.max(500, options.lockDurationMs ?? 30_000);
   const running = new Map<string, AbortController>();

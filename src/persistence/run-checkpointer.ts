@@ -165,6 +165,17 @@ export class RunCheckpointer {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Stops the run as a failed write of its state does (nothing new starts, the run ends with
+   * `STATE_WRITE_FAILED`): another write the run needs (a worktree task's commit) failed.
+   */
+  fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = stateWriteError(error, this.runId, this.backend);
+    this.wakeIdle();
+    this.hooks.onFailure?.(this.failure);
+  }
+
   /** Starts the next group commit if none is in flight. */
   private pump(): void {
     if (this.inflight !== null) return;

@@ -95,6 +95,11 @@ export const workspaceSchema = z
       author: z.string().regex(/^[^<>\n]+ <[^<>\n]*>$/, 'must be "Name <email>"').optional(),
       /** The first line of a task's commit message; the run and the task are named below it. Default `agents-sdk: <task>`. */
       message: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+      /**
+       * A git remote of the repository (`origin`): the commits travel through it, so that
+       * `--redis` workers make the worktrees in their own clones (see README, Workspaces).
+       */
+      remote: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a remote name (e.g. origin)').optional(),
     }),
   ])
   .transform((v) => (typeof v === 'string' ? { mode: v } : v));

@@ -236,6 +236,30 @@ export async function setBranch(root: string, branch: string, commit: string): P
   await gitText(['update-ref', `refs/heads/${branch}`, commit], root);
 }
 
+/** Where a run with a `remote` leaves its base commit on the remote, for the workers to fetch. */
+export function baseBranch(runId: string): string {
+  return `agents-sdk-task/${runId}/@base`;
+}
+
+/** Fetches from `remote` those of `commits` the repository does not have (by id: the remote holds them on its branches). */
+export async function fetchCommits(root: string, remote: string, commits: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const commit of new Set(commits)) {
+    if ((await git(['cat-file', '-e', `${commit}^{commit}`], root)).exitCode !== 0) missing.push(commit);
+  }
+  if (missing.length > 0) await gitText(['fetch', '--quiet', '--no-tags', remote, ...missing], root);
+}
+
+/** Points `branch` on `remote` at `commit` (forced: a retried task's branch starts again). */
+export async function pushBranch(root: string, remote: string, commit: string, branch: string): Promise<void> {
+  await gitText(['push', '--quiet', '--force', '--no-verify', remote, `${commit}:refs/heads/${branch}`], root);
+}
+
+/** Fetches a run's task branches from `remote` into the repository (its own branches of the same names). */
+export async function fetchRunBranches(root: string, remote: string, runId: string): Promise<void> {
+  await gitText(['fetch', '--quiet', '--no-tags', remote, `+refs/heads/agents-sdk-task/${runId}/*:refs/heads/agents-sdk-task/${runId}/*`], root);
+}
+
 /** The branches of a run (its tasks' and its result's) that exist. */
 export async function runBranches(root: string, runId: string): Promise<string[]> {
   const out = await gitText(['for-each-ref', '--format=%(refname:short)', `refs/heads/agents-sdk-task/${runId}/`, `refs/heads/${runBranch(runId)}`], root);

@@ -62,8 +62,21 @@ function cannotRun(args: string[], cwd: string, result: { code?: string; message
   return new PermanentError('GIT_FAILED', `git ${args[0]} could not run in ${cwd}: ${result.message ?? result.code}`, { details: { args, cwd } });
 }
 
-/** The `GIT_FAILED` error of a git command that exited non-zero, quoting its stderr. */
+/** What git says when a write found the disk (or the quota) full. */
+const DISK_FULL = /No space left on device|Disk quota exceeded/;
+
+/**
+ * The `GIT_FAILED` error of a git command that exited non-zero, quoting its stderr; a write
+ * that found the disk full is `STATE_WRITE_FAILED` (`details.cause: 'ENOSPC'`): the run stops
+ * as it does when its own state cannot be written, and `resume` finishes it.
+ */
 export function gitFailed(args: string[], cwd: string, out: GitOutput): PermanentError {
+  const text = out.stderr.trim() || out.stdout.trim();
+  if (DISK_FULL.test(text)) {
+    return new PermanentError('STATE_WRITE_FAILED', `git ${args[0]} could not write in ${cwd}: ENOSPC: ${text}`, {
+      details: { args, cwd, cause: 'ENOSPC', file: cwd },
+    });
+  }
   return new PermanentError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd} (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`, {
     details: { args, cwd, exitCode: out.exitCode },
   });

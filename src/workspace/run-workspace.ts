@@ -8,13 +8,34 @@ import { join } from 'node:path';
 import { serializeError } from '../errors.js';
 import type { Workflow } from '../workflow/spec.js';
 import type { TaskRecord, WorkflowResult } from '../workflow/workflow-result.js';
-import { deleteRunBranches, mergeCommits, removeWorktreesUnder, runBranch, runWorktreesDir, setBranch } from './git-worktree.js';
-import { worktreeBaseKey } from './workspace-preflight.js';
+import { baseBranch, deleteRunBranches, fetchRunBranches, mergeCommits, pushBranch, removeWorktreesUnder, runBranch, runWorktreesDir, setBranch } from './git-worktree.js';
+import { leaves, worktreeBaseKey } from './workspace-preflight.js';
 import { startingCommits } from './workspace-request.js';
 
 /** The repositories of a run's worktree tasks (top directories). */
 export function runRepositories(workflow: Pick<Workflow, 'worktree_base'>): string[] {
   return [...new Set(Object.values(workflow.worktree_base ?? {}).map((b) => b.root))];
+}
+
+/** Each repository's remote (`workspace.remote`, the first a task names) and its base commit. */
+function runRemotes(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>): Map<string, { remote: string; base: string }> {
+  const out = new Map<string, { remote: string; base: string }>();
+  for (const task of leaves(workflow)) {
+    const base = workflow.worktree_base?.[worktreeBaseKey(task)];
+    const remote = task.workspace?.mode === 'worktree' ? task.workspace.remote : undefined;
+    if (base !== undefined && remote !== undefined && !out.has(base.root)) out.set(base.root, { remote, base: base.base });
+  }
+  return out;
+}
+
+/**
+ * Before a run whose worktree tasks name a `remote` starts: pushes each repository's base
+ * commit there (branch `agents-sdk-task/<runId>/@base`), for the workers to fetch.
+ *
+ * @throws PermanentError `GIT_FAILED` when the remote does not take it.
+ */
+export async function publishRunBases(workflow: Pick<Workflow, 'tasks' | 'worktree_base'>, runId: string): Promise<void> {
+  for (const [root, { remote, base }] of runRemotes(workflow)) await pushBranch(root, remote, base, baseBranch(runId));
 }
 
 /**
@@ -32,15 +53,20 @@ export async function finishRunWorkspace(workflow: Workflow, records: readonly T
   const sinks = declared.filter((t) => !dependedOn.has(t.id)).map((t) => t.id);
   const commits = startingCommits(sinks, { task: (id) => tasks.get(id), record: (id) => byId.get(id) });
   let outcome: WorkflowResult['workspace'];
+  const remotes = runRemotes(workflow);
   for (const root of runRepositories(workflow)) {
+    const remote = remotes.get(root)?.remote;
     const mine = commits.filter((c) => {
       const task = tasks.get(c.taskId);
       return task !== undefined && workflow.worktree_base?.[worktreeBaseKey(task)]?.root === root;
     });
     try {
+      // Through a remote: the tasks' branches (made by workers, in their clones) come here first.
+      if (remote !== undefined) await fetchRunBranches(root, remote, runId);
       const commit = await mergeCommits(root, join(runWorktreesDir(stateDir, runId), '.result'), mine, `${runId}-result`);
       if (commit !== null) {
         await setBranch(root, runBranch(runId), commit);
+        if (remote !== undefined) await pushBranch(root, remote, commit, runBranch(runId));
         outcome ??= { branch: runBranch(runId), commit };
       }
     } catch (error) {

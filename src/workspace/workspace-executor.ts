@@ -14,7 +14,7 @@ import { AgentsSdkError, deserializeError, serializeError } from '../errors.js';
 import type { Executor, ExecutionRequest } from '../actors/executor.js';
 import { DEFAULT_STATE_DIR } from '../actors/claude-code-runner.js';
 import type { DeferredText } from '../workflow/template.js';
-import { addWorktree, attemptWorktreeDir, commitWorktree, detachWorktree, listWorktrees, removeWorktreesUnder } from './git-worktree.js';
+import { addWorktree, attemptWorktreeDir, commitWorktree, detachWorktree, fetchCommits, listWorktrees, pushBranch, removeWorktreesUnder } from './git-worktree.js';
 
 /** The placeholder of a task's reserved ports in its prompt or command. */
 const PORTS_PLACEHOLDER = '{{workspace.ports}}';
@@ -24,17 +24,40 @@ export function commitMessage(runId: string, taskId: string, first?: string): st
   return `${first ?? `agents-sdk: ${taskId}`}\n\nAgents-SDK-Run: ${runId}\nAgents-SDK-Task: ${taskId}\n`;
 }
 
-/** Wraps an executor in the workspace layer; a request without `workspace` goes straight to `inner`. */
-export function createWorkspaceExecutor(inner: Executor): Executor {
+/** Where the workspace layer works. */
+export interface WorkspaceExecutorOptions {
+  /**
+   * Worktree tasks with a `remote` go to `inner` as they are (default: whether `inner` is
+   * marked `remoteWorktrees`, as the BullMQ executor is): it runs them on workers, whose layer does the git work.
+   */
+  forwardRemote?: boolean;
+  /**
+   * On a `--redis` worker: its own clone of the repository, where the worktrees of tasks with a
+   * `remote` are made (instead of the driving host's repository), and the directory they go in.
+   */
+  clone?: { root: string; worktreesDir: string };
+}
+
+/**
+ * Wraps an executor in the workspace layer; a request without `workspace` goes straight to
+ * `inner`, and so does a worktree task with a `remote` when `inner` runs attempts on workers
+ * (`remoteWorktrees`, the BullMQ executor's): the worker's layer does its git work.
+ */
+export function createWorkspaceExecutor(inner: Executor, options: WorkspaceExecutorOptions = {}): Executor {
+  const forwards = options.forwardRemote ?? (inner as { remoteWorktrees?: boolean }).remoteWorktrees === true;
   return async (request, hooks) => {
     const workspace = request.workspace;
-    if (workspace === undefined) return inner(request, hooks);
+    if (workspace === undefined || (forwards && workspace.worktree?.remote !== undefined)) return inner(request, hooks);
     const { workspace: _workspace, ...plain } = request;
     let ready = plain as ExecutionRequest;
     if (workspace.ports !== undefined) ready = withPorts(ready, await freePorts(workspace.ports));
-    const tree = workspace.worktree;
-    if (tree === undefined) return inner(ready, hooks);
-    const stateDir = ready.stateDir ?? DEFAULT_STATE_DIR;
+    const asked = workspace.worktree;
+    if (asked === undefined) return inner(ready, hooks);
+    const clone = asked.remote !== undefined ? options.clone : undefined;
+    const tree = clone ? { ...asked, root: clone.root } : asked;
+    const stateDir = clone?.worktreesDir ?? ready.stateDir ?? DEFAULT_STATE_DIR;
+    // Through a remote: the starting commits this clone lacks come from it first.
+    if (tree.remote !== undefined) await fetchCommits(tree.root, tree.remote, [tree.base, ...tree.from.map((c) => c.commit)]);
     // An agent continuing the Claude session a killed process interrupted continues in that
     // attempt's worktree, with its partial changes; any other attempt starts in a fresh one.
     const interrupted = ready.kind === 'claude' && ready.resumeSessionId !== undefined ? request.interruptedAttempts?.[0] : undefined;
@@ -58,6 +81,8 @@ export function createWorkspaceExecutor(inner: Executor): Executor {
       result = await inner(ready, hooks);
       // An agent that left the worktree mid-merge, say, cannot be committed: the attempt fails.
       commit = await commitWorktree(dir, commitMessage(workspace.runId, workspace.taskId, tree.message), tree.author);
+      // The driver and the dependants' workers take it from the remote.
+      if (tree.remote !== undefined) await pushBranch(tree.root, tree.remote, commit, tree.branch);
     } catch (error) {
       // Kept for inspection; the next attempt makes its own.
       await detachWorktree(dir).catch(() => undefined);

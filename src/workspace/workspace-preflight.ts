@@ -13,7 +13,7 @@ import type { Task, Workflow, WorktreeBase } from '../workflow/spec.js';
 import { git } from './git.js';
 
 /** Why a task cannot have a worktree (`details.reason` of `WORKSPACE_UNAVAILABLE`). */
-export type WorkspaceProblem = 'no-git' | 'cwd-missing' | 'not-a-repo' | 'submodule' | 'no-commit' | 'state-dir-unwritable';
+export type WorkspaceProblem = 'no-git' | 'cwd-missing' | 'not-a-repo' | 'submodule' | 'no-commit' | 'state-dir-unwritable' | 'no-remote';
 
 /** The key of a task's `cwd` in `worktree_base`: the `cwd`, or `.` for a task without one. */
 export function worktreeBaseKey(task: Pick<Task, 'cwd'>): string {
@@ -21,7 +21,7 @@ export function worktreeBaseKey(task: Pick<Task, 'cwd'>): string {
 }
 
 /** Every task that runs: the workflow's, and the tasks of its looping and fan-out groups. */
-function leaves(workflow: Pick<Workflow, 'tasks'>): Array<Pick<Task, 'id' | 'cwd' | 'workspace'>> {
+export function leaves(workflow: Pick<Workflow, 'tasks'>): Array<Pick<Task, 'id' | 'cwd' | 'workspace'>> {
   return workflow.tasks.flatMap((t) => (t.kind === 'group' ? t.body : [t]));
 }
 
@@ -43,10 +43,17 @@ function unavailable(reason: WorkspaceProblem, message: string, details: Record<
  */
 export async function findWorktreeBases(workflow: Workflow, stateDir: string, processCwd = process.cwd()): Promise<Record<string, WorktreeBase>> {
   const byKey = new Map<string, string[]>();
+  const remotes = new Map<string, Map<string, string[]>>();
   for (const task of leaves(workflow)) {
     if (task.workspace?.mode !== 'worktree') continue;
     const key = worktreeBaseKey(task);
     byKey.set(key, [...(byKey.get(key) ?? []), task.id]);
+    const remote = task.workspace.remote;
+    if (remote !== undefined) {
+      const mine = remotes.get(key) ?? new Map<string, string[]>();
+      mine.set(remote, [...(mine.get(remote) ?? []), task.id]);
+      remotes.set(key, mine);
+    }
   }
   const bases: Record<string, WorktreeBase> = {};
   for (const [key, taskIds] of byKey) {
@@ -69,6 +76,17 @@ export async function findWorktreeBases(workflow: Workflow, stateDir: string, pr
     const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], dir);
     if (head.exitCode !== 0) {
       throw unavailable('no-commit', `${named} (workspace: worktree): the repository ${root} has no commit yet (a worktree starts from HEAD: commit something first)`, details);
+    }
+    for (const [remote, ids] of remotes.get(key) ?? []) {
+      if ((await git(['remote', 'get-url', remote], dir)).exitCode !== 0) {
+        const who = `${ids.length === 1 ? 'task' : 'tasks'} ${ids.map((t) => `"${t}"`).join(', ')}`;
+        throw unavailable('no-remote', `${who} (workspace.remote: ${remote}): the repository ${root} has no remote "${remote}" (add it with git remote add ${remote} <url>, or name one of git remote's)`, {
+          ...details,
+          tasks: ids,
+          remote,
+          field: `tasks.${ids[0]}.workspace.remote`,
+        });
+      }
     }
     bases[key] = { root, base: head.stdout.trim(), path: relative(root, realpathSync(dir)) };
   }

@@ -30,6 +30,8 @@ export interface WorkspaceRequest {
     from: StartingCommit[];
     author?: string;
     message?: string;
+    /** The git remote the commits travel through (`workspace.remote`): fetched from, pushed to. */
+    remote?: string;
   };
 }
 
@@ -105,6 +107,7 @@ export function workspaceRequestOf(workflow: Pick<Workflow, 'worktree_base'>, ta
       from: startingCommits(dependenciesOf(task, lookup), lookup),
       ...(task.workspace?.author !== undefined && { author: task.workspace.author }),
       ...(task.workspace?.message !== undefined && { message: task.workspace.message }),
+      ...(task.workspace?.remote !== undefined && { remote: task.workspace.remote }),
     };
   }
   return request;
