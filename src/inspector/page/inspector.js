@@ -226,6 +226,8 @@ function virtualList(container, rowHeight, render) {
     items: [],
     cache: new Map(),
     range: '',
+    top: el('div', { class: 'spacer' }),
+    bottom: el('div', { class: 'spacer' }),
     set(items, keyOf) {
       const atBottom = container.scrollTop + container.clientHeight >= container.scrollHeight - rowHeight;
       v.items = items;
@@ -235,14 +237,16 @@ function virtualList(container, rowHeight, render) {
     },
     follow: true,
     paint(force) {
-      const h = container.clientHeight || 400;
+      const h = Math.min(container.clientHeight || 400, window.innerHeight);
       const first = Math.max(0, Math.floor(container.scrollTop / rowHeight) - 10);
       const last = Math.min(v.items.length, Math.ceil((container.scrollTop + h) / rowHeight) + 10);
       const range = `${first}:${last}:${v.items.length}`;
       if (!force && range === v.range) return;
       v.range = range;
-      container.style.paddingTop = `${first * rowHeight}px`;
-      container.style.paddingBottom = `${(v.items.length - last) * rowHeight}px`;
+      // Spacers stand for the rows not made (padding would not do: a flex item grows to hold it).
+      v.top.style.height = `${first * rowHeight}px`;
+      v.bottom.style.height = `${(v.items.length - last) * rowHeight}px`;
+      container.dataset.rows = String(v.items.length);
       const keep = new Map();
       const rows = [];
       for (let i = first; i < last; i++) {
@@ -256,9 +260,9 @@ function virtualList(container, rowHeight, render) {
       v.cache = keep;
       // Only when the rows in view differ: the same elements stay put otherwise.
       const now = container.children;
-      let same = now.length === rows.length;
-      for (let i = 0; same && i < rows.length; i++) same = now[i] === rows[i];
-      if (!same) container.replaceChildren(...rows);
+      let same = now.length === rows.length + 2;
+      for (let i = 0; same && i < rows.length; i++) same = now[i + 1] === rows[i];
+      if (!same) container.replaceChildren(v.top, ...rows, v.bottom);
     },
   };
   container.addEventListener('scroll', () => v.paint(false));
@@ -354,7 +358,9 @@ function buildGraph(graph) {
   const clusters = el('svg:g', { class: 'clusters' });
   const edges = el('svg:g', { class: 'edges' });
   const nodes = el('svg:g', { class: 'nodes' });
-  viewport.append(clusters, edges, nodes);
+  // Group boxes: their fill under the nodes, their outline and name above them (a click there folds the group).
+  const groupTops = el('svg:g', { class: 'cluster-tops' });
+  viewport.append(clusters, edges, nodes, groupTops);
   svg.append(viewport);
   page.nodes = new Map();
   page.clusters = new Map();
@@ -362,11 +368,13 @@ function buildGraph(graph) {
   const memberOf = new Map();
   for (const c of graph.clusters || []) {
     const g = el('svg:g', { class: 'cluster', 'data-group': c.id });
+    const bg = el('svg:rect', { class: 'cluster-bg', x: c.x, y: c.y, width: c.width, height: c.height, rx: 10 });
     const rect = el('svg:rect', { x: c.x, y: c.y, width: c.width, height: c.height, rx: 10 });
     const label = el('svg:text', { class: 'cluster-label', x: c.x + 8, y: c.y + 13 });
     g.append(rect, label);
-    clusters.append(g);
-    page.clusters.set(c.id, { c, g, label, sig: '' });
+    clusters.append(bg);
+    groupTops.append(g);
+    page.clusters.set(c.id, { c, g, bg, label, sig: '' });
     for (const t of c.tasks) if (!memberOf.has(t)) memberOf.set(t, []);
     for (const t of c.tasks) memberOf.get(t).push(c.id);
   }
@@ -444,8 +452,10 @@ function updateGraph(m) {
     if (sig === entry.sig) continue;
     entry.sig = sig;
     setAttr(g, 'data-status', status);
+    setAttr(entry.bg, 'data-status', status);
     g.classList.toggle('collapsed', page.collapsed.has(id));
     g.style.display = page.collapsed.has(id) && !folded ? 'none' : '';
+    entry.bg.style.display = g.style.display;
     setText(label, `${page.collapsed.has(id) ? '▸ ' : ''}${id} · ${doneText(statuses)}`);
   }
   const now = nowOf();
@@ -600,7 +610,7 @@ function minimapScale() {
 function drawMinimap() {
   const g = page.drawnGraph;
   const canvas = $('minimap');
-  const ctx = canvas.getContext('2d');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (!ctx) return;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!g) return;
@@ -616,7 +626,7 @@ function drawMinimap() {
 
 function drawMinimapView() {
   const canvas = $('minimap');
-  const ctx = canvas.getContext('2d');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (!ctx || !page.drawnGraph) return;
   if (page.minimapImage) ctx.putImageData(page.minimapImage, 0, 0);
   const s = minimapScale();
@@ -1138,6 +1148,7 @@ function drawTranscript() {
   const taskId = page.selectedTask;
   setText($('transcript-title'), taskId ? `Transcript: ${taskId}` : 'Transcript (click a task)');
   const lines = (taskId && page.model && page.model.transcripts.get(taskId)) || [];
+  if (list.dataset.task === (taskId || '') && page.transcriptModel === page.model && lines.length === page.transcriptCount && (lines.length > 0 || !taskId)) return;
   const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   if (list.dataset.task !== (taskId || '') || page.transcriptModel !== page.model || lines.length < page.transcriptCount) {
     list.dataset.task = taskId || '';
