@@ -269,7 +269,14 @@ function virtualList(container, rowHeight, render) {
   return v;
 }
 
+/** How far behind the run each live frame drew (ms from an entry's time to its drawing), for the bench. */
+const frameLags = [];
+window.inspectorFrameLags = frameLags;
+
 function draw() {
+  const m = page.model;
+  if (m && page.cursor === null && m.version !== page.drawnVersion && m.at && frameLags.length < 100000) frameLags.push(Date.now() - m.at);
+  if (m) page.drawnVersion = m.version;
   document.body.dataset.at = String(page.model ? page.model.at : 0);
   document.body.dataset.entries = String(page.cursor === null ? page.entries.length : page.cursor);
   drawTitle();
