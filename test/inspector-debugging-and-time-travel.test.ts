@@ -146,4 +146,60 @@ describe('debugging a failed run in the inspector page', () => {
     expect(page.errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('draws what the task API answers (as the HTTP API between the server and the page describes it): stderr, the signal button, each attempt’s prompt, paged output and transcript', async () => {
+    expect((await run('answers5', { tasks: 5, fail: true })).status).toBe('failed');
+    const page = await openPage('');
+    // The answers the server's task API gives, at the network boundary of the page.
+    const posted: unknown[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      const reply = (status: number, body: unknown) => request.respond({ status, contentType: 'application/json', body: JSON.stringify(body) });
+      const path = decodeURIComponent(url.pathname);
+      if (!path.startsWith('/api/runs/stored:answers5/')) return request.continue();
+      const rest = path.slice('/api/runs/stored:answers5'.length);
+      if (rest === '/tasks/broken')
+        return reply(200, {
+          task: { id: 'broken', status: 'failed' },
+          error: { code: 'COMMAND_FAILED', message: 'exited with code 3' },
+          exitCode: 3,
+          stderrTail: 'boom: disk on fire',
+          reason: null,
+          waitingFor: { signal: 'approval.granted', since: 1_700_000_000_000 },
+          attempts: [{ n: 1, status: 'failed', startedAt: 1_700_000_000_000, endedAt: 1_700_000_001_500, error: { code: 'COMMAND_FAILED', message: 'exited with code 3' }, prompt: 'Break it, gently', outputBytes: 21 }],
+        });
+      if (rest === '/tasks/broken/output') return reply(200, url.searchParams.get('offset') === '0' ? { text: 'first page', offset: 0, nextOffset: 10, totalBytes: 21 } : { text: 'second page', offset: 10, nextOffset: null, totalBytes: 21 });
+      if (rest === '/tasks/broken/transcript') return reply(200, { lines: [{ type: 'system', subtype: 'init' }, { type: 'result', is_error: true }] });
+      if (rest === '/signal' && request.method() === 'POST') {
+        posted.push(JSON.parse(request.postData()!));
+        return reply(202, { ok: true });
+      }
+      return reply(404, { error: 'no such thing' });
+    });
+    await page.goto(`${server.url}#run=stored:answers5`);
+    await page.waitForFunction(`document.getElementById('run-title').textContent.includes('failed')`, { timeout: 30_000 });
+    await page.click('#graph .task[data-task="broken"]');
+    await page.waitForFunction(`document.getElementById('task-debug').dataset.loaded === 'broken'`);
+    expect(await page.$eval('#task-debug .exit-code', (p) => p.textContent)).toBe('exit code3');
+    expect(await page.$eval('#task-debug pre.stderr', (p) => p.textContent)).toBe('boom: disk on fire');
+    // The signal it waits for, sent from the page.
+    await page.type('#task-debug .signal-payload', '{"by":"ana"}');
+    await page.click('#task-debug .send-signal');
+    await page.waitForFunction(`document.querySelector('#task-debug .signal-result').textContent === 'sent'`);
+    expect(posted).toEqual([{ name: 'approval.granted', payload: { by: 'ana' } }]);
+    // An attempt, unfolded: its prompt, its output a page at a time, its transcript.
+    await page.click('#task-debug details.attempt[data-attempt="1"] > summary');
+    await page.waitForSelector('#task-debug .output-page');
+    expect(await page.$eval('#task-debug details.attempt > summary', (s) => s.textContent)).toBe('attempt 1: failed · 1.5s · 21 B output · COMMAND_FAILED: exited with code 3');
+    expect(await page.$eval('#task-debug details.prompt pre', (p) => p.textContent)).toBe('Break it, gently');
+    await page.click('#task-debug .more-output');
+    await page.waitForFunction(`document.querySelectorAll('#task-debug .output-page').length === 2`);
+    expect(await page.$$eval('#task-debug .output-page', (ps) => ps.map((p) => p.textContent))).toEqual(['first page', 'second page']);
+    expect(await page.$$eval('#task-debug .more-output', (b) => b.length)).toBe(0);
+    await page.waitForFunction(`document.querySelectorAll('#task-debug .attempt-transcript li').length === 2`);
+    expect(await page.$$eval('#task-debug .attempt-transcript li', (items) => items.map((li) => li.getAttribute('data-kind')))).toEqual(['system', 'result']);
+    expect(page.errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
