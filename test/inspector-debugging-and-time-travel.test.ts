@@ -149,7 +149,10 @@ describe('debugging a failed run in the inspector page', () => {
 
   it('draws what the task API answers (as the HTTP API between the server and the page describes it): stderr, the signal button, each attempt’s prompt, paged output and transcript', async () => {
     expect((await run('answers5', { tasks: 5, fail: true })).status).toBe('failed');
-    const page = await openPage('');
+    const page = (await browser.newPage()) as Page & { errors: string[] };
+    page.errors = [];
+    page.on('pageerror', (error) => page.errors.push(String(error)));
+    await page.setViewport({ width: 1440, height: 900 });
     // The answers the server's task API gives, at the network boundary of the page.
     const posted: unknown[] = [];
     await page.setRequestInterception(true);

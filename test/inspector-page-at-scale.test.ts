@@ -205,7 +205,8 @@ describe('the inspector page at scale', () => {
     expect(all.every((t) => ['', 'plan', 't1', 't2', 't3', 't4'].includes(t!))).toBe(true);
     expect(new Set(all).size).toBeGreaterThan(2);
     await page.type('#seq-filter', 't3');
-    await page.waitForFunction(`[...document.querySelectorAll('#sequence li')].every((li) => li.getAttribute('data-task') === 't3')`);
+    await page.waitForFunction(`document.getElementById('seq-lanes').textContent === 'orchestratort3' && document.querySelectorAll('#sequence li').length > 0`);
+    expect(await page.$$eval('#sequence li', (items) => items.every((li) => li.getAttribute('data-task') === 't3'))).toBe(true);
     expect(await page.$$eval('#seq-lanes .seq-head', (h) => h.map((x) => x.textContent))).toEqual(['orchestrator', 't3']);
     const arrows = await page.$$eval('#sequence li', (items) => items.map((li) => `${li.getAttribute('data-type')} ${li.querySelector('.seq-arrow')!.className}`));
     expect(arrows).toContain('task.started seq-arrow right');
