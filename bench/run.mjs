@@ -30,6 +30,9 @@
  *  8. Inspection (bench/inspection.mjs): a 101-task replayed run with `--inspect` feeding
  *     `agents-sdk inspect`: bytes and messages sent, run time against no inspector, and
  *     @statelyai/inspect's own WebSocket inspector as a reference. Targets: < 2 MB, ≤ 1.5×.
+ *  8b. The inspector page (bench/inspector-page.mjs): a 500-task run live at --replay-speed 4
+ *     watched in headless Chromium: frame lag p50/p95 (target p95 ≤ 1 s), pan frame time of a
+ *     2,000-node graph.
  * 10. Memory stores (bench/memory.mjs): cost of one store at 1,000 / 10,000 / 100,000 entries on
  *     the JSON and SQLite stores, search latency at 10,000 and 100,000. Target: flat (≤ 1.5×).
  * 11. Session memory (bench/session-memory.mjs): heap of one session over 10,000 prompts.
@@ -99,6 +102,7 @@ import { cliFanoutBench, printCliFanoutTable } from './cli-fanout.mjs';
 import { execaCostBench, printExecaCostTable } from './execa-cost.mjs';
 import { inspectionBench, printInspectionTable } from './inspection.mjs';
 import { inspectorTrafficBench, printInspectorTrafficTable } from './inspector-traffic.mjs';
+import { inspectorPageBench, printInspectorPageTable } from './inspector-page.mjs';
 import { memoryBench, printMemoryTable } from './memory.mjs';
 import { printSessionMemoryTable, sessionMemoryBench } from './session-memory.mjs';
 import { memoryCacheBench, printMemoryCacheTable } from './memory-cache.mjs';
@@ -713,6 +717,9 @@ async function main() {
   // The inspector's traffic at 500 tasks (issue 24): ≤ 3 MB to a live page, ≤ 2× a late page, ≤ 2 MB per 100 tasks in
   const traffic = await section('inspector traffic at 500 tasks', () => inspectorTrafficBench());
   if (traffic) verdicts.push(...printInspectorTrafficTable(traffic));
+  // The inspector page in Chromium (issue 24): live frame lag at 500 tasks, panning 2,000 nodes
+  const inspectorPage = await section('inspector page in Chromium', () => inspectorPageBench());
+  if (inspectorPage) printInspectorPageTable(inspectorPage);
   // 10. Memory stores (issue 13): flat store cost, search latency
   const memory = await section('memory stores', () => memoryBench());
   if (memory) verdicts.push(...printMemoryTable(memory));
