@@ -86,7 +86,8 @@ describe('the inspector page', () => {
     expect(actors).toEqual(expect.arrayContaining(['plan', 'build', 'test', 'review', 'document']));
     // the event log, filtered
     await page.type('#log-search', 'review');
-    await page.waitForFunction(`[...document.querySelectorAll('#log li')].every((li) => li.textContent.toLowerCase().includes('review'))`);
+    // The log is virtualised (rows drawn on the next frame): wait for rows, all of them matching.
+    await page.waitForFunction(`(() => { const rows = [...document.querySelectorAll('#log li')]; return rows.length > 0 && rows.every((li) => li.textContent.toLowerCase().includes('review')); })()`);
     expect(await page.$$eval('#log li', (items) => items.length)).toBeGreaterThan(0);
     await page.evaluate(`{ const search = document.getElementById('log-search'); search.value = ''; search.dispatchEvent(new Event('input')); }`);
     await page.screenshot({ path: screenshotPath('inspector.png') });
