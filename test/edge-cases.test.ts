@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentSession, JsonStateBackend, STATE_SCHEMA_VERSION, WorkflowOrchestrator, createReplayExecutor, runCommand, validateWorkflow, type TaskRecord } from '../src/index.js';
+import { AgentSession, JsonStateBackend, WorkflowOrchestrator, createReplayExecutor, runCommand, validateWorkflow, type TaskRecord } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
 import { ProgressView } from '../src/cli/progress-view.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { record } from './helpers/records.js';
@@ -247,7 +248,7 @@ describe('cancel, then resume', () => {
         ],
       };
       const first = new WorkflowOrchestrator({ stateDir: world.stateDir });
-      first.events.on('task.started', (e) => {
+      first.bus.subscribe('task.started', ({ payload: e }) => {
         if (e.taskId === 'slow') setTimeout(() => void first.cancel(), 200);
       });
       const cancelled = await first.runWorkflow(spec, { runId: 'c1' });
