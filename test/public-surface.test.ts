@@ -63,7 +63,7 @@ describe('the subpath exports', () => {
     const patterns = new memory.MemoryPatterns(backend);
     expect(memory.SKILL_PREFIX).toBe('skill:');
     expect(typeof patterns).toBe('object');
-    expect(memory.formatMessage({ role: 'user', content: 'hi' })).toContain('hi');
+    expect(memory.formatMessage({ role: 'user', content: 'hi', timestamp: 1 })).toContain('hi');
   });
 
   it('agents-sdk/inspector holds the inspector, report and diagram details', async () => {
