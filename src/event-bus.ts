@@ -161,15 +161,24 @@ export class EventBus<M extends object = BusEventMap> {
         { path: 'priority', message: `must be one of ${BUS_PRIORITIES.join(', ')}, got ${String(full.priority)}` },
       ]);
     }
-    // Fast path: nobody to call and nothing queued (a drain empties the queues before it ends).
-    if (this.#subscriptions === 0 && !this.#delivering) {
+    if (this.#delivering) {
+      return new Promise((resolve) => this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) }));
+    }
+    // Not delivering, so nothing is queued (a drain empties the queues before it ends).
+    if (this.#subscriptions === 0) {
       this.#remember(full);
       return Promise.resolve(full);
     }
-    return new Promise((resolve) => {
-      this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) });
-      this.#drain();
-    });
+    // Delivered at once, then what its handlers published; a promise only if one is async.
+    this.#delivering = true;
+    let settling: Promise<void> | undefined;
+    try {
+      settling = this.#emit(full);
+      for (let next = this.#dequeue(); next; next = this.#dequeue()) this.#deliver(next);
+    } finally {
+      this.#delivering = false;
+    }
+    return settling ? settling.then(() => full) : Promise.resolve(full);
   }
 
   /** Calls `handler` with every event of `type` (or every event, for `'*'`) until unsubscribed. */
@@ -214,16 +223,6 @@ export class EventBus<M extends object = BusEventMap> {
     this.#history = [];
   }
 
-  #drain(): void {
-    if (this.#delivering) return;
-    this.#delivering = true;
-    try {
-      for (let next = this.#dequeue(); next; next = this.#dequeue()) this.#deliver(next);
-    } finally {
-      this.#delivering = false;
-    }
-  }
-
   #dequeue(): Pending | undefined {
     for (const priority of BUS_PRIORITIES) {
       const queue = this.#queues[priority];
@@ -233,20 +232,24 @@ export class EventBus<M extends object = BusEventMap> {
   }
 
   #deliver({ event, resolve }: Pending): void {
+    const settling = this.#emit(event);
+    if (settling) void settling.then(resolve);
+    else resolve();
+  }
+
+  /** Calls the handlers of `event`; a promise of their settling if any is async. */
+  #emit(event: BusEvent): Promise<void> | undefined {
     this.#remember(event);
     // mitt calls the handlers of the type, then those of '*', each list as it was at emit.
     const settled: Promise<void>[] = (this.#settling = []);
     this.#emitter.emit(event.type, event);
     this.#settling = [];
-    if (settled.length === 0) {
-      resolve();
-      return;
-    }
+    if (settled.length === 0) return undefined;
     const done: Promise<void> = Promise.all(settled).then(() => {
       this.#unsettled.delete(done);
-      resolve();
     });
     this.#unsettled.add(done);
+    return done;
   }
 
   #call(handler: BusHandler<BusEvent>, event: BusEvent): void {
