@@ -76,7 +76,7 @@ async function runCase(name, bytes) {
       if (code !== 0) throw new Error(`fake claude exited ${code}`);
       return { ms: performance.now() - started, rssMB: null };
     }
-    const dist = await import('../dist/index.js');
+    const dist = { ...(await import('../dist/index.js')), ...(await import('../dist/sqlite.js')) };
     const rssStartMB = process.resourceUsage().maxRSS / 1024;
     let output;
     const started = performance.now();

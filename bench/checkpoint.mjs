@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonStateBackend, SqliteStateBackend, WorkflowOrchestrator } from '../dist/index.js';
+import { JsonStateBackend, WorkflowOrchestrator } from '../dist/index.js';
+import { SqliteStateBackend } from '../dist/sqlite.js';
 import { instantExecutor } from './executors.mjs';
 
 function spec(n) {

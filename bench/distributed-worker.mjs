@@ -4,7 +4,7 @@
  * Prints `ready <pid>` on stdout once the worker listens; stops (worker.close(), which waits for
  * the running jobs) on SIGTERM or SIGINT, then exits 0.
  */
-import { startWorker } from '../dist/index.js';
+import { startWorker } from '../dist/bullmq.js';
 import { instantExecutor, sleepExecutor } from './executors.mjs';
 
 const [url, queue, concurrencyArg, mode = 'instant'] = process.argv.slice(2);

@@ -28,7 +28,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { checkRedis, createBullmqExecutor, jobIdOf, WorkflowOrchestrator } from '../dist/index.js';
+import { WorkflowOrchestrator } from '../dist/index.js';
+import { checkRedis, jobIdOf } from '../dist/distributed/bullmq-executor.js';
+import { createBullmqExecutor } from '../dist/bullmq.js';
 import { instantExecutor, sleepExecutor } from './executors.mjs';
 import { chain, independent, toSpec } from './graphs.mjs';
 

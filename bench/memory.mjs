@@ -14,7 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { JsonMemoryBackend, SqliteMemoryBackend } from '../dist/index.js';
+import { JsonMemoryBackend } from '../dist/index.js';
+import { SqliteMemoryBackend } from '../dist/sqlite.js';
 
 const SIZES = [1_000, 10_000, 100_000];
 const SEARCH_SIZES = new Set([10_000, 100_000]);

@@ -7,7 +7,9 @@
  * 2,000). The dagre layout alone is shown at 100 and 200 tasks as the reference of what grew.
  * Runnable alone: `npm run build && node bench/report.mjs`.
  */
-import { buildRunReport, renderRunReportHtml, validateWorkflow, STATE_SCHEMA_VERSION } from '../dist/index.js';
+import { renderRunReportHtml, validateWorkflow } from '../dist/index.js';
+import { buildRunReport } from '../dist/inspector.js';
+import { STATE_SCHEMA_VERSION } from '../dist/persistence/state-backend.js';
 import { dagreLayout } from '../dist/visual/dag-layout.js';
 
 /** A finished run of `n` tasks, its checkpoint and its event log. */

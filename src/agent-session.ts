@@ -10,8 +10,8 @@ import { createExecutorActor, defaultExecutor, type ExecutionRequest, type Execu
 import { processRegistryDir, reapProcesses } from './actors/process-registry.js';
 import { rawOutputFile, type ClaudeRunRequest } from './actors/claude-code-runner.js';
 import { AgentsSdkError, CancelledError, PermanentError, deserializeError } from './errors.js';
-import type { SessionEvent } from './events.js';
-import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus } from './event-bus.js';
+import type { Events, SessionEvent } from './events.js';
+import { createEventBus, publishLifecycleEvent, type EventBus } from './event-bus.js';
 import type { ExecutionResult } from './execution-result.js';
 import {
   agentSessionMachine,
@@ -67,7 +67,7 @@ export interface AgentSessionOptions {
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | InspectTarget;
   /** The priority bus the session's events are published on (see `bus`); default a new one. */
-  bus?: LifecycleBus;
+  bus?: EventBus<Events>;
   /**
    * Conversation memory: an {@link AgentMemory}, or a backend to make one over. With it the
    * session records every exchange (prompt and reply) in `memory`'s history, keeps that history
@@ -150,7 +150,7 @@ export class AgentSession {
    * failures and reaps `high`, progress `low`, the rest `normal`. Prompts settle once its
    * handlers have.
    */
-  readonly bus: LifecycleBus;
+  readonly bus: EventBus<Events>;
   private stopped = false;
   /** The attempts of the latest execution (see {@link AgentSession.attemptLog}). */
   private readonly latest: AttemptLogHolder = { attemptLog: [], sessionId: null };
@@ -207,7 +207,7 @@ export class AgentSession {
       ...(options.snapshot !== undefined && { snapshot }),
       ...(inspect !== undefined && { inspect }),
     });
-    this.bus = options.bus ?? createLifecycleBus();
+    this.bus = options.bus ?? createEventBus<Events>();
     this.actor.on('*', (event) => publishLifecycleEvent(this.bus, event));
     attachCallbacks(this, this.callbacks);
     this.actor.on('*', (event) => this.noteAttempt(event));

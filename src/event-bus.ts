@@ -1,8 +1,7 @@
 /**
- * A typed publish/subscribe bus for messages between agents and tasks, with priorities,
- * handler isolation and a bounded history.
- *
- * Unlike the mitt emitter of `events.ts` (fire and forget, in call order), this bus:
+ * The event bus: a typed publish/subscribe bus over mitt (which holds the handlers and calls
+ * them), for the runtime's lifecycle events and for messages between agents and tasks. Over
+ * mitt's fire-and-forget emit, it:
  * - calls a handler with an envelope (`type`, `payload`, `source`, `timestamp`, `priority`);
  * - lets `publish` be awaited until every handler of the event has settled;
  * - queues the events published while it is delivering, and delivers the queue highest
@@ -14,13 +13,13 @@
  * Delivering an event means calling its handlers; an async handler's promise is collected, not
  * waited for before the next event, so a handler may `await bus.publish(...)` without deadlock.
  *
- * It is also the primary path of the runtime's lifecycle events: `orchestrator.bus` and
- * `session.bus` are {@link LifecycleBus}es, typed by the {@link Events} catalogue (see
- * {@link lifecyclePriority} for the priorities they are published at).
+ * `orchestrator.bus` and `session.bus` carry the runtime's lifecycle events, typed by the
+ * {@link Events} catalogue (see {@link lifecyclePriority} for the priorities they are published
+ * at).
  *
  * @module
  */
-import type { Emitter } from 'mitt';
+import mittDefault, { type Emitter, type EventType, type Handler, type WildcardHandler } from 'mitt';
 import { ValidationError } from './errors.js';
 import type { Events } from './events.js';
 
@@ -92,9 +91,8 @@ export const DEFAULT_HISTORY_LIMIT = 1000;
 
 const HANDLER_ERROR = 'bus.handler_error';
 
-interface Subscription {
-  handler: BusHandler<never>;
-}
+// mitt's typings describe its CommonJS build; under NodeNext the ESM default export is the factory itself.
+const mitt = mittDefault as unknown as <E extends Record<EventType, unknown>>() => Emitter<E>;
 
 interface Pending {
   event: BusEvent;
@@ -115,7 +113,10 @@ export class EventBus<M extends object = BusEventMap> {
   readonly historyLimit: number;
   readonly #now: () => number;
   readonly #onUnreportedError: (error: unknown, event: BusEvent) => void;
-  readonly #handlers = new Map<string, Set<Subscription>>();
+  /** The handlers, by type (`'*'`: every type), each wrapped to isolate its failures. */
+  readonly #emitter = mitt<Record<string, BusEvent>>();
+  /** The async results of the handlers of the event being delivered. */
+  #settling: Promise<void>[] = [];
   /** One FIFO queue per priority, in {@link BUS_PRIORITIES} order. */
   readonly #queues: Record<BusPriority, Pending[]> = { critical: [], high: [], normal: [], low: [] };
   #history: BusEvent[] = [];
@@ -160,15 +161,24 @@ export class EventBus<M extends object = BusEventMap> {
         { path: 'priority', message: `must be one of ${BUS_PRIORITIES.join(', ')}, got ${String(full.priority)}` },
       ]);
     }
-    // Fast path: nobody to call and nothing queued (a drain empties the queues before it ends).
-    if (this.#subscriptions === 0 && !this.#delivering) {
+    if (this.#delivering) {
+      return new Promise((resolve) => this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) }));
+    }
+    // Not delivering, so nothing is queued (a drain empties the queues before it ends).
+    if (this.#subscriptions === 0) {
       this.#remember(full);
       return Promise.resolve(full);
     }
-    return new Promise((resolve) => {
-      this.#queues[full.priority].push({ event: full, resolve: () => resolve(full) });
-      this.#drain();
-    });
+    // Delivered at once, then what its handlers published; a promise only if one is async.
+    this.#delivering = true;
+    let settling: Promise<void> | undefined;
+    try {
+      settling = this.#emit(full);
+      for (let next = this.#dequeue(); next; next = this.#dequeue()) this.#deliver(next);
+    } finally {
+      this.#delivering = false;
+    }
+    return settling ? settling.then(() => full) : Promise.resolve(full);
   }
 
   /** Calls `handler` with every event of `type` (or every event, for `'*'`) until unsubscribed. */
@@ -178,13 +188,18 @@ export class EventBus<M extends object = BusEventMap> {
   ): () => void;
   subscribe(type: '*', handler: BusHandler<AnyBusEvent<M>>): () => void;
   subscribe(type: string, handler: BusHandler<never>): () => void {
-    const subscription: Subscription = { handler };
-    let set = this.#handlers.get(type);
-    if (!set) this.#handlers.set(type, (set = new Set()));
-    set.add(subscription);
+    const call = (event: BusEvent): void => this.#call(handler as BusHandler<BusEvent>, event);
+    const wildcard: WildcardHandler<Record<string, BusEvent>> = (_type, event) => call(event);
+    if (type === '*') this.#emitter.on('*', wildcard);
+    else this.#emitter.on(type, call as Handler<BusEvent>);
     this.#subscriptions++;
+    let subscribed = true;
     return () => {
-      if (set.delete(subscription)) this.#subscriptions--;
+      if (!subscribed) return;
+      subscribed = false;
+      if (type === '*') this.#emitter.off('*', wildcard);
+      else this.#emitter.off(type, call as Handler<BusEvent>);
+      this.#subscriptions--;
     };
   }
 
@@ -208,16 +223,6 @@ export class EventBus<M extends object = BusEventMap> {
     this.#history = [];
   }
 
-  #drain(): void {
-    if (this.#delivering) return;
-    this.#delivering = true;
-    try {
-      for (let next = this.#dequeue(); next; next = this.#dequeue()) this.#deliver(next);
-    } finally {
-      this.#delivering = false;
-    }
-  }
-
   #dequeue(): Pending | undefined {
     for (const priority of BUS_PRIORITIES) {
       const queue = this.#queues[priority];
@@ -227,29 +232,35 @@ export class EventBus<M extends object = BusEventMap> {
   }
 
   #deliver({ event, resolve }: Pending): void {
+    const settling = this.#emit(event);
+    if (settling) void settling.then(resolve);
+    else resolve();
+  }
+
+  /** Calls the handlers of `event`; a promise of their settling if any is async. */
+  #emit(event: BusEvent): Promise<void> | undefined {
     this.#remember(event);
-    // Copies, so that (un)subscribing during delivery changes only later events.
-    const subscriptions = [...(this.#handlers.get(event.type) ?? []), ...(this.#handlers.get('*') ?? [])];
-    const settled: Promise<void>[] = [];
-    for (const { handler } of subscriptions) {
-      try {
-        const result = (handler as BusHandler<BusEvent>)(event);
-        if (result && typeof result.then === 'function') {
-          settled.push(Promise.resolve(result).then(undefined, (error: unknown) => this.#handlerFailed(error, event)));
-        }
-      } catch (error) {
-        this.#handlerFailed(error, event);
-      }
-    }
-    if (settled.length === 0) {
-      resolve();
-      return;
-    }
+    // mitt calls the handlers of the type, then those of '*', each list as it was at emit.
+    const settled: Promise<void>[] = (this.#settling = []);
+    this.#emitter.emit(event.type, event);
+    this.#settling = [];
+    if (settled.length === 0) return undefined;
     const done: Promise<void> = Promise.all(settled).then(() => {
       this.#unsettled.delete(done);
-      resolve();
     });
     this.#unsettled.add(done);
+    return done;
+  }
+
+  #call(handler: BusHandler<BusEvent>, event: BusEvent): void {
+    try {
+      const result = handler(event);
+      if (result && typeof result.then === 'function') {
+        this.#settling.push(Promise.resolve(result).then(undefined, (error: unknown) => this.#handlerFailed(error, event)));
+      }
+    } catch (error) {
+      this.#handlerFailed(error, event);
+    }
   }
 
   #handlerFailed(error: unknown, event: BusEvent): void {
@@ -288,22 +299,6 @@ export type LifecycleEvents = Events;
 /** One lifecycle event (a session, task or workflow event). */
 export type LifecycleEvent = Events[keyof Events];
 
-/**
- * A bus of lifecycle events: `orchestrator.bus`, `session.bus`. Each is published with the event
- * as `payload`, `source` = its task id, else session id, else run id, `timestamp` = its `at`,
- * and the priority of {@link lifecyclePriority}.
- *
- * @example
- * ```ts
- * orchestrator.bus.subscribe('task.completed', (e) => console.log(e.source, e.payload.record.costUsd));
- * ```
- */
-export type LifecycleBus = EventBus<LifecycleEvents>;
-
-/** Creates a {@link LifecycleBus}. */
-export function createLifecycleBus(options?: EventBusOptions): LifecycleBus {
-  return new EventBus<LifecycleEvents>(options);
-}
 
 /**
  * The priority a lifecycle event is published at: `high` for what went wrong or was stopped
@@ -325,7 +320,7 @@ export function lifecycleSource(event: LifecycleEvent): string {
  * Publishes a lifecycle event on `bus` without waiting for its handlers (never throws). With
  * no subscriber this is the bus's fast path: the event is only kept in the history.
  */
-export function publishLifecycleEvent(bus: LifecycleBus, event: LifecycleEvent): void {
+export function publishLifecycleEvent<M extends Events>(bus: EventBus<M>, event: LifecycleEvent): void {
   void (bus as unknown as EventBus<BusEventMap>).publish({
     type: event.type,
     payload: event,
@@ -336,15 +331,11 @@ export function publishLifecycleEvent(bus: LifecycleBus, event: LifecycleEvent):
 }
 
 /**
- * Republishes every event of a lifecycle emitter (`orchestrator.events`) on `bus`: `type` is the
- * event's type, `payload` the event, `source` its task id, else session id, else run id, and
- * the priority of {@link lifecyclePriority}. Returns a function that stops it.
- *
- * @deprecated `orchestrator.bus` and `session.bus` carry every lifecycle event already; pass
- *   your bus as their `bus` option instead.
+ * Calls `handler` with every lifecycle event published on `bus` (not `bus.handler_error`), as
+ * the event itself; returns the function that stops it.
  */
-export function bridgeLifecycleEvents(emitter: Emitter<Events>, bus: EventBus<Events>): () => void {
-  const forward = (_type: keyof Events, event: Events[keyof Events]): void => publishLifecycleEvent(bus, event);
-  emitter.on('*', forward);
-  return () => emitter.off('*', forward);
+export function onLifecycleEvent(bus: EventBus<Events>, handler: (event: LifecycleEvent) => void): () => void {
+  return (bus as unknown as EventBus<BusEventMap>).subscribe('*', (e: BusEvent) => {
+    if (e.type !== HANDLER_ERROR) handler(e.payload as LifecycleEvent);
+  });
 }

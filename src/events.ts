@@ -1,12 +1,12 @@
 /**
- * The catalogue of everything the runtime can say: one typed map, carried by mitt.
+ * The catalogue of everything the runtime can say: one typed map, carried by the event bus
+ * (`orchestrator.bus`, `session.bus`: see `event-bus.ts`).
  *
  * Session events are emitted by every session actor (`actor.on(type, ...)`) and re-published
  * by the orchestrator on its bus with the task id; workflow events come from the orchestrator.
  *
  * @module
  */
-import mittDefault, { type Emitter, type EventType } from 'mitt';
 import type { ReapedProcess } from './actors/process-registry.js';
 import type { ClaudeProgressEvent } from './claude/stream-json.js';
 import type { SerializedError } from './errors.js';
@@ -104,18 +104,7 @@ export type WorkflowEvent =
    */
   | { type: 'workflow.signal'; workflowId: string; runId: string; at: number; origin: 'received' | 'published'; signal: Signal };
 
-/** Every event, keyed by its `type`: the mitt event map. */
+/** Every lifecycle event, keyed by its `type`: the event map of `orchestrator.bus` and `session.bus`. */
 export type Events = {
   [E in SessionEvent | TaskEvent | WorkflowEvent as E['type']]: E;
 };
-
-/** A typed mitt emitter over {@link Events}. */
-export type EventBus = Emitter<Events>;
-
-// mitt's typings describe its CommonJS build; under NodeNext the ESM default export is the factory itself.
-const mitt = mittDefault as unknown as <E extends Record<EventType, unknown>>() => Emitter<E>;
-
-/** Creates an event bus. */
-export function createEventBus(): EventBus {
-  return mitt<Events>();
-}

@@ -12,8 +12,8 @@ import { processRegistryDir, reapProcesses, type ReapedProcess } from './actors/
 import { DEFAULT_STATE_DIR } from './actors/claude-code-runner.js';
 import { AgentsSdkError, PermanentError, ValidationError, serializeError } from './errors.js';
 import { CallbackManager, attachCallbacks } from './callbacks/callback-manager.js';
-import { createEventBus, type EventBus, type Events } from './events.js';
-import { createLifecycleBus, publishLifecycleEvent, type LifecycleBus, type LifecycleEvent } from './event-bus.js';
+import type { Events } from './events.js';
+import { createEventBus, publishLifecycleEvent, type EventBus, type LifecycleEvent } from './event-bus.js';
 import { JsonStateBackend } from './persistence/json-state-backend.js';
 import { RunCheckpointer, type CommitStats } from './persistence/run-checkpointer.js';
 import { hasRunEventStore, openRunEventSink } from './persistence/run-event-sink.js';
@@ -57,13 +57,8 @@ export interface WorkflowOrchestratorOptions {
   stateDir?: string;
   /** Replaces the runner of every task (e.g. `createReplayExecutor(dir)`); default Claude Code / commands. */
   executor?: Executor;
-  /**
-   * The priority bus every lifecycle event is published on (see `bus`); default a new one. A
-   * mitt emitter given here (what this option took before) is used as `events` instead.
-   */
-  bus?: LifecycleBus | EventBus;
-  /** The mitt emitter every lifecycle event is also emitted on (see `events`); default a new one. */
-  events?: EventBus;
+  /** The event bus every lifecycle event is published on (see `bus`); default a new one. */
+  bus?: EventBus<Events>;
   /** Backoff of task retries; attempts come from each task's `retry_count`. */
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   /**
@@ -205,13 +200,8 @@ export class WorkflowOrchestrator {
    * (typed by the {@link Events} catalogue; `source` the task or run id; failures and cancels
    * `high`, progress `low`, the rest `normal`). Runs settle once its handlers have.
    */
-  readonly bus: LifecycleBus;
-  /**
-   * The same events, emitted on a mitt emitter at the same moment, in the same order: the
-   * synchronous, envelope-free view (callbacks and tracing use it).
-   */
-  readonly events: EventBus;
-  /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks of every task, fed by `events`; runs settle once they are done. */
+  readonly bus: EventBus<Events>;
+  /** `onStart` / `onProgress` / `onComplete` / `onError` callbacks of every task, fed by `bus`; runs settle once they are done. */
   readonly callbacks = new CallbackManager();
   /** Where runs are checkpointed (`null`: nowhere). */
   readonly stateBackend: StateBackend | null;
@@ -248,10 +238,7 @@ export class WorkflowOrchestrator {
   constructor(stateBackend?: StateBackend | null | WorkflowOrchestratorOptions, options: WorkflowOrchestratorOptions = {}) {
     if (stateBackend === null || isStateBackend(stateBackend)) options = { ...options, stateBackend };
     else if (stateBackend !== undefined) options = { ...stateBackend, ...options };
-    const given = options.bus;
-    const legacyEmitter = given !== undefined && !('publish' in given) ? given : undefined;
-    this.bus = given !== undefined && 'publish' in given ? given : createLifecycleBus();
-    this.events = options.events ?? legacyEmitter ?? createEventBus();
+    this.bus = options.bus ?? createEventBus<Events>();
     attachCallbacks(this, this.callbacks);
     // Raw outputs sit beside the checkpoints: a JSON backend's directory is the default.
     const backendDir = (options.stateBackend as { stateDir?: unknown } | null | undefined)?.stateDir;
@@ -496,14 +483,9 @@ export class WorkflowOrchestrator {
     }
   }
 
-  /** The one publication point: the bus first, then the mitt emitter, synchronously. */
+  /** The one publication point: the bus (whose handlers' bugs never reach the run). */
   private publish(event: LifecycleEvent): void {
     publishLifecycleEvent(this.bus, event);
-    try {
-      this.events.emit(event.type, event as Events[typeof event.type]);
-    } catch {
-      // a listener's bug must not break the run
-    }
   }
 
   /**

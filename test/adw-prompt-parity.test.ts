@@ -8,7 +8,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adwClaudeEnv, promptClaudeCode, type AdwPromptOptions, type AdwVersion, type AgentPromptRequest } from '../src/index.js';
+import { adwClaudeEnv } from '../src/adw/claude-env.js';
+import { promptClaudeCode } from '../src/adw/prompt-claude-code.js';
+import { type AdwPromptOptions, type AdwVersion, type AgentPromptRequest } from '../src/adw/adw-types.js';
 import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
 let world: FakeWorld;

@@ -5,7 +5,10 @@
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeTemplate, modelForSlashCommand, promptClaudeCode, updateAdwState, type AgentPromptRequest, type AgentTemplateRequest } from '../src/index.js';
+import { executeTemplate, modelForSlashCommand } from '../src/adw/execute-template.js';
+import { promptClaudeCode } from '../src/adw/prompt-claude-code.js';
+import { updateAdwState } from '../src/adw/adw-state.js';
+import { type AgentPromptRequest, type AgentTemplateRequest } from '../src/adw/adw-types.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 

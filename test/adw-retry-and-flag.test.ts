@@ -6,17 +6,10 @@
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  adwClaudeEnv,
-  dumpPythonJson,
-  parsePythonJson,
-  promptClaudeCode,
-  promptClaudeCodeWithRetry,
-  pythonFloat,
-  useAgentsSdkFrom,
-  type AdwPromptOptions,
-  type AgentPromptRequest,
-} from '../src/index.js';
+import { adwClaudeEnv } from '../src/adw/claude-env.js';
+import { dumpPythonJson, parsePythonJson, pythonFloat } from '../src/adw/python-json.js';
+import { promptClaudeCode, promptClaudeCodeWithRetry } from '../src/adw/prompt-claude-code.js';
+import { useAgentsSdkFrom, type AdwPromptOptions, type AgentPromptRequest } from '../src/adw/adw-types.js';
 import { parseStream, truncateOutput } from '../src/adw/adw-stream.js';
 import { cli } from './helpers/cli.js';
 import { FAKE_CLAUDE, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';

@@ -1,15 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import {
-  AgentSession,
-  TransientError,
-  agentSessionMachine,
-  backoffDelay,
-  createExecutorActor,
-  retryPolicy,
-  type AgentSessionState,
-  type SessionEvent,
-} from '../src/index.js';
+import { AgentSession, TransientError, agentSessionMachine, createExecutorActor, retryPolicy, type AgentSessionState, type SessionEvent } from '../src/index.js';
+import { backoffDelay } from '../src/retry-policy.js';
 import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { failureOf } from './helpers/failure-of.js';
 import { okResult } from './helpers/results.js';

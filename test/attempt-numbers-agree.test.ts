@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onLifecycleEvent } from '../src/event-bus.js';
 import { JsonStateBackend, WorkflowOrchestrator, type ExecutionResult, type Executor, type TaskEvent, type WorkflowEvent } from '../src/index.js';
 import { ProgressView } from '../src/cli/progress-view.js';
 import { attemptLabel } from '../src/workflow/attempt-log.js';
@@ -38,7 +39,7 @@ function watch(o: WorkflowOrchestrator): { lines: string[]; blocks: string[] } {
   const view = new ProgressView(() => 0);
   const lines: string[] = [];
   const blocks: string[] = [];
-  o.events.on('*', (_type, event) => {
+  onLifecycleEvent(o.bus, (event) => {
     const line = view.apply(event as TaskEvent | WorkflowEvent);
     if (line) lines.push(line);
     blocks.push(view.render());
@@ -53,7 +54,7 @@ describe('attempt numbers', () => {
     const executor = hangFirst();
     const first = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor });
     const { lines } = watch(first);
-    first.events.on('task.started', () => void first.cancel());
+    first.bus.subscribe('task.started', () => void first.cancel());
     const cancelled = await first.runWorkflow(spec, { runId: 'r1' });
     expect(cancelled.status).toBe('cancelled');
     expect(lines).toContainEqual(expect.stringMatching(/^build: cancelled during attempt 1 after \d+\.\ds, 0 tokens, \$0\.0000$/));
@@ -63,13 +64,15 @@ describe('attempt numbers', () => {
   it('after a resume, the live line, the plain line, status and logs all say attempt 2', async () => {
     const executor = hangFirst();
     const first = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor });
-    first.events.on('task.started', () => void first.cancel());
+    first.bus.subscribe('task.started', () => void first.cancel());
     await first.runWorkflow(spec, { runId: 'r2' });
 
     const second = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor });
     const { lines, blocks } = watch(second);
     const started: Array<{ attempt: number; counted?: number }> = [];
-    second.events.on('task.started', (e) => started.push({ attempt: e.attempt, ...(e.counted !== undefined && { counted: e.counted }) }));
+    second.bus.subscribe('task.started', ({ payload: e }) => {
+    started.push({ attempt: e.attempt, ...(e.counted !== undefined && { counted: e.counted }) });
+  });
     const resumed = await second.resume('r2');
     expect(resumed.status).toBe('completed');
     // The cancelled attempt does not count against retry_count, but it is attempt 1.

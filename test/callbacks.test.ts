@@ -1,15 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentSession,
-  CallbackManager,
-  WorkflowOrchestrator,
-  attachCallbacks,
-  summarizeToolInput,
-  type CompleteInfo,
-  type ErrorInfo,
-  type ProgressInfo,
-  type StartInfo,
-} from '../src/index.js';
+import { AgentSession, CallbackManager, WorkflowOrchestrator, attachCallbacks, type CompleteInfo, type ErrorInfo, type ProgressInfo, type StartInfo } from '../src/index.js';
+import { summarizeToolInput } from '../src/callbacks/callback-manager.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 
 let world: FakeWorld;

@@ -7,18 +7,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CANCEL_REQUEST_TYPE,
-  JsonStateBackend,
-  STATE_SCHEMA_VERSION,
-  SqliteStateBackend,
-  WorkflowOrchestrator,
-  cancelRun,
-  validateWorkflow,
-  type SignalStore,
-  type StateBackend,
-  type WorkflowResult,
-} from '../src/index.js';
+import { JsonStateBackend, WorkflowOrchestrator, cancelRun, validateWorkflow, type SignalStore, type StateBackend, type WorkflowResult } from '../src/index.js';
+import { CANCEL_REQUEST_TYPE } from '../src/signals/cancel-request.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { backendFactories } from './helpers/backends.js';
 import { failureOf } from './helpers/failure-of.js';
 import { cli, cliProcess } from './helpers/cli.js';

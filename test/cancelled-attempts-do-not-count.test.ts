@@ -53,7 +53,7 @@ function orchestrator(executor: Executor, when: 'task.started' | 'task.retrying'
     retry: { baseDelayMs: retryDelayMs, maxDelayMs: retryDelayMs, jitter: 'none' },
   });
   for (const type of ['task.started', 'task.retrying', 'task.cancelled', 'task.completed'] as const) {
-    o.events.on(type, (e) => {
+    o.bus.subscribe(type, ({ payload: e }) => {
       seen.push(e);
       if (e.type === when) void o.cancel();
     });
@@ -96,7 +96,7 @@ describe('a cancelled attempt does not count against retry_count', () => {
     const executor = scripted(['fail', 'hang', 'fail', 'ok']);
     const seen: TaskEvent[] = [];
     const o = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor, retry: { baseDelayMs: 1, jitter: 'none' } });
-    o.events.on('task.started', (e) => {
+    o.bus.subscribe('task.started', ({ payload: e }) => {
       seen.push(e);
       if (e.attempt === 2) void o.cancel();
     });

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, STATE_SCHEMA_VERSION, validateWorkflow, type MetricsSummary, type TaskRecord } from '../src/index.js';
+import { JsonStateBackend, validateWorkflow, type MetricsSummary, type TaskRecord } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
 import { cli } from './helpers/cli.js';
 import { record } from './helpers/records.js';
 

@@ -7,18 +7,9 @@
  * and field.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  conditionText,
-  evaluateCondition,
-  functionLabel,
-  functionMarkers,
-  isFunctionMarker,
-  taskVariables,
-  validateWorkflow,
-  type ConditionValues,
-  type ExpressionValues,
-  type TaskRecord,
-} from '../src/index.js';
+import { validateWorkflow, type ConditionValues, type ExpressionValues, type TaskRecord } from '../src/index.js';
+import { conditionText, functionLabel, functionMarkers, isFunctionMarker } from '../src/workflow/condition-function.js';
+import { evaluateCondition, taskVariables } from '../src/workflow/expression.js';
 import { emptyTaskRecord } from '../src/workflow/workflow-result.js';
 
 function record(taskId: string, fields: Partial<TaskRecord>): TaskRecord {

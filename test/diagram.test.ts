@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, STATE_SCHEMA_VERSION, loadWorkflowFile, runStatuses, workflowDiagram, type TaskRecord } from '../src/index.js';
+import { JsonStateBackend, loadWorkflowFile, workflowDiagram, type TaskRecord } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
+import { runStatuses } from '../src/visual/diagram.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { record } from './helpers/records.js';

@@ -80,7 +80,7 @@ describe('scaling out from the library', () => {
     const remote = createBullmqExecutor({ connection: redis.url, queue, queuedNoticeMs: 100 });
     const orchestrator = new WorkflowOrchestrator(null, { executor: remote, stateDir: scratch });
     const queued: ClaudeProgressEvent[] = [];
-    orchestrator.events.on('task.progress', (e) => {
+    orchestrator.bus.subscribe('task.progress', ({ payload: e }) => {
       if (e.progress.type === 'queued') queued.push(e.progress);
     });
     try {

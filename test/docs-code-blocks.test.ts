@@ -2,7 +2,8 @@
  * Every code block of the README and the guides in docs/ is checked, so the docs cannot drift
  * from the code:
  * - `ts` blocks are type-checked in one `tsc` program against the built package (dist/index.d.ts
- *   as `agents-sdk`), each block a module of its own;
+ *   as `agents-sdk`, dist/<name>.d.ts as its subpath `agents-sdk/<name>`), each block a module
+ *   of its own;
  * - `yaml` blocks that hold a workflow (`tasks:`) go through the real validator, the others and
  *   `json` blocks must parse;
  * - `sh`/`bash` blocks: every `agents-sdk` command in them must exist, with every flag it is
@@ -85,7 +86,7 @@ describe('the code blocks of the README and the guides', () => {
           skipLibCheck: true,
           noEmit: true,
           types: ['node'],
-          paths: { 'agents-sdk': [join(ROOT, 'dist/index.d.ts')] },
+          paths: { 'agents-sdk': [join(ROOT, 'dist/index.d.ts')], 'agents-sdk/*': [join(ROOT, 'dist/*.d.ts')] },
         },
         include: ['*.ts'],
       }),

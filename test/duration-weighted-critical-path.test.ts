@@ -53,7 +53,9 @@ afterEach(() => {
 
 async function startOrder(o: WorkflowOrchestrator, s: WorkflowSpecInput, runId?: string): Promise<string[]> {
   const order: string[] = [];
-  o.events.on('task.started', (e) => order.push(e.taskId));
+  o.bus.subscribe('task.started', ({ payload: e }) => {
+    order.push(e.taskId);
+  });
   const result = await o.runWorkflow(s, runId ? { runId } : {});
   expect(result.status).toBe('completed');
   return order;
@@ -113,7 +115,7 @@ describe('critical path weighted by expected duration', () => {
   it('a resumed run adds only what it ran itself', async () => {
     const backend = new JsonStateBackend(dir);
     const o = new WorkflowOrchestrator({ stateBackend: backend, stateDir: dir, executor });
-    o.events.on('task.completed', (e) => {
+    o.bus.subscribe('task.completed', ({ payload: e }) => {
       if (e.taskId === 'x1') void o.cancel();
     });
     expect((await o.runWorkflow(spec, { runId: 'r1' })).status).toBe('cancelled');

@@ -1,12 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  bridgeLifecycleEvents,
   createEventBus,
+  publishLifecycleEvent,
   EventBus,
   type BusEvent,
   type BusHandlerErrorPayload,
 } from '../src/event-bus.js';
-import { createEventBus as createLifecycleEmitter } from '../src/events.js';
 import { ValidationError } from '../src/errors.js';
 
 type TestEvents = {
@@ -304,19 +303,17 @@ describe('EventBus without subscribers, and idle()', () => {
   });
 });
 
-describe('bridgeLifecycleEvents', () => {
-  it('republishes every mitt lifecycle event with its source and priority, until stopped', async () => {
-    const emitter = createLifecycleEmitter();
+describe('lifecycle events on the bus', () => {
+  it('are published with their source (task, else session, else run id), `at` as timestamp, and their priority', async () => {
     const bus = createEventBus<import('../src/events.js').Events>();
-    const stop = bridgeLifecycleEvents(emitter, bus);
     const failed = deferred<BusEvent>();
     bus.subscribe('task.failed', (e) => failed.resolve(e));
 
-    emitter.emit('workflow.started', { type: 'workflow.started', workflowId: 'w', runId: 'r1', at: 1, taskIds: ['t1'], resumed: false });
-    emitter.emit('session.started', { type: 'session.started', sessionId: 's1', agentName: 'a', attempt: 1, at: 2, maxAttempts: 3 });
-    emitter.emit('task.started', { type: 'task.started', workflowId: 'w', runId: 'r1', taskId: 't1', at: 3, attempt: 1, maxAttempts: 3 });
+    publishLifecycleEvent(bus, { type: 'workflow.started', workflowId: 'w', runId: 'r1', at: 1, taskIds: ['t1'], resumed: false });
+    publishLifecycleEvent(bus, { type: 'session.started', sessionId: 's1', agentName: 'a', attempt: 1, at: 2, maxAttempts: 3 });
+    publishLifecycleEvent(bus, { type: 'task.started', workflowId: 'w', runId: 'r1', taskId: 't1', at: 3, attempt: 1, maxAttempts: 3 });
     const record = { taskId: 't1', status: 'failed' } as unknown as import('../src/workflow/workflow-result.js').TaskRecord;
-    emitter.emit('task.failed', { type: 'task.failed', workflowId: 'w', runId: 'r1', taskId: 't1', at: 4, record });
+    publishLifecycleEvent(bus, { type: 'task.failed', workflowId: 'w', runId: 'r1', taskId: 't1', at: 4, record });
 
     await expect(failed.promise).resolves.toMatchObject({ source: 't1', priority: 'high', timestamp: 4 });
     expect(bus.getHistory().map((e) => [e.type, e.source, e.priority])).toEqual([
@@ -326,9 +323,23 @@ describe('bridgeLifecycleEvents', () => {
       ['task.failed', 't1', 'high'],
     ]);
     expect(bus.getHistory('task.failed')[0]?.payload.record).toBe(record);
+  });
 
-    stop();
-    emitter.emit('task.started', { type: 'task.started', workflowId: 'w', runId: 'r1', taskId: 't2', at: 5, attempt: 1, maxAttempts: 1 });
-    expect(bus.getHistory()).toHaveLength(4);
+  it('share one bus with your own events: one history, one priority order', async () => {
+    type Mine = import('../src/events.js').Events & { 'review.requested': { file: string } };
+    const bus = createEventBus<Mine>();
+    const seen: string[] = [];
+    bus.subscribe('*', (e) => {
+      seen.push(e.type);
+      if (e.type === 'task.started') {
+        // Published while delivering: queued, the urgent one first.
+        void bus.publish({ type: 'review.requested', payload: { file: 'a.ts' }, source: 'coder' });
+        void bus.publish({ type: 'review.requested', payload: { file: 'b.ts' }, source: 'coder', priority: 'critical' });
+      }
+    });
+    publishLifecycleEvent(bus, { type: 'task.started', workflowId: 'w', runId: 'r1', taskId: 't1', at: 3, attempt: 1, maxAttempts: 3 });
+    await bus.idle();
+    expect(seen).toEqual(['task.started', 'review.requested', 'review.requested']);
+    expect(bus.getHistory('review.requested').map((e) => e.payload.file)).toEqual(['b.ts', 'a.ts']);
   });
 });

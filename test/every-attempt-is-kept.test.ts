@@ -8,17 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentSession,
-  JsonStateBackend,
-  WorkflowOrchestrator,
-  createReplayExecutor,
-  readRunEventLog,
-  runEventLogPath,
-  type ExecutionResult,
-  type Executor,
-  type TaskRecord,
-} from '../src/index.js';
+import { AgentSession, JsonStateBackend, WorkflowOrchestrator, createReplayExecutor, type ExecutionResult, type Executor, type TaskRecord } from '../src/index.js';
+import { readRunEventLog, runEventLogPath } from '../src/persistence/run-event-log.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';
 import { okResult } from './helpers/results.js';
@@ -154,7 +145,7 @@ describe('attempts around cancels, crashes and old checkpoints', () => {
   it('a cancelled attempt stays in the log and the attempt after it gets the next number and file', async () => {
     const run = executor([1]);
     const first = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor: run });
-    first.events.on('task.started', () => void first.cancel());
+    first.bus.subscribe('task.started', () => void first.cancel());
     const cancelled = await first.runWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'x' }] }, { runId: 'c1' });
     expect(cancelled.taskResults[0]).toMatchObject({ status: 'cancelled', attempts: 0 });
     expect(cancelled.taskResults[0]!.attemptLog).toMatchObject([{ attempt: 1, status: 'cancelled', error: { code: 'CANCELLED' } }]);

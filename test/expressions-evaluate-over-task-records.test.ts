@@ -3,7 +3,8 @@
  * values the expression saw; what an expression reads; variables a loop or fan-out adds.
  */
 import { describe, expect, it } from 'vitest';
-import { checkExpression, evaluateCondition, evaluateExpression, taskVariables, type ExpressionValues, type TaskRecord } from '../src/index.js';
+import { type ExpressionValues, type TaskRecord } from '../src/index.js';
+import { checkExpression, evaluateCondition, evaluateExpression, taskVariables } from '../src/workflow/expression.js';
 import { emptyTaskRecord } from '../src/workflow/workflow-result.js';
 
 function record(taskId: string, fields: Partial<TaskRecord> & { json?: unknown }): TaskRecord {

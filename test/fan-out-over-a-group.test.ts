@@ -69,7 +69,9 @@ for (const factory of backendFactories()) {
       const executor = recordingExecutor(answer);
       const o = await orchestrator(executor);
       const expanded: unknown[] = [];
-      o.events.on('fanout.expanded', (e) => expanded.push(e));
+      o.bus.subscribe('fanout.expanded', ({ payload: e }) => {
+    expanded.push(e);
+  });
       const result = await o.runWorkflow(spec(), { runId: 'gf1' });
       expect(result.status).toBe('completed');
       // The event names the group's tasks, so a view can list impl[k].code and impl[k].check.

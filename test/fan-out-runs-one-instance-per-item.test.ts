@@ -57,7 +57,9 @@ for (const factory of backendFactories()) {
       const executor = agents(planned(['alpha', 'beta', 'gamma']));
       const o = await orchestrator(executor);
       const events: TaskEvent[] = [];
-      o.events.on('fanout.expanded', (e) => events.push(e));
+      o.bus.subscribe('fanout.expanded', ({ payload: e }) => {
+    events.push(e);
+  });
       const result = await o.runWorkflow(workers(), { runId: 'ow1' });
       expect(result.status).toBe('completed');
       const tasks = byId(result);
@@ -211,7 +213,9 @@ for (const factory of backendFactories()) {
       executor.prompts.length = 0;
       const again = await orchestrator(executor);
       const expanded: TaskEvent[] = [];
-      again.events.on('fanout.expanded', (e) => expanded.push(e));
+      again.bus.subscribe('fanout.expanded', ({ payload: e }) => {
+    expanded.push(e);
+  });
       const resumed = await again.resume('ow-cancel');
       expect(resumed.status).toBe('completed');
       expect(expanded).toEqual([]);

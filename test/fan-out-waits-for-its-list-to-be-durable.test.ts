@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, toPromise } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrchestratorMachine, recordsOf, validateWorkflow, type ExecutionResult, type Executor } from '../src/index.js';
+import { createOrchestratorMachine, validateWorkflow, type ExecutionResult, type Executor } from '../src/index.js';
+import { recordsOf } from '../src/machines/orchestrator.machine.js';
 import { okResult } from './helpers/results.js';
 
 const ok = (output: string): ExecutionResult => okResult({ output, numTurns: 1 });

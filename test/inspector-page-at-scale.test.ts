@@ -8,7 +8,8 @@
 import { rmSync } from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectedRunSummary, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
+import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
+import type { RunSummary as InspectedRunSummary } from '../src/inspector/run-view.js';
 import { bigRecordings, bigSpec, type BigRunOptions } from './helpers/big-runs.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { screenshotPath } from './helpers/screenshots.js';

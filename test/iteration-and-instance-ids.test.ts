@@ -4,7 +4,9 @@
  * up), records ordered under their declared task, and `{{iteration}}` where a loop gives it.
  */
 import { describe, expect, it } from 'vitest';
-import { declaredTaskOf, instanceId, iterationId, parseInstanceId, parseUnitId, renderTemplate, validateWorkflow, withInstancesUnderTheirTask } from '../src/index.js';
+import { validateWorkflow } from '../src/index.js';
+import { declaredTaskOf, instanceId, iterationId, parseInstanceId, parseUnitId, withInstancesUnderTheirTask } from '../src/workflow/fan-out.js';
+import { renderTemplate } from '../src/workflow/template.js';
 import { memoryKeyValues } from '../src/workflow/template.js';
 
 const workflow = validateWorkflow({

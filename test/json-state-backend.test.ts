@@ -2,7 +2,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, STATE_SCHEMA_VERSION, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../src/index.js';
+import { JsonStateBackend, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
 
 let dir: string;
 let backend: JsonStateBackend;

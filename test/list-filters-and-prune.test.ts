@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { STATE_SCHEMA_VERSION, pruneRuns, validateWorkflow, type RunCheckpoint, type StateBackend } from '../src/index.js';
+import { pruneRuns, validateWorkflow, type RunCheckpoint, type StateBackend } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
 import { backendFactories, type BackendFactory } from './helpers/backends.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';

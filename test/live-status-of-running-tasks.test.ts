@@ -5,7 +5,7 @@ import { cli, cliProcess } from './helpers/cli.js';
 import { eventually, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { backendFactories } from './helpers/backends.js';
 import type { LiveTask } from '../src/cli/live-status.js';
-import { readLiveAttempt } from '../src/index.js';
+import { readLiveAttempt } from '../src/claude/live-attempt.js';
 
 let world: FakeWorld;
 beforeEach(() => {

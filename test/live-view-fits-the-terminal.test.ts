@@ -4,6 +4,7 @@
  * Claude Code's API retries show in the task's line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { publishLifecycleEvent } from '../src/event-bus.js';
 import { WorkflowOrchestrator } from '../src/index.js';
 import { ProgressView } from '../src/cli/progress-view.js';
 import { describeApiRetry } from '../src/cli/progress-view.js';
@@ -107,8 +108,8 @@ describe('showProgress on a terminal', () => {
       false,
     );
     stop = () => progress.stop();
-    orchestrator.events.emit('workflow.started', { type: 'workflow.started', ...base, taskIds: ['a'], resumed: false });
-    orchestrator.events.emit('task.progress', {
+    publishLifecycleEvent(orchestrator.bus, { type: 'workflow.started', ...base, taskIds: ['a'], resumed: false });
+    publishLifecycleEvent(orchestrator.bus, {
       type: 'task.progress',
       ...base,
       taskId: 'a',

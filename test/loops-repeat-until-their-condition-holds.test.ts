@@ -66,7 +66,9 @@ for (const factory of backendFactories()) {
       const executor = recordingExecutor(reviewer(2));
       const o = await orchestrator(executor);
       const events: TaskEvent[] = [];
-      o.events.on('loop.iteration', (e) => events.push(e));
+      o.bus.subscribe('loop.iteration', ({ payload: e }) => {
+    events.push(e);
+  });
       const result = await o.runWorkflow(refine(), { runId: 'eo1' });
       expect(result.status).toBe('completed');
       expect(executor.prompts).toEqual([
@@ -136,7 +138,9 @@ for (const factory of backendFactories()) {
         return ok(prompt);
       });
       const o = await orchestrator(executor);
-      o.events.on('task.failed', (e) => e.taskId === 'boom' && failedSeen());
+      o.bus.subscribe('task.failed', ({ payload: e }) => {
+        if (e.taskId === 'boom') failedSeen();
+      });
       const spec = {
         id: 'halt',
         max_parallel: 4,

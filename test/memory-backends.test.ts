@@ -6,14 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  InMemoryBackend,
-  JsonMemoryBackend,
-  SqliteMemoryBackend,
-  openMemoryBackend,
-  type MemoryBackend,
-  type VectorSearchOptions,
-} from '../src/index.js';
+import { InMemoryBackend, JsonMemoryBackend, openMemoryBackend, type MemoryBackend, type VectorSearchOptions } from '../src/index.js';
+import { SqliteMemoryBackend } from '../src/memory/sqlite-memory-backend.js';
 import { failureOf } from './helpers/failure-of.js';
 import { sqliteAvailable } from './helpers/memory-stores.js';
 

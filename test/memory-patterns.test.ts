@@ -3,7 +3,8 @@
  * everything, and cleanup of what expired.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ANALYSIS_CACHE_PREFIX, InMemoryBackend, MemoryPatterns, SKILL_PREFIX } from '../src/index.js';
+import { InMemoryBackend } from '../src/index.js';
+import { ANALYSIS_CACHE_PREFIX, MemoryPatterns, SKILL_PREFIX } from '../src/memory/memory-patterns.js';
 import { failureOf } from './helpers/failure-of.js';
 
 describe('MemoryPatterns', () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonMemoryBackend, SqliteMemoryBackend, openMemoryBackend, type MemoryBackend } from '../src/index.js';
+import { JsonMemoryBackend, openMemoryBackend, type MemoryBackend } from '../src/index.js';
+import { SqliteMemoryBackend } from '../src/memory/sqlite-memory-backend.js';
 import { failureOf } from './helpers/failure-of.js';
 import { sqliteAvailable } from './helpers/memory-stores.js';
 
@@ -236,7 +237,7 @@ describe.runIf(sqliteAvailable)('SqliteMemoryBackend files', () => {
   it('keeps its tables beside the state backend\'s in a shared file, each reading its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agents-sdk-memory-'));
     try {
-      const { SqliteStateBackend } = await import('../src/index.js');
+      const { SqliteStateBackend } = await import('../src/sqlite.js');
       const state = await SqliteStateBackend.open(join(dir, 'agents.sqlite'));
       await state.save('setting', { a: 1 });
       const memory = await SqliteMemoryBackend.open(join(dir, 'agents.sqlite'));

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsCollector, nearestRank, STATE_SCHEMA_VERSION, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../src/index.js';
+import { MetricsCollector, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../src/index.js';
+import { nearestRank } from '../src/metrics/metrics-collector.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
 import { record } from './helpers/records.js';
 
 function rec(taskId: string, fields: Partial<TaskRecord> = {}): TaskRecord {

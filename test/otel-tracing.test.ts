@@ -8,6 +8,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onLifecycleEvent } from '../src/event-bus.js';
 import { TransientError, WorkflowOrchestrator, traceWorkflows, type Executor, type WorkflowSpecInput } from '../src/index.js';
 import { okResult } from './helpers/results.js';
 
@@ -63,8 +64,8 @@ describe('traceWorkflows', () => {
   it('makes a span per run, task and attempt, parented explicitly, with GenAI attributes and the retried attempt in error', async () => {
     const orchestrator = new WorkflowOrchestrator(null, { executor: executor(), retry: { baseDelayMs: 0, maxDelayMs: 0, jitter: 'none' } });
     const at = new Map<string, number>();
-    orchestrator.events.on('*', (type, e) => {
-      if (type === 'workflow.started' || type === 'workflow.finished') at.set(type, (e as { at: number }).at);
+    onLifecycleEvent(orchestrator.bus, (e) => {
+      if (e.type === 'workflow.started' || e.type === 'workflow.finished') at.set(e.type, e.at);
     });
     const stop = traceWorkflows(orchestrator, { tracer: provider.getTracer('test') });
     const result = await orchestrator.runWorkflow(spec, { runId: 'run-1' });

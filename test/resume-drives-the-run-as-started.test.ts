@@ -6,7 +6,8 @@
  */
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonStateBackend, SqliteStateBackend, WorkflowOrchestrator, type RunCheckpoint, type WorkflowResult } from '../src/index.js';
+import { JsonStateBackend, WorkflowOrchestrator, type RunCheckpoint, type WorkflowResult } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { okResult } from './helpers/results.js';
@@ -103,7 +104,7 @@ describe('the library', () => {
     const backend = new JsonStateBackend(world.stateDir);
     const launch = { redis: 'redis://cache:6379', queue: 'team', stateDir: world.stateDir, backend: 'json' as const };
     const first = new WorkflowOrchestrator({ stateBackend: backend, stateDir: world.stateDir, executor: async () => okResult() });
-    first.events.on('task.started', () => void first.cancel());
+    first.bus.subscribe('task.started', () => void first.cancel());
     expect((await first.runWorkflow({ id: 'w', tasks: [{ id: 'a', prompt: 'x' }] }, { runId: 'lib', launch })).status).toBe('cancelled');
     expect((await backend.loadRun('lib'))!.launch).toEqual(launch);
     const second = new WorkflowOrchestrator({ stateBackend: backend, stateDir: world.stateDir, executor: async () => okResult() });

@@ -15,7 +15,6 @@ import {
   WorkflowOrchestrator,
   type ExecutionResult,
   type Executor,
-  type TaskEvent,
 } from '../src/index.js';
 
 const ok = (output: string, costUsd = 0): ExecutionResult => ({
@@ -52,7 +51,9 @@ afterEach(() => {
 
 function orchestrator(executor: Executor, starts: Array<[string, number, number, number | undefined]> = []) {
   const o = new WorkflowOrchestrator({ stateBackend: new JsonStateBackend(dir), stateDir: dir, executor, retry: { baseDelayMs: 1, jitter: 'none' } });
-  o.events.on('task.started', (e: Extract<TaskEvent, { type: 'task.started' }>) => starts.push([e.taskId, e.attempt, e.maxAttempts, e.counted]));
+  o.bus.subscribe('task.started', ({ payload: e }) => {
+    starts.push([e.taskId, e.attempt, e.maxAttempts, e.counted]);
+  });
   return o;
 }
 

@@ -131,7 +131,9 @@ tasks:
   it('emits task.skipped with the reason', async () => {
     const o = new WorkflowOrchestrator(null, { stateDir: world.stateDir });
     const skipped: Array<Events['task.skipped']> = [];
-    o.events.on('task.skipped', (e) => skipped.push(e));
+    o.bus.subscribe('task.skipped', ({ payload: e }) => {
+    skipped.push(e);
+  });
     const result = await o.runWorkflow(
       {
         id: 'events',
@@ -152,7 +154,9 @@ describe('when and wait_for', () => {
   it('a task whose condition is false does not wait for its event: it is skipped at once', async () => {
     const o = new WorkflowOrchestrator(null, { stateDir: world.stateDir });
     let waited = false;
-    o.events.on('task.waiting', () => (waited = true));
+    o.bus.subscribe('task.waiting', () => {
+      waited = true;
+    });
     const result = await o.runWorkflow(
       {
         id: 'gate',

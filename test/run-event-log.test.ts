@@ -7,18 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AgentsSdkError,
-  EVENT_LOG_INLINE_LIMIT,
-  JsonStateBackend,
-  RunEventLog,
-  TransientError,
-  WorkflowOrchestrator,
-  readRunEventLog,
-  runEventLogPath,
-  type Events,
-  type Executor,
-} from '../src/index.js';
+import { onLifecycleEvent } from '../src/event-bus.js';
+import { AgentsSdkError, JsonStateBackend, TransientError, WorkflowOrchestrator, type Events, type Executor } from '../src/index.js';
+import { EVENT_LOG_INLINE_LIMIT, RunEventLog, readRunEventLog, runEventLogPath } from '../src/persistence/run-event-log.js';
 import { failureOf } from './helpers/failure-of.js';
 import { okResult } from './helpers/results.js';
 
@@ -62,7 +53,9 @@ describe('the run event log', () => {
       retry: { baseDelayMs: 0, maxDelayMs: 0, jitter: 'none' },
     });
     const seen: Events[keyof Events][] = [];
-    orchestrator.events.on('*', (_type, event) => seen.push(event));
+    onLifecycleEvent(orchestrator.bus, (event) => {
+      seen.push(event);
+    });
     const result = await orchestrator.runWorkflow(workflow, { runId: 'run-1' });
     expect(result.status).toBe('completed');
 

@@ -10,15 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CancelledError,
-  SqliteStateBackend,
-  WorkflowOrchestrator,
-  readRunEvents,
-  runEventLogPath,
-  type Executor,
-  type StateBackend,
-} from '../src/index.js';
+import { onLifecycleEvent } from '../src/event-bus.js';
+import { CancelledError, WorkflowOrchestrator, readRunEvents, type Executor, type StateBackend } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
+import { runEventLogPath } from '../src/persistence/run-event-log.js';
 import { processRegistryDir, registerProcess } from '../src/actors/process-registry.js';
 import { openStateBackend } from '../src/persistence/open-state-backend.js';
 import { backendFactories } from './helpers/backends.js';
@@ -67,7 +62,9 @@ describe.each(backendFactories())('run events with the $name', (factory) => {
   it('holds every event of the run with its run, task, session and attempt, the 100 KB output referenced', async () => {
     const o = await orchestrator();
     const seen: string[] = [];
-    o.events.on('*', (type) => seen.push(type));
+    onLifecycleEvent(o.bus, (event) => {
+      seen.push(event.type);
+    });
     expect((await o.runWorkflow(workflow, { runId: 'run-1' })).status).toBe('completed');
 
     const { events, torn } = await readRunEvents('run-1', { backend: o.stateBackend, stateDir: dir });

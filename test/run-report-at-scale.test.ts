@@ -5,7 +5,9 @@
  * run's report took 45 s of CPU). Timing is the bench's (bench/report.mjs); here, the structure.
  */
 import { describe, expect, it } from 'vitest';
-import { STATE_SCHEMA_VERSION, buildRunReport, renderRunReportHtml, validateWorkflow, type RunCheckpoint, type RunEventLogEntry, type TaskRecord } from '../src/index.js';
+import { renderRunReportHtml, validateWorkflow, type RunCheckpoint, type RunEventLogEntry, type TaskRecord } from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
+import { buildRunReport } from '../src/report/run-report.js';
 import { DAGRE_MAX_NODES, layeredLayout, layoutDag } from '../src/visual/dag-layout.js';
 
 const T0 = 1_700_000_000_000;

@@ -4,16 +4,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  JsonStateBackend,
-  buildRunReport,
-  loadRunReport,
-  renderRunReportHtml,
-  validateWorkflow,
-  type RunCheckpoint,
-  type RunEventLogEntry,
-  type WorkflowResult,
-} from '../src/index.js';
+import { JsonStateBackend, loadRunReport, renderRunReportHtml, validateWorkflow, type RunCheckpoint, type RunEventLogEntry, type WorkflowResult } from '../src/index.js';
+import { buildRunReport } from '../src/report/run-report.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';

@@ -7,17 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import {
-  JsonStateBackend,
-  SqliteStateBackend,
-  ValidationError,
-  WorkflowOrchestrator,
-  validateWorkflow,
-  type Events,
-  type StateBackend,
-  type WorkflowResult,
-  type WorkflowSpecInput,
-} from '../src/index.js';
+import { JsonStateBackend, ValidationError, WorkflowOrchestrator, validateWorkflow, type Events, type StateBackend, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { eventually, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
@@ -58,11 +49,10 @@ function gate(extra: Record<string, unknown> = {}): WorkflowSpecInput {
 /** Resolves with the first event of this type. */
 function next<K extends keyof Events>(o: WorkflowOrchestrator, type: K): Promise<Events[K]> {
   return new Promise((resolve) => {
-    const handler = (e: Events[K]) => {
-      o.events.off(type, handler);
-      resolve(e);
-    };
-    o.events.on(type, handler);
+    const stop = o.bus.subscribe(type, (e) => {
+      stop();
+      resolve(e.payload as Events[K]);
+    });
   });
 }
 
@@ -108,7 +98,9 @@ describe('approval gate (wait_for)', () => {
     const spec = gate();
     spec.tasks[0] = { id: 'plan', command: ['node', '-e', 'setTimeout(() => process.stdout.write("slow plan"), 300)'] };
     let waited = false;
-    o.events.on('task.waiting', () => (waited = true));
+    o.bus.subscribe('task.waiting', () => {
+      waited = true;
+    });
     const started = next(o, 'workflow.started');
     const done = o.runWorkflow(spec, { runId: 'early' });
     await started;
@@ -174,7 +166,9 @@ describe('publish on completion', () => {
   it("another branch of the run waits for a task's published output", async () => {
     const o = orchestrator();
     const published: Array<Events['workflow.signal']> = [];
-    o.events.on('workflow.signal', (e) => published.push(e));
+    o.bus.subscribe('workflow.signal', ({ payload: e }) => {
+    published.push(e);
+  });
     const result = await o.runWorkflow(
       {
         id: 'pub',
@@ -378,7 +372,7 @@ describe('a signal nothing waits for', () => {
       const o = orchestrator(backend);
       const runId = backend ? 'lib-stored' : 'lib-memory';
       const answers: unknown[] = [];
-      o.events.on('task.waiting', () => {
+      o.bus.subscribe('task.waiting', () => {
         void (async () => {
           answers.push(await o.signal(runId, 'approval.grant').catch((error: unknown) => error));
           answers.push(await o.signal(runId, 'approval.grant', null, { force: true }));

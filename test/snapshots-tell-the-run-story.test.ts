@@ -98,14 +98,14 @@ describe('the statechart tells the run story', () => {
     const waited = await inspectRun(
       { id: 'gate', tasks: [{ id: 'g', wait_for: 'go', command: echo('went') }] },
       async (o, runId) => {
-        await new Promise<void>((resolve) => o.events.on('task.waiting', () => resolve()));
+        await new Promise<void>((resolve) => o.bus.subscribe('task.waiting', () => resolve()));
         await o.signal(runId, 'go');
       },
     );
     expect(waited.states).toEqual(['waiting', 'running', 'completed']);
 
     const cancelled = await inspectRun({ id: 'cancel', tasks: [{ id: 'g', wait_for: 'go', command: echo('never') }] }, async (o) => {
-      await new Promise<void>((resolve) => o.events.on('task.waiting', () => resolve()));
+      await new Promise<void>((resolve) => o.bus.subscribe('task.waiting', () => resolve()));
       await o.cancel();
     });
     expect(cancelled.states).toEqual(['waiting', 'cancelled']);

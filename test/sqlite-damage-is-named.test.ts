@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStateBackend } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { scanWal } from '../src/persistence/sqlite-file-check.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { failureOf } from './helpers/failure-of.js';

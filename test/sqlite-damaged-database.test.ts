@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStateBackend } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { cli, cliProcess } from './helpers/cli.js';
 import { failureOf } from './helpers/failure-of.js';
 import { checkpoint, record } from './helpers/records.js';

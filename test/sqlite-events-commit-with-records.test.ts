@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStateBackend, WorkflowOrchestrator, type Executor } from '../src/index.js';
+import { WorkflowOrchestrator, type Executor } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { okResult } from './helpers/results.js';
 
 const LOAD_RUN = fileURLToPath(new URL('./fixtures/load-run.mjs', import.meta.url));

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStateBackend, type RunCheckpoint } from '../src/index.js';
+import { type RunCheckpoint } from '../src/index.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { checkpoint, record } from './helpers/records.js';
 import { writeLayout1Database } from './helpers/sqlite-layout-1.js';
 

@@ -7,10 +7,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  STATE_SCHEMA_VERSION,
-  SqliteStateBackend,
-} from '../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../src/persistence/state-backend.js';
+import { SqliteStateBackend } from '../src/persistence/sqlite-state-backend.js';
 import { checkpoint, record } from './helpers/records.js';
 import { failureOf } from './helpers/failure-of.js';
 

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseStreamLine, type ResultLine, type StreamLine } from '../src/index.js';
+import { type ResultLine, type StreamLine } from '../src/index.js';
+import { parseStreamLine } from '../src/claude/stream-json.js';
 import { classifyFailure } from '../src/claude/classify-failure.js';
 import { progressEventsOf, tokensFromUsage } from '../src/claude/stream-json.js';
 import { ClaudeStreamCollector } from '../src/claude/stream-collector.js';

@@ -3,7 +3,9 @@
  * fields without bulk, and its message in words.
  */
 import { describe, expect, it } from 'vitest';
-import { AgentSession, createLifecycleBus, createRunLogger, type LifecycleEvent } from '../src/index.js';
+import { AgentSession, createRunLogger, type LifecycleEvent } from '../src/index.js';
+import { createEventBus } from '../src/event-bus.js';
+import type { Events } from '../src/events.js';
 import { okResult } from './helpers/results.js';
 
 function logged(level: 'trace' | 'info' = 'trace') {
@@ -82,7 +84,7 @@ describe('createRunLogger', () => {
   });
 
   it('follows a session through its bus, in pretty lines', async () => {
-    const bus = createLifecycleBus();
+    const bus = createEventBus<Events>();
     const lines: string[] = [];
     const stop = createRunLogger({ format: 'pretty', write: (l) => lines.push(l) }).attach(bus);
     const s = new AgentSession({ sessionId: 'p1', agentName: 'a', bus, executor: async () => okResult() });

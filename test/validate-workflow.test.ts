@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError, loadWorkflowFile, renderTemplate, validateWorkflow, type ValidationIssue } from '../src/index.js';
+import { ValidationError, loadWorkflowFile, validateWorkflow, type ValidationIssue } from '../src/index.js';
+import { renderTemplate } from '../src/workflow/template.js';
 
 function issuesOf(spec: unknown, inputs?: Record<string, string>): ValidationIssue[] {
   try {

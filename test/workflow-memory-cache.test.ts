@@ -7,19 +7,8 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  InMemoryBackend,
-  JsonMemoryBackend,
-  ValidationError,
-  WorkflowOrchestrator,
-  hashFiles,
-  validateWorkflow,
-  type JsonValue,
-  type StoreOptions,
-  type ValidationIssue,
-  type WorkflowResult,
-  type WorkflowSpecInput,
-} from '../src/index.js';
+import { InMemoryBackend, JsonMemoryBackend, ValidationError, WorkflowOrchestrator, validateWorkflow, type JsonValue, type StoreOptions, type ValidationIssue, type WorkflowResult, type WorkflowSpecInput } from '../src/index.js';
+import { hashFiles } from '../src/memory/file-hash.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, setProcessEnv, type FakeWorld } from './helpers/fake-claude.js';
 

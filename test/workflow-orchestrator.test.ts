@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onLifecycleEvent } from '../src/event-bus.js';
 import {
   WorkflowOrchestrator,
   type TaskEvent,
@@ -163,8 +164,8 @@ describe('WorkflowOrchestrator', () => {
   it('retries a transient failure within a task and counts the attempts', async () => {
     const o = orchestrator();
     const seen: string[] = [];
-    o.events.on('*', (type, e) => {
-      if ('attempt' in e) seen.push(`${type}#${e.attempt}${'maxAttempts' in e ? `/${e.maxAttempts}` : ''}`);
+    onLifecycleEvent(o.bus, (e) => {
+      if ('attempt' in e) seen.push(`${e.type}#${e.attempt}${'maxAttempts' in e ? `/${e.maxAttempts}` : ''}`);
     });
     const result = await o.runWorkflow({ id: 'retry', tasks: [{ id: 'flaky', prompt: '[[transient:2]] flaky', retry_count: 3 }] });
     expect(result.status).toBe('completed');
@@ -182,7 +183,7 @@ describe('WorkflowOrchestrator', () => {
     // The orchestrator's own policy would wait exactly 20 ms (jitter none): retry_delay overrides its base only.
     const o = orchestrator();
     const delays: Record<string, number[]> = {};
-    o.events.on('task.retrying', (e) => void (delays[e.taskId] ??= []).push(e.delayMs));
+    o.bus.subscribe('task.retrying', ({ payload: e }) => void (delays[e.taskId] ??= []).push(e.delayMs));
     const result = await o.runWorkflow({
       id: 'delays',
       defaults: { retry_delay: 0.3 },
@@ -214,7 +215,9 @@ describe('WorkflowOrchestrator', () => {
   it('cancel() kills running agents and their children, and the run ends cancelled', async () => {
     const o = orchestrator();
     const started: string[] = [];
-    o.events.on('task.started', (e) => started.push(e.taskId));
+    o.bus.subscribe('task.started', ({ payload: e }) => {
+    started.push(e.taskId);
+  });
     const run = o.runWorkflow({
       id: 'cancel',
       tasks: [task('hang1', [], '[[hang-child]] one'), task('hang2', [], '[[hang]] two'), task('next', ['hang1'], 'next')],
@@ -256,7 +259,7 @@ describe('WorkflowOrchestrator', () => {
     const seen: boolean[] = [];
     for (const o of [orchestrator(), new WorkflowOrchestrator(null, { stateDir: world.stateDir })]) {
       const runId = `reg-${seen.length}`;
-      o.events.on('task.started', () => {
+      o.bus.subscribe('task.started', () => {
         setTimeout(() => seen.push(existsSync(join(world.stateDir, runId, '.processes'))), 150);
       });
       expect((await o.runWorkflow(spec, { runId })).status).toBe('completed');
@@ -267,8 +270,8 @@ describe('WorkflowOrchestrator', () => {
   it('publishes typed task and workflow events on its bus', async () => {
     const o = orchestrator();
     const seen: string[] = [];
-    o.events.on('*', (type, e) => {
-      if (type !== 'task.progress') seen.push(`${type}:${(e as TaskEvent).taskId ?? ''}`);
+    onLifecycleEvent(o.bus, (e) => {
+      if (e.type !== 'task.progress') seen.push(`${e.type}:${(e as TaskEvent).taskId ?? ''}`);
     });
     await o.runWorkflow({ id: 'events', tasks: [task('only', [], 'only')] });
     expect(seen).toEqual(['workflow.started:', 'task.started:only', 'task.completed:only', 'workflow.finished:']);

@@ -14,7 +14,7 @@ import { cli, CLI_BIN } from './helpers/cli.js';
 import { gitIn, makeRepo, writeFileCommand, type TestRepo } from './helpers/git-repo.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
 import { fakeWorld } from './helpers/fake-claude.js';
-import { CONTINUE_PROMPT } from '../src/index.js';
+import { CONTINUE_PROMPT } from '../src/machines/orchestrator.machine.js';
 
 let repo: TestRepo | undefined;
 afterEach(() => {
@@ -157,7 +157,9 @@ describe('runs side by side', () => {
     });
     const seen: string[] = [];
     const orchestrator = new WorkflowOrchestrator({ stateDir: r.state });
-    orchestrator.events.on('task.started', () => seen.push(...worktreePaths(r.repo)));
+    orchestrator.bus.subscribe('task.started', () => {
+      seen.push(...worktreePaths(r.repo));
+    });
     const [one, two] = await Promise.all([orchestrator.runWorkflow(spec('one'), { runId: 'one' }), orchestrator.runWorkflow(spec('two'), { runId: 'two' })]);
     expect([one.status, two.status]).toEqual(['completed', 'completed']);
     expect(gitIn(r.repo, 'show', 'agents-sdk/one:x.txt')).toBe('one');

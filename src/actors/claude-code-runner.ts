@@ -107,7 +107,7 @@ export interface ClaudeRunRequest {
   agentName?: string;
   /**
    * Which attempt of its task (or prompt) this run is, from 1 (default 1): names its raw files,
-   * so that a retry never overwrites the stream of the attempt before it (see {@link rawOutputFileName}).
+   * so that a retry never overwrites the stream of the attempt before it (see `rawOutputFileName`).
    */
   attempt?: number;
   /**
@@ -173,7 +173,7 @@ export function rawOutputFileName(attempt = 1): string {
   return attempt > 1 ? `raw_output.attempt-${attempt}.jsonl` : 'raw_output.jsonl';
 }
 
-/** The file a request's raw stream is recorded in (see {@link rawOutputFileName}), or `null` when it has no run id. */
+/** The file a request's raw stream is recorded in (see `rawOutputFileName`), or `null` when it has no run id. */
 export function rawOutputFile(request: Pick<ClaudeRunRequest, 'stateDir' | 'runId' | 'agentName' | 'attempt'>): string | null {
   const dir = rawOutputDir(request);
   return dir === null ? null : join(dir, rawOutputFileName(request.attempt));

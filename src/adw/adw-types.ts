@@ -78,7 +78,7 @@ export interface AdwPromptOptions {
   /** `true`: the SDK path (session reuse, retries, typed errors); default: the `USE_AGENTS_SDK` variable, else `false`. */
   useAgentsSdk?: boolean;
   /** Where `USE_AGENTS_SDK`, `CLAUDE_CODE_PATH` and the variables `claude` gets are read from (default `process.env`). */
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   /** The current directory of the original Python process (its `PWD` for `claude` in `tac-6`/`tac-7`); default `process.cwd()`. */
   cwd?: string;
   /**
@@ -147,6 +147,6 @@ export const SLASH_COMMAND_MODEL_SETS: Readonly<Record<string, { base: AdwModel;
 };
 
 /** Whether `USE_AGENTS_SDK` turns the SDK path on (`1`, `true`, `yes`, `on`, any case: the Python shim's set). */
-export function useAgentsSdkFrom(env: NodeJS.ProcessEnv = process.env): boolean {
+export function useAgentsSdkFrom(env: Record<string, string | undefined> = process.env): boolean {
   return /^(1|true|yes|on)$/i.test((env.USE_AGENTS_SDK ?? '').trim());
 }

@@ -17,7 +17,7 @@ const TAC6 = ['ANTHROPIC_API_KEY', 'GITHUB_PAT', 'E2B_API_KEY', 'CLOUDFLARED_TUN
  * `true`), the listed ones that are set, `GITHUB_PAT` and `GH_TOKEN` from a non-empty
  * `GITHUB_PAT`; `tac-6`/`tac-7` also `PYTHONUNBUFFERED=1` and `PWD` (the caller's directory, `cwd`).
  */
-export function adwClaudeEnv(version: AdwVersion, env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
+export function adwClaudeEnv(version: AdwVersion, env: Record<string, string | undefined>, cwd: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of version === 'tac-5' ? TAC5 : TAC6) {
     const value = env[name];

@@ -7,7 +7,8 @@
  */
 import type { ClaudeProgressEvent, TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
-import type { EventBus, Events, SessionEvent, TaskEvent } from '../events.js';
+import type { Events, SessionEvent, TaskEvent } from '../events.js';
+import { onLifecycleEvent, type EventBus } from '../event-bus.js';
 import type { ExecutionResult } from '../execution-result.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 
@@ -271,14 +272,14 @@ export class CallbackManager {
   }
 }
 
-/** Something callbacks can be attached to: an `AgentSession` (its `onEvent`) or an orchestrator (its `events` bus), or a bus. */
+/** Something callbacks can be attached to: an `AgentSession` (its `onEvent`), an orchestrator (its `bus`), or a bus. */
 export type CallbackTarget =
   | {
       /** Subscribes to the session's events; returns the unsubscribe function. */
       onEvent(handler: (event: SessionEvent) => void): () => void;
     }
-  | { events: EventBus }
-  | EventBus;
+  | { bus: EventBus<Events> }
+  | EventBus<Events>;
 
 /**
  * Feeds `manager` with the events of a session, an orchestrator or an event bus; returns the
@@ -286,10 +287,8 @@ export type CallbackTarget =
  */
 export function attachCallbacks(target: CallbackTarget, manager: CallbackManager): () => void {
   if ('onEvent' in target) return target.onEvent((event) => manager.handle(event));
-  const bus: EventBus = 'events' in target ? target.events : target;
-  const handler = (_type: keyof Events, event: Events[keyof Events]): void => manager.handle(event);
-  bus.on('*', handler);
-  return () => bus.off('*', handler);
+  const bus: EventBus<Events> = 'bus' in target ? target.bus : target;
+  return onLifecycleEvent(bus, (event) => manager.handle(event));
 }
 
 /** A short one-line summary of a tool input (at most 80 characters). */

@@ -13,6 +13,7 @@ import { openStateBackend } from '../persistence/open-state-backend.js';
 import type { RunLaunch, StateBackend } from '../persistence/state-backend.js';
 import { replaySpeedOption, runLaunch } from './run-launch.js';
 import type { TaskEvent, WorkflowEvent } from '../events.js';
+import { onLifecycleEvent, type LifecycleEvent } from '../event-bus.js';
 import { loadWorkflowFile } from '../workflow/load-workflow.js';
 import { planWorkflow } from '../workflow/plan-workflow.js';
 import { formatWorkflowPlan } from './dry-run.js';
@@ -299,12 +300,12 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
     io.stderr(`${message}\n`);
     if (live) draw();
   };
-  const handler = (_type: unknown, event: unknown): void => {
+  const handler = (event: LifecycleEvent): void => {
     const line = view.apply(event as TaskEvent | WorkflowEvent);
     // Reaped processes are always worth a line.
     if (line && !quiet && (!live || (event as WorkflowEvent).type === 'workflow.reaped')) log(line);
   };
-  orchestrator.events.on('*', handler);
+  const unsubscribe = onLifecycleEvent(orchestrator.bus, handler);
   let timer: NodeJS.Timeout | undefined;
   // Plain mode (CI logs): a task that printed nothing for a while gets a heartbeat line.
   let heartbeat: NodeJS.Timeout | undefined;
@@ -324,7 +325,7 @@ export function showProgress(orchestrator: WorkflowOrchestrator, io: CliIO, json
   return {
     log,
     stop: () => {
-      orchestrator.events.off('*', handler);
+      unsubscribe();
       if (heartbeat) clearInterval(heartbeat);
       if (timer) {
         clearInterval(timer);

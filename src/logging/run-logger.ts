@@ -14,7 +14,8 @@ import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { totalTokens, type ClaudeProgressEvent, type TokenUsage } from '../claude/stream-json.js';
 import { describeQueued } from '../claude/transcript.js';
 import type { SerializedError } from '../errors.js';
-import type { BusEvent, LifecycleBus, LifecycleEvent } from '../event-bus.js';
+import type { BusEvent, EventBus, LifecycleEvent } from '../event-bus.js';
+import type { Events } from '../events.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 import { count, inTime } from '../wording.js';
 
@@ -47,7 +48,7 @@ export interface RunLogger {
   /** Logs one event at its level. */
   logEvent(event: LifecycleEvent): void;
   /** Logs every event of `bus` until the returned function is called. */
-  attach(bus: LifecycleBus): () => void;
+  attach(bus: EventBus<Events>): () => void;
 }
 
 /** Longest error message or text kept in a line, in characters. */

@@ -155,8 +155,8 @@ export interface OrchestratorContext {
   workflow: Workflow;
   graph: TaskGraph;
   /**
-   * One record per task, in task order, in chunks of {@link RECORD_CHUNK}: a change copies its
-   * chunk, not the whole list (see {@link recordsOf} for the flat list).
+   * One record per task, in task order, in chunks of `RECORD_CHUNK`: a change copies its
+   * chunk, not the whole list (see `recordsOf` for the flat list).
    */
   records: TaskRecord[][];
   /** Unfinished dependencies per task. */
@@ -330,7 +330,7 @@ export function recordOf(context: OrchestratorContext, taskId: string): TaskReco
   return i < 0 ? undefined : rec(context, i);
 }
 
-/** A per-task list in chunks of {@link RECORD_CHUNK}. */
+/** A per-task list in chunks of `RECORD_CHUNK`. */
 function chunked<T>(items: readonly T[]): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += RECORD_CHUNK) chunks.push(items.slice(i, i + RECORD_CHUNK));

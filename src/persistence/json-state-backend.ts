@@ -288,7 +288,7 @@ export class JsonStateBackend implements StateBackend, SignalStore {
 
   /**
    * Sets fields of `<stateDir>/<adwId>/adw_state.json` in place, keeping every other field
-   * (those ADW wrote included); see {@link updateAdwState}.
+   * (those ADW wrote included); see `updateAdwState`.
    */
   async saveAdwState(adwId: string, fields: Record<string, unknown>): Promise<AdwState> {
     return this.serial(async () => updateAdwState(this.stateDir, adwId, fields));

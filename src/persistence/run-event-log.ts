@@ -3,7 +3,7 @@
  * it happens, one JSON line each. The events that describe task records are made durable in the
  * same commit as those records ({@link RunEventLog.commit}, called by the checkpointer before
  * each journal append): once a record is durable, so are the events that led to it. A crash
- * may leave a torn last line, which {@link readRunEventLog} tolerates.
+ * may leave a torn last line, which `readRunEventLog` tolerates.
  *
  * @module
  */
@@ -34,7 +34,7 @@ export interface RecordRef {
  * Where a big part of a progress event went: the raw stream of attempt `attempt` of `taskId`
  * (its `attemptLog` entry's `rawFile`, `raw_output[.attempt-<n>].jsonl`), `bytes` long. Put
  * beside the field it stands for (`textRef` beside `text` ...), which keeps its first
- * {@link EVENT_LOG_PREVIEW_CHARS} characters.
+ * `EVENT_LOG_PREVIEW_CHARS` characters.
  */
 export interface RawOutputRef {
   $ref: 'raw_output';
@@ -48,7 +48,7 @@ export const EVENT_LOG_PREVIEW_CHARS = 200;
 
 /**
  * What the progress events of each task's current attempt have inlined so far: past
- * {@link EVENT_LOG_INLINE_LIMIT} bytes in all, their texts, tool inputs and tool results are
+ * `EVENT_LOG_INLINE_LIMIT` bytes in all, their texts, tool inputs and tool results are
  * referenced ({@link RawOutputRef}), so an agent writing megabytes in many small messages
  * does not copy them into the log. One per event store of a run.
  */
@@ -85,7 +85,7 @@ export interface RunEventLogEntry {
   attempt?: number;
   /** Epoch milliseconds. */
   at: number;
-  /** The rest of the event (outputs over {@link EVENT_LOG_INLINE_LIMIT} as {@link RecordRef}s). */
+  /** The rest of the event (outputs over `EVENT_LOG_INLINE_LIMIT` as {@link RecordRef}s). */
   [field: string]: unknown;
 }
 
@@ -325,7 +325,7 @@ function dropTornTail(fd: number): void {
   ftruncateSync(fd, 0);
 }
 
-/** What {@link readRunEventLog} found. */
+/** What `readRunEventLog` found. */
 export interface RunEventLogContents {
   /** Every complete entry, in the order written. */
   events: RunEventLogEntry[];

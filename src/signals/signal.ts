@@ -27,7 +27,7 @@ export interface Signal {
 export const BROADCAST_SCOPE = '*';
 
 /**
- * Where a backend keeps signals: one inbox per run, plus the {@link BROADCAST_SCOPE} one.
+ * Where a backend keeps signals: one inbox per run, plus the `BROADCAST_SCOPE` one.
  * A running process reads its inboxes from a cursor, so another process (the CLI) can send to it.
  */
 export interface SignalStore {

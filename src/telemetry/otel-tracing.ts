@@ -11,7 +11,8 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { TokenUsage } from '../claude/stream-json.js';
 import type { SerializedError } from '../errors.js';
-import type { EventBus, Events, TaskEventBase } from '../events.js';
+import type { Events, TaskEventBase } from '../events.js';
+import { onLifecycleEvent, type EventBus } from '../event-bus.js';
 import type { TaskRecord } from '../workflow/workflow-result.js';
 
 /** Options of {@link traceWorkflows}. */
@@ -26,7 +27,7 @@ export interface TraceWorkflowsOptions {
 }
 
 /** Anything with an event bus: a `WorkflowOrchestrator`, or the bus itself. */
-export type Traceable = { events: EventBus } | EventBus;
+export type Traceable = { bus: EventBus<Events> } | EventBus<Events>;
 
 /** Name of the tracer used when none is given. */
 export const TRACER_NAME = 'agents-sdk';
@@ -80,7 +81,7 @@ const zeroTokens = (): TokenUsage => ({ input: 0, output: 0, cacheRead: 0, cache
  * ```
  */
 export function traceWorkflows(orchestrator: Traceable, options: TraceWorkflowsOptions = {}): () => void {
-  const bus: EventBus = 'events' in orchestrator ? orchestrator.events : orchestrator;
+  const bus: EventBus<Events> = 'bus' in orchestrator ? orchestrator.bus : orchestrator;
   const tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
   const runs = new Map<string, RunState>();
 
@@ -215,18 +216,16 @@ export function traceWorkflows(orchestrator: Traceable, options: TraceWorkflowsO
     },
   };
 
-  const entries = Object.entries(handlers) as [keyof Events, (e: unknown) => void][];
-  // A tracing bug must never break the run (the orchestrator swallows listener errors anyway).
-  const wrapped = entries.map(([type, handler]) => [type, (e: unknown) => {
+  // A tracing bug must never break the run (nor be reported as a bus handler's error).
+  const stop = onLifecycleEvent(bus, (e) => {
     try {
-      handler(e);
+      (handlers[e.type] as ((event: unknown) => void) | undefined)?.(e);
     } catch {
       // ignored
     }
-  }] as const);
-  for (const [type, handler] of wrapped) bus.on(type, handler as never);
+  });
   return () => {
-    for (const [type, handler] of wrapped) bus.off(type, handler as never);
+    stop();
     runs.clear();
   };
 }

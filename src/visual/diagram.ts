@@ -22,7 +22,7 @@ export const DIAGRAM_FORMATS: readonly DiagramFormat[] = ['mermaid', 'dot'];
 export interface DiagramOptions {
   /** Default `mermaid`. */
   format?: DiagramFormat;
-  /** Status by task id (see {@link runStatuses}): tasks are coloured by it; tasks not in it are pending. */
+  /** Status by task id (see `runStatuses`): tasks are coloured by it; tasks not in it are pending. */
   statuses?: Readonly<Record<string, string>>;
   /** `LR` (default: dependencies first, left to right) or `TB`. */
   direction?: 'LR' | 'TB';

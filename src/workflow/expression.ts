@@ -4,9 +4,9 @@
  * by JavaScript `eval`.
  *
  * An expression reads `inputs.<name>` (strings) and `tasks.<id>.<field>` ({@link TASK_VARIABLE_FIELDS});
- * a task id that is not a CEL name (`my-task`) is written `tasks["my-task"]`. {@link checkExpression}
+ * a task id that is not a CEL name (`my-task`) is written `tasks["my-task"]`. `checkExpression`
  * finds what `validate` reports (syntax, unknown names, the tasks and inputs read, with the
- * column); {@link evaluateExpression} is pure: given the values, it returns the value or the
+ * column); `evaluateExpression` is pure: given the values, it returns the value or the
  * error, with the values it saw (for a skip reason or an `EXPRESSION_ERROR`).
  *
  * @module
@@ -39,7 +39,7 @@ export interface ExpressionProblem {
   name?: string;
 }
 
-/** What {@link checkExpression} found. */
+/** What `checkExpression` found. */
 export interface ExpressionCheck {
   problems: ExpressionProblem[];
   refs: ExpressionRef[];
@@ -47,7 +47,7 @@ export interface ExpressionCheck {
   type?: string;
 }
 
-/** Options of {@link checkExpression} and {@link evaluateExpression}. */
+/** Options of `checkExpression` and `evaluateExpression`. */
 export interface ExpressionOptions {
   /** Variables besides `inputs` and `tasks` (a loop's `iteration`, a fan-out's `item` and `index`). */
   extraVariables?: readonly string[];
@@ -188,7 +188,7 @@ function accessChain(node: AstNode): { keys: string[]; text: string; offset: num
 /** The values an expression reads, as it reads them. */
 export interface ExpressionValues {
   inputs: Record<string, string>;
-  /** `tasks.<id>`: see {@link taskVariables}; `undefined` for a task the expression may not read. */
+  /** `tasks.<id>`: see `taskVariables`; `undefined` for a task the expression may not read. */
   task(taskId: string): Record<string, unknown> | undefined;
   /** A loop's `iteration`, a fan-out's `item` and `index`. */
   extra?: Record<string, unknown>;
@@ -212,7 +212,7 @@ export function taskVariables(record: TaskRecord): Record<TaskVariableField, unk
   };
 }
 
-/** The outcome of {@link evaluateExpression}: the value, or the error; with the values read. */
+/** The outcome of `evaluateExpression`: the value, or the error; with the values read. */
 export type ExpressionOutcome = { ok: true; value: unknown; seen: string } | { ok: false; error: string; seen: string };
 
 /** Expressions checked and parsed, by variables and source: a run evaluates the same few again and again. */
@@ -289,14 +289,14 @@ function shown(value: unknown): string {
   return text.length > SEEN_VALUE_MAX ? `${text.slice(0, SEEN_VALUE_MAX)}…` : text;
 }
 
-/** Options of {@link evaluateCondition}. */
+/** Options of `evaluateCondition`. */
 export interface ConditionOptions extends ExpressionOptions {
   /** The field the condition is, for messages: `when` (default) or a loop's `until`. */
   field?: string;
 }
 
 /**
- * What {@link evaluateCondition} gives: the condition held (`run: true`), did not (with the
+ * What `evaluateCondition` gives: the condition held (`run: true`), did not (with the
  * reason), or could not be evaluated (`error`: the field, the condition, the `problem` and what
  * it read); each with `seen`, the values it read (`tasks.review.json.ok = false`).
  */

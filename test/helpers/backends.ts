@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { JsonStateBackend, SqliteStateBackend, type StateBackend } from '../../src/index.js';
+import { JsonStateBackend, type StateBackend } from '../../src/index.js';
+import { SqliteStateBackend } from '../../src/persistence/sqlite-state-backend.js';
 
 export interface LockOwnerLike {
   pid: number;

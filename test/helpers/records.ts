@@ -1,7 +1,8 @@
 /**
  * Small factories of task records and checkpoints for the state backend tests.
  */
-import { STATE_SCHEMA_VERSION, validateWorkflow, type RunCheckpoint, type TaskRecord } from '../../src/index.js';
+import { validateWorkflow, type RunCheckpoint, type TaskRecord } from '../../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../../src/persistence/state-backend.js';
 
 export function record(taskId: string, status: TaskRecord['status'] = 'completed', costUsd = 0.01): TaskRecord {
   return {

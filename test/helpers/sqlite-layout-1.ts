@@ -3,7 +3,7 @@
  * test that newer versions still open it.
  */
 import Database from 'better-sqlite3';
-import { STATE_SCHEMA_VERSION } from '../../src/index.js';
+import { STATE_SCHEMA_VERSION } from '../../src/persistence/state-backend.js';
 import { checkpoint, record } from './records.js';
 
 /** The table layout 1 of SqliteStateBackend, which kept every checkpoint, whole. */
