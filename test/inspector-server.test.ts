@@ -245,6 +245,33 @@ describe('agents-sdk inspect', () => {
 });
 
 describe('statecharts from definitions', () => {
+  it('shows each transition’s guard: `EVENT [guard]`, a guarded `always` by its guard alone', () => {
+    function isReady() {
+      return true;
+    }
+    const view = machineView({
+      id: 'g',
+      initial: 'a',
+      states: {
+        a: {
+          on: { GO: [{ guard: 'ok', target: 'b' }, { guard: isReady, target: 'c' }, { guard: () => true, target: 'd' }, { target: 'e' }] },
+          always: [{ guard: { type: 'settledAs', params: 'done' }, target: 'b' }, { guard: { type: 'within', params: { max: 3 } }, target: 'c' }, { guard: { params: 1 }, target: 'd' }, { guard: 7, target: 'e' }, { target: 'b' }],
+        },
+        b: {},
+        c: {},
+        d: {},
+        e: {},
+      },
+    })!;
+    const labels = Object.fromEntries(view.arrows.map((a) => [a.to, a.labels]));
+    expect(labels).toEqual({
+      b: ['GO [ok]', '[settledAs(done)]', 'always'],
+      c: ['GO [isReady]', '[within({"max":3})]'],
+      d: ['GO [guard]', 'always'],
+      e: ['GO', 'always'],
+    });
+  });
+
   it('boxes every top-level state, lists nested ones, and labels transitions with their events', () => {
     const view = machineView({
       id: 'm',
@@ -267,8 +294,9 @@ describe('statecharts from definitions', () => {
     expect(view.states.find((s) => s.key === 'a')!.selfEvents).toEqual(['STAY']);
     expect(view.anyState).toEqual(['STOP → done']);
     const arrows = Object.fromEntries(view.arrows.map((a) => [`${a.from}>${a.to}`, a.label]));
-    expect(arrows).toEqual({ 'a>b': 'GO', 'a>c': 'JUMP, always', 'b>done': 'error, after 100', 'b>c': 'done', 'c>a': 'BACK' });
+    expect(arrows).toEqual({ 'a>b': 'GO', 'a>c': 'JUMP, [g]', 'b>done': 'error, after 100', 'b>c': 'done', 'c>a': 'BACK' });
     expect(view.arrows.every((a) => a.points.length >= 2)).toBe(true);
+    expect(view.arrows.find((a) => a.from === 'a' && a.to === 'c')!.labels).toEqual(['JUMP', '[g]']);
     expect(machineView('not json')).toBeUndefined();
     expect(machineView({ id: 'promise' })).toBeUndefined();
     expect(machineView(undefined)).toBeUndefined();

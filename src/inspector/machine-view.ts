@@ -29,6 +29,8 @@ export interface TransitionArrow {
   from: string;
   to: string;
   label: string;
+  /** One label per transition: `EVENT`, `EVENT [guard]`, or `[guard]` for a guarded `always`. */
+  labels: string[];
   points: Array<{ x: number; y: number }>;
 }
 
@@ -81,17 +83,44 @@ function resolveTop(target: string, from: string | undefined, machineId: string,
   return keys.has(key) ? key : from;
 }
 
-/** Every transition of a state node and its descendants: `[event label, target]`. */
+/**
+ * A guard's name as a definition carries it: `'name'`, `{ type: 'name' }`, `{ type, params }`
+ * (→ `name(params)`), or a function (its name).
+ */
+function guardName(guard: unknown): string | undefined {
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'guard';
+  if (!guard || typeof guard !== 'object') return undefined;
+  const { type, params } = guard as { type?: unknown; params?: unknown };
+  if (typeof type !== 'string') return undefined;
+  if (params === undefined) return type;
+  return `${type}(${typeof params === 'string' ? params : JSON.stringify(params)})`;
+}
+
+/**
+ * Each branch of a transition config, labelled: `event [guard]`, or `[guard]` alone for an
+ * `always` branch that has one (an unguarded one stays `always`).
+ */
+function branchesOf(event: string, transition: unknown): Array<[string, string]> {
+  const branches = Array.isArray(transition) ? transition : [transition];
+  return branches.flatMap((branch) => {
+    const guard = branch && typeof branch === 'object' ? guardName((branch as { guard?: unknown }).guard) : undefined;
+    const label = guard === undefined ? event : event === 'always' ? `[${guard}]` : `${event} [${guard}]`;
+    return targetsOf(branch).map((target): [string, string] => [label, target]);
+  });
+}
+
+/** Every transition of a state node and its descendants: `[label, target]`. */
 function transitionsOf(node: StateConfig): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const [event, t] of Object.entries(node.on ?? {})) for (const target of targetsOf(t)) out.push([event, target]);
-  for (const target of targetsOf(node.always)) out.push(['always', target]);
-  for (const [delay, t] of Object.entries(node.after ?? {})) for (const target of targetsOf(t)) out.push([`after ${delay}`, target]);
-  for (const target of targetsOf(node.onDone)) out.push(['done', target]);
+  for (const [event, t] of Object.entries(node.on ?? {})) out.push(...branchesOf(event, t));
+  out.push(...branchesOf('always', node.always));
+  for (const [delay, t] of Object.entries(node.after ?? {})) out.push(...branchesOf(`after ${delay}`, t));
+  out.push(...branchesOf('done', node.onDone));
   const invokes = Array.isArray(node.invoke) ? node.invoke : node.invoke ? [node.invoke] : [];
   for (const invoke of invokes as Array<{ onDone?: unknown; onError?: unknown }>) {
-    for (const target of targetsOf(invoke.onDone)) out.push(['done', target]);
-    for (const target of targetsOf(invoke.onError)) out.push(['error', target]);
+    out.push(...branchesOf('done', invoke.onDone));
+    out.push(...branchesOf('error', invoke.onError));
   }
   for (const child of Object.values(node.states ?? {})) out.push(...transitionsOf(child));
   return out;
@@ -165,7 +194,10 @@ export function machineView(definition: string | object | undefined): MachineVie
       const type = node.type ?? (children.length > 0 ? 'compound' : 'atomic');
       return { key, type, initial: config.initial === key, children, selfEvents: [...(selfEvents.get(key) ?? [])], x: p.x, y: p.y, width: p.width, height: p.height };
     }),
-    arrows: layout.edges.map((e) => ({ from: e.from, to: e.to, label: [...(labels.get(`${e.from}\u0000${e.to}`) ?? [])].join(', '), points: e.points })),
+    arrows: layout.edges.map((e) => {
+      const each = [...(labels.get(`${e.from}\u0000${e.to}`) ?? [])];
+      return { from: e.from, to: e.to, label: each.join(', '), labels: each, points: e.points };
+    }),
   };
 }
 
