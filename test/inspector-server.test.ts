@@ -5,6 +5,7 @@
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWebSocketInspector } from '@statelyai/inspect';
+import { and, not, or } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createReplayExecutor, startInspectorServer, WorkflowOrchestrator, type InspectorServer } from '../src/index.js';
@@ -254,7 +255,10 @@ describe('statecharts from definitions', () => {
       initial: 'a',
       states: {
         a: {
-          on: { GO: [{ guard: 'ok', target: 'b' }, { guard: isReady, target: 'c' }, { guard: () => true, target: 'd' }, { target: 'e' }] },
+          on: {
+            GO: [{ guard: 'ok', target: 'b' }, { guard: isReady, target: 'c' }, { guard: () => true, target: 'd' }, { target: 'e' }],
+            COMBINED: [{ guard: not('ok'), target: 'b' }, { guard: and(['ok', { type: 'fresh' }]), target: 'c' }, { guard: or([not('ok'), 'late']), target: 'd' }],
+          },
           always: [{ guard: { type: 'settledAs', params: 'done' }, target: 'b' }, { guard: { type: 'within', params: { max: 3 } }, target: 'c' }, { guard: { params: 1 }, target: 'd' }, { guard: 7, target: 'e' }, { target: 'b' }],
         },
         b: {},
@@ -265,9 +269,9 @@ describe('statecharts from definitions', () => {
     })!;
     const labels = Object.fromEntries(view.arrows.map((a) => [a.to, a.labels]));
     expect(labels).toEqual({
-      b: ['GO [ok]', '[settledAs(done)]', 'always'],
-      c: ['GO [isReady]', '[within({"max":3})]'],
-      d: ['GO [guard]', 'always'],
+      b: ['GO [ok]', 'COMBINED [!ok]', '[settledAs(done)]', 'always'],
+      c: ['GO [isReady]', 'COMBINED [ok && fresh]', '[within({"max":3})]'],
+      d: ['GO [guard]', 'COMBINED [!ok || late]', 'always'],
       e: ['GO', 'always'],
     });
   });

@@ -13,7 +13,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PermanentError } from '../errors.js';
@@ -70,7 +71,10 @@ export interface InspectorServer {
 }
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+/** elkjs (the statecharts' layout), served from the package's own dependency: the page needs no network. */
+const ELK_SCRIPT = createRequire(import.meta.url).resolve('elkjs/lib/elk.bundled.js');
 const PAGE_FILES: Record<string, [string, string]> = {
+  '/elk.bundled.js': [ELK_SCRIPT, 'text/javascript; charset=utf-8'],
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/inspector.js': ['inspector.js', 'text/javascript; charset=utf-8'],
@@ -189,7 +193,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const page = PAGE_FILES[path];
     if (page) {
-      const body = await readFile(join(PAGE_DIR, page[0]));
+      const body = await readFile(resolve(PAGE_DIR, page[0]));
       res.writeHead(200, { 'content-type': page[1], 'cache-control': 'no-store' });
       res.end(body);
       return;

@@ -85,11 +85,19 @@ function resolveTop(target: string, from: string | undefined, machineId: string,
 
 /**
  * A guard's name as a definition carries it: `'name'`, `{ type: 'name' }`, `{ type, params }`
- * (→ `name(params)`), or a function (its name).
+ * (→ `name(params)`), XState's `not(g)`/`and([...])`/`or([...])` (→ `!g`, `a && b`, `a || b`),
+ * or another function (its name).
  */
 function guardName(guard: unknown): string | undefined {
   if (typeof guard === 'string') return guard;
-  if (typeof guard === 'function') return guard.name || 'guard';
+  if (typeof guard === 'function') {
+    // XState's not()/and()/or() are functions that keep the guards they combine
+    const combined = (guard as unknown as { guards?: unknown }).guards;
+    const parts = Array.isArray(combined) ? (combined.map(guardName) as string[]) : undefined;
+    if (parts && guard.name === 'not') return `!${parts[0]}`;
+    if (parts && (guard.name === 'and' || guard.name === 'or')) return parts.join(guard.name === 'and' ? ' && ' : ' || ');
+    return guard.name || 'guard';
+  }
   if (!guard || typeof guard !== 'object') return undefined;
   const { type, params } = guard as { type?: unknown; params?: unknown };
   if (typeof type !== 'string') return undefined;

@@ -833,6 +833,105 @@ function drawActors() {
 }
 
 // ---- statecharts ----
+// Each machine is laid out once by ELK (elkjs, served by the inspector itself): layered, edges
+// routed orthogonally, every transition's label (its events and guards, one per line) placed
+// by ELK between the layers, so no label sits under a state box and every edge stays in view.
+// Without ELK (the script did not load) the server's own layout is drawn.
+
+const LABEL_FONT = '10px system-ui, sans-serif';
+const LABEL_LINE = 12;
+const chartLayouts = new WeakMap();
+
+function labelLines(arrow) {
+  return (arrow.labels && arrow.labels.length ? arrow.labels : arrow.label ? [arrow.label] : []).map((l) => (l.length > 40 ? `${l.slice(0, 39)}…` : l));
+}
+
+function measureLines(lines) {
+  const ctx = (measureLines.ctx ??= document.createElement('canvas').getContext('2d'));
+  ctx.font = `600 ${LABEL_FONT}`; // the taken transition's label is bold: room for it
+  return { width: Math.ceil(Math.max(0, ...lines.map((l) => ctx.measureText(l).width))) + 8, height: lines.length * LABEL_LINE + 4 };
+}
+
+/** The server's layout (layoutDag), in the shape drawChart draws. */
+function serverLayout(view) {
+  return {
+    engine: 'dag',
+    width: view.width,
+    height: view.height,
+    states: view.states.map((s) => ({ state: s, x: s.x - s.width / 2, y: s.y - s.height / 2, width: s.width, height: s.height })),
+    edges: view.arrows.map((a) => {
+      const lines = labelLines(a);
+      const mid = a.points[Math.floor(a.points.length / 2)];
+      const size = measureLines(lines);
+      return { arrow: a, points: a.points, label: mid && lines.length ? { lines, x: mid.x + 3, y: mid.y - size.height, ...size } : null };
+    }),
+  };
+}
+
+async function elkLayout(view) {
+  const edges = [
+    ...view.arrows.map((a) => ({ arrow: a, lines: labelLines(a) })),
+    // events that lead back to the same state, as loops
+    ...view.states.filter((s) => s.selfEvents.length).map((s) => ({ arrow: { from: s.key, to: s.key, label: s.selfEvents.join(', '), labels: s.selfEvents, self: true }, lines: s.selfEvents })),
+  ];
+  const graph = {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.edgeRouting': 'ORTHOGONAL',
+      'elk.padding': '[top=14,left=14,bottom=14,right=14]',
+      'elk.spacing.nodeNode': '30',
+      'elk.spacing.edgeEdge': '12',
+      'elk.spacing.edgeNode': '14',
+      'elk.spacing.edgeLabel': '4',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '50',
+      'elk.layered.spacing.edgeNodeBetweenLayers': '16',
+      'elk.layered.spacing.edgeEdgeBetweenLayers': '12',
+      'elk.edgeLabels.placement': 'CENTER',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    },
+    children: view.states.map((s) => ({ id: `s:${s.key}`, width: s.width, height: s.height })),
+    edges: edges.map((e, i) => ({ id: `e:${i}`, sources: [`s:${e.arrow.from}`], targets: [`s:${e.arrow.to}`], labels: e.lines.length ? [{ id: `l:${i}`, text: e.lines.join('\n'), ...measureLines(e.lines) }] : [] })),
+  };
+  const out = await new ELK().layout(graph);
+  const placed = new Map(out.children.map((c) => [c.id, c]));
+  return {
+    engine: 'elk',
+    width: out.width,
+    height: out.height,
+    states: view.states.map((s) => {
+      const c = placed.get(`s:${s.key}`);
+      return { state: s, x: c.x, y: c.y, width: c.width, height: c.height };
+    }),
+    edges: out.edges.map((e, i) => {
+      const points = (e.sections || []).flatMap((sec, j) => [...(j === 0 ? [sec.startPoint] : []), ...(sec.bendPoints || []), sec.endPoint]);
+      const l = e.labels && e.labels[0];
+      return { arrow: edges[i].arrow, points, label: l ? { lines: edges[i].lines, x: l.x, y: l.y, width: l.width, height: l.height } : null };
+    }),
+  };
+}
+
+/** The layout of a machine's chart: ready, or undefined while ELK works (drawChart runs again when it is done). */
+function chartLayout(view) {
+  const known = chartLayouts.get(view);
+  if (known && !(known instanceof Promise)) return known;
+  if (known) return undefined;
+  if (typeof ELK === 'undefined') {
+    chartLayouts.set(view, serverLayout(view));
+    return chartLayouts.get(view);
+  }
+  const done = (layout) => {
+    chartLayouts.set(view, layout);
+    page.chartDrawn = null;
+    if (page.tab === 'chart') drawChart();
+  };
+  chartLayouts.set(view, elkLayout(view).then(done, (error) => {
+    console.warn('statechart layout:', error);
+    done(serverLayout(view));
+  }));
+  return undefined;
+}
 
 function drawChart() {
   const svg = $('chart');
@@ -843,47 +942,56 @@ function drawChart() {
   const view = actor && actor.machine && page.machines[actor.machine];
   const key = actor ? `${actor.id}|${actor.active.join(',')}|${(actor.previous || []).join(',')}|${!!view}` : '';
   if (page.chartDrawn === key) return;
+  const layout = view && chartLayout(view);
+  if (view && !layout) return; // ELK is at work: drawn when it is done
   page.chartDrawn = key;
   svg.replaceChildren();
   $('chart-any').textContent = '';
   $('chart-title').textContent = actor ? `Statechart: ${actor.name}${actor.actorId !== actor.name ? ` ${actor.actorId}` : ''}` : 'Statechart';
   if (!view) return;
-  // The view box holds every box and every arrow's points (an arrow routed round a box stays in view).
+  // The view box holds every box, every arrow's points and every label.
   let minX = 0;
   let minY = 0;
-  let maxX = view.width;
-  let maxY = view.height;
-  for (const a of view.arrows) for (const p of a.points) {
-    minX = Math.min(minX, p.x - 10);
-    minY = Math.min(minY, p.y - 16);
-    maxX = Math.max(maxX, p.x + 10);
-    maxY = Math.max(maxY, p.y + 10);
+  let maxX = layout.width;
+  let maxY = layout.height;
+  const grow = (x, y, w = 0, h = 0) => {
+    minX = Math.min(minX, x - 4);
+    minY = Math.min(minY, y - 4);
+    maxX = Math.max(maxX, x + w + 4);
+    maxY = Math.max(maxY, y + h + 4);
+  };
+  for (const e of layout.edges) {
+    for (const p of e.points) grow(p.x, p.y);
+    if (e.label) grow(e.label.x, e.label.y, e.label.width, e.label.height);
   }
   svg.setAttribute('width', maxX - minX);
   svg.setAttribute('height', maxY - minY);
   svg.setAttribute('viewBox', `${minX} ${minY} ${maxX - minX} ${maxY - minY}`);
   svg.dataset.actor = actor.actorId;
+  svg.dataset.layout = layout.engine;
   svg.append(arrowMarker());
   const top = (path) => (path || '').split('.')[0];
   const from = new Set((actor.previous || []).map(top));
   const to = new Set(actor.active.map(top));
   const labels = el('svg:g', { class: 'tlabels' });
-  for (const arrow of view.arrows) {
+  for (const { arrow, points, label } of layout.edges) {
     const taken = from.has(arrow.from) && to.has(arrow.to) && arrow.from !== arrow.to && !from.has(arrow.to);
-    svg.append(el('svg:polyline', { class: `transition${taken ? ' taken' : ''}`, 'data-from': arrow.from, 'data-to': arrow.to, points: arrow.points.map((p) => `${p.x},${p.y}`).join(' ') }));
-    const mid = arrow.points[Math.floor(arrow.points.length / 2)];
-    if (mid && arrow.label) {
-      // guards and events in full on hover; above the boxes, with a halo to stay readable
-      const text = el('svg:text', { class: `tlabel${taken ? ' taken' : ''}`, x: mid.x + 3, y: mid.y - 3 }, arrow.label.length > 40 ? `${arrow.label.slice(0, 39)}…` : arrow.label);
-      text.append(el('svg:title', {}, arrow.label));
-      labels.append(text);
-    }
+    svg.append(el('svg:polyline', { class: `transition${taken ? ' taken' : ''}${arrow.self ? ' self' : ''}`, 'data-from': arrow.from, 'data-to': arrow.to, points: points.map((p) => `${p.x},${p.y}`).join(' ') }));
+    if (!label) continue;
+    // each transition on its line (events and guards in full on hover), on a white ground
+    const g = el('svg:g', { class: `tlabel-box${taken ? ' taken' : ''}`, 'data-from': arrow.from, 'data-to': arrow.to });
+    g.append(el('svg:rect', { class: 'tlabel-bg', x: label.x, y: label.y, width: label.width, height: label.height, rx: 3 }));
+    const text = el('svg:text', { class: `tlabel${taken ? ' taken' : ''}` });
+    label.lines.forEach((line, i) => text.append(el('svg:tspan', { x: label.x + 4, y: label.y + 2 + (i + 1) * LABEL_LINE - 2 }, line)));
+    text.append(el('svg:title', {}, arrow.label));
+    g.append(text);
+    labels.append(g);
   }
   const active = new Set(actor.active);
-  for (const s of view.states) {
+  for (const { state: s, x, y, width, height } of layout.states) {
     const on = active.has(s.key);
-    const g = el('svg:g', { class: `state-box${on ? ' active' : ''}${s.type === 'final' ? ' final' : ''}`, 'data-state': s.key, transform: `translate(${s.x - s.width / 2},${s.y - s.height / 2})` });
-    g.append(el('svg:rect', { width: s.width, height: s.height, rx: 10 }));
+    const g = el('svg:g', { class: `state-box${on ? ' active' : ''}${s.type === 'final' ? ' final' : ''}`, 'data-state': s.key, transform: `translate(${x},${y})` });
+    g.append(el('svg:rect', { width, height, rx: 10 }));
     g.append(el('svg:text', { class: 'skey', x: 10, y: 20 }, `${s.initial ? '▸ ' : ''}${s.key}`));
     s.children.forEach((path, i) => {
       const depth = path.split('.').length - 1;
