@@ -890,6 +890,8 @@ async function elkLayout(view) {
       'elk.layered.spacing.edgeEdgeBetweenLayers': '12',
       'elk.edgeLabels.placement': 'CENTER',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      // the definition's order reads left to right: the initial state first, a way back is the reversed edge
+      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
     },
     children: view.states.map((s) => ({ id: `s:${s.key}`, width: s.width, height: s.height })),
     edges: edges.map((e, i) => ({ id: `e:${i}`, sources: [`s:${e.arrow.from}`], targets: [`s:${e.arrow.to}`], labels: e.lines.length ? [{ id: `l:${i}`, text: e.lines.join('\n'), ...measureLines(e.lines) }] : [] })),
