@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
 import { type RunSummary as InspectedRunSummary } from '../src/inspector/run-view.js';
@@ -15,7 +15,7 @@ import { graphEntry } from '../src/inspector/run-view.js';
 import { cli } from './helpers/cli.js';
 import { screenshotPath } from './helpers/screenshots.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 let server: InspectorServer;
@@ -25,8 +25,7 @@ beforeAll(async () => {
   // The server reads stored runs' checkpoints (their groups and dependencies) from a state directory there at its start.
   mkdirSync(world.stateDir, { recursive: true });
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

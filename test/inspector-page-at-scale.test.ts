@@ -6,14 +6,14 @@
  * folded groups on 100 tasks, and 5 tasks, where everything fits in view.
  */
 import { rmSync } from 'node:fs';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
 import type { RunSummary as InspectedRunSummary } from '../src/inspector/run-view.js';
 import { bigRecordings, bigSpec, type BigRunOptions } from './helpers/big-runs.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { screenshotPath } from './helpers/screenshots.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 let server: InspectorServer;
@@ -23,8 +23,7 @@ beforeAll(async () => {
   world = fakeWorld();
   recordings = bigRecordings(500);
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

@@ -8,14 +8,12 @@ import { screenshotPath, publishScreenshot } from './helpers/screenshots.js';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 let server: InspectorServer;
@@ -23,9 +21,7 @@ let browser: Browser;
 beforeAll(async () => {
   world = fakeWorld();
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  // Puppeteer starts it in a group of its own: it dies with the suite (see suite-processes.ts).
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
 import { type RunSummary as InspectedRunSummary } from '../src/inspector/run-view.js';
@@ -14,7 +14,7 @@ import { cli } from './helpers/cli.js';
 import { screenshotPath } from './helpers/screenshots.js';
 import { record as taskRecord } from './helpers/records.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 let server: InspectorServer;
@@ -22,8 +22,7 @@ let browser: Browser;
 beforeAll(async () => {
   world = fakeWorld();
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

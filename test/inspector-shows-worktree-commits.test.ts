@@ -4,12 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspectorServer, type InspectorServer } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { gitIn, makeRepo, writeFileCommand, type TestRepo } from './helpers/git-repo.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let repo: TestRepo;
 let server: InspectorServer;
@@ -17,8 +17,7 @@ let browser: Browser;
 beforeAll(async () => {
   repo = makeRepo();
   server = await startInspectorServer({ port: 0, stateDir: repo.state });
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

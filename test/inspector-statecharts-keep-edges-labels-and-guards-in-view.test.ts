@@ -5,12 +5,12 @@
  * `always` by its guard alone), no label under a state box, and the transition just taken lit.
  */
 import { rmSync } from 'node:fs';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
 import { bigRecordings, bigSpec } from './helpers/big-runs.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 let server: InspectorServer;
@@ -20,8 +20,7 @@ beforeAll(async () => {
   world = fakeWorld();
   recordings = bigRecordings(5);
   server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--disable-gpu'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
   const backend = new JsonStateBackend(world.stateDir);
   const orchestrator = new WorkflowOrchestrator(backend, { stateDir: world.stateDir, executor: createReplayExecutor(recordings, { speed: 0 }), inspect: server.inspectUrl as InspectTarget });
   try {

@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderRunReportHtml, validateWorkflow } from '../src/index.js';
 import { buildRunReport } from '../src/report/run-report.js';
 import { cli } from './helpers/cli.js';
 import { checkpoint, record } from './helpers/records.js';
-import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let root: string;
 let stateDir: string;
@@ -26,8 +26,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
-  diesWithSuite(browser.process()!);
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

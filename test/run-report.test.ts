@@ -2,7 +2,7 @@ import { screenshotPath, publishScreenshot } from './helpers/screenshots.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStateBackend, loadRunReport, renderRunReportHtml, validateWorkflow, type RunCheckpoint, type RunEventLogEntry, type WorkflowResult } from '../src/index.js';
 import { buildRunReport } from '../src/report/run-report.js';
@@ -10,6 +10,7 @@ import { cli } from './helpers/cli.js';
 import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 import { checkpoint, record } from './helpers/records.js';
 import { diesWithSuite } from './helpers/suite-processes.js';
+import { launchChromium } from './helpers/chromium.js';
 
 let world: FakeWorld;
 beforeEach(() => {
@@ -19,7 +20,7 @@ afterEach(() => world.cleanup());
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
+  browser = await launchChromium();
   // Puppeteer starts it in a group of its own: it dies with the suite (see suite-processes.ts).
   diesWithSuite(browser.process()!);
 }, 60_000);
