@@ -11,7 +11,7 @@ import { JsonStateBackend, type WorkflowResult } from '../src/index.js';
 import { CONTINUE_PROMPT } from '../src/machines/orchestrator.machine.js';
 import { processRegistryDir } from '../src/actors/process-registry.js';
 import { CLI_BIN, cli } from './helpers/cli.js';
-import { eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
+import { completionsPerTask, eventually, fakeWorld, isAlive, type FakeWorld } from './helpers/fake-claude.js';
 import { killGuardianOf } from './helpers/guardian.js';
 
 /**
@@ -55,18 +55,6 @@ async function completedInCheckpoint(world: FakeWorld, runId: string): Promise<n
   } finally {
     await backend.close();
   }
-}
-
-/** Completions per task, from the fake's log (invocations joined with completions by pid). */
-function completionsPerTask(world: FakeWorld): Record<string, number> {
-  const calls = world.invocations();
-  const promptOf = new Map(calls.filter((c) => c.prompt).map((c) => [c.pid, String(c.prompt)]));
-  const counts: Record<string, number> = {};
-  for (const c of calls.filter((c) => c.event === 'completed')) {
-    const task = /work on (\w+)/.exec(promptOf.get(c.pid) ?? '')?.[1] ?? '?';
-    counts[task] = (counts[task] ?? 0) + 1;
-  }
-  return counts;
 }
 
 async function crashAfter(world: FakeWorld, runId: string, completed: number, spec: string): Promise<void> {

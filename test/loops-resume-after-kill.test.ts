@@ -10,7 +10,7 @@ import { describe, it } from 'vitest';
 import type { WorkflowResult } from '../src/index.js';
 import { backendFactories } from './helpers/backends.js';
 import { CLI_BIN } from './helpers/cli.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { completionsPerTask, fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
 
 const test = it.extend<{ world: FakeWorld }>({
   world: async ({}, use) => {
@@ -38,18 +38,6 @@ tasks:
     depends_on: [fix_tests]
     prompt: "work on ship"
 `;
-
-/** Completions per task, from the fake's log (invocations joined with completions by pid). */
-function completionsPerTask(world: FakeWorld): Record<string, number> {
-  const calls = world.invocations();
-  const promptOf = new Map(calls.filter((c) => c.prompt).map((c) => [c.pid, String(c.prompt)]));
-  const counts: Record<string, number> = {};
-  for (const c of calls.filter((c) => c.event === 'completed')) {
-    const task = /work on (\w+)/.exec(promptOf.get(c.pid) ?? '')?.[1] ?? '?';
-    counts[task] = (counts[task] ?? 0) + 1;
-  }
-  return counts;
-}
 
 describe('a loop resumes after kill -9 in the iteration it was in', { concurrent: true }, () => {
   for (const factory of backendFactories()) {

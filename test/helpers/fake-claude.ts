@@ -81,3 +81,18 @@ export async function eventually(check: () => boolean, ms = 10_000, every = 50):
 export function setProcessEnv(env: Record<string, string>): () => void {
   return overrideProcessEnv(env);
 }
+
+/**
+ * Completions per task, from the fake's log (invocations joined with completions by pid); a
+ * task is named by the `work on <task>` of its prompt.
+ */
+export function completionsPerTask(world: FakeWorld): Record<string, number> {
+  const calls = world.invocations();
+  const promptOf = new Map(calls.filter((c) => c.prompt).map((c) => [c.pid, String(c.prompt)]));
+  const counts: Record<string, number> = {};
+  for (const c of calls.filter((c) => c.event === 'completed')) {
+    const task = /work on (\w+)/.exec(promptOf.get(c.pid) ?? '')?.[1] ?? '?';
+    counts[task] = (counts[task] ?? 0) + 1;
+  }
+  return counts;
+}
