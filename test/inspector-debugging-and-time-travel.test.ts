@@ -6,35 +6,29 @@
  * event; the Context tab shows the orchestrator's context as of that event and offers "rerun
  * from here". The statechart keeps every arrow in view and lights the transition just taken.
  */
-import { rmSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
-import { bigRecordings, bigSpec, type BigRunOptions } from './helpers/big-runs.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { JsonStateBackend, type InspectorServer, type WorkflowSpecInput } from '../src/index.js';
+import { bigSpec, type BigRunOptions } from './helpers/big-runs.js';
+import type { FakeWorld } from './helpers/fake-claude.js';
 import { publishScreenshot, screenshotPath } from './helpers/screenshots.js';
-import { launchChromium } from './helpers/chromium.js';
+import { startInspectedWorld, type InspectedWorld } from './helpers/inspected-world.js';
 
+let inspected: InspectedWorld;
 let world: FakeWorld;
 let server: InspectorServer;
 let browser: Browser;
-let recordings: string;
 beforeAll(async () => {
-  world = fakeWorld();
-  recordings = bigRecordings(100);
-  server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await launchChromium();
+  inspected = await startInspectedWorld(100);
+  ({ world, server, browser } = inspected);
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  world?.cleanup();
-  rmSync(recordings, { recursive: true, force: true });
+  await inspected?.close();
 });
 
 async function run(runId: string, options: BigRunOptions) {
   const backend = new JsonStateBackend(world.stateDir);
-  const orchestrator = new WorkflowOrchestrator(backend, { stateDir: world.stateDir, executor: createReplayExecutor(recordings, { speed: 0 }), inspect: server.inspectUrl as InspectTarget });
+  const orchestrator = inspected.orchestrator(backend);
   try {
     return await orchestrator.runWorkflow(bigSpec(runId, options) as WorkflowSpecInput, { runId });
   } finally {

@@ -5,37 +5,31 @@
  * reader's place while the run goes on), the graph's zoom, pan, fit, minimap, search and
  * folded groups on 100 tasks, and 5 tasks, where everything fits in view.
  */
-import { rmSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
+import { JsonStateBackend, type InspectorServer, type WorkflowSpecInput } from '../src/index.js';
 import type { RunSummary as InspectedRunSummary } from '../src/inspector/run-view.js';
-import { bigRecordings, bigSpec, type BigRunOptions } from './helpers/big-runs.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
+import { bigSpec, type BigRunOptions } from './helpers/big-runs.js';
+import type { FakeWorld } from './helpers/fake-claude.js';
 import { screenshotPath } from './helpers/screenshots.js';
-import { launchChromium } from './helpers/chromium.js';
+import { startInspectedWorld, type InspectedWorld } from './helpers/inspected-world.js';
 
+let inspected: InspectedWorld;
 let world: FakeWorld;
 let server: InspectorServer;
 let browser: Browser;
-let recordings: string;
 beforeAll(async () => {
-  world = fakeWorld();
-  recordings = bigRecordings(500);
-  server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await launchChromium();
+  inspected = await startInspectedWorld(500);
+  ({ world, server, browser } = inspected);
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  world?.cleanup();
-  rmSync(recordings, { recursive: true, force: true });
+  await inspected?.close();
 });
 
 /** Starts a replayed run fed to the inspector; `orchestrator` sends it signals. */
 function startRun(runId: string, options: BigRunOptions) {
   const backend = new JsonStateBackend(world.stateDir);
-  const orchestrator = new WorkflowOrchestrator(backend, { stateDir: world.stateDir, executor: createReplayExecutor(recordings, { speed: 0 }), inspect: server.inspectUrl as InspectTarget });
+  const orchestrator = inspected.orchestrator(backend);
   const completed = new Set<string>();
   let reached: () => void = () => undefined;
   /** Resolves once every task but the gated one completed (the run then waits for `go`). */

@@ -4,25 +4,22 @@
  * view box, every transition labelled with its event and guard (`EVENT [guard]`, a guarded
  * `always` by its guard alone), no label under a state box, and the transition just taken lit.
  */
-import { rmSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplayExecutor, JsonStateBackend, startInspectorServer, WorkflowOrchestrator, type InspectorServer, type InspectTarget, type WorkflowSpecInput } from '../src/index.js';
-import { bigRecordings, bigSpec } from './helpers/big-runs.js';
-import { fakeWorld, type FakeWorld } from './helpers/fake-claude.js';
-import { launchChromium } from './helpers/chromium.js';
+import { JsonStateBackend, type InspectorServer, type WorkflowSpecInput } from '../src/index.js';
+import { bigSpec } from './helpers/big-runs.js';
+import type { FakeWorld } from './helpers/fake-claude.js';
+import { startInspectedWorld, type InspectedWorld } from './helpers/inspected-world.js';
 
+let inspected: InspectedWorld;
 let world: FakeWorld;
 let server: InspectorServer;
 let browser: Browser;
-let recordings: string;
 beforeAll(async () => {
-  world = fakeWorld();
-  recordings = bigRecordings(5);
-  server = await startInspectorServer({ port: 0, stateDir: world.stateDir });
-  browser = await launchChromium();
+  inspected = await startInspectedWorld(5);
+  ({ world, server, browser } = inspected);
   const backend = new JsonStateBackend(world.stateDir);
-  const orchestrator = new WorkflowOrchestrator(backend, { stateDir: world.stateDir, executor: createReplayExecutor(recordings, { speed: 0 }), inspect: server.inspectUrl as InspectTarget });
+  const orchestrator = inspected.orchestrator(backend);
   try {
     await orchestrator.runWorkflow(bigSpec('charts', { tasks: 5 }) as WorkflowSpecInput, { runId: 'charts' });
   } finally {
@@ -30,10 +27,7 @@ beforeAll(async () => {
   }
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  world?.cleanup();
-  rmSync(recordings, { recursive: true, force: true });
+  await inspected?.close();
 });
 
 interface Chart {
